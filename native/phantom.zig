@@ -1,0 +1,287 @@
+//! libphantom: the narrow native boundary of the Phantom node.
+//!
+//! Every export works over caller-owned (pointer, length) buffers and returns a
+//! status code (0 = ok, negative = error). Loops are bounded by their arguments.
+//! Status codes are mirrored in src/crypto/native.ts.
+const std = @import("std");
+const c = @cImport({
+    @cInclude("blake3.h");
+    @cInclude("sodium.h");
+});
+
+const OK: i32 = 0;
+const ERR_ARG: i32 = -1;
+const ERR_CRYPTO: i32 = -2;
+const ERR_THREAD: i32 = -3;
+const ERR_NOMEM: i32 = -4;
+
+/// Bumped whenever an export changes; the TypeScript loader refuses a mismatch.
+export fn ph_abi_version() u32 {
+    return 1;
+}
+
+/// Must be called once before anything else (libsodium picks its implementations).
+export fn ph_init() i32 {
+    return if (c.sodium_init() < 0) ERR_CRYPTO else OK;
+}
+
+// ---------------------------------------------------------------- BLAKE3
+
+export fn ph_blake3(input: [*]const u8, input_len: usize, out: [*]u8, out_len: usize) void {
+    var h: c.blake3_hasher = undefined;
+    c.blake3_hasher_init(&h);
+    c.blake3_hasher_update(&h, input, input_len);
+    c.blake3_hasher_finalize(&h, out, out_len);
+}
+
+export fn ph_blake3_keyed(key: [*]const u8, input: [*]const u8, input_len: usize, out: [*]u8, out_len: usize) void {
+    var h: c.blake3_hasher = undefined;
+    c.blake3_hasher_init_keyed(&h, key);
+    c.blake3_hasher_update(&h, input, input_len);
+    c.blake3_hasher_finalize(&h, out, out_len);
+}
+
+export fn ph_blake3_derive_key(context: [*]const u8, context_len: usize, input: [*]const u8, input_len: usize, out: [*]u8, out_len: usize) void {
+    var h: c.blake3_hasher = undefined;
+    c.blake3_hasher_init_derive_key_raw(&h, context, context_len);
+    c.blake3_hasher_update(&h, input, input_len);
+    c.blake3_hasher_finalize(&h, out, out_len);
+}
+
+/// Hashes n inputs packed back to back in `data`; input i is
+/// data[offsets[i] .. offsets[i+1]]. Writes n 32-byte digests to `out`.
+/// One call amortizes the FFI overhead over many short inputs.
+export fn ph_blake3_batch(n: u32, data: [*]const u8, offsets: [*]const u32, out: [*]u8) i32 {
+    var i: usize = 0;
+    while (i < n) : (i += 1) {
+        const start = offsets[i];
+        const end = offsets[i + 1];
+        if (end < start) return ERR_ARG;
+        ph_blake3(data + start, end - start, out + i * 32, 32);
+    }
+    return OK;
+}
+
+// ---------------------------------------------------------------- Ed25519
+
+export fn ph_ed25519_seed_keypair(seed: [*]const u8, pk_out: [*]u8, sk_out: [*]u8) i32 {
+    return if (c.crypto_sign_ed25519_seed_keypair(pk_out, sk_out, seed) == 0) OK else ERR_CRYPTO;
+}
+
+export fn ph_ed25519_sign(sk: [*]const u8, msg: [*]const u8, msg_len: usize, sig_out: [*]u8) i32 {
+    return if (c.crypto_sign_ed25519_detached(sig_out, null, msg, msg_len, sk) == 0) OK else ERR_CRYPTO;
+}
+
+/// Strict verification (libsodium): canonical S, canonical A, A and R not of small
+/// order, cofactorless equation. Returns 1 valid, 0 invalid.
+export fn ph_ed25519_verify(sig: [*]const u8, msg: [*]const u8, msg_len: usize, pk: [*]const u8) i32 {
+    return if (c.crypto_sign_ed25519_verify_detached(sig, msg, msg_len, pk) == 0) 1 else 0;
+}
+
+const VerifyJob = struct {
+    msgs: [*]const u8,
+    offsets: [*]const u32,
+    sigs: [*]const u8,
+    pks: [*]const u8,
+    out_valid: [*]u8,
+    next: std.atomic.Value(u32),
+    n: u32,
+};
+
+// Work is handed out in small chunks from a shared counter so that threads stay
+// busy even when messages differ in length.
+const verify_chunk: u32 = 16;
+
+fn verifyWorker(job: *VerifyJob) void {
+    while (true) {
+        const start = job.next.fetchAdd(verify_chunk, .monotonic);
+        if (start >= job.n) return;
+        const end = @min(start + verify_chunk, job.n);
+        var i = start;
+        while (i < end) : (i += 1) {
+            const a = job.offsets[i];
+            const b = job.offsets[i + 1];
+            const ok = b >= a and ph_ed25519_verify(job.sigs + @as(usize, i) * 64, job.msgs + a, b - a, job.pks + @as(usize, i) * 32) == 1;
+            job.out_valid[i] = if (ok) 1 else 0;
+        }
+    }
+}
+
+const threads_max: u32 = 64;
+
+/// Verifies n signatures on `threads` threads (the caller's included).
+/// out_valid[i] = 1 when signature i is valid, else 0: exactly the single verify's
+/// answer for that item. Returns the number of valid signatures, or a negative code.
+export fn ph_ed25519_verify_batch(n: u32, msgs: [*]const u8, offsets: [*]const u32, sigs: [*]const u8, pks: [*]const u8, out_valid: [*]u8, threads: u32) i32 {
+    if (threads == 0 or threads > threads_max) return ERR_ARG;
+    var job = VerifyJob{ .msgs = msgs, .offsets = offsets, .sigs = sigs, .pks = pks, .out_valid = out_valid, .next = std.atomic.Value(u32).init(0), .n = n };
+    const helpers = @min(threads - 1, n / verify_chunk);
+    var handles: [threads_max]std.Thread = undefined;
+    var spawned: u32 = 0;
+    while (spawned < helpers) : (spawned += 1) {
+        handles[spawned] = std.Thread.spawn(.{}, verifyWorker, .{&job}) catch break;
+    }
+    verifyWorker(&job);
+    for (handles[0..spawned]) |t| t.join();
+    var valid: i32 = 0;
+    for (out_valid[0..n]) |v| valid += v;
+    return valid;
+}
+
+// ---------------------------------------------------------------- X25519 / AEAD
+
+export fn ph_x25519(out: [*]u8, scalar: [*]const u8, point: [*]const u8) i32 {
+    return if (c.crypto_scalarmult_curve25519(out, scalar, point) == 0) OK else ERR_CRYPTO;
+}
+
+export fn ph_x25519_base(out: [*]u8, scalar: [*]const u8) i32 {
+    return if (c.crypto_scalarmult_curve25519_base(out, scalar) == 0) OK else ERR_CRYPTO;
+}
+
+/// ChaCha20-Poly1305 (RFC 8439, 12-byte nonce). Writes ciphertext to `out` and the
+/// 16-byte tag to `tag`.
+export fn ph_chacha20poly1305_seal(out: [*]u8, tag: [*]u8, msg: [*]const u8, msg_len: usize, ad: [*]const u8, ad_len: usize, nonce: [*]const u8, key: [*]const u8) i32 {
+    var tag_len: c_ulonglong = 0;
+    const rc = c.crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, &tag_len, msg, msg_len, ad, ad_len, null, nonce, key);
+    return if (rc == 0) OK else ERR_CRYPTO;
+}
+
+/// Returns 0 when the tag verifies (plaintext in `out`), ERR_CRYPTO otherwise.
+export fn ph_chacha20poly1305_open(out: [*]u8, ct: [*]const u8, ct_len: usize, tag: [*]const u8, ad: [*]const u8, ad_len: usize, nonce: [*]const u8, key: [*]const u8) i32 {
+    const rc = c.crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, null, ct, ct_len, tag, ad, ad_len, nonce, key);
+    return if (rc == 0) OK else ERR_CRYPTO;
+}
+
+/// Raw ChaCha20 keystream XOR with a 32-bit initial block counter (QUIC header
+/// protection, RFC 9001 §5.4.4).
+export fn ph_chacha20_xor_ic(out: [*]u8, msg: [*]const u8, msg_len: usize, nonce: [*]const u8, counter: u32, key: [*]const u8) i32 {
+    return if (c.crypto_stream_chacha20_ietf_xor_ic(out, msg, msg_len, nonce, counter, key) == 0) OK else ERR_CRYPTO;
+}
+
+// ---------------------------------------------------------------- PoW search
+
+const PowStatus = enum(u32) { running = 0, found = 1, exhausted = 2, cancelled = 3 };
+
+/// Search state shared by the worker threads. The caller polls `status` (an atomic
+/// u32 at offset 0 of the handle) and reads the result after `ph_pow_join`.
+const PowSearch = struct {
+    status: u32, // PowStatus, written once by the winner or the last thread
+    cancel: u32,
+    nonce: u64,
+    hashes: u64,
+    hash: [32]u8,
+    threads_live: u32,
+    threads: u32,
+    target_bits: u32,
+    nonce_offset: u32,
+    start_nonce: u64,
+    max_iters: u64,
+    header_len: u32,
+    header: [256]u8,
+    handles: [threads_max]std.Thread,
+};
+
+pub const pow_header_bytes_max = 256;
+
+fn leadingZeroBits(hash: *const [32]u8) u32 {
+    var bits: u32 = 0;
+    for (hash) |byte| {
+        if (byte == 0) {
+            bits += 8;
+            continue;
+        }
+        return bits + @clz(byte);
+    }
+    return bits;
+}
+
+fn powWorker(s: *PowSearch, tid: u32) void {
+    var header: [pow_header_bytes_max]u8 = s.header;
+    const len = s.header_len;
+    var hash: [32]u8 = undefined;
+    var i: u64 = tid;
+    var local: u64 = 0;
+    const check_every: u64 = 1024;
+    while (i < s.max_iters) : (i +|= s.threads) {
+        const nonce = s.start_nonce +% i;
+        std.mem.writeInt(u64, header[s.nonce_offset..][0..8], nonce, .little);
+        ph_blake3(&header, len, &hash, 32);
+        local += 1;
+        if (leadingZeroBits(&hash) >= s.target_bits) {
+            if (@cmpxchgStrong(u32, &s.status, @intFromEnum(PowStatus.running), @intFromEnum(PowStatus.found), .acq_rel, .acquire) == null) {
+                s.nonce = nonce;
+                s.hash = hash;
+            }
+            break;
+        }
+        if (local % check_every == 0) {
+            if (@atomicLoad(u32, &s.status, .acquire) != @intFromEnum(PowStatus.running)) break;
+            if (@atomicLoad(u32, &s.cancel, .acquire) != 0) {
+                _ = @cmpxchgStrong(u32, &s.status, @intFromEnum(PowStatus.running), @intFromEnum(PowStatus.cancelled), .acq_rel, .acquire);
+                break;
+            }
+        }
+    }
+    _ = @atomicRmw(u64, &s.hashes, .Add, local, .monotonic);
+    // The last thread out settles an unfinished search as exhausted.
+    if (@atomicRmw(u32, &s.threads_live, .Sub, 1, .acq_rel) == 1) {
+        _ = @cmpxchgStrong(u32, &s.status, @intFromEnum(PowStatus.running), @intFromEnum(PowStatus.exhausted), .acq_rel, .acquire);
+    }
+}
+
+/// Starts a search on `threads` background threads and returns at once. The nonce
+/// is a u64 little-endian at header[nonce_offset..+8]; a hit is a BLAKE3 digest of
+/// the header with at least `target_bits` leading zero bits (most significant bit
+/// of byte 0 first). At most `max_iters` nonces starting at `start_nonce` are tried.
+/// Returns a handle (null on bad arguments or failure); `ph_pow_join` frees it.
+export fn ph_pow_start(header: [*]const u8, header_len: u32, nonce_offset: u32, target_bits: u32, start_nonce: u64, max_iters: u64, threads: u32) ?*PowSearch {
+    if (header_len > pow_header_bytes_max or nonce_offset + 8 > header_len) return null;
+    if (threads == 0 or threads > threads_max or target_bits > 256) return null;
+    const s = std.heap.c_allocator.create(PowSearch) catch return null;
+    s.* = .{ .status = 0, .cancel = 0, .nonce = 0, .hashes = 0, .hash = [_]u8{0} ** 32, .threads_live = threads, .threads = threads, .target_bits = target_bits, .nonce_offset = nonce_offset, .start_nonce = start_nonce, .max_iters = max_iters, .header_len = header_len, .header = [_]u8{0} ** pow_header_bytes_max, .handles = undefined };
+    @memcpy(s.header[0..header_len], header[0..header_len]);
+    var spawned: u32 = 0;
+    while (spawned < threads) : (spawned += 1) {
+        s.handles[spawned] = std.Thread.spawn(.{}, powWorker, .{ s, spawned }) catch break;
+    }
+    if (spawned < threads) {
+        // Threads that never started must not be waited for.
+        @atomicStore(u32, &s.cancel, 1, .release);
+        _ = @atomicRmw(u32, &s.threads_live, .Sub, threads - spawned, .acq_rel);
+        for (s.handles[0..spawned]) |t| t.join();
+        std.heap.c_allocator.destroy(s);
+        return null;
+    }
+    return s;
+}
+
+export fn ph_pow_status(s: *PowSearch) u32 {
+    return @atomicLoad(u32, &s.status, .acquire);
+}
+
+export fn ph_pow_cancel(s: *PowSearch) void {
+    @atomicStore(u32, &s.cancel, 1, .release);
+}
+
+/// Waits for the threads (quick once status != running), copies the result out and
+/// frees the handle. result: [status u32][pad u32][nonce u64][hashes u64][hash 32].
+export fn ph_pow_join(s: *PowSearch, result: [*]u8) void {
+    for (s.handles[0..s.threads]) |t| t.join();
+    std.mem.writeInt(u32, result[0..4], s.status, .little);
+    std.mem.writeInt(u32, result[4..8], 0, .little);
+    std.mem.writeInt(u64, result[8..16], s.nonce, .little);
+    std.mem.writeInt(u64, result[16..24], s.hashes, .little);
+    @memcpy(result[24..56], &s.hash);
+    std.heap.c_allocator.destroy(s);
+}
+
+export fn ph_leading_zero_bits(hash: [*]const u8) u32 {
+    return leadingZeroBits(hash[0..32]);
+}
+
+test "leading zero bits" {
+    var h = [_]u8{0} ** 32;
+    try std.testing.expectEqual(@as(u32, 256), leadingZeroBits(&h));
+    h[1] = 0x10;
+    try std.testing.expectEqual(@as(u32, 11), leadingZeroBits(&h));
+}
