@@ -83,7 +83,7 @@ export function verifyBatch(items: readonly VerifyItem[], threads = defaultVerif
   }
   offsets[n] = o;
   const valid = new Uint8Array(n);
-  const rc = native.ph_ed25519_verify_batch(n, msgs, offsets, sigs, pks, valid, threads);
+  const rc = Number(native.ph_ed25519_verify_batch(n, msgs, offsets, sigs, pks, valid, threads));
   if (rc < 0) throw new PhantomError("CRYPTO_FAILED", `verify_batch failed with status ${rc}`);
   const result: boolean[] = new Array(n);
   for (let i = 0; i < n; i++) result[i] = valid[i] === 1 && malformed[i] === 0;

@@ -1,0 +1,215 @@
+/**
+ * genesis.toml: the authoritative, consensus-critical configuration
+ * (docs/GENESIS.md). Loading validates every field; any problem is a
+ * GenesisError naming the field.
+ */
+import { parse as parseToml } from "smol-toml";
+import { PhantomError } from "../errors.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { fromHex, toHex, equalBytes } from "../crypto/bytes.ts";
+import { COMMITTEE_MAX, MAX_SUPPLY_UNITS, PARENTS_MAX } from "../types/constants.ts";
+import { totalEmissionUnits } from "./emission-schedule.ts";
+
+export class GenesisError extends PhantomError<"GENESIS_PARSE" | "GENESIS_FIELD" | "GENESIS_IO"> {
+  constructor(code: "GENESIS_PARSE" | "GENESIS_FIELD" | "GENESIS_IO", message: string, readonly field?: string) {
+    super(code, message, field ? { field } : undefined);
+    this.name = "GenesisError";
+  }
+}
+
+export interface GenesisValidator {
+  index: number;
+  publicKey: Uint8Array;
+  stake: bigint;
+  /** host:port of its P2P (QUIC) listener. */
+  address: string;
+}
+
+export interface EmissionParams {
+  /** Reward of mint height 0, in units. */
+  initialRewardUnits: bigint;
+  /** Mints per halving period. */
+  halvingIntervalMints: bigint;
+  initialTargetBits: number;
+  /** Mints per difficulty window. */
+  retargetWindowMints: number;
+  /** Desired anchor indices per mint; the retarget aims the window's span at window × this. */
+  targetAnchorsPerMint: bigint;
+  /** Largest difficulty change, in bits, per retarget. */
+  retargetStepBitsMax: number;
+  minTargetBits: number;
+  maxTargetBits: number;
+  /** Anchor indices a mint output waits before it can be spent. */
+  maturityAnchors: bigint;
+}
+
+export interface FeeParams {
+  /** Shares of an anchor's fees in basis points; they sum to 10,000. */
+  floorBps: number;
+  proposerBps: number;
+  performanceBps: number;
+  attestorBps: number;
+  /** Performance bonus decay per unit of ack distance, in basis points of the bonus. */
+  alphaBps: number;
+  /** Ack distances at or above D_max earn no performance bonus. */
+  dMax: number;
+}
+
+export interface Genesis {
+  chainId: string;
+  shardCount: number;
+  k: number;
+  coinRoundInterval: number;
+  parentsMax: number;
+  genesisNote: Uint8Array;
+  commitment: Uint8Array;
+  validators: GenesisValidator[];
+  totalStake: bigint;
+  emission: EmissionParams;
+  fees: FeeParams;
+}
+
+type Table = Record<string, unknown>;
+
+function table(v: unknown, field: string): Table {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new GenesisError("GENESIS_FIELD", `genesis: [${field}] must be a table`, field);
+  return v as Table;
+}
+
+function int(t: Table, key: string, field: string, min: bigint, max: bigint, fallback?: bigint): bigint {
+  const v = t[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== "bigint") throw new GenesisError("GENESIS_FIELD", `genesis: ${field} must be an integer${v === undefined ? " (missing)" : ""}`, field);
+  if (v < min || v > max) throw new GenesisError("GENESIS_FIELD", `genesis: ${field} must be between ${min} and ${max}, got ${v}`, field);
+  return v;
+}
+
+const small = (t: Table, key: string, field: string, min: number, max: number, fallback?: number): number =>
+  Number(int(t, key, field, BigInt(min), BigInt(max), fallback === undefined ? undefined : BigInt(fallback)));
+
+function str(t: Table, key: string, field: string, fallback?: string): string {
+  const v = t[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== "string") throw new GenesisError("GENESIS_FIELD", `genesis: ${field} must be a string${v === undefined ? " (missing)" : ""}`, field);
+  return v;
+}
+
+function hex32(t: Table, key: string, field: string): Uint8Array {
+  const v = str(t, key, field);
+  if (!/^[0-9a-fA-F]{64}$/.test(v)) throw new GenesisError("GENESIS_FIELD", `genesis: ${field} must be 64 hex characters (32 bytes), got ${v.length} characters`, field);
+  return fromHex(v);
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+function parseValidators(raw: unknown): GenesisValidator[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw new GenesisError("GENESIS_FIELD", "genesis: [[validators]] must list at least one validator", "validators");
+  const seen = new Set<string>();
+  const addresses = new Set<string>();
+  return raw.map((entry, i) => {
+    const f = `validators[${i}]`;
+    const t = table(entry, f);
+    const publicKey = hex32(t, "public_key", `${f}.public_key`);
+    const key = toHex(publicKey);
+    if (seen.has(key)) throw new GenesisError("GENESIS_FIELD", `genesis: ${f}.public_key duplicates an earlier validator`, `${f}.public_key`);
+    seen.add(key);
+    const stake = int(t, "stake", `${f}.stake`, 1n, U64_MAX);
+    const address = str(t, "address", `${f}.address`);
+    if (!/^[^\s:]+:\d{1,5}$/.test(address) || Number(address.split(":").pop()) > 65535) {
+      throw new GenesisError("GENESIS_FIELD", `genesis: ${f}.address must be host:port, got "${address}"`, `${f}.address`);
+    }
+    if (addresses.has(address)) throw new GenesisError("GENESIS_FIELD", `genesis: ${f}.address duplicates an earlier validator`, `${f}.address`);
+    addresses.add(address);
+    return { index: i, publicKey, stake, address };
+  });
+}
+
+function parseEmission(t: Table): EmissionParams {
+  const e: EmissionParams = {
+    initialRewardUnits: int(t, "initial_reward_units", "emission.initial_reward_units", 1n, MAX_SUPPLY_UNITS),
+    halvingIntervalMints: int(t, "halving_interval_mints", "emission.halving_interval_mints", 1n, U64_MAX),
+    initialTargetBits: small(t, "initial_target_bits", "emission.initial_target_bits", 0, 255),
+    retargetWindowMints: small(t, "retarget_window_mints", "emission.retarget_window_mints", 1, 1_000_000),
+    targetAnchorsPerMint: int(t, "target_anchors_per_mint", "emission.target_anchors_per_mint", 1n, 1n << 32n),
+    retargetStepBitsMax: small(t, "retarget_step_bits_max", "emission.retarget_step_bits_max", 1, 8, 2),
+    minTargetBits: small(t, "min_target_bits", "emission.min_target_bits", 0, 255, 1),
+    maxTargetBits: small(t, "max_target_bits", "emission.max_target_bits", 1, 255, 64),
+    maturityAnchors: int(t, "maturity_anchors", "emission.maturity_anchors", 0n, U64_MAX),
+  };
+  if (e.minTargetBits > e.initialTargetBits || e.initialTargetBits > e.maxTargetBits) {
+    throw new GenesisError("GENESIS_FIELD", "genesis: emission.initial_target_bits must lie within [min_target_bits, max_target_bits]", "emission.initial_target_bits");
+  }
+  const total = totalEmissionUnits(e.initialRewardUnits, e.halvingIntervalMints);
+  if (total > MAX_SUPPLY_UNITS) {
+    throw new GenesisError("GENESIS_FIELD", `genesis: emission schedule issues ${total} units, above the hard cap of ${MAX_SUPPLY_UNITS}`, "emission.initial_reward_units");
+  }
+  return e;
+}
+
+function parseFees(t: Table): FeeParams {
+  const f: FeeParams = {
+    floorBps: small(t, "floor_bps", "fees.floor_bps", 0, 10_000),
+    proposerBps: small(t, "proposer_bps", "fees.proposer_bps", 0, 10_000),
+    performanceBps: small(t, "performance_bps", "fees.performance_bps", 0, 10_000),
+    attestorBps: small(t, "attestor_bps", "fees.attestor_bps", 0, 10_000),
+    alphaBps: small(t, "alpha_bps", "fees.alpha_bps", 0, 10_000),
+    dMax: small(t, "d_max", "fees.d_max", 1, 1_000_000),
+  };
+  const sum = f.floorBps + f.proposerBps + f.performanceBps + f.attestorBps;
+  if (sum !== 10_000) throw new GenesisError("GENESIS_FIELD", `genesis: fees.*_bps must sum to 10000, got ${sum}`, "fees");
+  return f;
+}
+
+/** Parses and validates genesis TOML text. */
+export function parseGenesis(text: string): Genesis {
+  let doc: Table;
+  try {
+    doc = parseToml(text, { integersAsBigInt: true }) as Table;
+  } catch (e) {
+    throw new GenesisError("GENESIS_PARSE", `genesis: not valid TOML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const chain = table(doc.chain ?? {}, "chain");
+  const consensus = table(doc.consensus, "consensus");
+  const k = small(consensus, "k", "consensus.k", 1, COMMITTEE_MAX);
+  const genesisNote = hex32(consensus, "genesis_note", "consensus.genesis_note");
+  const commitment = hex32(consensus, "commitment", "consensus.commitment");
+  if (!equalBytes(blake3_32(genesisNote), commitment)) {
+    throw new GenesisError("GENESIS_FIELD", `genesis: consensus.commitment does not match blake3_32(genesis_note) = ${toHex(blake3_32(genesisNote))}`, "consensus.commitment");
+  }
+  const validators = parseValidators(doc.validators);
+  if (validators.length !== k) {
+    throw new GenesisError("GENESIS_FIELD", `genesis: consensus.k = ${k} but [[validators]] lists ${validators.length}`, "consensus.k");
+  }
+  const totalStake = validators.reduce((s, v) => s + v.stake, 0n);
+  if (totalStake > U64_MAX) throw new GenesisError("GENESIS_FIELD", "genesis: total stake exceeds u64", "validators");
+  return {
+    chainId: str(chain, "id", "chain.id", "phantom-localnet"),
+    shardCount: small(chain, "shard_count", "chain.shard_count", 1, 1024, 1),
+    k,
+    coinRoundInterval: small(consensus, "coin_round_interval", "consensus.coin_round_interval", 2, 1000, 8),
+    parentsMax: small(consensus, "parents_max", "consensus.parents_max", 2, PARENTS_MAX, PARENTS_MAX),
+    genesisNote,
+    commitment,
+    validators,
+    totalStake,
+    emission: parseEmission(table(doc.emission, "emission")),
+    fees: parseFees(table(doc.fees, "fees")),
+  };
+}
+
+/** Reads and validates a genesis file. */
+export async function loadGenesis(path: string): Promise<Genesis> {
+  const file = Bun.file(path);
+  if (!(await file.exists())) throw new GenesisError("GENESIS_IO", `genesis: file not found: ${path}`);
+  return parseGenesis(await file.text());
+}
+
+/** The exact line the node prints after a successful load (seed: "Log (on successful load)"). */
+export function genesisLoadedLine(g: Genesis): string {
+  return JSON.stringify({ type: "genesis_loaded", k: g.k, commitment: toHex(g.commitment) });
+}
+
+/** Quorum q = floor(2 * total stake / 3) + 1. */
+export function quorumStake(g: Pick<Genesis, "totalStake">): bigint {
+  return (2n * g.totalStake) / 3n + 1n;
+}

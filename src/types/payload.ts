@@ -1,0 +1,77 @@
+/**
+ * AnchorPayload: the batch of transactions an event carries, fetched by digest.
+ * `payload_digest = blake3_32(canonical payload)`.
+ */
+import { Writer, Reader, decodeExact, CodecError } from "../codec/index.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { TAG, CODEC_VERSION, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX } from "./constants.ts";
+import { type MicroTx, writeMicroTx, readMicroTx } from "./tx.ts";
+import { type MintTx, writeMintTx, readMintTx } from "./mint.ts";
+import { type Evidence, writeEvidence, readEvidence } from "./evidence.ts";
+
+export type PayloadTx =
+  | { kind: "micro"; tx: MicroTx }
+  | { kind: "mint"; tx: MintTx }
+  | { kind: "evidence"; tx: Evidence };
+
+export interface AnchorPayload {
+  txs: PayloadTx[];
+}
+
+function writePayloadTx(w: Writer, t: PayloadTx): void {
+  switch (t.kind) {
+    case "micro":
+      return writeMicroTx(w, t.tx);
+    case "mint":
+      return writeMintTx(w, t.tx);
+    case "evidence":
+      return writeEvidence(w, t.tx);
+  }
+}
+
+function readPayloadTx(r: Reader): PayloadTx {
+  if (r.remaining < 1) throw new CodecError("CODEC_TRUNCATED", "truncated payload transaction");
+  // Peek the tag of the nested object to pick the decoder.
+  const at = r.offset;
+  const tag = r.u8("payload tx tag");
+  r.rewindTo(at);
+  switch (tag) {
+    case TAG.microTx:
+      return { kind: "micro", tx: readMicroTx(r) };
+    case TAG.mintTx:
+      return { kind: "mint", tx: readMintTx(r) };
+    case TAG.evidence:
+      return { kind: "evidence", tx: readEvidence(r) };
+    default:
+      throw new CodecError("CODEC_UNKNOWN_TAG", `unknown payload transaction tag ${tag}`);
+  }
+}
+
+export function writeAnchorPayload(w: Writer, p: AnchorPayload): void {
+  w.u8(TAG.anchorPayload).u8(CODEC_VERSION);
+  w.list(p.txs, PAYLOAD_TXS_MAX, writePayloadTx);
+}
+
+export function readAnchorPayload(r: Reader): AnchorPayload {
+  r.tag(TAG.anchorPayload, "anchor payload");
+  r.version(CODEC_VERSION, "anchor payload");
+  return { txs: r.list(PAYLOAD_TXS_MAX, readPayloadTx, "payload txs") };
+}
+
+export function encodeAnchorPayload(p: AnchorPayload): Uint8Array {
+  const w = new Writer(1024);
+  writeAnchorPayload(w, p);
+  const bytes = w.finish();
+  if (bytes.length > PAYLOAD_BYTES_MAX) throw new CodecError("CODEC_LENGTH_TOO_LARGE", `payload of ${bytes.length} bytes exceeds ${PAYLOAD_BYTES_MAX}`);
+  return bytes;
+}
+
+export function decodeAnchorPayload(bytes: Uint8Array): AnchorPayload {
+  if (bytes.length > PAYLOAD_BYTES_MAX) throw new CodecError("CODEC_LENGTH_TOO_LARGE", `payload of ${bytes.length} bytes exceeds ${PAYLOAD_BYTES_MAX}`);
+  return decodeExact(bytes, "anchor payload", readAnchorPayload);
+}
+
+export const payloadDigest = (bytes: Uint8Array): Uint8Array => blake3_32(bytes);
+
+/** The empty payload and its digest (events that carry no transactions). */
+export const EMPTY_PAYLOAD_BYTES = encodeAnchorPayload({ txs: [] });
