@@ -1,0 +1,40 @@
+/** `phantom selftest`: prints native crypto results as JSON (release and emulation checks). */
+import type { Command } from "../command.ts";
+import { blake3, toHex, fromHex, keyPairFromSeed, sign, verify, verifyBatch } from "../../crypto/index.ts";
+import { nativeLibraryPath } from "../../crypto/native.ts";
+
+export const command: Command = {
+  name: "selftest",
+  aliases: [],
+  summary: "run the native crypto self-test and print the results as JSON",
+  usage: "phantom selftest",
+  flags: [],
+  async run(ctx) {
+    // RFC 8032 §7.1 TEST 2 (one-byte message 0x72).
+    const seed = fromHex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+    const msg = fromHex("72");
+    const { publicKey, secretKey } = keyPairFromSeed(seed);
+    const sig = sign(secretKey, msg);
+    const bad = sig.slice();
+    bad[0]! ^= 1;
+    const batch = verifyBatch([
+      { signature: sig, message: msg, publicKey },
+      { signature: bad, message: msg, publicKey },
+    ], 2);
+    const report = {
+      arch: process.arch,
+      platform: process.platform,
+      library: nativeLibraryPath().split("/").pop(),
+      blake3_abc: toHex(blake3(new TextEncoder().encode("abc"))),
+      ed25519_public_key: toHex(publicKey),
+      ed25519_signature: toHex(sig),
+      ed25519_verify: verify(sig, msg, publicKey),
+      verify_batch: batch,
+    };
+    ctx.out(JSON.stringify(report));
+    const ok = report.blake3_abc === "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85" &&
+      report.ed25519_signature === "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" &&
+      report.ed25519_verify && batch[0] === true && batch[1] === false;
+    return ok ? 0 : 1;
+  },
+};
