@@ -3,6 +3,8 @@ import type { Command } from "../command.ts";
 import { CliError } from "../args.ts";
 import { command as genesis } from "./genesis.ts";
 import { command as selftest } from "./selftest.ts";
+import { command as mine } from "./mine.ts";
+import { command as metricsServe } from "./p2p-metrics-serve.ts";
 
 /** A command that is specified but not built yet: says so and exits non-zero. */
 function notBuilt(name: string, aliases: string[], summary: string): Command {
@@ -18,7 +20,8 @@ export const commands: Command[] = [
   genesis,
   selftest,
   notBuilt("P2pQuicListen", ["p2p-quic-listen", "node"], "run a validator node: QUIC listener, consensus, storage, RPC, metrics"),
-  notBuilt("P2pMetricsServe", ["p2p-metrics-serve"], "serve Prometheus metrics on a dedicated HTTP endpoint"),
+  metricsServe,
+  mine,
   notBuilt("ConsensusAckDists", ["consensus-ack-dists"], "ack distances of an anchor from a headers file"),
   notBuilt("ConsensusPayoutRoot", ["consensus-payout-root"], "committee payout Merkle root of an anchor"),
   notBuilt("CacheBench", ["cache-bench"], "header/payload cache micro-benchmark against a store"),

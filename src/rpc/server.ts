@@ -1,0 +1,117 @@
+/**
+ * The node's HTTP edge: JSON-RPC 2.0 at POST /rpc, REST reads at GET /api/<name>
+ * (the same handlers, params from the query string), /health, /ready, /metrics,
+ * WebSocket subscriptions at /ws, and the block explorer at /.
+ */
+import type { Registry } from "prom-client";
+import type { ServerWebSocket } from "bun";
+import { dispatch, toJson, type RpcMethods, type Json } from "./jsonrpc.ts";
+import { parseHostPort } from "../metrics/server.ts";
+import { explorerHtml } from "./explorer.ts";
+import type { NodeMetrics } from "../metrics/registry.ts";
+
+export const rpcBodyBytesMax = 1024 * 1024;
+export const wsClientsMax = 256;
+/** Messages queued for one slow WebSocket client before it is dropped. */
+export const wsBufferedBytesMax = 4 * 1024 * 1024;
+
+export interface RpcServerOptions {
+  addr: string;
+  methods: RpcMethods;
+  /** REST name -> RPC method, e.g. "status" -> "phantom_status". */
+  rest: Record<string, string>;
+  registry: Registry;
+  metrics?: NodeMetrics;
+  ready(): boolean;
+}
+
+export interface RpcServer {
+  url: string;
+  /** Sends an event to every client subscribed to `topic`. */
+  publish(topic: string, payload: unknown): void;
+  stop(): void;
+}
+
+interface WsData {
+  topics: Set<string>;
+}
+
+export function startRpcServer(opts: RpcServerOptions): RpcServer {
+  const { host, port } = parseHostPort(opts.addr, "--rpc_addr");
+  const clients = new Set<ServerWebSocket<WsData>>();
+  const observe = (method: string, outcome: "ok" | "error", code?: string) => {
+    opts.metrics?.rpcRequests.inc({ method: method || "(none)", outcome });
+    if (code) opts.metrics?.rpcErrors.inc({ code });
+  };
+  const json = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "application/json" } });
+
+  const server = Bun.serve<WsData>({
+    hostname: host,
+    port,
+    maxRequestBodySize: rpcBodyBytesMax,
+    async fetch(req, srv) {
+      const url = new URL(req.url);
+      const path = url.pathname;
+      if (path === "/rpc" && req.method === "POST") {
+        const declared = Number(req.headers.get("content-length") ?? "0");
+        if (declared > rpcBodyBytesMax) return json(toJson({ error: `body exceeds ${rpcBodyBytesMax} bytes` }), 413);
+        const result = await dispatch(opts.methods, await req.text(), observe);
+        return result === null ? new Response(null, { status: 204 }) : json(toJson(result));
+      }
+      if (path.startsWith("/api/") && req.method === "GET") return restCall(path.slice(5), url.searchParams);
+      if (path === "/health") return json(toJson({ ok: true }));
+      if (path === "/ready") return opts.ready() ? json(toJson({ ready: true })) : json(toJson({ ready: false }), 503);
+      if (path === "/metrics") return new Response(await opts.registry.metrics(), { headers: { "content-type": opts.registry.contentType } });
+      if (path === "/ws") {
+        if (clients.size >= wsClientsMax) return new Response("too many subscribers", { status: 503 });
+        return srv.upgrade(req, { data: { topics: new Set<string>() } }) ? undefined : new Response("upgrade failed", { status: 400 });
+      }
+      if (path === "/" || path === "/explorer") return new Response(explorerHtml, { headers: { "content-type": "text/html; charset=utf-8" } });
+      return json(toJson({ error: "not found" }), 404);
+    },
+    websocket: {
+      open(ws) {
+        clients.add(ws);
+      },
+      message(ws, message) {
+        // {"subscribe": "anchors"} | {"unsubscribe": "anchors"}
+        try {
+          const m = JSON.parse(String(message)) as { subscribe?: string; unsubscribe?: string };
+          if (typeof m.subscribe === "string") ws.data.topics.add(m.subscribe);
+          if (typeof m.unsubscribe === "string") ws.data.topics.delete(m.unsubscribe);
+          ws.send(toJson({ ok: true, topics: [...ws.data.topics] }));
+        } catch {
+          observe("ws", "error", "WS_BAD_MESSAGE");
+          ws.send(toJson({ error: 'send {"subscribe":"<topic>"}' }));
+        }
+      },
+      close(ws) {
+        clients.delete(ws);
+      },
+    },
+  });
+
+  async function restCall(name: string, query: URLSearchParams): Promise<Response> {
+    const method = opts.rest[name];
+    if (!method) return json(toJson({ error: `unknown endpoint /api/${name}` }), 404);
+    const params: Record<string, Json> = {};
+    for (const [k, v] of query) params[k] = v;
+    const res = await dispatch(opts.methods, JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }), observe);
+    const single = Array.isArray(res) ? res[0] : res;
+    if (!single || single.error) return json(toJson({ error: single?.error ?? "no result" }), single?.error?.code === -32602 ? 400 : 422);
+    return json(toJson(single.result));
+  }
+
+  return {
+    url: `http://${host}:${server.port}`,
+    publish(topic, payload) {
+      const text = toJson({ topic, data: payload });
+      for (const ws of clients) {
+        if (!ws.data.topics.has(topic)) continue;
+        if (ws.getBufferedAmount() > wsBufferedBytesMax) ws.close(1013, "subscriber too slow");
+        else ws.send(text);
+      }
+    },
+    stop: () => server.stop(true),
+  };
+}
