@@ -14,6 +14,8 @@ export interface FlagSpec {
 export interface CommandContext {
   flags: Record<string, FlagValue>;
   positionals: string[];
+  /** Flags given on the command line (the rest hold defaults): config files rank between. */
+  explicit: ReadonlySet<string>;
   out(line: string): void;
   err(line: string): void;
   /** Aborted on SIGINT/SIGTERM: long-running commands stop cleanly. */

@@ -48,6 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run({
       flags: args.flags,
       positionals: args.positionals,
+      explicit: args.explicit,
       out: (line) => console.log(line),
       err: (line) => console.error(line),
       signal: controller.signal,

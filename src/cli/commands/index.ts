@@ -5,6 +5,7 @@ import { command as genesis } from "./genesis.ts";
 import { command as selftest } from "./selftest.ts";
 import { command as mine } from "./mine.ts";
 import { command as metricsServe } from "./p2p-metrics-serve.ts";
+import { command as localnet } from "./localnet.ts";
 
 /** A command that is specified but not built yet: says so and exits non-zero. */
 function notBuilt(name: string, aliases: string[], summary: string): Command {
@@ -17,6 +18,7 @@ function notBuilt(name: string, aliases: string[], summary: string): Command {
 }
 
 export const commands: Command[] = [
+  localnet,
   genesis,
   selftest,
   notBuilt("P2pQuicListen", ["p2p-quic-listen", "node"], "run a validator node: QUIC listener, consensus, storage, RPC, metrics"),

@@ -1,0 +1,122 @@
+/**
+ * `phantom localnet`: the main job. Runs every validator of a devnet genesis as its
+ * own process (real QUIC on loopback), a miner, and prints where the RPC, explorer
+ * and metrics endpoints are. The embedded genesis.toml is a public devnet whose
+ * validator keys anyone can derive: for local use only.
+ */
+import { mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import type { Command } from "../command.ts";
+import { CliError } from "../args.ts";
+import { parseGenesis, genesisLoadedLine } from "../../genesis/index.ts";
+import { devnetSeed } from "../../genesis/create.ts";
+import { keyPairFromSeed } from "../../crypto/ed25519.ts";
+import { toHex, equalBytes } from "../../crypto/bytes.ts";
+import { accountFromSeed } from "../../wallet/keys.ts";
+import { blake3DeriveKey } from "../../crypto/hash.ts";
+import embeddedGenesis from "../../../genesis.toml" with { type: "text" };
+
+/** How to start this same program again (compiled binary or source checkout). */
+export function selfCommand(): string[] {
+  const main = Bun.main;
+  return main.endsWith(".ts") ? [process.execPath, main] : [process.execPath];
+}
+
+function prefixLines(name: string, stream: ReadableStream<Uint8Array>, write: (line: string) => void): void {
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of stream) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        write(`[${name}] ${buf.slice(0, nl)}`);
+        buf = buf.slice(nl + 1);
+      }
+    }
+  })();
+}
+
+export const command: Command = {
+  name: "localnet",
+  aliases: ["start-localnet"],
+  summary: "run a local network: every devnet validator, a miner, RPC/explorer and metrics",
+  usage: "phantom localnet [--dir localnet] [--fresh] [--miner true] [--duration_s 0]",
+  flags: [
+    { name: "dir", type: "string", help: "working folder for data, keys and logs", default: "localnet" },
+    { name: "genesis", type: "string", help: "genesis file (default: the embedded devnet genesis)" },
+    { name: "devnet_label", type: "string", help: "label the devnet keys derive from", default: "localnet" },
+    { name: "fresh", type: "bool", help: "delete the folder's data first", default: "false" },
+    { name: "miner", type: "bool", help: "also run a miner", default: "true" },
+    { name: "miner_threads", type: "int", help: "PoW threads for the miner", default: "1" },
+    { name: "base_rpc_port", type: "int", help: "RPC port of validator 0 (others count up)", default: "8645" },
+    { name: "base_metrics_port", type: "int", help: "metrics port of validator 0 (others count up)", default: "9100" },
+    { name: "fsync", type: "bool", help: "fsync committed batches", default: "false" },
+    { name: "duration_s", type: "int", help: "stop after this many seconds (0 = until Ctrl-C)", default: "0" },
+  ],
+  async run(ctx) {
+    const dir = resolve(ctx.flags.dir as string);
+    const genesisText = ctx.flags.genesis ? await Bun.file(ctx.flags.genesis as string).text() : embeddedGenesis;
+    const genesis = parseGenesis(genesisText);
+    ctx.out(genesisLoadedLine(genesis));
+    const label = ctx.flags.devnet_label as string;
+    const seeds = genesis.validators.map((v, i) => {
+      const seed = devnetSeed(label, i);
+      if (!equalBytes(keyPairFromSeed(seed).publicKey, v.publicKey)) {
+        throw new CliError("CLI_BAD_VALUE", `validator ${i} of this genesis is not a devnet key for label "${label}"; run the nodes with P2pQuicListen and their own key files`);
+      }
+      return seed;
+    });
+    if (ctx.flags.fresh && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, "keys"), { recursive: true, mode: 0o700 });
+    const genesisPath = join(dir, "genesis.toml");
+    writeFileSync(genesisPath, genesisText);
+    seeds.forEach((seed, i) => writeFileSync(join(dir, "keys", `validator-${i}.key`), toHex(seed) + "\n", { mode: 0o600 }));
+
+    const self = selfCommand();
+    const children: { name: string; proc: Subprocess<"ignore", "pipe", "pipe"> }[] = [];
+    const rpcPort = ctx.flags.base_rpc_port as number;
+    const metricsPort = ctx.flags.base_metrics_port as number;
+    const endpoints = genesis.validators.map((v, i) => ({
+      validator: i,
+      p2p: v.address,
+      rpc: `http://127.0.0.1:${rpcPort + i}`,
+      explorer: `http://127.0.0.1:${rpcPort + i}/`,
+      metrics: `http://127.0.0.1:${metricsPort + i}/metrics`,
+    }));
+    for (const [i] of genesis.validators.entries()) {
+      const args = [
+        ...self, "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, "keys", `validator-${i}.key`),
+        "--store_dir", join(dir, `node-${i}`), "--rpc_addr", `127.0.0.1:${rpcPort + i}`, "--metrics_addr", `127.0.0.1:${metricsPort + i}`,
+        "--fsync", String(ctx.flags.fsync), "--tx_proposer_interval_ms", "1000",
+      ];
+      const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      children.push({ name: `v${i}`, proc });
+    }
+    const miner = accountFromSeed(blake3DeriveKey("phantom devnet miner seed v0", new TextEncoder().encode(label)));
+    if (ctx.flags.miner) {
+      const proc = Bun.spawn([...self, "mine", "--rpc", endpoints[0]!.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      children.push({ name: "miner", proc });
+    }
+    for (const c of children) {
+      prefixLines(c.name, c.proc.stdout, ctx.out);
+      prefixLines(c.name, c.proc.stderr, ctx.err);
+    }
+    ctx.out(JSON.stringify({ type: "localnet_started", dir, validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
+    ctx.err(`localnet: ${endpoints.length} validators; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; Ctrl-C stops`);
+
+    const duration = ctx.flags.duration_s as number;
+    const stopped = new Promise<void>((res) => ctx.signal.addEventListener("abort", () => res(), { once: true }));
+    const exited = Promise.race(children.map((c) => c.proc.exited.then((code) => ({ name: c.name, code }))));
+    const timer = duration > 0 ? Bun.sleep(duration * 1000) : new Promise<void>(() => {});
+    const first = await Promise.race([stopped.then(() => null), timer.then(() => null), exited]);
+    for (const c of children) c.proc.kill("SIGTERM");
+    await Promise.all(children.map((c) => Promise.race([c.proc.exited, Bun.sleep(10_000).then(() => c.proc.kill("SIGKILL"))])));
+    if (first) {
+      ctx.err(`localnet: ${first.name} exited with code ${first.code}; stopped the rest`);
+      return 1;
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,46 @@
+/**
+ * A byte link between two nodes: what the P2P layer needs from a transport. The
+ * QUIC transport provides one per connection (a bidirectional stream); tests can
+ * use an in-memory pair.
+ */
+export interface Link {
+  /** Peer's authenticated validator public key (from the transport handshake), if any. */
+  readonly peerPublicKey: Uint8Array | null;
+  readonly remote: string;
+  send(bytes: Uint8Array): void;
+  close(reason: string): void;
+  onData(cb: (bytes: Uint8Array) => void): void;
+  onClose(cb: (reason: string) => void): void;
+}
+
+/** Two connected in-memory links (delivery on a microtask, in order). */
+export function linkPair(aKey: Uint8Array | null, bKey: Uint8Array | null): [Link, Link] {
+  type Side = { data?: (b: Uint8Array) => void; close?: (r: string) => void; closed: boolean };
+  const sa: Side = { closed: false };
+  const sb: Side = { closed: false };
+  const make = (self: Side, other: Side, peerKey: Uint8Array | null, remote: string): Link => ({
+    peerPublicKey: peerKey,
+    remote,
+    send(bytes) {
+      if (self.closed) return;
+      const copy = bytes.slice();
+      queueMicrotask(() => !other.closed && other.data?.(copy));
+    },
+    close(reason) {
+      if (self.closed) return;
+      self.closed = true;
+      other.closed = true;
+      queueMicrotask(() => {
+        self.close?.(reason);
+        other.close?.(reason);
+      });
+    },
+    onData(cb) {
+      self.data = cb;
+    },
+    onClose(cb) {
+      self.close = cb;
+    },
+  });
+  return [make(sa, sb, bKey, "mem:b"), make(sb, sa, aKey, "mem:a")];
+}

@@ -1,0 +1,190 @@
+/**
+ * Peer sessions over links: hello handshake (protocol version, genesis commitment,
+ * validator identity), framing, per-peer rate limits, misbehavior scores and bans.
+ * What the messages mean is the node's business (the `onMessage` callback).
+ */
+import { isPhantomError } from "../../errors.ts";
+import { equalBytes, toHex } from "../../crypto/bytes.ts";
+import { FrameDecoder, decodeMessage, encodeMessage, frame, P2P_PROTOCOL_VERSION, type P2pMessage } from "./messages.ts";
+import type { Link } from "./link.ts";
+import type { P2pMetrics } from "./metrics.ts";
+
+export const peerMessagesPerSecondMax = 2_000;
+export const peerBurstMessagesMax = 4_000;
+export const banScore = 100;
+export const banDurationMs = 10 * 60 * 1000;
+export const helloTimeoutMs = 10_000;
+
+export const PENALTY = {
+  malformed: 25,
+  invalidEvent: 20,
+  rateLimited: 5,
+  protocol: 50,
+} as const;
+
+export interface PeerInfo {
+  validator: number;
+  remote: string;
+  score: number;
+  highestSeq: number[];
+}
+
+export interface PeerManagerOptions {
+  commitment: Uint8Array;
+  myValidator: number;
+  /** Committee public keys by index (a peer must be one of them). */
+  committee: readonly Uint8Array[];
+  highestSeq(): number[];
+  onMessage(peer: Peer, message: P2pMessage): void;
+  onPeerReady?(peer: Peer): void;
+  /** Monotonic milliseconds (injected; I/O scheduling only). */
+  now(): number;
+  metrics?: P2pMetrics;
+  log?(line: Record<string, unknown>): void;
+}
+
+export class Peer {
+  validator = -1;
+  score = 0;
+  highestSeq: number[] = [];
+  ready = false;
+  private tokens = peerBurstMessagesMax;
+  private lastRefillMs: number;
+  private readonly frames = new FrameDecoder();
+
+  constructor(readonly link: Link, private readonly mgr: PeerManager) {
+    this.lastRefillMs = mgr.opts.now();
+  }
+
+  send(message: P2pMessage): void {
+    const bytes = frame(encodeMessage(message));
+    this.mgr.opts.metrics?.outbound.inc({ kind: message.kind });
+    this.mgr.opts.metrics?.outboundBytes.inc(bytes.length);
+    this.link.send(bytes);
+  }
+
+  /** Returns false when the peer is over its rate (the message is dropped). */
+  takeToken(): boolean {
+    const now = this.mgr.opts.now();
+    const refill = ((now - this.lastRefillMs) / 1000) * peerMessagesPerSecondMax;
+    this.tokens = Math.min(peerBurstMessagesMax, this.tokens + refill);
+    this.lastRefillMs = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  receive(bytes: Uint8Array): void {
+    this.mgr.opts.metrics?.inboundBytes.inc(bytes.length);
+    let frames: Uint8Array[];
+    try {
+      frames = this.frames.push(bytes);
+    } catch (e) {
+      return this.mgr.misbehaved(this, PENALTY.protocol, isPhantomError(e) ? e.code : "FRAME_ERROR", true);
+    }
+    for (const f of frames) {
+      let message: P2pMessage;
+      try {
+        message = decodeMessage(f);
+      } catch (e) {
+        this.mgr.misbehaved(this, PENALTY.malformed, isPhantomError(e) ? e.code : "DECODE_ERROR");
+        continue;
+      }
+      this.mgr.opts.metrics?.inbound.inc({ kind: message.kind });
+      if (!this.takeToken()) {
+        this.mgr.opts.metrics?.drops.inc({ reason: "rate_limited" });
+        this.mgr.misbehaved(this, PENALTY.rateLimited, "RATE_LIMITED");
+        continue;
+      }
+      if (!this.ready) this.mgr.handshake(this, message);
+      else this.mgr.opts.onMessage(this, message);
+    }
+  }
+}
+
+export class PeerManager {
+  private readonly sessions = new Set<Peer>();
+  /** Ban list by validator index or remote address -> until (ms). */
+  private readonly bans = new Map<string, number>();
+
+  constructor(readonly opts: PeerManagerOptions) {}
+
+  attach(link: Link): Peer | null {
+    const key = link.peerPublicKey ? toHex(link.peerPublicKey) : link.remote;
+    const until = this.bans.get(key);
+    if (until !== undefined && until > this.opts.now()) {
+      link.close("banned");
+      return null;
+    }
+    const peer = new Peer(link, this);
+    this.sessions.add(peer);
+    link.onData((b) => peer.receive(b));
+    link.onClose(() => this.detach(peer));
+    peer.send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: this.opts.commitment, validator: this.opts.myValidator, highestSeq: this.opts.highestSeq() });
+    return peer;
+  }
+
+  handshake(peer: Peer, m: P2pMessage): void {
+    if (m.kind !== "hello") return this.misbehaved(peer, PENALTY.protocol, "P2P_EXPECTED_HELLO", true);
+    if (!equalBytes(m.commitment, this.opts.commitment)) return this.reject(peer, "P2P_GENESIS_MISMATCH", "peer runs a different genesis");
+    const key = this.opts.committee[m.validator];
+    if (key === undefined || m.validator === this.opts.myValidator) return this.reject(peer, "P2P_NOT_A_VALIDATOR", `peer claims validator ${m.validator}`);
+    if (peer.link.peerPublicKey && !equalBytes(peer.link.peerPublicKey, key)) return this.reject(peer, "P2P_IDENTITY_MISMATCH", "transport key differs from the claimed validator's key");
+    for (const other of this.sessions) {
+      if (other !== peer && other.ready && other.validator === m.validator) return this.reject(peer, "P2P_DUPLICATE_PEER", `already connected to validator ${m.validator}`);
+    }
+    peer.validator = m.validator;
+    peer.highestSeq = m.highestSeq;
+    peer.ready = true;
+    this.opts.metrics?.peers.set(this.readyPeers().length);
+    this.opts.log?.({ type: "peer_connected", validator: m.validator, remote: peer.link.remote });
+    this.opts.onPeerReady?.(peer);
+  }
+
+  private reject(peer: Peer, code: string, message: string): void {
+    this.opts.metrics?.errors.inc({ code });
+    this.opts.log?.({ type: "peer_rejected", code, message, remote: peer.link.remote });
+    peer.link.close(code);
+  }
+
+  /** Adds to a peer's misbehavior score; bans it at banScore. */
+  misbehaved(peer: Peer, points: number, code: string, fatal = false): void {
+    this.opts.metrics?.errors.inc({ code });
+    peer.score += points;
+    if (peer.score >= banScore || fatal) {
+      const key = peer.link.peerPublicKey ? toHex(peer.link.peerPublicKey) : peer.link.remote;
+      if (peer.score >= banScore) {
+        this.bans.set(key, this.opts.now() + banDurationMs);
+        this.opts.metrics?.bans.inc();
+      }
+      this.opts.log?.({ type: "peer_dropped", code, score: peer.score, validator: peer.validator });
+      peer.link.close(code);
+    }
+  }
+
+  private detach(peer: Peer): void {
+    this.sessions.delete(peer);
+    this.opts.metrics?.peers.set(this.readyPeers().length);
+  }
+
+  readyPeers(): Peer[] {
+    return [...this.sessions].filter((p) => p.ready).sort((a, b) => a.validator - b.validator);
+  }
+
+  isConnected(validator: number): boolean {
+    return this.readyPeers().some((p) => p.validator === validator);
+  }
+
+  broadcast(message: P2pMessage, except?: Peer): void {
+    for (const p of this.readyPeers()) if (p !== except) p.send(message);
+  }
+
+  closeAll(reason: string): void {
+    for (const p of [...this.sessions]) p.link.close(reason);
+  }
+
+  info(): PeerInfo[] {
+    return this.readyPeers().map((p) => ({ validator: p.validator, remote: p.link.remote, score: p.score, highestSeq: p.highestSeq }));
+  }
+}
+

@@ -1,0 +1,116 @@
+/**
+ * Node configuration: defaults < config file (TOML) < command line; consensus-
+ * critical values come from genesis, which overrides both (the seed's rule for k).
+ */
+import { parse as parseToml } from "smol-toml";
+import { PhantomError } from "../errors.ts";
+import type { FlagSpec, FlagValue } from "../cli/command.ts";
+
+export interface NodeConfig {
+  genesis: string;
+  keyFile: string;
+  addr: string;
+  storeDir: string;
+  fsync: boolean;
+  rpcAddr: string;
+  metricsAddr: string;
+  txProposer: boolean;
+  txProposerIntervalMs: number;
+  txsPerPayload: number;
+  payloadBudgetBytes: number;
+  cacheHdrCap: number;
+  cachePlCap: number;
+  /** How often the node considers creating an event (I/O scheduling, not consensus). */
+  eventIntervalMs: number;
+  certOut: string | null;
+  logFormat: "json" | "text";
+}
+
+/** Flags of P2pQuicListen; `key` is the config-file path ([node] table, dots for sub-tables). */
+export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
+  { name: "config", key: "", type: "string", help: "node config file (TOML, [node] table)" },
+  { name: "genesis", key: "genesis", type: "string", help: "genesis file", default: "genesis.toml" },
+  { name: "key_file", key: "key_file", type: "string", help: "validator key file (hex Ed25519 seed, mode 0600)" },
+  { name: "addr", key: "addr", type: "string", help: "QUIC listen address host:port (default: this validator's genesis address)" },
+  { name: "store_dir", key: "store_dir", type: "string", help: "data directory (SQLite)", default: "pc-data" },
+  { name: "fsync", key: "fsync", type: "bool", help: "fsync every committed batch (synchronous=FULL)", default: "true" },
+  { name: "rpc_addr", key: "rpc_addr", type: "string", help: "JSON-RPC/REST/explorer listen address", default: "127.0.0.1:8645" },
+  { name: "metrics_addr", key: "metrics_addr", type: "string", help: "Prometheus /metrics listen address", default: "127.0.0.1:9100" },
+  { name: "tx_proposer", key: "proposer.enabled", type: "bool", help: "build payloads from the mempool", default: "true" },
+  { name: "tx_proposer_interval_ms", key: "proposer.interval_ms", type: "int", help: "payload build interval", default: "5000" },
+  { name: "txs_per_payload", key: "proposer.txs_per_payload", type: "int", help: "max transactions per payload", default: "1024" },
+  { name: "payload_budget_bytes", key: "proposer.payload_budget_bytes", type: "int", help: "max payload size", default: "1048576" },
+  { name: "cache_hdr_cap", key: "cache.header_cap", type: "int", help: "header LRU capacity (0 = off)", default: "10000" },
+  { name: "cache_pl_cap", key: "cache.payload_cap", type: "int", help: "payload LRU capacity (0 = off)", default: "5000" },
+  { name: "event_interval_ms", key: "event_interval_ms", type: "int", help: "how often to create an event when there is news", default: "200" },
+  { name: "cert_out", key: "cert_out", type: "string", help: "write this node's QUIC certificate (DER) here" },
+  { name: "log_format", key: "log_format", type: "string", help: "json or text", default: "json" },
+];
+
+function fromFile(doc: Record<string, unknown>, key: string): unknown {
+  let cur: unknown = doc.node;
+  for (const part of key.split(".")) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function coerce(spec: FlagSpec & { key: string }, v: unknown): FlagValue {
+  const ok =
+    (spec.type === "string" && typeof v === "string") ||
+    (spec.type === "bool" && typeof v === "boolean") ||
+    (spec.type === "int" && typeof v === "number" && Number.isSafeInteger(v));
+  if (!ok) throw new PhantomError("CONFIG_BAD_VALUE", `config: node.${spec.key} must be ${spec.type === "int" ? "an integer" : `a ${spec.type}`}`);
+  return v as FlagValue;
+}
+
+export async function resolveNodeConfig(flags: Record<string, FlagValue>, explicit: ReadonlySet<string>): Promise<NodeConfig> {
+  let doc: Record<string, unknown> = {};
+  const configPath = flags.config as string | undefined;
+  if (configPath) {
+    const file = Bun.file(configPath);
+    if (!(await file.exists())) throw new PhantomError("CONFIG_NOT_FOUND", `config file not found: ${configPath}`);
+    try {
+      doc = parseToml(await file.text()) as Record<string, unknown>;
+    } catch (e) {
+      throw new PhantomError("CONFIG_PARSE", `config ${configPath}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  const v: Record<string, FlagValue> = {};
+  for (const spec of NODE_FLAGS) {
+    const inFile = spec.key ? fromFile(doc, spec.key) : undefined;
+    v[spec.name] = explicit.has(spec.name) || inFile === undefined ? flags[spec.name] : coerce(spec, inFile);
+  }
+  const positive = (name: string) => {
+    const n = v[name] as number;
+    if (!(n > 0)) throw new PhantomError("CONFIG_BAD_VALUE", `--${name} must be > 0, got ${n}`);
+    return n;
+  };
+  const nonNegative = (name: string) => {
+    const n = v[name] as number;
+    if (!(n >= 0)) throw new PhantomError("CONFIG_BAD_VALUE", `--${name} must be >= 0, got ${n}`);
+    return n;
+  };
+  const logFormat = v.log_format;
+  if (logFormat !== "json" && logFormat !== "text") throw new PhantomError("CONFIG_BAD_VALUE", `--log_format must be json or text, got ${String(logFormat)}`);
+  if (!v.key_file) throw new PhantomError("CONFIG_MISSING", "--key_file is required (a validator key from `phantom genesis new`)");
+  return {
+    genesis: v.genesis as string,
+    keyFile: v.key_file as string,
+    addr: (v.addr as string | undefined) ?? "",
+    storeDir: v.store_dir as string,
+    fsync: v.fsync as boolean,
+    rpcAddr: v.rpc_addr as string,
+    metricsAddr: v.metrics_addr as string,
+    txProposer: v.tx_proposer as boolean,
+    txProposerIntervalMs: positive("tx_proposer_interval_ms"),
+    txsPerPayload: positive("txs_per_payload"),
+    payloadBudgetBytes: positive("payload_budget_bytes"),
+    cacheHdrCap: nonNegative("cache_hdr_cap"),
+    cachePlCap: nonNegative("cache_pl_cap"),
+    eventIntervalMs: positive("event_interval_ms"),
+    certOut: (v.cert_out as string | undefined) ?? null,
+    logFormat,
+  };
+}
