@@ -1,0 +1,81 @@
+/**
+ * Shared benchmark helpers. Every bench/*.bench.ts is a standalone script
+ * (`bun run bench/<name>.bench.ts`) that prints one JSON object per line via
+ * `emit`; bench/run.ts runs them all, bench/agg.ts aggregates runs and
+ * bench/gate.ts compares against a baseline CSV.
+ *
+ * A result names what was measured and, where the issue asks for one, the
+ * reference measured in the same run (`ratio` results compare the two).
+ */
+export interface BenchResult {
+  /** The bench file's suite, e.g. "crypto", "consensus", "ledger", "quic". */
+  suite: string;
+  /** snake_case, unit-free name, e.g. "blake3_1mib_ffi". */
+  name: string;
+  value: number;
+  /** e.g. "MB/s", "ops/s", "ns/op", "ms", "ratio", "bytes". */
+  unit: string;
+  higher_is_better: boolean;
+  /** The issue's target for this figure, when it has one (same unit). */
+  target?: number;
+  /** Free-form context: thread counts, sizes, sample counts, the reference's value. */
+  params?: Record<string, string | number | boolean>;
+}
+
+export function emit(result: BenchResult): void {
+  const met = result.target === undefined ? undefined : result.higher_is_better ? result.value >= result.target : result.value <= result.target;
+  console.log(JSON.stringify({ ...result, ...(met === undefined ? {} : { target_met: met }) }));
+}
+
+export interface Timing {
+  iterations: number;
+  totalMs: number;
+  /** Mean milliseconds per iteration. */
+  perIterMs: number;
+}
+
+/**
+ * Runs `fn` repeatedly for at least `minMs` (after `warmup` untimed calls), bounded by
+ * `maxIterations`, and returns the mean time per call. Wall-clock time is fine here:
+ * benchmarks measure, tests never assert times.
+ */
+export function measure(fn: () => void, opts: { minMs?: number; maxIterations?: number; warmup?: number } = {}): Timing {
+  const minMs = opts.minMs ?? 500;
+  const maxIterations = opts.maxIterations ?? 1_000_000_000;
+  for (let i = 0; i < (opts.warmup ?? 3); i++) fn();
+  let iterations = 0;
+  const start = performance.now();
+  let now = start;
+  while (iterations < maxIterations && now - start < minMs) {
+    fn();
+    iterations++;
+    now = performance.now();
+  }
+  const totalMs = now - start;
+  return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
+}
+
+/** Async variant of `measure` for work that awaits. */
+export async function measureAsync(fn: () => Promise<void>, opts: { minMs?: number; maxIterations?: number; warmup?: number } = {}): Promise<Timing> {
+  const minMs = opts.minMs ?? 500;
+  const maxIterations = opts.maxIterations ?? 1_000_000_000;
+  for (let i = 0; i < (opts.warmup ?? 1); i++) await fn();
+  let iterations = 0;
+  const start = performance.now();
+  let now = start;
+  while (iterations < maxIterations && now - start < minMs) {
+    await fn();
+    iterations++;
+    now = performance.now();
+  }
+  const totalMs = now - start;
+  return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
+}
+
+/** Percentile of a sample (nearest rank); `p` in [0, 100]. */
+export function percentile(sample: readonly number[], p: number): number {
+  if (sample.length === 0) return NaN;
+  const sorted = [...sample].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
