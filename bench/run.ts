@@ -9,7 +9,7 @@
  */
 import { readdirSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { join, basename, resolve } from "node:path";
-import { availableParallelism, cpus } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 import { parseBenchLine, type BenchResult } from "./lib.ts";
 
 const BENCH_DIR = import.meta.dir;
@@ -24,7 +24,8 @@ export type StoredResult = BenchResult & { target_met?: boolean; file: string };
 export interface RunFile {
   version: 1;
   started_at: string;
-  host: { platform: string; arch: string; cpus: number; cpu_model: string; bun: string };
+  /** loadavg_1m: the machine's load when the run started (figures are noisy when it exceeds cpus). */
+  host: { platform: string; arch: string; cpus: number; cpu_model: string; bun: string; loadavg_1m: number };
   filters: string[];
   results: StoredResult[];
   failures: { file: string; reason: string }[];
@@ -137,11 +138,14 @@ async function main(): Promise<number> {
   const run: RunFile = {
     version: 1,
     started_at: started.toISOString(),
-    host: { platform: process.platform, arch: process.arch, cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "unknown", bun: Bun.version },
+    host: { platform: process.platform, arch: process.arch, cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? "unknown", bun: Bun.version, loadavg_1m: loadavg()[0] ?? 0 },
     filters: opts.filters,
     results: [],
     failures: [],
   };
+  if (run.host.loadavg_1m > run.host.cpus) {
+    console.error(`[bench] warning: load average ${run.host.loadavg_1m.toFixed(1)} on ${run.host.cpus} CPUs; figures will be noisy`);
+  }
   for (const file of files) {
     console.error(`[bench] ${basename(file)} (timeout ${opts.timeoutS} s)`);
     const t0 = performance.now();
