@@ -79,3 +79,39 @@ export function percentile(sample: readonly number[], p: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;
 }
+
+/**
+ * Runs `measure` `samples` times and returns the sample with the median time per
+ * iteration (robust against a noisy shared machine), plus every sample's ms/iter.
+ */
+export function measureMedian(
+  fn: () => void,
+  opts: { minMs?: number; maxIterations?: number; warmup?: number; samples?: number } = {},
+): Timing & { samplesMs: number[] } {
+  const count = Math.max(1, opts.samples ?? 5);
+  const timings: Timing[] = [];
+  for (let i = 0; i < count; i++) timings.push(measure(fn, { ...opts, warmup: i === 0 ? opts.warmup : 0 }));
+  const sorted = [...timings].sort((a, b) => a.perIterMs - b.perIterMs);
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, samplesMs: timings.map((t) => t.perIterMs) };
+}
+
+/** Parses one line of bench output; null for anything that is not a BenchResult. */
+export function parseBenchLine(line: string): (BenchResult & { target_met?: boolean }) | null {
+  const text = line.trim();
+  if (!text.startsWith("{")) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  return isBenchResult(value) ? value : null;
+}
+
+export function isBenchResult(value: unknown): value is BenchResult {
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.suite === "string" && r.suite !== "" && typeof r.name === "string" && r.name !== "" &&
+    typeof r.value === "number" && Number.isFinite(r.value) && typeof r.unit === "string" &&
+    typeof r.higher_is_better === "boolean" && (r.target === undefined || typeof r.target === "number");
+}

@@ -141,7 +141,11 @@ function parseEmission(t: Table): EmissionParams {
   }
   const total = totalEmissionUnits(e.initialRewardUnits, e.halvingIntervalMints);
   if (total > MAX_SUPPLY_UNITS) {
-    throw new GenesisError("GENESIS_FIELD", `genesis: emission schedule issues ${total} units, above the hard cap of ${MAX_SUPPLY_UNITS}`, "emission.initial_reward_units");
+    throw new GenesisError(
+      "GENESIS_FIELD",
+      `genesis: emission.initial_reward_units with halving_interval_mints = ${e.halvingIntervalMints} issues ${total} units in all, above the hard cap of ${MAX_SUPPLY_UNITS} (50,000,000 PC)`,
+      "emission.initial_reward_units",
+    );
   }
   return e;
 }

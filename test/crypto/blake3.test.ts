@@ -1,0 +1,66 @@
+// BLAKE3 (native, official C) against @noble/hashes on seeded random inputs:
+// hash, keyed_hash, derive_key and XOF lengths, plus batch hashing.
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
+import { blake3, blake3_32, blake3Keyed, blake3DeriveKey, blake3Batch, toHex } from "../../src/crypto/index.ts";
+
+const SEED = 0xb1a4e3;
+const utf8 = new TextEncoder();
+
+/** Lengths around BLAKE3's 64-byte block and 1024-byte chunk edges, and random ones. */
+const inputArb = fc.oneof(
+  fc.uint8Array({ minLength: 0, maxLength: 300 }),
+  fc.integer({ min: 0, max: 9000 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+  fc.constantFrom(63, 64, 65, 1023, 1024, 1025, 2048, 2049, 4096, 4097).chain((n) => fc.uint8Array({ minLength: n, maxLength: n })),
+);
+const outLengthArb = fc.oneof(fc.constant(32), fc.integer({ min: 1, max: 300 }));
+
+describe("BLAKE3 differential against @noble/hashes", () => {
+  test("hash with XOF lengths (3,000 cases)", () => {
+    fc.assert(
+      fc.property(inputArb, outLengthArb, (input, outLength) => {
+        expect(toHex(blake3(input, outLength))).toBe(toHex(nobleBlake3(input, { dkLen: outLength })));
+      }),
+      { seed: SEED, numRuns: 3000 },
+    );
+  });
+
+  test("keyed hash (2,000 cases)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), inputArb, outLengthArb, (key, input, outLength) => {
+        expect(toHex(blake3Keyed(key, input, outLength))).toBe(toHex(nobleBlake3(input, { key, dkLen: outLength })));
+      }),
+      { seed: SEED + 1, numRuns: 2000 },
+    );
+  });
+
+  test("derive_key with any context string (2,000 cases)", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80, unit: "grapheme" }), inputArb, outLengthArb, (context, input, outLength) => {
+        const expected = nobleBlake3(input, { context: utf8.encode(context), dkLen: outLength });
+        expect(toHex(blake3DeriveKey(context, input, outLength))).toBe(toHex(expected));
+      }),
+      { seed: SEED + 2, numRuns: 2000 },
+    );
+  });
+
+  test("blake3Batch equals one-by-one hashing for random batches with empty members (500 batches)", () => {
+    const member = fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 0, maxLength: 200 }));
+    fc.assert(
+      fc.property(fc.array(member, { minLength: 0, maxLength: 64 }), (inputs) => {
+        const batch = blake3Batch(inputs);
+        expect(batch.map(toHex)).toEqual(inputs.map((x) => toHex(blake3_32(x))));
+        expect(batch.map(toHex)).toEqual(inputs.map((x) => toHex(nobleBlake3(x))));
+      }),
+      { seed: SEED + 3, numRuns: 500 },
+    );
+  });
+
+  test("subarray views hash their own bytes only", () => {
+    const big = new Uint8Array(100).map((_, i) => i);
+    const view = big.subarray(10, 20);
+    expect(toHex(blake3_32(view))).toBe(toHex(nobleBlake3(big.slice(10, 20))));
+    expect(toHex(blake3Batch([view, big.subarray(0, 0)])[0]!)).toBe(toHex(nobleBlake3(big.slice(10, 20))));
+  });
+});

@@ -1,0 +1,209 @@
+// genesis.toml: the repository's file loads, the loaded line is exact, every bad
+// field is a GenesisError naming that field, `genesis new` output verifies, and the
+// CLI reports a bad file in one line naming the field.
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseGenesis, loadGenesis, genesisLoadedLine, quorumStake, createGenesis, GenesisError, totalEmissionUnits, rewardAtHeight } from "../../src/genesis/index.ts";
+import { devnetSeed } from "../../src/genesis/create.ts";
+import { blake3_32, keyPairFromSeed, toHex } from "../../src/crypto/index.ts";
+import { MAX_SUPPLY_UNITS } from "../../src/types/index.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const BIN = join(ROOT, "bin", "phantom");
+const REPO_GENESIS = readFileSync(join(ROOT, "genesis.toml"), "utf8");
+
+function genesisError(text: string): GenesisError {
+  try {
+    parseGenesis(text);
+  } catch (e) {
+    if (e instanceof GenesisError) return e;
+    throw e;
+  }
+  throw new Error("expected a GenesisError");
+}
+
+/** Replaces exactly one match of `pattern` (a bad test would otherwise pass silently). */
+function edit(text: string, pattern: RegExp, replacement: string): string {
+  const matches = text.match(new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g"));
+  if (!matches || matches.length !== 1) throw new Error(`pattern ${pattern} matched ${matches?.length ?? 0} times`);
+  return text.replace(pattern, replacement);
+}
+
+const keyOf = (text: string, i: number): string => [...text.matchAll(/^public_key = "([0-9a-f]{64})"$/gm)][i]![1]!;
+
+describe("the repository's genesis.toml", () => {
+  test("loads, with the values the file states", async () => {
+    const g = await loadGenesis(join(ROOT, "genesis.toml"));
+    expect(g.k).toBe(4);
+    expect(g.validators.length).toBe(4);
+    expect(g.validators.map((v) => v.index)).toEqual([0, 1, 2, 3]);
+    expect(g.validators.map((v) => v.address)).toEqual(["127.0.0.1:9000", "127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"]);
+    expect(g.totalStake).toBe(4000n);
+    expect(quorumStake(g)).toBe(2667n);
+    expect(toHex(g.commitment)).toBe(toHex(blake3_32(g.genesisNote)));
+    expect(g.fees.floorBps + g.fees.proposerBps + g.fees.performanceBps + g.fees.attestorBps).toBe(10_000);
+    expect(totalEmissionUnits(g.emission.initialRewardUnits, g.emission.halvingIntervalMints) <= MAX_SUPPLY_UNITS).toBe(true);
+  });
+
+  test("genesis_loaded line is exactly {\"type\":\"genesis_loaded\",\"k\":<k>,\"commitment\":\"<hex64>\"}", () => {
+    const g = parseGenesis(REPO_GENESIS);
+    const commitment = REPO_GENESIS.match(/^commitment\s*=\s*"([0-9a-f]{64})"/m)![1]!;
+    expect(genesisLoadedLine(g)).toBe(`{"type":"genesis_loaded","k":4,"commitment":"${commitment}"}`);
+    // Upper-case hex in the file is still printed lower-case.
+    const upper = edit(REPO_GENESIS, /^commitment\s*=\s*"[0-9a-f]{64}"/m, `commitment = "${commitment.toUpperCase()}"`);
+    expect(genesisLoadedLine(parseGenesis(upper))).toBe(`{"type":"genesis_loaded","k":4,"commitment":"${commitment}"}`);
+  });
+
+  test("a missing file is GENESIS_IO", async () => {
+    let caught: unknown;
+    try {
+      await loadGenesis(join(tmpdir(), "phantom-no-such-genesis.toml"));
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(GenesisError);
+    expect((caught as GenesisError).code).toBe("GENESIS_IO");
+  });
+});
+
+describe("each bad field is a GenesisError naming it", () => {
+  const note = REPO_GENESIS.match(/^genesis_note = "([0-9a-f]{64})"$/m)![1]!;
+  const cases: [string, string, string][] = [
+    ["k > 64", edit(REPO_GENESIS, /^k = 4$/m, "k = 65"), "consensus.k"],
+    ["k = 0", edit(REPO_GENESIS, /^k = 4$/m, "k = 0"), "consensus.k"],
+    ["k not an integer", edit(REPO_GENESIS, /^k = 4$/m, 'k = "4"'), "consensus.k"],
+    ["k differs from the number of validators", edit(REPO_GENESIS, /^k = 4$/m, "k = 3"), "consensus.k"],
+    ["genesis_note of 63 hex characters", edit(REPO_GENESIS, /^genesis_note = "[0-9a-f]{64}"$/m, `genesis_note = "${note.slice(1)}"`), "consensus.genesis_note"],
+    ["genesis_note not hex", edit(REPO_GENESIS, /^genesis_note = "[0-9a-f]{64}"$/m, `genesis_note = "${"zz" + note.slice(2)}"`), "consensus.genesis_note"],
+    ["commitment of 66 hex characters", edit(REPO_GENESIS, /^commitment\s*=\s*"([0-9a-f]{64})"/m, 'commitment = "$1ab"'), "consensus.commitment"],
+    ["commitment mismatch", edit(REPO_GENESIS, /^commitment\s*=\s*"[0-9a-f]{64}"/m, `commitment = "${toHex(blake3_32(new Uint8Array(1)))}"`), "consensus.commitment"],
+    ["public key of 62 hex characters", edit(REPO_GENESIS, new RegExp(`^public_key = "${keyOf(REPO_GENESIS, 2)}"$`, "m"), `public_key = "${keyOf(REPO_GENESIS, 2).slice(2)}"`), "validators[2].public_key"],
+    ["duplicate public key", edit(REPO_GENESIS, new RegExp(`^public_key = "${keyOf(REPO_GENESIS, 3)}"$`, "m"), `public_key = "${keyOf(REPO_GENESIS, 1)}"`), "validators[3].public_key"],
+    ["duplicate address", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9002"$/m, 'address = "127.0.0.1:9000"'), "validators[2].address"],
+    ["address without a port", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1"'), "validators[1].address"],
+    ["address with a port above 65535", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1:65536"'), "validators[1].address"],
+    ["address with a space", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "my host:9001"'), "validators[1].address"],
+    ["stake of 0", edit(REPO_GENESIS, /^stake = 1000\n(address = "127\.0\.0\.1:9003")/m, "stake = 0\n$1"), "validators[3].stake"],
+    ["fee shares summing to 9999", edit(REPO_GENESIS, /^floor_bps = 4000$/m, "floor_bps = 3999"), "fees"],
+    ["fee shares summing to 10001", edit(REPO_GENESIS, /^attestor_bps = 3000$/m, "attestor_bps = 3001"), "fees"],
+    ["fee share above 10000", edit(REPO_GENESIS, /^alpha_bps = 2500$/m, "alpha_bps = 10001"), "fees.alpha_bps"],
+    ["emission above the 50,000,000 PC cap (reward)", edit(REPO_GENESIS, /^initial_reward_units = 5000000000/m, "initial_reward_units = 5000100000"), "emission.initial_reward_units"],
+    ["emission above the 50,000,000 PC cap (halving interval)", edit(REPO_GENESIS, /^halving_interval_mints = 500000/m, "halving_interval_mints = 500001"), "emission.initial_reward_units"],
+    ["initial target outside [min, max]", edit(REPO_GENESIS, /^initial_target_bits = 14$/m, "initial_target_bits = 65"), "emission.initial_target_bits"],
+    ["missing [emission] table", edit(REPO_GENESIS, /^\[emission\]$/m, "[emission_typo]"), "emission"],
+    ["missing [fees] table", edit(REPO_GENESIS, /^\[fees\]$/m, "[fees_typo]"), "fees"],
+    ["missing [consensus] table", edit(REPO_GENESIS, /^\[consensus\]$/m, "[consensus_typo]"), "consensus"],
+    ["no [[validators]]", REPO_GENESIS.replace(/\[\[validators\]\][^[]*/g, ""), "validators"],
+    ["missing field maturity_anchors", edit(REPO_GENESIS, /^maturity_anchors = 20\n/m, ""), "emission.maturity_anchors"],
+  ];
+
+  for (const [name, text, field] of cases) {
+    test(name, () => {
+      const e = genesisError(text);
+      expect(e.code).toBe("GENESIS_FIELD");
+      expect(e.field).toBe(field);
+      expect(e.message).toContain(field);
+      expect(e.message.split("\n").length).toBe(1);
+    });
+  }
+
+  test("invalid TOML is GENESIS_PARSE with a one-line message", () => {
+    for (const text of ["[consensus\nk = 4", 'k = "unterminated', REPO_GENESIS + "\nk = 5\n[consensus]\n", "= 1"]) {
+      const e = genesisError(text);
+      expect(e.code).toBe("GENESIS_PARSE");
+      expect(e.message).toStartWith("genesis: not valid TOML");
+      expect(e.message.split("\n").length).toBe(1);
+    }
+  });
+
+  test("the emission schedule: rewards halve, stop after 64 halvings, and the default total stays under the cap", () => {
+    expect(rewardAtHeight(0n, 5_000_000_000n, 500_000n)).toBe(5_000_000_000n);
+    expect(rewardAtHeight(499_999n, 5_000_000_000n, 500_000n)).toBe(5_000_000_000n);
+    expect(rewardAtHeight(500_000n, 5_000_000_000n, 500_000n)).toBe(2_500_000_000n);
+    expect(rewardAtHeight(64n * 500_000n, 5_000_000_000n, 500_000n)).toBe(0n);
+    const total = totalEmissionUnits(5_000_000_000n, 500_000n);
+    expect(total <= MAX_SUPPLY_UNITS).toBe(true);
+    expect(MAX_SUPPLY_UNITS - total < 500_000n * 64n).toBe(true);
+    let sum = 0n;
+    for (let period = 0n; period < 64n; period++) sum += rewardAtHeight(period * 500_000n, 5_000_000_000n, 500_000n) * 500_000n;
+    expect(sum).toBe(total);
+  });
+});
+
+describe("genesis new", () => {
+  test("a created genesis verifies, with one validator per seed and k as asked", () => {
+    for (const k of [1, 7, 64]) {
+      const created = createGenesis({ k, basePort: 20000 });
+      const g = parseGenesis(created.toml);
+      expect(g.k).toBe(k);
+      expect(created.seeds.length).toBe(k);
+      g.validators.forEach((v, i) => {
+        expect(toHex(v.publicKey)).toBe(toHex(keyPairFromSeed(created.seeds[i]!).publicKey));
+        expect(v.address).toBe(`127.0.0.1:${20000 + i}`);
+      });
+      expect(genesisLoadedLine(g)).toMatch(new RegExp(`^\\{"type":"genesis_loaded","k":${k},"commitment":"[0-9a-f]{64}"\\}$`));
+    }
+  });
+
+  test("random genesis files differ; a devnet label gives the same file every time", () => {
+    expect(createGenesis({ k: 2 }).toml).not.toBe(createGenesis({ k: 2 }).toml);
+    const a = createGenesis({ k: 3, devnetLabel: "ci" });
+    const b = createGenesis({ k: 3, devnetLabel: "ci" });
+    expect(a.toml).toBe(b.toml);
+    expect(a.seeds.map(toHex)).toEqual([0, 1, 2].map((i) => toHex(devnetSeed("ci", i))));
+    expect(createGenesis({ k: 3, devnetLabel: "other" }).toml).not.toBe(a.toml);
+  });
+});
+
+describe("phantom genesis (CLI)", () => {
+  function phantom(args: string[], cwd: string) {
+    const p = Bun.spawnSync([BIN, ...args], { cwd, stdout: "pipe", stderr: "pipe" });
+    return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+  }
+
+  test("verify <bad file> exits non-zero with one clear line naming the field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "phantom-genesis-"));
+    // consensus.k is covered by test/cli/cli.test.ts; these are the other fields.
+    const bad: [string, string][] = [
+      [edit(REPO_GENESIS, /^floor_bps = 4000$/m, "floor_bps = 3999"), "fees"],
+      [edit(REPO_GENESIS, /^commitment\s*=\s*"[0-9a-f]{64}"/m, `commitment = "${"00".repeat(32)}"`), "consensus.commitment"],
+      [edit(REPO_GENESIS, new RegExp(`^public_key = "${keyOf(REPO_GENESIS, 3)}"$`, "m"), `public_key = "${keyOf(REPO_GENESIS, 0)}"`), "validators[3].public_key"],
+      [edit(REPO_GENESIS, /^\[emission\]$/m, "[emissions]"), "emission"],
+      [edit(REPO_GENESIS, /^halving_interval_mints = 500000/m, "halving_interval_mints = 600000"), "emission.initial_reward_units"],
+    ];
+    bad.forEach(([text, field], i) => {
+      const file = join(dir, `bad-${i}.toml`);
+      writeFileSync(file, text);
+      const r = phantom(["genesis", "verify", file], dir);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toBe("");
+      const lines = r.err.trim().split("\n");
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toStartWith("error [GENESIS_FIELD]");
+      expect(lines[0]).toContain(field);
+    });
+    writeFileSync(join(dir, "not-toml.toml"), "[consensus\n");
+    const r = phantom(["genesis", "verify", join(dir, "not-toml.toml")], dir);
+    expect(r.code).not.toBe(0);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toStartWith("error [GENESIS_PARSE]");
+  });
+
+  test("new then verify: the created file verifies and prints the same loaded line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "phantom-genesis-"));
+    const created = phantom(["genesis", "new", "--k", "3", "--out", "g.toml", "--keys_dir", "keys", "--base_port", "31000"], dir);
+    expect(created.code).toBe(0);
+    const verified = phantom(["genesis", "verify", "g.toml"], dir);
+    expect(verified.code).toBe(0);
+    expect(verified.out.trim()).toBe(created.out.trim());
+    const g = parseGenesis(readFileSync(join(dir, "g.toml"), "utf8"));
+    expect(verified.out.trim()).toBe(genesisLoadedLine(g));
+    // The key files hold the seeds of the listed validators, in order.
+    g.validators.forEach((v, i) => {
+      const seed = readFileSync(join(dir, "keys", `validator-${i}.key`), "utf8").trim();
+      expect(toHex(keyPairFromSeed(Uint8Array.from(Buffer.from(seed, "hex"))).publicKey)).toBe(toHex(v.publicKey));
+    });
+  });
+});

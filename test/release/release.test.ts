@@ -1,0 +1,143 @@
+/**
+ * Release binaries: scripts/build-release compiles the host executable into a temp
+ * dir; the test copies it ALONE into an empty folder and runs it there with a bare
+ * environment (no bun on PATH, no PHANTOM_LIB, no native/out next to it), so it only
+ * passes if libphantom and genesis.toml really travel inside the binary.
+ *
+ * On an x86_64 Linux host it also builds linux-arm64 and runs scripts/check-arm64
+ * (qemu-user; apt-get installs it the first time). Measured on the 2-core dev
+ * machine: ~15 s cold (libsodium + libphantom for aarch64), ~3 s warm, plus ~2 s of
+ * emulation, so it runs in the suite by default. PHANTOM_RELEASE_ARM64=0 skips it.
+ */
+import { describe, test, expect, beforeAll, afterAll } from "bun:test";
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { loadGenesis, genesisLoadedLine } from "../../src/genesis/index.ts";
+import pkg from "../../package.json" with { type: "json" };
+
+const ROOT = resolve(import.meta.dir, "../..");
+const BUILD_TIMEOUT_MS = 180_000;
+const RUN_TIMEOUT_MS = 30_000;
+const hostName = `${process.platform}-${process.arch}`;
+const canCheckArm64 = process.platform === "linux" && process.arch === "x64" && process.env.PHANTOM_RELEASE_ARM64 !== "0";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string[], cwd: string, env: Record<string, string> = { PATH: "/usr/bin:/bin", HOME: cwd }, timeout = RUN_TIMEOUT_MS): Run {
+  const p = Bun.spawnSync({ cmd, cwd, env, stdout: "pipe", stderr: "pipe", timeout });
+  return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+/** The environment the build scripts need (they find bun/zig under .tools themselves). */
+const buildEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root" };
+
+let work = "";
+let buildDir = "";
+let lonelyDir = "";
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "phantom-release-"));
+  buildDir = join(work, "build");
+  lonelyDir = join(work, "lonely");
+  mkdirSync(lonelyDir);
+  const built = run(["bash", join(ROOT, "scripts/build-release"), "--out-dir", buildDir, "host"], ROOT, buildEnv, BUILD_TIMEOUT_MS);
+  if (built.code !== 0) throw new Error(`build-release host failed (${built.code}):\n${built.stderr}`);
+  copyFileSync(join(buildDir, `phantom-${hostName}`), join(lonelyDir, "phantom"));
+  Bun.spawnSync(["chmod", "+x", join(lonelyDir, "phantom")]);
+}, BUILD_TIMEOUT_MS);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("host release binary, alone in an empty folder", () => {
+  test("the folder holds only the binary", () => {
+    expect(readdirSync(lonelyDir)).toEqual(["phantom"]);
+  });
+
+  test("--version prints the package version", () => {
+    const r = run(["./phantom", "--version"], lonelyDir);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`phantom ${pkg.version}`);
+  });
+
+  test("selftest agrees with @noble (BLAKE3, Ed25519 sign/verify/batch)", () => {
+    const r = run(["./phantom", "selftest"], lonelyDir);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    // RFC 8032 §7.1 TEST 2, the same seed and message selftest uses.
+    const seed = hexToBytes("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+    const msg = hexToBytes("72");
+    expect(report.arch).toBe(process.arch);
+    expect(report.platform).toBe(process.platform);
+    expect(report.blake3_abc).toBe(bytesToHex(nobleBlake3(new TextEncoder().encode("abc"))));
+    expect(report.ed25519_public_key).toBe(bytesToHex(ed25519.getPublicKey(seed)));
+    expect(report.ed25519_signature).toBe(bytesToHex(ed25519.sign(msg, seed)));
+    expect(report.ed25519_verify).toBe(true);
+    expect(report.verify_batch).toEqual([true, false]);
+    // The embedded copy was loaded, not a library from the source tree.
+    expect(String(report.library)).toMatch(/^libphantom.*\.(so|dylib)$/);
+    expect(existsSync(join(lonelyDir, "native"))).toBe(false);
+  });
+
+  test("genesis verify on a copied genesis matches the source tree's result", async () => {
+    const copied = join(work, "genesis-copy.toml");
+    copyFileSync(join(ROOT, "genesis.toml"), copied);
+    const r = run(["./phantom", "genesis", "verify", copied], lonelyDir);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(genesisLoadedLine(await loadGenesis(copied)));
+    expect(JSON.parse(r.stdout).type).toBe("genesis_loaded");
+  });
+
+  test("bad input gets a typed error and exit code 2, not a crash", async () => {
+    const missing = run(["./phantom", "genesis", "verify", join(work, "missing.toml")], lonelyDir);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("error [GENESIS_IO]");
+    const broken = join(work, "broken.toml");
+    await Bun.write(broken, "chain_id = [\n");
+    const bad = run(["./phantom", "genesis", "verify", broken], lonelyDir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("error [GENESIS_PARSE]");
+  });
+});
+
+describe("build-release arguments", () => {
+  test("an unknown target is rejected with a clear message", () => {
+    const r = run(["bash", join(ROOT, "scripts/build-release"), "--out-dir", join(work, "unused"), "linux-sparc"], ROOT, buildEnv);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('unknown target "linux-sparc"');
+  });
+});
+
+describe.skipIf(!canCheckArm64)("linux-arm64 under qemu", () => {
+  test("builds and its selftest and genesis commitment match the x64 binary", () => {
+    const built = run(["bash", join(ROOT, "scripts/build-release"), "--out-dir", buildDir, "linux-arm64"], ROOT, buildEnv, BUILD_TIMEOUT_MS);
+    expect(built.stderr).toContain("linux-arm64: done");
+    expect(built.code).toBe(0);
+    const check = run(
+      ["bash", join(ROOT, "scripts/check-arm64"), join(buildDir, "phantom-linux-x64"), join(buildDir, "phantom-linux-arm64")],
+      ROOT, buildEnv, BUILD_TIMEOUT_MS,
+    );
+    expect(check.stderr).toContain("OK: linux-arm64 matches linux-x64");
+    expect(check.code).toBe(0);
+    for (const field of ["blake3_abc", "ed25519_signature", "verify_batch", "genesis verify"]) {
+      expect(check.stdout).toContain(`same  ${field}`);
+    }
+    expect(check.stdout).not.toContain("DIFF");
+  }, BUILD_TIMEOUT_MS * 2);
+
+  test("check-arm64 fails clearly when a binary is missing", () => {
+    const r = run(["bash", join(ROOT, "scripts/check-arm64"), join(buildDir, "phantom-linux-x64"), join(work, "nope")], ROOT, buildEnv);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("not found or not executable");
+  });
+});
