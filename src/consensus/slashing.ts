@@ -8,7 +8,7 @@ import { CodecError } from "../codec/index.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { sign, verify } from "../crypto/ed25519.ts";
 import { compareBytes, concatBytes, equalBytes, toHex } from "../crypto/bytes.ts";
-import { type SignedEvent, verifyEventSignature } from "../types/event.ts";
+import { type SignedEvent, eventId, verifyEventSignature } from "../types/event.ts";
 import { type Evidence, type InvalidEventReason, INVALID_EVENT_REASONS, decodeEvidence } from "../types/evidence.ts";
 import { BPS_DENOMINATOR } from "./fees.ts";
 
@@ -152,7 +152,8 @@ function publicKeyOf(c: SlashingCommittee, index: number, what: string): Uint8Ar
 }
 
 function requireSigned(e: SignedEvent, c: SlashingCommittee, what: string): void {
-  if (!verifyEventSignature(e, publicKeyOf(c, e.header.creator, what))) {
+  // The id is re-derived: an in-memory event whose id does not match its header proves nothing.
+  if (!equalBytes(eventId(e.header), e.id) || !verifyEventSignature(e, publicKeyOf(c, e.header.creator, what))) {
     throw new SlashingError("EVIDENCE_BAD_SIGNATURE", `${what}: event ${toHex(e.id)} is not signed by validator ${e.header.creator}`);
   }
 }
