@@ -47,7 +47,7 @@ emit({ suite: SUITE, name: "fee_split_k64", value: 1000 / split.perIterMs, unit:
 const list: PayoutEntry[] = stakes.map((s, index) => ({ index, recipient: new Uint8Array(32).fill(index), amount: s }));
 const root = measure(() => void payoutRoot(list), { minMs: 500 });
 const nobleRoot = measure(() => {
-  let level = list.map((e) => nobleBlake3(new Uint8Array([0, ...encodePayoutLeaf(e)])));
+  let level: Uint8Array[] = list.map((e) => nobleBlake3(new Uint8Array([0, ...encodePayoutLeaf(e)])));
   while (level.length > 1) {
     const next: Uint8Array[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? nobleBlake3(new Uint8Array([1, ...level[i]!, ...level[i + 1]!])) : level[i]!);

@@ -64,6 +64,18 @@ export interface AckDistances {
   distances: AckDistance[];
 }
 
+/**
+ * Last anchor index whose event counts towards the ack distances of the anchor at
+ * `anchorIndex` (docs/SPEC_FEES.md §2, settlement window): anchorIndex + k·D_max.
+ * Events ordered later are late acknowledgements and do not count, so every node
+ * computes the split over the same events; the split is settled at this index.
+ */
+export function ackWindowEndIndex(anchorIndex: bigint, k: number, dMax: number): bigint {
+  checkParams(k, dMax);
+  if (anchorIndex < 0n) throw new AckDistanceError("ACK_BAD_PARAMS", "anchor index must be non-negative");
+  return anchorIndex + BigInt(k) * BigInt(dMax);
+}
+
 function checkParams(k: number, dMax: number): void {
   if (!Number.isSafeInteger(k) || k < 1 || k > 64) throw new AckDistanceError("ACK_BAD_PARAMS", `committee size must be 1..64, got ${k}`);
   if (!Number.isSafeInteger(dMax) || dMax < 1) throw new AckDistanceError("ACK_BAD_PARAMS", `d_max must be a positive integer, got ${dMax}`);

@@ -2,7 +2,7 @@
 // and order independence.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { ackDistances, buildHeaderDag, AckDistanceError } from "../../src/consensus/ack-distance.ts";
+import { ackDistances, ackWindowEndIndex, buildHeaderDag, AckDistanceError } from "../../src/consensus/ack-distance.ts";
 import { generateSignedDag } from "../../src/consensus/headers-gen.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import type { SignedEvent } from "../../src/types/event.ts";
@@ -101,5 +101,12 @@ describe("ack distance", () => {
       const b = ackDistances(buildHeaderDag(reordered), anchor.id, 5, 6);
       expect(b.distances.map((d) => [d.distance, d.eventId && toHex(d.eventId)])).toEqual(a.distances.map((d) => [d.distance, d.eventId && toHex(d.eventId)]));
     }
+  });
+
+  test("the settlement window ends k·D_max anchor indices after the anchor", () => {
+    expect(ackWindowEndIndex(0n, 4, 4)).toBe(16n);
+    expect(ackWindowEndIndex(1_000n, 64, 10)).toBe(1_640n);
+    expect(() => ackWindowEndIndex(-1n, 4, 4)).toThrow(AckDistanceError);
+    expect(() => ackWindowEndIndex(0n, 65, 4)).toThrow(AckDistanceError);
   });
 });
