@@ -16,7 +16,7 @@ export const MAKE_HEADERS_HINT = "make a sample pair: bun scripts/make-headers.t
 
 export const toolFlags: FlagSpec[] = [
   { name: "ack_id", type: "string", help: "event id (64 hex) of the anchor", required: true },
-  { name: "headers_file", type: "string", help: `headers.bin with the anchor and its descendants (${MAKE_HEADERS_HINT})`, required: true },
+  { name: "headers_file", type: "string", help: "headers.bin with the anchor and its descendants (docs/SPEC_FEES.md §5; usage shows how to make one)", required: true },
   { name: "genesis", type: "string", help: "genesis.toml: k, stakes, keys and [fees] come from it (signatures are checked)" },
   { name: "k", type: "int", help: "committee size when --genesis is omitted (local development only; default fee parameters, stake 1 each)" },
 ];
