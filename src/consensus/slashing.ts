@@ -65,22 +65,28 @@ function badShard(e: SignedEvent, ps: ParentsAtHand, ctx: RuleContext): RuleOutc
 }
 
 function badParents(e: SignedEvent, ps: ParentsAtHand, ctx: RuleContext): RuleOutcome {
-  const ids = e.header.parents;
-  if (ids.length > ctx.parentsMax) return true;
-  for (let i = 0; i < ids.length; i++) for (let j = i + 1; j < ids.length; j++) if (equalBytes(ids[i]!, ids[j]!)) return true;
-  // Only the first parent may be the creator's own (the self-parent).
-  if (ps.some((p, i) => i >= 1 && p !== undefined && p.header.creator === e.header.creator)) return true;
-  return anyMissing(ps.slice(1)) ? "incomplete" : false;
+  const h = e.header;
+  if (h.parents.length > ctx.parentsMax) return true;
+  for (let i = 0; i < h.parents.length; i++) for (let j = i + 1; j < h.parents.length; j++) if (equalBytes(h.parents[i]!, h.parents[j]!)) return true;
+  if (h.seq === 0) return false; // own-creator parents of a first event are bad_seq
+  // After a first event: the first parent is the creator's own, and only the first.
+  if (ps[0] !== undefined && ps[0].header.creator !== h.creator) return true;
+  if (ps.some((p, i) => i >= 1 && p !== undefined && p.header.creator === h.creator)) return true;
+  return anyMissing(ps) ? "incomplete" : false;
 }
 
 function badSeq(e: SignedEvent, ps: ParentsAtHand): RuleOutcome {
   const h = e.header;
-  if (h.seq > 0 && h.parents.length === 0) return true;
-  if (h.parents.length === 0) return false;
+  if (h.seq === 0) {
+    // A first event has no self-parent: no parent may be by its own creator.
+    if (ps.some((p) => p !== undefined && p.header.creator === h.creator)) return true;
+    return anyMissing(ps) ? "incomplete" : false;
+  }
+  if (h.parents.length === 0) return true;
   const self = ps[0];
   if (self === undefined) return "incomplete";
-  if (h.seq === 0) return self.header.creator === h.creator; // a first event has no self-parent
-  return self.header.creator !== h.creator || self.header.seq !== h.seq - 1;
+  // A first parent by someone else is bad_parents; by the creator it must be seq − 1.
+  return self.header.creator === h.creator && self.header.seq !== h.seq - 1;
 }
 
 function badLamport(e: SignedEvent, ps: ParentsAtHand): RuleOutcome {

@@ -92,6 +92,17 @@ describe("invalid_event", () => {
     }
   });
 
+  test("self-parent rules: first parent by someone else is bad_parents, a first event with an own parent is bad_seq", () => {
+    const notFirst = signed(KEYS, { creator: 2, seq: 1, parents: [e1.id, e2.id], lamport: 3 });
+    expect(check({ kind: "invalid_event", event: notFirst, reason: "bad_parents", parents: [e1, e2] })).toBe("OK");
+    expect(check({ kind: "invalid_event", event: notFirst, reason: "bad_seq", parents: [e1, e2] })).toBe("EVIDENCE_RULE_NOT_BROKEN");
+    const ownAtSeq0 = signed(KEYS, { creator: 2, seq: 0, parents: [e1.id, e2.id], lamport: 3 });
+    expect(check({ kind: "invalid_event", event: ownAtSeq0, reason: "bad_seq", parents: [e2] })).toBe("OK");
+    expect(check({ kind: "invalid_event", event: ownAtSeq0, reason: "bad_parents", parents: [e1, e2] })).toBe("EVIDENCE_RULE_NOT_BROKEN");
+    const selfTwice = signed(KEYS, { creator: 2, seq: 1, parents: [e2.id, e1.id, signed(KEYS, { creator: 2, seq: 0, payloadDigest: digestOf("fork") }).id], lamport: 2 });
+    expect(check({ kind: "invalid_event", event: selfTwice, reason: "bad_parents", parents: [signed(KEYS, { creator: 2, seq: 0, payloadDigest: digestOf("fork") })] })).toBe("OK");
+  });
+
   test("honest events cannot be slashed for any reason", () => {
     for (const e of [e1, e2, e3, e0b]) {
       const parents = e.header.parents.map((p) => dag.events.find((x) => x.id.every((b, i) => b === p[i]))!);
