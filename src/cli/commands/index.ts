@@ -6,6 +6,8 @@ import { command as selftest } from "./selftest.ts";
 import { command as mine } from "./mine.ts";
 import { command as metricsServe } from "./p2p-metrics-serve.ts";
 import { command as localnet } from "./localnet.ts";
+import { command as consensusAckDists } from "./consensus-ack-dists.ts";
+import { command as consensusPayoutRoot } from "./consensus-payout-root.ts";
 
 /** A command that is specified but not built yet: says so and exits non-zero. */
 function notBuilt(name: string, aliases: string[], summary: string): Command {
@@ -24,8 +26,8 @@ export const commands: Command[] = [
   notBuilt("P2pQuicListen", ["p2p-quic-listen", "node"], "run a validator node: QUIC listener, consensus, storage, RPC, metrics"),
   metricsServe,
   mine,
-  notBuilt("ConsensusAckDists", ["consensus-ack-dists"], "ack distances of an anchor from a headers file"),
-  notBuilt("ConsensusPayoutRoot", ["consensus-payout-root"], "committee payout Merkle root of an anchor"),
+  consensusAckDists,
+  consensusPayoutRoot,
   notBuilt("CacheBench", ["cache-bench"], "header/payload cache micro-benchmark against a store"),
 ];
 

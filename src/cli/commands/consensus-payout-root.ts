@@ -1,0 +1,52 @@
+/** `phantom ConsensusPayoutRoot`: the fee split of one anchor and its payout Merkle root (docs/SPEC_FEES.md). */
+import type { Command } from "../command.ts";
+import { CliError } from "../args.ts";
+import { fromHex, toHex } from "../../crypto/bytes.ts";
+import { anchorPayout } from "../../consensus/fees.ts";
+import { toolFlags, loadToolCommittee, loadToolInputs, MAKE_HEADERS_HINT } from "../consensus-tools.ts";
+
+export const command: Command = {
+  name: "ConsensusPayoutRoot",
+  aliases: ["consensus-payout-root"],
+  summary: "committee payout Merkle root of an anchor",
+  usage: `phantom ConsensusPayoutRoot --ack_id <hex32> --headers_file headers.bin --fees 1000000 --recipients <hex32>,<hex32>,... --proposer_index 0 --genesis genesis.toml   (${MAKE_HEADERS_HINT})`,
+  flags: [
+    ...toolFlags,
+    { name: "fees", type: "bigint", help: "fees of the anchor in units (u64)", required: true },
+    { name: "recipients", type: "list", help: "k comma-separated 32-byte hex recipients (lock commitments), validator order", required: true },
+    { name: "proposer_index", type: "int", help: "the anchor's creator (checked; defaults to it)" },
+  ],
+  async run(ctx) {
+    const committee = await loadToolCommittee(ctx);
+    const recipientsHex = ctx.flags.recipients as string[];
+    if (recipientsHex.length !== committee.k) {
+      throw new CliError("CLI_BAD_VALUE", `--recipients lists ${recipientsHex.length} recipients, the committee has k = ${committee.k}`);
+    }
+    const recipients = recipientsHex.map((h, i) => fromHex(h, 32, `--recipients[${i}]`));
+    const { anchorId, events } = loadToolInputs(ctx, committee);
+    const p = anchorPayout({
+      events, anchorId, feesUnits: ctx.flags.fees as bigint, recipients, stakes: committee.stakes, params: committee.fees,
+      proposerIndex: ctx.flags.proposer_index as number | undefined,
+    });
+    const s = p.split;
+    ctx.out(JSON.stringify({
+      type: "payout_root",
+      ack_id: toHex(p.ack.anchorId),
+      root: toHex(p.root),
+      fees: (ctx.flags.fees as bigint).toString(),
+      k: committee.k,
+      proposer_index: p.ack.creator,
+      source: committee.source,
+      dists: p.ack.distances.map((d) => d.distance),
+      pools: { floor: s.pools.floor.toString(), proposer: s.pools.proposer.toString(), performance: s.pools.performance.toString(), attestor: s.pools.attestor.toString() },
+      unearned_bonus: s.unearnedBonus.toString(),
+      dust: s.dust.toString(),
+      attestors: s.attestors,
+      payouts: s.payouts.map((row) => ({
+        index: row.index, recipient: toHex(recipients[row.index]!), amount: row.total.toString(),
+        floor: row.floor.toString(), proposer: row.proposer.toString(), bonus: row.bonus.toString(), attestor: row.attestor.toString(), dust: row.dust.toString(),
+      })),
+    }));
+    return 0;
+  },
+};

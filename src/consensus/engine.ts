@@ -1,0 +1,318 @@
+/**
+ * ConsensusEngine: composes the DAG store, validation, rounds, fame and order. Synchronous
+ * and pure with respect to the world: no clock, no I/O; the node and the simulator feed it.
+ */
+import { type SignedEvent, encodeEventHeader, signEvent } from "../types/event.ts";
+import type { Evidence } from "../types/evidence.ts";
+import { blake3Batch } from "../crypto/hash.ts";
+import { verifyBatch, type VerifyItem } from "../crypto/ed25519.ts";
+import { equalBytes } from "../crypto/bytes.ts";
+import { PhantomError, invariant } from "../errors.ts";
+import { Dag, type DagNode, idKey, NONE } from "./dag.ts";
+import { EventError, EVIDENCE_REASON, ConsensusConfigError } from "./errors.ts";
+import { checkHeader, checkParents, type ValidationContext } from "./validate.ts";
+import { assignRound, type StakeTable } from "./rounds.ts";
+import { decideFame } from "./fame.ts";
+import { receiveRound } from "./order.ts";
+import { OrphanBuffer, ORPHAN_EVENTS_MAX_DEFAULT } from "./orphans.ts";
+import { buildEventHeader } from "./header.ts";
+import { COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
+
+export { buildEventHeader } from "./header.ts";
+
+export const HORIZON_ROUNDS_DEFAULT = 16;
+
+export interface Committee {
+  publicKeys: Uint8Array[];
+  stakes: bigint[];
+}
+
+export interface EngineConfig {
+  committee: Committee;
+  coinRoundInterval: number;
+  parentsMax: number;
+  shard: number;
+  /** Rounds kept in memory below the last decided round (also the stale-event horizon). */
+  horizonRounds?: number;
+  orphanEventsMax?: number;
+  /** Signature verifier (default: the native verifyBatch); the simulator injects a memoizing one. */
+  verifyBatch?: (items: readonly VerifyItem[]) => boolean[];
+}
+
+export interface FinalizedEvent {
+  event: SignedEvent;
+  anchorIndex: bigint;
+  roundReceived: number;
+  consensusTime: { round: number; medianLamport: number; lamport: number };
+}
+
+export interface Rejection {
+  id: Uint8Array;
+  code: string;
+  message: string;
+}
+
+export interface AddResult {
+  accepted: SignedEvent[];
+  rejected: Rejection[];
+  finalized: FinalizedEvent[];
+  evidence: Evidence[];
+  /** Events buffered in this call because a parent is missing. */
+  orphaned: number;
+}
+
+export interface AddOptions {
+  /** Skip id recomputation and signature checks: the events came from this node's own store. */
+  trusted?: boolean;
+}
+
+export interface EngineStats {
+  events: number;
+  orphans: number;
+  lastDecidedRound: number;
+  finalizedCount: bigint;
+}
+
+function stakeTable(committee: Committee): StakeTable {
+  let total = 0n;
+  for (const s of committee.stakes) {
+    if (s < 0n) throw new ConsensusConfigError("stakes must be non-negative");
+    total += s;
+  }
+  if (total === 0n) throw new ConsensusConfigError("total stake must be positive");
+  if (total > BigInt(Number.MAX_SAFE_INTEGER)) throw new ConsensusConfigError("total stake must be below 2^53 units");
+  return { stake: Float64Array.from(committee.stakes, (s) => Number(s)), quorum: Number((2n * total) / 3n + 1n) };
+}
+
+function validateConfig(cfg: EngineConfig): void {
+  const k = cfg.committee.publicKeys.length;
+  if (k < 1 || k > COMMITTEE_MAX) throw new ConsensusConfigError(`committee size ${k} not in 1..${COMMITTEE_MAX}`);
+  if (cfg.committee.stakes.length !== k) throw new ConsensusConfigError("one stake per public key");
+  if (!Number.isInteger(cfg.coinRoundInterval) || cfg.coinRoundInterval < 2) throw new ConsensusConfigError("coinRoundInterval must be >= 2");
+  if (!Number.isInteger(cfg.parentsMax) || cfg.parentsMax < (k >= 2 ? 2 : 1) || cfg.parentsMax > PARENTS_MAX) {
+    throw new ConsensusConfigError(`parentsMax must be in 2..${PARENTS_MAX}`);
+  }
+  if ((cfg.horizonRounds ?? HORIZON_ROUNDS_DEFAULT) < 4) throw new ConsensusConfigError("horizonRounds must be >= 4");
+  if ((cfg.orphanEventsMax ?? ORPHAN_EVENTS_MAX_DEFAULT) < 1) throw new ConsensusConfigError("orphanEventsMax must be >= 1");
+}
+
+export class ConsensusEngine {
+  private readonly cfg: EngineConfig;
+  private readonly dag: Dag;
+  private readonly stakes: StakeTable;
+  private readonly orphans: OrphanBuffer;
+  private readonly ctx: ValidationContext;
+  private readonly horizonRounds: number;
+  private readonly evidencePairs = new Set<string>();
+  private pendingEvidence: Evidence[] = [];
+  private lastDecidedRound = NONE;
+  private finalizedCount = 0n;
+
+  constructor(cfg: EngineConfig) {
+    validateConfig(cfg);
+    this.cfg = cfg;
+    const k = cfg.committee.publicKeys.length;
+    this.dag = new Dag(k);
+    this.stakes = stakeTable(cfg.committee);
+    this.orphans = new OrphanBuffer(cfg.orphanEventsMax ?? ORPHAN_EVENTS_MAX_DEFAULT);
+    this.ctx = { k, shard: cfg.shard, parentsMax: cfg.parentsMax };
+    this.horizonRounds = cfg.horizonRounds ?? HORIZON_ROUNDS_DEFAULT;
+  }
+
+  addEvents(events: SignedEvent[], opts: AddOptions = {}): AddResult {
+    const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: this.pendingEvidence, orphaned: 0 };
+    this.pendingEvidence = [];
+    const ready = opts.trusted === true ? events : this.admit(events, result);
+    for (const e of ready) this.tryInsert(e, result);
+    this.runConsensus(result);
+    return result;
+  }
+
+  /** Cheap checks, id recomputation and one batched signature verification. */
+  private admit(events: SignedEvent[], result: AddResult): SignedEvent[] {
+    const ids = blake3Batch(events.map((e) => encodeEventHeader(e.header)));
+    const batchKeys = new Set<string>();
+    const candidates: SignedEvent[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const reject = (err: EventError): void => {
+        result.rejected.push({ id: ids[i]!, code: err.code, message: err.message });
+      };
+      if (!equalBytes(ids[i]!, e.id)) { reject(new EventError("EVENT_BAD_ID", "event id does not match its header")); continue; }
+      const c = e.header.creator;
+      if (!Number.isInteger(c) || c < 0 || c >= this.ctx.k) { reject(new EventError("EVENT_UNKNOWN_CREATOR", `creator ${c} is not in the committee`)); continue; }
+      const key = idKey(e.id);
+      if (batchKeys.has(key) || this.dag.byKey.has(key) || this.orphans.has(key)) { reject(new EventError("EVENT_DUPLICATE", "event already known")); continue; }
+      batchKeys.add(key);
+      candidates.push(e);
+    }
+    const verify = this.cfg.verifyBatch ?? ((items: readonly VerifyItem[]) => verifyBatch(items));
+    const valid = verify(candidates.map((e) => ({ signature: e.signature, message: e.id, publicKey: this.cfg.committee.publicKeys[e.header.creator]! })));
+    const out: SignedEvent[] = [];
+    candidates.forEach((e, i) => {
+      if (valid[i] === true) out.push(e);
+      else result.rejected.push({ id: e.id, code: "EVENT_BAD_SIGNATURE", message: "signature does not verify under the creator's key" });
+    });
+    return out;
+  }
+
+  /** Inserts e (or buffers it), then every orphan it releases, breadth-first. */
+  private tryInsert(first: SignedEvent, result: AddResult): void {
+    const queue: SignedEvent[] = [first];
+    for (let qi = 0; qi < queue.length; qi++) {
+      const e = queue[qi]!;
+      const key = idKey(e.id);
+      if (this.dag.byKey.has(key)) continue;
+      const node = this.insertOne(e, key, result);
+      if (node === undefined) continue;
+      result.accepted.push(e);
+      for (const child of this.orphans.release(key)) queue.push(child);
+    }
+  }
+
+  private insertOne(e: SignedEvent, key: string, result: AddResult): DagNode | undefined {
+    const h = e.header;
+    const headerError = checkHeader(h, this.ctx);
+    const parents: DagNode[] = [];
+    const missing: string[] = [];
+    for (const p of h.parents) {
+      const n = p.length === 32 ? this.dag.getByKey(idKey(p)) : undefined;
+      if (n === undefined) missing.push(idKey(p));
+      else parents.push(n);
+    }
+    if (headerError === null && missing.length > 0) {
+      const evicted = this.orphans.add(key, e, missing);
+      result.orphaned++;
+      for (const x of evicted) result.rejected.push({ id: x.id, code: "EVENT_ORPHAN_EVICTED", message: "orphan buffer full; evicted the oldest" });
+      return undefined;
+    }
+    const err = headerError ?? checkParents(h, parents, this.ctx);
+    if (err !== null) {
+      result.rejected.push({ id: e.id, code: err.code, message: err.message });
+      const reason = EVIDENCE_REASON[err.code];
+      if (reason !== undefined && missing.length === 0 && err.code !== "EVENT_UNKNOWN_CREATOR") {
+        result.evidence.push({ kind: "invalid_event", event: e, reason, parents: uniqueEvents(parents) });
+      }
+      return undefined;
+    }
+    for (const other of this.dag.sameSeq(h.creator, h.seq)) this.recordEquivocation(other.event, e, result);
+    const node = this.dag.insert(e, key, parents);
+    assignRound(this.dag, this.stakes, node);
+    this.dag.registerRound(node);
+    this.dag.updateLowestAfter(node);
+    return node;
+  }
+
+  private recordEquivocation(a: SignedEvent, b: SignedEvent, result: AddResult): void {
+    this.dag.markForked(a.header.creator);
+    const [x, y] = idKey(a.id) < idKey(b.id) ? [a, b] : [b, a];
+    const pair = idKey(x.id) + idKey(y.id);
+    if (this.evidencePairs.has(pair)) return;
+    this.evidencePairs.add(pair);
+    result.evidence.push({ kind: "equivocation", a: x, b: y });
+  }
+
+  /** Decides rounds in order while possible, ordering each decided round's received events. */
+  private runConsensus(result: AddResult): void {
+    for (;;) {
+      const r = this.lastDecidedRound + 1;
+      if (r > this.dag.maxRound || this.dag.witnesses(r).length === 0) break;
+      if (!decideFame(this.dag, this.stakes, r, this.cfg.coinRoundInterval)) break;
+      for (const o of receiveRound(this.dag, r, this.horizonRounds)) {
+        result.finalized.push({
+          event: o.node.event,
+          anchorIndex: this.finalizedCount++,
+          roundReceived: o.roundReceived,
+          consensusTime: { round: o.roundReceived, medianLamport: o.medianLamport, lamport: o.node.lamport },
+        });
+      }
+      this.lastDecidedRound = r;
+      this.dag.pruneBelow(r - this.horizonRounds);
+    }
+  }
+
+  /**
+   * Creates, signs and inserts this node's next event: self-parent = its newest event, other
+   * parents = the heads of other creators it has not seen yet, most unseen events first
+   * (ties by creator index). Evidence found while inserting is returned by the next addEvents;
+   * consensus runs there too (call addEvents([]) to flush).
+   */
+  createEvent(creator: number, secretKey: Uint8Array, payloadDigest: Uint8Array): SignedEvent {
+    if (!Number.isInteger(creator) || creator < 0 || creator >= this.ctx.k) throw new PhantomError("CONSENSUS_BAD_CREATOR", `creator ${creator} out of range`);
+    const selfSerial = this.dag.topSerial[creator]!;
+    const self = selfSerial === NONE ? undefined : this.dag.get(selfSerial);
+    if (selfSerial !== NONE && self === undefined) throw new PhantomError("CONSENSUS_SELF_PARENT_PRUNED", "own newest event is no longer in memory");
+    const others = this.chooseOtherParents(creator, self);
+    if (self !== undefined && others.length === 0 && this.ctx.k >= 2) {
+      throw new PhantomError("CONSENSUS_NO_CROSS_LINK", "no event by another creator is known yet");
+    }
+    const parents = self === undefined ? others : [self, ...others];
+    const header = buildEventHeader({
+      shard: this.ctx.shard, creator, seq: self === undefined ? 0 : self.seq + 1,
+      parents: parents.map((p) => ({ id: p.event.id, lamport: p.lamport })), payloadDigest,
+    });
+    const event = signEvent(header, secretKey);
+    const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: [], orphaned: 0 };
+    this.tryInsert(event, result);
+    invariant(result.rejected.length === 0 && result.accepted.length > 0, `own event rejected: ${result.rejected[0]?.message ?? "buffered"}`);
+    this.pendingEvidence.push(...result.evidence);
+    return event;
+  }
+
+  private chooseOtherParents(creator: number, self: DagNode | undefined): DagNode[] {
+    const ranked: { node: DagNode; gain: number }[] = [];
+    for (let c = 0; c < this.ctx.k; c++) {
+      if (c === creator) continue;
+      const head = this.dag.get(this.dag.topSerial[c]!);
+      if (head === undefined) continue;
+      const seen = self === undefined ? NONE : self.hbSeq[c]!;
+      ranked.push({ node: head, gain: head.seq - seen });
+    }
+    ranked.sort((a, b) => b.gain - a.gain || b.node.lamport - a.node.lamport || a.node.creator - b.node.creator);
+    const slots = this.cfg.parentsMax - (self === undefined ? 0 : 1);
+    const fresh = ranked.filter((r) => r.gain > 0).slice(0, slots).map((r) => r.node);
+    return fresh.length > 0 || self === undefined ? fresh : ranked.slice(0, 1).map((r) => r.node);
+  }
+
+  highestSeq(): number[] {
+    return Array.from(this.dag.topSeq);
+  }
+
+  /** Events in memory the peer lacks (seq above its highest per creator), in insertion (topological) order. */
+  eventsAfter(highestSeq: number[], limit: number): SignedEvent[] {
+    const out: SignedEvent[] = [];
+    if (limit <= 0) return out;
+    for (const n of this.dag.nodes.values()) {
+      if (n.seq > (highestSeq[n.creator] ?? NONE)) {
+        out.push(n.event);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
+  getEvent(id: Uint8Array): SignedEvent | undefined {
+    return this.dag.getByKey(idKey(id))?.event;
+  }
+
+  stats(): EngineStats {
+    return { events: this.dag.nodes.size, orphans: this.orphans.size, lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount };
+  }
+
+  /** Round and witness facts of an event in memory (tests, metrics, debugging). */
+  describe(id: Uint8Array): { round: number; witness: boolean; fame: number; forkLo: number; forkHi: number } | undefined {
+    const n = this.dag.getByKey(idKey(id));
+    return n === undefined ? undefined : { round: n.round, witness: n.witness, fame: n.fame, forkLo: n.forkLo, forkHi: n.forkHi };
+  }
+}
+
+function uniqueEvents(nodes: readonly DagNode[]): SignedEvent[] {
+  const seen = new Set<number>();
+  const out: SignedEvent[] = [];
+  for (const n of nodes) {
+    if (seen.has(n.serial)) continue;
+    seen.add(n.serial);
+    out.push(n.event);
+  }
+  return out;
+}

@@ -1,0 +1,72 @@
+/**
+ * Bounded buffer of events waiting for parents, keyed by the missing parent. Full buffer:
+ * the oldest-buffered event is evicted (sync fetches it again later).
+ */
+import type { SignedEvent } from "../types/event.ts";
+
+export const ORPHAN_EVENTS_MAX_DEFAULT = 10_000;
+
+interface Orphan {
+  event: SignedEvent;
+  missing: string[];
+}
+
+export class OrphanBuffer {
+  private readonly byKey = new Map<string, Orphan>();
+  private readonly waiting = new Map<string, string[]>();
+  evictedCount = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Buffers an event; returns the events evicted to make room. */
+  add(key: string, event: SignedEvent, missing: string[]): SignedEvent[] {
+    if (this.byKey.has(key)) return [];
+    const evicted: SignedEvent[] = [];
+    while (this.byKey.size >= this.capacity) {
+      const oldest = this.byKey.keys().next().value as string;
+      evicted.push(this.remove(oldest)!.event);
+      this.evictedCount++;
+    }
+    this.byKey.set(key, { event, missing });
+    for (const m of missing) {
+      const list = this.waiting.get(m);
+      if (list === undefined) this.waiting.set(m, [key]);
+      else list.push(key);
+    }
+    return evicted;
+  }
+
+  private remove(key: string): Orphan | undefined {
+    const o = this.byKey.get(key);
+    if (o === undefined) return undefined;
+    this.byKey.delete(key);
+    for (const m of o.missing) {
+      const list = this.waiting.get(m);
+      if (list === undefined) continue;
+      const rest = list.filter((x) => x !== key);
+      if (rest.length === 0) this.waiting.delete(m);
+      else this.waiting.set(m, rest);
+    }
+    return o;
+  }
+
+  /** Removes and returns the events that were waiting for `parentKey` (to be retried). */
+  release(parentKey: string): SignedEvent[] {
+    const list = this.waiting.get(parentKey);
+    if (list === undefined) return [];
+    const out: SignedEvent[] = [];
+    for (const key of [...list]) {
+      const o = this.remove(key);
+      if (o !== undefined) out.push(o.event);
+    }
+    return out;
+  }
+}
