@@ -6,6 +6,7 @@
  */
 import { MemoryLedgerStore } from "../../src/ledger/memory-store.ts";
 import { applyAnchor, type LedgerParams } from "../../src/ledger/apply.ts";
+import type { MintTip } from "../../src/ledger/state.ts";
 import { encodeAnchorPayload, type AnchorPayload, type PayloadTx } from "../../src/types/payload.ts";
 import type { Outpoint } from "../../src/types/tx.ts";
 import { lockCommitment } from "../../src/types/lock.ts";
@@ -18,6 +19,8 @@ export interface GeneratedStream {
   payloads: Uint8Array[];
   /** Clean-replay commitment after each anchor index. */
   commitments: Uint8Array[];
+  /** Clean-replay mint tip after each anchor index. */
+  tips: MintTip[];
   final: MemoryLedgerStore;
 }
 
@@ -31,6 +34,7 @@ export function generateStream(anchors: number, seed: number, params: LedgerPara
   const mem = new MemoryLedgerStore(params.emission);
   const wallet: { op: Outpoint; amount: bigint; k: Ed25519KeyPair; createdAt: bigint; coinbase: boolean }[] = [];
   const payloads: Uint8Array[] = [];
+  const tips: MintTip[] = [];
   for (let a = 0n; a < BigInt(anchors); a++) {
     const txs: PayloadTx[] = [];
     if (rand() < 0.4) txs.push({ kind: "mint", tx: mineMint(mem.mintTip(), lockCommitment(sigLock(keys[Math.floor(rand() * WALLET_KEYS)]!)), BigInt(Math.floor(rand() * 1e6))) });
@@ -50,6 +54,7 @@ export function generateStream(anchors: number, seed: number, params: LedgerPara
     payloads.push(bytes);
     const diff = applyAnchor(mem, params, a, payload);
     mem.commitAnchor(diff);
+    tips.push(diff.mintTip);
     const spentKeys = new Set(diff.spent.map((s) => `${toHex(s.txid)}:${s.index}`));
     for (let i = wallet.length - 1; i >= 0; i--) if (spentKeys.has(`${toHex(wallet[i]!.op.txid)}:${wallet[i]!.op.index}`)) wallet.splice(i, 1);
     for (const c of diff.created) {
@@ -57,5 +62,30 @@ export function generateStream(anchors: number, seed: number, params: LedgerPara
       if (k) wallet.push({ op: { txid: c.txid, index: c.index }, amount: c.entry.amount, k, createdAt: c.entry.createdAt, coinbase: c.entry.coinbase });
     }
   }
-  return { params, payloads, commitments: mem.commitments, final: mem };
+  return { params, payloads, commitments: mem.commitments, tips, final: mem };
+}
+
+/** Length-prefixed (u32 LE) concatenation of payloads, the crash child's input file. */
+export function packPayloads(payloads: readonly Uint8Array[]): Uint8Array {
+  const total = payloads.reduce((n, p) => n + 4 + p.length, 0);
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let o = 0;
+  for (const p of payloads) {
+    view.setUint32(o, p.length, true);
+    out.set(p, o + 4);
+    o += 4 + p.length;
+  }
+  return out;
+}
+
+export function unpackPayloads(bytes: Uint8Array): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; ) {
+    const n = view.getUint32(o, true);
+    out.push(bytes.subarray(o + 4, o + 4 + n));
+    o += 4 + n;
+  }
+  return out;
 }
