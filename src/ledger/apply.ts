@@ -17,11 +17,12 @@ import { encodeEvidence } from "../types/evidence.ts";
 import { powHashOf } from "../crypto/pow.ts";
 import { encodeMintTx } from "../types/mint.ts";
 import { type UtxoEntry, type UtxoReader, type ValidationContext, validatePreparedBatch } from "./validate.ts";
-import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString } from "./state.ts";
+import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey } from "./state.ts";
 import { checkMint, advanceMintTip, MintRejected } from "./emission.ts";
 import { checkEvidence, canonicalEvidence, evidenceId, offenderOf, EvidenceRejected } from "./evidence.ts";
 import { LtHash } from "./lthash.ts";
 import { toHex } from "../crypto/bytes.ts";
+import { HASH_BYTES } from "../types/constants.ts";
 
 export interface LedgerParams {
   emission: EmissionParams;
@@ -97,7 +98,7 @@ type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array;
 function validateMicro(store: LedgerStore, w: Working, micro: { position: number; tx: MicroTx; txid: Uint8Array }[], mints: MintTx[]): Map<number, Verdict> {
   const speculative = new Map<string, UtxoEntry>();
   for (const m of micro) {
-    m.tx.outputs.forEach((o, i) => speculative.set(outpointString(m.txid, i), { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));
+    m.tx.outputs.forEach((o, i) => speculative.set(outpointMapKey(m.txid, i), { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));
   }
   addSpeculativeMints(w, mints, speculative);
   const verdicts = new Map<number, Verdict>();
@@ -109,7 +110,7 @@ function validateMicro(store: LedgerStore, w: Working, micro: { position: number
   }
   const view: UtxoReader = {
     getUtxo: (txid, index) => {
-      const k = outpointString(txid, index);
+      const k = outpointMapKey(txid, index);
       return speculative.get(k) ?? (w.fromStore.has(k) ? w.fromStore.get(k) : store.getUtxo(txid, index));
     },
   };
@@ -128,20 +129,21 @@ function addSpeculativeMints(w: Working, mints: MintTx[], speculative: Map<strin
   for (const mint of mints) {
     const id = powHashOf(encodeMintTx(mint));
     const amount = rewardAtHeight(mint.height, w.params.emission.initialRewardUnits, w.params.emission.halvingIntervalMints);
-    speculative.set(outpointString(id, 0), { amount, lockCommitment: mint.recipient, createdAt: w.anchorIndex, coinbase: true });
+    speculative.set(outpointMapKey(id, 0), { amount, lockCommitment: mint.recipient, createdAt: w.anchorIndex, coinbase: true });
   }
 }
 
 /** Reads every input once (caching it for the sequential pass); names the first input spent in an earlier anchor. */
 function firstSpentInput(store: LedgerStore, w: Working, tx: MicroTx, speculative: Map<string, UtxoEntry>): string | undefined {
   for (const input of tx.inputs) {
-    const k = outpointString(input.txid, input.index);
+    if (input.txid.length !== HASH_BYTES) return undefined; // malformed: the validator rejects it
+    const k = outpointMapKey(input.txid, input.index);
     if (speculative.has(k) || w.fromStore.has(k)) continue;
     const entry = store.getUtxo(input.txid, input.index);
     w.fromStore.set(k, entry);
     if (entry) continue;
     const spent = store.getSpent(input.txid, input.index);
-    if (spent) return `input ${k} was spent at anchor ${spent.anchorIndex} by ${toHex(spent.spentBy)}`;
+    if (spent) return `input ${outpointString(input.txid, input.index)} was spent at anchor ${spent.anchorIndex} by ${toHex(spent.spentBy)}`;
   }
   return undefined;
 }
@@ -152,17 +154,17 @@ function voidTx(w: Working, position: number, kind: "micro" | "mint" | "evidence
 
 function applyMicro(w: Working, position: number, tx: MicroTx, v: Verdict): void {
   if (!v.ok) return voidTx(w, position, "micro", v.txid, v.code, v.message);
+  // Inputs of one tx are distinct (the validator rejects TX_DUPLICATE_INPUT), so only
+  // spends by earlier txs of this anchor can conflict here.
   const entries: { k: string; entry: UtxoEntry }[] = [];
-  const keys = new Set<string>();
   for (const input of tx.inputs) {
-    const k = outpointString(input.txid, input.index);
+    const k = outpointMapKey(input.txid, input.index);
     const spentBy = w.spentHere.get(k);
-    if (spentBy || keys.has(k)) {
-      return voidTx(w, position, "micro", v.txid, "TX_DOUBLE_SPEND", `input ${k} was spent earlier in anchor ${w.anchorIndex}${spentBy ? ` by ${toHex(spentBy)}` : ""}`);
+    if (spentBy) {
+      return voidTx(w, position, "micro", v.txid, "TX_DOUBLE_SPEND", `input ${outpointString(input.txid, input.index)} was spent earlier in anchor ${w.anchorIndex} by ${toHex(spentBy)}`);
     }
     const entry = w.createdHere.get(k) ?? w.fromStore.get(k);
-    if (!entry) return voidTx(w, position, "micro", v.txid, "TX_MISSING_INPUT", `input ${k} does not exist (its creating transaction was void)`);
-    keys.add(k);
+    if (!entry) return voidTx(w, position, "micro", v.txid, "TX_MISSING_INPUT", `input ${outpointString(input.txid, input.index)} does not exist (its creating transaction was void)`);
     entries.push({ k, entry });
   }
   tx.inputs.forEach((input, i) => {
@@ -177,8 +179,8 @@ function applyMicro(w: Working, position: number, tx: MicroTx, v: Verdict): void
 }
 
 function createOutput(w: Working, txid: Uint8Array, index: number, entry: UtxoEntry): void {
-  const k = outpointString(txid, index);
-  invariant(!w.createdHere.has(k), `output ${k} created twice in one anchor`);
+  const k = outpointMapKey(txid, index);
+  invariant(!w.createdHere.has(k), `output ${outpointString(txid, index)} created twice in one anchor`);
   w.createdHere.set(k, entry);
   w.diff.created.push({ txid, index, entry });
   w.acc.addUtxo(txid, index, entry);

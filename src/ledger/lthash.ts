@@ -6,7 +6,8 @@
  * history that produced it, and updating it costs O(changed outputs).
  * The commitment is blake3_32 of the 2048 accumulator bytes (lanes little-endian).
  */
-import { blake3, blake3_32 } from "../crypto/hash.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { native } from "../crypto/native.ts";
 import { invariant } from "../errors.ts";
 import { HASH_BYTES } from "../types/constants.ts";
 import type { UtxoEntry } from "./validate.ts";
@@ -22,40 +23,66 @@ export const UTXO_ELEMENT_BYTES = HASH_BYTES + 4 + 8 + HASH_BYTES + 8 + 1;
 // target (x86-64, arm64) is little-endian, and this check makes any other one fail loudly.
 invariant(new Uint16Array(new Uint8Array([1, 0]).buffer)[0] === 1, "LtHash requires a little-endian host");
 
-/** The canonical bytes a UTXO contributes to the multiset hash (after the domain prefix). */
-export function encodeUtxoElement(txid: Uint8Array, index: number, e: UtxoEntry): Uint8Array {
+// Scratch buffers for the hot path (JS is single-threaded; each call finishes before the next).
+// They are built from ArrayBuffers so no `.buffer` getter runs per call (slow on JSC typed arrays).
+const ELEMENT_LENGTH = LTHASH_DOMAIN.length + UTXO_ELEMENT_BYTES;
+const elementBuffer = new ArrayBuffer(ELEMENT_LENGTH);
+const elementBytes = new Uint8Array(elementBuffer);
+const elementView = new DataView(elementBuffer);
+elementBytes.set(LTHASH_DOMAIN, 0);
+const lanesBuffer = new ArrayBuffer(LTHASH_BYTES);
+const lanesBytes = new Uint8Array(lanesBuffer);
+const lanesScratch = new Uint16Array(lanesBuffer);
+const lanesWords = new Uint32Array(lanesBuffer);
+
+function fillElement(txid: Uint8Array, index: number, e: UtxoEntry): void {
   invariant(txid.length === HASH_BYTES && e.lockCommitment.length === HASH_BYTES, "utxo element field sizes");
-  const out = new Uint8Array(LTHASH_DOMAIN.length + UTXO_ELEMENT_BYTES);
-  const view = new DataView(out.buffer);
   let o = LTHASH_DOMAIN.length;
-  out.set(LTHASH_DOMAIN, 0);
-  out.set(txid, o);
+  elementBytes.set(txid, o);
   o += HASH_BYTES;
-  view.setUint32(o, index, true);
+  elementView.setUint32(o, index, true);
   o += 4;
-  view.setBigUint64(o, e.amount, true);
+  elementView.setBigUint64(o, e.amount, true);
   o += 8;
-  out.set(e.lockCommitment, o);
+  elementBytes.set(e.lockCommitment, o);
   o += HASH_BYTES;
-  view.setBigUint64(o, e.createdAt, true);
+  elementView.setBigUint64(o, e.createdAt, true);
   o += 8;
-  out[o] = e.coinbase ? 1 : 0;
-  return out;
+  elementBytes[o] = e.coinbase ? 1 : 0;
 }
 
-/** The 1024 lanes of one UTXO. */
-export function utxoLanes(txid: Uint8Array, index: number, e: UtxoEntry): Uint16Array {
-  const bytes = blake3(encodeUtxoElement(txid, index, e), LTHASH_BYTES);
-  return new Uint16Array(bytes.buffer, bytes.byteOffset, LTHASH_LANES);
+/** The canonical bytes a UTXO contributes to the multiset hash: domain prefix, then the element. */
+export function encodeUtxoElement(txid: Uint8Array, index: number, e: UtxoEntry): Uint8Array {
+  fillElement(txid, index, e);
+  return elementBytes.slice();
 }
+
+/** The 1024 lanes of one UTXO in a shared scratch array: valid until the next call. */
+function scratchLanes(txid: Uint8Array, index: number, e: UtxoEntry): Uint16Array {
+  fillElement(txid, index, e);
+  native.ph_blake3(elementBytes, ELEMENT_LENGTH, lanesBytes, LTHASH_BYTES);
+  return lanesScratch;
+}
+
+/** The 1024 lanes of one UTXO (a copy). */
+export function utxoLanes(txid: Uint8Array, index: number, e: UtxoEntry): Uint16Array {
+  return scratchLanes(txid, index, e).slice();
+}
+
+const LOW_BITS = 0x7fff7fff;
+const HIGH_BITS = 0x80008000;
 
 /** A mutable LtHash accumulator. */
 export class LtHash {
   readonly lanes: Uint16Array;
+  private readonly words: Uint32Array;
 
   constructor(lanes?: Uint16Array) {
     invariant(lanes === undefined || lanes.length === LTHASH_LANES, "LtHash lane count");
-    this.lanes = lanes ? new Uint16Array(lanes) : new Uint16Array(LTHASH_LANES);
+    const buffer = new ArrayBuffer(LTHASH_BYTES);
+    this.lanes = new Uint16Array(buffer);
+    if (lanes) this.lanes.set(lanes);
+    this.words = new Uint32Array(buffer);
   }
 
   static fromBytes(bytes: Uint8Array): LtHash {
@@ -64,22 +91,42 @@ export class LtHash {
     return new LtHash(new Uint16Array(copy.buffer, 0, LTHASH_LANES));
   }
 
+  /** Lane-wise a += e mod 2^16, two lanes per 32-bit word (SWAR: the top bit of each lane is added without carry-out). */
   add(element: Uint16Array): void {
-    const l = this.lanes;
-    for (let i = 0; i < LTHASH_LANES; i++) l[i] = l[i]! + element[i]!; // Uint16Array wraps mod 2^16
+    this.addWords(new Uint32Array(element.buffer, element.byteOffset, LTHASH_LANES / 2));
   }
 
+  private addWords(e: Uint32Array): void {
+    const a = this.words;
+    for (let i = 0; i < LTHASH_LANES / 2; i++) {
+      const x = a[i]!;
+      const y = e[i]!;
+      a[i] = ((x & LOW_BITS) + (y & LOW_BITS)) ^ ((x ^ y) & HIGH_BITS);
+    }
+  }
+
+  /** Lane-wise a -= e mod 2^16 (SWAR: borrow stops at each lane's top bit). */
   subtract(element: Uint16Array): void {
-    const l = this.lanes;
-    for (let i = 0; i < LTHASH_LANES; i++) l[i] = l[i]! - element[i]!;
+    this.subtractWords(new Uint32Array(element.buffer, element.byteOffset, LTHASH_LANES / 2));
+  }
+
+  private subtractWords(e: Uint32Array): void {
+    const a = this.words;
+    for (let i = 0; i < LTHASH_LANES / 2; i++) {
+      const x = a[i]!;
+      const y = e[i]!;
+      a[i] = ((x | HIGH_BITS) - (y & LOW_BITS)) ^ ((x ^ ~y) & HIGH_BITS);
+    }
   }
 
   addUtxo(txid: Uint8Array, index: number, e: UtxoEntry): void {
-    this.add(utxoLanes(txid, index, e));
+    scratchLanes(txid, index, e);
+    this.addWords(lanesWords);
   }
 
   removeUtxo(txid: Uint8Array, index: number, e: UtxoEntry): void {
-    this.subtract(utxoLanes(txid, index, e));
+    scratchLanes(txid, index, e);
+    this.subtractWords(lanesWords);
   }
 
   clone(): LtHash {

@@ -4,10 +4,10 @@
  * no I/O.
  */
 import { invariant } from "../errors.ts";
-import { toHex } from "../crypto/bytes.ts";
+import { toHex, compareBytes } from "../crypto/bytes.ts";
 import type { EmissionParams } from "../genesis/genesis.ts";
 import type { UtxoEntry } from "./validate.ts";
-import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintRecord, type MintTip, type SpentRecord, type WritableLedgerStore, type EvidenceRecord, outpointString } from "./state.ts";
+import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintRecord, type MintTip, type SpentRecord, type WritableLedgerStore, type EvidenceRecord, outpointMapKey, outpointString, outpointKey } from "./state.ts";
 import { genesisMintTip } from "./emission.ts";
 import { LTHASH_BYTES } from "./lthash.ts";
 
@@ -27,11 +27,11 @@ export class MemoryLedgerStore implements WritableLedgerStore {
   }
 
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-    return this.utxos.get(outpointString(txid, index))?.entry;
+    return this.utxos.get(outpointMapKey(txid, index))?.entry;
   }
 
   getSpent(txid: Uint8Array, index: number): SpentRecord | undefined {
-    return this.spent.get(outpointString(txid, index));
+    return this.spent.get(outpointMapKey(txid, index));
   }
 
   mintTip(): MintTip {
@@ -54,13 +54,13 @@ export class MemoryLedgerStore implements WritableLedgerStore {
     const expected = this.last ? this.last.anchorIndex + 1n : 0n;
     invariant(diff.anchorIndex === expected, `memory store: anchor ${diff.anchorIndex} committed out of order (expected ${expected})`);
     for (const c of diff.created) {
-      const k = outpointString(c.txid, c.index);
-      invariant(!this.utxos.has(k), `memory store: output ${k} already exists`);
+      const k = outpointMapKey(c.txid, c.index);
+      invariant(!this.utxos.has(k), `memory store: output ${outpointString(c.txid, c.index)} already exists`);
       this.utxos.set(k, c);
     }
     for (const s of diff.spent) {
-      const k = outpointString(s.txid, s.index);
-      invariant(this.utxos.delete(k), `memory store: spent output ${k} does not exist`);
+      const k = outpointMapKey(s.txid, s.index);
+      invariant(this.utxos.delete(k), `memory store: spent output ${outpointString(s.txid, s.index)} does not exist`);
       this.spent.set(k, { anchorIndex: diff.anchorIndex, spentBy: s.spentBy });
     }
     for (const e of diff.evidence) this.evidence.set(toHex(e.id), e);
@@ -71,9 +71,9 @@ export class MemoryLedgerStore implements WritableLedgerStore {
     this.commitments.push(diff.commitment);
   }
 
-  /** The UTXO set sorted by outpoint key (deterministic, for audits and tests). */
+  /** The UTXO set in outpoint-key order (txid bytes, then index), as the SQLite store lists it. */
   allUtxos(): CreatedUtxo[] {
-    return [...this.utxos.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, u]) => u);
+    return [...this.utxos.values()].sort((a, b) => compareBytes(outpointKey(a.txid, a.index), outpointKey(b.txid, b.index)));
   }
 
   utxoCount(): number {

@@ -7,7 +7,6 @@ import type { UtxoEntry, UtxoReader } from "./validate.ts";
 import type { MintTx } from "../types/mint.ts";
 import type { EvidenceKind } from "./evidence.ts";
 import { HASH_BYTES } from "../types/constants.ts";
-import { toHex } from "../crypto/bytes.ts";
 
 export interface MintTip {
   /** Id of the last accepted mint; all zero before the first. */
@@ -111,11 +110,33 @@ export const ZERO_ID = new Uint8Array(HASH_BYTES);
 export function outpointKey(txid: Uint8Array, index: number): Uint8Array {
   const k = new Uint8Array(HASH_BYTES + 4);
   k.set(txid, 0);
-  new DataView(k.buffer).setUint32(HASH_BYTES, index, false);
+  k[HASH_BYTES] = index >>> 24;
+  k[HASH_BYTES + 1] = (index >>> 16) & 0xff;
+  k[HASH_BYTES + 2] = (index >>> 8) & 0xff;
+  k[HASH_BYTES + 3] = index & 0xff;
   return k;
 }
 
-/** Map key for an outpoint (hex txid ':' index). */
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Human-readable outpoint (hex txid ':' index), for messages. */
 export function outpointString(txid: Uint8Array, index: number): string {
-  return `${toHex(txid)}:${index}`;
+  let s = "";
+  for (let i = 0; i < txid.length; i++) s += HEX_BYTE[txid[i]!]!;
+  return `${s}:${index}`;
+}
+
+/**
+ * Compact in-memory Map key of an outpoint: the 32-byte txid as 16 UTF-16 code units,
+ * then the u32 index as 2 (injective for 32-byte txids). Several times faster than hex,
+ * and this runs several times per input on the hot path. Never shown or stored.
+ */
+export function outpointMapKey(t: Uint8Array, index: number): string {
+  return String.fromCharCode(
+    t[0]! | (t[1]! << 8), t[2]! | (t[3]! << 8), t[4]! | (t[5]! << 8), t[6]! | (t[7]! << 8),
+    t[8]! | (t[9]! << 8), t[10]! | (t[11]! << 8), t[12]! | (t[13]! << 8), t[14]! | (t[15]! << 8),
+    t[16]! | (t[17]! << 8), t[18]! | (t[19]! << 8), t[20]! | (t[21]! << 8), t[22]! | (t[23]! << 8),
+    t[24]! | (t[25]! << 8), t[26]! | (t[27]! << 8), t[28]! | (t[29]! << 8), t[30]! | (t[31]! << 8),
+    index & 0xffff, index >>> 16,
+  );
 }

@@ -27,8 +27,16 @@ export const MIGRATIONS: readonly Migration[] = [
         mint_target_bits INTEGER NOT NULL,
         mint_window_start INTEGER NOT NULL,
         emitted_units INTEGER NOT NULL)`,
-      `CREATE TABLE utxos (outpoint BLOB PRIMARY KEY, amount INTEGER NOT NULL, lock BLOB NOT NULL, created_at INTEGER NOT NULL, coinbase INTEGER NOT NULL) WITHOUT ROWID`,
-      `CREATE TABLE spent (outpoint BLOB PRIMARY KEY, anchor INTEGER NOT NULL, spent_by BLOB NOT NULL) WITHOUT ROWID`,
+      // Every output ever created; the UTXO set is the rows with spent_at NULL. Spending is one
+      // UPDATE (not a delete plus an insert elsewhere), and a later spend finds where it went.
+      `CREATE TABLE outputs (
+        outpoint BLOB PRIMARY KEY,
+        amount INTEGER NOT NULL,
+        lock BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        coinbase INTEGER NOT NULL,
+        spent_at INTEGER,
+        spent_by BLOB) WITHOUT ROWID`,
       `CREATE TABLE anchors (anchor INTEGER PRIMARY KEY, commitment BLOB NOT NULL, fees INTEGER NOT NULL, applied INTEGER NOT NULL, voided INTEGER NOT NULL)`,
       `CREATE TABLE voided (anchor INTEGER NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, id BLOB NOT NULL, code TEXT NOT NULL, PRIMARY KEY (anchor, position)) WITHOUT ROWID`,
       `CREATE TABLE mints (height INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, anchor INTEGER NOT NULL, reward INTEGER NOT NULL, header BLOB NOT NULL)`,

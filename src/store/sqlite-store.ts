@@ -127,14 +127,14 @@ export class SqliteStore implements WritableLedgerStore {
   // ---- LedgerStore ----
 
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-    const row = this.st.getUtxo.get(outpointKey(txid, index)) as Row | null;
-    if (!row) return undefined;
+    const row = this.st.getOutput.get(outpointKey(txid, index)) as Row | null;
+    if (!row || row.spent_at !== null) return undefined;
     return { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n };
   }
 
   getSpent(txid: Uint8Array, index: number): SpentRecord | undefined {
-    const row = this.st.getSpent.get(outpointKey(txid, index)) as Row | null;
-    return row ? { anchorIndex: big(row.anchor), spentBy: bytes(row.spent_by) } : undefined;
+    const row = this.st.getOutput.get(outpointKey(txid, index)) as Row | null;
+    return row && row.spent_at !== null ? { anchorIndex: big(row.spent_at), spentBy: bytes(row.spent_by) } : undefined;
   }
 
   mintTip(): MintTip {
@@ -172,12 +172,11 @@ export class SqliteStore implements WritableLedgerStore {
   private makeWriteDiff() {
     const fn = (diff: AnchorDiff) => {
       const st = this.st;
-      for (const c of diff.created) st.insertUtxo.run(outpointKey(c.txid, c.index), c.entry.amount, c.entry.lockCommitment, c.entry.createdAt, c.entry.coinbase ? 1 : 0);
+      for (const c of diff.created) st.insertOutput.run(outpointKey(c.txid, c.index), c.entry.amount, c.entry.lockCommitment, c.entry.createdAt, c.entry.coinbase ? 1 : 0);
       for (const s of diff.spent) {
         const key = outpointKey(s.txid, s.index);
-        const removed = st.deleteUtxo.run(key);
-        invariant(removed.changes === 1, `store: spent output ${toHex(key)} was not in the UTXO set`);
-        st.insertSpent.run(key, diff.anchorIndex, s.spentBy);
+        const spent = st.spendOutput.run(diff.anchorIndex, s.spentBy, key);
+        invariant(spent.changes === 1, `store: spent output ${toHex(key)} was not in the UTXO set`);
       }
       for (const m of diff.mints) st.insertMint.run(m.mint.height, m.id, m.anchorIndex, m.rewardUnits, encodeMintTx(m.mint));
       for (const e of diff.evidence) st.insertEvidence.run(e.id, e.anchorIndex, e.kind, e.offender, e.bytes);
@@ -206,12 +205,12 @@ export class SqliteStore implements WritableLedgerStore {
   }
 
   utxoCount(): bigint {
-    return big((this.db.query(`SELECT COUNT(*) AS n FROM utxos`).get() as Row).n);
+    return big((this.db.query(`SELECT COUNT(*) AS n FROM outputs WHERE spent_at IS NULL`).get() as Row).n);
   }
 
   /** Every UTXO, in outpoint order (audits; streams rows). */
   *allUtxos(): Generator<CreatedUtxo> {
-    for (const row of this.db.query(`SELECT * FROM utxos ORDER BY outpoint`).iterate() as IterableIterator<Row>) {
+    for (const row of this.db.query(`SELECT * FROM outputs WHERE spent_at IS NULL ORDER BY outpoint`).iterate() as IterableIterator<Row>) {
       const key = bytes(row.outpoint);
       yield {
         txid: key.slice(0, HASH_BYTES),
@@ -341,12 +340,10 @@ export class SqliteStore implements WritableLedgerStore {
 
 function prepareStatements(db: Database) {
   return {
-    getUtxo: db.prepare(`SELECT amount, lock, created_at, coinbase FROM utxos WHERE outpoint = ?`),
-    getSpent: db.prepare(`SELECT anchor, spent_by FROM spent WHERE outpoint = ?`),
+    getOutput: db.prepare(`SELECT amount, lock, created_at, coinbase, spent_at, spent_by FROM outputs WHERE outpoint = ?`),
     hasEvidence: db.prepare(`SELECT 1 FROM evidence WHERE id = ?`),
-    insertUtxo: db.prepare(`INSERT INTO utxos (outpoint, amount, lock, created_at, coinbase) VALUES (?, ?, ?, ?, ?)`),
-    deleteUtxo: db.prepare(`DELETE FROM utxos WHERE outpoint = ?`),
-    insertSpent: db.prepare(`INSERT INTO spent (outpoint, anchor, spent_by) VALUES (?, ?, ?)`),
+    insertOutput: db.prepare(`INSERT INTO outputs (outpoint, amount, lock, created_at, coinbase) VALUES (?, ?, ?, ?, ?)`),
+    spendOutput: db.prepare(`UPDATE outputs SET spent_at = ?, spent_by = ? WHERE outpoint = ? AND spent_at IS NULL`),
     insertMint: db.prepare(`INSERT INTO mints (height, id, anchor, reward, header) VALUES (?, ?, ?, ?, ?)`),
     insertEvidence: db.prepare(`INSERT INTO evidence (id, anchor, kind, offender, bytes) VALUES (?, ?, ?, ?, ?)`),
     insertVoided: db.prepare(`INSERT INTO voided (anchor, position, kind, id, code) VALUES (?, ?, ?, ?, ?)`),

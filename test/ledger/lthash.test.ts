@@ -59,3 +59,19 @@ test("accumulator bytes round-trip and a removed element leaves no trace", () =>
   copy.removeUtxo(new Uint8Array(32), 0, e);
   expect(equalBytes(copy.toBytes(), new Uint8Array(LTHASH_BYTES))).toBe(true);
 });
+
+test("packed lane arithmetic equals plain mod-2^16 arithmetic, lane by lane", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 2048, maxLength: 2048 }), fc.uint8Array({ minLength: 2048, maxLength: 2048 }), (a, b) => {
+      const x = LtHash.fromBytes(a);
+      const e = new Uint16Array(b.slice().buffer);
+      const plainA = new Uint16Array(a.slice().buffer);
+      x.add(e);
+      for (let i = 0; i < 1024; i++) expect(x.lanes[i]).toBe((plainA[i]! + e[i]!) % 65536);
+      x.subtract(e);
+      x.subtract(e);
+      for (let i = 0; i < 1024; i++) expect(x.lanes[i]).toBe((plainA[i]! - e[i]! + 65536) % 65536);
+    }),
+    { numRuns: 40 },
+  );
+});
