@@ -1,0 +1,170 @@
+/**
+ * Ledger and store benchmark (issue 5 item 6).
+ *
+ *  - ledger_transfers_fsync_{false,true}: validate + apply + commit single-input,
+ *    single-signature transfers, 1024 per anchor, one SQLite transaction per anchor;
+ *  - verify_batch_reference: raw verifyBatch on the very same signatures, same run;
+ *  - ledger_vs_verify_ratio: the fsync=false ledger rate over the verifyBatch rate;
+ *  - utxo_fill / utxo_lookup / utxo_disk: a store filled with --utxos outputs (real
+ *    fan-out transactions), random point lookups, and bytes on disk.
+ *
+ * Usage: bun run bench/ledger.bench.ts [--transfers 50000] [--utxos 1000000] [--dir /tmp/x]
+ * Full-size run (10,000,000 outputs, several minutes):
+ *   bun run bench/ledger.bench.ts --utxos 10000000
+ */
+import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { emit, type BenchResult } from "./lib.ts";
+import { SqliteStore, STORE_FILE_NAME } from "../src/store/sqlite-store.ts";
+import { applyAnchor, type LedgerParams } from "../src/ledger/apply.ts";
+import type { WritableLedgerStore } from "../src/ledger/state.ts";
+import type { EmissionParams } from "../src/genesis/genesis.ts";
+import { keyPairFromSeed, sign, verifyBatch, defaultVerifyThreads, type Ed25519KeyPair } from "../src/crypto/index.ts";
+import { type Lock, lockCommitment } from "../src/types/lock.ts";
+import { type MicroTx, type Outpoint, type Output, digestMicroTx } from "../src/types/tx.ts";
+import type { AnchorPayload, PayloadTx } from "../src/types/payload.ts";
+import type { MintTx } from "../src/types/mint.ts";
+import { ZERO_ID } from "../src/ledger/state.ts";
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const TRANSFERS = flag("transfers", 50_000);
+const UTXOS = flag("utxos", 1_000_000);
+const LOOKUPS = flag("lookups", 200_000);
+const TXS_PER_ANCHOR = 1024;
+const FANOUT = 256;
+const FEE = 1_000n;
+const rootDir = (() => {
+  const i = args.indexOf("--dir");
+  return i >= 0 ? args[i + 1]! : mkdtempSync(join(tmpdir(), "phantom-ledger-bench-"));
+})();
+
+/** Target 0 bits: every nonce is a valid mint, so funding needs no search. */
+const emission: EmissionParams = {
+  initialRewardUnits: 5_000_000_000_000n, halvingIntervalMints: 1_000n, initialTargetBits: 0, retargetWindowMints: 1_000_000,
+  targetAnchorsPerMint: 1n, retargetStepBitsMax: 1, minTargetBits: 0, maxTargetBits: 8, maturityAnchors: 0n,
+};
+const params: LedgerParams = { emission, committee: [] };
+const seedKey = (n: number): Ed25519KeyPair => keyPairFromSeed(new Uint8Array(32).fill(n));
+const alice = seedKey(1);
+const bob = seedKey(2);
+const aliceLock: Lock = { kind: "sig", publicKey: alice.publicKey };
+const aliceCommit = lockCommitment(aliceLock);
+const bobCommit = lockCommitment({ kind: "sig", publicKey: bob.publicKey });
+
+function signedTx(inputs: Outpoint[], outputs: Output[], k: Ed25519KeyPair, lock: Lock): MicroTx {
+  const txid = digestMicroTx({ inputs, outputs });
+  const signature = sign(k.secretKey, txid);
+  return { inputs, outputs, witnesses: inputs.map(() => ({ lock, witness: { kind: "sig" as const, signature } })) };
+}
+
+/** Applies payloads of up to TXS_PER_ANCHOR txs each, one anchor (one transaction) per payload; returns ms spent. */
+function applyAll(store: WritableLedgerStore, payloads: AnchorPayload[]): number {
+  const start = performance.now();
+  for (const p of payloads) {
+    const last = store.lastApplied();
+    const diff = applyAnchor(store, params, last ? last.anchorIndex + 1n : 0n, p);
+    for (const o of diff.outcomes) if (!o.applied) throw new Error(`bench tx void: ${o.code} ${o.message}`);
+    store.commitAnchor(diff);
+  }
+  return performance.now() - start;
+}
+
+const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+/**
+ * Funding stream giving at least `count` spendable alice outputs: mints (0-bit target),
+ * each split into FANOUT outputs, each of those into FANOUT more. Returns the payloads
+ * and the leaf outpoints with their amounts.
+ */
+function fundingStream(count: number): { payloads: AnchorPayload[]; leaves: { op: Outpoint; amount: bigint }[] } {
+  const perMint = FANOUT * FANOUT;
+  const mints = Math.ceil(count / perMint);
+  const payloads: AnchorPayload[] = [];
+  const leaves: { op: Outpoint; amount: bigint }[] = [];
+  let prev: Uint8Array = ZERO_ID;
+  for (let m = 0; m < mints; m++) {
+    const mint: MintTx = { prevMint: prev, height: BigInt(m), targetBits: 0, recipient: aliceCommit, nonce: 0n };
+    const txs: PayloadTx[] = [{ kind: "mint", tx: mint }];
+    const mintId = digestOfMint(mint);
+    prev = mintId;
+    const l1Amount = (emission.initialRewardUnits - FEE) / BigInt(FANOUT);
+    const l1 = signedTx([{ txid: mintId, index: 0 }], Array.from({ length: FANOUT }, () => ({ amount: l1Amount, lockCommitment: aliceCommit })), alice, aliceLock);
+    txs.push({ kind: "micro", tx: l1 });
+    payloads.push({ txs });
+    const l1id = digestMicroTx(l1);
+    const l2Amount = (l1Amount - FEE) / BigInt(FANOUT);
+    const need = Math.min(FANOUT, Math.ceil((count - leaves.length) / FANOUT));
+    const l2: PayloadTx[] = [];
+    for (let i = 0; i < need; i++) {
+      const tx = signedTx([{ txid: l1id, index: i }], Array.from({ length: FANOUT }, () => ({ amount: l2Amount, lockCommitment: aliceCommit })), alice, aliceLock);
+      const id = digestMicroTx(tx);
+      for (let j = 0; j < FANOUT; j++) leaves.push({ op: { txid: id, index: j }, amount: l2Amount });
+      l2.push({ kind: "micro", tx });
+    }
+    for (const c of chunk(l2, 64)) payloads.push({ txs: c });
+  }
+  return { payloads, leaves };
+}
+
+import { mintId as digestOfMint } from "../src/types/mint.ts";
+
+function openStore(name: string, fsync: boolean): SqliteStore {
+  return new SqliteStore({ storeDir: join(rootDir, name), emission, fsync });
+}
+
+function benchTransfers(results: BenchResult[]): void {
+  const { payloads: funding, leaves } = fundingStream(TRANSFERS);
+  const transfers = leaves.slice(0, TRANSFERS).map((l) => signedTx([l.op], [{ amount: l.amount - FEE, lockCommitment: bobCommit }], alice, aliceLock));
+  const transferPayloads = chunk(transfers, TXS_PER_ANCHOR).map((txs) => ({ txs: txs.map((tx) => ({ kind: "micro" as const, tx })) }));
+  // Reference: raw verifyBatch over the same signatures, in the same batch size.
+  const items = transfers.map((tx) => ({ signature: (tx.witnesses[0]!.witness as { signature: Uint8Array }).signature, message: digestMicroTx(tx), publicKey: alice.publicKey }));
+  const vStart = performance.now();
+  for (const c of chunk(items, TXS_PER_ANCHOR)) verifyBatch(c);
+  const verifyRate = items.length / ((performance.now() - vStart) / 1000);
+  results.push({ suite: "ledger", name: "verify_batch_reference", value: verifyRate, unit: "ops/s", higher_is_better: true, params: { signatures: items.length, batch: TXS_PER_ANCHOR, threads: defaultVerifyThreads } });
+  for (const fsync of [false, true]) {
+    const store = openStore(`transfers-fsync-${fsync}`, fsync);
+    applyAll(store, funding);
+    const ms = applyAll(store, transferPayloads);
+    const rate = transfers.length / (ms / 1000);
+    results.push({ suite: "ledger", name: `ledger_transfers_fsync_${fsync}`, value: rate, unit: "ops/s", higher_is_better: true, target: 20_000, params: { transfers: transfers.length, txs_per_anchor: TXS_PER_ANCHOR, anchors: transferPayloads.length, fsync } });
+    if (!fsync) results.push({ suite: "ledger", name: "ledger_vs_verify_ratio", value: rate / verifyRate, unit: "ratio", higher_is_better: true, target: 0.6, params: { ledger_ops_s: Math.round(rate), verify_ops_s: Math.round(verifyRate) } });
+    store.close();
+  }
+}
+
+function benchUtxoSet(results: BenchResult[]): void {
+  const store = openStore("utxo-set", false);
+  const { payloads, leaves } = fundingStream(UTXOS);
+  const fillMs = applyAll(store, payloads);
+  const count = Number(store.utxoCount());
+  results.push({ suite: "ledger", name: "utxo_fill", value: count / (fillMs / 1000), unit: "outputs/s", higher_is_better: true, params: { utxos: count, fanout_txs: payloads.length } });
+  let found = 0;
+  const start = performance.now();
+  for (let i = 0; i < LOOKUPS; i++) {
+    const l = leaves[Math.floor(Math.random() * leaves.length)]!;
+    if (store.getUtxo(l.op.txid, l.op.index)) found++;
+  }
+  const lookupRate = LOOKUPS / ((performance.now() - start) / 1000);
+  if (found !== LOOKUPS) throw new Error(`lookup found ${found} of ${LOOKUPS}`);
+  results.push({ suite: "ledger", name: "utxo_lookup", value: lookupRate, unit: "ops/s", higher_is_better: true, params: { utxos: count, lookups: LOOKUPS } });
+  store.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  const file = join(rootDir, "utxo-set", STORE_FILE_NAME);
+  const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+  results.push({ suite: "ledger", name: "utxo_disk", value: bytes, unit: "bytes", higher_is_better: false, params: { utxos: count, bytes_per_utxo: Math.round(bytes / count), full_size_target_utxos: 10_000_000 } });
+  store.close();
+}
+
+const results: BenchResult[] = [];
+try {
+  benchTransfers(results);
+  benchUtxoSet(results);
+} finally {
+  for (const r of results) emit(r);
+  if (!args.includes("--dir")) rmSync(rootDir, { recursive: true, force: true });
+}

@@ -1,0 +1,217 @@
+/**
+ * The pure ledger: applies one finalized anchor (anchor index, AnchorPayload) to a
+ * LedgerStore and returns the complete diff, including the new state commitment.
+ * Transactions take effect in payload order; the first spend of an outpoint in the
+ * total order wins and every later one is void with a typed reason. All MicroTx
+ * signatures of a payload are checked in one verifyBatch call (validatePreparedBatch,
+ * the txid-precomputed form of validateMicroTxBatch).
+ */
+import { PhantomError, invariant } from "../errors.ts";
+import type { EmissionParams, Genesis } from "../genesis/genesis.ts";
+import { rewardAtHeight } from "../genesis/emission-schedule.ts";
+import type { AnchorPayload } from "../types/payload.ts";
+import { type MicroTx, digestMicroTx } from "../types/tx.ts";
+import type { MintTx } from "../types/mint.ts";
+import type { Evidence } from "../types/evidence.ts";
+import { encodeEvidence } from "../types/evidence.ts";
+import { powHashOf } from "../crypto/pow.ts";
+import { encodeMintTx } from "../types/mint.ts";
+import { type UtxoEntry, type UtxoReader, type ValidationContext, validatePreparedBatch } from "./validate.ts";
+import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey } from "./state.ts";
+import { checkMint, advanceMintTip, MintRejected } from "./emission.ts";
+import { checkEvidence, canonicalEvidence, evidenceId, offenderOf, EvidenceRejected } from "./evidence.ts";
+import { LtHash } from "./lthash.ts";
+import { toHex } from "../crypto/bytes.ts";
+import { HASH_BYTES } from "../types/constants.ts";
+
+export interface LedgerParams {
+  emission: EmissionParams;
+  /** Committee public keys by validator index (to check evidence). */
+  committee: Uint8Array[];
+}
+
+export function ledgerParamsFromGenesis(g: Genesis): LedgerParams {
+  return { emission: g.emission, committee: g.validators.map((v) => v.publicKey) };
+}
+
+/** Ledger-level reasons a MicroTx is void (the validator's TxRejected codes pass through as they are). */
+export type LedgerVoidCode = "TX_DOUBLE_SPEND" | "TX_MISSING_INPUT";
+
+export class LedgerError extends PhantomError<"LEDGER_ANCHOR_OUT_OF_ORDER"> {
+  constructor(message: string) {
+    super("LEDGER_ANCHOR_OUT_OF_ORDER", message);
+    this.name = "LedgerError";
+  }
+}
+
+/** Per-anchor working state of the sequential pass. */
+interface Working {
+  anchorIndex: bigint;
+  params: LedgerParams;
+  tip: MintTip;
+  acc: LtHash;
+  diff: AnchorDiff;
+  /** Outputs created so far in this anchor, by outpoint string. */
+  createdHere: Map<string, UtxoEntry>;
+  /** Outpoints spent so far in this anchor -> spending txid. */
+  spentHere: Map<string, Uint8Array>;
+  /** UTXO entries read from the store for this anchor's inputs (undefined = absent). */
+  fromStore: Map<string, UtxoEntry | undefined>;
+  evidenceHere: Set<string>;
+}
+
+export function expectedAnchorIndex(store: LedgerStore): bigint {
+  const last = store.lastApplied();
+  return last ? last.anchorIndex + 1n : 0n;
+}
+
+/** Applies one finalized anchor. Does not write: the caller commits the returned diff atomically. */
+export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payload: AnchorPayload): AnchorDiff {
+  const expected = expectedAnchorIndex(store);
+  if (anchorIndex !== expected) throw new LedgerError(`anchor ${anchorIndex} applied out of order: expected ${expected}`);
+  const w: Working = {
+    anchorIndex, params, tip: store.mintTip(), acc: LtHash.fromBytes(store.accumulator()),
+    diff: { anchorIndex, created: [], spent: [], mints: [], evidence: [], mintTip: store.mintTip(), accumulator: new Uint8Array(0), commitment: new Uint8Array(0), feesUnits: 0n, outcomes: [] },
+    createdHere: new Map(), spentHere: new Map(), fromStore: new Map(), evidenceHere: new Set(),
+  };
+  const micro = payload.txs.flatMap((t, position) => (t.kind === "micro" ? [{ position, tx: t.tx, txid: digestMicroTx(t.tx) }] : []));
+  const mints = payload.txs.flatMap((t) => (t.kind === "mint" ? [t.tx] : []));
+  const verdicts = validateMicro(store, w, micro, mints);
+  payload.txs.forEach((t, position) => {
+    if (t.kind === "micro") applyMicro(w, position, t.tx, verdicts.get(position)!);
+    else if (t.kind === "mint") applyMint(w, position, t.tx);
+    else applyEvidence(store, w, position, t.tx);
+  });
+  w.diff.mintTip = w.tip;
+  w.diff.accumulator = w.acc.toBytes();
+  w.diff.commitment = w.acc.commitment();
+  return w.diff;
+}
+
+type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array; ok: false; code: string; message: string };
+
+/**
+ * Validates the payload's MicroTxs in one batch against a speculative view where every
+ * output created in this payload exists; the sequential pass then drops any spend whose
+ * input was in fact spent earlier, or created by a transaction that turned out void.
+ */
+function validateMicro(store: LedgerStore, w: Working, micro: { position: number; tx: MicroTx; txid: Uint8Array }[], mints: MintTx[]): Map<number, Verdict> {
+  const speculative = new Map<string, UtxoEntry>();
+  for (const m of micro) {
+    m.tx.outputs.forEach((o, i) => speculative.set(outpointMapKey(m.txid, i), { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));
+  }
+  addSpeculativeMints(w, mints, speculative);
+  const verdicts = new Map<number, Verdict>();
+  const batch: typeof micro = [];
+  for (const m of micro) {
+    const spent = firstSpentInput(store, w, m.tx, speculative);
+    if (spent) verdicts.set(m.position, { txid: m.txid, ok: false, code: "TX_DOUBLE_SPEND", message: spent });
+    else batch.push(m);
+  }
+  const view: UtxoReader = {
+    getUtxo: (txid, index) => {
+      const k = outpointMapKey(txid, index);
+      return speculative.get(k) ?? (w.fromStore.has(k) ? w.fromStore.get(k) : store.getUtxo(txid, index));
+    },
+  };
+  const ctx: ValidationContext = { anchorIndex: w.anchorIndex, maturityAnchors: w.params.emission.maturityAnchors };
+  const results = validatePreparedBatch(view, batch, ctx);
+  invariant(results.length === batch.length, "validatePreparedBatch returns one result per transaction");
+  batch.forEach((m, i) => {
+    const r = results[i]!;
+    verdicts.set(m.position, r.ok ? { txid: m.txid, ok: true, fee: r.fee } : { txid: m.txid, ok: false, code: r.error.code, message: r.error.message });
+  });
+  return verdicts;
+}
+
+/** A mint's output as it would be if the mint is accepted (maturity usually forbids spending it at once anyway). */
+function addSpeculativeMints(w: Working, mints: MintTx[], speculative: Map<string, UtxoEntry>): void {
+  for (const mint of mints) {
+    const id = powHashOf(encodeMintTx(mint));
+    const amount = rewardAtHeight(mint.height, w.params.emission.initialRewardUnits, w.params.emission.halvingIntervalMints);
+    speculative.set(outpointMapKey(id, 0), { amount, lockCommitment: mint.recipient, createdAt: w.anchorIndex, coinbase: true });
+  }
+}
+
+/** Reads every input once (caching it for the sequential pass); names the first input spent in an earlier anchor. */
+function firstSpentInput(store: LedgerStore, w: Working, tx: MicroTx, speculative: Map<string, UtxoEntry>): string | undefined {
+  for (const input of tx.inputs) {
+    if (input.txid.length !== HASH_BYTES) return undefined; // malformed: the validator rejects it
+    const k = outpointMapKey(input.txid, input.index);
+    if (speculative.has(k) || w.fromStore.has(k)) continue;
+    const entry = store.getUtxo(input.txid, input.index);
+    w.fromStore.set(k, entry);
+    if (entry) continue;
+    const spent = store.getSpent(input.txid, input.index);
+    if (spent) return `input ${outpointString(input.txid, input.index)} was spent at anchor ${spent.anchorIndex} by ${toHex(spent.spentBy)}`;
+  }
+  return undefined;
+}
+
+function voidTx(w: Working, position: number, kind: "micro" | "mint" | "evidence", id: Uint8Array, code: string, message: string): void {
+  w.diff.outcomes.push({ position, kind, id, applied: false, code, message });
+}
+
+function applyMicro(w: Working, position: number, tx: MicroTx, v: Verdict): void {
+  if (!v.ok) return voidTx(w, position, "micro", v.txid, v.code, v.message);
+  // Inputs of one tx are distinct (the validator rejects TX_DUPLICATE_INPUT), so only
+  // spends by earlier txs of this anchor can conflict here.
+  const entries: { k: string; entry: UtxoEntry }[] = [];
+  for (const input of tx.inputs) {
+    const k = outpointMapKey(input.txid, input.index);
+    const spentBy = w.spentHere.get(k);
+    if (spentBy) {
+      return voidTx(w, position, "micro", v.txid, "TX_DOUBLE_SPEND", `input ${outpointString(input.txid, input.index)} was spent earlier in anchor ${w.anchorIndex} by ${toHex(spentBy)}`);
+    }
+    const entry = w.createdHere.get(k) ?? w.fromStore.get(k);
+    if (!entry) return voidTx(w, position, "micro", v.txid, "TX_MISSING_INPUT", `input ${outpointString(input.txid, input.index)} does not exist (its creating transaction was void)`);
+    entries.push({ k, entry });
+  }
+  tx.inputs.forEach((input, i) => {
+    const { k, entry } = entries[i]!;
+    w.spentHere.set(k, v.txid);
+    w.diff.spent.push({ txid: input.txid, index: input.index, entry, spentBy: v.txid });
+    w.acc.removeUtxo(input.txid, input.index, entry);
+  });
+  tx.outputs.forEach((o, index) => createOutput(w, v.txid, index, { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));
+  w.diff.feesUnits += v.fee;
+  w.diff.outcomes.push({ position, kind: "micro", id: v.txid, applied: true, feeUnits: v.fee });
+}
+
+function createOutput(w: Working, txid: Uint8Array, index: number, entry: UtxoEntry): void {
+  const k = outpointMapKey(txid, index);
+  invariant(!w.createdHere.has(k), `output ${outpointString(txid, index)} created twice in one anchor`);
+  w.createdHere.set(k, entry);
+  w.diff.created.push({ txid, index, entry });
+  w.acc.addUtxo(txid, index, entry);
+}
+
+function applyMint(w: Working, position: number, mint: MintTx): void {
+  try {
+    const accepted = checkMint(w.tip, w.params.emission, mint);
+    w.tip = advanceMintTip(w.tip, w.params.emission, accepted, mint.height, w.anchorIndex);
+    createOutput(w, accepted.id, 0, { amount: accepted.rewardUnits, lockCommitment: mint.recipient, createdAt: w.anchorIndex, coinbase: true });
+    w.diff.mints.push({ id: accepted.id, mint, anchorIndex: w.anchorIndex, rewardUnits: accepted.rewardUnits });
+    w.diff.outcomes.push({ position, kind: "mint", id: accepted.id, applied: true, rewardUnits: accepted.rewardUnits });
+  } catch (e) {
+    if (!(e instanceof MintRejected)) throw e;
+    voidTx(w, position, "mint", powHashOf(encodeMintTx(mint)), e.code, e.message);
+  }
+}
+
+function applyEvidence(store: LedgerStore, w: Working, position: number, evidence: Evidence): void {
+  const id = evidenceId(evidence);
+  const key = toHex(id);
+  try {
+    if (w.evidenceHere.has(key) || store.hasEvidence(id)) throw new EvidenceRejected("EVIDENCE_DUPLICATE", "this evidence is already recorded");
+    checkEvidence(evidence, w.params.committee);
+  } catch (e) {
+    if (!(e instanceof EvidenceRejected)) throw e;
+    return voidTx(w, position, "evidence", id, e.code, e.message);
+  }
+  w.evidenceHere.add(key);
+  w.diff.evidence.push({ id, kind: evidence.kind, offender: offenderOf(evidence), anchorIndex: w.anchorIndex, bytes: encodeEvidence(canonicalEvidence(evidence)) });
+  w.diff.outcomes.push({ position, kind: "evidence", id, applied: true });
+}
+
+export type { TxOutcome };

@@ -1,0 +1,322 @@
+/**
+ * The mempool (docs/SPEC_TX.md "Mempool policy"): valid, mutually conflict-free
+ * MicroTxs waiting for a payload. Admission runs the ledger's stateless and stateful
+ * checks against the node's UTXO view (finalized state: a tx spending an output of
+ * another mempool tx is refused as TX_MISSING_INPUT) with one `verifyBatch` call per
+ * batch. Bounded in count and bytes; when full, the lowest fee rate (fee per encoded
+ * byte) goes first. A conflicting tx replaces the txs it conflicts with only under
+ * the replace-by-fee rule. No clock, no randomness: the same offers in the same order
+ * give the same mempool.
+ */
+import { Registry } from "prom-client";
+import { PhantomError, isPhantomError } from "../errors.ts";
+import { toHex } from "../crypto/bytes.ts";
+import { type MicroTx, type Outpoint, encodeMicroTx, decodeMicroTx, digestMicroTx } from "../types/tx.ts";
+import { TxRejected, validatePreparedBatch, type UtxoReader, type ValidationContext } from "../ledger/validate.ts";
+import { IndexedHeap, type HeapSlot } from "./heap.ts";
+import { createMempoolMetrics, type MempoolMetrics } from "./metrics.ts";
+
+/** Default bound on transactions held. */
+export const MEMPOOL_TXS_MAX = 100_000;
+/** Default bound on the sum of encoded tx sizes held, in bytes. */
+export const MEMPOOL_BYTES_MAX = 64 * 1024 * 1024;
+/** A replacement may evict at most this many conflicting txs (bounds the work one offer causes). */
+export const RBF_CONFLICTS_MAX = 32;
+/** Offers validated per verifyBatch call; longer admit() calls are split into chunks of this size. */
+export const ADMIT_BATCH_MAX = 4_096;
+
+export type MempoolRejectCode = "MEMPOOL_DUPLICATE" | "MEMPOOL_FULL" | "MEMPOOL_RBF_FEE_RATE" | "MEMPOOL_RBF_FEE" | "MEMPOOL_RBF_TOO_MANY";
+
+export class MempoolRejected extends PhantomError<MempoolRejectCode> {
+  constructor(code: MempoolRejectCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+    this.name = "MempoolRejected";
+  }
+}
+
+export interface MempoolEntry {
+  readonly tx: MicroTx;
+  readonly txid: Uint8Array;
+  readonly txidHex: string;
+  /** Canonical encoding (witnesses included): what a payload carries. */
+  readonly encoded: Uint8Array;
+  /** `encoded.length`. */
+  readonly encodedBytes: number;
+  readonly fee: bigint;
+  /** Arrival sequence number: strictly increasing in admission order (never a clock). */
+  readonly seq: number;
+  /** Hex lock commitment of the first output: the proposer's fairness group. */
+  readonly group: string;
+  /** `txidHex:index` of every input. */
+  readonly inputKeys: readonly string[];
+}
+
+export type AdmitResult =
+  | { ok: true; txid: Uint8Array; fee: bigint; replaced: Uint8Array[]; evicted: Uint8Array[] }
+  | { ok: false; txid?: Uint8Array; error: TxRejected | MempoolRejected };
+
+export interface MempoolLimits {
+  txsMax: number;
+  bytesMax: number;
+}
+
+export interface MempoolOptions {
+  view: UtxoReader;
+  limits?: Partial<MempoolLimits>;
+  registry?: Registry;
+}
+
+interface Slot extends MempoolEntry, HeapSlot {
+  readonly bytesBig: bigint;
+}
+
+interface Offer {
+  tx: MicroTx;
+  txid: Uint8Array;
+  txidHex: string;
+  encoded: Uint8Array;
+  encodedBytes: number;
+}
+
+export const outpointKey = (op: Outpoint): string => `${toHex(op.txid)}:${op.index}`;
+
+/** a's fee rate < b's, exactly: a.fee / a.bytes < b.fee / b.bytes. */
+export function feeRateLess(a: { fee: bigint; encodedBytes: number }, b: { fee: bigint; encodedBytes: number }): boolean {
+  return a.fee * BigInt(b.encodedBytes) < b.fee * BigInt(a.encodedBytes);
+}
+
+/** Eviction order: lowest fee rate first; among equal rates the newest goes first. */
+function evictFirst(a: Slot, b: Slot): boolean {
+  const l = a.fee * b.bytesBig;
+  const r = b.fee * a.bytesBig;
+  return l < r || (l === r && a.seq > b.seq);
+}
+
+export class Mempool {
+  readonly limits: MempoolLimits;
+  readonly metrics: MempoolMetrics;
+  private readonly view: UtxoReader;
+  private readonly byTxid = new Map<string, Slot>();
+  private readonly spentBy = new Map<string, Slot>();
+  private readonly evictionHeap = new IndexedHeap<Slot>(evictFirst);
+  private totalBytes = 0;
+  private nextSeq = 0;
+
+  constructor(opts: MempoolOptions) {
+    this.view = opts.view;
+    this.limits = { txsMax: opts.limits?.txsMax ?? MEMPOOL_TXS_MAX, bytesMax: opts.limits?.bytesMax ?? MEMPOOL_BYTES_MAX };
+    if (!(this.limits.txsMax >= 1 && this.limits.bytesMax >= 1)) throw new PhantomError("MEMPOOL_BAD_LIMITS", "mempool limits must be at least 1");
+    this.metrics = createMempoolMetrics(opts.registry ?? new Registry());
+  }
+
+  get size(): number {
+    return this.byTxid.size;
+  }
+  get bytes(): number {
+    return this.totalBytes;
+  }
+  has(txid: Uint8Array): boolean {
+    return this.byTxid.has(toHex(txid));
+  }
+  get(txid: Uint8Array): MempoolEntry | undefined {
+    return this.byTxid.get(toHex(txid));
+  }
+  /** The mempool tx spending `op`, if any. */
+  spender(op: Outpoint): MempoolEntry | undefined {
+    return this.spentBy.get(outpointKey(op));
+  }
+  /** Every entry, in no meaningful order (the proposer orders them itself). */
+  entries(): MempoolEntry[] {
+    return Array.from(this.byTxid.values());
+  }
+
+  /** Offers txs; one result per tx, in order. Earlier txs of the batch win conflicts unless a later one qualifies for RBF. */
+  admit(txs: readonly MicroTx[], ctx: ValidationContext): AdmitResult[] {
+    return this.admitOffers(txs.map((tx) => prepare(tx)), ctx);
+  }
+
+  /** Offers wire-encoded txs; undecodable bytes are rejected as TX_MALFORMED. */
+  admitEncoded(encoded: readonly Uint8Array[], ctx: ValidationContext): AdmitResult[] {
+    return this.admitOffers(encoded.map((bytes) => {
+      try {
+        return prepare(decodeMicroTx(bytes), bytes);
+      } catch (e) {
+        if (!isPhantomError(e)) throw e;
+        return e instanceof TxRejected ? e : new TxRejected("TX_MALFORMED", `undecodable tx: ${e.message}`, { codec: e.code });
+      }
+    }), ctx);
+  }
+
+  private admitOffers(offers: (Offer | TxRejected)[], ctx: ValidationContext): AdmitResult[] {
+    const results: AdmitResult[] = [];
+    for (let at = 0; at < offers.length; at += ADMIT_BATCH_MAX) results.push(...this.admitChunk(offers.slice(at, at + ADMIT_BATCH_MAX), ctx));
+    this.metrics.size.set(this.byTxid.size);
+    this.metrics.bytes.set(this.totalBytes);
+    return results;
+  }
+
+  private admitChunk(offers: (Offer | TxRejected)[], ctx: ValidationContext): AdmitResult[] {
+    const results: AdmitResult[] = new Array(offers.length);
+    const pending: Offer[] = [];
+    const slots: number[] = [];
+    const seen = new Set<string>();
+    offers.forEach((o, i) => {
+      if (o instanceof TxRejected) {
+        results[i] = this.refuse(o);
+      } else if (this.byTxid.has(o.txidHex) || seen.has(o.txidHex)) {
+        this.metrics.duplicate.inc();
+        results[i] = { ok: false, txid: o.txid, error: new MempoolRejected("MEMPOOL_DUPLICATE", `tx ${o.txidHex} is already in the mempool`) };
+      } else {
+        seen.add(o.txidHex);
+        pending.push(o);
+        slots.push(i);
+      }
+    });
+    this.metrics.admitBatchSize.observe(pending.length);
+    const verdicts = validatePreparedBatch(this.view, pending, ctx);
+    verdicts.forEach((v, k) => {
+      const offer = pending[k]!;
+      results[slots[k]!] = v.ok ? this.insert(offer, v.fee) : this.refuse(v.error, offer.txid);
+    });
+    return results;
+  }
+
+  private refuse(error: TxRejected | MempoolRejected, txid?: Uint8Array): AdmitResult {
+    this.metrics.rejected.inc({ reason: error.code });
+    return txid === undefined ? { ok: false, error } : { ok: false, txid, error };
+  }
+
+  /** Inserts a valid tx: replace-by-fee against conflicts, then eviction to stay within limits. */
+  private insert(offer: Offer, fee: bigint): AdmitResult {
+    const inputKeys = offer.tx.inputs.map(outpointKey);
+    const entry: Slot = {
+      ...offer, fee, inputKeys, seq: this.nextSeq, group: toHex(offer.tx.outputs[0]!.lockCommitment), heapIndex: -1, bytesBig: BigInt(offer.encodedBytes),
+    };
+    const conflicts = this.conflictsOf(inputKeys);
+    const rbfError = checkReplacement(entry, conflicts);
+    if (rbfError !== undefined) return this.refuse(rbfError, offer.txid);
+    const victims = this.makeRoom(entry, conflicts);
+    if (victims === undefined) {
+      return this.refuse(new MempoolRejected("MEMPOOL_FULL", `mempool full (${this.limits.txsMax} txs / ${this.limits.bytesMax} bytes) and the tx's fee rate does not beat the lowest`), offer.txid);
+    }
+    for (const c of conflicts) this.removeEntry(c);
+    for (const v of victims) this.removeEntry(v);
+    this.nextSeq++;
+    this.byTxid.set(entry.txidHex, entry);
+    for (const k of inputKeys) this.spentBy.set(k, entry);
+    this.evictionHeap.push(entry);
+    this.totalBytes += entry.encodedBytes;
+    this.metrics.accepted.inc();
+    this.metrics.replaced.inc(conflicts.length);
+    this.metrics.evictions.inc(victims.length);
+    return { ok: true, txid: entry.txid, fee, replaced: conflicts.map((c) => c.txid), evicted: victims.map((v) => v.txid) };
+  }
+
+  /** Distinct mempool txs spending any of `inputKeys`, oldest first. */
+  private conflictsOf(inputKeys: readonly string[]): Slot[] {
+    const found: Slot[] = [];
+    for (const k of inputKeys) {
+      const s = this.spentBy.get(k);
+      if (s !== undefined && !found.includes(s)) found.push(s);
+    }
+    return found.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * The txs to evict (lowest fee rate first) so that `entry` fits once `replacing`
+   * is gone, or undefined when that would evict a tx whose fee rate is not strictly
+   * below the entry's (then the entry is refused and nothing changes).
+   */
+  private makeRoom(entry: Slot, replacing: readonly Slot[]): Slot[] | undefined {
+    if (entry.encodedBytes > this.limits.bytesMax) return undefined;
+    let count = this.byTxid.size + 1 - replacing.length;
+    let bytes = this.totalBytes + entry.encodedBytes;
+    for (const r of replacing) bytes -= r.encodedBytes;
+    const popped: Slot[] = [];
+    const victims: Slot[] = [];
+    let fits = true;
+    while (count > this.limits.txsMax || bytes > this.limits.bytesMax) {
+      const e = this.evictionHeap.pop();
+      if (e === undefined) {
+        fits = false;
+        break;
+      }
+      popped.push(e);
+      if (replacing.includes(e)) continue;
+      if (!feeRateLess(e, entry)) {
+        fits = false;
+        break;
+      }
+      victims.push(e);
+      count--;
+      bytes -= e.encodedBytes;
+    }
+    for (const e of popped) this.evictionHeap.push(e);
+    return fits ? victims : undefined;
+  }
+
+  private removeEntry(e: Slot): void {
+    if (this.byTxid.get(e.txidHex) !== e) return;
+    this.byTxid.delete(e.txidHex);
+    for (const k of e.inputKeys) if (this.spentBy.get(k) === e) this.spentBy.delete(k);
+    this.evictionHeap.remove(e);
+    this.totalBytes -= e.encodedBytes;
+  }
+
+  /**
+   * A finalized anchor included `txids` and spent `spentOutpoints` (all of its inputs,
+   * whichever txs spent them). Included txs leave; any other tx spending one of those
+   * outpoints can never be valid again and is invalidated.
+   */
+  onFinalized(spentOutpoints: readonly Outpoint[], txids: readonly Uint8Array[]): { included: Uint8Array[]; invalidated: Uint8Array[] } {
+    const included: Uint8Array[] = [];
+    const invalidated: Uint8Array[] = [];
+    for (const txid of txids) {
+      const e = this.byTxid.get(toHex(txid));
+      if (e === undefined) continue;
+      this.removeEntry(e);
+      included.push(e.txid);
+    }
+    for (const op of spentOutpoints) {
+      const e = this.spentBy.get(outpointKey(op));
+      if (e === undefined) continue;
+      this.removeEntry(e);
+      invalidated.push(e.txid);
+    }
+    this.metrics.included.inc(included.length);
+    this.metrics.invalidated.inc(invalidated.length);
+    this.metrics.size.set(this.byTxid.size);
+    this.metrics.bytes.set(this.totalBytes);
+    return { included, invalidated };
+  }
+}
+
+/** `encoded`, when given, is the canonical encoding `tx` was decoded from (decodeMicroTx accepts nothing else). */
+function prepare(tx: MicroTx, encoded?: Uint8Array): Offer | TxRejected {
+  try {
+    const bytes = encoded ?? encodeMicroTx(tx);
+    const txid = digestMicroTx(tx);
+    return { tx, txid, txidHex: toHex(txid), encoded: bytes, encodedBytes: bytes.length };
+  } catch (e) {
+    if (!isPhantomError(e)) throw e;
+    return new TxRejected("TX_MALFORMED", `tx has no canonical encoding: ${e.message}`);
+  }
+}
+
+/**
+ * Replace-by-fee. A tx conflicting with mempool txs C (sharing at least one input)
+ * replaces all of C only if: |C| <= RBF_CONFLICTS_MAX; its fee rate is strictly
+ * higher than the fee rate of EVERY tx in C; and its fee is at least the sum of
+ * C's fees (so a replacement never lowers the fees the mempool holds).
+ */
+export function checkReplacement(entry: { fee: bigint; encodedBytes: number; txid: Uint8Array }, conflicts: readonly { fee: bigint; encodedBytes: number; txidHex: string }[]): MempoolRejected | undefined {
+  if (conflicts.length === 0) return undefined;
+  if (conflicts.length > RBF_CONFLICTS_MAX) return new MempoolRejected("MEMPOOL_RBF_TOO_MANY", `conflicts with ${conflicts.length} txs; a replacement may replace at most ${RBF_CONFLICTS_MAX}`);
+  let feeSum = 0n;
+  for (const c of conflicts) {
+    if (!feeRateLess(c, entry)) return new MempoolRejected("MEMPOOL_RBF_FEE_RATE", `conflicts with ${c.txidHex} whose fee rate is not lower`, { conflict: c.txidHex });
+    feeSum += c.fee;
+  }
+  if (entry.fee < feeSum) return new MempoolRejected("MEMPOOL_RBF_FEE", `fee ${entry.fee} is below the ${feeSum} paid by the txs it would replace`);
+  return undefined;
+}

@@ -1,0 +1,260 @@
+/**
+ * The tx proposer's payload policy (docs/SPEC_TX.md "Proposer policy", the seed's
+ * "Mempool & proposer policy"):
+ *  - at most `txsMax` txs and `budgetBytes` encoded payload bytes;
+ *  - within a group, smaller txs first, then older (arrival sequence number);
+ *  - no two selected txs share an input, and none spends an input of a tx queued in
+ *    a pending payload; txs queued in pending payloads are skipped;
+ *  - round-robin across LockCommitment groups (lock commitment of the first output):
+ *    in each round every group with an eligible tx that fits gives exactly one tx,
+ *    groups taken in order of that tx (smaller, then older), before any group gives a
+ *    second;
+ *  - the final list is sorted by digest_microtx() (the txid).
+ * `buildPayload` is pure; `Proposer` holds the pending payloads between builds.
+ */
+import { Registry } from "prom-client";
+import { PhantomError, invariant } from "../errors.ts";
+import { compareBytes, toHex } from "../crypto/bytes.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { Writer } from "../codec/index.ts";
+import { TAG, CODEC_VERSION, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX } from "../types/constants.ts";
+import type { AnchorPayload } from "../types/payload.ts";
+import type { MicroTx } from "../types/tx.ts";
+import { BinaryHeap } from "./heap.ts";
+import { createProposerMetrics, type ProposerMetrics } from "./metrics.ts";
+
+/** Payloads built and not yet finalized or dropped; building stops at this many. */
+export const PROPOSER_PENDING_PAYLOADS_MAX = 64;
+
+export interface ProposerCandidate {
+  readonly txid: Uint8Array;
+  readonly txidHex: string;
+  readonly encodedBytes: number;
+  readonly seq: number;
+  readonly group: string;
+  readonly inputKeys: readonly string[];
+}
+
+export interface BuildPayloadOptions<C extends ProposerCandidate> {
+  candidates: readonly C[];
+  txsMax: number;
+  /** Bound on the whole encoded AnchorPayload (tag, version, count and txs), in bytes. */
+  budgetBytes: number;
+  /** Txids (hex) queued in pending payloads: never selected again. */
+  pendingTxids?: ReadonlySet<string>;
+  /** Outpoint keys spent by txs of pending payloads: a tx spending one is skipped. */
+  pendingInputs?: ReadonlySet<string>;
+}
+
+export interface PayloadSelection<C> {
+  /** Selected txs sorted by txid: the payload's order. */
+  txs: C[];
+  /** The same txs in the order the policy picked them (round by round). */
+  pickOrder: C[];
+  /** Exact encoded size of the AnchorPayload holding `txs`. */
+  payloadBytes: number;
+}
+
+const EMPTY_SET: ReadonlySet<string> = new Set();
+
+/** Bytes of the minimal LEB128 varint of n (codec lengths are at most 32 bits). */
+export function varintBytes(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+/** Encoded size of an AnchorPayload of `count` txs totalling `txBytes`. */
+export const payloadBytesFor = (count: number, txBytes: number): number => 2 + varintBytes(count) + txBytes;
+
+const smallerThenOlder = (a: ProposerCandidate, b: ProposerCandidate): boolean =>
+  a.encodedBytes < b.encodedBytes || (a.encodedBytes === b.encodedBytes && a.seq < b.seq);
+
+interface Group<C extends ProposerCandidate> {
+  heap: BinaryHeap<C>;
+  /** The head this group was queued with in the current round (its round-order key). */
+  head: C;
+}
+
+function groupsOf<C extends ProposerCandidate>(candidates: readonly C[]): Group<C>[] {
+  const byKey = new Map<string, C[]>();
+  for (const c of candidates) {
+    const list = byKey.get(c.group);
+    if (list === undefined) byKey.set(c.group, [c]);
+    else list.push(c);
+  }
+  const groups: Group<C>[] = [];
+  for (const list of byKey.values()) {
+    const heap = new BinaryHeap<C>(smallerThenOlder, list);
+    groups.push({ heap, head: heap.peek()! });
+  }
+  return groups;
+}
+
+/** Pops txs that may not be selected; returns the group's first eligible tx. */
+function eligibleHead<C extends ProposerCandidate>(g: Group<C>, used: Set<string>, pendingTxids: ReadonlySet<string>, pendingInputs: ReadonlySet<string>): C | undefined {
+  for (let c = g.heap.peek(); c !== undefined; c = g.heap.peek()) {
+    let ok = !pendingTxids.has(c.txidHex);
+    for (let i = 0; ok && i < c.inputKeys.length; i++) ok = !used.has(c.inputKeys[i]!) && !pendingInputs.has(c.inputKeys[i]!);
+    if (ok) return c;
+    g.heap.pop();
+  }
+  return undefined;
+}
+
+/** Selects a payload's txs by the proposer policy. Pure: the result depends only on the options' contents, not on candidate order. */
+export function buildPayload<C extends ProposerCandidate>(opts: BuildPayloadOptions<C>): PayloadSelection<C> {
+  const { txsMax, budgetBytes } = opts;
+  if (!Number.isSafeInteger(txsMax) || txsMax < 0 || !Number.isSafeInteger(budgetBytes) || budgetBytes < 0) {
+    throw new PhantomError("PROPOSER_BAD_CONFIG", `txsMax and budgetBytes must be non-negative integers, got ${txsMax} and ${budgetBytes}`);
+  }
+  const pendingTxids = opts.pendingTxids ?? EMPTY_SET;
+  const pendingInputs = opts.pendingInputs ?? EMPTY_SET;
+  const groupLess = (g: Group<C>, h: Group<C>): boolean => smallerThenOlder(g.head, h.head);
+  let round = new BinaryHeap<Group<C>>(groupLess, groupsOf(opts.candidates));
+  let nextRound: Group<C>[] = [];
+  const used = new Set<string>();
+  const pickOrder: C[] = [];
+  let txBytes = 0;
+  while (pickOrder.length < txsMax) {
+    if (round.size === 0) {
+      if (nextRound.length === 0) break;
+      round = new BinaryHeap(groupLess, nextRound);
+      nextRound = [];
+    }
+    const g = round.pop()!;
+    const head = eligibleHead(g, used, pendingTxids, pendingInputs);
+    if (head === undefined) continue;
+    if (head !== g.head) {
+      // Its queued head became ineligible: requeue under the real one (keys only grow).
+      g.head = head;
+      round.push(g);
+      continue;
+    }
+    // Sizes grow along the group's order: if its smallest eligible tx does not fit, none does.
+    if (payloadBytesFor(pickOrder.length + 1, txBytes + head.encodedBytes) > budgetBytes) continue;
+    g.heap.pop();
+    pickOrder.push(head);
+    txBytes += head.encodedBytes;
+    for (const k of head.inputKeys) used.add(k);
+    const following = g.heap.peek();
+    if (following !== undefined) {
+      g.head = following;
+      nextRound.push(g);
+    }
+  }
+  const txs = [...pickOrder].sort((a, b) => compareBytes(a.txid, b.txid));
+  return { txs, pickOrder, payloadBytes: payloadBytesFor(txs.length, txBytes) };
+}
+
+export interface PayloadCandidate extends ProposerCandidate {
+  readonly tx: MicroTx;
+  /** Canonical encoding of `tx`, copied into the payload as is. */
+  readonly encoded: Uint8Array;
+}
+
+export interface ProposedPayload {
+  payload: AnchorPayload;
+  /** Canonical AnchorPayload encoding; `digest = blake3_32(bytes)`. */
+  bytes: Uint8Array;
+  digest: Uint8Array;
+  txids: Uint8Array[];
+}
+
+export type ProposerErrorCode = "PROPOSER_BAD_CONFIG" | "PROPOSER_PENDING_FULL";
+
+export class ProposerError extends PhantomError<ProposerErrorCode> {
+  constructor(code: ProposerErrorCode, message: string) {
+    super(code, message);
+    this.name = "ProposerError";
+  }
+}
+
+export interface ProposerOptions {
+  /** --txs_per_payload */
+  txsPerPayload: number;
+  /** --payload_budget_bytes */
+  payloadBudgetBytes: number;
+  pendingPayloadsMax?: number;
+  registry?: Registry;
+}
+
+interface PendingPayload {
+  txids: string[];
+  inputs: string[];
+}
+
+/** Builds payloads and remembers them until they are finalized or dropped. The interval timer is the node's. */
+export class Proposer {
+  readonly metrics: ProposerMetrics;
+  private readonly pending = new Map<string, PendingPayload>();
+  private readonly pendingTxids = new Set<string>();
+  private readonly pendingInputs = new Set<string>();
+  private readonly pendingPayloadsMax: number;
+
+  constructor(private readonly opts: ProposerOptions) {
+    const { txsPerPayload, payloadBudgetBytes } = opts;
+    if (!Number.isSafeInteger(txsPerPayload) || txsPerPayload < 1 || txsPerPayload > PAYLOAD_TXS_MAX) {
+      throw new ProposerError("PROPOSER_BAD_CONFIG", `txs_per_payload must be 1..${PAYLOAD_TXS_MAX}, got ${txsPerPayload}`);
+    }
+    if (!Number.isSafeInteger(payloadBudgetBytes) || payloadBudgetBytes < payloadBytesFor(0, 0) || payloadBudgetBytes > PAYLOAD_BYTES_MAX) {
+      throw new ProposerError("PROPOSER_BAD_CONFIG", `payload_budget_bytes must be ${payloadBytesFor(0, 0)}..${PAYLOAD_BYTES_MAX}, got ${payloadBudgetBytes}`);
+    }
+    this.pendingPayloadsMax = opts.pendingPayloadsMax ?? PROPOSER_PENDING_PAYLOADS_MAX;
+    this.metrics = createProposerMetrics(opts.registry ?? new Registry());
+  }
+
+  get pendingPayloads(): number {
+    return this.pending.size;
+  }
+
+  isPending(txid: Uint8Array): boolean {
+    return this.pendingTxids.has(toHex(txid));
+  }
+
+  /**
+   * Builds the next payload from `candidates` (e.g. `mempool.entries()`), records it as
+   * pending, and returns it; undefined when nothing is eligible. Throws
+   * PROPOSER_PENDING_FULL (counted) when too many payloads await finalization.
+   */
+  build(candidates: readonly PayloadCandidate[]): ProposedPayload | undefined {
+    if (this.pending.size >= this.pendingPayloadsMax) {
+      this.metrics.errors.inc({ code: "PROPOSER_PENDING_FULL" });
+      throw new ProposerError("PROPOSER_PENDING_FULL", `${this.pending.size} payloads await finalization (limit ${this.pendingPayloadsMax})`);
+    }
+    const sel = buildPayload({
+      candidates, txsMax: this.opts.txsPerPayload, budgetBytes: this.opts.payloadBudgetBytes, pendingTxids: this.pendingTxids, pendingInputs: this.pendingInputs,
+    });
+    if (sel.txs.length === 0) return undefined;
+    const w = new Writer(sel.payloadBytes);
+    w.u8(TAG.anchorPayload).u8(CODEC_VERSION).varint(sel.txs.length);
+    for (const c of sel.txs) w.raw(c.encoded);
+    const bytes = w.finish();
+    invariant(bytes.length === sel.payloadBytes, "payload size accounting matches the encoding");
+    const digest = blake3_32(bytes);
+    const record: PendingPayload = { txids: sel.txs.map((c) => c.txidHex), inputs: sel.txs.flatMap((c) => c.inputKeys) };
+    this.pending.set(toHex(digest), record);
+    for (const t of record.txids) this.pendingTxids.add(t);
+    for (const k of record.inputs) this.pendingInputs.add(k);
+    this.metrics.built.inc();
+    this.metrics.lastSize.set(sel.txs.length);
+    this.metrics.lastBytes.set(bytes.length);
+    this.updatePendingGauges();
+    return { payload: { txs: sel.txs.map((c) => ({ kind: "micro", tx: c.tx })) }, bytes, digest, txids: sel.txs.map((c) => c.txid) };
+  }
+
+  /** The payload with `digest` was finalized or dropped: its txs may be proposed again (if still in the mempool). */
+  release(digest: Uint8Array): boolean {
+    const key = toHex(digest);
+    const record = this.pending.get(key);
+    if (record === undefined) return false;
+    this.pending.delete(key);
+    for (const t of record.txids) this.pendingTxids.delete(t);
+    for (const k of record.inputs) this.pendingInputs.delete(k);
+    this.updatePendingGauges();
+    return true;
+  }
+
+  private updatePendingGauges(): void {
+    this.metrics.pending.set(this.pending.size);
+    this.metrics.pendingTxs.set(this.pendingTxids.size);
+  }
+}

@@ -1,0 +1,20 @@
+/** Store metrics (names from the seed: pc_node_cache_*, pc_node_store_*_read_seconds). */
+import { Counter, Histogram, type Registry } from "prom-client";
+
+const readBuckets = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05];
+
+export function createStoreMetrics(registry: Registry) {
+  const r = [registry];
+  return {
+    headerHits: new Counter({ name: "pc_node_cache_headers_hits_total", help: "Header LRU cache hits", registers: r }),
+    headerMisses: new Counter({ name: "pc_node_cache_headers_misses_total", help: "Header LRU cache misses", registers: r }),
+    payloadHits: new Counter({ name: "pc_node_cache_payloads_hits_total", help: "Payload LRU cache hits", registers: r }),
+    payloadMisses: new Counter({ name: "pc_node_cache_payloads_misses_total", help: "Payload LRU cache misses", registers: r }),
+    headerReadSeconds: new Histogram({ name: "pc_node_store_header_read_seconds", help: "SQLite read time of one header (cache misses)", buckets: readBuckets, registers: r }),
+    payloadReadSeconds: new Histogram({ name: "pc_node_store_payload_read_seconds", help: "SQLite read time of one payload (cache misses)", buckets: readBuckets, registers: r }),
+    anchorCommitSeconds: new Histogram({ name: "pc_node_store_anchor_commit_seconds", help: "Time to commit one finalized anchor in one SQLite transaction", buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
+    anchorsCommitted: new Counter({ name: "pc_node_store_anchors_committed_total", help: "Finalized anchors committed to the store", registers: r }),
+  };
+}
+
+export type StoreMetrics = ReturnType<typeof createStoreMetrics>;

@@ -1,0 +1,73 @@
+/**
+ * Schema and migrations (docs/STORAGE.md). `schema_version` holds one row; opening
+ * a database applies every missing migration in order, each in its own transaction,
+ * and refuses a database written by a newer version.
+ */
+import type { Database } from "bun:sqlite";
+import { StoreError } from "./errors.ts";
+
+export interface Migration {
+  version: number;
+  statements: string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    statements: [
+      `CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID`,
+      // Exactly one row (id = 0): the ledger's tip. Rewritten in every anchor transaction.
+      `CREATE TABLE ledger_state (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        last_anchor INTEGER,
+        commitment BLOB NOT NULL,
+        accumulator BLOB NOT NULL,
+        mint_tip BLOB NOT NULL,
+        mint_next_height INTEGER NOT NULL,
+        mint_target_bits INTEGER NOT NULL,
+        mint_window_start INTEGER NOT NULL,
+        emitted_units INTEGER NOT NULL)`,
+      // Every output ever created; the UTXO set is the rows with spent_at NULL. Spending is one
+      // UPDATE (not a delete plus an insert elsewhere), and a later spend finds where it went.
+      `CREATE TABLE outputs (
+        outpoint BLOB PRIMARY KEY,
+        amount INTEGER NOT NULL,
+        lock BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        coinbase INTEGER NOT NULL,
+        spent_at INTEGER,
+        spent_by BLOB) WITHOUT ROWID`,
+      `CREATE TABLE anchors (anchor INTEGER PRIMARY KEY, commitment BLOB NOT NULL, fees INTEGER NOT NULL, applied INTEGER NOT NULL, voided INTEGER NOT NULL)`,
+      `CREATE TABLE voided (anchor INTEGER NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, id BLOB NOT NULL, code TEXT NOT NULL, PRIMARY KEY (anchor, position)) WITHOUT ROWID`,
+      `CREATE TABLE mints (height INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, anchor INTEGER NOT NULL, reward INTEGER NOT NULL, header BLOB NOT NULL)`,
+      `CREATE TABLE evidence (id BLOB PRIMARY KEY, anchor INTEGER NOT NULL, kind TEXT NOT NULL, offender INTEGER NOT NULL, bytes BLOB NOT NULL) WITHOUT ROWID`,
+      `CREATE TABLE events (seq_no INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, creator INTEGER NOT NULL, seq INTEGER NOT NULL, payload_digest BLOB NOT NULL, bytes BLOB NOT NULL)`,
+      `CREATE INDEX events_by_creator ON events (creator, seq)`,
+      `CREATE TABLE payloads (digest BLOB PRIMARY KEY, bytes BLOB NOT NULL)`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function currentVersion(db: Database): number {
+  db.run(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
+  const row = db.query<{ version: number | bigint }, []>(`SELECT version FROM schema_version`).get();
+  return row ? Number(row.version) : 0;
+}
+
+/** Brings `db` to SCHEMA_VERSION; returns the version it found. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const found = currentVersion(db);
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  if (found > latest) throw new StoreError("STORE_SCHEMA_TOO_NEW", `store schema version ${found} is newer than this node's ${latest}; upgrade the node`);
+  for (const m of migrations) {
+    if (m.version <= found) continue;
+    db.transaction(() => {
+      for (const sql of m.statements) db.run(sql);
+      db.run(`DELETE FROM schema_version`);
+      db.run(`INSERT INTO schema_version (version) VALUES (${m.version})`);
+    }).immediate();
+  }
+  return found;
+}

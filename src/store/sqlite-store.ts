@@ -1,0 +1,362 @@
+/**
+ * The node's SQLite store (docs/STORAGE.md): one WAL database under the store dir
+ * holding the UTXO set, per-anchor commitments, the mint chain, evidence, metadata,
+ * and every accepted signed event and payload. Implements the pure ledger's
+ * WritableLedgerStore: each finalized anchor is committed in ONE transaction.
+ */
+import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { toHex, equalBytes } from "../crypto/bytes.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { invariant } from "../errors.ts";
+import type { EmissionParams } from "../genesis/genesis.ts";
+import { genesisMintTip } from "../ledger/emission.ts";
+import { LtHash, LTHASH_BYTES } from "../ledger/lthash.ts";
+import type { UtxoEntry } from "../ledger/validate.ts";
+import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintTip, type SpentRecord, type WritableLedgerStore, outpointKey } from "../ledger/state.ts";
+import { type SignedEvent, encodeSignedEvent, decodeSignedEvent } from "../types/event.ts";
+import { encodeMintTx } from "../types/mint.ts";
+import { HASH_BYTES } from "../types/constants.ts";
+import { StoreError } from "./errors.ts";
+import { LruCache } from "./lru.ts";
+import { migrate } from "./schema.ts";
+import type { StoreMetrics } from "./metrics.ts";
+
+export const STORE_FILE_NAME = "phantom.sqlite";
+export const CACHE_HEADERS_DEFAULT = 10_000;
+export const CACHE_PAYLOADS_DEFAULT = 5_000;
+/** Rows read per page by allEventsInInsertOrder (bounds memory during replay). */
+export const REPLAY_PAGE_ROWS = 1_000;
+/** SQLite page cache, in KiB (negative cache_size means KiB). */
+export const SQLITE_CACHE_KIB = 64 * 1024;
+
+export interface SqliteStoreOptions {
+  storeDir: string;
+  emission: EmissionParams;
+  /** true: synchronous=FULL (durable on power loss); false: NORMAL (durable on process crash). */
+  fsync: boolean;
+  cacheHeadersCap?: number;
+  cachePayloadsCap?: number;
+  /** Genesis commitment: a store created for another genesis refuses to open. */
+  genesisCommitment?: Uint8Array;
+  metrics?: StoreMetrics;
+}
+
+export interface StoredEventInput {
+  event: SignedEvent;
+  /** Payload bytes for event.header.payloadDigest, when known. */
+  payload?: Uint8Array;
+}
+
+type Row = Record<string, unknown>;
+const big = (v: unknown): bigint => (typeof v === "bigint" ? v : BigInt(v as number));
+const bytes = (v: unknown): Uint8Array => v as Uint8Array;
+
+export class SqliteStore implements WritableLedgerStore {
+  readonly db: Database;
+  readonly path: string;
+  readonly headerCache: LruCache<string, SignedEvent>;
+  readonly payloadCache: LruCache<string, Uint8Array>;
+  private readonly metrics: StoreMetrics | undefined;
+  private readonly emission: EmissionParams;
+  private readonly st: ReturnType<typeof prepareStatements>;
+  private tip!: MintTip;
+  private acc!: Uint8Array;
+  private last: AppliedAnchor | undefined;
+  private closed = false;
+  private readonly writeDiff: ReturnType<SqliteStore["makeWriteDiff"]>;
+  private readonly writeEvents: ReturnType<SqliteStore["makeWriteEvents"]>;
+
+  constructor(opts: SqliteStoreOptions) {
+    mkdirSync(opts.storeDir, { recursive: true });
+    this.path = join(opts.storeDir, STORE_FILE_NAME);
+    try {
+      this.db = new Database(this.path, { create: true, readwrite: true, safeIntegers: true, strict: true });
+    } catch (e) {
+      throw new StoreError("STORE_OPEN_FAILED", `cannot open ${this.path}: ${(e as Error).message}`);
+    }
+    this.db.run(`PRAGMA journal_mode = WAL`);
+    this.db.run(`PRAGMA synchronous = ${opts.fsync ? "FULL" : "NORMAL"}`);
+    this.db.run(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+    this.db.run(`PRAGMA foreign_keys = OFF`);
+    migrate(this.db);
+    this.emission = opts.emission;
+    this.metrics = opts.metrics;
+    this.headerCache = new LruCache(opts.cacheHeadersCap ?? CACHE_HEADERS_DEFAULT);
+    this.payloadCache = new LruCache(opts.cachePayloadsCap ?? CACHE_PAYLOADS_DEFAULT);
+    this.st = prepareStatements(this.db);
+    this.writeDiff = this.makeWriteDiff();
+    this.writeEvents = this.makeWriteEvents();
+    this.checkGenesis(opts.genesisCommitment);
+    this.loadState();
+  }
+
+  private checkGenesis(commitment: Uint8Array | undefined): void {
+    if (!commitment) return;
+    const row = this.db.query<Row, [string]>(`SELECT value FROM meta WHERE key = ?`).get("genesis_commitment");
+    if (!row) {
+      this.db.query(`INSERT INTO meta (key, value) VALUES (?, ?)`).run("genesis_commitment", commitment);
+    } else if (!equalBytes(bytes(row.value), commitment)) {
+      throw new StoreError("STORE_GENESIS_MISMATCH", `store ${this.path} belongs to genesis ${toHex(bytes(row.value))}, not ${toHex(commitment)}`);
+    }
+  }
+
+  private loadState(): void {
+    const row = this.db.query<Row, []>(`SELECT * FROM ledger_state WHERE id = 0`).get();
+    if (!row) {
+      this.tip = genesisMintTip(this.emission);
+      this.acc = new Uint8Array(LTHASH_BYTES);
+      this.last = undefined;
+      return;
+    }
+    this.acc = bytes(row.accumulator).slice();
+    if (this.acc.length !== LTHASH_BYTES) throw new StoreError("STORE_CORRUPT", "ledger_state.accumulator has the wrong size");
+    const commitment = bytes(row.commitment).slice();
+    if (!equalBytes(LtHash.fromBytes(this.acc).commitment(), commitment)) throw new StoreError("STORE_CORRUPT", "ledger_state commitment does not match its accumulator");
+    this.last = row.last_anchor === null ? undefined : { anchorIndex: big(row.last_anchor), commitment };
+    this.tip = {
+      tipId: bytes(row.mint_tip).slice(),
+      nextHeight: big(row.mint_next_height),
+      targetBits: Number(row.mint_target_bits),
+      windowStartAnchor: big(row.mint_window_start),
+      emittedUnits: big(row.emitted_units),
+    };
+  }
+
+  // ---- LedgerStore ----
+
+  getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    const row = this.st.getOutput.get(outpointKey(txid, index)) as Row | null;
+    if (!row || row.spent_at !== null) return undefined;
+    return { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n };
+  }
+
+  getSpent(txid: Uint8Array, index: number): SpentRecord | undefined {
+    const row = this.st.getOutput.get(outpointKey(txid, index)) as Row | null;
+    return row && row.spent_at !== null ? { anchorIndex: big(row.spent_at), spentBy: bytes(row.spent_by) } : undefined;
+  }
+
+  mintTip(): MintTip {
+    return this.tip;
+  }
+
+  accumulator(): Uint8Array {
+    return this.acc;
+  }
+
+  lastApplied(): AppliedAnchor | undefined {
+    return this.last;
+  }
+
+  hasEvidence(id: Uint8Array): boolean {
+    return this.st.hasEvidence.get(id) !== null;
+  }
+
+  /** Commits one anchor's diff in one SQLite transaction (all or nothing). */
+  commitAnchor(diff: AnchorDiff): void {
+    this.assertOpen();
+    const expected = this.last ? this.last.anchorIndex + 1n : 0n;
+    invariant(diff.anchorIndex === expected, `store: anchor ${diff.anchorIndex} committed out of order (expected ${expected})`);
+    const started = this.metrics ? performance.now() : 0;
+    this.writeDiff.immediate(diff);
+    this.tip = diff.mintTip;
+    this.acc = diff.accumulator;
+    this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
+    if (this.metrics) {
+      this.metrics.anchorCommitSeconds.observe((performance.now() - started) / 1000);
+      this.metrics.anchorsCommitted.inc();
+    }
+  }
+
+  private makeWriteDiff() {
+    const fn = (diff: AnchorDiff) => {
+      const st = this.st;
+      for (const c of diff.created) st.insertOutput.run(outpointKey(c.txid, c.index), c.entry.amount, c.entry.lockCommitment, c.entry.createdAt, c.entry.coinbase ? 1 : 0);
+      for (const s of diff.spent) {
+        const key = outpointKey(s.txid, s.index);
+        const spent = st.spendOutput.run(diff.anchorIndex, s.spentBy, key);
+        invariant(spent.changes === 1, `store: spent output ${toHex(key)} was not in the UTXO set`);
+      }
+      for (const m of diff.mints) st.insertMint.run(m.mint.height, m.id, m.anchorIndex, m.rewardUnits, encodeMintTx(m.mint));
+      for (const e of diff.evidence) st.insertEvidence.run(e.id, e.anchorIndex, e.kind, e.offender, e.bytes);
+      let voided = 0;
+      for (const o of diff.outcomes) {
+        if (o.applied) continue;
+        voided++;
+        st.insertVoided.run(diff.anchorIndex, o.position, o.kind, o.id, o.code);
+      }
+      st.insertAnchor.run(diff.anchorIndex, diff.commitment, diff.feesUnits, diff.outcomes.length - voided, voided);
+      const t = diff.mintTip;
+      st.upsertState.run(diff.anchorIndex, diff.commitment, diff.accumulator, t.tipId, t.nextHeight, t.targetBits, t.windowStartAnchor, t.emittedUnits);
+    };
+    return this.db.transaction(fn);
+  }
+
+  // ---- ledger queries ----
+
+  commitmentAt(anchorIndex: bigint): Uint8Array | undefined {
+    const row = this.st.getAnchor.get(anchorIndex) as Row | null;
+    return row ? bytes(row.commitment) : undefined;
+  }
+
+  anchorCount(): bigint {
+    return big((this.db.query(`SELECT COUNT(*) AS n FROM anchors`).get() as Row).n);
+  }
+
+  utxoCount(): bigint {
+    return big((this.db.query(`SELECT COUNT(*) AS n FROM outputs WHERE spent_at IS NULL`).get() as Row).n);
+  }
+
+  /** Every UTXO, in outpoint order (audits; streams rows). */
+  *allUtxos(): Generator<CreatedUtxo> {
+    for (const row of this.db.query(`SELECT * FROM outputs WHERE spent_at IS NULL ORDER BY outpoint`).iterate() as IterableIterator<Row>) {
+      const key = bytes(row.outpoint);
+      yield {
+        txid: key.slice(0, HASH_BYTES),
+        index: new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(HASH_BYTES, false),
+        entry: { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n },
+      };
+    }
+  }
+
+  /** Recomputes the LtHash of the stored UTXO set from scratch and compares it with the recorded accumulator. */
+  auditAccumulator(): boolean {
+    const h = new LtHash();
+    for (const u of this.allUtxos()) h.addUtxo(u.txid, u.index, u.entry);
+    return equalBytes(h.toBytes(), this.acc);
+  }
+
+  voidedAt(anchorIndex: bigint): { position: number; kind: string; id: Uint8Array; code: string }[] {
+    return (this.st.voidedAt.all(anchorIndex) as Row[]).map((r) => ({ position: Number(r.position), kind: String(r.kind), id: bytes(r.id), code: String(r.code) }));
+  }
+
+  // ---- events and payloads ----
+
+  /** Persists signed events (and their payloads) in one transaction; duplicates are ignored. */
+  putEvents(items: readonly StoredEventInput[]): void {
+    this.assertOpen();
+    for (const it of items) {
+      if (it.payload && !equalBytes(blake3_32(it.payload), it.event.header.payloadDigest)) {
+        throw new StoreError("STORE_PAYLOAD_DIGEST_MISMATCH", `payload for event ${toHex(it.event.id)} does not hash to its payload digest`);
+      }
+    }
+    this.writeEvents.immediate(items);
+    for (const it of items) {
+      this.headerCache.set(toHex(it.event.id), it.event);
+      if (it.payload) this.payloadCache.set(toHex(it.event.header.payloadDigest), it.payload);
+    }
+  }
+
+  private makeWriteEvents() {
+    return this.db.transaction((items: readonly StoredEventInput[]) => {
+      for (const { event, payload } of items) {
+        this.st.insertEvent.run(event.id, event.header.creator, event.header.seq, event.header.payloadDigest, encodeSignedEvent(event));
+        if (payload) this.st.insertPayload.run(event.header.payloadDigest, payload);
+      }
+    });
+  }
+
+  /** Stores payload bytes under their digest (blake3_32 of the bytes). */
+  putPayload(payload: Uint8Array): Uint8Array {
+    this.assertOpen();
+    const digest = blake3_32(payload);
+    this.st.insertPayload.run(digest, payload);
+    this.payloadCache.set(toHex(digest), payload);
+    return digest;
+  }
+
+  getEvent(id: Uint8Array): SignedEvent | undefined {
+    const key = toHex(id);
+    const cached = this.headerCache.get(key);
+    if (cached) {
+      this.metrics?.headerHits.inc();
+      return cached;
+    }
+    this.metrics?.headerMisses.inc();
+    const started = this.metrics ? performance.now() : 0;
+    const row = this.st.getEvent.get(id) as Row | null;
+    this.metrics?.headerReadSeconds.observe((performance.now() - started) / 1000);
+    if (!row) return undefined;
+    const event = decodeSignedEvent(bytes(row.bytes));
+    this.headerCache.set(key, event);
+    return event;
+  }
+
+  hasEvent(id: Uint8Array): boolean {
+    return this.headerCache.has(toHex(id)) || this.st.hasEvent.get(id) !== null;
+  }
+
+  getPayload(digest: Uint8Array): Uint8Array | undefined {
+    const key = toHex(digest);
+    const cached = this.payloadCache.get(key);
+    if (cached) {
+      this.metrics?.payloadHits.inc();
+      return cached;
+    }
+    this.metrics?.payloadMisses.inc();
+    const started = this.metrics ? performance.now() : 0;
+    const row = this.st.getPayload.get(digest) as Row | null;
+    this.metrics?.payloadReadSeconds.observe((performance.now() - started) / 1000);
+    if (!row) return undefined;
+    const payload = bytes(row.bytes);
+    this.payloadCache.set(key, payload);
+    return payload;
+  }
+
+  /** A creator's events with seq >= `seq`, by seq (equivocating twins both appear), at most `limit`. */
+  eventsByCreatorFrom(creator: number, seq: number, limit: number): SignedEvent[] {
+    return (this.st.eventsByCreator.all(creator, seq, limit) as Row[]).map((r) => decodeSignedEvent(bytes(r.bytes)));
+  }
+
+  /** Every stored event in the order it was first stored (replay after restart); pages through the table. */
+  *allEventsInInsertOrder(): Generator<SignedEvent> {
+    let after = 0n;
+    for (;;) {
+      const rows = this.st.eventsPage.all(after, REPLAY_PAGE_ROWS) as Row[];
+      for (const r of rows) yield decodeSignedEvent(bytes(r.bytes));
+      if (rows.length < REPLAY_PAGE_ROWS) return;
+      after = big(rows[rows.length - 1]!.seq_no);
+    }
+  }
+
+  eventCount(): number {
+    return Number(big((this.db.query(`SELECT COUNT(*) AS n FROM events`).get() as Row).n));
+  }
+
+  // ---- lifecycle ----
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError("STORE_CLOSED", "store is closed");
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of Object.values(this.st)) (s as Statement).finalize();
+    this.db.close();
+  }
+}
+
+function prepareStatements(db: Database) {
+  return {
+    getOutput: db.prepare(`SELECT amount, lock, created_at, coinbase, spent_at, spent_by FROM outputs WHERE outpoint = ?`),
+    hasEvidence: db.prepare(`SELECT 1 FROM evidence WHERE id = ?`),
+    insertOutput: db.prepare(`INSERT INTO outputs (outpoint, amount, lock, created_at, coinbase) VALUES (?, ?, ?, ?, ?)`),
+    spendOutput: db.prepare(`UPDATE outputs SET spent_at = ?, spent_by = ? WHERE outpoint = ? AND spent_at IS NULL`),
+    insertMint: db.prepare(`INSERT INTO mints (height, id, anchor, reward, header) VALUES (?, ?, ?, ?, ?)`),
+    insertEvidence: db.prepare(`INSERT INTO evidence (id, anchor, kind, offender, bytes) VALUES (?, ?, ?, ?, ?)`),
+    insertVoided: db.prepare(`INSERT INTO voided (anchor, position, kind, id, code) VALUES (?, ?, ?, ?, ?)`),
+    insertAnchor: db.prepare(`INSERT INTO anchors (anchor, commitment, fees, applied, voided) VALUES (?, ?, ?, ?, ?)`),
+    upsertState: db.prepare(`INSERT OR REPLACE INTO ledger_state (id, last_anchor, commitment, accumulator, mint_tip, mint_next_height, mint_target_bits, mint_window_start, emitted_units) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getAnchor: db.prepare(`SELECT commitment FROM anchors WHERE anchor = ?`),
+    voidedAt: db.prepare(`SELECT position, kind, id, code FROM voided WHERE anchor = ? ORDER BY position`),
+    insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, creator, seq, payload_digest, bytes) VALUES (?, ?, ?, ?, ?)`),
+    insertPayload: db.prepare(`INSERT OR IGNORE INTO payloads (digest, bytes) VALUES (?, ?)`),
+    getEvent: db.prepare(`SELECT bytes FROM events WHERE id = ?`),
+    hasEvent: db.prepare(`SELECT 1 FROM events WHERE id = ?`),
+    getPayload: db.prepare(`SELECT bytes FROM payloads WHERE digest = ?`),
+    eventsByCreator: db.prepare(`SELECT bytes FROM events WHERE creator = ? AND seq >= ? ORDER BY seq, seq_no LIMIT ?`),
+    eventsPage: db.prepare(`SELECT seq_no, bytes FROM events WHERE seq_no > ? ORDER BY seq_no LIMIT ?`),
+  };
+}
