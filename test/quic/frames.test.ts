@@ -6,7 +6,7 @@ import {
 } from "../../src/net/quic/frames.ts";
 import { QuicError } from "../../src/net/quic/errors.ts";
 import { encodeVarint, encodeVarintBig } from "../../src/net/quic/varint.ts";
-import { frameArb, frameListArb } from "./frame-arbitraries.ts";
+import { frameArb, frameListArb } from "./frames-arbitraries.ts";
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
 const cat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseFrames, serializeFrames, type Frame, type PacketType } from "../../src/net/quic/frames.ts";
 import { QuicError } from "../../src/net/quic/errors.ts";
-import { frameListArb } from "./frame-arbitraries.ts";
+import { frameListArb } from "./frames-arbitraries.ts";
 
 const packetTypes: PacketType[] = ["initial", "handshake", "0rtt", "1rtt"];
 const packetTypeArb = fc.constantFrom(...packetTypes);
