@@ -43,7 +43,7 @@ export function writeVarintAt(b: Uint8Array, o: number, v: number, len = varintL
     b[o + i] = x % 256;
     x = Math.floor(x / 256);
   }
-  b[o] |= tag;
+  b[o] = b[o]! | tag;
   return o + len;
 }
 

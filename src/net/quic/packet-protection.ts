@@ -3,7 +3,7 @@
  * AES-128-GCM (node:crypto) or ChaCha20-Poly1305 (libphantom), and header
  * protection with AES-128-ECB or raw ChaCha20 (§5.4).
  */
-import { createCipheriv, createDecipheriv, type Cipher } from "node:crypto";
+import { createCipheriv, createDecipheriv, type Cipheriv } from "node:crypto";
 import { chacha20poly1305Open, chacha20poly1305Seal, chacha20Xor } from "../../crypto/chacha.ts";
 import { hkdfExpandLabel } from "./initial-keys.ts";
 
@@ -21,7 +21,7 @@ interface HeaderProtector {
 }
 
 class AesHeaderProtector implements HeaderProtector {
-  private readonly ecb: Cipher;
+  private readonly ecb: Cipheriv;
   constructor(key: Uint8Array) {
     // ECB is stateless per block, so one cipher object serves every packet.
     this.ecb = createCipheriv("aes-128-ecb", key, null);
@@ -70,8 +70,11 @@ export class PacketKeys {
     n.set(this.iv);
     const hi = Math.floor(pn / 0x100000000);
     const lo = pn >>> 0;
-    n[4] ^= (hi >>> 24) & 0xff; n[5] ^= (hi >>> 16) & 0xff; n[6] ^= (hi >>> 8) & 0xff; n[7] ^= hi & 0xff;
-    n[8] ^= lo >>> 24; n[9] ^= (lo >>> 16) & 0xff; n[10] ^= (lo >>> 8) & 0xff; n[11] ^= lo & 0xff;
+    for (let i = 0; i < 4; i++) {
+      const shift = 24 - 8 * i;
+      n[4 + i] = n[4 + i]! ^ ((hi >>> shift) & 0xff);
+      n[8 + i] = n[8 + i]! ^ ((lo >>> shift) & 0xff);
+    }
     return n;
   }
 
@@ -126,8 +129,8 @@ export function sealPacket(keys: PacketKeys, header: Uint8Array, pnLength: numbe
   keys.sealInto(pn, header, payload, out, header.length);
   const pnOffset = header.length - pnLength;
   const mask = keys.headerMask(out.subarray(pnOffset + 4, pnOffset + 4 + HP_SAMPLE_BYTES));
-  out[0] ^= mask[0]! & ((out[0]! & 0x80) !== 0 ? 0x0f : 0x1f);
-  for (let i = 0; i < pnLength; i++) out[pnOffset + i] ^= mask[1 + i]!;
+  out[0] = out[0]! ^ (mask[0]! & ((out[0]! & 0x80) !== 0 ? 0x0f : 0x1f));
+  for (let i = 0; i < pnLength; i++) out[pnOffset + i] = out[pnOffset + i]! ^ mask[1 + i]!;
   return out;
 }
 
@@ -154,7 +157,7 @@ export function openPacket(keys: PacketKeys, packet: Uint8Array, pnOffset: numbe
   header[0] = firstByte;
   let truncated = 0;
   for (let i = 0; i < pnLength; i++) {
-    header[pnOffset + i] ^= mask[1 + i]!;
+    header[pnOffset + i] = header[pnOffset + i]! ^ mask[1 + i]!;
     truncated = truncated * 256 + header[pnOffset + i]!;
   }
   const pn = decodePacketNumber(largestPn, truncated, pnLength * 8);
