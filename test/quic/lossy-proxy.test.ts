@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { LossyProxy, seededRandom, type LossyProxyOptions } from "./lossy-proxy.ts";
 
-type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket>>;
+type UdpSocket = Bun.udp.Socket<"buffer">;
 const cleanup: (() => void)[] = [];
 afterEach(() => {
   while (cleanup.length) cleanup.pop()!();

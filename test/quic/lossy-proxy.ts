@@ -138,7 +138,7 @@ function fill(o: ImpairmentOptions): Required<ImpairmentOptions> {
   };
 }
 
-type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket>>;
+type UdpSocket = Bun.udp.Socket<"buffer">;
 
 export class LossyProxy {
   readonly toServer: Direction;
