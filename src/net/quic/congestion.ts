@@ -1,0 +1,197 @@
+/**
+ * Congestion control (RFC 9002 §7, Appendix B): NewReno with slow start,
+ * congestion avoidance, a recovery period and persistent-congestion collapse; and
+ * a token-bucket pacer (§7.7). Pure: every time is an injected ms number.
+ *
+ * Loss detection (recovery.ts) drives a controller through the
+ * `CongestionController` interface, so CUBIC or others can be swapped in.
+ */
+import { invariant } from "../../errors.ts";
+
+/** The maximum UDP payload QUIC assumes before path MTU discovery (RFC 9000 §14). */
+export const maxDatagramBytesDefault = 1200;
+/** RFC 9002 §7.2: initial window is min(10 * mds, max(14720, 2 * mds)). */
+export const initialWindowPackets = 10;
+export const initialWindowBytesFloor = 14_720;
+/** RFC 9002 §7.2: minimum window is 2 * max_datagram_size. */
+export const minimumWindowPackets = 2;
+/** RFC 9002 §7.3.2: halve on a congestion event. */
+export const lossReductionFactor = 0.5;
+
+/** What a controller needs to know about a packet that was acked, lost or discarded. */
+export interface CongestionPacket {
+  sentBytes: number;
+  timeSentMs: number;
+  inFlight: boolean;
+}
+
+/** RTT figures handed to the controller on each ACK. */
+export interface RttSnapshot {
+  latestRttMs: number;
+  smoothedRttMs: number;
+  minRttMs: number;
+}
+
+export interface CongestionController {
+  readonly congestionWindow: number;
+  readonly bytesInFlight: number;
+  /** Set by the sender when it has less to send than the window allows (RFC 9002 §7.8). */
+  appLimited: boolean;
+  onPacketSent(sentBytes: number, nowMs: number): void;
+  onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void;
+  /** Lost packets of one detection pass; starts a recovery period if new. */
+  onPacketsLost(packets: readonly CongestionPacket[], nowMs: number): void;
+  /** Persistent congestion was established (RFC 9002 §7.6): collapse the window. */
+  onPersistentCongestion(nowMs: number): void;
+  /** Packets of a discarded packet number space leave bytes in flight silently (§6.4). */
+  onPacketsDiscarded(packets: readonly CongestionPacket[]): void;
+  /** Bytes that may be sent now: cwnd minus bytes in flight, never negative. */
+  sendableBytes(): number;
+}
+
+/** NewReno (RFC 9002 Appendix B). */
+export class NewReno implements CongestionController {
+  congestionWindow: number;
+  bytesInFlight = 0;
+  ssthresh = Infinity;
+  appLimited = false;
+  /** Packets sent at or before this time belong to the current recovery period. */
+  recoveryStartTimeMs = -Infinity;
+  private bytesAckedInAvoidance = 0;
+  readonly maxDatagramBytes: number;
+  readonly minimumWindow: number;
+
+  constructor(maxDatagramBytes = maxDatagramBytesDefault) {
+    invariant(maxDatagramBytes >= 1200, "max datagram size below 1200");
+    this.maxDatagramBytes = maxDatagramBytes;
+    this.congestionWindow = Math.min(initialWindowPackets * maxDatagramBytes, Math.max(initialWindowBytesFloor, 2 * maxDatagramBytes));
+    this.minimumWindow = minimumWindowPackets * maxDatagramBytes;
+  }
+
+  inRecovery(timeSentMs: number): boolean {
+    return timeSentMs <= this.recoveryStartTimeMs;
+  }
+
+  get inSlowStart(): boolean {
+    return this.congestionWindow < this.ssthresh;
+  }
+
+  onPacketSent(sentBytes: number, _nowMs: number): void {
+    this.bytesInFlight += sentBytes;
+  }
+
+  onPacketsAcked(packets: readonly CongestionPacket[], _nowMs: number, _rtt: RttSnapshot): void {
+    for (const p of packets) {
+      if (!p.inFlight) continue;
+      this.removeInFlight(p.sentBytes);
+      // No growth when the window is not the limit, nor for packets sent before recovery began.
+      if (this.appLimited || this.inRecovery(p.timeSentMs)) continue;
+      if (this.inSlowStart) {
+        this.congestionWindow += p.sentBytes;
+        continue;
+      }
+      // Congestion avoidance: one datagram per window's worth of acknowledged bytes.
+      this.bytesAckedInAvoidance += p.sentBytes;
+      if (this.bytesAckedInAvoidance >= this.congestionWindow) {
+        this.bytesAckedInAvoidance -= this.congestionWindow;
+        this.congestionWindow += this.maxDatagramBytes;
+      }
+    }
+  }
+
+  onPacketsLost(packets: readonly CongestionPacket[], nowMs: number): void {
+    let lastLossSentMs = -Infinity;
+    for (const p of packets) {
+      if (!p.inFlight) continue;
+      this.removeInFlight(p.sentBytes);
+      lastLossSentMs = Math.max(lastLossSentMs, p.timeSentMs);
+    }
+    if (lastLossSentMs !== -Infinity) this.onCongestionEvent(lastLossSentMs, nowMs);
+  }
+
+  /** ECN-CE counts rose (RFC 9002 §7.5): a congestion event for the packet acked last. */
+  onEcnCongestion(timeSentMs: number, nowMs: number): void {
+    this.onCongestionEvent(timeSentMs, nowMs);
+  }
+
+  private onCongestionEvent(timeSentMs: number, nowMs: number): void {
+    if (this.inRecovery(timeSentMs)) return; // one reduction per round trip
+    this.recoveryStartTimeMs = nowMs;
+    this.ssthresh = Math.max(Math.floor(this.congestionWindow * lossReductionFactor), this.minimumWindow);
+    this.congestionWindow = this.ssthresh;
+    this.bytesAckedInAvoidance = 0;
+  }
+
+  onPersistentCongestion(_nowMs: number): void {
+    this.congestionWindow = this.minimumWindow;
+    this.recoveryStartTimeMs = -Infinity;
+    this.bytesAckedInAvoidance = 0;
+  }
+
+  onPacketsDiscarded(packets: readonly CongestionPacket[]): void {
+    for (const p of packets) if (p.inFlight) this.removeInFlight(p.sentBytes);
+  }
+
+  sendableBytes(): number {
+    return Math.max(0, this.congestionWindow - this.bytesInFlight);
+  }
+
+  private removeInFlight(bytes: number): void {
+    this.bytesInFlight -= bytes;
+    invariant(this.bytesInFlight >= 0, "bytes in flight went negative");
+  }
+}
+
+/** RFC 9002 §7.7: pace at N * cwnd / smoothed_rtt with N = 1.25. */
+export const pacingGain = 1.25;
+/** Packets that may leave back to back after an idle period. */
+export const pacingBurstPacketsDefault = 10;
+
+/**
+ * Token-bucket pacer on the injected clock. Tokens are bytes; they refill at the
+ * pacing rate up to a burst of `burstPackets` datagrams.
+ */
+export class Pacer {
+  private tokens: number;
+  private lastMs: number | undefined;
+  private bytesPerMs = Infinity;
+  readonly burstBytes: number;
+
+  constructor(readonly maxDatagramBytes = maxDatagramBytesDefault, burstPackets = pacingBurstPacketsDefault) {
+    this.burstBytes = burstPackets * maxDatagramBytes;
+    this.tokens = this.burstBytes;
+  }
+
+  /** Updates the rate from the congestion window and smoothed RTT. */
+  setRate(congestionWindowBytes: number, smoothedRttMs: number): void {
+    this.bytesPerMs = smoothedRttMs > 0 ? (pacingGain * congestionWindowBytes) / smoothedRttMs : Infinity;
+  }
+
+  get rateBytesPerMs(): number {
+    return this.bytesPerMs;
+  }
+
+  private refill(nowMs: number): void {
+    if (this.lastMs !== undefined && nowMs > this.lastMs) {
+      this.tokens = Math.min(this.burstBytes, this.tokens + (nowMs - this.lastMs) * this.bytesPerMs);
+    }
+    if (this.lastMs === undefined || nowMs > this.lastMs) this.lastMs = nowMs;
+  }
+
+  /** Earliest time at which a packet of `bytes` may be sent (<= nowMs means now). */
+  nextSendTimeMs(nowMs: number, bytes = this.maxDatagramBytes): number {
+    this.refill(nowMs);
+    if (this.tokens >= bytes) return nowMs;
+    return nowMs + (bytes - this.tokens) / this.bytesPerMs;
+  }
+
+  canSend(nowMs: number, bytes = this.maxDatagramBytes): boolean {
+    return this.nextSendTimeMs(nowMs, bytes) <= nowMs;
+  }
+
+  /** Consumes tokens for a sent packet (may go negative by less than one packet). */
+  onPacketSent(nowMs: number, bytes: number): void {
+    this.refill(nowMs);
+    this.tokens = Math.max(this.tokens - bytes, -this.maxDatagramBytes);
+  }
+}

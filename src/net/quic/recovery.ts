@@ -1,0 +1,456 @@
+/**
+ * Loss detection and RTT estimation (RFC 9002 §5–6, Appendix A), per packet
+ * number space, with no I/O: times are injected ms numbers and every event returns
+ * what happened (acked packets, lost packets with their frames, probes to send).
+ * The connection calls `onPacketSent`, `onAckReceived`, `onTimeout` at
+ * `lossDetectionDeadlineMs()`, and `discardSpace` when keys are dropped.
+ *
+ * Departures, on purpose: persistent congestion (§7.6.2) is judged within one
+ * packet number space (conservative: it fires less often than the cross-space
+ * rule); ECN validation is not done (Bun's UDP socket does not expose ECN marks).
+ */
+import { invariant } from "../../errors.ts";
+import { QuicError } from "./errors.ts";
+import type { AckRange, Frame } from "./frames.ts";
+import type { PacketNumberSpace } from "./ack-tracker.ts";
+import type { CongestionController, RttSnapshot } from "./congestion.ts";
+
+/** RFC 9002 §6.1.1 kPacketThreshold. */
+export const packetThreshold = 3;
+/** RFC 9002 §6.1.2 kTimeThreshold. */
+export const timeThresholdRatio = 9 / 8;
+/** RFC 9002 §6.1.2 kGranularity. */
+export const timerGranularityMs = 1;
+/** RFC 9002 §6.2.2 kInitialRtt. */
+export const initialRttMsDefault = 333;
+/** RFC 9002 §7.6.1 kPersistentCongestionThreshold. */
+export const persistentCongestionThreshold = 3;
+/** Cap on the PTO backoff exponent so deadlines stay finite; the idle timeout ends the connection long before. */
+export const ptoBackoffExponentMax = 16;
+/** RFC 9002 §6.2.4: up to two ack-eliciting datagrams per PTO. */
+export const ptoProbePackets = 2;
+/** Peer max_ack_delay default (RFC 9000 §18.2). */
+export const peerMaxAckDelayMsDefault = 25;
+
+const spaces: readonly PacketNumberSpace[] = ["initial", "handshake", "application"];
+
+/** RTT estimator (RFC 9002 §5). */
+export class RttEstimator {
+  latestRttMs = 0;
+  smoothedRttMs: number;
+  rttVarMs: number;
+  minRttMs = 0;
+  /** Time of the first RTT sample; undefined until one exists. */
+  firstSampleTimeMs: number | undefined;
+
+  constructor(initialRttMs = initialRttMsDefault) {
+    this.smoothedRttMs = initialRttMs;
+    this.rttVarMs = initialRttMs / 2;
+  }
+
+  get hasSample(): boolean {
+    return this.firstSampleTimeMs !== undefined;
+  }
+
+  /**
+   * Adds a sample. `ackDelayMs` is the peer-reported delay, already limited by the
+   * caller to max_ack_delay once the handshake is confirmed (RFC 9002 §5.3).
+   */
+  update(latestRttMs: number, ackDelayMs: number, nowMs: number): void {
+    this.latestRttMs = latestRttMs;
+    if (this.firstSampleTimeMs === undefined) {
+      this.minRttMs = latestRttMs;
+      this.smoothedRttMs = latestRttMs;
+      this.rttVarMs = latestRttMs / 2;
+      this.firstSampleTimeMs = nowMs;
+      return;
+    }
+    this.minRttMs = Math.min(this.minRttMs, latestRttMs);
+    // Subtract the ack delay only if that does not take the sample below min_rtt.
+    const adjustedRttMs = latestRttMs >= this.minRttMs + ackDelayMs ? latestRttMs - ackDelayMs : latestRttMs;
+    this.rttVarMs = 0.75 * this.rttVarMs + 0.25 * Math.abs(this.smoothedRttMs - adjustedRttMs);
+    this.smoothedRttMs = 0.875 * this.smoothedRttMs + 0.125 * adjustedRttMs;
+  }
+
+  /** smoothed_rtt + max(4 * rttvar, kGranularity), the PTO base without max_ack_delay. */
+  ptoBaseMs(): number {
+    return this.smoothedRttMs + Math.max(4 * this.rttVarMs, timerGranularityMs);
+  }
+
+  snapshot(): RttSnapshot {
+    return { latestRttMs: this.latestRttMs, smoothedRttMs: this.smoothedRttMs, minRttMs: this.minRttMs };
+  }
+}
+
+/** A packet handed to the network, as loss detection keeps it. `frames` are returned on loss. */
+export interface SentPacket<F = Frame> {
+  pn: number;
+  space: PacketNumberSpace;
+  ackEliciting: boolean;
+  /** Counts toward bytes in flight (ack-eliciting or PADDING-carrying). */
+  inFlight: boolean;
+  sentBytes: number;
+  timeSentMs: number;
+  frames: readonly F[];
+}
+
+const outstanding = 0;
+const acked = 1;
+const lost = 2;
+interface Entry<F> {
+  packet: SentPacket<F>;
+  status: typeof outstanding | typeof acked | typeof lost;
+}
+
+class SpaceState<F> {
+  /** Sent packets in packet-number order from `head`; acked/lost ones stay as tombstones until pruned. */
+  entries: Entry<F>[] = [];
+  head = 0;
+  largestAcked = -1;
+  largestSent = -1;
+  lossTimeMs: number | undefined;
+  timeOfLastAckElicitingMs: number | undefined;
+  ackElicitingInFlight = 0;
+
+  /** Index of the first entry with pn >= `pn` (binary search from head). */
+  lowerBound(pn: number): number {
+    let lo = this.head;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.entries[mid]!.packet.pn < pn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  prune(): void {
+    while (this.head < this.entries.length && this.entries[this.head]!.status !== outstanding) this.head++;
+    if (this.head > 64 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.entries = [];
+    this.head = 0;
+    this.lossTimeMs = undefined;
+    this.timeOfLastAckElicitingMs = undefined;
+    this.ackElicitingInFlight = 0;
+  }
+}
+
+export interface AckResult<F = Frame> {
+  newlyAcked: SentPacket<F>[];
+  lost: SentPacket<F>[];
+  /** Whether this ACK produced an RTT sample. */
+  rttSampled: boolean;
+  persistentCongestion: boolean;
+}
+
+export type TimeoutResult<F = Frame> =
+  | { kind: "loss"; space: PacketNumberSpace; lost: SentPacket<F>[]; persistentCongestion: boolean }
+  /** Send `probes` ack-eliciting packets in `space` (anti-deadlock: the client's padded Initial or a Handshake packet). */
+  | { kind: "pto"; space: PacketNumberSpace; probes: number; antiDeadlock: boolean };
+
+export interface LossRecoveryOptions {
+  isServer: boolean;
+  /** The peer's max_ack_delay transport parameter. */
+  peerMaxAckDelayMs?: number;
+  initialRttMs?: number;
+  congestion?: CongestionController;
+}
+
+/** What the connection tells loss detection about the ACK frame it received. */
+export interface ReceivedAck {
+  ranges: readonly AckRange[];
+  /** ACK Delay already scaled to ms (raw << ack_delay_exponent µs / 1000). */
+  ackDelayMs: number;
+}
+
+export class LossRecovery<F = Frame> {
+  readonly rtt: RttEstimator;
+  readonly isServer: boolean;
+  peerMaxAckDelayMs: number;
+  ptoCount = 0;
+  handshakeConfirmed = false;
+  hasHandshakeKeys = false;
+  /** Server only: blocked by the 3x anti-amplification limit (RFC 9000 §8.1). */
+  amplificationLimited = false;
+  private receivedHandshakeAck = false;
+  private timerMs = Infinity;
+  private readonly state: Record<PacketNumberSpace, SpaceState<F>>;
+  private readonly congestion: CongestionController | undefined;
+
+  constructor(opts: LossRecoveryOptions) {
+    this.isServer = opts.isServer;
+    this.peerMaxAckDelayMs = opts.peerMaxAckDelayMs ?? peerMaxAckDelayMsDefault;
+    this.rtt = new RttEstimator(opts.initialRttMs);
+    this.congestion = opts.congestion;
+    this.state = { initial: new SpaceState(), handshake: new SpaceState(), application: new SpaceState() };
+  }
+
+  /** When `onTimeout` must be called (Infinity: no timer armed). */
+  lossDetectionDeadlineMs(): number {
+    return this.timerMs;
+  }
+
+  /** Largest packet number sent in a space (-1 if none). */
+  largestSent(space: PacketNumberSpace): number {
+    return this.state[space].largestSent;
+  }
+
+  largestAcked(space: PacketNumberSpace): number {
+    return this.state[space].largestAcked;
+  }
+
+  /** Packets neither acked nor lost, in packet-number order (what a PTO probe may resend). */
+  unacked(space: PacketNumberSpace): SentPacket<F>[] {
+    const s = this.state[space];
+    const out: SentPacket<F>[] = [];
+    for (let i = s.head; i < s.entries.length; i++) if (s.entries[i]!.status === outstanding) out.push(s.entries[i]!.packet);
+    return out;
+  }
+
+  ackElicitingInFlight(space?: PacketNumberSpace): number {
+    if (space) return this.state[space].ackElicitingInFlight;
+    return spaces.reduce((n, sp) => n + this.state[sp].ackElicitingInFlight, 0);
+  }
+
+  /** Records a sent packet (OnPacketSent, RFC 9002 A.5). Packet numbers must increase per space. */
+  onPacketSent(packet: SentPacket<F>): void {
+    const s = this.state[packet.space];
+    invariant(packet.pn > s.largestSent, "packet numbers must increase within a space");
+    s.largestSent = packet.pn;
+    s.entries.push({ packet, status: outstanding });
+    if (packet.inFlight) {
+      if (packet.ackEliciting) {
+        s.timeOfLastAckElicitingMs = packet.timeSentMs;
+        s.ackElicitingInFlight++;
+      }
+      this.congestion?.onPacketSent(packet.sentBytes, packet.timeSentMs);
+      this.setTimer(packet.timeSentMs);
+    }
+  }
+
+  /**
+   * Processes an ACK frame received in `space` (OnAckReceived, RFC 9002 A.7).
+   * Acknowledging a packet number never sent is PROTOCOL_VIOLATION (RFC 9000 §13.1).
+   */
+  onAckReceived(space: PacketNumberSpace, ack: ReceivedAck, nowMs: number): AckResult<F> {
+    const s = this.state[space];
+    const largest = ack.ranges[0]?.largest ?? -1;
+    invariant(largest >= 0, "ACK frame without ranges");
+    if (largest > s.largestSent) throw new QuicError("PROTOCOL_VIOLATION", `ACK of unsent packet ${largest} in ${space} space`, { frameType: 0x02 });
+    s.largestAcked = Math.max(s.largestAcked, largest);
+    const newlyAcked = this.removeAcked(s, ack.ranges);
+    const result: AckResult<F> = { newlyAcked, lost: [], rttSampled: false, persistentCongestion: false };
+    if (newlyAcked.length === 0) return result;
+    if (space === "handshake") this.receivedHandshakeAck = true;
+    const largestNewly = newlyAcked[newlyAcked.length - 1]!;
+    if (largestNewly.pn === largest && newlyAcked.some((p) => p.ackEliciting)) {
+      // Initial ACKs are never delayed by the peer, so their ACK Delay is ignored (§5.3).
+      let ackDelayMs = space === "initial" ? 0 : Math.max(0, ack.ackDelayMs);
+      if (this.handshakeConfirmed) ackDelayMs = Math.min(ackDelayMs, this.peerMaxAckDelayMs);
+      this.rtt.update(nowMs - largestNewly.timeSentMs, ackDelayMs, nowMs);
+      result.rttSampled = true;
+    }
+    const detected = this.detectLost(space, nowMs);
+    result.lost = detected.lost;
+    result.persistentCongestion = detected.persistentCongestion;
+    this.congestion?.onPacketsAcked(newlyAcked, nowMs, this.rtt.snapshot());
+    if (this.peerCompletedAddressValidation()) this.ptoCount = 0;
+    this.setTimer(nowMs);
+    return result;
+  }
+
+  /** Marks packets in the ACK ranges acked; returns them in ascending pn order. */
+  private removeAcked(s: SpaceState<F>, ranges: readonly AckRange[]): SentPacket<F>[] {
+    const out: SentPacket<F>[] = [];
+    // Ranges are descending; walk them from the lowest so the output is ascending.
+    for (let r = ranges.length - 1; r >= 0; r--) {
+      const range = ranges[r]!;
+      for (let i = s.lowerBound(range.smallest); i < s.entries.length; i++) {
+        const e = s.entries[i]!;
+        if (e.packet.pn > range.largest) break;
+        if (e.status !== outstanding) continue; // duplicate ACK, or acked after being declared lost
+        e.status = acked;
+        if (e.packet.inFlight && e.packet.ackEliciting) s.ackElicitingInFlight--;
+        out.push(e.packet);
+      }
+    }
+    s.prune();
+    return out;
+  }
+
+  /** DetectAndRemoveLostPackets (RFC 9002 A.10) plus the congestion reaction. */
+  private detectLost(space: PacketNumberSpace, nowMs: number): { lost: SentPacket<F>[]; persistentCongestion: boolean } {
+    const s = this.state[space];
+    s.lossTimeMs = undefined;
+    const lostPackets: SentPacket<F>[] = [];
+    if (s.largestAcked < 0) return { lost: lostPackets, persistentCongestion: false };
+    const lossDelayMs = Math.max(timeThresholdRatio * Math.max(this.rtt.latestRttMs, this.rtt.smoothedRttMs), timerGranularityMs);
+    const lostSendTimeMs = nowMs - lossDelayMs;
+    let lastLostIndex = -1;
+    let firstLostIndex = -1;
+    for (let i = s.head; i < s.entries.length; i++) {
+      const e = s.entries[i]!;
+      const p = e.packet;
+      if (p.pn > s.largestAcked) break;
+      if (e.status !== outstanding) continue;
+      if (p.timeSentMs <= lostSendTimeMs || s.largestAcked - p.pn >= packetThreshold) {
+        e.status = lost;
+        if (p.inFlight && p.ackEliciting) s.ackElicitingInFlight--;
+        lostPackets.push(p);
+        if (firstLostIndex < 0) firstLostIndex = i;
+        lastLostIndex = i;
+      } else {
+        const t = p.timeSentMs + lossDelayMs;
+        s.lossTimeMs = s.lossTimeMs === undefined ? t : Math.min(s.lossTimeMs, t);
+      }
+    }
+    if (lostPackets.length === 0) return { lost: lostPackets, persistentCongestion: false };
+    const persistentCongestion = this.inPersistentCongestion(s, firstLostIndex, lastLostIndex);
+    s.prune();
+    this.congestion?.onPacketsLost(lostPackets, nowMs);
+    if (persistentCongestion) this.congestion?.onPersistentCongestion(nowMs);
+    return { lost: lostPackets, persistentCongestion };
+  }
+
+  /**
+   * RFC 9002 §7.6.2 within one space: two ack-eliciting lost packets, both sent after
+   * the first RTT sample, no packet between them acknowledged, sent further apart than
+   * (smoothed_rtt + max(4 rttvar, granularity) + max_ack_delay) * 3. The run must
+   * include a packet declared lost in this pass.
+   */
+  private inPersistentCongestion(s: SpaceState<F>, firstNewIndex: number, lastNewIndex: number): boolean {
+    const firstSampleMs = this.rtt.firstSampleTimeMs;
+    if (firstSampleMs === undefined) return false;
+    const durationMs = (this.rtt.ptoBaseMs() + this.peerMaxAckDelayMs) * persistentCongestionThreshold;
+    let runStartMs: number | undefined;
+    let runHasNew = false;
+    for (let i = s.head; i <= lastNewIndex; i++) {
+      const e = s.entries[i]!;
+      if (e.status === acked) {
+        runStartMs = undefined;
+        runHasNew = false;
+        continue;
+      }
+      const p = e.packet;
+      if (e.status !== lost || !p.ackEliciting || p.timeSentMs <= firstSampleMs) continue;
+      if (i >= firstNewIndex) runHasNew = true;
+      if (runStartMs === undefined) runStartMs = p.timeSentMs;
+      else if (runHasNew && p.timeSentMs - runStartMs > durationMs) return true;
+    }
+    return false;
+  }
+
+  /** PeerCompletedAddressValidation (RFC 9002 A.6). */
+  private peerCompletedAddressValidation(): boolean {
+    return this.isServer || this.handshakeConfirmed || this.receivedHandshakeAck;
+  }
+
+  /** Current PTO duration for a space, with backoff (RFC 9002 §6.2.1). */
+  ptoDurationMs(space: PacketNumberSpace): number {
+    const backoff = 2 ** Math.min(this.ptoCount, ptoBackoffExponentMax);
+    const maxAckDelayMs = space === "application" ? this.peerMaxAckDelayMs : 0;
+    return (this.rtt.ptoBaseMs() + maxAckDelayMs) * backoff;
+  }
+
+  /** GetPtoTimeAndSpace (RFC 9002 A.8). */
+  private ptoTimeAndSpace(nowMs: number): { timeMs: number; space: PacketNumberSpace } {
+    if (this.ackElicitingInFlight() === 0) {
+      const space = this.hasHandshakeKeys ? "handshake" : "initial";
+      return { timeMs: nowMs + this.ptoDurationMs(space), space };
+    }
+    let best = { timeMs: Infinity, space: "initial" as PacketNumberSpace };
+    for (const space of spaces) {
+      const s = this.state[space];
+      if (s.ackElicitingInFlight === 0 || s.timeOfLastAckElicitingMs === undefined) continue;
+      if (space === "application" && !this.handshakeConfirmed) break; // no app-data PTO before confirmation
+      const t = s.timeOfLastAckElicitingMs + this.ptoDurationMs(space);
+      if (t < best.timeMs) best = { timeMs: t, space };
+    }
+    return best;
+  }
+
+  private earliestLossTime(): { timeMs: number; space: PacketNumberSpace } | undefined {
+    let best: { timeMs: number; space: PacketNumberSpace } | undefined;
+    for (const space of spaces) {
+      const t = this.state[space].lossTimeMs;
+      if (t !== undefined && (best === undefined || t < best.timeMs)) best = { timeMs: t, space };
+    }
+    return best;
+  }
+
+  /** SetLossDetectionTimer (RFC 9002 A.8). */
+  private setTimer(nowMs: number): void {
+    const loss = this.earliestLossTime();
+    if (loss) {
+      this.timerMs = loss.timeMs;
+      return;
+    }
+    if (this.isServer && this.amplificationLimited) {
+      this.timerMs = Infinity; // nothing could be sent anyway; re-armed when data arrives
+      return;
+    }
+    if (this.ackElicitingInFlight() === 0 && this.peerCompletedAddressValidation()) {
+      this.timerMs = Infinity;
+      return;
+    }
+    this.timerMs = this.ptoTimeAndSpace(nowMs).timeMs;
+  }
+
+  /** OnLossDetectionTimeout (RFC 9002 A.9). Returns undefined if the timer is not due. */
+  onTimeout(nowMs: number): TimeoutResult<F> | undefined {
+    if (nowMs < this.timerMs) return undefined;
+    const loss = this.earliestLossTime();
+    if (loss) {
+      const { lost: lostPackets, persistentCongestion } = this.detectLost(loss.space, nowMs);
+      this.setTimer(nowMs);
+      return { kind: "loss", space: loss.space, lost: lostPackets, persistentCongestion };
+    }
+    let result: TimeoutResult<F>;
+    if (this.ackElicitingInFlight() === 0) {
+      invariant(!this.peerCompletedAddressValidation(), "PTO without packets in flight after address validation");
+      result = { kind: "pto", space: this.hasHandshakeKeys ? "handshake" : "initial", probes: 1, antiDeadlock: true };
+    } else {
+      result = { kind: "pto", space: this.ptoTimeAndSpace(nowMs).space, probes: ptoProbePackets, antiDeadlock: false };
+    }
+    this.ptoCount++;
+    this.setTimer(nowMs);
+    return result;
+  }
+
+  /**
+   * Drops a packet number space whose keys were discarded (RFC 9002 A.11): its
+   * packets leave bytes in flight without counting as lost. Returns them.
+   */
+  discardSpace(space: PacketNumberSpace, nowMs: number): SentPacket<F>[] {
+    invariant(space !== "application", "the application space is never discarded");
+    const dropped = this.unacked(space);
+    this.congestion?.onPacketsDiscarded(dropped);
+    this.state[space].clear();
+    this.ptoCount = 0;
+    this.setTimer(nowMs);
+    return dropped;
+  }
+
+  /** Handshake confirmed (RFC 9001 §4.1.2): enables application PTO and ack-delay capping. */
+  setHandshakeConfirmed(nowMs: number): void {
+    this.handshakeConfirmed = true;
+    this.setTimer(nowMs);
+  }
+
+  setHandshakeKeysAvailable(nowMs: number): void {
+    this.hasHandshakeKeys = true;
+    this.setTimer(nowMs);
+  }
+
+  /** Server: update the anti-amplification state (call when a datagram unblocks sending). */
+  setAmplificationLimited(limited: boolean, nowMs: number): void {
+    this.amplificationLimited = limited;
+    this.setTimer(nowMs);
+  }
+}

@@ -1,0 +1,83 @@
+/** In-memory pair of connections in virtual time, for connection tests (no sockets). */
+import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { Connection, type ConnectionEvent, type ConnectionOptions } from "../../src/net/quic/connection.ts";
+import { parsePacketHeader } from "../../src/net/quic/packet-header.ts";
+
+export const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(11));
+export const serverIdentity = keyPairFromSeed(new Uint8Array(32).fill(22));
+
+export interface Pair {
+  client: Connection;
+  server: Connection;
+  nowMs: number;
+  clientEvents: ConnectionEvent[];
+  serverEvents: ConnectionEvent[];
+  /** Return false to drop a datagram (direction "c2s" or "s2c"). */
+  filter: (dir: "c2s" | "s2c", d: Uint8Array, index: number) => boolean;
+  sent: { c2s: number; s2c: number };
+  latencyMs: number;
+}
+
+export function makePair(opts: Partial<ConnectionOptions> = {}, serverOpts: Partial<ConnectionOptions> = {}): Pair {
+  const client = Connection.client({ identity: clientIdentity, verifyPeer: () => true, ...opts });
+  const pair: Pair = {
+    client, server: null as unknown as Connection, nowMs: 1000, clientEvents: [], serverEvents: [],
+    filter: () => true, sent: { c2s: 0, s2c: 0 }, latencyMs: 1,
+  };
+  return pair;
+}
+
+interface InFlight { at: number; to: "client" | "server"; data: Uint8Array }
+
+/** Runs until quiet or `untilMs` of virtual time passes; delivers with `latencyMs` delay. */
+export function run(p: Pair, untilMs = p.nowMs + 5000, serverOpts: Partial<ConnectionOptions> = {}, stop?: () => boolean): void {
+  const queue: InFlight[] = [];
+  const flush = (from: "client" | "server") => {
+    const conn = from === "client" ? p.client : p.server;
+    if (!conn) return;
+    for (const d of conn.send(p.nowMs)) {
+      const dir = from === "client" ? "c2s" : "s2c";
+      const idx = p.sent[dir]++;
+      if (!p.filter(dir, d, idx)) continue;
+      queue.push({ at: p.nowMs + p.latencyMs, to: from === "client" ? "server" : "client", data: d });
+    }
+  };
+  for (let steps = 0; steps < 200_000; steps++) {
+    flush("client");
+    flush("server");
+    p.clientEvents.push(...p.client.pollEvents());
+    if (p.server) p.serverEvents.push(...p.server.pollEvents());
+    if (stop?.()) return;
+    const nextTimer = Math.min(p.client.nextTimerMs(), p.server?.nextTimerMs() ?? Infinity);
+    queue.sort((a, b) => a.at - b.at);
+    const nextDelivery = queue.length ? queue[0]!.at : Infinity;
+    const next = Math.min(nextTimer, nextDelivery);
+    if (next === Infinity || next > untilMs) {
+      p.nowMs = Math.max(p.nowMs, Math.min(untilMs, next));
+      return;
+    }
+    p.nowMs = Math.max(p.nowMs, next);
+    if (nextDelivery <= nextTimer) {
+      const item = queue.shift()!;
+      if (item.to === "server") {
+        if (!p.server) {
+          const h = parsePacketHeader(item.data, 0, 8);
+          if (h.form !== "long") continue;
+          p.server = Connection.server({ identity: serverIdentity, verifyPeer: () => true, ...serverOpts }, h.dcid, h.scid);
+        }
+        p.server.receive(item.data, p.nowMs);
+      } else p.client.receive(item.data, p.nowMs);
+    } else {
+      if (p.client.nextTimerMs() <= p.nowMs) p.client.onTimer(p.nowMs);
+      if (p.server && p.server.nextTimerMs() <= p.nowMs) p.server.onTimer(p.nowMs);
+    }
+  }
+  throw new Error("harness step bound reached");
+}
+
+export function streamBytes(events: ConnectionEvent[], streamId: number): { data: Uint8Array; fin: boolean } {
+  const parts: Uint8Array[] = [];
+  let fin = false;
+  for (const e of events) if (e.type === "stream_data" && e.streamId === streamId) { parts.push(e.data); fin ||= e.fin; }
+  return { data: new Uint8Array(Buffer.concat(parts)), fin };
+}
