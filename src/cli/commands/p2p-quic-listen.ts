@@ -1,0 +1,69 @@
+/**
+ * `phantom P2pQuicListen`: runs one validator — QUIC listener and dialer, consensus,
+ * SQLite store, mempool and proposer, JSON-RPC/REST/explorer and Prometheus metrics —
+ * until SIGINT/SIGTERM, then stops cleanly (timers, peers, listeners, database).
+ */
+import { writeFileSync } from "node:fs";
+import type { Command } from "../command.ts";
+import { NODE_FLAGS, resolveNodeConfig } from "../../node/config.ts";
+import { loadGenesis, genesisLoadedLine } from "../../genesis/index.ts";
+import { loadValidatorKey } from "../../node/keys.ts";
+import { createRegistry, createNodeMetrics } from "../../metrics/registry.ts";
+import { serveMetrics } from "../../metrics/server.ts";
+import { startRpcServer } from "../../rpc/server.ts";
+import { SqliteStore } from "../../store/sqlite-store.ts";
+import { createStoreMetrics } from "../../store/metrics.ts";
+import { PhantomNode } from "../../node/node.ts";
+import { nodeRpcMethods, NODE_REST_ROUTES } from "../../node/rpc-methods.ts";
+import { quicTransport } from "../../node/quic-transport.ts";
+import { toHex } from "../../crypto/bytes.ts";
+
+export const command: Command = {
+  name: "P2pQuicListen",
+  aliases: ["p2p-quic-listen", "node"],
+  summary: "run a validator node: QUIC listener, consensus, storage, RPC, metrics",
+  usage: "phantom P2pQuicListen --genesis genesis.toml --key_file validator.key [--addr 127.0.0.1:9000] [--store_dir pc-data] [--config node.toml]",
+  flags: NODE_FLAGS,
+  async run(ctx) {
+    const config = await resolveNodeConfig(ctx.flags, ctx.explicit);
+    const genesis = await loadGenesis(config.genesis);
+    ctx.out(genesisLoadedLine(genesis));
+    const log = (line: Record<string, unknown>) => ctx.out(config.logFormat === "json" ? JSON.stringify(line) : Object.entries(line).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(" "));
+    const identity = loadValidatorKey(config.keyFile, genesis, (msg) => log({ type: "warning", message: msg }));
+    const me = genesis.validators[identity.index]!;
+    const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId });
+    const nodeMetrics = createNodeMetrics(registry);
+    const store = new SqliteStore({
+      storeDir: config.storeDir, emission: genesis.emission, fsync: config.fsync, genesisCommitment: genesis.commitment,
+      cacheHeadersCap: config.cacheHdrCap, cachePayloadsCap: config.cachePlCap, metrics: createStoreMetrics(registry),
+    });
+    const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey) });
+    if (config.certOut) {
+      writeFileSync(config.certOut, transport.certificateDer());
+      log({ type: "cert_written", path: config.certOut });
+    }
+    const rpcHolder: { publish?: (topic: string, payload: unknown) => void } = {};
+    const node = new PhantomNode({
+      genesis, identity, store, transport, registry,
+      eventIntervalMs: config.eventIntervalMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
+      txsPerPayload: config.txsPerPayload, payloadBudgetBytes: config.payloadBudgetBytes,
+      now: () => performance.now(), log,
+      onAnchor: (info) => rpcHolder.publish?.("anchors", { anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment) }),
+    });
+    await node.start();
+    const rpc = startRpcServer({ addr: config.rpcAddr, methods: nodeRpcMethods(node, store, genesis), rest: NODE_REST_ROUTES, registry, metrics: nodeMetrics, ready: () => node.ready() });
+    rpcHolder.publish = rpc.publish;
+    const metrics = serveMetrics(registry, config.metricsAddr);
+    nodeMetrics.up.set(1);
+    log({ type: "node_started", validator: identity.index, p2p: config.addr || me.address, rpc: rpc.url, metrics: metrics.url, storeDir: config.storeDir });
+    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+    log({ type: "node_stopping", validator: identity.index });
+    nodeMetrics.up.set(0);
+    rpc.stop();
+    metrics.stop();
+    await node.stop();
+    store.close();
+    log({ type: "node_stopped", validator: identity.index });
+    return 0;
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * From the consensus engine's finalized stream to the ledger: each finalized event's
+ * payload is applied in total order and committed in one SQLite transaction, then
+ * the mempool, the proposer and the mint pool learn what was spent and mined.
+ */
+import type { FinalizedEvent } from "../consensus/engine.ts";
+import { applyAnchor, type LedgerParams } from "../ledger/apply.ts";
+import type { AnchorDiff } from "../ledger/state.ts";
+import { decodeAnchorPayload, type AnchorPayload } from "../types/payload.ts";
+import { invariant, isPhantomError } from "../errors.ts";
+import { toHex } from "../crypto/bytes.ts";
+import type { SqliteStore } from "../store/sqlite-store.ts";
+import type { ConsensusMetrics } from "./metrics.ts";
+
+export interface AppliedAnchorInfo {
+  finalized: FinalizedEvent;
+  diff: AnchorDiff;
+  /** The payload did not decode: every node applies it as empty (the creator is at fault). */
+  payloadMalformed: boolean;
+}
+
+const EMPTY: AnchorPayload = { txs: [] };
+
+export class ChainApplier {
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly params: LedgerParams,
+    private readonly metrics: ConsensusMetrics,
+  ) {}
+
+  /** The anchor index the ledger applies next (anchors below it were applied before a restart). */
+  nextAnchorIndex(): bigint {
+    const last = this.store.lastApplied();
+    return last === undefined ? 0n : last.anchorIndex + 1n;
+  }
+
+  /** Applies the finalized events the ledger has not seen yet, in order. */
+  apply(finalized: readonly FinalizedEvent[]): AppliedAnchorInfo[] {
+    const out: AppliedAnchorInfo[] = [];
+    for (const f of finalized) {
+      const next = this.nextAnchorIndex();
+      if (f.anchorIndex < next) continue; // replayed after a restart: already in the ledger
+      invariant(f.anchorIndex === next, `finalized anchor ${f.anchorIndex} arrived before ${next}`);
+      out.push(this.applyOne(f));
+    }
+    return out;
+  }
+
+  private applyOne(f: FinalizedEvent): AppliedAnchorInfo {
+    const started = performance.now();
+    const digest = f.event.header.payloadDigest;
+    const bytes = this.store.getPayload(digest);
+    // Events are accepted only together with their payload bytes (P2P.md), so a finalized
+    // event without one is a bug, never bad input.
+    invariant(bytes !== undefined, `payload ${toHex(digest)} of finalized event ${toHex(f.event.id)} is missing`);
+    let payload = EMPTY;
+    let payloadMalformed = false;
+    try {
+      payload = decodeAnchorPayload(bytes);
+    } catch (e) {
+      if (!isPhantomError(e)) throw e;
+      payloadMalformed = true;
+      this.metrics.txOutcomes.inc({ kind: "payload", code: e.code });
+    }
+    const diff = applyAnchor(this.store, this.params, f.anchorIndex, payload);
+    this.store.commitAnchor(diff, { eventId: f.event.id, creator: f.event.header.creator, round: f.roundReceived, txCount: payload.txs.length });
+    for (const o of diff.outcomes) this.metrics.txOutcomes.inc({ kind: o.kind, code: o.applied ? "applied" : o.code });
+    this.metrics.anchorsFinalized.inc();
+    this.metrics.anchorIndex.set(Number(f.anchorIndex));
+    const tip = this.store.mintTip();
+    this.metrics.supplyUnits.set(Number(tip.emittedUnits));
+    this.metrics.mintHeight.set(Number(tip.nextHeight));
+    this.metrics.targetBits.set(tip.targetBits);
+    this.metrics.applySeconds.observe((performance.now() - started) / 1000);
+    return { finalized: f, diff, payloadMalformed };
+  }
+}

@@ -1,0 +1,26 @@
+/** Node-level metrics: consensus progress, event flow, ledger outcomes (pc_node_*). */
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+export function createConsensusMetrics(registry: Registry) {
+  const r = [registry];
+  return {
+    eventsCreated: new Counter({ name: "pc_node_events_created_total", help: "Events this validator created", registers: r }),
+    eventsAccepted: new Counter({ name: "pc_node_events_accepted_total", help: "Events accepted into the DAG (own and peers')", registers: r }),
+    eventsRejected: new Counter({ name: "pc_node_events_rejected_total", help: "Events rejected, by typed reason", labelNames: ["code"] as const, registers: r }),
+    orphans: new Gauge({ name: "pc_node_orphan_events", help: "Events waiting for a missing parent", registers: r }),
+    dagEvents: new Gauge({ name: "pc_node_dag_events", help: "Events held in memory by the consensus engine", registers: r }),
+    lastDecidedRound: new Gauge({ name: "pc_node_last_decided_round", help: "Highest round whose fame is decided", registers: r }),
+    anchorsFinalized: new Counter({ name: "pc_node_anchors_finalized_total", help: "Finalized events applied to the ledger", registers: r }),
+    anchorIndex: new Gauge({ name: "pc_node_anchor_index", help: "Global anchor index of the last applied anchor", registers: r }),
+    evidence: new Counter({ name: "pc_node_evidence_total", help: "Slashing evidence found by this node, by kind", labelNames: ["kind"] as const, registers: r }),
+    txOutcomes: new Counter({ name: "pc_node_payload_txs_total", help: "Payload transactions applied or voided at finalization, by kind and code", labelNames: ["kind", "code"] as const, registers: r }),
+    consensusSeconds: new Histogram({ name: "pc_node_consensus_add_seconds", help: "Time in ConsensusEngine.addEvents per call", buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5], registers: r }),
+    applySeconds: new Histogram({ name: "pc_node_anchor_apply_seconds", help: "Time to apply and commit one finalized anchor", buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
+    mintsSubmitted: new Counter({ name: "pc_node_mints_submitted_total", help: "Mint submissions by outcome of the pre-check", labelNames: ["outcome"] as const, registers: r }),
+    supplyUnits: new Gauge({ name: "pc_node_supply_units", help: "Units emitted so far by accepted mints", registers: r }),
+    mintHeight: new Gauge({ name: "pc_node_mint_height", help: "Height the next mint must carry", registers: r }),
+    targetBits: new Gauge({ name: "pc_node_mint_target_bits", help: "Leading zero bits the next mint needs", registers: r }),
+  };
+}
+
+export type ConsensusMetrics = ReturnType<typeof createConsensusMetrics>;

@@ -1,0 +1,451 @@
+/**
+ * The composition root of a validator: consensus engine, SQLite store, ledger,
+ * mempool, proposer, mint pool and P2P sessions over an injected transport. The
+ * consensus engine and the ledger are pure; this class owns every timer and all I/O,
+ * and feeds them from bounded queues.
+ */
+import type { Registry } from "prom-client";
+import { ConsensusEngine, type AddResult } from "../consensus/engine.ts";
+import type { Genesis } from "../genesis/genesis.ts";
+import { ledgerParamsFromGenesis, type LedgerParams } from "../ledger/apply.ts";
+import { precheckMintSubmission } from "../ledger/emission.ts";
+import type { ValidationContext } from "../ledger/validate.ts";
+import { Mempool } from "../mempool/mempool.ts";
+import { Proposer } from "../mempool/proposer.ts";
+import { PeerManager, PENALTY, type Peer } from "../net/p2p/peers.ts";
+import { createP2pMetrics } from "../net/p2p/metrics.ts";
+import { eventsPerMessageMax, messageBytesMax, type P2pMessage } from "../net/p2p/messages.ts";
+import type { Link } from "../net/p2p/link.ts";
+import type { SqliteStore } from "../store/sqlite-store.ts";
+import { decodeSignedEvent, encodeSignedEvent, type SignedEvent } from "../types/event.ts";
+import { decodeAnchorPayload, encodeAnchorPayload, EMPTY_PAYLOAD_BYTES, type PayloadTx } from "../types/payload.ts";
+import { TAG } from "../types/constants.ts";
+import { encodeMintTx, mintId, type MintTx } from "../types/mint.ts";
+import type { Evidence } from "../types/evidence.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { compareBytes, equalBytes, toHex } from "../crypto/bytes.ts";
+import { isPhantomError, PhantomError } from "../errors.ts";
+import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
+import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
+import type { Transport } from "./transport.ts";
+import type { ValidatorIdentity } from "./keys.ts";
+
+/** Events replayed from the store per engine call at start-up. */
+export const replayBatchEvents = 1_024;
+/** Events answered per sync request; the peer asks again while it is behind. */
+export const syncResponseEventsMax = 4_096;
+/** Mint submissions held for the next payloads. */
+export const mintPoolMax = 64;
+/** Evidence items waiting to be put on chain. */
+export const evidenceQueueMax = 256;
+/** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
+export const heartbeatTicks = 10;
+/** Re-dial missing validators this often (I/O scheduling only). */
+export const redialIntervalMs = 1_000;
+
+export interface NodeOptions {
+  genesis: Genesis;
+  identity: ValidatorIdentity;
+  store: SqliteStore;
+  transport: Transport;
+  registry: Registry;
+  eventIntervalMs: number;
+  txProposer: boolean;
+  txProposerIntervalMs: number;
+  txsPerPayload: number;
+  payloadBudgetBytes: number;
+  /** Monotonic milliseconds; drives rate limits and bans, never consensus. */
+  now(): number;
+  log(line: Record<string, unknown>): void;
+  /** Called for every applied anchor (RPC WebSocket subscribers). */
+  onAnchor?(info: AppliedAnchorInfo): void;
+}
+
+export class PhantomNode {
+  readonly engine: ConsensusEngine;
+  readonly mempool: Mempool;
+  readonly proposer: Proposer;
+  readonly peers: PeerManager;
+  readonly metrics: ConsensusMetrics;
+  private readonly chain: ChainApplier;
+  readonly ledgerParams: LedgerParams;
+  /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
+  private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
+  /** Our event's payload digest -> the proposer's digest to release once it is final. */
+  private readonly ownPayloads = new Map<string, Uint8Array>();
+  private readonly mintPool = new Map<string, MintTx>();
+  private evidenceQueue: Evidence[] = [];
+  /** Accepted events of other creators since our last event. */
+  private news = 0;
+  /** Accepted, not yet finalized events whose payload is not empty. */
+  private readonly unfinalizedWork = new Set<string>();
+  private ticksSinceEvent = 0;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private replayed = false;
+  private stopped = false;
+
+  constructor(private readonly opts: NodeOptions) {
+    const g = opts.genesis;
+    this.ledgerParams = ledgerParamsFromGenesis(g);
+    this.engine = new ConsensusEngine({
+      committee: { publicKeys: g.validators.map((v) => v.publicKey), stakes: g.validators.map((v) => v.stake) },
+      coinRoundInterval: g.coinRoundInterval,
+      parentsMax: g.parentsMax,
+      shard: 0,
+    });
+    this.metrics = createConsensusMetrics(opts.registry);
+    this.chain = new ChainApplier(opts.store, this.ledgerParams, this.metrics);
+    this.mempool = new Mempool({ view: opts.store, registry: opts.registry });
+    this.proposer = new Proposer({ txsPerPayload: opts.txsPerPayload, payloadBudgetBytes: opts.payloadBudgetBytes, registry: opts.registry });
+    this.peers = new PeerManager({
+      commitment: g.commitment,
+      myValidator: opts.identity.index,
+      committee: g.validators.map((v) => v.publicKey),
+      highestSeq: () => this.engine.highestSeq(),
+      onMessage: (peer, m) => this.onMessage(peer, m),
+      onPeerReady: (peer) => this.onPeerReady(peer),
+      now: opts.now,
+      metrics: createP2pMetrics(opts.registry),
+      log: opts.log,
+    });
+  }
+
+  get validator(): number {
+    return this.opts.identity.index;
+  }
+
+  /** Replays the store into the engine, starts listening, dialing and the timers. */
+  async start(): Promise<void> {
+    this.replay();
+    await this.opts.transport.listen((link) => this.attach(link));
+    this.redial();
+    this.timers.push(setInterval(() => this.redial(), redialIntervalMs));
+    this.timers.push(setInterval(() => this.tick(), this.opts.eventIntervalMs));
+    if (this.opts.txProposer) this.timers.push(setInterval(() => this.propose(), this.opts.txProposerIntervalMs));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.peers.closeAll("shutdown");
+    await this.opts.transport.close();
+  }
+
+  /** Ready: store replayed and connected to enough validators to reach a quorum of stake. */
+  ready(): boolean {
+    if (!this.replayed) return false;
+    const g = this.opts.genesis;
+    let stake = g.validators[this.validator]!.stake;
+    for (const p of this.peers.readyPeers()) stake += g.validators[p.validator]!.stake;
+    return stake * 3n > g.totalStake * 2n;
+  }
+
+  // ---------------------------------------------------------------- start-up
+
+  private replay(): void {
+    let batch: SignedEvent[] = [];
+    const flush = () => {
+      this.afterAdd(this.engine.addEvents(batch, { trusted: true }), null);
+      batch = [];
+    };
+    for (const e of this.opts.store.allEventsInInsertOrder()) {
+      batch.push(e);
+      if (batch.length >= replayBatchEvents) flush();
+    }
+    flush();
+    this.replayed = true;
+    this.opts.log({ type: "store_replayed", events: this.opts.store.eventCount(), nextAnchor: this.chain.nextAnchorIndex().toString(), highestSeq: this.engine.highestSeq() });
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  private attach(link: Link): void {
+    if (this.stopped) return link.close("shutdown");
+    this.peers.attach(link);
+  }
+
+  /** The lower index dials the higher one, so each pair has one link. */
+  private redial(): void {
+    const g = this.opts.genesis;
+    for (let j = this.validator + 1; j < g.k; j++) {
+      if (this.peers.isConnected(j) || this.dialing.has(j)) continue;
+      this.dialing.add(j);
+      this.opts.transport.dial(g.validators[j]!.address, g.validators[j]!.publicKey)
+        .then((link) => this.attach(link))
+        .catch(() => {}) // unreachable for now; the next redial tries again
+        .finally(() => this.dialing.delete(j));
+    }
+  }
+  private readonly dialing = new Set<number>();
+
+  private onPeerReady(peer: Peer): void {
+    const mine = this.engine.highestSeq();
+    if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) peer.send({ kind: "sync_request", highestSeq: mine });
+  }
+
+  private onMessage(peer: Peer, m: P2pMessage): void {
+    try {
+      switch (m.kind) {
+        case "events":
+          return this.onEvents(peer, m.items);
+        case "sync_request":
+          return this.answerSync(peer, m.highestSeq);
+        case "txs":
+          return this.onTxs(peer, m.txs);
+        case "get_payload": {
+          const payload = this.opts.store.getPayload(m.digest);
+          if (payload) peer.send({ kind: "payload", digest: m.digest, payload });
+          return;
+        }
+        case "payload":
+          return; // payloads travel with their events; an unsolicited one is ignored
+        case "hello":
+          return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
+      }
+    } catch (e) {
+      if (!isPhantomError(e)) throw e;
+      this.peers.misbehaved(peer, PENALTY.malformed, e.code);
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onEvents(peer: Peer, items: { event: Uint8Array; payload: Uint8Array }[]): void {
+    const events: SignedEvent[] = [];
+    for (const it of items) {
+      let e: SignedEvent;
+      try {
+        e = decodeSignedEvent(it.event);
+      } catch (err) {
+        if (!isPhantomError(err)) throw err;
+        this.metrics.eventsRejected.inc({ code: err.code });
+        this.peers.misbehaved(peer, PENALTY.malformed, err.code);
+        continue;
+      }
+      if (!equalBytes(blake3_32(it.payload), e.header.payloadDigest)) {
+        this.metrics.eventsRejected.inc({ code: "EVENT_PAYLOAD_MISMATCH" });
+        this.peers.misbehaved(peer, PENALTY.invalidEvent, "EVENT_PAYLOAD_MISMATCH");
+        continue;
+      }
+      if (this.opts.store.hasEvent(e.id)) continue;
+      this.opts.store.putPayload(it.payload);
+      events.push(e);
+    }
+    if (events.length === 0) return;
+    const result = this.addToEngine(events, peer);
+    if (result.orphaned > 0 || items.length >= eventsPerMessageMax) peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+  }
+
+  private addToEngine(events: SignedEvent[], from: Peer | null): AddResult {
+    const started = performance.now();
+    const result = this.engine.addEvents(events);
+    this.metrics.consensusSeconds.observe((performance.now() - started) / 1000);
+    this.afterAdd(result, from);
+    return result;
+  }
+
+  /** Persists accepted events, relays them, applies what became final. */
+  private afterAdd(result: AddResult, from: Peer | null): void {
+    const replaying = !this.replayed;
+    if (!replaying && result.accepted.length > 0) {
+      this.opts.store.putEvents(result.accepted.map((event) => ({ event })));
+      this.relay(result.accepted, from);
+    }
+    for (const e of result.accepted) {
+      this.metrics.eventsAccepted.inc();
+      if (e.header.creator !== this.validator) this.news++;
+      if (!equalBytes(e.header.payloadDigest, EMPTY_DIGEST)) this.unfinalizedWork.add(toHex(e.id));
+    }
+    for (const r of result.rejected) {
+      this.metrics.eventsRejected.inc({ code: r.code });
+      if (from && r.code !== "EVENT_DUPLICATE") this.peers.misbehaved(from, PENALTY.invalidEvent, r.code);
+    }
+    for (const ev of result.evidence) {
+      this.metrics.evidence.inc({ kind: ev.kind });
+      if (this.evidenceQueue.length < evidenceQueueMax) this.evidenceQueue.push(ev);
+    }
+    const stats = this.engine.stats();
+    this.metrics.orphans.set(stats.orphans);
+    this.metrics.dagEvents.set(stats.events);
+    this.metrics.lastDecidedRound.set(stats.lastDecidedRound);
+    if (result.finalized.length > 0) this.onFinalized(result);
+  }
+
+  private onFinalized(result: AddResult): void {
+    for (const f of result.finalized) this.unfinalizedWork.delete(toHex(f.event.id));
+    for (const info of this.chain.apply(result.finalized)) {
+      const spent = info.diff.spent.map((s) => ({ txid: s.txid, index: s.index }));
+      const included = info.diff.outcomes.filter((o) => o.kind === "micro" && o.applied).map((o) => o.id);
+      this.mempool.onFinalized(spent, included);
+      const own = this.ownPayloads.get(toHex(info.finalized.event.header.payloadDigest));
+      if (own && info.finalized.event.header.creator === this.validator) {
+        this.proposer.release(own);
+        this.ownPayloads.delete(toHex(info.finalized.event.header.payloadDigest));
+      }
+      for (const m of info.diff.mints) this.mintPool.delete(toHex(m.id));
+      this.dropStaleMints();
+      this.opts.onAnchor?.(info);
+    }
+  }
+
+  private relay(events: SignedEvent[], except: Peer | null): void {
+    for (const chunk of this.eventMessages(events)) this.peers.broadcast(chunk, except ?? undefined);
+  }
+
+  /** Splits events (with their payloads) into messages within the count and byte limits. */
+  private eventMessages(events: readonly SignedEvent[]): P2pMessage[] {
+    const out: P2pMessage[] = [];
+    let items: { event: Uint8Array; payload: Uint8Array }[] = [];
+    let bytes = 0;
+    for (const e of events) {
+      const payload = this.opts.store.getPayload(e.header.payloadDigest);
+      if (!payload) continue;
+      const event = encodeSignedEvent(e);
+      const size = event.length + payload.length + 16;
+      if (items.length > 0 && (items.length >= eventsPerMessageMax || bytes + size > messageBytesMax - 1024)) {
+        out.push({ kind: "events", items });
+        items = [];
+        bytes = 0;
+      }
+      items.push({ event, payload });
+      bytes += size;
+    }
+    if (items.length > 0) out.push({ kind: "events", items });
+    return out;
+  }
+
+  private answerSync(peer: Peer, highestSeq: number[]): void {
+    const k = this.opts.genesis.k;
+    const wanted: SignedEvent[] = [];
+    for (let c = 0; c < k; c++) {
+      const from = (highestSeq[c] ?? -1) + 1;
+      wanted.push(...this.opts.store.eventsByCreatorFrom(c, from, Math.ceil(syncResponseEventsMax / k)));
+    }
+    // Lamport order is a topological order: parents always have a smaller Lamport value.
+    wanted.sort((a, b) => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id));
+    for (const m of this.eventMessages(wanted)) peer.send(m);
+  }
+
+  // ---------------------------------------------------------------- creating events
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.ticksSinceEvent++;
+    const payload = this.nextPayload();
+    const carries = payload !== null;
+    const idle = this.news === 0;
+    const wanted = carries || (!idle && (this.unfinalizedWork.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
+    if (!wanted) {
+      if (payload) this.readyPayloads.unshift(payload);
+      return;
+    }
+    this.createOwnEvent(payload);
+  }
+
+  private createOwnEvent(built: { bytes: Uint8Array; proposerDigest: Uint8Array | null } | null): void {
+    const bytes = built?.bytes ?? EMPTY_PAYLOAD_BYTES;
+    const digest = this.opts.store.putPayload(bytes);
+    let event: SignedEvent;
+    try {
+      event = this.engine.createEvent(this.validator, this.opts.identity.keyPair.secretKey, digest);
+    } catch (e) {
+      // No event by another validator yet: a cross-link is impossible until one arrives.
+      if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") {
+        if (built?.proposerDigest) this.readyPayloads.unshift({ bytes, proposerDigest: built.proposerDigest });
+        return;
+      }
+      throw e;
+    }
+    if (built?.proposerDigest) this.ownPayloads.set(toHex(digest), built.proposerDigest);
+    this.metrics.eventsCreated.inc();
+    this.news = 0;
+    this.ticksSinceEvent = 0;
+    this.opts.store.putEvents([{ event, payload: bytes }]);
+    this.metrics.eventsAccepted.inc();
+    if (!equalBytes(digest, EMPTY_DIGEST)) this.unfinalizedWork.add(toHex(event.id));
+    this.relay([event], null);
+    // createEvent inserted it; consensus runs (and evidence found meanwhile is flushed) here.
+    this.afterAdd(this.engine.addEvents([]), null);
+  }
+
+  /** Next payload to carry: a proposer batch plus pending mints and evidence. */
+  private nextPayload(): { bytes: Uint8Array; proposerDigest: Uint8Array | null } | null {
+    const extra: PayloadTx[] = [];
+    for (const m of [...this.mintPool.values()].sort((a, b) => Number(a.height - b.height))) extra.push({ kind: "mint", tx: m });
+    for (const ev of this.evidenceQueue.splice(0)) extra.push({ kind: "evidence", tx: ev });
+    const ready = this.readyPayloads.shift();
+    if (!ready && extra.length === 0) return null;
+    if (extra.length === 0) return { bytes: ready!.bytes, proposerDigest: ready!.proposerDigest };
+    const txs = ready ? [...decodeAnchorPayload(ready.bytes).txs, ...extra] : extra;
+    return { bytes: encodeAnchorPayload({ txs }), proposerDigest: ready?.proposerDigest ?? null };
+  }
+
+  private propose(): void {
+    if (this.stopped || this.mempool.size === 0) return;
+    try {
+      const built = this.proposer.build(this.mempool.entries());
+      if (built) this.readyPayloads.push({ bytes: built.bytes, proposerDigest: built.digest });
+    } catch (e) {
+      if (!isPhantomError(e)) throw e;
+      this.opts.log({ type: "proposer_error", code: e.code, message: e.message });
+    }
+  }
+
+  // ---------------------------------------------------------------- transactions and mints
+
+  /** Admits encoded MicroTxs (RPC or peers); relays the accepted ones. */
+  submitTxs(encoded: Uint8Array[], from: Peer | null = null) {
+    const results = this.mempool.admitEncoded(encoded, this.validationContext());
+    const accepted = encoded.filter((_, i) => results[i]!.ok);
+    if (accepted.length > 0) this.peers.broadcast({ kind: "txs", txs: accepted }, from ?? undefined);
+    return results;
+  }
+
+  /** Pre-checks a mined header against the tip and queues it for our next payload. */
+  submitMint(header: Uint8Array, from: Peer | null = null): { mintId: Uint8Array } {
+    let checked: ReturnType<typeof precheckMintSubmission>;
+    try {
+      checked = precheckMintSubmission(this.opts.store, this.ledgerParams.emission, header);
+    } catch (e) {
+      this.metrics.mintsSubmitted.inc({ outcome: isPhantomError(e) ? e.code : "error" });
+      throw e;
+    }
+    const id = mintId(checked.mint);
+    const key = toHex(id);
+    if (!this.mintPool.has(key)) {
+      if (this.mintPool.size >= mintPoolMax) throw new PhantomError("MINT_POOL_FULL", `${mintPoolMax} mints already wait for inclusion`);
+      this.mintPool.set(key, checked.mint);
+      this.metrics.mintsSubmitted.inc({ outcome: "queued" });
+      const tx = encodeMintTx(checked.mint);
+      this.peers.broadcast({ kind: "txs", txs: [tx] }, from ?? undefined);
+    }
+    return { mintId: id };
+  }
+
+  private onTxs(peer: Peer, txs: Uint8Array[]): void {
+    const micro: Uint8Array[] = [];
+    for (const t of txs) {
+      if (t[0] === TAG.mintTx) {
+        try {
+          this.submitMint(t, peer);
+        } catch (e) {
+          if (!isPhantomError(e)) throw e; // a stale or losing mint is normal, not misbehavior
+        }
+      } else micro.push(t);
+    }
+    if (micro.length > 0) this.submitTxs(micro, peer);
+  }
+
+  /** Mints whose predecessor is no longer the tip can never apply. */
+  private dropStaleMints(): void {
+    const tip = this.opts.store.mintTip();
+    for (const [key, m] of this.mintPool) if (!equalBytes(m.prevMint, tip.tipId)) this.mintPool.delete(key);
+  }
+
+  validationContext(): ValidationContext {
+    return { anchorIndex: this.chain.nextAnchorIndex(), maturityAnchors: this.ledgerParams.emission.maturityAnchors };
+  }
+}
+
+const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);

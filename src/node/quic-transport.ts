@@ -1,0 +1,54 @@
+/**
+ * The node's real transport: one QUIC endpoint (one UDP socket) that listens on the
+ * validator's address and dials the others from the same socket. Every connection is
+ * mutually authenticated by the validators' Ed25519 keys (TRANSPORT.md); an incoming
+ * peer must hold a committee key, a dialed one exactly the key we expect.
+ */
+import { QuicEndpoint } from "../net/quic/endpoint.ts";
+import { certificateDer, type Identity } from "../net/quic/tls/certificate.ts";
+import { QuicLink, connectLink } from "../net/p2p/quic-link.ts";
+import { parseHostPort } from "../metrics/server.ts";
+import { equalBytes } from "../crypto/bytes.ts";
+import { PhantomError } from "../errors.ts";
+import type { Transport } from "./transport.ts";
+
+/** Idle connections close after this long; keepalive PINGs keep live peers open. */
+export const peerIdleTimeoutMs = 30_000;
+export const peerKeepAliveMs = 5_000;
+
+export interface QuicTransportOptions {
+  listenAddr: string;
+  identity: Identity;
+  committee: readonly Uint8Array[];
+}
+
+export interface QuicTransport extends Transport {
+  certificateDer(): Uint8Array;
+}
+
+export function quicTransport(opts: QuicTransportOptions): QuicTransport {
+  const certificate = certificateDer(opts.identity);
+  const isMember = (pk: Uint8Array) => opts.committee.some((k) => equalBytes(k, pk));
+  const base = { identity: opts.identity, certificate, verifyPeer: isMember, idleTimeoutMs: peerIdleTimeoutMs, keepAliveMs: peerKeepAliveMs };
+  let endpoint: QuicEndpoint | null = null;
+  return {
+    certificateDer: () => certificate,
+    async listen(onLink) {
+      const { host, port } = parseHostPort(opts.listenAddr, "--addr");
+      try {
+        endpoint = await QuicEndpoint.listen(port, { ...base, onConnection: (c) => onLink(new QuicLink(c, false)) }, host);
+      } catch (e) {
+        throw new PhantomError("TRANSPORT_LISTEN_FAILED", `cannot listen on ${opts.listenAddr} (UDP): ${(e as Error).message}`);
+      }
+    },
+    async dial(address, expectedKey) {
+      if (!endpoint) throw new PhantomError("TRANSPORT_NOT_LISTENING", "listen() before dialing");
+      const { host, port } = parseHostPort(address, "validator address");
+      return connectLink(endpoint, host, port, { verifyPeer: (pk) => equalBytes(pk, expectedKey) });
+    },
+    async close() {
+      endpoint?.close();
+      endpoint = null;
+    },
+  };
+}

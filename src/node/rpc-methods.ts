@@ -1,0 +1,162 @@
+/**
+ * The node's JSON-RPC methods (docs/RPC.md) and their REST names. Handlers read the
+ * store and the node; every bad parameter is an RPC_BAD_PARAMS error (-32602).
+ */
+import type { Json, RpcMethods } from "../rpc/jsonrpc.ts";
+import { PhantomError } from "../errors.ts";
+import { fromHex, toHex } from "../crypto/bytes.ts";
+import { decodeAddress, encodeAddress } from "../wallet/address.ts";
+import { mintTemplate, mintTemplateToRpc } from "../ledger/emission.ts";
+import { UNITS_PER_PC } from "../types/constants.ts";
+import type { SqliteStore } from "../store/sqlite-store.ts";
+import type { PhantomNode } from "./node.ts";
+import type { Genesis } from "../genesis/genesis.ts";
+
+export const anchorsPageMax = 200;
+export const addressUtxosMax = 1_000;
+export const submitTxsMax = 256;
+
+type Params = Record<string, unknown>;
+
+function params(raw: unknown): Params {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PhantomError("RPC_BAD_PARAMS", "params must be an object");
+  return raw as Params;
+}
+
+function str(p: Params, key: string): string {
+  const v = p[key];
+  if (typeof v !== "string" || v.length === 0) throw new PhantomError("RPC_BAD_PARAMS", `params.${key} must be a non-empty string`);
+  return v;
+}
+
+function hexParam(p: Params, key: string, length?: number): Uint8Array {
+  try {
+    return fromHex(str(p, key), length, `params.${key}`);
+  } catch (e) {
+    throw new PhantomError("RPC_BAD_PARAMS", (e as Error).message);
+  }
+}
+
+function intParam(p: Params, key: string, fallback: number, max: number): number {
+  const v = p[key];
+  if (v === undefined) return fallback;
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PhantomError("RPC_BAD_PARAMS", `params.${key} must be a non-negative integer`);
+  return Math.min(n, max);
+}
+
+function addressParam(p: Params, key: string): Uint8Array {
+  try {
+    return decodeAddress(str(p, key));
+  } catch (e) {
+    throw new PhantomError("RPC_BAD_PARAMS", (e as Error).message);
+  }
+}
+
+const pc = (units: bigint): string => `${units / UNITS_PER_PC}.${(units % UNITS_PER_PC).toString().padStart(8, "0")}`;
+
+export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: Genesis): RpcMethods {
+  const anchorJson = (index: bigint): Json | null => {
+    const a = store.anchorInfo(index);
+    if (!a) return null;
+    return {
+      anchorIndex: a.anchorIndex.toString(), eventId: toHex(a.eventId), creator: a.creator, round: a.round, txCount: a.txCount,
+      fees: a.feesUnits.toString(), stateRoot: toHex(a.commitment),
+      voided: store.voidedAt(index).map((v) => ({ position: v.position, kind: v.kind, id: toHex(v.id), code: v.code })),
+    };
+  };
+  return {
+    phantom_status: () => {
+      const tip = store.mintTip();
+      const last = store.lastApplied();
+      const stats = node.engine.stats();
+      return {
+        chainId: genesis.chainId, validator: node.validator, k: genesis.k, commitment: toHex(genesis.commitment),
+        anchorCount: last === undefined ? "0" : (last.anchorIndex + 1n).toString(),
+        stateRoot: last ? toHex(last.commitment) : "", lastDecidedRound: stats.lastDecidedRound, dagEvents: stats.events,
+        orphans: stats.orphans, highestSeq: node.engine.highestSeq(), peers: node.peers.readyPeers().length,
+        mempoolSize: node.mempool.size, mintHeight: tip.nextHeight.toString(), targetBits: tip.targetBits,
+        supplyUnits: tip.emittedUnits.toString(), supplyPc: pc(tip.emittedUnits), ready: node.ready(),
+      };
+    },
+    peers_list: () => node.peers.info().map((p) => ({ validator: p.validator, remote: p.remote, score: p.score })),
+    chain_anchors: (raw) => {
+      const p = params(raw);
+      const limit = intParam(p, "limit", 20, anchorsPageMax);
+      const last = store.lastApplied();
+      if (!last) return [];
+      const out: Json[] = [];
+      for (let i = last.anchorIndex; i >= 0n && out.length < limit; i--) {
+        const a = anchorJson(i);
+        if (a) out.push(a);
+      }
+      return out;
+    },
+    chain_anchor: (raw) => {
+      const p = params(raw);
+      const v = p.index;
+      if (typeof v !== "string" && typeof v !== "number") throw new PhantomError("RPC_BAD_PARAMS", "params.index must be an anchor index");
+      if (!/^\d+$/.test(String(v))) throw new PhantomError("RPC_BAD_PARAMS", "params.index must be a non-negative integer");
+      const a = anchorJson(BigInt(v));
+      if (!a) throw new PhantomError("RPC_NOT_FOUND", `anchor ${v} is not finalized yet`);
+      return a;
+    },
+    chain_lookup: (raw) => {
+      const id = hexParam(params(raw), "id", 32);
+      const event = store.getEvent(id);
+      if (event) {
+        const h = event.header;
+        return { type: "event", id: toHex(id), creator: h.creator, seq: h.seq, lamport: h.lamport, parents: h.parents.map(toHex), payloadDigest: toHex(h.payloadDigest), anchorIndex: store.anchorOfEvent(id)?.toString() ?? null };
+      }
+      const outputs = store.outputsOfTx(id);
+      if (outputs.length > 0) return { type: "tx", txid: toHex(id), outputs: outputs.map((o) => ({ index: o.index, amount: o.amount.toString(), address: encodeAddress(o.lockCommitment), createdAt: o.createdAt.toString(), spentAt: o.spentAt?.toString() ?? null })) };
+      throw new PhantomError("RPC_NOT_FOUND", "no event or transaction with that id");
+    },
+    address_get: (raw) => {
+      const p = params(raw);
+      const lock = addressParam(p, "address");
+      const utxos = store.utxosByLock(lock, addressUtxosMax);
+      const balance = utxos.reduce((s, u) => s + u.amount, 0n);
+      return {
+        address: encodeAddress(lock), balanceUnits: balance.toString(), balancePc: pc(balance),
+        utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.amount.toString(), createdAt: u.createdAt.toString(), coinbase: u.coinbase })),
+      };
+    },
+    tx_submit: (raw) => {
+      const p = params(raw);
+      const list = Array.isArray(p.txs) ? p.txs : [p.tx];
+      if (list.length === 0 || list.length > submitTxsMax) throw new PhantomError("RPC_BAD_PARAMS", `send 1..${submitTxsMax} txs`);
+      const encoded = list.map((t, i) => {
+        if (typeof t !== "string") throw new PhantomError("RPC_BAD_PARAMS", `txs[${i}] must be a hex string`);
+        return hexParam({ t }, "t");
+      });
+      return node.submitTxs(encoded).map((r) => r.ok
+        ? { accepted: true, txid: toHex(r.txid), fee: r.fee.toString() }
+        : { accepted: false, txid: r.txid ? toHex(r.txid) : null, code: r.error.code, message: r.error.message });
+    },
+    mint_getTemplate: (raw) => {
+      const recipient = addressParam(params(raw), "recipient");
+      return mintTemplateToRpc(mintTemplate(store, node.ledgerParams.emission, recipient));
+    },
+    mint_submit: (raw) => {
+      const header = hexParam(params(raw), "header");
+      try {
+        return { accepted: true, mintId: toHex(node.submitMint(header).mintId) };
+      } catch (e) {
+        if (e instanceof PhantomError && e.code.startsWith("MINT_")) return { accepted: false, mintId: "", code: e.code, message: e.message };
+        throw e;
+      }
+    },
+  };
+}
+
+/** REST names (GET /api/<name>) of the read methods; the explorer uses these. */
+export const NODE_REST_ROUTES: Record<string, string> = {
+  status: "phantom_status",
+  peers: "peers_list",
+  anchors: "chain_anchors",
+  anchor: "chain_anchor",
+  lookup: "chain_lookup",
+  address: "address_get",
+  template: "mint_getTemplate",
+};
