@@ -37,9 +37,12 @@ export function chacha20poly1305Open(key: Uint8Array, nonce: Uint8Array, sealed:
 export function chacha20Xor(key: Uint8Array, nonce: Uint8Array, counter: number, input: Uint8Array): Uint8Array {
   checkLength("key", key, 32);
   checkLength("nonce", nonce, 12);
+  if (!Number.isInteger(counter) || counter < 0 || counter > 0xffffffff) {
+    throw new PhantomError("BAD_ARGUMENT", `chacha20 block counter must be an integer 0..2^32-1, got ${counter}`);
+  }
   const out = new Uint8Array(input.length);
   if (input.length === 0) return out;
-  if (native.ph_chacha20_xor_ic(out, input, input.length, nonce, counter >>> 0, key) !== 0) {
+  if (native.ph_chacha20_xor_ic(out, input, input.length, nonce, counter, key) !== 0) {
     throw new PhantomError("CRYPTO_FAILED", "chacha20 failed");
   }
   return out;

@@ -1,7 +1,10 @@
 // Explicit bad-input cases for the canonical codec, each matched by its CodecError
 // code: truncated, trailing bytes, non-minimal varint, varint overflow, overlong
 // length/count, unknown version, unknown tag, and the structural limits.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import fc from "fast-check";
 import { Writer, Reader, CodecError } from "../../src/codec/index.ts";
 import {

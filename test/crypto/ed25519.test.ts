@@ -3,7 +3,10 @@
 // libsodium's strict rule is what consensus uses, so those are checked against an
 // independent model of that rule (below), and noble's looser ZIP-215 answers are
 // shown to be a superset. verifyBatch must give exactly verify()'s answer per item.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import fc from "fast-check";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";

@@ -1,7 +1,10 @@
 // genesis.toml: the repository's file loads, the loaded line is exact, every bad
 // field is a GenesisError naming that field, `genesis new` output verifies, and the
 // CLI reports a bad file in one line naming the field.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
