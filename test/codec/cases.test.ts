@@ -180,9 +180,9 @@ describe("overlong lengths and counts, structural limits", () => {
     const big = new Uint8Array(PAYLOAD_BYTES_MAX + 1);
     big.set([TAG.anchorPayload, CODEC_VERSION, 0]);
     expect(codeOf(() => decodeAnchorPayload(big))).toBe("CODEC_LENGTH_TOO_LARGE");
-    // 820 transactions of 256 outputs (10,246 bytes each): few transactions, over 8 MiB.
+    // 820 transactions of 256 outputs (10,245 bytes each): few transactions, over 8 MiB.
     const tx: MicroTx = { inputs: [], outputs: Array.from({ length: 256 }, () => ({ amount: 1n, lockCommitment: h32(1) })), witnesses: [] };
-    expect(encodeMicroTx(tx).length).toBe(10_246);
+    expect(encodeMicroTx(tx).length).toBe(10_245); // 03 01, 00 inputs, 80 02 outputs, 256 × 40
     const txs = Array.from({ length: 820 }, () => ({ kind: "micro" as const, tx }));
     expect(() => encodeAnchorPayload({ txs })).toThrow(/bytes exceeds 8388608/);
   });
