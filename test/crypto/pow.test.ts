@@ -111,6 +111,11 @@ describe("powSearch", () => {
       [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, threads: 0 }, "BAD_ARGUMENT"],
       [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, threads: 65 }, "BAD_ARGUMENT"],
       [h, { nonceOffset: 0, targetBits: 1, maxIters: -1n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n << 64n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, startNonce: -1n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, startNonce: 1n << 64n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, pollMs: -1 }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, pollMs: Number.NaN }, "BAD_ARGUMENT"],
     ];
     for (const [bytes, opts, code] of cases) {
       let caught: unknown = null;
