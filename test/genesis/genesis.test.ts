@@ -87,6 +87,7 @@ describe("each bad field is a GenesisError naming it", () => {
     ["duplicate address", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9002"$/m, 'address = "127.0.0.1:9000"'), "validators[2].address"],
     ["address without a port", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1"'), "validators[1].address"],
     ["address with a port above 65535", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1:65536"'), "validators[1].address"],
+    ["address with a leading-zero port (would dodge the duplicate check)", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1:09000"'), "validators[1].address"],
     ["address with a space", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "my host:9001"'), "validators[1].address"],
     ["stake of 0", edit(REPO_GENESIS, /^stake = 1000\n(address = "127\.0\.0\.1:9003")/m, "stake = 0\n$1"), "validators[3].stake"],
     ["fee shares summing to 9999", edit(REPO_GENESIS, /^floor_bps = 4000$/m, "floor_bps = 3999"), "fees"],
