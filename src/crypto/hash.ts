@@ -5,8 +5,18 @@ import { PhantomError } from "../errors.ts";
 
 const EMPTY = new Uint8Array(0);
 
+/** Largest XOF output a caller may ask for (protocol uses 32; bounds the allocation). */
+export const BLAKE3_OUT_BYTES_MAX = 1 << 20;
+
+function checkOutLength(outLength: number): void {
+  if (!Number.isInteger(outLength) || outLength < 0 || outLength > BLAKE3_OUT_BYTES_MAX) {
+    throw new PhantomError("BAD_ARGUMENT", `BLAKE3 output length must be an integer 0..${BLAKE3_OUT_BYTES_MAX}, got ${outLength}`);
+  }
+}
+
 /** BLAKE3 of `input`; `outLength` bytes of XOF output (default 32). */
 export function blake3(input: Uint8Array, outLength = 32): Uint8Array {
+  checkOutLength(outLength);
   const out = new Uint8Array(outLength);
   native.ph_blake3(input.length ? input : EMPTY, input.length, out, outLength);
   return out;
@@ -17,6 +27,7 @@ export const blake3_32 = (input: Uint8Array): Uint8Array => blake3(input, 32);
 
 export function blake3Keyed(key: Uint8Array, input: Uint8Array, outLength = 32): Uint8Array {
   checkLength("key", key, 32);
+  checkOutLength(outLength);
   const out = new Uint8Array(outLength);
   native.ph_blake3_keyed(key, input.length ? input : EMPTY, input.length, out, outLength);
   return out;
@@ -26,6 +37,7 @@ const encoder = new TextEncoder();
 
 /** BLAKE3 derive_key mode with a context string (domain separation). */
 export function blake3DeriveKey(context: string, input: Uint8Array, outLength = 32): Uint8Array {
+  checkOutLength(outLength);
   const ctx = encoder.encode(context);
   const out = new Uint8Array(outLength);
   native.ph_blake3_derive_key(ctx, ctx.length, input.length ? input : EMPTY, input.length, out, outLength);

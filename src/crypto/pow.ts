@@ -34,6 +34,12 @@ export interface PowSearchOptions {
   pollMs?: number;
 }
 
+/** Slowest allowed status poll (a search must notice completion and cancellation promptly). */
+const POW_POLL_MS_MAX = 1000;
+const U64_MAX = (1n << 64n) - 1n;
+// Values outside u64 would be silently wrapped by the FFI layer.
+const isU64 = (v: unknown): v is bigint => typeof v === "bigint" && v >= 0n && v <= U64_MAX;
+
 const OUTCOMES: Record<number, PowOutcome> = { 1: "found", 2: "exhausted", 3: "cancelled" };
 
 export async function powSearch(header: Uint8Array, opts: PowSearchOptions): Promise<PowResult> {
@@ -44,10 +50,13 @@ export async function powSearch(header: Uint8Array, opts: PowSearchOptions): Pro
   }
   if (!Number.isInteger(opts.targetBits) || opts.targetBits < 0 || opts.targetBits > 256) throw new PhantomError("BAD_ARGUMENT", "targetBits must be 0..256");
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new PhantomError("BAD_ARGUMENT", "threads must be 1..64");
-  if (opts.maxIters < 0n) throw new PhantomError("BAD_ARGUMENT", "maxIters must be >= 0");
-  const handle = native.ph_pow_start(header, header.length, opts.nonceOffset, opts.targetBits, opts.startNonce ?? 0n, opts.maxIters, threads);
-  if (handle === null) throw new PhantomError("POW_START_FAILED", "could not start PoW threads");
+  if (!isU64(opts.maxIters)) throw new PhantomError("BAD_ARGUMENT", "maxIters must be a u64 bigint");
+  const startNonce = opts.startNonce ?? 0n;
+  if (!isU64(startNonce)) throw new PhantomError("BAD_ARGUMENT", "startNonce must be a u64 bigint");
   const pollMs = opts.pollMs ?? 5;
+  if (!Number.isInteger(pollMs) || pollMs < 0 || pollMs > POW_POLL_MS_MAX) throw new PhantomError("BAD_ARGUMENT", `pollMs must be 0..${POW_POLL_MS_MAX}`);
+  const handle = native.ph_pow_start(header, header.length, opts.nonceOffset, opts.targetBits, startNonce, opts.maxIters, threads);
+  if (handle === null) throw new PhantomError("POW_START_FAILED", "could not start PoW threads");
   const onAbort = () => native.ph_pow_cancel(handle);
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener("abort", onAbort, { once: true });

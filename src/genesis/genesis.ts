@@ -115,11 +115,14 @@ function parseValidators(raw: unknown): GenesisValidator[] {
     seen.add(key);
     const stake = int(t, "stake", `${f}.stake`, 1n, U64_MAX);
     const address = str(t, "address", `${f}.address`);
-    if (!/^[^\s:]+:\d{1,5}$/.test(address) || Number(address.split(":").pop()) > 65535) {
+    // Canonical port (no leading zeros) so that the duplicate check below cannot be dodged.
+    if (!/^[^\s:]+:(0|[1-9]\d{0,4})$/.test(address) || Number(address.split(":").pop()) > 65535) {
       throw new GenesisError("GENESIS_FIELD", `genesis: ${f}.address must be host:port, got "${address}"`, `${f}.address`);
     }
-    if (addresses.has(address)) throw new GenesisError("GENESIS_FIELD", `genesis: ${f}.address duplicates an earlier validator`, `${f}.address`);
-    addresses.add(address);
+    // Host names are case-insensitive.
+    const addressKey = address.toLowerCase();
+    if (addresses.has(addressKey)) throw new GenesisError("GENESIS_FIELD", `genesis: ${f}.address duplicates an earlier validator`, `${f}.address`);
+    addresses.add(addressKey);
     return { index: i, publicKey, stake, address };
   });
 }

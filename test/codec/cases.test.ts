@@ -1,11 +1,14 @@
 // Explicit bad-input cases for the canonical codec, each matched by its CodecError
 // code: truncated, trailing bytes, non-minimal varint, varint overflow, overlong
 // length/count, unknown version, unknown tag, and the structural limits.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import fc from "fast-check";
 import { Writer, Reader, CodecError } from "../../src/codec/index.ts";
 import {
-  TAG, CODEC_VERSION, PARENTS_MAX, PAYLOAD_TXS_MAX, HASHLOCK_PREIMAGE_BYTES_MAX, MULTISIG_KEYS_MAX, LOCK_DEPTH_MAX, LOCK_NODES_MAX,
+  TAG, CODEC_VERSION, PARENTS_MAX, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX, HASHLOCK_PREIMAGE_BYTES_MAX, MULTISIG_KEYS_MAX, LOCK_DEPTH_MAX, LOCK_NODES_MAX,
   MAX_SUPPLY_UNITS, COMMITTEE_MAX, encodeEventHeader, encodeSignedEvent, decodeSignedEvent, encodeLock, decodeLock, encodeMicroTx,
   decodeMicroTx, encodeMintTx, decodeMintTx, encodeEvidence, decodeEvidence, encodeAnchorPayload, decodeAnchorPayload, EMPTY_PAYLOAD_BYTES,
   type EventHeader, type Lock, type Witness, type MicroTx,
@@ -171,6 +174,17 @@ describe("overlong lengths and counts, structural limits", () => {
     const count = new Writer().varint(PAYLOAD_TXS_MAX + 1).finish();
     expect(codeOf(() => decodeAnchorPayload(concat([TAG.anchorPayload, CODEC_VERSION], count)))).toBe("CODEC_LENGTH_TOO_LARGE");
     expect(codeOf(() => decodeAnchorPayload(fromHex("020105")))).toBe("CODEC_TRUNCATED");
+  });
+
+  test("a payload above PAYLOAD_BYTES_MAX is refused before decoding, and cannot be encoded", () => {
+    const big = new Uint8Array(PAYLOAD_BYTES_MAX + 1);
+    big.set([TAG.anchorPayload, CODEC_VERSION, 0]);
+    expect(codeOf(() => decodeAnchorPayload(big))).toBe("CODEC_LENGTH_TOO_LARGE");
+    // 820 transactions of 256 outputs (10,245 bytes each): few transactions, over 8 MiB.
+    const tx: MicroTx = { inputs: [], outputs: Array.from({ length: 256 }, () => ({ amount: 1n, lockCommitment: h32(1) })), witnesses: [] };
+    expect(encodeMicroTx(tx).length).toBe(10_245); // 03 01, 00 inputs, 80 02 outputs, 256 × 40
+    const txs = Array.from({ length: 820 }, () => ({ kind: "micro" as const, tx }));
+    expect(() => encodeAnchorPayload({ txs })).toThrow(/bytes exceeds 8388608/);
   });
 
   test("hashlock preimage longer than HASHLOCK_PREIMAGE_BYTES_MAX", () => {

@@ -2,7 +2,10 @@
 // insertion, deletion, splices) into every decoder. Each input either decodes to a
 // value that re-encodes to exactly the input, or raises a CodecError with a known
 // code; anything else (another exception, a hang) fails the test. Sizes are bounded.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import fc from "fast-check";
 import { CodecError, type CodecErrorCode } from "../../src/codec/index.ts";
 import { TAG, CODEC_VERSION } from "../../src/types/index.ts";

@@ -1,6 +1,9 @@
 // The worked example of docs/SPEC_CODEC.md: these encodings and digests are the
 // protocol; if this test fails, either the code or the spec changed the wire format.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import {
   encodeLock, lockCommitment, encodeEventHeader, signEvent, encodeSignedEvent, decodeSignedEvent, EMPTY_PAYLOAD_BYTES, payloadDigest,
   encodeMicroTxUnsigned, digestMicroTx, encodeMicroTx, decodeMicroTx, encodeMintTx, mintId, encodeAnchorPayload, decodeAnchorPayload,

@@ -1,7 +1,10 @@
 // powSearch on native threads: correctness of a hit (recomputed here), the
 // exhausted and cancelled outcomes, an event loop that keeps running during a
 // search, and typed errors for bad arguments. No test asserts a duration.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import { powSearch, leadingZeroBits, blake3, toHex, POW_HEADER_BYTES_MAX } from "../../src/crypto/index.ts";
 import { PhantomError } from "../../src/errors.ts";
 
@@ -108,6 +111,11 @@ describe("powSearch", () => {
       [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, threads: 0 }, "BAD_ARGUMENT"],
       [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, threads: 65 }, "BAD_ARGUMENT"],
       [h, { nonceOffset: 0, targetBits: 1, maxIters: -1n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n << 64n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, startNonce: -1n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, startNonce: 1n << 64n }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, pollMs: -1 }, "BAD_ARGUMENT"],
+      [h, { nonceOffset: 0, targetBits: 1, maxIters: 1n, pollMs: Number.NaN }, "BAD_ARGUMENT"],
     ];
     for (const [bytes, opts, code] of cases) {
       let caught: unknown = null;

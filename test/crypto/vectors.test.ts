@@ -1,10 +1,13 @@
 // Published vectors first: BLAKE3 (official test_vectors.json), RFC 8032 Ed25519,
 // RFC 7748 X25519, RFC 8439 ChaCha20 / ChaCha20-Poly1305. Sources are cited in
 // each test/vectors/*.json file.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import {
   blake3, blake3_32, blake3Keyed, blake3DeriveKey, blake3Batch, keyPairFromSeed, sign, verify, verifyBatch,
-  x25519, x25519PublicKey, chacha20poly1305Seal, chacha20poly1305Open, chacha20Xor, fromHex, toHex,
+  x25519, x25519PublicKey, chacha20poly1305Seal, chacha20poly1305Open, chacha20Xor, fromHex, toHex, BLAKE3_OUT_BYTES_MAX,
 } from "../../src/crypto/index.ts";
 import { PhantomError } from "../../src/errors.ts";
 import blake3Vectors from "../vectors/blake3.json";
@@ -51,6 +54,22 @@ describe("BLAKE3 official vectors", () => {
     // Only empty inputs: the packed buffer is empty.
     const empties = blake3Batch([new Uint8Array(0), new Uint8Array(0)]);
     expect(empties.map(toHex)).toEqual([blake3Vectors.cases[0]!.hash.slice(0, 64), blake3Vectors.cases[0]!.hash.slice(0, 64)]);
+  });
+
+  test("output lengths: 0 is empty, non-integers, negatives and more than BLAKE3_OUT_BYTES_MAX are typed errors", () => {
+    expect(blake3(new Uint8Array(3), 0).length).toBe(0);
+    expect(blake3(new Uint8Array(3), BLAKE3_OUT_BYTES_MAX).length).toBe(BLAKE3_OUT_BYTES_MAX);
+    for (const n of [-1, 1.5, Number.NaN, BLAKE3_OUT_BYTES_MAX + 1]) {
+      for (const call of [() => blake3(new Uint8Array(1), n), () => blake3Keyed(new Uint8Array(32), new Uint8Array(1), n), () => blake3DeriveKey("ctx", new Uint8Array(1), n)]) {
+        try {
+          call();
+          throw new Error("expected a PhantomError");
+        } catch (e) {
+          expect(e).toBeInstanceOf(PhantomError);
+          expect((e as PhantomError).code).toBe("BAD_ARGUMENT");
+        }
+      }
+    }
   });
 
   test("a keyed hash needs a 32-byte key (typed error)", () => {
@@ -151,6 +170,21 @@ describe("ChaCha20 / ChaCha20-Poly1305 RFC 8439", () => {
     // XOR is its own inverse.
     expect(new TextDecoder().decode(chacha20Xor(fromHex(c.key), fromHex(c.nonce), c.counter, ct))).toBe(c.plaintext_ascii);
     expect(chacha20Xor(fromHex(c.key), fromHex(c.nonce), 0, new Uint8Array(0)).length).toBe(0);
+  });
+
+  test("the block counter must be a u32 (no silent wrap-around)", () => {
+    const c = chachaVectors.chacha20;
+    const key = fromHex(c.key);
+    const nonce = fromHex(c.nonce);
+    expect(chacha20Xor(key, nonce, 0xffffffff, new Uint8Array(64)).length).toBe(64);
+    for (const counter of [-1, 2 ** 32, 0.5, Number.NaN]) {
+      try {
+        chacha20Xor(key, nonce, counter, new Uint8Array(1));
+        throw new Error("expected a PhantomError");
+      } catch (e) {
+        expect((e as PhantomError).code).toBe("BAD_ARGUMENT");
+      }
+    }
   });
 
   test("§2.8.2 AEAD seal and open", () => {

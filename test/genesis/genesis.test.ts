@@ -1,7 +1,10 @@
 // genesis.toml: the repository's file loads, the loaded line is exact, every bad
 // field is a GenesisError naming that field, `genesis new` output verifies, and the
 // CLI reports a bad file in one line naming the field.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,8 +85,10 @@ describe("each bad field is a GenesisError naming it", () => {
     ["public key of 62 hex characters", edit(REPO_GENESIS, new RegExp(`^public_key = "${keyOf(REPO_GENESIS, 2)}"$`, "m"), `public_key = "${keyOf(REPO_GENESIS, 2).slice(2)}"`), "validators[2].public_key"],
     ["duplicate public key", edit(REPO_GENESIS, new RegExp(`^public_key = "${keyOf(REPO_GENESIS, 3)}"$`, "m"), `public_key = "${keyOf(REPO_GENESIS, 1)}"`), "validators[3].public_key"],
     ["duplicate address", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9002"$/m, 'address = "127.0.0.1:9000"'), "validators[2].address"],
+    ["duplicate address differing only in host case", edit(edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9000"$/m, 'address = "node-a.example:9000"'), /^address = "127\.0\.0\.1:9003"$/m, 'address = "NODE-A.example:9000"'), "validators[3].address"],
     ["address without a port", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1"'), "validators[1].address"],
     ["address with a port above 65535", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1:65536"'), "validators[1].address"],
+    ["address with a leading-zero port (would dodge the duplicate check)", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "127.0.0.1:09000"'), "validators[1].address"],
     ["address with a space", edit(REPO_GENESIS, /^address = "127\.0\.0\.1:9001"$/m, 'address = "my host:9001"'), "validators[1].address"],
     ["stake of 0", edit(REPO_GENESIS, /^stake = 1000\n(address = "127\.0\.0\.1:9003")/m, "stake = 0\n$1"), "validators[3].stake"],
     ["fee shares summing to 9999", edit(REPO_GENESIS, /^floor_bps = 4000$/m, "floor_bps = 3999"), "fees"],

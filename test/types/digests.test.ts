@@ -1,6 +1,9 @@
 // The identifiers consensus relies on: event_id, digest_microtx (txid),
 // lock_commitment, mint id and payload digest — what they cover and what not.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import fc from "fast-check";
 import {
   eventId, encodeEventHeader, signEvent, verifyEventSignature, encodeSignedEvent, decodeSignedEvent, digestMicroTx, encodeMicroTx,

@@ -1,6 +1,9 @@
 // Round trip for every protocol object: decode(encode(x)) deep-equals x, and the
 // decoded value re-encodes to the same bytes.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
+
+// Generous per-test budget: the CI machine is shared; no test asserts a duration.
+setDefaultTimeout(60_000);
 import fc from "fast-check";
 import { CODECS } from "./codecs.ts";
 import { toHex } from "../../src/crypto/index.ts";
