@@ -27,6 +27,11 @@ export interface DagNode {
   /** Creators with a fork (two events, one seq) in this event's ancestry: bits 0..31 and 32..63. */
   forkLo: number;
   forkHi: number;
+  /**
+   * For each creator c with c's fork bit set: the tips (maximal c-events) of this event's
+   * ancestry; the c-events in the ancestry are exactly the self-ancestors of these tips.
+   */
+  forkTips: Map<number, number[]> | null;
   round: number;
   witness: boolean;
   /** Witnesses only: la[c] = lowest seq of creator c that descends from this witness, -1 if none yet. */
@@ -125,7 +130,7 @@ export class Dag {
     const node: DagNode = {
       serial: this.nextSerial++, event, key, creator: h.creator, seq: h.seq, lamport: h.lamport,
       parents: parents.map((p) => p.serial), selfParent: h.seq > 0 ? parents[0]!.serial : NONE,
-      hbSeq, hbRef, forkLo: 0, forkHi: 0, round: 0, witness: false, la: null, stronglySeen: null,
+      hbSeq, hbRef, forkLo: 0, forkHi: 0, forkTips: null, round: 0, witness: false, la: null, stronglySeen: null,
       votes: null, fame: NONE, done: false,
     };
     for (const p of parents) {
@@ -144,7 +149,10 @@ export class Dag {
     if (hbSeq[h.creator]! >= h.seq) setForkBit(node, h.creator);
     hbSeq[h.creator] = h.seq;
     hbRef[h.creator] = node.serial;
-    for (const c of this.forkedList) if (!hasForkBit(node, c)) this.detectFork(node, parents, c);
+    for (const c of this.forkedList) {
+      if (!hasForkBit(node, c)) this.detectFork(node, parents, c);
+      if (hasForkBit(node, c)) (node.forkTips ??= new Map()).set(c, this.tipsOf(node, parents, c));
+    }
     this.nodes.set(node.serial, node);
     this.byKey.set(key, node.serial);
     const seqList = this.bySeq[h.creator]!.get(h.seq);
@@ -184,11 +192,25 @@ export class Dag {
    * Walks self-parents; a pruned link is taken as "same chain" (forks below the pruning
    * horizon were already recorded in the fork bits of the events above them).
    */
-  onChain(lower: DagNode, upper: DagNode): boolean {
+  onChain(lower: DagNode, upper: DagNode, ifPruned = true): boolean {
     if (lower.creator !== upper.creator || lower.seq > upper.seq) return false;
     let cur: DagNode | undefined = upper;
     while (cur !== undefined && cur.seq > lower.seq) cur = this.nodes.get(cur.selfParent);
-    return cur === undefined || cur.serial === lower.serial;
+    return cur === undefined ? ifPruned : cur.serial === lower.serial;
+  }
+
+  /** Maximal c-events among the parents' c-ancestries and the node itself. */
+  private tipsOf(node: DagNode, parents: readonly DagNode[], c: number): number[] {
+    const candidates: DagNode[] = c === node.creator ? [node] : [];
+    for (const p of parents) {
+      const fromParent = p.forkTips?.get(c) ?? (p.hbSeq[c]! >= 0 ? [p.hbRef[c]!] : []);
+      for (const s of fromParent) {
+        const t = this.nodes.get(s);
+        if (t !== undefined && !candidates.includes(t)) candidates.push(t);
+      }
+    }
+    const tips = candidates.filter((t) => !candidates.some((o) => o !== t && o.seq > t.seq && this.onChain(t, o)));
+    return tips.map((t) => t.serial).sort((a, b) => a - b);
   }
 
   /** a is in the ancestry of b (b itself included). Exact for events in memory. */
@@ -198,26 +220,11 @@ export class Dag {
     if (this.forked[a.creator] === 0) return true;
     if (!hasForkBit(b, a.creator)) {
       const top = this.nodes.get(b.hbRef[a.creator]!);
-      return top === undefined ? true : this.onChain(a, top);
+      return top !== undefined && this.onChain(a, top, false);
     }
-    return this.searchAncestor(a, b);
-  }
-
-  /** Depth-first search from b down to a's Lamport level (explicit stack, bounded by memory). */
-  private searchAncestor(a: DagNode, b: DagNode): boolean {
-    const seen = new Set<number>();
-    const stack: number[] = [b.serial];
-    while (stack.length > 0) {
-      const n = this.nodes.get(stack.pop()!);
-      if (n === undefined) continue;
-      if (n.serial === a.serial) return true;
-      if (n.lamport <= a.lamport) continue;
-      for (const p of n.parents) {
-        if (!seen.has(p)) {
-          seen.add(p);
-          stack.push(p);
-        }
-      }
+    for (const s of b.forkTips!.get(a.creator)!) {
+      const t = this.nodes.get(s);
+      if (t !== undefined && this.onChain(a, t, false)) return true;
     }
     return false;
   }

@@ -261,10 +261,12 @@ export class ConsensusEngine {
 
   private chooseOtherParents(creator: number, self: DagNode | undefined): DagNode[] {
     const ranked: { node: DagNode; gain: number }[] = [];
+    // Heads far below the decided round are skipped: peers may have pruned their ancestry.
+    const roundMin = this.lastDecidedRound - (this.horizonRounds >> 1);
     for (let c = 0; c < this.ctx.k; c++) {
       if (c === creator) continue;
       const head = this.dag.get(this.dag.topSerial[c]!);
-      if (head === undefined) continue;
+      if (head === undefined || head.round < roundMin) continue;
       const seen = self === undefined ? NONE : self.hbSeq[c]!;
       ranked.push({ node: head, gain: head.seq - seen });
     }
@@ -289,6 +291,11 @@ export class ConsensusEngine {
       }
     }
     return out;
+  }
+
+  /** Ids of missing parents that buffered (orphan) events wait for: fetch these by id. */
+  missingParents(limit: number): Uint8Array[] {
+    return this.orphans.missingKeys(limit).map((key) => new Uint8Array(Buffer.from(key, "latin1")));
   }
 
   getEvent(id: Uint8Array): SignedEvent | undefined {

@@ -58,6 +58,16 @@ export class OrphanBuffer {
     return o;
   }
 
+  /** Ids (as keys) of missing parents that buffered events wait for, oldest first. */
+  missingKeys(limit: number): string[] {
+    const out: string[] = [];
+    for (const key of this.waiting.keys()) {
+      if (out.length >= limit) break;
+      out.push(key);
+    }
+    return out;
+  }
+
   /** Removes and returns the events that were waiting for `parentKey` (to be retried). */
   release(parentKey: string): SignedEvent[] {
     const list = this.waiting.get(parentKey);

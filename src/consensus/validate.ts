@@ -56,7 +56,7 @@ export function checkParents(h: EventHeader, parents: readonly ParentInfo[], ctx
     if (p.creator === h.creator) {
       return h.seq === 0
         ? new EventError("EVENT_BAD_SEQ", "seq 0 with a parent by its own creator")
-        : new EventError("EVENT_SELF_PARENT_NOT_FIRST", "a parent other than the first is by the event's creator");
+        : new EventError("EVENT_BAD_PARENT", "a parent other than the self-parent is by the event's creator");
     }
     cross++;
   }

@@ -1,0 +1,68 @@
+/**
+ * Simulator command line: `bun run sim --seed 7 --k 7 --events 300 --faults equivocate,crash`
+ * or `bun run sim --seeds 50 --k 21`. Prints one JSON line per run; a failing run prints
+ * the command that replays it and the process exits 1.
+ */
+import { runSimulation, simOptions, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
+
+function parseArgs(argv: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf("=");
+    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
+    else out.set(a.slice(2), argv[++i] ?? "");
+  }
+  return out;
+}
+
+function num(args: Map<string, string>, key: string): number | undefined {
+  const v = args.get(key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number`);
+  return n;
+}
+
+function faults(v: string | undefined): FaultKind[] | undefined {
+  if (v === undefined) return undefined;
+  if (v === "none" || v === "") return [];
+  return v.split(",").map((f) => {
+    if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new Error(`unknown fault ${f} (${FAULT_KINDS.join(", ")})`);
+    return f as FaultKind;
+  });
+}
+
+function main(): number {
+  const args = parseArgs(process.argv.slice(2));
+  const k = num(args, "k") ?? 7;
+  const first = num(args, "seed") ?? 1;
+  const count = num(args, "seeds") ?? 1;
+  let failed = 0;
+  for (let seed = first; seed < first + count; seed++) {
+    const partial: Partial<SimOptions> & { seed: number; k: number } = { seed, k };
+    const events = num(args, "events");
+    if (events !== undefined) partial.events = events;
+    const f = faults(args.get("faults"));
+    if (f !== undefined) partial.faults = f;
+    const loss = num(args, "loss");
+    if (loss !== undefined) partial.loss = loss;
+    if (args.has("partition")) partial.partition = args.get("partition") !== "false";
+    const delay = num(args, "delay");
+    if (delay !== undefined) partial.delayTicksMax = delay;
+    const horizon = num(args, "horizon");
+    if (horizon !== undefined) partial.horizonRounds = horizon;
+    const coin = num(args, "coin");
+    if (coin !== undefined) partial.coinRoundInterval = coin;
+    const report = runSimulation(simOptions(partial));
+    console.log(JSON.stringify({ seed, k, ok: report.ok, finalized: report.finalizedMin, ticks: report.ticks, evidence: report.evidence, faults: report.options.faults, failures: report.failures.slice(0, 5) }));
+    if (!report.ok) {
+      failed++;
+      console.log(`reproduce: ${report.repro}`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+process.exit(main());

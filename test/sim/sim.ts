@@ -1,0 +1,421 @@
+/**
+ * Deterministic consensus simulator. N validators, each with its own ConsensusEngine, on a
+ * seeded virtual network (random delays, loss, reordering, partitions that heal), with
+ * crashed validators that restart from their stored events and Byzantine validators
+ * (equivocating, withholding, sending invalid events, lagging). A safety phase with
+ * faults on is followed by a liveness phase with the network healed. Same options, same
+ * run: nothing here reads a clock or Math.random.
+ */
+import { ConsensusEngine, type EngineConfig, type FinalizedEvent, buildEventHeader } from "../../src/consensus/engine.ts";
+import { type SignedEvent, signEvent } from "../../src/types/event.ts";
+import { keyPairFromSeed, verifyBatch, type Ed25519KeyPair, type VerifyItem } from "../../src/crypto/ed25519.ts";
+import { blake3_32 } from "../../src/crypto/hash.ts";
+import { isPhantomError } from "../../src/errors.ts";
+
+export type FaultKind = "equivocate" | "withhold" | "invalid" | "lag" | "crash";
+export const FAULT_KINDS: readonly FaultKind[] = ["equivocate", "withhold", "invalid", "lag", "crash"];
+
+export interface SimOptions {
+  seed: number;
+  k: number;
+  /** Events created in the safety phase. */
+  events: number;
+  /** Faulty validators, by kind (at most floor((k-1)/3) in total). */
+  faults: FaultKind[];
+  /** Loss probability per message in the safety phase. */
+  loss: number;
+  /** Whether the safety phase has a network partition (healed before the liveness phase). */
+  partition: boolean;
+  /** Delivery delay bound in ticks. */
+  delayTicksMax: number;
+  horizonRounds: number;
+  coinRoundInterval: number;
+  /** Liveness phase bound, in events created after the heal. */
+  livenessEventsMax: number;
+}
+
+export interface SimReport {
+  options: SimOptions;
+  ok: boolean;
+  failures: string[];
+  /** Shortest finalized log among honest validators. */
+  finalizedMin: number;
+  ticks: number;
+  evidence: { equivocation: number; invalid: number };
+  repro: string;
+}
+
+export function defaultFaults(k: number, seed: number): FaultKind[] {
+  const f = Math.floor((k - 1) / 3);
+  return Array.from({ length: f }, (_, i) => FAULT_KINDS[(i + seed) % FAULT_KINDS.length]!);
+}
+
+export function simOptions(partial: Partial<SimOptions> & { seed: number; k: number }): SimOptions {
+  const events = partial.events ?? 40 * partial.k;
+  return {
+    events,
+    faults: partial.faults ?? defaultFaults(partial.k, partial.seed),
+    loss: 0.05,
+    partition: true,
+    delayTicksMax: 6,
+    horizonRounds: 16,
+    coinRoundInterval: 4,
+    livenessEventsMax: Math.max(400, 60 * partial.k),
+    ...partial,
+  };
+}
+
+export function reproCommand(o: SimOptions): string {
+  return `bun run sim --seed ${o.seed} --k ${o.k} --events ${o.events} --faults ${o.faults.join(",") || "none"} --loss ${o.loss} --partition ${o.partition} --delay ${o.delayTicksMax} --horizon ${o.horizonRounds} --coin ${o.coinRoundInterval}`;
+}
+
+/** xorshift128+ style PRNG on 32-bit halves; deterministic and local to one run. */
+export class Prng {
+  private a: number;
+  private b: number;
+  constructor(seed: number) {
+    this.a = (seed ^ 0x9e3779b9) >>> 0 || 1;
+    this.b = (Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0 || 2;
+    for (let i = 0; i < 8; i++) this.next();
+  }
+  next(): number {
+    let x = this.a;
+    const y = this.b;
+    this.a = y;
+    x ^= x << 23;
+    x ^= x >>> 17;
+    x ^= y ^ (y >>> 26);
+    this.b = x >>> 0;
+    return ((this.a + this.b) >>> 0) / 0x100000000;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+}
+
+interface Validator {
+  index: number;
+  fault: FaultKind | "honest";
+  keys: Ed25519KeyPair;
+  engine: ConsensusEngine;
+  /** Every event this validator accepted, in acceptance order (its durable store). */
+  store: SignedEvent[];
+  log: FinalizedEvent[];
+  crashed: boolean;
+  withheld: SignedEvent[];
+  group: number;
+}
+
+interface Message {
+  to: number;
+  events: SignedEvent[];
+}
+
+const SYNC_INTERVAL_TICKS = 5;
+const SYNC_EVENTS_MAX = 256;
+const WITHHOLD_TICKS = 12;
+const LAG_INBOUND_DELAY_TICKS = 25;
+const TICKS_MAX_FACTOR = 40;
+
+function hexId(e: SignedEvent): string {
+  return Buffer.from(e.id).toString("hex");
+}
+
+/** One signature check per distinct (id, signature, key) across all simulated validators. */
+function memoVerifier(): (items: readonly VerifyItem[]) => boolean[] {
+  const cache = new Map<string, boolean>();
+  return (items) => {
+    const keys = items.map((it) => Buffer.from(it.message).toString("latin1") + Buffer.from(it.signature).toString("latin1") + Buffer.from(it.publicKey).toString("latin1"));
+    const missing: number[] = [];
+    keys.forEach((key, i) => {
+      if (!cache.has(key)) missing.push(i);
+    });
+    if (missing.length > 0) {
+      const res = verifyBatch(missing.map((i) => items[i]!));
+      missing.forEach((i, j) => cache.set(keys[i]!, res[j]!));
+    }
+    return keys.map((key) => cache.get(key)!);
+  };
+}
+
+export class Simulation {
+  readonly o: SimOptions;
+  private readonly rng: Prng;
+  private readonly validators: Validator[];
+  private readonly config: EngineConfig;
+  private readonly inbox = new Map<number, Message[]>();
+  private tick = 0;
+  private healed = false;
+  private created = 0;
+  private readonly honestCreated: string[] = [];
+  private readonly faultyIds = new Set<string>();
+  readonly failures: string[] = [];
+  private evidenceEquivocation = 0;
+  private evidenceInvalid = 0;
+
+  constructor(options: SimOptions) {
+    this.o = options;
+    this.rng = new Prng(options.seed);
+    const keys = Array.from({ length: options.k }, (_, i) => keyPairFromSeed(blake3_32(new TextEncoder().encode(`phantom sim validator ${i}`))));
+    this.config = {
+      committee: { publicKeys: keys.map((kp) => kp.publicKey), stakes: keys.map(() => 1000n) },
+      coinRoundInterval: options.coinRoundInterval,
+      parentsMax: 4,
+      shard: 0,
+      horizonRounds: options.horizonRounds,
+      orphanEventsMax: 50 * options.k,
+      verifyBatch: memoVerifier(),
+    };
+    // Faulty validators take the highest indices; groups split validators for the partition.
+    const firstFaulty = options.k - options.faults.length;
+    this.validators = keys.map((kp, i) => ({
+      index: i,
+      fault: i >= firstFaulty ? options.faults[i - firstFaulty]! : "honest",
+      keys: kp,
+      engine: new ConsensusEngine(this.config),
+      store: [],
+      log: [],
+      crashed: false,
+      withheld: [],
+      group: this.rng.int(2),
+    }));
+  }
+
+  private honest(v: Validator): boolean {
+    return v.fault === "honest" || v.fault === "crash";
+  }
+
+  private reachable(from: Validator, to: Validator): boolean {
+    if (to.crashed || from.crashed) return false;
+    return this.healed || !this.o.partition || from.group === to.group;
+  }
+
+  private send(from: Validator, to: Validator, events: SignedEvent[]): void {
+    if (!this.reachable(from, to)) return;
+    if (!this.healed && this.rng.chance(this.o.loss)) return;
+    let delay = 1 + this.rng.int(this.o.delayTicksMax);
+    if (to.fault === "lag") delay += LAG_INBOUND_DELAY_TICKS;
+    const at = this.tick + delay;
+    const list = this.inbox.get(at);
+    if (list === undefined) this.inbox.set(at, [{ to: to.index, events }]);
+    else list.push({ to: to.index, events });
+  }
+
+  private broadcast(from: Validator, events: SignedEvent[]): void {
+    for (const to of this.validators) if (to !== from) this.send(from, to, events);
+  }
+
+  private feed(v: Validator, events: SignedEvent[]): void {
+    if (v.crashed || events.length === 0) return;
+    const r = v.engine.addEvents(events);
+    v.store.push(...r.accepted);
+    v.log.push(...r.finalized);
+    for (const ev of r.evidence) {
+      if (ev.kind === "equivocation") this.evidenceEquivocation++;
+      else if (ev.kind === "invalid_event") this.evidenceInvalid++;
+    }
+  }
+
+  private deliver(): void {
+    const due = this.inbox.get(this.tick);
+    if (due === undefined) return;
+    this.inbox.delete(this.tick);
+    const perNode = new Map<number, SignedEvent[]>();
+    for (const m of due) {
+      const list = perNode.get(m.to);
+      if (list === undefined) perNode.set(m.to, [...m.events]);
+      else list.push(...m.events);
+    }
+    for (const [to, events] of [...perNode.entries()].sort((a, b) => a[0] - b[0])) {
+      // Reordering inside a delivery batch too.
+      for (let i = events.length - 1; i > 0; i--) {
+        const j = this.rng.int(i + 1);
+        [events[i], events[j]] = [events[j]!, events[i]!];
+      }
+      this.feed(this.validators[to]!, events);
+    }
+  }
+
+  private createOne(v: Validator): void {
+    const payload = blake3_32(new TextEncoder().encode(`payload ${v.index} ${this.created}`));
+    let e: SignedEvent;
+    try {
+      e = v.engine.createEvent(v.index, v.keys.secretKey, payload);
+    } catch (err) {
+      if (isPhantomError(err) && err.code === "CONSENSUS_NO_CROSS_LINK") return;
+      throw err;
+    }
+    this.created++;
+    v.store.push(e);
+    if (this.honest(v)) this.honestCreated.push(hexId(e));
+    else this.faultyIds.add(hexId(e));
+    if (v.fault === "withhold" && !this.healed) {
+      v.withheld.push(e);
+      return;
+    }
+    if (v.fault === "equivocate" && !this.healed && e.header.seq > 0 && this.rng.chance(0.3)) {
+      const twin = signEvent({ ...e.header, payloadDigest: blake3_32(payload) }, v.keys.secretKey);
+      this.faultyIds.add(hexId(twin));
+      for (const to of this.validators) if (to !== v) this.send(v, to, [to.index % 2 === 0 ? e : twin]);
+      return;
+    }
+    if (v.fault === "invalid" && this.rng.chance(0.3)) this.broadcast(v, [this.invalidEvent(v, e)]);
+    this.broadcast(v, [e]);
+  }
+
+  /** A signed event with the same parents as `e` but a wrong Lamport (slashable, rejected). */
+  private invalidEvent(v: Validator, e: SignedEvent): SignedEvent {
+    const h = buildEventHeader({
+      shard: 0, creator: v.index, seq: e.header.seq + 1,
+      parents: [{ id: e.id, lamport: e.header.lamport }], payloadDigest: e.header.payloadDigest, lamport: e.header.lamport + 7,
+    });
+    return signEvent(h, v.keys.secretKey);
+  }
+
+  private sync(): void {
+    for (const v of this.validators) {
+      if (v.crashed || (v.index + this.tick) % SYNC_INTERVAL_TICKS !== 0) continue;
+      const peer = this.validators[this.rng.int(this.o.k)]!;
+      if (peer === v || !this.reachable(v, peer) || peer.fault === "lag") continue;
+      let events = peer.engine.eventsAfter(v.engine.highestSeq(), SYNC_EVENTS_MAX);
+      if (peer.fault === "withhold" && !this.healed) {
+        const hidden = new Set(peer.withheld.map(hexId));
+        events = events.filter((e) => !hidden.has(hexId(e)));
+      }
+      // Pull missing ancestors by id (a fork's other branch is never "after" our highest seq).
+      for (const id of v.engine.missingParents(SYNC_EVENTS_MAX)) {
+        const e = peer.engine.getEvent(id);
+        if (e !== undefined && !(peer.fault === "withhold" && !this.healed && peer.withheld.includes(e))) events.push(e);
+      }
+      this.feed(v, events);
+    }
+  }
+
+  private crashAndRestart(): void {
+    for (const v of this.validators) {
+      if (v.fault !== "crash") continue;
+      if (!v.crashed && !this.healed && this.rng.chance(0.01)) v.crashed = true;
+      else if (v.crashed && (this.healed || this.rng.chance(0.05))) this.restart(v);
+    }
+  }
+
+  /** A fresh engine re-fed with the stored events must re-derive the same finalized prefix. */
+  private restart(v: Validator): void {
+    const engine = new ConsensusEngine(this.config);
+    const r = engine.addEvents([...v.store], { trusted: true });
+    if (r.rejected.length > 0) this.failures.push(`validator ${v.index}: stored event rejected on restart (${r.rejected[0]!.code})`);
+    const fresh = r.finalized;
+    const n = Math.min(fresh.length, v.log.length);
+    for (let i = 0; i < n; i++) {
+      if (hexId(fresh[i]!.event) !== hexId(v.log[i]!.event) || fresh[i]!.anchorIndex !== v.log[i]!.anchorIndex) {
+        this.failures.push(`validator ${v.index}: restart re-derived a different order at anchor ${i}`);
+        break;
+      }
+    }
+    if (fresh.length < v.log.length) this.failures.push(`validator ${v.index}: restart finalized ${fresh.length} < ${v.log.length} before the crash`);
+    v.engine = engine;
+    v.log = fresh;
+    v.crashed = false;
+  }
+
+  private step(): void {
+    this.tick++;
+    this.deliver();
+    this.crashAndRestart();
+    for (const v of this.validators) {
+      if (v.crashed) continue;
+      const rate = v.fault === "lag" ? 0.05 : 0.25;
+      if (this.rng.chance(rate)) this.createOne(v);
+    }
+    for (const v of this.validators) {
+      if (v.fault === "withhold" && v.withheld.length > 0 && (this.healed || this.tick % WITHHOLD_TICKS === 0)) {
+        this.broadcast(v, v.withheld);
+        v.withheld = [];
+      }
+    }
+    this.sync();
+  }
+
+  private honestLogs(): Validator[] {
+    return this.validators.filter((v) => this.honest(v));
+  }
+
+  private allHonestFinalized(targets: readonly string[]): boolean {
+    return this.honestLogs().every((v) => {
+      const have = new Set(v.log.map((f) => hexId(f.event)));
+      return targets.every((id) => have.has(id));
+    });
+  }
+
+  run(): SimReport {
+    const ticksMax = TICKS_MAX_FACTOR * (this.o.events + this.o.livenessEventsMax);
+    while (this.created < this.o.events && this.tick < ticksMax) this.step();
+    this.checkAgreement("safety phase");
+    this.healed = true;
+    const targets = [...this.honestCreated];
+    const before = Math.min(...this.honestLogs().map((v) => v.log.length));
+    const createdAtHeal = this.created;
+    let finalizedAll = false;
+    while (this.created - createdAtHeal < this.o.livenessEventsMax && this.tick < ticksMax) {
+      this.step();
+      if (this.tick % 10 === 0 && this.allHonestFinalized(targets)) {
+        finalizedAll = true;
+        break;
+      }
+    }
+    finalizedAll ||= this.allHonestFinalized(targets);
+    this.checkAgreement("liveness phase");
+    const after = Math.min(...this.honestLogs().map((v) => v.log.length));
+    if (!finalizedAll) this.failures.push(`validity: not every honest safety-phase event was finalized by every honest validator within ${this.o.livenessEventsMax} events after the heal`);
+    if (after <= before) this.failures.push(`liveness: finality did not advance after the heal (${before} -> ${after})`);
+    return {
+      options: this.o,
+      ok: this.failures.length === 0,
+      failures: this.failures,
+      finalizedMin: after,
+      ticks: this.tick,
+      evidence: { equivocation: this.evidenceEquivocation, invalid: this.evidenceInvalid },
+      repro: reproCommand(this.o),
+    };
+  }
+
+  /** Identical prefixes (ids and anchor indices), no double finalization, linear extension of the DAG. */
+  private checkAgreement(phase: string): void {
+    const logs = this.honestLogs().filter((v) => !v.crashed);
+    const longest = logs.reduce((a, b) => (b.log.length > a.log.length ? b : a), logs[0]!);
+    for (const v of logs) {
+      for (let i = 0; i < v.log.length; i++) {
+        const a = v.log[i]!;
+        const b = longest.log[i]!;
+        if (a.anchorIndex !== BigInt(i) || hexId(a.event) !== hexId(b.event) || a.anchorIndex !== b.anchorIndex) {
+          this.failures.push(`${phase}: agreement: validators ${v.index} and ${longest.index} differ at anchor ${i}`);
+          break;
+        }
+      }
+    }
+    const pos = new Map<string, number>();
+    longest.log.forEach((f, i) => {
+      const id = hexId(f.event);
+      if (pos.has(id)) this.failures.push(`${phase}: event ${id.slice(0, 16)} finalized twice`);
+      pos.set(id, i);
+    });
+    longest.log.forEach((f, i) => {
+      for (const p of f.event.header.parents) {
+        const at = pos.get(Buffer.from(p).toString("hex"));
+        // A faulty validator's event may be stale (never ordered); an honest one never is.
+        const parentFaulty = at === undefined && this.faultyIds.has(Buffer.from(p).toString("hex"));
+        if ((at === undefined && !parentFaulty) || (at !== undefined && at >= i)) {
+          this.failures.push(`${phase}: order is not a linear extension: anchor ${i} precedes or lacks its parent`);
+          return;
+        }
+      }
+    });
+  }
+}
+
+export function runSimulation(options: SimOptions): SimReport {
+  return new Simulation(options).run();
+}
