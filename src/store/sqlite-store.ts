@@ -71,16 +71,7 @@ export class SqliteStore implements WritableLedgerStore {
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(opts.storeDir, { recursive: true });
     this.path = join(opts.storeDir, STORE_FILE_NAME);
-    try {
-      this.db = new Database(this.path, { create: true, readwrite: true, safeIntegers: true, strict: true });
-    } catch (e) {
-      throw new StoreError("STORE_OPEN_FAILED", `cannot open ${this.path}: ${(e as Error).message}`);
-    }
-    this.db.run(`PRAGMA journal_mode = WAL`);
-    this.db.run(`PRAGMA synchronous = ${opts.fsync ? "FULL" : "NORMAL"}`);
-    this.db.run(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
-    this.db.run(`PRAGMA foreign_keys = OFF`);
-    migrate(this.db);
+    this.db = openDatabase(this.path, opts.fsync);
     this.emission = opts.emission;
     this.metrics = opts.metrics;
     this.headerCache = new LruCache(opts.cacheHeadersCap ?? CACHE_HEADERS_DEFAULT);
@@ -163,9 +154,17 @@ export class SqliteStore implements WritableLedgerStore {
     this.tip = diff.mintTip;
     this.acc = diff.accumulator;
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
-    if (this.metrics) {
-      this.metrics.anchorCommitSeconds.observe((performance.now() - started) / 1000);
-      this.metrics.anchorsCommitted.inc();
+    if (this.metrics) this.observeAnchor(this.metrics, diff, started);
+  }
+
+  private observeAnchor(m: StoreMetrics, diff: AnchorDiff, started: number): void {
+    m.anchorCommitSeconds.observe((performance.now() - started) / 1000);
+    m.anchorsCommitted.inc();
+    m.ledgerAnchorIndex.set(Number(diff.anchorIndex));
+    m.ledgerFeesUnits.inc(Number(diff.feesUnits));
+    for (const o of diff.outcomes) {
+      m.ledgerTxs.inc({ kind: o.kind, outcome: o.applied ? "applied" : "void" });
+      if (!o.applied) m.ledgerVoid.inc({ code: o.code });
     }
   }
 
@@ -335,6 +334,23 @@ export class SqliteStore implements WritableLedgerStore {
     this.closed = true;
     for (const s of Object.values(this.st)) (s as Statement).finalize();
     this.db.close();
+  }
+}
+
+/** Opens (or creates) the database in WAL mode and migrates it; unusable files are a StoreError. */
+function openDatabase(path: string, fsync: boolean): Database {
+  let db: Database | undefined;
+  try {
+    db = new Database(path, { create: true, readwrite: true, safeIntegers: true, strict: true });
+    db.run(`PRAGMA journal_mode = WAL`);
+    db.run(`PRAGMA synchronous = ${fsync ? "FULL" : "NORMAL"}`);
+    db.run(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+    migrate(db);
+    return db;
+  } catch (e) {
+    db?.close();
+    if (e instanceof StoreError) throw e;
+    throw new StoreError("STORE_OPEN_FAILED", `cannot open store ${path}: ${(e as Error).message}`);
   }
 }
 
