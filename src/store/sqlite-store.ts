@@ -33,7 +33,8 @@ export const SQLITE_CACHE_KIB = 64 * 1024;
 
 export interface SqliteStoreOptions {
   storeDir: string;
-  emission: EmissionParams;
+  /** Genesis emission parameters (the mint tip of an empty ledger). Tools that never touch the ledger may omit them. */
+  emission?: EmissionParams;
   /** true: synchronous=FULL (durable on power loss); false: NORMAL (durable on process crash). */
   fsync: boolean;
   cacheHeadersCap?: number;
@@ -59,9 +60,9 @@ export class SqliteStore implements WritableLedgerStore {
   readonly headerCache: LruCache<string, SignedEvent>;
   readonly payloadCache: LruCache<string, Uint8Array>;
   private readonly metrics: StoreMetrics | undefined;
-  private readonly emission: EmissionParams;
+  private readonly emission: EmissionParams | undefined;
   private readonly st: ReturnType<typeof prepareStatements>;
-  private tip!: MintTip;
+  private tip: MintTip | undefined;
   private acc!: Uint8Array;
   private last: AppliedAnchor | undefined;
   private closed = false;
@@ -96,7 +97,7 @@ export class SqliteStore implements WritableLedgerStore {
   private loadState(): void {
     const row = this.db.query<Row, []>(`SELECT * FROM ledger_state WHERE id = 0`).get();
     if (!row) {
-      this.tip = genesisMintTip(this.emission);
+      this.tip = this.emission ? genesisMintTip(this.emission) : undefined;
       this.acc = new Uint8Array(LTHASH_BYTES);
       this.last = undefined;
       return;
@@ -129,6 +130,7 @@ export class SqliteStore implements WritableLedgerStore {
   }
 
   mintTip(): MintTip {
+    invariant(this.tip, "store opened without emission parameters has no mint tip");
     return this.tip;
   }
 
@@ -317,6 +319,16 @@ export class SqliteStore implements WritableLedgerStore {
       if (rows.length < REPLAY_PAGE_ROWS) return;
       after = big(rows[rows.length - 1]!.seq_no);
     }
+  }
+
+  /** Up to `limit` event ids in insert order (tools, cache benchmarks). */
+  eventIds(limit: number): Uint8Array[] {
+    return (this.db.query(`SELECT id FROM events ORDER BY seq_no LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.id));
+  }
+
+  /** Up to `limit` payload digests (tools, cache benchmarks). */
+  payloadDigests(limit: number): Uint8Array[] {
+    return (this.db.query(`SELECT digest FROM payloads LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.digest));
   }
 
   eventCount(): number {

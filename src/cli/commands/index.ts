@@ -6,6 +6,7 @@ import { command as selftest } from "./selftest.ts";
 import { command as mine } from "./mine.ts";
 import { command as metricsServe } from "./p2p-metrics-serve.ts";
 import { command as localnet } from "./localnet.ts";
+import { command as cacheBench } from "./cache-bench.ts";
 
 /** A command that is specified but not built yet: says so and exits non-zero. */
 function notBuilt(name: string, aliases: string[], summary: string): Command {
@@ -26,7 +27,7 @@ export const commands: Command[] = [
   mine,
   notBuilt("ConsensusAckDists", ["consensus-ack-dists"], "ack distances of an anchor from a headers file"),
   notBuilt("ConsensusPayoutRoot", ["consensus-payout-root"], "committee payout Merkle root of an anchor"),
-  notBuilt("CacheBench", ["cache-bench"], "header/payload cache micro-benchmark against a store"),
+  cacheBench,
 ];
 
 export function findCommand(name: string): Command | undefined {
