@@ -110,8 +110,10 @@ function validateMicro(store: LedgerStore, w: Working, micro: { position: number
   }
   const view: UtxoReader = {
     getUtxo: (txid, index) => {
+      // The store's entry wins: a payload may repeat a transaction applied earlier, whose
+      // (void) repetition must not shadow the real output and its created_at.
       const k = outpointMapKey(txid, index);
-      return speculative.get(k) ?? (w.fromStore.has(k) ? w.fromStore.get(k) : store.getUtxo(txid, index));
+      return w.fromStore.get(k) ?? speculative.get(k) ?? (w.fromStore.has(k) ? undefined : store.getUtxo(txid, index));
     },
   };
   const ctx: ValidationContext = { anchorIndex: w.anchorIndex, maturityAnchors: w.params.emission.maturityAnchors };
@@ -133,15 +135,17 @@ function addSpeculativeMints(w: Working, mints: MintTx[], speculative: Map<strin
   }
 }
 
-/** Reads every input once (caching it for the sequential pass); names the first input spent in an earlier anchor. */
+/**
+ * Reads every input from the store once (cached for the batch view and the sequential
+ * pass); names the first input that is neither unspent nor created in this payload but
+ * was spent in an earlier anchor.
+ */
 function firstSpentInput(store: LedgerStore, w: Working, tx: MicroTx, speculative: Map<string, UtxoEntry>): string | undefined {
   for (const input of tx.inputs) {
     if (input.txid.length !== HASH_BYTES) return undefined; // malformed: the validator rejects it
     const k = outpointMapKey(input.txid, input.index);
-    if (speculative.has(k) || w.fromStore.has(k)) continue;
-    const entry = store.getUtxo(input.txid, input.index);
-    w.fromStore.set(k, entry);
-    if (entry) continue;
+    if (!w.fromStore.has(k)) w.fromStore.set(k, store.getUtxo(input.txid, input.index));
+    if (w.fromStore.get(k) || speculative.has(k)) continue;
     const spent = store.getSpent(input.txid, input.index);
     if (spent) return `input ${outpointString(input.txid, input.index)} was spent at anchor ${spent.anchorIndex} by ${toHex(spent.spentBy)}`;
   }

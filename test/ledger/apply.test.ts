@@ -73,6 +73,16 @@ test("a chain of spends inside one anchor applies in payload order; a spend of a
   expect(codes(g.step([{ kind: "micro", tx: bad }, { kind: "micro", tx: child }]))).toEqual(["TX_BAD_SIGNATURE", "TX_MISSING_INPUT"]);
 });
 
+test("a repeated earlier transaction in a payload does not hide the real outputs it would re-create", () => {
+  const f = fundedAlice();
+  const x = buildTx([sigSpend(f.coin, alice)], [out(f.amount - 1_000n, sigLock(bob))]);
+  expect(codes(f.step([{ kind: "micro", tx: x }]))).toEqual(["ok"]);
+  const y = buildTx([sigSpend({ txid: digest(x), index: 0 }, bob)], [out(f.amount - 2_000n, sigLock(alice))]);
+  const d = f.step([{ kind: "micro", tx: x }, { kind: "micro", tx: y }]);
+  expect(codes(d)).toEqual(["TX_DOUBLE_SPEND", "ok"]);
+  expect(d.spent[0]!.entry.createdAt).toBe(f.mem.lastApplied()!.anchorIndex - 1n); // the real entry, not a re-creation
+});
+
 test("validator codes pass through: overspend, lock mismatch, unknown input", () => {
   const f = fundedAlice();
   const over = buildTx([sigSpend(f.coin, alice)], [out(f.amount + 1n, sigLock(bob))]);
