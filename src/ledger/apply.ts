@@ -9,7 +9,8 @@
 import { PhantomError, invariant } from "../errors.ts";
 import type { EmissionParams, Genesis } from "../genesis/genesis.ts";
 import { rewardAtHeight } from "../genesis/emission-schedule.ts";
-import type { AnchorPayload } from "../types/payload.ts";
+import { type AnchorPayload, decodeAnchorPayload } from "../types/payload.ts";
+import { CodecError } from "../codec/errors.ts";
 import { type MicroTx, digestMicroTx } from "../types/tx.ts";
 import type { MintTx } from "../types/mint.ts";
 import type { Evidence } from "../types/evidence.ts";
@@ -86,6 +87,22 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
   w.diff.accumulator = w.acc.toBytes();
   w.diff.commitment = w.acc.commitment();
   return w.diff;
+}
+
+/**
+ * Applies a finalized event's payload bytes (as fetched by digest). Bytes that do not
+ * decode as an AnchorPayload apply as an empty payload, so every node still consumes
+ * the anchor index identically; `payloadError` carries the codec error code.
+ */
+export function applyAnchorBytes(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payloadBytes: Uint8Array): AnchorDiff {
+  let payload: AnchorPayload;
+  try {
+    payload = decodeAnchorPayload(payloadBytes);
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    return { ...applyAnchor(store, params, anchorIndex, { txs: [] }), payloadError: e.code };
+  }
+  return applyAnchor(store, params, anchorIndex, payload);
 }
 
 type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array; ok: false; code: string; message: string };

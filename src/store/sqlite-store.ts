@@ -187,7 +187,7 @@ export class SqliteStore implements WritableLedgerStore {
         voided++;
         st.insertVoided.run(diff.anchorIndex, o.position, o.kind, o.id, o.code);
       }
-      st.insertAnchor.run(diff.anchorIndex, diff.commitment, diff.feesUnits, diff.outcomes.length - voided, voided);
+      st.insertAnchor.run(diff.anchorIndex, diff.commitment, diff.feesUnits, diff.outcomes.length - voided, voided, diff.payloadError ?? null);
       const t = diff.mintTip;
       st.upsertState.run(diff.anchorIndex, diff.commitment, diff.accumulator, t.tipId, t.nextHeight, t.targetBits, t.windowStartAnchor, t.emittedUnits);
     };
@@ -201,6 +201,13 @@ export class SqliteStore implements WritableLedgerStore {
     return row ? bytes(row.commitment) : undefined;
   }
 
+  /** What the store recorded for one anchor index. */
+  anchorAt(anchorIndex: bigint): { commitment: Uint8Array; feesUnits: bigint; applied: number; voided: number; payloadError: string | null } | undefined {
+    const row = this.db.query(`SELECT * FROM anchors WHERE anchor = ?`).get(anchorIndex) as Row | null;
+    if (!row) return undefined;
+    return { commitment: bytes(row.commitment), feesUnits: big(row.fees), applied: Number(row.applied), voided: Number(row.voided), payloadError: row.payload_error === null ? null : String(row.payload_error) };
+  }
+
   anchorCount(): bigint {
     return big((this.db.query(`SELECT COUNT(*) AS n FROM anchors`).get() as Row).n);
   }
@@ -211,14 +218,17 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** Every UTXO, in outpoint order (audits; streams rows). */
   *allUtxos(): Generator<CreatedUtxo> {
-    for (const row of this.db.query(`SELECT * FROM outputs WHERE spent_at IS NULL ORDER BY outpoint`).iterate() as IterableIterator<Row>) {
-      const key = bytes(row.outpoint);
-      yield {
-        txid: key.slice(0, HASH_BYTES),
-        index: new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(HASH_BYTES, false),
-        entry: { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n },
-      };
-    }
+    for (const row of this.db.query(`SELECT * FROM outputs WHERE spent_at IS NULL ORDER BY outpoint`).iterate() as IterableIterator<Row>) yield rowToUtxo(row);
+  }
+
+  /** Unspent outputs locked to `lockCommitment`, in outpoint order, at most `limit` (wallets). */
+  utxosByLock(lockCommitment: Uint8Array, limit: number): CreatedUtxo[] {
+    return (this.st.utxosByLock.all(lockCommitment, limit) as Row[]).map(rowToUtxo);
+  }
+
+  /** Sum of the unspent outputs locked to `lockCommitment`, in units. */
+  balanceOf(lockCommitment: Uint8Array): bigint {
+    return big((this.st.balanceOf.get(lockCommitment) as Row).total);
   }
 
   /** Recomputes the LtHash of the stored UTXO set from scratch and compares it with the recorded accumulator. */
@@ -349,6 +359,15 @@ export class SqliteStore implements WritableLedgerStore {
   }
 }
 
+function rowToUtxo(row: Row): CreatedUtxo {
+  const key = bytes(row.outpoint);
+  return {
+    txid: key.slice(0, HASH_BYTES),
+    index: new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(HASH_BYTES, false),
+    entry: { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n },
+  };
+}
+
 /** Opens (or creates) the database in WAL mode and migrates it; unusable files are a StoreError. */
 function openDatabase(path: string, fsync: boolean): Database {
   let db: Database | undefined;
@@ -375,8 +394,10 @@ function prepareStatements(db: Database) {
     insertMint: db.prepare(`INSERT INTO mints (height, id, anchor, reward, header) VALUES (?, ?, ?, ?, ?)`),
     insertEvidence: db.prepare(`INSERT INTO evidence (id, anchor, kind, offender, bytes) VALUES (?, ?, ?, ?, ?)`),
     insertVoided: db.prepare(`INSERT INTO voided (anchor, position, kind, id, code) VALUES (?, ?, ?, ?, ?)`),
-    insertAnchor: db.prepare(`INSERT INTO anchors (anchor, commitment, fees, applied, voided) VALUES (?, ?, ?, ?, ?)`),
+    insertAnchor: db.prepare(`INSERT INTO anchors (anchor, commitment, fees, applied, voided, payload_error) VALUES (?, ?, ?, ?, ?, ?)`),
     upsertState: db.prepare(`INSERT OR REPLACE INTO ledger_state (id, last_anchor, commitment, accumulator, mint_tip, mint_next_height, mint_target_bits, mint_window_start, emitted_units) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    utxosByLock: db.prepare(`SELECT outpoint, amount, lock, created_at, coinbase FROM outputs WHERE lock = ? AND spent_at IS NULL ORDER BY outpoint LIMIT ?`),
+    balanceOf: db.prepare(`SELECT COALESCE(SUM(amount), 0) AS total FROM outputs WHERE lock = ? AND spent_at IS NULL`),
     getAnchor: db.prepare(`SELECT commitment FROM anchors WHERE anchor = ?`),
     voidedAt: db.prepare(`SELECT position, kind, id, code FROM voided WHERE anchor = ? ORDER BY position`),
     insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, creator, seq, payload_digest, bytes) VALUES (?, ?, ?, ?, ?)`),
