@@ -9,7 +9,8 @@
 import { PhantomError, invariant } from "../errors.ts";
 import type { EmissionParams, Genesis } from "../genesis/genesis.ts";
 import { rewardAtHeight } from "../genesis/emission-schedule.ts";
-import type { AnchorPayload } from "../types/payload.ts";
+import { type AnchorPayload, decodeAnchorPayload } from "../types/payload.ts";
+import { CodecError } from "../codec/errors.ts";
 import { type MicroTx, digestMicroTx } from "../types/tx.ts";
 import type { MintTx } from "../types/mint.ts";
 import type { Evidence } from "../types/evidence.ts";
@@ -88,6 +89,22 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
   return w.diff;
 }
 
+/**
+ * Applies a finalized event's payload bytes (as fetched by digest). Bytes that do not
+ * decode as an AnchorPayload apply as an empty payload, so every node still consumes
+ * the anchor index identically; `payloadError` carries the codec error code.
+ */
+export function applyAnchorBytes(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payloadBytes: Uint8Array): AnchorDiff {
+  let payload: AnchorPayload;
+  try {
+    payload = decodeAnchorPayload(payloadBytes);
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    return { ...applyAnchor(store, params, anchorIndex, { txs: [] }), payloadError: e.code };
+  }
+  return applyAnchor(store, params, anchorIndex, payload);
+}
+
 type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array; ok: false; code: string; message: string };
 
 /**
@@ -110,8 +127,10 @@ function validateMicro(store: LedgerStore, w: Working, micro: { position: number
   }
   const view: UtxoReader = {
     getUtxo: (txid, index) => {
+      // The store's entry wins: a payload may repeat a transaction applied earlier, whose
+      // (void) repetition must not shadow the real output and its created_at.
       const k = outpointMapKey(txid, index);
-      return speculative.get(k) ?? (w.fromStore.has(k) ? w.fromStore.get(k) : store.getUtxo(txid, index));
+      return w.fromStore.get(k) ?? speculative.get(k) ?? (w.fromStore.has(k) ? undefined : store.getUtxo(txid, index));
     },
   };
   const ctx: ValidationContext = { anchorIndex: w.anchorIndex, maturityAnchors: w.params.emission.maturityAnchors };
@@ -133,15 +152,17 @@ function addSpeculativeMints(w: Working, mints: MintTx[], speculative: Map<strin
   }
 }
 
-/** Reads every input once (caching it for the sequential pass); names the first input spent in an earlier anchor. */
+/**
+ * Reads every input from the store once (cached for the batch view and the sequential
+ * pass); names the first input that is neither unspent nor created in this payload but
+ * was spent in an earlier anchor.
+ */
 function firstSpentInput(store: LedgerStore, w: Working, tx: MicroTx, speculative: Map<string, UtxoEntry>): string | undefined {
   for (const input of tx.inputs) {
     if (input.txid.length !== HASH_BYTES) return undefined; // malformed: the validator rejects it
     const k = outpointMapKey(input.txid, input.index);
-    if (speculative.has(k) || w.fromStore.has(k)) continue;
-    const entry = store.getUtxo(input.txid, input.index);
-    w.fromStore.set(k, entry);
-    if (entry) continue;
+    if (!w.fromStore.has(k)) w.fromStore.set(k, store.getUtxo(input.txid, input.index));
+    if (w.fromStore.get(k) || speculative.has(k)) continue;
     const spent = store.getSpent(input.txid, input.index);
     if (spent) return `input ${outpointString(input.txid, input.index)} was spent at anchor ${spent.anchorIndex} by ${toHex(spent.spentBy)}`;
   }

@@ -102,6 +102,8 @@ export interface AnchorDiff {
   commitment: Uint8Array;
   feesUnits: bigint;
   outcomes: TxOutcome[];
+  /** Set when the finalized payload bytes did not decode: the anchor applied as empty (codec error code). */
+  payloadError?: string;
 }
 
 export const ZERO_ID = new Uint8Array(HASH_BYTES);

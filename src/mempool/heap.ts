@@ -77,10 +77,21 @@ export class IndexedHeap<T extends HeapSlot> {
     item.heapIndex = this.items.length - 1;
     this.up(item.heapIndex);
   }
+  /** The item at array position `i` (heap order, not sorted order): for `HeapWalker`. */
+  at(i: number): T | undefined {
+    return this.items[i];
+  }
   pop(): T | undefined {
     const top = this.items[0];
     if (top !== undefined) this.remove(top);
     return top;
+  }
+  /** Restores the heap order after `item`'s key changed. */
+  update(item: T): void {
+    const i = item.heapIndex;
+    if (i < 0 || this.items[i] !== item) return;
+    this.down(i);
+    this.up(item.heapIndex);
   }
   remove(item: T): void {
     const i = item.heapIndex;
@@ -119,5 +130,29 @@ export class IndexedHeap<T extends HeapSlot> {
       i = c;
     }
     this.place(item, i);
+  }
+}
+
+/**
+ * Visits an IndexedHeap's items in ascending order without modifying it: a frontier
+ * heap of array positions starts at the root, and visiting a position adds its two
+ * children. Costs O(log k) per item visited, k = items visited so far. The heap must
+ * not change while a walker is in use.
+ */
+export class HeapWalker<T extends HeapSlot> {
+  private readonly frontier: BinaryHeap<number>;
+  constructor(private readonly heap: IndexedHeap<T>, less: Less<T>) {
+    this.frontier = new BinaryHeap<number>((i, j) => less(heap.at(i)!, heap.at(j)!), heap.size > 0 ? [0] : []);
+  }
+  peek(): T | undefined {
+    const i = this.frontier.peek();
+    return i === undefined ? undefined : this.heap.at(i);
+  }
+  advance(): void {
+    const i = this.frontier.pop();
+    if (i === undefined) return;
+    const left = 2 * i + 1;
+    if (left < this.heap.size) this.frontier.push(left);
+    if (left + 1 < this.heap.size) this.frontier.push(left + 1);
   }
 }

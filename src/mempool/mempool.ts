@@ -10,10 +10,13 @@
  */
 import { Registry } from "prom-client";
 import { PhantomError, isPhantomError } from "../errors.ts";
-import { toHex } from "../crypto/bytes.ts";
-import { type MicroTx, type Outpoint, encodeMicroTx, decodeMicroTx, digestMicroTx } from "../types/tx.ts";
-import { TxRejected, validatePreparedBatch, type UtxoReader, type ValidationContext } from "../ledger/validate.ts";
+import { type MicroTx, type Outpoint, encodeMicroTx, decodeMicroTx } from "../types/tx.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { HASH_BYTES } from "../types/constants.ts";
+import { varintBytes } from "./proposer.ts";
+import { TxRejected, hexOf, validatePreparedBatch, type UtxoReader, type ValidationContext } from "../ledger/validate.ts";
 import { IndexedHeap, type HeapSlot } from "./heap.ts";
+import { CandidateIndex, type CandidateNode } from "./groups.ts";
 import { createMempoolMetrics, type MempoolMetrics } from "./metrics.ts";
 
 /** Default bound on transactions held. */
@@ -68,6 +71,8 @@ export interface MempoolOptions {
 
 interface Slot extends MempoolEntry, HeapSlot {
   readonly bytesBig: bigint;
+  /** This entry's place in `candidates`. */
+  candidateNode?: CandidateNode<MempoolEntry>;
 }
 
 interface Offer {
@@ -78,7 +83,7 @@ interface Offer {
   encodedBytes: number;
 }
 
-export const outpointKey = (op: Outpoint): string => `${toHex(op.txid)}:${op.index}`;
+export const outpointKey = (op: Outpoint): string => `${hexOf(op.txid)}:${op.index}`;
 
 /** a's fee rate < b's, exactly: a.fee / a.bytes < b.fee / b.bytes. */
 export function feeRateLess(a: { fee: bigint; encodedBytes: number }, b: { fee: bigint; encodedBytes: number }): boolean {
@@ -99,6 +104,8 @@ export class Mempool {
   private readonly byTxid = new Map<string, Slot>();
   private readonly spentBy = new Map<string, Slot>();
   private readonly evictionHeap = new IndexedHeap<Slot>(evictFirst);
+  /** The proposer's grouped, ordered view of the entries (`Proposer.build(mempool.candidates)`). */
+  readonly candidates = new CandidateIndex<MempoolEntry>();
   private totalBytes = 0;
   private nextSeq = 0;
 
@@ -116,10 +123,10 @@ export class Mempool {
     return this.totalBytes;
   }
   has(txid: Uint8Array): boolean {
-    return this.byTxid.has(toHex(txid));
+    return this.byTxid.has(hexOf(txid));
   }
   get(txid: Uint8Array): MempoolEntry | undefined {
-    return this.byTxid.get(toHex(txid));
+    return this.byTxid.get(hexOf(txid));
   }
   /** The mempool tx spending `op`, if any. */
   spender(op: Outpoint): MempoolEntry | undefined {
@@ -155,30 +162,35 @@ export class Mempool {
     return results;
   }
 
+  /**
+   * Same outcome as offering the txs one at a time, in order; but each distinct txid
+   * not already held is validated once, all signatures in one verifyBatch call.
+   */
   private admitChunk(offers: (Offer | TxRejected)[], ctx: ValidationContext): AdmitResult[] {
-    const results: AdmitResult[] = new Array(offers.length);
-    const pending: Offer[] = [];
-    const slots: number[] = [];
-    const seen = new Set<string>();
-    offers.forEach((o, i) => {
-      if (o instanceof TxRejected) {
-        results[i] = this.refuse(o);
-      } else if (this.byTxid.has(o.txidHex) || seen.has(o.txidHex)) {
-        this.metrics.duplicate.inc();
-        results[i] = { ok: false, txid: o.txid, error: new MempoolRejected("MEMPOOL_DUPLICATE", `tx ${o.txidHex} is already in the mempool`) };
-      } else {
-        seen.add(o.txidHex);
-        pending.push(o);
-        slots.push(i);
+    const unique = new Map<string, number>();
+    const toValidate: Offer[] = [];
+    const verdictIndex: number[] = offers.map((o) => {
+      if (o instanceof TxRejected || this.byTxid.has(o.txidHex)) return -1;
+      let k = unique.get(o.txidHex);
+      if (k === undefined) {
+        k = toValidate.push(o) - 1;
+        unique.set(o.txidHex, k);
       }
+      return k;
     });
-    this.metrics.admitBatchSize.observe(pending.length);
-    const verdicts = validatePreparedBatch(this.view, pending, ctx);
-    verdicts.forEach((v, k) => {
-      const offer = pending[k]!;
-      results[slots[k]!] = v.ok ? this.insert(offer, v.fee) : this.refuse(v.error, offer.txid);
+    this.metrics.admitBatchSize.observe(toValidate.length);
+    const verdicts = validatePreparedBatch(this.view, toValidate, ctx);
+    return offers.map((o, i) => {
+      if (o instanceof TxRejected) return this.refuse(o);
+      if (this.byTxid.has(o.txidHex)) {
+        this.metrics.duplicate.inc();
+        return { ok: false, txid: o.txid, error: new MempoolRejected("MEMPOOL_DUPLICATE", `tx ${o.txidHex} is already in the mempool`) };
+      }
+      // Held when the chunk started but replaced or evicted since: not validated above.
+      const k = verdictIndex[i]!;
+      const v = k >= 0 ? verdicts[k]! : validatePreparedBatch(this.view, [o], ctx)[0]!;
+      return v.ok ? this.insert(o, v.fee) : this.refuse(v.error, o.txid);
     });
-    return results;
   }
 
   private refuse(error: TxRejected | MempoolRejected, txid?: Uint8Array): AdmitResult {
@@ -190,7 +202,7 @@ export class Mempool {
   private insert(offer: Offer, fee: bigint): AdmitResult {
     const inputKeys = offer.tx.inputs.map(outpointKey);
     const entry: Slot = {
-      ...offer, fee, inputKeys, seq: this.nextSeq, group: toHex(offer.tx.outputs[0]!.lockCommitment), heapIndex: -1, bytesBig: BigInt(offer.encodedBytes),
+      ...offer, fee, inputKeys, seq: this.nextSeq, group: hexOf(offer.tx.outputs[0]!.lockCommitment), heapIndex: -1, bytesBig: BigInt(offer.encodedBytes),
     };
     const conflicts = this.conflictsOf(inputKeys);
     const rbfError = checkReplacement(entry, conflicts);
@@ -205,6 +217,7 @@ export class Mempool {
     this.byTxid.set(entry.txidHex, entry);
     for (const k of inputKeys) this.spentBy.set(k, entry);
     this.evictionHeap.push(entry);
+    entry.candidateNode = this.candidates.add(entry);
     this.totalBytes += entry.encodedBytes;
     this.metrics.accepted.inc();
     this.metrics.replaced.inc(conflicts.length);
@@ -260,6 +273,7 @@ export class Mempool {
     this.byTxid.delete(e.txidHex);
     for (const k of e.inputKeys) if (this.spentBy.get(k) === e) this.spentBy.delete(k);
     this.evictionHeap.remove(e);
+    if (e.candidateNode !== undefined) this.candidates.remove(e.candidateNode);
     this.totalBytes -= e.encodedBytes;
   }
 
@@ -272,7 +286,7 @@ export class Mempool {
     const included: Uint8Array[] = [];
     const invalidated: Uint8Array[] = [];
     for (const txid of txids) {
-      const e = this.byTxid.get(toHex(txid));
+      const e = this.byTxid.get(hexOf(txid));
       if (e === undefined) continue;
       this.removeEntry(e);
       included.push(e.txid);
@@ -292,11 +306,22 @@ export class Mempool {
 }
 
 /** `encoded`, when given, is the canonical encoding `tx` was decoded from (decodeMicroTx accepts nothing else). */
+/**
+ * Bytes of the witness-free encoding that digest_microtx hashes. It is a prefix of the
+ * full canonical encoding (tag, version, inputs, outputs; docs/SPEC_CODEC.md), so the
+ * txid is hashed from the bytes already at hand instead of encoding the tx again.
+ */
+function unsignedPrefixBytes(tx: MicroTx): number {
+  const n = tx.inputs.length;
+  const m = tx.outputs.length;
+  return 2 + varintBytes(n) + n * (HASH_BYTES + 4) + varintBytes(m) + m * (8 + HASH_BYTES);
+}
+
 function prepare(tx: MicroTx, encoded?: Uint8Array): Offer | TxRejected {
   try {
     const bytes = encoded ?? encodeMicroTx(tx);
-    const txid = digestMicroTx(tx);
-    return { tx, txid, txidHex: toHex(txid), encoded: bytes, encodedBytes: bytes.length };
+    const txid = blake3_32(bytes.subarray(0, unsignedPrefixBytes(tx)));
+    return { tx, txid, txidHex: hexOf(txid), encoded: bytes, encodedBytes: bytes.length };
   } catch (e) {
     if (!isPhantomError(e)) throw e;
     return new TxRejected("TX_MALFORMED", `tx has no canonical encoding: ${e.message}`);

@@ -14,29 +14,23 @@
  */
 import { Registry } from "prom-client";
 import { PhantomError, invariant } from "../errors.ts";
-import { compareBytes, toHex } from "../crypto/bytes.ts";
+import { compareBytes } from "../crypto/bytes.ts";
+import { hexOf } from "../ledger/validate.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { Writer } from "../codec/index.ts";
 import { TAG, CODEC_VERSION, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX } from "../types/constants.ts";
 import type { AnchorPayload } from "../types/payload.ts";
 import type { MicroTx } from "../types/tx.ts";
-import { BinaryHeap } from "./heap.ts";
+import { BinaryHeap, HeapWalker } from "./heap.ts";
+import { CandidateIndex, proposerBefore, groupBefore, type CandidateGroup, type CandidateNode, type ProposerCandidate } from "./groups.ts";
+
+export { CandidateIndex, proposerBefore, type ProposerCandidate } from "./groups.ts";
 import { createProposerMetrics, type ProposerMetrics } from "./metrics.ts";
 
 /** Payloads built and not yet finalized or dropped; building stops at this many. */
 export const PROPOSER_PENDING_PAYLOADS_MAX = 64;
 
-export interface ProposerCandidate {
-  readonly txid: Uint8Array;
-  readonly txidHex: string;
-  readonly encodedBytes: number;
-  readonly seq: number;
-  readonly group: string;
-  readonly inputKeys: readonly string[];
-}
-
-export interface BuildPayloadOptions<C extends ProposerCandidate> {
-  candidates: readonly C[];
+export interface SelectOptions {
   txsMax: number;
   /** Bound on the whole encoded AnchorPayload (tag, version, count and txs), in bytes. */
   budgetBytes: number;
@@ -46,11 +40,17 @@ export interface BuildPayloadOptions<C extends ProposerCandidate> {
   pendingInputs?: ReadonlySet<string>;
 }
 
+export interface BuildPayloadOptions<C extends ProposerCandidate> extends SelectOptions {
+  candidates: readonly C[];
+}
+
 export interface PayloadSelection<C> {
   /** Selected txs sorted by txid: the payload's order. */
   txs: C[];
   /** The same txs in the order the policy picked them (round by round). */
   pickOrder: C[];
+  /** The index nodes of `pickOrder` (same order), for parking them while pending. */
+  pickedNodes: CandidateNode<C>[];
   /** Exact encoded size of the AnchorPayload holding `txs`. */
   payloadBytes: number;
 }
@@ -65,84 +65,106 @@ export function varintBytes(n: number): number {
 /** Encoded size of an AnchorPayload of `count` txs totalling `txBytes`. */
 export const payloadBytesFor = (count: number, txBytes: number): number => 2 + varintBytes(count) + txBytes;
 
-const smallerThenOlder = (a: ProposerCandidate, b: ProposerCandidate): boolean =>
-  a.encodedBytes < b.encodedBytes || (a.encodedBytes === b.encodedBytes && a.seq < b.seq);
-
-interface Group<C extends ProposerCandidate> {
-  heap: BinaryHeap<C>;
-  /** The head this group was queued with in the current round (its round-order key). */
+/** A group during one build: walks its members in proposer order without touching the index. */
+interface GroupCursor<C extends ProposerCandidate> {
+  walker: HeapWalker<CandidateNode<C>>;
+  /** The tx this group is queued under in the current round (its round-order key). */
   head: C;
 }
 
-function groupsOf<C extends ProposerCandidate>(candidates: readonly C[]): Group<C>[] {
-  const byKey = new Map<string, C[]>();
-  for (const c of candidates) {
-    const list = byKey.get(c.group);
-    if (list === undefined) byKey.set(c.group, [c]);
-    else list.push(c);
+const cursorBefore = <C extends ProposerCandidate>(a: GroupCursor<C>, b: GroupCursor<C>): boolean => proposerBefore(a.head, b.head);
+
+/**
+ * Round 1 visits every group in order of its best tx. Groups come lazily from a walk
+ * over the index's group heap, merged with groups requeued under a later head (their
+ * best tx turned out ineligible); keys only grow, so the merge stays in order.
+ */
+class FirstRound<C extends ProposerCandidate> {
+  private readonly fresh: HeapWalker<CandidateGroup<C>>;
+  private readonly requeued = new BinaryHeap<GroupCursor<C>>(cursorBefore);
+  constructor(index: CandidateIndex<C>) {
+    this.fresh = new HeapWalker(index.groups, groupBefore);
   }
-  const groups: Group<C>[] = [];
-  for (const list of byKey.values()) {
-    const heap = new BinaryHeap<C>(smallerThenOlder, list);
-    groups.push({ heap, head: heap.peek()! });
+  pop(): GroupCursor<C> | undefined {
+    const g = this.fresh.peek();
+    const r = this.requeued.peek();
+    if (g !== undefined && (r === undefined || proposerBefore(g.head, r.head))) {
+      this.fresh.advance();
+      const walker = new HeapWalker(g.members, (a: CandidateNode<C>, b: CandidateNode<C>) => proposerBefore(a.item, b.item));
+      return { walker, head: g.head };
+    }
+    return this.requeued.pop();
   }
-  return groups;
+  push(cursor: GroupCursor<C>): void {
+    this.requeued.push(cursor);
+  }
 }
 
-/** Pops txs that may not be selected; returns the group's first eligible tx. */
-function eligibleHead<C extends ProposerCandidate>(g: Group<C>, used: Set<string>, pendingTxids: ReadonlySet<string>, pendingInputs: ReadonlySet<string>): C | undefined {
-  for (let c = g.heap.peek(); c !== undefined; c = g.heap.peek()) {
-    let ok = !pendingTxids.has(c.txidHex);
-    for (let i = 0; ok && i < c.inputKeys.length; i++) ok = !used.has(c.inputKeys[i]!) && !pendingInputs.has(c.inputKeys[i]!);
-    if (ok) return c;
-    g.heap.pop();
+function eligibleHead<C extends ProposerCandidate>(cursor: GroupCursor<C>, used: Set<string>, pendingTxids: ReadonlySet<string>, pendingInputs: ReadonlySet<string>): CandidateNode<C> | undefined {
+  for (let n = cursor.walker.peek(); n !== undefined; n = cursor.walker.peek()) {
+    const c = n.item;
+    let ok = pendingTxids.size === 0 || !pendingTxids.has(c.txidHex);
+    for (let i = 0; ok && i < c.inputKeys.length; i++) ok = !used.has(c.inputKeys[i]!) && (pendingInputs.size === 0 || !pendingInputs.has(c.inputKeys[i]!));
+    if (ok) return n;
+    cursor.walker.advance();
   }
   return undefined;
 }
 
-/** Selects a payload's txs by the proposer policy. Pure: the result depends only on the options' contents, not on candidate order. */
-export function buildPayload<C extends ProposerCandidate>(opts: BuildPayloadOptions<C>): PayloadSelection<C> {
+/**
+ * Selects a payload's txs from `index` by the proposer policy. Reads the index,
+ * never changes it. The result depends only on the index's contents.
+ */
+export function selectPayload<C extends ProposerCandidate>(index: CandidateIndex<C>, opts: SelectOptions): PayloadSelection<C> {
   const { txsMax, budgetBytes } = opts;
   if (!Number.isSafeInteger(txsMax) || txsMax < 0 || !Number.isSafeInteger(budgetBytes) || budgetBytes < 0) {
     throw new PhantomError("PROPOSER_BAD_CONFIG", `txsMax and budgetBytes must be non-negative integers, got ${txsMax} and ${budgetBytes}`);
   }
   const pendingTxids = opts.pendingTxids ?? EMPTY_SET;
   const pendingInputs = opts.pendingInputs ?? EMPTY_SET;
-  const groupLess = (g: Group<C>, h: Group<C>): boolean => smallerThenOlder(g.head, h.head);
-  let round = new BinaryHeap<Group<C>>(groupLess, groupsOf(opts.candidates));
-  let nextRound: Group<C>[] = [];
+  let round: { pop(): GroupCursor<C> | undefined; push(c: GroupCursor<C>): void } = new FirstRound(index);
+  let nextRound: GroupCursor<C>[] = [];
   const used = new Set<string>();
   const pickOrder: C[] = [];
+  const pickedNodes: CandidateNode<C>[] = [];
   let txBytes = 0;
   while (pickOrder.length < txsMax) {
-    if (round.size === 0) {
+    let cursor = round.pop();
+    if (cursor === undefined) {
       if (nextRound.length === 0) break;
-      round = new BinaryHeap(groupLess, nextRound);
+      round = new BinaryHeap(cursorBefore, nextRound);
       nextRound = [];
+      cursor = round.pop()!;
     }
-    const g = round.pop()!;
-    const head = eligibleHead(g, used, pendingTxids, pendingInputs);
-    if (head === undefined) continue;
-    if (head !== g.head) {
+    const node = eligibleHead(cursor, used, pendingTxids, pendingInputs);
+    if (node === undefined) continue;
+    const head = node.item;
+    if (head !== cursor.head) {
       // Its queued head became ineligible: requeue under the real one (keys only grow).
-      g.head = head;
-      round.push(g);
+      cursor.head = head;
+      round.push(cursor);
       continue;
     }
     // Sizes grow along the group's order: if its smallest eligible tx does not fit, none does.
     if (payloadBytesFor(pickOrder.length + 1, txBytes + head.encodedBytes) > budgetBytes) continue;
-    g.heap.pop();
+    cursor.walker.advance();
     pickOrder.push(head);
+    pickedNodes.push(node);
     txBytes += head.encodedBytes;
     for (const k of head.inputKeys) used.add(k);
-    const following = g.heap.peek();
+    const following = cursor.walker.peek();
     if (following !== undefined) {
-      g.head = following;
-      nextRound.push(g);
+      cursor.head = following.item;
+      nextRound.push(cursor);
     }
   }
   const txs = [...pickOrder].sort((a, b) => compareBytes(a.txid, b.txid));
-  return { txs, pickOrder, payloadBytes: payloadBytesFor(txs.length, txBytes) };
+  return { txs, pickOrder, pickedNodes, payloadBytes: payloadBytesFor(txs.length, txBytes) };
+}
+
+/** `selectPayload` over a plain candidate list (indexes it first: O(n log n)). */
+export function buildPayload<C extends ProposerCandidate>(opts: BuildPayloadOptions<C>): PayloadSelection<C> {
+  return selectPayload(CandidateIndex.of(opts.candidates), opts);
 }
 
 export interface PayloadCandidate extends ProposerCandidate {
@@ -180,6 +202,8 @@ export interface ProposerOptions {
 interface PendingPayload {
   txids: string[];
   inputs: string[];
+  /** Puts the txs parked in the mempool's index back (those still in the mempool). */
+  unpark: () => void;
 }
 
 /** Builds payloads and remembers them until they are finalized or dropped. The interval timer is the node's. */
@@ -207,21 +231,24 @@ export class Proposer {
   }
 
   isPending(txid: Uint8Array): boolean {
-    return this.pendingTxids.has(toHex(txid));
+    return this.pendingTxids.has(hexOf(txid));
   }
 
   /**
-   * Builds the next payload from `candidates` (e.g. `mempool.entries()`), records it as
+   * Builds the next payload from `candidates` (`mempool.candidates`, kept up to date by
+   * the mempool, or any list of candidates), records it as
    * pending, and returns it; undefined when nothing is eligible. Throws
    * PROPOSER_PENDING_FULL (counted) when too many payloads await finalization.
    */
-  build(candidates: readonly PayloadCandidate[]): ProposedPayload | undefined {
+  build<C extends PayloadCandidate>(candidates: CandidateIndex<C> | readonly C[]): ProposedPayload | undefined {
     if (this.pending.size >= this.pendingPayloadsMax) {
       this.metrics.errors.inc({ code: "PROPOSER_PENDING_FULL" });
       throw new ProposerError("PROPOSER_PENDING_FULL", `${this.pending.size} payloads await finalization (limit ${this.pendingPayloadsMax})`);
     }
-    const sel = buildPayload({
-      candidates, txsMax: this.opts.txsPerPayload, budgetBytes: this.opts.payloadBudgetBytes, pendingTxids: this.pendingTxids, pendingInputs: this.pendingInputs,
+    const shared = candidates instanceof CandidateIndex ? candidates : undefined;
+    const index = shared ?? CandidateIndex.of(candidates as readonly C[]);
+    const sel = selectPayload(index, {
+      txsMax: this.opts.txsPerPayload, budgetBytes: this.opts.payloadBudgetBytes, pendingTxids: this.pendingTxids, pendingInputs: this.pendingInputs,
     });
     if (sel.txs.length === 0) return undefined;
     const w = new Writer(sel.payloadBytes);
@@ -230,8 +257,13 @@ export class Proposer {
     const bytes = w.finish();
     invariant(bytes.length === sel.payloadBytes, "payload size accounting matches the encoding");
     const digest = blake3_32(bytes);
-    const record: PendingPayload = { txids: sel.txs.map((c) => c.txidHex), inputs: sel.txs.flatMap((c) => c.inputKeys) };
-    this.pending.set(toHex(digest), record);
+    const nodes = sel.pickedNodes;
+    const record: PendingPayload = {
+      txids: sel.txs.map((c) => c.txidHex), inputs: sel.txs.flatMap((c) => c.inputKeys), unpark: () => shared && nodes.forEach((n) => shared.unpark(n)),
+    };
+    // Parked txs are out of the shared index, so later builds never walk past them.
+    if (shared) for (const n of nodes) shared.park(n);
+    this.pending.set(hexOf(digest), record);
     for (const t of record.txids) this.pendingTxids.add(t);
     for (const k of record.inputs) this.pendingInputs.add(k);
     this.metrics.built.inc();
@@ -243,12 +275,13 @@ export class Proposer {
 
   /** The payload with `digest` was finalized or dropped: its txs may be proposed again (if still in the mempool). */
   release(digest: Uint8Array): boolean {
-    const key = toHex(digest);
+    const key = hexOf(digest);
     const record = this.pending.get(key);
     if (record === undefined) return false;
     this.pending.delete(key);
     for (const t of record.txids) this.pendingTxids.delete(t);
     for (const k of record.inputs) this.pendingInputs.delete(k);
+    record.unpark();
     this.updatePendingGauges();
     return true;
   }

@@ -1,5 +1,5 @@
 /** Store metrics (names from the seed: pc_node_cache_*, pc_node_store_*_read_seconds). */
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 const readBuckets = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05];
 
@@ -14,6 +14,10 @@ export function createStoreMetrics(registry: Registry) {
     payloadReadSeconds: new Histogram({ name: "pc_node_store_payload_read_seconds", help: "SQLite read time of one payload (cache misses)", buckets: readBuckets, registers: r }),
     anchorCommitSeconds: new Histogram({ name: "pc_node_store_anchor_commit_seconds", help: "Time to commit one finalized anchor in one SQLite transaction", buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
     anchorsCommitted: new Counter({ name: "pc_node_store_anchors_committed_total", help: "Finalized anchors committed to the store", registers: r }),
+    ledgerTxs: new Counter({ name: "pc_node_ledger_txs_total", help: "Payload transactions applied by the ledger, by kind and outcome", labelNames: ["kind", "outcome"] as const, registers: r }),
+    ledgerVoid: new Counter({ name: "pc_node_ledger_void_total", help: "Payload transactions voided by the ledger, by reason code", labelNames: ["code"] as const, registers: r }),
+    ledgerAnchorIndex: new Gauge({ name: "pc_node_ledger_anchor_index", help: "Last finalized anchor index applied to the store", registers: r }),
+    ledgerFeesUnits: new Counter({ name: "pc_node_ledger_fees_units_total", help: "Fees of applied MicroTxs, in units", registers: r }),
   };
 }
 

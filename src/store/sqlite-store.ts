@@ -33,7 +33,8 @@ export const SQLITE_CACHE_KIB = 64 * 1024;
 
 export interface SqliteStoreOptions {
   storeDir: string;
-  emission: EmissionParams;
+  /** Genesis emission parameters (the mint tip of an empty ledger). Tools that never touch the ledger may omit them. */
+  emission?: EmissionParams;
   /** true: synchronous=FULL (durable on power loss); false: NORMAL (durable on process crash). */
   fsync: boolean;
   cacheHeadersCap?: number;
@@ -59,9 +60,9 @@ export class SqliteStore implements WritableLedgerStore {
   readonly headerCache: LruCache<string, SignedEvent>;
   readonly payloadCache: LruCache<string, Uint8Array>;
   private readonly metrics: StoreMetrics | undefined;
-  private readonly emission: EmissionParams;
+  private readonly emission: EmissionParams | undefined;
   private readonly st: ReturnType<typeof prepareStatements>;
-  private tip!: MintTip;
+  private tip: MintTip | undefined;
   private acc!: Uint8Array;
   private last: AppliedAnchor | undefined;
   private closed = false;
@@ -71,16 +72,7 @@ export class SqliteStore implements WritableLedgerStore {
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(opts.storeDir, { recursive: true });
     this.path = join(opts.storeDir, STORE_FILE_NAME);
-    try {
-      this.db = new Database(this.path, { create: true, readwrite: true, safeIntegers: true, strict: true });
-    } catch (e) {
-      throw new StoreError("STORE_OPEN_FAILED", `cannot open ${this.path}: ${(e as Error).message}`);
-    }
-    this.db.run(`PRAGMA journal_mode = WAL`);
-    this.db.run(`PRAGMA synchronous = ${opts.fsync ? "FULL" : "NORMAL"}`);
-    this.db.run(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
-    this.db.run(`PRAGMA foreign_keys = OFF`);
-    migrate(this.db);
+    this.db = openDatabase(this.path, opts.fsync);
     this.emission = opts.emission;
     this.metrics = opts.metrics;
     this.headerCache = new LruCache(opts.cacheHeadersCap ?? CACHE_HEADERS_DEFAULT);
@@ -105,7 +97,7 @@ export class SqliteStore implements WritableLedgerStore {
   private loadState(): void {
     const row = this.db.query<Row, []>(`SELECT * FROM ledger_state WHERE id = 0`).get();
     if (!row) {
-      this.tip = genesisMintTip(this.emission);
+      this.tip = this.emission ? genesisMintTip(this.emission) : undefined;
       this.acc = new Uint8Array(LTHASH_BYTES);
       this.last = undefined;
       return;
@@ -138,6 +130,7 @@ export class SqliteStore implements WritableLedgerStore {
   }
 
   mintTip(): MintTip {
+    invariant(this.tip, "store opened without emission parameters has no mint tip");
     return this.tip;
   }
 
@@ -163,9 +156,17 @@ export class SqliteStore implements WritableLedgerStore {
     this.tip = diff.mintTip;
     this.acc = diff.accumulator;
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
-    if (this.metrics) {
-      this.metrics.anchorCommitSeconds.observe((performance.now() - started) / 1000);
-      this.metrics.anchorsCommitted.inc();
+    if (this.metrics) this.observeAnchor(this.metrics, diff, started);
+  }
+
+  private observeAnchor(m: StoreMetrics, diff: AnchorDiff, started: number): void {
+    m.anchorCommitSeconds.observe((performance.now() - started) / 1000);
+    m.anchorsCommitted.inc();
+    m.ledgerAnchorIndex.set(Number(diff.anchorIndex));
+    m.ledgerFeesUnits.inc(Number(diff.feesUnits));
+    for (const o of diff.outcomes) {
+      m.ledgerTxs.inc({ kind: o.kind, outcome: o.applied ? "applied" : "void" });
+      if (!o.applied) m.ledgerVoid.inc({ code: o.code });
     }
   }
 
@@ -186,7 +187,7 @@ export class SqliteStore implements WritableLedgerStore {
         voided++;
         st.insertVoided.run(diff.anchorIndex, o.position, o.kind, o.id, o.code);
       }
-      st.insertAnchor.run(diff.anchorIndex, diff.commitment, diff.feesUnits, diff.outcomes.length - voided, voided);
+      st.insertAnchor.run(diff.anchorIndex, diff.commitment, diff.feesUnits, diff.outcomes.length - voided, voided, diff.payloadError ?? null);
       const t = diff.mintTip;
       st.upsertState.run(diff.anchorIndex, diff.commitment, diff.accumulator, t.tipId, t.nextHeight, t.targetBits, t.windowStartAnchor, t.emittedUnits);
     };
@@ -200,6 +201,13 @@ export class SqliteStore implements WritableLedgerStore {
     return row ? bytes(row.commitment) : undefined;
   }
 
+  /** What the store recorded for one anchor index. */
+  anchorAt(anchorIndex: bigint): { commitment: Uint8Array; feesUnits: bigint; applied: number; voided: number; payloadError: string | null } | undefined {
+    const row = this.db.query(`SELECT * FROM anchors WHERE anchor = ?`).get(anchorIndex) as Row | null;
+    if (!row) return undefined;
+    return { commitment: bytes(row.commitment), feesUnits: big(row.fees), applied: Number(row.applied), voided: Number(row.voided), payloadError: row.payload_error === null ? null : String(row.payload_error) };
+  }
+
   anchorCount(): bigint {
     return big((this.db.query(`SELECT COUNT(*) AS n FROM anchors`).get() as Row).n);
   }
@@ -210,14 +218,17 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** Every UTXO, in outpoint order (audits; streams rows). */
   *allUtxos(): Generator<CreatedUtxo> {
-    for (const row of this.db.query(`SELECT * FROM outputs WHERE spent_at IS NULL ORDER BY outpoint`).iterate() as IterableIterator<Row>) {
-      const key = bytes(row.outpoint);
-      yield {
-        txid: key.slice(0, HASH_BYTES),
-        index: new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(HASH_BYTES, false),
-        entry: { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n },
-      };
-    }
+    for (const row of this.db.query(`SELECT * FROM outputs WHERE spent_at IS NULL ORDER BY outpoint`).iterate() as IterableIterator<Row>) yield rowToUtxo(row);
+  }
+
+  /** Unspent outputs locked to `lockCommitment`, in outpoint order, at most `limit` (wallets). */
+  utxosByLock(lockCommitment: Uint8Array, limit: number): CreatedUtxo[] {
+    return (this.st.utxosByLock.all(lockCommitment, limit) as Row[]).map(rowToUtxo);
+  }
+
+  /** Sum of the unspent outputs locked to `lockCommitment`, in units. */
+  balanceOf(lockCommitment: Uint8Array): bigint {
+    return big((this.st.balanceOf.get(lockCommitment) as Row).total);
   }
 
   /** Recomputes the LtHash of the stored UTXO set from scratch and compares it with the recorded accumulator. */
@@ -320,6 +331,16 @@ export class SqliteStore implements WritableLedgerStore {
     }
   }
 
+  /** Up to `limit` event ids in insert order (tools, cache benchmarks). */
+  eventIds(limit: number): Uint8Array[] {
+    return (this.db.query(`SELECT id FROM events ORDER BY seq_no LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.id));
+  }
+
+  /** Up to `limit` payload digests (tools, cache benchmarks). */
+  payloadDigests(limit: number): Uint8Array[] {
+    return (this.db.query(`SELECT digest FROM payloads LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.digest));
+  }
+
   eventCount(): number {
     return Number(big((this.db.query(`SELECT COUNT(*) AS n FROM events`).get() as Row).n));
   }
@@ -338,6 +359,32 @@ export class SqliteStore implements WritableLedgerStore {
   }
 }
 
+function rowToUtxo(row: Row): CreatedUtxo {
+  const key = bytes(row.outpoint);
+  return {
+    txid: key.slice(0, HASH_BYTES),
+    index: new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(HASH_BYTES, false),
+    entry: { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n },
+  };
+}
+
+/** Opens (or creates) the database in WAL mode and migrates it; unusable files are a StoreError. */
+function openDatabase(path: string, fsync: boolean): Database {
+  let db: Database | undefined;
+  try {
+    db = new Database(path, { create: true, readwrite: true, safeIntegers: true, strict: true });
+    db.run(`PRAGMA journal_mode = WAL`);
+    db.run(`PRAGMA synchronous = ${fsync ? "FULL" : "NORMAL"}`);
+    db.run(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
+    migrate(db);
+    return db;
+  } catch (e) {
+    db?.close();
+    if (e instanceof StoreError) throw e;
+    throw new StoreError("STORE_OPEN_FAILED", `cannot open store ${path}: ${(e as Error).message}`);
+  }
+}
+
 function prepareStatements(db: Database) {
   return {
     getOutput: db.prepare(`SELECT amount, lock, created_at, coinbase, spent_at, spent_by FROM outputs WHERE outpoint = ?`),
@@ -347,8 +394,10 @@ function prepareStatements(db: Database) {
     insertMint: db.prepare(`INSERT INTO mints (height, id, anchor, reward, header) VALUES (?, ?, ?, ?, ?)`),
     insertEvidence: db.prepare(`INSERT INTO evidence (id, anchor, kind, offender, bytes) VALUES (?, ?, ?, ?, ?)`),
     insertVoided: db.prepare(`INSERT INTO voided (anchor, position, kind, id, code) VALUES (?, ?, ?, ?, ?)`),
-    insertAnchor: db.prepare(`INSERT INTO anchors (anchor, commitment, fees, applied, voided) VALUES (?, ?, ?, ?, ?)`),
+    insertAnchor: db.prepare(`INSERT INTO anchors (anchor, commitment, fees, applied, voided, payload_error) VALUES (?, ?, ?, ?, ?, ?)`),
     upsertState: db.prepare(`INSERT OR REPLACE INTO ledger_state (id, last_anchor, commitment, accumulator, mint_tip, mint_next_height, mint_target_bits, mint_window_start, emitted_units) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    utxosByLock: db.prepare(`SELECT outpoint, amount, lock, created_at, coinbase FROM outputs WHERE lock = ? AND spent_at IS NULL ORDER BY outpoint LIMIT ?`),
+    balanceOf: db.prepare(`SELECT COALESCE(SUM(amount), 0) AS total FROM outputs WHERE lock = ? AND spent_at IS NULL`),
     getAnchor: db.prepare(`SELECT commitment FROM anchors WHERE anchor = ?`),
     voidedAt: db.prepare(`SELECT position, kind, id, code FROM voided WHERE anchor = ? ORDER BY position`),
     insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, creator, seq, payload_digest, bytes) VALUES (?, ?, ?, ?, ?)`),

@@ -1,6 +1,9 @@
 import { expect, test } from "bun:test";
+import fc from "fast-check";
+import { generateStream } from "./stream.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memory-store.ts";
-import { applyAnchor, LedgerError } from "../../src/ledger/apply.ts";
+import { applyAnchor, applyAnchorBytes, LedgerError } from "../../src/ledger/apply.ts";
+import { encodeAnchorPayload } from "../../src/types/payload.ts";
 import { ltHashOfSet } from "../../src/ledger/lthash.ts";
 import type { AnchorDiff } from "../../src/ledger/state.ts";
 import type { PayloadTx } from "../../src/types/payload.ts";
@@ -73,6 +76,16 @@ test("a chain of spends inside one anchor applies in payload order; a spend of a
   expect(codes(g.step([{ kind: "micro", tx: bad }, { kind: "micro", tx: child }]))).toEqual(["TX_BAD_SIGNATURE", "TX_MISSING_INPUT"]);
 });
 
+test("a repeated earlier transaction in a payload does not hide the real outputs it would re-create", () => {
+  const f = fundedAlice();
+  const x = buildTx([sigSpend(f.coin, alice)], [out(f.amount - 1_000n, sigLock(bob))]);
+  expect(codes(f.step([{ kind: "micro", tx: x }]))).toEqual(["ok"]);
+  const y = buildTx([sigSpend({ txid: digest(x), index: 0 }, bob)], [out(f.amount - 2_000n, sigLock(alice))]);
+  const d = f.step([{ kind: "micro", tx: x }, { kind: "micro", tx: y }]);
+  expect(codes(d)).toEqual(["TX_DOUBLE_SPEND", "ok"]);
+  expect(d.spent[0]!.entry.createdAt).toBe(f.mem.lastApplied()!.anchorIndex - 1n); // the real entry, not a re-creation
+});
+
 test("validator codes pass through: overspend, lock mismatch, unknown input", () => {
   const f = fundedAlice();
   const over = buildTx([sigSpend(f.coin, alice)], [out(f.amount + 1n, sigLock(bob))]);
@@ -112,6 +125,22 @@ test("evidence is recorded once; bad evidence is void with a typed reason", () =
   expect(codes(s.step([{ kind: "evidence", tx: { kind: "equivocation", a, b } }]))).toEqual(["EVIDENCE_DUPLICATE"]);
 });
 
+test("payload bytes that do not decode apply as an empty anchor with the codec error recorded", () => {
+  const s = setup();
+  const good = applyAnchorBytes(s.mem, params, 0n, encodeAnchorPayload({ txs: [{ kind: "mint", tx: mineMint(s.mem.mintTip(), lockCommitment(sigLock(alice))) }] }));
+  expect(codes(good)).toEqual(["ok"]);
+  expect(good.payloadError).toBeUndefined();
+  s.mem.commitAnchor(good);
+  const bytes = encodeAnchorPayload({ txs: [] });
+  for (const [i, bad] of [bytes.subarray(0, 1), Uint8Array.of(...bytes, 0), Uint8Array.of(0x02, 0x09, 0x00)].entries()) {
+    const d = applyAnchorBytes(s.mem, params, BigInt(i + 1), bad);
+    expect(d.payloadError).toMatch(/^CODEC_/);
+    expect(d.outcomes).toEqual([]);
+    expect(toHex(d.commitment)).toBe(toHex(good.commitment));
+    s.mem.commitAnchor(d);
+  }
+});
+
 test("anchors must be applied in order", () => {
   const s = setup();
   expect(() => applyAnchor(s.mem, params, 1n, { txs: [] })).toThrow(LedgerError);
@@ -131,4 +160,24 @@ test("the incremental commitment equals a from-scratch LtHash of the UTXO set af
     amount -= 2_000n;
   }
   expect(toHex(f.mem.lastApplied()!.commitment)).toBe(toHex(ltHashOfSet(f.mem.allUtxos()).commitment()));
+});
+
+test("fuzz: random and mutated payload bytes never crash the ledger; the result is deterministic", () => {
+  const stream = generateStream(12, 99);
+  const mem = new MemoryLedgerStore(stream.params.emission);
+  for (let i = 0; i < 10; i++) mem.commitAnchor(applyAnchorBytes(mem, stream.params, BigInt(i), stream.payloads[i]!));
+  const target = stream.payloads[10]!;
+  fc.assert(
+    fc.property(fc.array(fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 6 }), fc.uint8Array({ maxLength: 64 }), (flips, junk) => {
+      const mutated = target.slice();
+      for (const f of flips) mutated[f.at % mutated.length] = f.byte;
+      for (const bytes of [mutated, junk]) {
+        const a = applyAnchorBytes(mem, stream.params, 10n, bytes);
+        const b = applyAnchorBytes(mem, stream.params, 10n, bytes);
+        expect(toHex(a.commitment)).toBe(toHex(b.commitment));
+        expect(a.outcomes.map((o) => (o.applied ? "ok" : o.code))).toEqual(b.outcomes.map((o) => (o.applied ? "ok" : o.code)));
+      }
+    }),
+    { numRuns: 200 },
+  );
 });

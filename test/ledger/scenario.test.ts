@@ -139,5 +139,9 @@ test("mine, mature, and spend through every predicate; voids are typed; state ag
   expect(toHex(sql.lastApplied()!.commitment)).toBe(expected);
   expect(independentCommitment([...sql.allUtxos()])).toBe(expected);
   expect(sql.voidedAt(2n).map((v) => v.code)).toEqual(["TX_IMMATURE"]);
+  for (const lock of [sigLock(alice), sigLock(bob), sigLock(carol), multisig]) {
+    expect(sql.balanceOf(lockCommitment(lock))).toBe(balance(lock));
+    expect(sql.utxosByLock(lockCommitment(lock), 100).reduce((s, u) => s + u.entry.amount, 0n)).toBe(balance(lock));
+  }
   sql.close();
 });

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { buildPayload, payloadBytesFor, type ProposerCandidate, type PayloadSelection } from "../../src/mempool/proposer.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
 import { compareBytes } from "../../src/crypto/bytes.ts";
+import { referencePicks } from "./proposer-reference.ts";
 
 interface Case {
   candidates: ProposerCandidate[];
@@ -66,6 +67,13 @@ function analyse(c: Case, sel: PayloadSelection<ProposerCandidate>) {
 const RUNS = { numRuns: 400 };
 
 describe("proposer properties", () => {
+  test("picks exactly what the naive reference implementation of the policy picks", () => {
+    fc.assert(fc.property(caseArb, (c) => {
+      const expected = referencePicks(c.candidates, c.txsMax, c.budgetBytes, c.pendingTxids, c.pendingInputs);
+      expect(run(c).pickOrder.map((x) => x.txidHex)).toEqual(expected.map((x) => x.txidHex));
+    }), RUNS);
+  });
+
   test("limits: at most txsMax txs, payload within the byte budget, size accounted exactly", () => {
     fc.assert(fc.property(caseArb, (c) => {
       const sel = run(c);

@@ -70,28 +70,35 @@ describe("Proposer with a real mempool", () => {
     const pool = new Mempool({ view });
     expect(pool.admit(ops.map((op, i) => freeTx([op], 100n + BigInt(i), { group: i % 4, extraOutputs: i % 3 })), CTX).every((r) => r.ok)).toBe(true);
     const proposer = new Proposer({ txsPerPayload: 8, payloadBudgetBytes: 64 * 1024, registry });
-    const first = proposer.build(pool.entries())!;
+    const first = proposer.build(pool.candidates)!;
     expect(first.txids.length).toBe(8);
+    // Pending txs are parked out of the mempool's index, not skipped one by one.
+    expect(pool.candidates.size).toBe(22);
     expect(toHex(first.bytes)).toBe(toHex(encodeAnchorPayload(first.payload)));
     expect(toHex(first.digest)).toBe(toHex(blake3_32(first.bytes)));
     expect(decodeAnchorPayload(first.bytes).txs.map((t) => toHex(digestMicroTx(t.tx as never)))).toEqual(first.txids.map(toHex));
-    const second = proposer.build(pool.entries())!;
+    const second = proposer.build(pool.candidates)!;
     const firstSet = new Set(first.txids.map(toHex));
     expect(second.txids.some((t) => firstSet.has(toHex(t)))).toBe(false);
     expect(proposer.pendingPayloads).toBe(2);
     // The first payload was dropped (never finalized): its txs are eligible again.
     expect(proposer.release(first.digest)).toBe(true);
     expect(proposer.release(first.digest)).toBe(false);
-    const third = proposer.build(pool.entries())!;
+    expect(pool.candidates.size).toBe(22);
+    const third = proposer.build(pool.candidates)!;
     expect(third.txids.map(toHex).sort()).toEqual([...firstSet].sort());
     // The second payload was finalized: the mempool drops its txs, the proposer releases it.
     pool.onFinalized(second.payload.txs.flatMap((t) => (t.kind === "micro" ? t.tx.inputs : [])), second.txids);
     proposer.release(second.digest);
+    // Finalized while parked: released, but gone from the index for good.
+    expect(pool.candidates.size).toBe(30 - 8 - 8);
+    // A plain list works too (pending txs are then skipped by txid).
     const fourth = proposer.build(pool.entries())!;
     expect(fourth.txids.length).toBe(8);
     // 30 - 8 finalized - 8 (third) - 8 (fourth) pending = 6 left.
     expect(proposer.build(pool.entries())!.txids.length).toBe(6);
     expect(proposer.build(pool.entries())).toBeUndefined();
+    expect(proposer.build(pool.candidates)).toBeUndefined();
     const gauge = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]?.value;
     expect(await gauge("pc_node_proposer_built_total")).toBe(5);
     expect(await gauge("pc_node_proposer_last_size")).toBe(6);

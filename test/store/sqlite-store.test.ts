@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -125,4 +125,30 @@ test("--fsync maps to synchronous FULL / NORMAL in WAL mode", () => {
     expect((store.db.query(`PRAGMA journal_mode`).get() as { journal_mode: string }).journal_mode).toBe("wal");
     store.close();
   }
+});
+
+test("a file that is not a database is a typed error, not a crash", () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, STORE_FILE_NAME), new Uint8Array(8192).fill(0x41));
+  expect(() => new SqliteStore({ storeDir: dir, emission: testEmission, fsync: false })).toThrow(expect.objectContaining({ code: "STORE_OPEN_FAILED" }));
+});
+
+test("a tampered ledger_state is detected on open", () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ storeDir: dir, emission: testEmission, fsync: false });
+  store.commitAnchor(applyAnchor(store, stream.params, 0n, decodeAnchorPayload(stream.payloads[0]!)));
+  store.db.run(`UPDATE ledger_state SET commitment = ?`, [new Uint8Array(32)]);
+  store.close();
+  expect(() => new SqliteStore({ storeDir: dir, emission: testEmission, fsync: false })).toThrow(expect.objectContaining({ code: "STORE_CORRUPT" }));
+});
+
+test("ledger metrics count applied and voided transactions by code", async () => {
+  const registry = new Registry();
+  const store = new SqliteStore({ storeDir: tempDir(), emission: testEmission, fsync: false, metrics: createStoreMetrics(registry) });
+  for (let i = 0; i < 30; i++) store.commitAnchor(applyAnchor(store, stream.params, BigInt(i), decodeAnchorPayload(stream.payloads[i]!)));
+  const text = await registry.metrics();
+  expect(text).toContain("pc_node_ledger_anchor_index 29");
+  expect(text).toMatch(/pc_node_ledger_txs_total\{kind="mint",outcome="applied"\} \d+/);
+  expect(text).toContain("pc_node_store_anchors_committed_total 30");
+  store.close();
 });

@@ -1,34 +1,25 @@
 /** The command table. Names follow the seed (`P2pQuicListen`); kebab-case aliases are accepted. */
 import type { Command } from "../command.ts";
-import { CliError } from "../args.ts";
 import { command as genesis } from "./genesis.ts";
 import { command as selftest } from "./selftest.ts";
 import { command as mine } from "./mine.ts";
 import { command as metricsServe } from "./p2p-metrics-serve.ts";
 import { command as localnet } from "./localnet.ts";
+import { command as p2pQuicListen } from "./p2p-quic-listen.ts";
 import { command as consensusAckDists } from "./consensus-ack-dists.ts";
 import { command as consensusPayoutRoot } from "./consensus-payout-root.ts";
-
-/** A command that is specified but not built yet: says so and exits non-zero. */
-function notBuilt(name: string, aliases: string[], summary: string): Command {
-  return {
-    name, aliases, summary: `${summary} (not built yet)`, usage: `phantom ${name}`, flags: [], positionals: true,
-    async run() {
-      throw new CliError("CLI_NOT_IMPLEMENTED", `${name} is not built yet in this version`);
-    },
-  };
-}
+import { command as cacheBench } from "./cache-bench.ts";
 
 export const commands: Command[] = [
   localnet,
   genesis,
   selftest,
-  notBuilt("P2pQuicListen", ["p2p-quic-listen", "node"], "run a validator node: QUIC listener, consensus, storage, RPC, metrics"),
+  p2pQuicListen,
   metricsServe,
   mine,
   consensusAckDists,
   consensusPayoutRoot,
-  notBuilt("CacheBench", ["cache-bench"], "header/payload cache micro-benchmark against a store"),
+  cacheBench,
 ];
 
 export function findCommand(name: string): Command | undefined {
