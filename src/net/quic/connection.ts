@@ -215,6 +215,8 @@ export class Connection {
   private closeSentMs = -Infinity;
   private closeDeadlineMs = Infinity;
   private startedMs: number | null = null;
+  /** Latest time passed to receive/send/onTimer (close() has no time argument). */
+  private lastNowMs = 0;
 
   private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array) {
     this.isClient = isClient;
@@ -398,13 +400,16 @@ export class Connection {
   close(errorCode = 0, reason = ""): void {
     if (this.isClosing) return;
     const reasonBytes = new Uint8Array(Buffer.from(reason.slice(0, 200), "utf8"));
-    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, Date.now(), false);
+    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, this.lastNowMs, false);
   }
 
   // ---------------------------------------------------------------- receive
 
-  receive(datagram: Uint8Array, nowMs: number): void {
+  receive(input: Uint8Array, nowMs: number): void {
     if (this.state === "closed" || this.state === "draining") return;
+    this.lastNowMs = nowMs;
+    // A plain Uint8Array view: Buffer#slice would alias instead of copying.
+    const datagram = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
     this.startedMs ??= nowMs;
     this.bytesReceived += datagram.length;
     if (this.state === "closing") {
@@ -594,7 +599,9 @@ export class Connection {
   /** Applies TLS progress: peer transport parameters, handshake completion. */
   private afterTls(nowMs: number): void {
     if (!this.peerParams && this.tls.peerTransportParameters) this.applyPeerParams(decodeTransportParameters(this.tls.peerTransportParameters, this.isClient));
-    if (this.tls.complete && !this.handshakeEventSent) {
+    // The client reports the handshake only once it is confirmed (HANDSHAKE_DONE): that
+    // is when it knows the server accepted its certificate (RFC 9001 §4.1.2).
+    if (this.tls.complete && !this.handshakeEventSent && (!this.isClient || this.handshakeConfirmed)) {
       this.handshakeEventSent = true;
       this.state = "established";
       this.events.push({ type: "handshake_done", peerPublicKey: this.tls.peerPublicKey!, alpn: this.tls.alpn ?? "" });
@@ -810,13 +817,16 @@ export class Connection {
   private onAck(space: Space, f: AckFrame, nowMs: number): void {
     const largest = f.ranges[0]!.largest;
     if (largest >= space.nextPn) throw new QuicError("PROTOCOL_VIOLATION", "ACK for a packet never sent", { frameType: 0x02 });
+    // Walk our sent packets (ascending) against the ranges (descending, so from the end):
+    // cost is bounded by packets in flight, not by the span the ACK covers.
     const acked: SentPacket[] = [];
-    for (const r of f.ranges) {
-      for (let pn = Math.max(r.smallest, 0); pn <= r.largest; pn++) {
-        const p = space.sent.get(pn);
-        if (p) acked.push(p);
-        if (r.largest - r.smallest > space.sent.size && pn - r.smallest > space.sent.size) break;
-      }
+    const ranges = f.ranges;
+    let ri = ranges.length - 1;
+    for (const p of space.sent.values()) {
+      if (p.pn > largest) break;
+      while (ri >= 0 && ranges[ri]!.largest < p.pn) ri--;
+      if (ri < 0) break;
+      if (p.pn >= ranges[ri]!.smallest) acked.push(p);
     }
     if (acked.length === 0) return;
     if (largest > space.largestAcked) space.largestAcked = largest;
@@ -995,6 +1005,7 @@ export class Connection {
   /** Datagrams to send now (bounded per call; call again after the next timer or input). */
   send(nowMs: number): Uint8Array[] {
     this.startedMs ??= nowMs;
+    this.lastNowMs = nowMs;
     if (this.lastActivityMs === 0) this.lastActivityMs = nowMs;
     const out: Uint8Array[] = [];
     if (this.state === "closed" || this.state === "draining") return out;
@@ -1260,6 +1271,7 @@ export class Connection {
 
   onTimer(nowMs: number): void {
     if (this.state === "closed") return;
+    this.lastNowMs = nowMs;
     if (this.state === "closing" || this.state === "draining") {
       if (nowMs >= this.closeDeadlineMs) this.state = "closed";
       return;

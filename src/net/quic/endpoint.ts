@@ -39,7 +39,7 @@ export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "s
   onConnection?: (conn: QuicConnection) => void;
 };
 
-type UdpSocket = import("bun").udp.Socket<"buffer">;
+type UdpSocket = import("bun").udp.Socket<"uint8array">;
 
 /** Application view of one connection. */
 export class QuicConnection {
@@ -181,7 +181,7 @@ export class QuicEndpoint {
   private static async bind(port: number, hostname: string, opts: EndpointOptions, listening: boolean): Promise<QuicEndpoint> {
     let ep: QuicEndpoint | null = null;
     const socket: UdpSocket = await Bun.udpSocket({
-      binaryType: "buffer",
+      binaryType: "uint8array",
       port,
       hostname,
       socket: {
