@@ -150,6 +150,22 @@ describe("a peer that vanishes", () => {
   }, 30_000);
 });
 
+describe("connection lifecycle", () => {
+  // Regression: Connection.close() once stamped the closing deadline with Date.now() against
+  // the endpoint's performance.now() clock, so closed connections never finished and their
+  // timer re-fired every 1 ms. RFC 9000 §10.2: closing lasts about 3 PTO.
+  test("a connection closed by the application is forgotten by both endpoints", async () => {
+    const server = await echoServer();
+    const client = await clientEndpoint();
+    const conn = await client.connect("127.0.0.1", server.port);
+    conn.close(0, "done");
+    // 3 PTO with a loopback RTT is well under a second; allow 5 s before calling it a leak.
+    for (let waited = 0; waited < 5000 && client.connectionCount + server.connectionCount > 0; waited += 100) await Bun.sleep(100);
+    expect(client.connectionCount).toBe(0);
+    expect(server.connectionCount).toBe(0);
+  }, 10_000);
+});
+
 describe("datagram fuzzing of a live endpoint", () => {
   test("random and mutated datagrams never crash it; connections stay bounded; it keeps serving", async () => {
     // Opened first so it is closed last: the server's close sends CONNECTION_CLOSE to it.
