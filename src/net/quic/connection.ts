@@ -108,6 +108,7 @@ class Space {
   readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER);
   readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_BYTES_MAX);
   discarded = false;
+  scratch = new Uint8Array(0);
   readonly name: PacketNumberSpace;
   constructor(readonly id: SpaceId) {
     this.name = SPACE_NAMES[id]!;
@@ -1012,7 +1013,9 @@ export class Connection {
     }
     const payloadRoom = room - header.length - AEAD_TAG_BYTES;
     if (payloadRoom < 32) return null;
-    return { space, header, pnLength, pn, payload: new Uint8Array(payloadRoom), used: 0, frames: [], ackEliciting: false };
+    // One scratch payload per space: sealing copies it out, so it is free again right after.
+    if (space.scratch.length < payloadRoom) space.scratch = new Uint8Array(Math.max(payloadRoom, this.maxDatagramBytes));
+    return { space, header, pnLength, pn, payload: space.scratch.subarray(0, payloadRoom), used: 0, frames: [], ackEliciting: false };
   }
 
   private put(d: Draft, f: Frame, sent: SentFrame | null): void {

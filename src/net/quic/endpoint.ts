@@ -162,6 +162,8 @@ export class QuicEndpoint {
   private closedEndpoint = false;
   /** Datagrams dropped for being unroutable or malformed (for metrics). */
   droppedDatagrams = 0;
+  /** Socket errors seen (ICMP unreachable and the like; for metrics). */
+  socketErrors = 0;
 
   private constructor(private readonly socket: UdpSocket, private readonly opts: EndpointOptions, private readonly listening: boolean) {
     this.clock = opts.clock ?? realClock;
@@ -187,6 +189,10 @@ export class QuicEndpoint {
       socket: {
         data: (_s, buf, rport, raddr) => ep?.onDatagram(buf, rport, raddr),
         drain: () => ep?.drainPending(),
+        // ICMP errors (e.g. port unreachable after a peer exits) are not fatal: timers handle them.
+        error: () => {
+          if (ep) ep.socketErrors++;
+        },
       },
     });
     ep = new QuicEndpoint(socket, opts, listening);
@@ -304,7 +310,8 @@ export class QuicEndpoint {
     this.dirty.add(qc);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    // A macrotask, so every datagram read in this poll is processed before anything is sent.
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -377,15 +384,25 @@ export class QuicEndpoint {
       this.pendingOut.push(...flat);
       return;
     }
-    const sent = this.socket.sendMany(flat);
+    const sent = this.trySend(() => this.socket.sendMany(flat)) ?? datagrams.length;
     if (sent < datagrams.length) this.pendingOut = flat.slice(sent * 3);
+  }
+
+  /** Runs a socket send; a synchronous socket error counts as sent (QUIC treats it as loss). */
+  private trySend<T>(fn: () => T): T | null {
+    try {
+      return fn();
+    } catch {
+      this.socketErrors++;
+      return null;
+    }
   }
 
   private drainPending(): void {
     if (!this.pendingOut.length || this.closedEndpoint) return;
     const flat = this.pendingOut;
     this.pendingOut = [];
-    const sent = this.socket.sendMany(flat);
+    const sent = this.trySend(() => this.socket.sendMany(flat)) ?? flat.length / 3;
     if (sent * 3 < flat.length) this.pendingOut = flat.slice(sent * 3);
   }
 
@@ -394,7 +411,7 @@ export class QuicEndpoint {
     if (this.closedEndpoint) return;
     for (const qc of this.connections) {
       qc.conn.close(0, "endpoint closing");
-      for (const d of qc.conn.send(this.clock.nowMs())) this.socket.send(d, qc.remotePort, qc.remoteHost);
+      for (const d of qc.conn.send(this.clock.nowMs())) this.trySend(() => this.socket.send(d, qc.remotePort, qc.remoteHost));
       if (qc.timer !== null) this.clock.clearTimer(qc.timer);
       qc.dispatch({ type: "closed", errorCode: 0, reason: "endpoint closed", remote: false, application: true });
     }
