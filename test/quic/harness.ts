@@ -49,7 +49,7 @@ export function run(p: Pair, untilMs = p.nowMs + 5000, serverOpts: Partial<Conne
     if (p.server) p.serverEvents.push(...p.server.pollEvents());
     if (stop?.()) return;
     const nextTimer = Math.min(p.client.nextTimerMs(), p.server?.nextTimerMs() ?? Infinity);
-    queue.sort((a, b) => a.at - b.at);
+    // Constant latency keeps the queue in delivery order (no sort needed).
     const nextDelivery = queue.length ? queue[0]!.at : Infinity;
     const next = Math.min(nextTimer, nextDelivery);
     if (next === Infinity || next > untilMs) {

@@ -113,6 +113,27 @@ describe("LossyProxy (raw UDP on loopback)", () => {
     expect(proxy.clientsRefused).toBe(2);
   });
 
+  test("a client that closes its port mid-stream does not take the proxy down", async () => {
+    const server = await echoServer();
+    const proxy = await LossyProxy.start({ seed: 1, serverPort: server.sock.port, delayMsMin: 20, delayMsMax: 20 });
+    cleanup.push(() => proxy.close());
+    const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    for (let i = 0; i < 20; i++) gone.send(new Uint8Array(10), proxy.port, "127.0.0.1");
+    gone.close(); // echoes come back after 40 ms to a closed port
+    await Bun.sleep(150);
+    const { echoes } = await run({ seed: 1 }, 10); // and a new proxy/client pair still works
+    expect(echoes.length).toBe(10);
+    // The relayed echoes hit the closed port; the OS may report that on later sends.
+    expect(proxy.counters().toClient.forwarded).toBe(20);
+    for (let i = 0; i < 5; i++) {
+      const again = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+      cleanup.push(() => again.close());
+      again.send(new Uint8Array(10), proxy.port, "127.0.0.1");
+    }
+    await Bun.sleep(100);
+    expect(proxy.counters().toClient.forwarded).toBe(25);
+  });
+
   test("seeded PRNG is deterministic and in [0, 1)", () => {
     const a = seededRandom(5);
     const b = seededRandom(5);

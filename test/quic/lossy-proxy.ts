@@ -31,6 +31,8 @@ export interface LossyProxyOptions extends ImpairmentOptions {
   clientsMax?: number;
   /** Separate impairments for server -> client (defaults to the same as client -> server). */
   toClient?: ImpairmentOptions;
+  /** Sees every datagram as received, before impairment (e.g. to record a session for fuzzing). */
+  tap?: (direction: "toServer" | "toClient", data: Uint8Array) => void;
 }
 
 export interface DirectionCounters {
@@ -146,6 +148,8 @@ export class LossyProxy {
   private readonly upstreams = new Map<string, UdpSocket>();
   private closed = false;
   clientsRefused = 0;
+  /** Sends or receives the OS refused (e.g. ICMP port unreachable after a peer closed). */
+  socketErrors = 0;
 
   private constructor(private readonly front: UdpSocket, private readonly opts: LossyProxyOptions) {
     const queueMax = opts.queueDatagramsMax ?? queueDatagramsMaxDefault;
@@ -162,6 +166,10 @@ export class LossyProxy {
       socket: {
         data(_s, data, port, address) {
           proxy?.fromClient(data, port, address);
+        },
+        // Without an error handler, a pending ICMP error kills the process.
+        error() {
+          if (proxy) proxy.socketErrors++;
         },
       },
     });
@@ -180,6 +188,7 @@ export class LossyProxy {
   private fromClient(data: Uint8Array, port: number, address: string): void {
     if (this.closed) return;
     const key = `${address}:${port}`;
+    this.opts.tap?.("toServer", data);
     const upstream = this.upstreams.get(key);
     if (upstream) {
       this.toServer.handle(data, (d) => this.sendUp(upstream, d));
@@ -208,9 +217,13 @@ export class LossyProxy {
       socket: {
         data: (_s, data) => {
           if (this.closed) return;
+          this.opts.tap?.("toClient", data);
           this.toClient.handle(data, (d) => {
-            if (!this.closed) this.front.send(d, clientPort, clientAddress);
+            if (!this.closed) this.trySend(() => this.front.send(d, clientPort, clientAddress));
           });
+        },
+        error: () => {
+          this.socketErrors++;
         },
       },
     }).then((sock) => {
@@ -227,7 +240,16 @@ export class LossyProxy {
   }
 
   private sendUp(sock: UdpSocket, data: Uint8Array): void {
-    if (!this.closed && !sock.closed) sock.send(data, this.opts.serverPort, loopback);
+    if (!this.closed && !sock.closed) this.trySend(() => sock.send(data, this.opts.serverPort, loopback));
+  }
+
+  /** A send can throw ECONNREFUSED once the destination port closed: count it, carry on. */
+  private trySend(send: () => void): void {
+    try {
+      send();
+    } catch {
+      this.socketErrors++;
+    }
   }
 
   /** Number of client addresses with an upstream socket. */

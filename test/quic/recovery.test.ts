@@ -1,5 +1,6 @@
 // Loss detection in virtual time (ms): RTT samples, thresholds, PTO, handshake rules.
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { LossRecovery, RttEstimator, type SentPacket } from "../../src/net/quic/recovery.ts";
 import { NewReno } from "../../src/net/quic/congestion.ts";
 import type { PacketNumberSpace } from "../../src/net/quic/ack-tracker.ts";
@@ -208,5 +209,58 @@ describe("persistent congestion (RFC 9002 §7.6)", () => {
     for (let pn = 1; pn <= 6; pn++) lr.onPacketSent(pkt(pn, 100 + pn * 10));
     lr.onPacketSent(pkt(7, 200));
     expect(lr.onAckReceived("application", ack([r(7)]), 1300).persistentCongestion).toBe(false);
+  });
+});
+
+describe("LossRecovery properties (random schedules, fractional ms)", () => {
+  test("each packet is acked or lost at most once; bytes in flight match; timers make progress", () => {
+    type Op = { kind: "send"; dt: number } | { kind: "ack"; dt: number; lo: number; len: number } | { kind: "timer" };
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("send" as const), dt: fc.double({ min: 0, max: 50, noNaN: true }) }),
+      fc.record({ kind: fc.constant("ack" as const), dt: fc.double({ min: 0, max: 50, noNaN: true }), lo: fc.nat(), len: fc.nat({ max: 5 }) }),
+      fc.record({ kind: fc.constant("timer" as const) }),
+    );
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 120 }), (ops: Op[]) => {
+      const cc = new NewReno();
+      const lr = confirmed({ cc });
+      const done = new Set<number>();
+      const sent = new Map<number, SentPacket<Tag>>();
+      let now = 0;
+      let pn = 0;
+      const settle = (pns: number[]) => {
+        for (const n of pns) {
+          expect(done.has(n)).toBe(false);
+          done.add(n);
+        }
+      };
+      for (const o of ops) {
+        if (o.kind === "send") {
+          now += o.dt;
+          const p = pkt(pn++, now);
+          sent.set(p.pn, p);
+          lr.onPacketSent(p);
+        } else if (o.kind === "ack" && pn > 0) {
+          now += o.dt;
+          const largest = o.lo % pn;
+          const res = lr.onAckReceived("application", ack([r(Math.max(0, largest - o.len), largest)], 1.5), now);
+          settle(res.newlyAcked.map((p) => p.pn));
+          settle(res.lost.map((p) => p.pn));
+        } else if (o.kind === "timer") {
+          const deadline = lr.lossDetectionDeadlineMs();
+          if (deadline === Infinity) continue;
+          now = Math.max(now, deadline);
+          const t = lr.onTimeout(now);
+          expect(t).toBeDefined();
+          if (t?.kind === "loss") {
+            expect(t.lost.length).toBeGreaterThan(0);
+            settle(t.lost.map((p) => p.pn));
+          }
+        }
+        const outstanding = [...sent.keys()].filter((n) => !done.has(n));
+        expect(lr.unacked("application").map((p) => p.pn)).toEqual(outstanding);
+        expect(cc.bytesInFlight).toBe(outstanding.length * 1200);
+        if (outstanding.length > 0) expect(lr.lossDetectionDeadlineMs()).toBeLessThan(Infinity);
+      }
+    }), { numRuns: 500 });
   });
 });

@@ -6,7 +6,9 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
-import { NewReno, type CongestionPacket } from "./congestion.ts";
+import { NewReno } from "./congestion.ts";
+import { LossRecovery, type SentPacket } from "./recovery.ts";
+import type { PacketNumberSpace } from "./ack-tracker.ts";
 import { QuicError, isQuicError } from "./errors.ts";
 import { framesAckEliciting, parseFrames, streamDataFitting, cryptoDataFitting, writeFrame, frameSize, type AckFrame, type Frame, type PacketType } from "./frames.ts";
 import { QUIC_VERSION_1, initialSecrets } from "./initial-keys.ts";
@@ -36,10 +38,6 @@ export const DATAGRAM_QUEUE_MAX = 256;
 export const CRYPTO_BUFFER_BYTES_MAX = 65_536;
 /** Connection IDs we accept from the peer (active_connection_id_limit) and issue to it. */
 export const ACTIVE_CONNECTION_ID_LIMIT = 4;
-const INITIAL_RTT_MS = 333;
-const GRANULARITY_MS = 1;
-const PACKET_THRESHOLD = 3;
-const TIME_THRESHOLD = 9 / 8;
 const MAX_ACK_DELAY_MS = 25;
 const AMPLIFICATION_FACTOR = 3;
 const DATAGRAMS_PER_SEND_MAX = 64;
@@ -53,6 +51,7 @@ const SPACE_APP = 2;
 type SpaceId = 0 | 1 | 2;
 const SPACE_PACKET_TYPES: readonly PacketType[] = ["initial", "handshake", "1rtt"];
 const LEVEL_BY_SPACE: readonly EncryptionLevel[] = [LEVEL_INITIAL, LEVEL_HANDSHAKE, LEVEL_APPLICATION];
+const SPACE_NAMES: readonly PacketNumberSpace[] = ["initial", "handshake", "application"];
 
 export interface ConnectionOptions {
   identity: Identity;
@@ -99,26 +98,20 @@ type SentFrame =
   | { k: "handshake_done" }
   | { k: "none" };
 
-interface SentPacket extends CongestionPacket {
-  pn: number;
-  ackEliciting: boolean;
-  frames: SentFrame[];
-}
+type Sent = SentPacket<SentFrame>;
 
 class Space {
   readKeys: PacketKeys | null = null;
   writeKeys: PacketKeys | null = null;
   nextPn = 0;
-  largestAcked = -1;
   readonly ack: AckTracker;
-  readonly sent = new Map<number, SentPacket>();
   readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER);
   readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_BYTES_MAX);
-  lossTimeMs = Infinity;
-  lastAckElicitingSentMs = -Infinity;
-  ackElicitingInFlight = 0;
   discarded = false;
+  scratch = new Uint8Array(0);
+  readonly name: PacketNumberSpace;
   constructor(readonly id: SpaceId) {
+    this.name = SPACE_NAMES[id]!;
     this.ack = new AckTracker(id === SPACE_INITIAL ? "initial" : id === SPACE_HANDSHAKE ? "handshake" : "application", { maxAckDelayMs: MAX_ACK_DELAY_MS });
   }
 }
@@ -160,15 +153,12 @@ export class Connection {
   private peerScidSeen = false;
   private readonly localParams: TransportParameters;
   private peerParams: TransportParameters | null = null;
-  // Recovery (RFC 9002): RTT estimate, PTO backoff, congestion control.
-  private smoothedRttMs = INITIAL_RTT_MS;
-  private rttVarMs = INITIAL_RTT_MS / 2;
-  private minRttMs = Infinity;
-  private latestRttMs = 0;
-  private hasRttSample = false;
-  private ptoCount = 0;
+  // Recovery (RFC 9002): loss detection, RTT, PTO (recovery.ts) and NewReno (congestion.ts).
   private readonly cc: NewReno;
+  private readonly recovery: LossRecovery<SentFrame>;
   private probesPending = 0;
+  /** Space a PTO asked for probes in (the anti-deadlock probe goes there). */
+  private probeSpace: SpaceId | null = null;
   // Anti-amplification (RFC 9000 §8.1).
   private addressValidated: boolean;
   private bytesReceived = 0;
@@ -215,6 +205,8 @@ export class Connection {
   private closeSentMs = -Infinity;
   private closeDeadlineMs = Infinity;
   private startedMs: number | null = null;
+  /** Latest time passed to receive/send/onTimer (close() has no time argument). */
+  private lastNowMs = 0;
 
   private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array) {
     this.isClient = isClient;
@@ -222,6 +214,7 @@ export class Connection {
     this.resetKey = opts.resetKey ?? this.random(32);
     this.maxDatagramBytes = Math.max(INITIAL_DATAGRAM_BYTES_MIN, opts.maxDatagramBytes ?? MAX_DATAGRAM_BYTES_DEFAULT);
     this.cc = new NewReno(this.maxDatagramBytes);
+    this.recovery = new LossRecovery<SentFrame>({ isServer: !isClient, congestion: this.cc, peerMaxAckDelayMs: MAX_ACK_DELAY_MS });
     this.dcid = dcid;
     this.scid = scid;
     this.originalDcid = originalDcid;
@@ -317,7 +310,8 @@ export class Connection {
     return [...this.localCids.values()];
   }
   get rttMs(): { smoothed: number; min: number; latest: number } {
-    return { smoothed: this.smoothedRttMs, min: this.minRttMs, latest: this.latestRttMs };
+    const r = this.recovery.rtt;
+    return { smoothed: r.smoothedRttMs, min: r.minRttMs, latest: r.latestRttMs };
   }
   get congestionWindowBytes(): number {
     return this.cc.congestionWindow;
@@ -383,7 +377,7 @@ export class Connection {
   initiateKeyUpdate(): boolean {
     const app = this.spaces[SPACE_APP];
     if (!this.handshakeConfirmed || !app.writeKeys || this.readPhase !== this.writePhase) return false;
-    if (this.keyUpdatePn >= 0 && app.largestAcked < this.keyUpdatePn) return false;
+    if (this.keyUpdatePn >= 0 && this.recovery.largestAcked("application") < this.keyUpdatePn) return false;
     app.writeKeys = app.writeKeys.next();
     this.writePhase ^= 1;
     this.keyUpdatePn = app.nextPn;
@@ -398,15 +392,19 @@ export class Connection {
   close(errorCode = 0, reason = ""): void {
     if (this.isClosing) return;
     const reasonBytes = new Uint8Array(Buffer.from(reason.slice(0, 200), "utf8"));
-    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, Date.now(), false);
+    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, this.lastNowMs, false);
   }
 
   // ---------------------------------------------------------------- receive
 
-  receive(datagram: Uint8Array, nowMs: number): void {
+  receive(input: Uint8Array, nowMs: number): void {
     if (this.state === "closed" || this.state === "draining") return;
+    this.lastNowMs = nowMs;
+    // A plain Uint8Array view: Buffer#slice would alias instead of copying.
+    const datagram = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
     this.startedMs ??= nowMs;
     this.bytesReceived += datagram.length;
+    if (!this.addressValidated) this.recovery.setAmplificationLimited(false, nowMs);
     if (this.state === "closing") {
       // Answer anything with the close again, rate-limited (RFC 9000 §10.2.1).
       if (nowMs - this.closeSentMs >= CLOSE_RESEND_INTERVAL_MS) this.closeSentMs = -Infinity;
@@ -523,10 +521,7 @@ export class Connection {
     this.installInitialKeys(this.dcid);
     // Everything sent in Initial packets goes again with the new keys and token.
     const initial = this.spaces[SPACE_INITIAL];
-    for (const p of initial.sent.values()) this.onPacketLost(initial, p);
-    this.cc.onPacketsDiscarded([...initial.sent.values()]);
-    initial.sent.clear();
-    initial.ackElicitingInFlight = 0;
+    for (const p of this.recovery.discardSpace("initial", this.lastNowMs)) this.onPacketLost(initial, p);
   }
 
   private checkStatelessReset(datagram: Uint8Array, nowMs: number): void {
@@ -594,7 +589,9 @@ export class Connection {
   /** Applies TLS progress: peer transport parameters, handshake completion. */
   private afterTls(nowMs: number): void {
     if (!this.peerParams && this.tls.peerTransportParameters) this.applyPeerParams(decodeTransportParameters(this.tls.peerTransportParameters, this.isClient));
-    if (this.tls.complete && !this.handshakeEventSent) {
+    // The client reports the handshake only once it is confirmed (HANDSHAKE_DONE): that
+    // is when it knows the server accepted its certificate (RFC 9001 §4.1.2).
+    if (this.tls.complete && !this.handshakeEventSent && (!this.isClient || this.handshakeConfirmed)) {
       this.handshakeEventSent = true;
       this.state = "established";
       this.events.push({ type: "handshake_done", peerPublicKey: this.tls.peerPublicKey!, alpn: this.tls.alpn ?? "" });
@@ -622,6 +619,7 @@ export class Connection {
       throw new QuicError("TRANSPORT_PARAMETER_ERROR", "initial_source_connection_id mismatch");
     }
     this.peerParams = p;
+    this.recovery.peerMaxAckDelayMs = p.maxAckDelayMs;
     this.peerMaxData = p.initialMaxData;
     this.peerMaxStreamsBidi = p.initialMaxStreamsBidi;
     this.peerMaxStreamsUni = p.initialMaxStreamsUni;
@@ -640,6 +638,7 @@ export class Connection {
   private confirmHandshake(): void {
     if (this.handshakeConfirmed) return;
     this.handshakeConfirmed = true;
+    this.recovery.setHandshakeConfirmed(this.lastNowMs);
     this.discardSpace(SPACE_INITIAL);
     this.discardSpace(SPACE_HANDSHAKE);
   }
@@ -808,50 +807,13 @@ export class Connection {
   // ---------------------------------------------------------------- ACK and loss (RFC 9002)
 
   private onAck(space: Space, f: AckFrame, nowMs: number): void {
-    const largest = f.ranges[0]!.largest;
-    if (largest >= space.nextPn) throw new QuicError("PROTOCOL_VIOLATION", "ACK for a packet never sent", { frameType: 0x02 });
-    const acked: SentPacket[] = [];
-    for (const r of f.ranges) {
-      for (let pn = Math.max(r.smallest, 0); pn <= r.largest; pn++) {
-        const p = space.sent.get(pn);
-        if (p) acked.push(p);
-        if (r.largest - r.smallest > space.sent.size && pn - r.smallest > space.sent.size) break;
-      }
-    }
-    if (acked.length === 0) return;
-    if (largest > space.largestAcked) space.largestAcked = largest;
-    const newestLargest = acked.reduce((a, b) => (b.pn > a.pn ? b : a));
-    if (newestLargest.pn === largest && acked.some((p) => p.ackEliciting)) {
-      const ackDelayMs = space.id === SPACE_APP ? Math.min((f.ackDelay * 2 ** (this.peerParams?.ackDelayExponent ?? 3)) / 1000, this.peerParams?.maxAckDelayMs ?? MAX_ACK_DELAY_MS) : 0;
-      this.updateRtt(nowMs - newestLargest.timeSentMs, ackDelayMs);
-    }
-    for (const p of acked) {
-      space.sent.delete(p.pn);
-      if (p.ackEliciting) space.ackElicitingInFlight--;
-      this.onPacketAcked(space, p);
-    }
-    this.cc.onPacketsAcked(acked.filter((p) => p.inFlight), nowMs, { latestRttMs: this.latestRttMs, smoothedRttMs: this.smoothedRttMs, minRttMs: this.minRttMs });
-    this.detectLoss(space, nowMs);
-    if (this.isClient && space.id === SPACE_HANDSHAKE) this.addressValidated = true;
-    this.ptoCount = 0;
+    const exponent = space.id === SPACE_APP ? (this.peerParams?.ackDelayExponent ?? 3) : 3;
+    const res = this.recovery.onAckReceived(space.name, { ranges: f.ranges, ackDelayMs: (f.ackDelay * 2 ** exponent) / 1000 }, nowMs);
+    for (const p of res.newlyAcked) this.onPacketAcked(space, p);
+    for (const p of res.lost) this.onPacketLost(space, p);
   }
 
-  private updateRtt(latest: number, ackDelay: number): void {
-    this.latestRttMs = latest;
-    if (!this.hasRttSample) {
-      this.hasRttSample = true;
-      this.minRttMs = latest;
-      this.smoothedRttMs = latest;
-      this.rttVarMs = latest / 2;
-      return;
-    }
-    this.minRttMs = Math.min(this.minRttMs, latest);
-    const adjusted = latest >= this.minRttMs + ackDelay ? latest - ackDelay : latest;
-    this.rttVarMs = 0.75 * this.rttVarMs + 0.25 * Math.abs(this.smoothedRttMs - adjusted);
-    this.smoothedRttMs = 0.875 * this.smoothedRttMs + 0.125 * adjusted;
-  }
-
-  private onPacketAcked(space: Space, p: SentPacket): void {
+  private onPacketAcked(space: Space, p: Sent): void {
     for (const f of p.frames) {
       switch (f.k) {
         case "crypto": space.cryptoSend.onAcked(f.offset, f.length, false); break;
@@ -869,26 +831,8 @@ export class Connection {
     }
   }
 
-  private detectLoss(space: Space, nowMs: number): void {
-    space.lossTimeMs = Infinity;
-    const lossDelay = Math.max(TIME_THRESHOLD * Math.max(this.latestRttMs, this.smoothedRttMs), GRANULARITY_MS);
-    const lost: SentPacket[] = [];
-    for (const p of space.sent.values()) {
-      if (p.pn > space.largestAcked) break;
-      if (p.timeSentMs <= nowMs - lossDelay || space.largestAcked >= p.pn + PACKET_THRESHOLD) lost.push(p);
-      else space.lossTimeMs = Math.min(space.lossTimeMs, p.timeSentMs + lossDelay);
-    }
-    if (lost.length === 0) return;
-    for (const p of lost) {
-      space.sent.delete(p.pn);
-      if (p.ackEliciting) space.ackElicitingInFlight--;
-      this.onPacketLost(space, p);
-    }
-    this.cc.onPacketsLost(lost.filter((p) => p.inFlight), nowMs);
-  }
-
   /** Puts a lost packet's retransmittable content back in the queues. */
-  private onPacketLost(space: Space, p: SentPacket): void {
+  private onPacketLost(space: Space, p: Sent): void {
     for (const f of p.frames) {
       switch (f.k) {
         case "crypto": space.cryptoSend.onLost(f.offset, f.length, false); break;
@@ -913,36 +857,9 @@ export class Connection {
     const space = this.spaces[id];
     if (space.discarded) return;
     space.discarded = true;
-    this.cc.onPacketsDiscarded([...space.sent.values()].filter((p) => p.inFlight));
-    space.sent.clear();
-    space.ackElicitingInFlight = 0;
-    space.lossTimeMs = Infinity;
+    if (id !== SPACE_APP) this.recovery.discardSpace(space.name, this.lastNowMs);
     space.readKeys = null;
     space.writeKeys = null;
-    this.ptoCount = 0;
-  }
-
-  private ptoDurationMs(spaceId: SpaceId): number {
-    const base = this.smoothedRttMs + Math.max(4 * this.rttVarMs, GRANULARITY_MS);
-    const ackDelay = spaceId === SPACE_APP ? (this.peerParams?.maxAckDelayMs ?? MAX_ACK_DELAY_MS) : 0;
-    return (base + ackDelay) * 2 ** Math.min(this.ptoCount, 16);
-  }
-
-  /** Earliest loss-time or probe-timeout deadline, with the space it belongs to. */
-  private lossDetectionTimer(): { at: number; space: Space | null; pto: boolean } {
-    let best: { at: number; space: Space | null; pto: boolean } = { at: Infinity, space: null, pto: false };
-    for (const s of this.spaces) if (!s.discarded && s.lossTimeMs < best.at) best = { at: s.lossTimeMs, space: s, pto: false };
-    if (best.space) return best;
-    const clientStuck = this.isClient && !this.handshakeConfirmed;
-    for (const s of this.spaces) {
-      if (s.discarded || !s.writeKeys) continue;
-      if (s.id === SPACE_APP && !this.handshakeConfirmed) continue;
-      if (s.ackElicitingInFlight === 0 && !(clientStuck && s.id !== SPACE_APP && s.id === this.highestHandshakeSpace())) continue;
-      const from = s.ackElicitingInFlight > 0 ? s.lastAckElicitingSentMs : this.lastSentMs;
-      const at = from + this.ptoDurationMs(s.id);
-      if (at < best.at) best = { at, space: s, pto: true };
-    }
-    return best;
   }
 
   private highestHandshakeSpace(): SpaceId {
@@ -950,24 +867,22 @@ export class Connection {
   }
 
   private onLossTimer(nowMs: number): void {
-    const t = this.lossDetectionTimer();
-    if (!t.space || t.at > nowMs) return;
-    if (!t.pto) {
-      this.detectLoss(t.space, nowMs);
+    const r = this.recovery.onTimeout(nowMs);
+    if (!r) return;
+    const space = this.spaces[SPACE_NAMES.indexOf(r.space) as SpaceId];
+    if (r.kind === "loss") {
+      for (const p of r.lost) this.onPacketLost(space, p);
       return;
     }
-    // PTO: send probes; retransmit the oldest unacknowledged data as probe content (RFC 9002 §6.2.4).
-    this.ptoCount++;
-    this.probesPending = 2;
-    const space = t.space;
+    // PTO: send probes carrying the oldest unacknowledged data again (RFC 9002 §6.2.4).
+    this.probesPending = r.probes;
+    this.probeSpace = space.id;
     let requeued = 0;
-    for (const p of space.sent.values()) {
+    for (const p of this.recovery.unacked(r.space)) {
       if (!p.ackEliciting) continue;
       this.onPacketLost(space, p);
-      if (++requeued >= 2) break;
+      if (++requeued >= r.probes) break;
     }
-    if (requeued === 0) this.pingPending = true;
-    space.lastAckElicitingSentMs = nowMs;
   }
 
   // ---------------------------------------------------------------- keys
@@ -988,6 +903,7 @@ export class Connection {
     const keys = new PacketKeys(suite, secret);
     if (dir === "read") space.readKeys = keys;
     else space.writeKeys = keys;
+    if (level === LEVEL_HANDSHAKE && dir === "write") this.recovery.setHandshakeKeysAvailable(this.lastNowMs);
   }
 
   // ---------------------------------------------------------------- send
@@ -995,6 +911,7 @@ export class Connection {
   /** Datagrams to send now (bounded per call; call again after the next timer or input). */
   send(nowMs: number): Uint8Array[] {
     this.startedMs ??= nowMs;
+    this.lastNowMs = nowMs;
     if (this.lastActivityMs === 0) this.lastActivityMs = nowMs;
     const out: Uint8Array[] = [];
     if (this.state === "closed" || this.state === "draining") return out;
@@ -1021,6 +938,7 @@ export class Connection {
       if (room <= 0) return null;
     }
     const congestionOk = this.probesPending > 0 || this.cc.sendableBytes() >= this.maxDatagramBytes;
+    if (!this.addressValidated) this.recovery.setAmplificationLimited(room < INITIAL_DATAGRAM_BYTES_MIN, nowMs);
     const drafts: Draft[] = [];
     for (const space of this.spaces) {
       if (space.discarded || !space.writeKeys) continue;
@@ -1054,22 +972,18 @@ export class Connection {
     }
   }
 
-  private sealDrafts(drafts: Draft[], nowMs: number): Uint8Array {
+  private sealDrafts(drafts: Draft[], nowMs: number, track = true): Uint8Array {
     const packets: Uint8Array[] = [];
     let total = 0;
     for (const d of drafts) {
       const sealed = sealPacket(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used));
       packets.push(sealed);
       total += sealed.length;
-      const inFlight = d.ackEliciting || d.frames.length > 0 && d.frames.some((f) => f.k !== "ack");
-      const sp: SentPacket = { pn: d.pn, timeSentMs: nowMs, sentBytes: sealed.length, inFlight: d.ackEliciting || inFlight, ackEliciting: d.ackEliciting, frames: d.frames };
-      d.space.sent.set(d.pn, sp);
-      if (d.ackEliciting) {
-        d.space.ackElicitingInFlight++;
-        d.space.lastAckElicitingSentMs = nowMs;
-        if (this.probesPending > 0) this.probesPending--;
+      if (track) {
+        const inFlight = d.ackEliciting || d.frames.some((f) => f.k !== "ack");
+        this.recovery.onPacketSent({ pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: sealed.length, timeSentMs: nowMs, frames: d.frames });
+        if (d.ackEliciting && this.probesPending > 0) this.probesPending--;
       }
-      if (sp.inFlight) this.cc.onPacketSent(sp.sentBytes, nowMs);
       // A client drops Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
       if (this.isClient && d.space.id === SPACE_HANDSHAKE) this.discardSpace(SPACE_INITIAL);
     }
@@ -1087,7 +1001,7 @@ export class Connection {
 
   private newDraft(space: Space, room: number): Draft | null {
     const pn = space.nextPn;
-    const pnLength = packetNumberLength(pn, space.largestAcked);
+    const pnLength = packetNumberLength(pn, this.recovery.largestAcked(space.name));
     let header: Uint8Array;
     if (space.id === SPACE_APP) header = writeShortHeader(this.dcid, this.writePhase, pnLength, pn);
     else {
@@ -1099,7 +1013,9 @@ export class Connection {
     }
     const payloadRoom = room - header.length - AEAD_TAG_BYTES;
     if (payloadRoom < 32) return null;
-    return { space, header, pnLength, pn, payload: new Uint8Array(payloadRoom), used: 0, frames: [], ackEliciting: false };
+    // One scratch payload per space: sealing copies it out, so it is free again right after.
+    if (space.scratch.length < payloadRoom) space.scratch = new Uint8Array(Math.max(payloadRoom, this.maxDatagramBytes));
+    return { space, header, pnLength, pn, payload: space.scratch.subarray(0, payloadRoom), used: 0, frames: [], ackEliciting: false };
   }
 
   private put(d: Draft, f: Frame, sent: SentFrame | null): void {
@@ -1124,7 +1040,7 @@ export class Connection {
         this.put(d, { kind: "ping" }, null);
         this.pingPending = false;
       }
-      if (this.probesPending > 0 && !d.ackEliciting && d.payload.length - d.used >= 1) this.put(d, { kind: "ping" }, null);
+      if (this.probesPending > 0 && this.probeSpace === space.id && !d.ackEliciting && d.payload.length - d.used >= 1) this.put(d, { kind: "ping" }, null);
     }
     if (d.used === 0) return null;
     space.nextPn++;
@@ -1137,7 +1053,7 @@ export class Connection {
 
   private hasPayload(space: Space): boolean {
     if (space.cryptoSend.wantsToSend(1)) return true;
-    if (this.probesPending > 0 || (this.pingPending && space.id === this.sendableSpace())) return true;
+    if ((this.probesPending > 0 && this.probeSpace === space.id) || (this.pingPending && space.id === this.sendableSpace())) return true;
     if (space.id !== SPACE_APP) return false;
     return this.controlQueue.length > 0 || this.handshakeDonePending || this.maxDataDirty || this.maxStreamDataDirty.size > 0 ||
       this.datagramQueue.length > 0 || this.sendQueue.length > 0;
@@ -1247,7 +1163,7 @@ export class Connection {
   nextTimerMs(): number {
     if (this.state === "closed") return Infinity;
     if (this.state === "closing" || this.state === "draining") return this.closeDeadlineMs;
-    let t = this.lossDetectionTimer().at;
+    let t = this.recovery.lossDetectionDeadlineMs();
     for (const s of this.spaces) if (!s.discarded) t = Math.min(t, s.ack.ackDeadlineMs);
     if (this.idleTimeoutMs > 0) t = Math.min(t, this.lastActivityMs + this.idleDeadlineMs());
     if (this.keepAliveMs > 0 && this.state === "established") t = Math.min(t, this.lastSentMs + this.keepAliveMs);
@@ -1255,11 +1171,12 @@ export class Connection {
   }
 
   private idleDeadlineMs(): number {
-    return Math.max(this.idleTimeoutMs, 3 * this.ptoDurationMs(SPACE_APP));
+    return Math.max(this.idleTimeoutMs, 3 * this.recovery.ptoDurationMs("application"));
   }
 
   onTimer(nowMs: number): void {
     if (this.state === "closed") return;
+    this.lastNowMs = nowMs;
     if (this.state === "closing" || this.state === "draining") {
       if (nowMs >= this.closeDeadlineMs) this.state = "closed";
       return;
@@ -1285,7 +1202,7 @@ export class Connection {
     if (this.isClosing) return;
     this.closeFrame = frame;
     this.state = "closing";
-    this.closeDeadlineMs = nowMs + 3 * this.ptoDurationMs(SPACE_APP);
+    this.closeDeadlineMs = nowMs + 3 * this.recovery.ptoDurationMs("application");
     this.closeSentMs = -Infinity;
     void local;
     this.events.push({ type: "closed", errorCode: frame.errorCode, reason: Buffer.from(frame.reason).toString("utf8"), remote: false, application: frame.application });
@@ -1294,7 +1211,7 @@ export class Connection {
   private enterDraining(errorCode: number, reason: string, remote: boolean, nowMs: number, application: boolean): void {
     if (this.isClosing) return;
     this.state = "draining";
-    this.closeDeadlineMs = nowMs + 3 * this.ptoDurationMs(SPACE_APP);
+    this.closeDeadlineMs = nowMs + 3 * this.recovery.ptoDurationMs("application");
     this.events.push({ type: "closed", errorCode, reason, remote, application });
   }
 
@@ -1323,8 +1240,6 @@ export class Connection {
       room -= d.header.length + d.used + AEAD_TAG_BYTES;
     }
     if (drafts.length === 0) return null;
-    const dg = this.sealDrafts(drafts, nowMs);
-    for (const d of drafts) d.space.sent.delete(d.pn);
-    return dg;
+    return this.sealDrafts(drafts, nowMs, false);
   }
 }

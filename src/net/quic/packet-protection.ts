@@ -153,7 +153,9 @@ export function openPacket(keys: PacketKeys, packet: Uint8Array, pnOffset: numbe
   const long = (packet[0]! & 0x80) !== 0;
   const firstByte = packet[0]! ^ (mask[0]! & (long ? 0x0f : 0x1f));
   const pnLength = (firstByte & 0x03) + 1;
-  const header = packet.slice(0, pnOffset + pnLength);
+  // Copy explicitly: Buffer#slice would alias the datagram, and a failed trial must leave it intact.
+  const header = new Uint8Array(pnOffset + pnLength);
+  header.set(packet.subarray(0, pnOffset + pnLength));
   header[0] = firstByte;
   let truncated = 0;
   for (let i = 0; i < pnLength; i++) {

@@ -291,7 +291,6 @@ export class LossRecovery<F = Frame> {
     const lostPackets: SentPacket<F>[] = [];
     if (s.largestAcked < 0) return { lost: lostPackets, persistentCongestion: false };
     const lossDelayMs = Math.max(timeThresholdRatio * Math.max(this.rtt.latestRttMs, this.rtt.smoothedRttMs), timerGranularityMs);
-    const lostSendTimeMs = nowMs - lossDelayMs;
     let lastLostIndex = -1;
     let firstLostIndex = -1;
     for (let i = s.head; i < s.entries.length; i++) {
@@ -299,15 +298,17 @@ export class LossRecovery<F = Frame> {
       const p = e.packet;
       if (p.pn > s.largestAcked) break;
       if (e.status !== outstanding) continue;
-      if (p.timeSentMs <= lostSendTimeMs || s.largestAcked - p.pn >= packetThreshold) {
+      // Same expression as the loss time armed below, so a timer firing exactly at it
+      // always declares the packet lost (now - delay <= sent could round the other way).
+      const lossAtMs = p.timeSentMs + lossDelayMs;
+      if (lossAtMs <= nowMs || s.largestAcked - p.pn >= packetThreshold) {
         e.status = lost;
         if (p.inFlight && p.ackEliciting) s.ackElicitingInFlight--;
         lostPackets.push(p);
         if (firstLostIndex < 0) firstLostIndex = i;
         lastLostIndex = i;
       } else {
-        const t = p.timeSentMs + lossDelayMs;
-        s.lossTimeMs = s.lossTimeMs === undefined ? t : Math.min(s.lossTimeMs, t);
+        s.lossTimeMs = s.lossTimeMs === undefined ? lossAtMs : Math.min(s.lossTimeMs, lossAtMs);
       }
     }
     if (lostPackets.length === 0) return { lost: lostPackets, persistentCongestion: false };

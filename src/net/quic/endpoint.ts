@@ -1,0 +1,429 @@
+/**
+ * A QUIC endpoint: one Bun.udpSocket, many connections demultiplexed by
+ * destination connection ID. It is the only QUIC file doing I/O: it feeds
+ * datagrams to Connection objects, sends what they produce (batched with
+ * sendMany) and drives their timers from an injectable clock.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { PhantomError } from "../../errors.ts";
+import { CONNECTION_ID_BYTES, Connection, INITIAL_DATAGRAM_BYTES_MIN, type ConnectionEvent, type ConnectionOptions } from "./connection.ts";
+import { QUIC_VERSION_1 } from "./initial-keys.ts";
+import { PACKET_TYPE_INITIAL, parsePacketHeader, writeVersionNegotiation } from "./packet-header.ts";
+import { certificateDer } from "./tls/certificate.ts";
+
+/** Time source and timers; tests inject a virtual one. */
+export interface Clock {
+  nowMs(): number;
+  setTimer(cb: () => void, delayMs: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  nowMs: () => performance.now(),
+  setTimer: (cb, delayMs) => setTimeout(cb, Math.max(0, delayMs)),
+  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export class QuicEndpointError extends PhantomError<"QUIC_HANDSHAKE_FAILED" | "QUIC_ENDPOINT_CLOSED" | "QUIC_CONNECT_TIMEOUT"> {}
+
+/** Connections tracked at most by one endpoint (new clients beyond it are ignored). */
+export const CONNECTIONS_MAX = 10_000;
+/** Datagrams a stateless reset answers per second, at most. */
+const STATELESS_RESETS_PER_SECOND = 100;
+const STATELESS_RESET_BYTES = 43;
+const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+
+export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
+  clock?: Clock;
+  /** Called for each connection accepted by a listening endpoint, once its handshake is done. */
+  onConnection?: (conn: QuicConnection) => void;
+};
+
+type UdpSocket = import("bun").udp.Socket<"uint8array">;
+
+/** Application view of one connection. */
+export class QuicConnection {
+  private dataCb: ((streamId: number, data: Uint8Array, fin: boolean) => void) | null = null;
+  private datagramCb: ((data: Uint8Array) => void) | null = null;
+  private closeCb: ((errorCode: number, reason: string) => void) | null = null;
+  private resetCb: ((streamId: number, errorCode: number) => void) | null = null;
+  /** Events that arrived before a handler was set. */
+  private backlog: ConnectionEvent[] = [];
+  closed = false;
+  closeInfo: { errorCode: number; reason: string; remote: boolean } | null = null;
+  timer: unknown = null;
+  timerAt = Infinity;
+  handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
+
+  constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
+
+  get peerPublicKey(): Uint8Array | null {
+    return this.conn.peerPublicKey;
+  }
+  get remote(): string {
+    return `${this.remoteHost}:${this.remotePort}`;
+  }
+
+  openStream(bidi = true): number {
+    return this.conn.openStream(bidi);
+  }
+  write(streamId: number, data: Uint8Array, fin = false): void {
+    this.conn.writeStream(streamId, data, fin);
+    this.endpoint.kick(this);
+  }
+  bufferedBytes(streamId: number): number {
+    return this.conn.streamBufferedBytes(streamId);
+  }
+  resetStream(streamId: number, errorCode: number): void {
+    this.conn.resetStream(streamId, errorCode);
+    this.endpoint.kick(this);
+  }
+  stopSending(streamId: number, errorCode: number): void {
+    this.conn.stopSending(streamId, errorCode);
+    this.endpoint.kick(this);
+  }
+  sendDatagram(data: Uint8Array): boolean {
+    const ok = this.conn.sendDatagram(data);
+    if (ok) this.endpoint.kick(this);
+    return ok;
+  }
+  ping(): void {
+    this.conn.ping();
+    this.endpoint.kick(this);
+  }
+  close(errorCode = 0, reason = ""): void {
+    this.conn.close(errorCode, reason);
+    this.endpoint.kick(this);
+  }
+
+  onData(cb: (streamId: number, data: Uint8Array, fin: boolean) => void): void {
+    this.dataCb = cb;
+    this.replay();
+  }
+  onDatagram(cb: (data: Uint8Array) => void): void {
+    this.datagramCb = cb;
+    this.replay();
+  }
+  onStreamReset(cb: (streamId: number, errorCode: number) => void): void {
+    this.resetCb = cb;
+    this.replay();
+  }
+  onClose(cb: (errorCode: number, reason: string) => void): void {
+    this.closeCb = cb;
+    if (this.closeInfo) cb(this.closeInfo.errorCode, this.closeInfo.reason);
+  }
+
+  private replay(): void {
+    const events = this.backlog;
+    this.backlog = [];
+    for (const e of events) this.dispatch(e);
+  }
+
+  /** @internal */
+  dispatch(e: ConnectionEvent): void {
+    switch (e.type) {
+      case "stream_data":
+        if (this.dataCb) this.dataCb(e.streamId, e.data, e.fin);
+        else this.backlog.push(e);
+        return;
+      case "datagram":
+        if (this.datagramCb) this.datagramCb(e.data);
+        else this.backlog.push(e);
+        return;
+      case "stream_reset":
+      case "stop_sending":
+        if (this.resetCb) this.resetCb(e.streamId, e.errorCode);
+        return;
+      case "closed":
+        if (this.closed) return;
+        this.closed = true;
+        this.closeInfo = { errorCode: e.errorCode, reason: e.reason, remote: e.remote };
+        this.handshakeWaiters?.reject(new QuicEndpointError("QUIC_HANDSHAKE_FAILED", `connection closed during handshake: ${e.reason} (0x${e.errorCode.toString(16)})`));
+        this.handshakeWaiters = null;
+        this.closeCb?.(e.errorCode, e.reason);
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+export class QuicEndpoint {
+  private readonly byCid = new Map<string, QuicConnection>();
+  private readonly connections = new Set<QuicConnection>();
+  private readonly dirty = new Set<QuicConnection>();
+  private flushScheduled = false;
+  private readonly clock: Clock;
+  private readonly resetKey = new Uint8Array(randomBytes(32));
+  private readonly certificate: Uint8Array;
+  private pendingOut: (Uint8Array | number | string)[] = [];
+  private resetBudget = STATELESS_RESETS_PER_SECOND;
+  private resetBudgetAt = 0;
+  private closedEndpoint = false;
+  /** Datagrams dropped for being unroutable or malformed (for metrics). */
+  droppedDatagrams = 0;
+  /** Socket errors seen (ICMP unreachable and the like; for metrics). */
+  socketErrors = 0;
+
+  private constructor(private readonly socket: UdpSocket, private readonly opts: EndpointOptions, private readonly listening: boolean) {
+    this.clock = opts.clock ?? realClock;
+    this.certificate = opts.certificate ?? certificateDer(opts.identity);
+  }
+
+  /** Binds a UDP socket on `port` (0 = any) that accepts connections. */
+  static async listen(port: number, opts: EndpointOptions, hostname = "127.0.0.1"): Promise<QuicEndpoint> {
+    return QuicEndpoint.bind(port, hostname, opts, true);
+  }
+
+  /** Binds a client-only endpoint on an ephemeral port. */
+  static async client(opts: EndpointOptions, hostname = "127.0.0.1"): Promise<QuicEndpoint> {
+    return QuicEndpoint.bind(0, hostname, opts, false);
+  }
+
+  private static async bind(port: number, hostname: string, opts: EndpointOptions, listening: boolean): Promise<QuicEndpoint> {
+    let ep: QuicEndpoint | null = null;
+    const socket: UdpSocket = await Bun.udpSocket({
+      binaryType: "uint8array",
+      port,
+      hostname,
+      socket: {
+        data: (_s, buf, rport, raddr) => ep?.onDatagram(buf, rport, raddr),
+        drain: () => ep?.drainPending(),
+        // ICMP errors (e.g. port unreachable after a peer exits) are not fatal: timers handle them.
+        error: () => {
+          if (ep) ep.socketErrors++;
+        },
+      },
+    });
+    ep = new QuicEndpoint(socket, opts, listening);
+    return ep;
+  }
+
+  get port(): number {
+    return this.socket.port;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Connects to a server and resolves once the handshake (with peer verification) completes. */
+  connect(host: string, port: number, overrides: Partial<ConnectionOptions> = {}, timeoutMs = CONNECT_TIMEOUT_MS_DEFAULT): Promise<QuicConnection> {
+    if (this.closedEndpoint) return Promise.reject(new QuicEndpointError("QUIC_ENDPOINT_CLOSED", "endpoint is closed"));
+    const conn = Connection.client({ ...this.connOptions(), serverName: "localhost", ...overrides });
+    const qc = new QuicConnection(this, conn, host, port);
+    this.register(qc);
+    return new Promise((resolve, reject) => {
+      const timer = this.clock.setTimer(() => {
+        if (qc.handshakeWaiters) {
+          qc.handshakeWaiters = null;
+          qc.close(0, "connect timeout");
+          reject(new QuicEndpointError("QUIC_CONNECT_TIMEOUT", `handshake with ${host}:${port} timed out`));
+        }
+      }, timeoutMs);
+      qc.handshakeWaiters = {
+        resolve: (c) => { this.clock.clearTimer(timer); resolve(c); },
+        reject: (e) => { this.clock.clearTimer(timer); reject(e); },
+      };
+      this.kick(qc);
+    });
+  }
+
+  private connOptions(): ConnectionOptions {
+    const { clock: _c, onConnection: _o, ...rest } = this.opts;
+    return { ...rest, certificate: this.certificate, resetKey: this.resetKey };
+  }
+
+  private register(qc: QuicConnection): void {
+    this.connections.add(qc);
+    for (const cid of qc.conn.localConnectionIds) this.byCid.set(cidKey(cid), qc);
+  }
+
+  private onDatagram(buf: Uint8Array, port: number, addr: string): void {
+    if (buf.length === 0) return;
+    const long = (buf[0]! & 0x80) !== 0;
+    let key: string;
+    if (long) {
+      if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.droppedDatagrams++; return; }
+      key = cidKey(buf.subarray(6, 6 + buf[5]!));
+    } else {
+      if (buf.length < 1 + CONNECTION_ID_BYTES) { this.droppedDatagrams++; return; }
+      key = cidKey(buf.subarray(1, 1 + CONNECTION_ID_BYTES));
+    }
+    let qc = this.byCid.get(key);
+    if (!qc) {
+      if (long) qc = this.accept(buf, port, addr, key) ?? undefined;
+      else this.statelessReset(buf, port, addr);
+      if (!qc) return;
+    }
+    qc.conn.receive(buf, this.clock.nowMs());
+    this.kick(qc);
+  }
+
+  /** A new server connection for a client Initial, or null (also answers unknown versions). */
+  private accept(buf: Uint8Array, port: number, addr: string, key: string): QuicConnection | null {
+    let hdr;
+    try {
+      hdr = parsePacketHeader(buf, 0, CONNECTION_ID_BYTES);
+    } catch {
+      this.droppedDatagrams++;
+      return null;
+    }
+    if (hdr.form !== "long" || !this.listening || this.closedEndpoint) { this.droppedDatagrams++; return null; }
+    if (hdr.version !== QUIC_VERSION_1) {
+      if (buf.length >= INITIAL_DATAGRAM_BYTES_MIN) this.sendRaw([writeVersionNegotiation(hdr.dcid, hdr.scid, [QUIC_VERSION_1], buf[0]!)], port, addr);
+      return null;
+    }
+    if (hdr.type !== PACKET_TYPE_INITIAL || buf.length < INITIAL_DATAGRAM_BYTES_MIN || hdr.dcid.length < 8 || this.connections.size >= CONNECTIONS_MAX) {
+      this.droppedDatagrams++;
+      return null;
+    }
+    const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid);
+    const qc = new QuicConnection(this, conn, addr, port);
+    this.register(qc);
+    this.byCid.set(key, qc);
+    qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
+    return qc;
+  }
+
+  /** RFC 9000 §10.3: answer a short-header packet for an unknown connection with a stateless reset. */
+  private statelessReset(buf: Uint8Array, port: number, addr: string): void {
+    const now = this.clock.nowMs();
+    if (now - this.resetBudgetAt >= 1000) {
+      this.resetBudget = STATELESS_RESETS_PER_SECOND;
+      this.resetBudgetAt = now;
+    }
+    // Never answer a packet that could itself be a reset of the same size (prevents loops).
+    if (this.resetBudget <= 0 || buf.length <= STATELESS_RESET_BYTES - 1 + 1 && buf.length < 22) { this.droppedDatagrams++; return; }
+    this.resetBudget--;
+    const len = Math.min(STATELESS_RESET_BYTES, buf.length - 1);
+    if (len < 21) return;
+    const out = new Uint8Array(randomBytes(len));
+    out[0] = 0x40 | (out[0]! & 0x3f);
+    const token = createHmac("sha256", this.resetKey).update(buf.subarray(1, 1 + CONNECTION_ID_BYTES)).digest().subarray(0, 16);
+    out.set(token, len - 16);
+    this.sendRaw([out], port, addr);
+  }
+
+  /** Marks a connection for processing (events, sends, timer) at the end of this tick. */
+  kick(qc: QuicConnection): void {
+    this.dirty.add(qc);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // A macrotask, so every datagram read in this poll is processed before anything is sent.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const now = this.clock.nowMs();
+    const batch = [...this.dirty];
+    this.dirty.clear();
+    for (const qc of batch) this.service(qc, now);
+  }
+
+  private service(qc: QuicConnection, now: number): void {
+    const conn = qc.conn;
+    for (const e of conn.pollEvents()) this.onEvent(qc, e);
+    const datagrams = conn.send(now);
+    if (datagrams.length) this.sendRaw(datagrams, qc.remotePort, qc.remoteHost);
+    // A full batch means more may be ready: come back on the next tick.
+    if (datagrams.length >= 64) setImmediate(() => this.kick(qc));
+    for (const e of conn.pollEvents()) this.onEvent(qc, e);
+    if (conn.isFinished) return this.forget(qc);
+    this.armTimer(qc, now);
+  }
+
+  private onEvent(qc: QuicConnection, e: ConnectionEvent): void {
+    if (e.type === "handshake_done") {
+      const w = qc.handshakeWaiters;
+      qc.handshakeWaiters = null;
+      w?.resolve(qc);
+      return;
+    }
+    if (e.type === "connection_id_issued") {
+      this.byCid.set(cidKey(e.connectionId), qc);
+      return;
+    }
+    if (e.type === "connection_id_retired") {
+      this.byCid.delete(cidKey(e.connectionId));
+      return;
+    }
+    qc.dispatch(e);
+  }
+
+  private armTimer(qc: QuicConnection, now: number): void {
+    const at = qc.conn.nextTimerMs();
+    if (at === qc.timerAt) return;
+    if (qc.timer !== null) this.clock.clearTimer(qc.timer);
+    qc.timer = null;
+    qc.timerAt = at;
+    if (at === Infinity) return;
+    qc.timer = this.clock.setTimer(() => {
+      qc.timer = null;
+      qc.timerAt = Infinity;
+      const t = this.clock.nowMs();
+      if (qc.conn.nextTimerMs() <= t) qc.conn.onTimer(t);
+      this.kick(qc);
+    }, Math.max(0, at - now));
+  }
+
+  private forget(qc: QuicConnection): void {
+    if (qc.timer !== null) this.clock.clearTimer(qc.timer);
+    qc.timer = null;
+    this.connections.delete(qc);
+    for (const [k, v] of this.byCid) if (v === qc) this.byCid.delete(k);
+    qc.dispatch({ type: "closed", errorCode: 0, reason: "closed", remote: false, application: false });
+  }
+
+  private sendRaw(datagrams: Uint8Array[], port: number, host: string): void {
+    if (this.closedEndpoint) return;
+    const flat: (Uint8Array | number | string)[] = [];
+    for (const d of datagrams) flat.push(d, port, host);
+    if (this.pendingOut.length) {
+      this.pendingOut.push(...flat);
+      return;
+    }
+    const sent = this.trySend(() => this.socket.sendMany(flat)) ?? datagrams.length;
+    if (sent < datagrams.length) this.pendingOut = flat.slice(sent * 3);
+  }
+
+  /** Runs a socket send; a synchronous socket error counts as sent (QUIC treats it as loss). */
+  private trySend<T>(fn: () => T): T | null {
+    try {
+      return fn();
+    } catch {
+      this.socketErrors++;
+      return null;
+    }
+  }
+
+  private drainPending(): void {
+    if (!this.pendingOut.length || this.closedEndpoint) return;
+    const flat = this.pendingOut;
+    this.pendingOut = [];
+    const sent = this.trySend(() => this.socket.sendMany(flat)) ?? flat.length / 3;
+    if (sent * 3 < flat.length) this.pendingOut = flat.slice(sent * 3);
+  }
+
+  /** Closes every connection (CONNECTION_CLOSE is sent best-effort) and the socket. */
+  close(): void {
+    if (this.closedEndpoint) return;
+    for (const qc of this.connections) {
+      qc.conn.close(0, "endpoint closing");
+      for (const d of qc.conn.send(this.clock.nowMs())) this.trySend(() => this.socket.send(d, qc.remotePort, qc.remoteHost));
+      if (qc.timer !== null) this.clock.clearTimer(qc.timer);
+      qc.dispatch({ type: "closed", errorCode: 0, reason: "endpoint closed", remote: false, application: true });
+    }
+    this.connections.clear();
+    this.byCid.clear();
+    this.closedEndpoint = true;
+    this.socket.close();
+  }
+}
+
+function cidKey(cid: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < cid.length; i++) s += String.fromCharCode(cid[i]!);
+  return s;
+}

@@ -1,0 +1,233 @@
+// QUIC end to end over real UDP on 127.0.0.1 through the lossy proxy, and datagram
+// fuzzing of a live endpoint. Bounded counts and timeouts; every socket is closed.
+import { afterEach, describe, expect, test } from "bun:test";
+import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { CONNECTIONS_MAX, QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.ts";
+import { LossyProxy, seededRandom, type LossyProxyOptions } from "./lossy-proxy.ts";
+
+const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(31));
+const serverIdentity = keyPairFromSeed(new Uint8Array(32).fill(32));
+const transferTimeoutMs = 40_000;
+const cleanup: (() => void)[] = [];
+/**
+ * Servers close first, while their peers' ports are still open: the endpoint's close
+ * sends CONNECTION_CLOSE, and Bun's send throws ECONNREFUSED towards a port that
+ * already closed (see the "peer that vanishes" test).
+ */
+const closeFirst: (() => void)[] = [];
+afterEach(() => {
+  while (closeFirst.length) closeFirst.shift()!();
+  while (cleanup.length) cleanup.pop()!();
+});
+
+function pseudoRandomBytes(n: number, seed: number): Uint8Array {
+  const r = seededRandom(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A server that echoes every stream back once the client's FIN arrived. */
+async function echoServer(opts: { idleTimeoutMs?: number } = {}): Promise<QuicEndpoint> {
+  const server = await QuicEndpoint.listen(0, {
+    identity: serverIdentity,
+    verifyPeer: () => true,
+    ...opts,
+    onConnection: (c) => {
+      const buffers = new Map<number, Uint8Array[]>();
+      c.onData((id, data, fin) => {
+        const parts = buffers.get(id) ?? [];
+        parts.push(Uint8Array.from(data));
+        buffers.set(id, parts);
+        if (fin) {
+          buffers.delete(id);
+          c.write(id, concat(parts), true);
+        }
+      });
+    },
+  });
+  closeFirst.push(() => server.close());
+  return server;
+}
+
+async function clientEndpoint(): Promise<QuicEndpoint> {
+  const client = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
+  cleanup.push(() => client.close());
+  return client;
+}
+
+/** Sends each payload on its own stream and resolves with what came back per stream. */
+function echoRoundTrip(conn: QuicConnection, payloads: Uint8Array[]): Promise<Map<number, Uint8Array>> {
+  const ids = payloads.map(() => conn.openStream(true));
+  const received = new Map<number, Uint8Array[]>();
+  const done = new Map<number, Uint8Array>();
+  const result = new Promise<Map<number, Uint8Array>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`echo timed out: ${done.size}/${ids.length} streams done`)), transferTimeoutMs);
+    conn.onData((id, data, fin) => {
+      const parts = received.get(id) ?? [];
+      parts.push(Uint8Array.from(data));
+      received.set(id, parts);
+      if (fin) {
+        done.set(id, concat(parts));
+        if (done.size === ids.length) {
+          clearTimeout(timer);
+          resolve(done);
+        }
+      }
+    });
+  });
+  payloads.forEach((p, i) => conn.write(ids[i]!, p, true));
+  return result.then((m) => new Map(ids.map((id) => [id, m.get(id)!])));
+}
+
+async function throughProxy(opts: Omit<LossyProxyOptions, "serverPort">, payloads: Uint8Array[]) {
+  const server = await echoServer();
+  const proxy = await LossyProxy.start({ ...opts, serverPort: server.port });
+  cleanup.push(() => proxy.close());
+  const client = await clientEndpoint();
+  const conn = await client.connect("127.0.0.1", proxy.port, {}, transferTimeoutMs);
+  const echoed = await echoRoundTrip(conn, payloads);
+  return { echoed: [...echoed.values()], proxy, conn };
+}
+
+describe("QUIC through a lossy UDP proxy", () => {
+  test("no impairment: streams echo back byte-identical", async () => {
+    const payloads = [pseudoRandomBytes(200_000, 1), pseudoRandomBytes(1, 2), new Uint8Array(0)];
+    const { echoed } = await throughProxy({ seed: 1 }, payloads);
+    expect(echoed).toEqual(payloads);
+  }, 60_000);
+
+  test("5% loss each way plus duplication and reordering: byte-identical, and the proxy really impaired it", async () => {
+    const payloads = [pseudoRandomBytes(400_000, 3), pseudoRandomBytes(150_000, 4), pseudoRandomBytes(3000, 5)];
+    const { echoed, proxy } = await throughProxy({ seed: 2024, lossRate: 0.05, duplicateRate: 0.03, reorderRate: 0.03, reorderDelayMs: 3 }, payloads);
+    expect(echoed.length).toBe(payloads.length);
+    payloads.forEach((p, i) => expect(Buffer.compare(echoed[i]!, p)).toBe(0));
+    const c = proxy.counters();
+    for (const dir of [c.toServer, c.toClient]) {
+      expect(dir.dropped).toBeGreaterThan(0);
+      expect(dir.duplicated).toBeGreaterThan(0);
+      expect(dir.reordered).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  test("handshake survives heavy loss of the first flights (20%)", async () => {
+    const payloads = [pseudoRandomBytes(20_000, 6)];
+    const { echoed } = await throughProxy({ seed: 77, lossRate: 0.2 }, payloads);
+    expect(echoed).toEqual(payloads);
+  }, 60_000);
+});
+
+describe("a peer that vanishes", () => {
+  // KNOWN BUG in src/net/quic/endpoint.ts (owned by the core helper), marked test.failing so the
+  // suite stays green and flips red once fixed (then turn it back into `test`): the endpoint's
+  // Bun.udpSocket has no `error` handler and its send/sendMany calls are not guarded. After a
+  // peer's port closes, Linux queues ICMP port-unreachable on the socket: the next send throws
+  // ECONNREFUSED and a recv error event is emitted; unhandled, that exits a process with code 1.
+  test.failing("the server keeps running when its peer's port closes mid-transfer (ICMP port unreachable)", async () => {
+    const server = await echoServer({ idleTimeoutMs: 3000 });
+    const proxy = await LossyProxy.start({ seed: 11, serverPort: server.port });
+    const client = await clientEndpoint();
+    const conn = await client.connect("127.0.0.1", proxy.port);
+    const echo = echoRoundTrip(conn, [pseudoRandomBytes(2_000_000, 12)]).catch(() => undefined);
+    await Bun.sleep(30);
+    proxy.close(); // the server's peer address (the proxy's upstream socket) is gone
+    await Bun.sleep(500); // the server retransmits into the closed port meanwhile
+    client.close();
+    await echo;
+    const fresh = await (await clientEndpoint()).connect("127.0.0.1", server.port);
+    const payload = pseudoRandomBytes(10_000, 13);
+    expect([...(await echoRoundTrip(fresh, [payload])).values()]).toEqual([payload]);
+  }, 30_000);
+});
+
+describe("connection lifecycle", () => {
+  // Regression: Connection.close() once stamped the closing deadline with Date.now() against
+  // the endpoint's performance.now() clock, so closed connections never finished and their
+  // timer re-fired every 1 ms. RFC 9000 §10.2: closing lasts about 3 PTO.
+  test("a connection closed by the application is forgotten by both endpoints", async () => {
+    const server = await echoServer();
+    const client = await clientEndpoint();
+    const conn = await client.connect("127.0.0.1", server.port);
+    conn.close(0, "done");
+    // 3 PTO with a loopback RTT is well under a second; allow 5 s before calling it a leak.
+    for (let waited = 0; waited < 5000 && client.connectionCount + server.connectionCount > 0; waited += 100) await Bun.sleep(100);
+    expect(client.connectionCount).toBe(0);
+    expect(server.connectionCount).toBe(0);
+  }, 10_000);
+});
+
+describe("datagram fuzzing of a live endpoint", () => {
+  test("random and mutated datagrams never crash it; connections stay bounded; it keeps serving", async () => {
+    // Opened first so it is closed last: the server's close sends CONNECTION_CLOSE to it.
+    const fuzzer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    cleanup.push(() => fuzzer.close());
+    const server = await echoServer({ idleTimeoutMs: 2000 });
+    // Record a real session through a transparent proxy, for mutation material.
+    const recorded: Uint8Array[] = [];
+    const proxy = await LossyProxy.start({ seed: 5, serverPort: server.port, tap: (dir, d) => { if (dir === "toServer" && recorded.length < 200) recorded.push(Uint8Array.from(d)); } });
+    cleanup.push(() => proxy.close());
+    const client = await clientEndpoint();
+    const live = await client.connect("127.0.0.1", proxy.port);
+    const first = pseudoRandomBytes(30_000, 8);
+    expect([...(await echoRoundTrip(live, [first])).values()]).toEqual([first]);
+    expect(recorded.length).toBeGreaterThan(3);
+
+    const random = seededRandom(99);
+    const int = (n: number) => Math.floor(random() * n);
+    const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
+    const heapBefore = (Bun.gc(true), process.memoryUsage().heapUsed);
+    const fuzzCount = Number(process.env.PHANTOM_FUZZ_DATAGRAMS ?? 3000);
+    for (let i = 0; i < fuzzCount; i++) {
+      let d: Uint8Array;
+      switch (i % 4) {
+        case 0: // pure noise
+          d = randomBytes(int(1500));
+          break;
+        case 1: { // an Initial-looking long header (version 1, random CIDs) padded to 1200
+          d = randomBytes(1200 + int(100));
+          d[0] = 0xc0 | (d[0]! & 0x0f);
+          d.set([0, 0, 0, 1], 1);
+          d[5] = 8 + int(13);
+          break;
+        }
+        default: { // a recorded datagram with flips, truncation or a splice
+          d = Uint8Array.from(recorded[int(recorded.length)]!);
+          const flips = int(4);
+          for (let f = 0; f < flips; f++) d[int(d.length)] = int(256);
+          if (random() < 0.3) d = d.subarray(0, int(d.length + 1));
+          if (random() < 0.1) d = Uint8Array.from([...d, ...randomBytes(int(50))]);
+        }
+      }
+      fuzzer.send(d, server.port, "127.0.0.1");
+      if (i % 4 === 3) fuzzer.send(recorded[int(recorded.length)]!, server.port, "127.0.0.1"); // unmodified replays
+      if (i % 50 === 49) {
+        await Bun.sleep(1);
+        expect(server.connectionCount).toBeLessThanOrEqual(CONNECTIONS_MAX);
+      }
+    }
+    await Bun.sleep(200);
+    // Garbage does not accumulate connections forever: count is bounded now and drains on idle.
+    const afterFuzz = server.connectionCount;
+    expect(afterFuzz).toBeLessThanOrEqual(CONNECTIONS_MAX);
+    // The live connection still works, and new clients are still served.
+    const second = pseudoRandomBytes(10_000, 9);
+    expect([...(await echoRoundTrip(live, [second])).values()]).toEqual([second]);
+    const fresh = await (await clientEndpoint()).connect("127.0.0.1", server.port);
+    const third = pseudoRandomBytes(5_000, 10);
+    expect([...(await echoRoundTrip(fresh, [third])).values()]).toEqual([third]);
+    Bun.gc(true);
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    console.log(JSON.stringify({ fuzzDatagrams: fuzzCount, connectionsAfterFuzz: afterFuzz, droppedDatagrams: server.droppedDatagrams, heapGrowthBytes: heapGrowth }));
+    expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
+  }, 60_000);
+});
