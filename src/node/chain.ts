@@ -10,6 +10,7 @@ import { decodeAnchorPayload, type AnchorPayload } from "../types/payload.ts";
 import { invariant, isPhantomError } from "../errors.ts";
 import { toHex } from "../crypto/bytes.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
+import type { ChainIndex } from "../store/chain-index.ts";
 import type { ConsensusMetrics } from "./metrics.ts";
 
 export interface AppliedAnchorInfo {
@@ -24,6 +25,7 @@ const EMPTY: AnchorPayload = { txs: [] };
 export class ChainApplier {
   constructor(
     private readonly store: SqliteStore,
+    private readonly index: ChainIndex,
     private readonly params: LedgerParams,
     private readonly metrics: ConsensusMetrics,
   ) {}
@@ -39,7 +41,12 @@ export class ChainApplier {
     const out: AppliedAnchorInfo[] = [];
     for (const f of finalized) {
       const next = this.nextAnchorIndex();
-      if (f.anchorIndex < next) continue; // replayed after a restart: already in the ledger
+      if (f.anchorIndex < next) {
+        // Replayed after a restart: already in the ledger; the index row may be missing
+        // if the node stopped between the two writes.
+        this.recordIndex(f, this.payloadTxCount(f));
+        continue;
+      }
       invariant(f.anchorIndex === next, `finalized anchor ${f.anchorIndex} arrived before ${next}`);
       out.push(this.applyOne(f));
     }
@@ -63,7 +70,8 @@ export class ChainApplier {
       this.metrics.txOutcomes.inc({ kind: "payload", code: e.code });
     }
     const diff = applyAnchor(this.store, this.params, f.anchorIndex, payload);
-    this.store.commitAnchor(diff, { eventId: f.event.id, creator: f.event.header.creator, round: f.roundReceived, txCount: payload.txs.length });
+    this.store.commitAnchor(diff);
+    this.recordIndex(f, payload.txs.length);
     for (const o of diff.outcomes) this.metrics.txOutcomes.inc({ kind: o.kind, code: o.applied ? "applied" : o.code });
     this.metrics.anchorsFinalized.inc();
     this.metrics.anchorIndex.set(Number(f.anchorIndex));
@@ -73,5 +81,18 @@ export class ChainApplier {
     this.metrics.targetBits.set(tip.targetBits);
     this.metrics.applySeconds.observe((performance.now() - started) / 1000);
     return { finalized: f, diff, payloadMalformed };
+  }
+
+  private recordIndex(f: FinalizedEvent, txCount: number): void {
+    this.index.record(f.anchorIndex, f.event.id, f.event.header.creator, f.roundReceived, txCount);
+  }
+
+  private payloadTxCount(f: FinalizedEvent): number {
+    const bytes = this.store.getPayload(f.event.header.payloadDigest);
+    try {
+      return bytes ? decodeAnchorPayload(bytes).txs.length : 0;
+    } catch {
+      return 0;
+    }
   }
 }

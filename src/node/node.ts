@@ -17,6 +17,7 @@ import { createP2pMetrics } from "../net/p2p/metrics.ts";
 import { eventsPerMessageMax, messageBytesMax, type P2pMessage } from "../net/p2p/messages.ts";
 import type { Link } from "../net/p2p/link.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
+import { ChainIndex } from "../store/chain-index.ts";
 import { decodeSignedEvent, encodeSignedEvent, type SignedEvent } from "../types/event.ts";
 import { decodeAnchorPayload, encodeAnchorPayload, EMPTY_PAYLOAD_BYTES, type PayloadTx } from "../types/payload.ts";
 import { TAG } from "../types/constants.ts";
@@ -67,6 +68,7 @@ export class PhantomNode {
   readonly proposer: Proposer;
   readonly peers: PeerManager;
   readonly metrics: ConsensusMetrics;
+  readonly index: ChainIndex;
   private readonly chain: ChainApplier;
   readonly ledgerParams: LedgerParams;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
@@ -94,7 +96,8 @@ export class PhantomNode {
       shard: 0,
     });
     this.metrics = createConsensusMetrics(opts.registry);
-    this.chain = new ChainApplier(opts.store, this.ledgerParams, this.metrics);
+    this.index = new ChainIndex(opts.store);
+    this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
     this.mempool = new Mempool({ view: opts.store, registry: opts.registry });
     this.proposer = new Proposer({ txsPerPayload: opts.txsPerPayload, payloadBudgetBytes: opts.payloadBudgetBytes, registry: opts.registry });
     this.peers = new PeerManager({

@@ -57,7 +57,7 @@ const pc = (units: bigint): string => `${units / UNITS_PER_PC}.${(units % UNITS_
 
 export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: Genesis): RpcMethods {
   const anchorJson = (index: bigint): Json | null => {
-    const a = store.anchorInfo(index);
+    const a = node.index.anchor(index);
     if (!a) return null;
     return {
       anchorIndex: a.anchorIndex.toString(), eventId: toHex(a.eventId), creator: a.creator, round: a.round, txCount: a.txCount,
@@ -101,14 +101,14 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       if (!a) throw new PhantomError("RPC_NOT_FOUND", `anchor ${v} is not finalized yet`);
       return a;
     },
-    chain_lookup: (raw) => {
+    chain_lookup: (raw): Json => {
       const id = hexParam(params(raw), "id", 32);
       const event = store.getEvent(id);
       if (event) {
         const h = event.header;
-        return { type: "event", id: toHex(id), creator: h.creator, seq: h.seq, lamport: h.lamport, parents: h.parents.map(toHex), payloadDigest: toHex(h.payloadDigest), anchorIndex: store.anchorOfEvent(id)?.toString() ?? null };
+        return { type: "event", id: toHex(id), creator: h.creator, seq: h.seq, lamport: h.lamport, parents: h.parents.map(toHex), payloadDigest: toHex(h.payloadDigest), anchorIndex: node.index.anchorOfEvent(id)?.toString() ?? null };
       }
-      const outputs = store.outputsOfTx(id);
+      const outputs = node.index.outputsOfTx(id);
       if (outputs.length > 0) return { type: "tx", txid: toHex(id), outputs: outputs.map((o) => ({ index: o.index, amount: o.amount.toString(), address: encodeAddress(o.lockCommitment), createdAt: o.createdAt.toString(), spentAt: o.spentAt?.toString() ?? null })) };
       throw new PhantomError("RPC_NOT_FOUND", "no event or transaction with that id");
     },
@@ -116,10 +116,10 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const p = params(raw);
       const lock = addressParam(p, "address");
       const utxos = store.utxosByLock(lock, addressUtxosMax);
-      const balance = utxos.reduce((s, u) => s + u.amount, 0n);
+      const balance = store.balanceOf(lock);
       return {
         address: encodeAddress(lock), balanceUnits: balance.toString(), balancePc: pc(balance),
-        utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.amount.toString(), createdAt: u.createdAt.toString(), coinbase: u.coinbase })),
+        utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase })),
       };
     },
     tx_submit: (raw) => {
@@ -130,7 +130,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
         if (typeof t !== "string") throw new PhantomError("RPC_BAD_PARAMS", `txs[${i}] must be a hex string`);
         return hexParam({ t }, "t");
       });
-      return node.submitTxs(encoded).map((r) => r.ok
+      return node.submitTxs(encoded).map((r): Json => r.ok
         ? { accepted: true, txid: toHex(r.txid), fee: r.fee.toString() }
         : { accepted: false, txid: r.txid ? toHex(r.txid) : null, code: r.error.code, message: r.error.message });
     },
@@ -138,7 +138,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const recipient = addressParam(params(raw), "recipient");
       return mintTemplateToRpc(mintTemplate(store, node.ledgerParams.emission, recipient));
     },
-    mint_submit: (raw) => {
+    mint_submit: (raw): Json => {
       const header = hexParam(params(raw), "header");
       try {
         return { accepted: true, mintId: toHex(node.submitMint(header).mintId) };

@@ -13,18 +13,25 @@ export interface Link {
   onClose(cb: (reason: string) => void): void;
 }
 
-/** Two connected in-memory links (delivery on a microtask, in order). */
+/**
+ * Two connected in-memory links (delivery on a microtask, in order). Bytes that
+ * arrive before `onData` is set are buffered, as a QUIC stream buffers them.
+ */
 export function linkPair(aKey: Uint8Array | null, bKey: Uint8Array | null): [Link, Link] {
-  type Side = { data?: (b: Uint8Array) => void; close?: (r: string) => void; closed: boolean };
-  const sa: Side = { closed: false };
-  const sb: Side = { closed: false };
+  type Side = { data?: (b: Uint8Array) => void; close?: (r: string) => void; closed: boolean; early: Uint8Array[] };
+  const sa: Side = { closed: false, early: [] };
+  const sb: Side = { closed: false, early: [] };
   const make = (self: Side, other: Side, peerKey: Uint8Array | null, remote: string): Link => ({
     peerPublicKey: peerKey,
     remote,
     send(bytes) {
       if (self.closed) return;
       const copy = bytes.slice();
-      queueMicrotask(() => !other.closed && other.data?.(copy));
+      queueMicrotask(() => {
+        if (other.closed) return;
+        if (other.data) other.data(copy);
+        else other.early.push(copy);
+      });
     },
     close(reason) {
       if (self.closed) return;
@@ -37,6 +44,7 @@ export function linkPair(aKey: Uint8Array | null, bKey: Uint8Array | null): [Lin
     },
     onData(cb) {
       self.data = cb;
+      for (const b of self.early.splice(0)) cb(b);
     },
     onClose(cb) {
       self.close = cb;

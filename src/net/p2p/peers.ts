@@ -118,9 +118,11 @@ export class PeerManager {
     }
     const peer = new Peer(link, this);
     this.sessions.add(peer);
-    link.onData((b) => peer.receive(b));
-    link.onClose(() => this.detach(peer));
+    // Hello goes out before any buffered input is read: handling the peer's hello may
+    // already send messages, and ours must be the first on the wire.
     peer.send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: this.opts.commitment, validator: this.opts.myValidator, highestSeq: this.opts.highestSeq() });
+    link.onClose(() => this.detach(peer));
+    link.onData((b) => peer.receive(b));
     return peer;
   }
 
