@@ -75,7 +75,8 @@ export class PhantomNode {
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   /** Our event's payload digest -> the proposer's digest to release once it is final. */
   private readonly ownPayloads = new Map<string, Uint8Array>();
-  private readonly mintPool = new Map<string, MintTx>();
+  /** Mints known to wait for finality (one per height); `carry` marks those submitted to us, not yet in an event of ours. */
+  private readonly mintPool = new Map<string, { mint: MintTx; carry: boolean }>();
   private evidenceQueue: Evidence[] = [];
   /** Accepted events of other creators since our last event. */
   private news = 0;
@@ -375,7 +376,11 @@ export class PhantomNode {
   /** Next payload to carry: a proposer batch plus pending mints and evidence. */
   private nextPayload(): { bytes: Uint8Array; proposerDigest: Uint8Array | null } | null {
     const extra: PayloadTx[] = [];
-    for (const m of [...this.mintPool.values()].sort((a, b) => Number(a.height - b.height))) extra.push({ kind: "mint", tx: m });
+    for (const m of this.mintPool.values()) {
+      if (!m.carry) continue;
+      m.carry = false; // one copy on chain; a second could only be void
+      extra.push({ kind: "mint", tx: m.mint });
+    }
     for (const ev of this.evidenceQueue.splice(0)) extra.push({ kind: "evidence", tx: ev });
     const ready = this.readyPayloads.shift();
     if (!ready && extra.length === 0) return null;
@@ -417,8 +422,13 @@ export class PhantomNode {
     const id = mintId(checked.mint);
     const key = toHex(id);
     if (!this.mintPool.has(key)) {
+      // One mint per tip: a second one could only be void once the first is final.
+      for (const { mint: m } of this.mintPool.values()) {
+        if (m.height === checked.mint.height) throw new PhantomError("MINT_ALREADY_PENDING", `a mint for height ${m.height} already waits for finality`);
+      }
       if (this.mintPool.size >= mintPoolMax) throw new PhantomError("MINT_POOL_FULL", `${mintPoolMax} mints already wait for inclusion`);
-      this.mintPool.set(key, checked.mint);
+      // A mint relayed by a peer is carried by the validator it was submitted to.
+      this.mintPool.set(key, { mint: checked.mint, carry: from === null });
       this.metrics.mintsSubmitted.inc({ outcome: "queued" });
       const tx = encodeMintTx(checked.mint);
       this.peers.broadcast({ kind: "txs", txs: [tx] }, from ?? undefined);
@@ -443,7 +453,7 @@ export class PhantomNode {
   /** Mints whose predecessor is no longer the tip can never apply. */
   private dropStaleMints(): void {
     const tip = this.opts.store.mintTip();
-    for (const [key, m] of this.mintPool) if (!equalBytes(m.prevMint, tip.tipId)) this.mintPool.delete(key);
+    for (const [key, m] of this.mintPool) if (!equalBytes(m.mint.prevMint, tip.tipId)) this.mintPool.delete(key);
   }
 
   validationContext(): ValidationContext {
