@@ -1,0 +1,85 @@
+// The main job as a user runs it: `phantom localnet` starts four validator processes
+// talking QUIC on loopback and a miner; they finalize anchors, apply mints, agree on
+// every state root, stop cleanly on SIGTERM, and resume from their stores.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { createGenesis } from "../../src/genesis/create.ts";
+import { rpcCall } from "../../src/rpc/client.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const LABEL = "e2e-localnet";
+const P2P_PORT = 19_400;
+const RPC_PORT = 18_645;
+const METRICS_PORT = 19_180;
+const dir = mkdtempSync(join(tmpdir(), "phantom-localnet-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Status {
+  anchorCount: string;
+  stateRoot: string;
+  mintHeight: string;
+  peers: number;
+  ready: boolean;
+}
+
+const rpc = (i: number) => `http://127.0.0.1:${RPC_PORT + i}`;
+
+function startLocalnet(genesisPath: string, fresh: boolean): Subprocess<"ignore", "pipe", "pipe"> {
+  return Bun.spawn([
+    join(ROOT, "bin", "phantom"), "localnet", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", join(dir, "net"),
+    "--base_rpc_port", String(RPC_PORT), "--base_metrics_port", String(METRICS_PORT), ...(fresh ? ["--fresh"] : []),
+  ], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+}
+
+async function statuses(): Promise<(Status | null)[]> {
+  return Promise.all([0, 1, 2, 3].map((i) => rpcCall<Status>(rpc(i), "phantom_status").catch(() => null)));
+}
+
+/** Polls until every validator's status satisfies `cond`; bounded, never asserts a duration. */
+async function untilAll(cond: (s: Status) => boolean, limitMs = 120_000): Promise<Status[]> {
+  const deadline = performance.now() + limitMs;
+  for (;;) {
+    const all = await statuses();
+    if (all.every((s) => s !== null && cond(s))) return all as Status[];
+    if (performance.now() > deadline) throw new Error(`localnet did not get there in time: ${JSON.stringify(all)}`);
+    await Bun.sleep(250);
+  }
+}
+
+async function stop(proc: Subprocess<"ignore", "pipe", "pipe">): Promise<number> {
+  proc.kill("SIGTERM");
+  const code = await Promise.race([proc.exited, Bun.sleep(30_000).then(() => -1)]);
+  if (code === -1) proc.kill("SIGKILL");
+  return code;
+}
+
+describe("phantom localnet", () => {
+  test("validators finalize, mine, agree on state roots, stop cleanly and resume", async () => {
+    const created = createGenesis({ k: 4, devnetLabel: LABEL, basePort: P2P_PORT, initialTargetBits: 10, maturityAnchors: 10n });
+    const genesisPath = join(dir, "genesis.toml");
+    writeFileSync(genesisPath, created.toml);
+    let proc = startLocalnet(genesisPath, true);
+    try {
+      const first = await untilAll((s) => s.ready && s.peers === 3 && BigInt(s.anchorCount) >= 30n && BigInt(s.mintHeight) >= 2n);
+      // Same state root at the same anchor index on every validator.
+      const index = first.reduce((m, s) => (BigInt(s.anchorCount) < m ? BigInt(s.anchorCount) : m), BigInt(first[0]!.anchorCount)) - 1n;
+      const anchors = await Promise.all([0, 1, 2, 3].map((i) => rpcCall<{ stateRoot: string; eventId: string }>(rpc(i), "chain_anchor", { index: index.toString() })));
+      expect(new Set(anchors.map((a) => a.stateRoot)).size).toBe(1);
+      expect(new Set(anchors.map((a) => a.eventId)).size).toBe(1);
+      const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+      expect(metrics).toMatch(/^pc_node_anchor_index\{[^}]*\} \d+/m);
+      expect(metrics).toMatch(/^pc_p2p_peers\{[^}]*\} 3/m);
+
+      expect(await stop(proc)).toBe(0);
+      proc = startLocalnet(genesisPath, false);
+      await untilAll((s) => s.ready && BigInt(s.anchorCount) > index + 20n);
+      const again = await Promise.all([0, 1, 2, 3].map((i) => rpcCall<{ stateRoot: string }>(rpc(i), "chain_anchor", { index: index.toString() })));
+      expect(again.map((a) => a.stateRoot)).toEqual(anchors.map((a) => a.stateRoot));
+    } finally {
+      expect(await stop(proc)).toBe(0);
+    }
+  }, 300_000);
+});
