@@ -9,7 +9,7 @@
  * Targets from the issue: >= 0.8x b3sum, >= 10x noble, 2 threads >= 1.8x 1 thread,
  * FFI call < 100 ns. Subject and reference are measured alternately (COMPARE_PAIRS
  * pairs) and each ratio is the median of the per-pair ratios, so load from other
- * processes on a shared machine hits both sides alike. Run: `bun run bench/crypto.bench.ts` (~40 s).
+ * processes on a shared machine hits both sides alike. Run: `bun run bench/crypto.bench.ts` (~30 s).
  * PHANTOM_BENCH_B3SUM_MIB sets the b3sum file size (MiB, 16..4096).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
