@@ -115,3 +115,38 @@ export function isBenchResult(value: unknown): value is BenchResult {
     typeof r.value === "number" && Number.isFinite(r.value) && typeof r.unit === "string" &&
     typeof r.higher_is_better === "boolean" && (r.target === undefined || typeof r.target === "number");
 }
+
+export interface Interleaved {
+  /** Median ms per iteration of `subject` and of `reference` over the pairs. */
+  subjectMs: number;
+  referenceMs: number;
+  /** Median over the pairs of referenceMs / subjectMs: how many times faster the subject is. */
+  speedup: number;
+  pairs: number;
+}
+
+/**
+ * Measures `subject` and `reference` alternately, `pairs` times each, so a change in
+ * machine load (a shared CI box) hits both sides of every pair; the speed-up is the
+ * median of the per-pair ratios, which is far steadier than a ratio of two separate runs.
+ */
+export function measureInterleaved(
+  subject: () => void,
+  reference: () => void,
+  opts: { minMs?: number; pairs?: number; warmup?: number; subjectMinMs?: number; referenceMinMs?: number } = {},
+): Interleaved {
+  const pairs = Math.max(1, opts.pairs ?? 5);
+  const s: number[] = [];
+  const r: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const warmup = i === 0 ? opts.warmup : 0;
+    const a = measure(subject, { minMs: opts.subjectMinMs ?? opts.minMs ?? 200, warmup }).perIterMs;
+    const b = measure(reference, { minMs: opts.referenceMinMs ?? opts.minMs ?? 200, warmup }).perIterMs;
+    s.push(a);
+    r.push(b);
+    ratios.push(b / a);
+  }
+  const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
+  return { subjectMs: mid(s), referenceMs: mid(r), speedup: mid(ratios), pairs };
+}

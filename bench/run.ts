@@ -79,7 +79,6 @@ async function runOne(file: string, timeoutS: number): Promise<{ results: Stored
     stderr: "inherit",
     timeout: timeoutS * 1000,
     killSignal: "SIGKILL",
-    env: { ...process.env, PHANTOM_BENCH_CHILD: "1" },
   });
   const results: StoredResult[] = [];
   const name = basename(file);

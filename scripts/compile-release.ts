@@ -8,7 +8,9 @@
  * src/crypto/embedded.ts holds `embeddedLibPath = null` in the source tree. Here a
  * bundler plugin replaces that one module, only inside this build, with an
  * embedded-file import of the given library, so the source tree is never edited and
- * the binary dlopens its own copy at run time (Bun extracts embedded files on demand).
+ * the binary dlopens its own copy at run time: Bun writes the embedded library once to
+ * $TMPDIR (`.bun-0-<hash>.so`, reused by later runs) and dlopens that file, so $TMPDIR
+ * (default /tmp) must be writable and not mounted noexec.
  */
 import { resolve, join } from "node:path";
 import { existsSync } from "node:fs";

@@ -12,7 +12,7 @@
  * skips it.
  */
 import { describe, test, expect, beforeAll, afterAll } from "bun:test";
-import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readdirSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, readdirSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
@@ -25,7 +25,9 @@ const ROOT = resolve(import.meta.dir, "../..");
 const BUILD_TIMEOUT_MS = 180_000;
 const RUN_TIMEOUT_MS = 30_000;
 const hostName = `${process.platform}-${process.arch}`;
-const canCheckArm64 = process.platform === "linux" && process.arch === "x64" && process.env.PHANTOM_RELEASE_ARM64 !== "0";
+/** x86_64 Linux, and qemu is there or apt-get can install it (root). */
+const canCheckArm64 = process.platform === "linux" && process.arch === "x64" && process.env.PHANTOM_RELEASE_ARM64 !== "0" &&
+  (Bun.which("qemu-aarch64") !== null || process.getuid?.() === 0);
 
 interface Run {
   code: number;
@@ -117,6 +119,50 @@ describe("build-release arguments", () => {
     const r = run(["bash", join(ROOT, "scripts/build-release"), "--out-dir", join(work, "unused"), "linux-sparc"], ROOT, buildEnv);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('unknown target "linux-sparc"');
+  });
+});
+
+describe("check-arm64's comparison", () => {
+  const selftest = (arch: string, patch: Record<string, unknown> = {}) => JSON.stringify({
+    arch, platform: "linux", library: `libphantom-${arch}.so`, blake3_abc: "6437b3ac", ed25519_public_key: "3d40",
+    ed25519_signature: "92a0", ed25519_verify: true, verify_batch: [true, false], ...patch,
+  });
+  const genesis = '{"type":"genesis_loaded","k":4,"commitment":"a03b"}';
+  function compare(x64: string, arm64: string, gx = genesis, ga = genesis): Run {
+    const files = [x64, arm64, gx, ga].map((text, i) => {
+      const f = join(work, `compare-${i}.txt`);
+      writeFileSync(f, text + "\n");
+      return f;
+    });
+    return run([process.execPath, "run", join(ROOT, "scripts/compare-selftest.ts"), ...files], work, buildEnv);
+  }
+
+  test("identical crypto results pass (arch and library name may differ)", () => {
+    const r = compare(selftest("x64"), selftest("arm64"));
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain("DIFF");
+  });
+
+  test("a differing BLAKE3, batch result or genesis commitment fails and is named", () => {
+    const hash = compare(selftest("x64"), selftest("arm64", { blake3_abc: "00" }));
+    expect(hash.code).toBe(1);
+    expect(hash.stdout).toContain('DIFF  blake3_abc: "00" (x64: "6437b3ac")');
+    const batch = compare(selftest("x64"), selftest("arm64", { verify_batch: [true, true] }));
+    expect(batch.code).toBe(1);
+    expect(batch.stdout).toContain("DIFF  verify_batch");
+    const gen = compare(selftest("x64"), selftest("arm64"), genesis, genesis.replace("a03b", "ffff"));
+    expect(gen.code).toBe(1);
+    expect(gen.stdout).toContain("DIFF  genesis verify");
+  });
+
+  test("a missing field, the wrong architecture or unreadable input fails", () => {
+    const missing = compare(selftest("x64"), selftest("arm64", { ed25519_signature: undefined }));
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("DIFF  ed25519_signature");
+    const sameArch = compare(selftest("x64"), selftest("x64"));
+    expect(sameArch.code).toBe(1);
+    expect(sameArch.stdout).toContain("DIFF  arch");
+    expect(compare("not json", selftest("arm64")).code).toBe(2);
   });
 });
 
