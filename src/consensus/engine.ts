@@ -197,9 +197,10 @@ export class ConsensusEngine {
     }
     for (const other of this.dag.sameSeq(h.creator, h.seq)) this.recordEquivocation(other.event, e, result);
     const node = this.dag.insert(e, key, parents);
+    // lowest-after first: x's own creator counts through x itself when x strongly sees.
+    this.dag.updateLowestAfter(node);
     assignRound(this.dag, this.stakes, node);
     this.dag.registerRound(node);
-    this.dag.updateLowestAfter(node);
     return node;
   }
 

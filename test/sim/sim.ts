@@ -119,6 +119,8 @@ const SYNC_EVENTS_MAX = 256;
 const WITHHOLD_TICKS = 12;
 const LAG_INBOUND_DELAY_TICKS = 25;
 const TICKS_MAX_FACTOR = 40;
+const PARTITION_FROM = 0.25;
+const PARTITION_UNTIL = 0.6;
 
 function hexId(e: SignedEvent): string {
   return Buffer.from(e.id).toString("hex");
@@ -190,7 +192,13 @@ export class Simulation {
 
   private reachable(from: Validator, to: Validator): boolean {
     if (to.crashed || from.crashed) return false;
-    return this.healed || !this.o.partition || from.group === to.group;
+    return !this.partitioned() || from.group === to.group;
+  }
+
+  /** The partition covers the middle of the safety phase (by events created), then heals. */
+  private partitioned(): boolean {
+    if (this.healed || !this.o.partition) return false;
+    return this.created >= PARTITION_FROM * this.o.events && this.created < PARTITION_UNTIL * this.o.events;
   }
 
   private send(from: Validator, to: Validator, events: SignedEvent[]): void {
@@ -382,6 +390,24 @@ export class Simulation {
     };
   }
 
+  storedUnion(): SignedEvent[] {
+    const seen = new Set<string>();
+    const out: SignedEvent[] = [];
+    for (const v of this.validators) {
+      for (const e of v.store) {
+        const id = hexId(e);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  engineConfig(): EngineConfig {
+    return this.config;
+  }
+
   /** Identical prefixes (ids and anchor indices), no double finalization, linear extension of the DAG. */
   private checkAgreement(phase: string): void {
     const logs = this.honestLogs().filter((v) => !v.crashed);
@@ -414,6 +440,13 @@ export class Simulation {
       }
     });
   }
+}
+
+/** Runs a simulation and returns every event any validator stored, deduplicated, in first-stored order. */
+export function simulatedEvents(options: SimOptions): { events: SignedEvent[]; config: EngineConfig; report: SimReport } {
+  const sim = new Simulation(options);
+  const report = sim.run();
+  return { events: sim.storedUnion(), config: sim.engineConfig(), report };
 }
 
 export function runSimulation(options: SimOptions): SimReport {
