@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { validateMicroTxBatch, type ValidationContext } from "../../src/ledger/validate.ts";
 import {
   buildMicroTx, payTo, sigLock, multisigLock, hashLock, afterLock, andLock, orLock,
-  sigSolution, multisigSolution, hashSolution, afterSolution, andSolution, orSolution, type Solution,
+  sigSolution, multisigSolution, hashSolution, afterSolution, andSolution, orSolution, autoSolve, buildMicroTx as build, type Solution,
 } from "../../src/wallet/tx-builder.ts";
 import { decodeMicroTx, encodeMicroTx, type MicroTx } from "../../src/types/tx.ts";
 import { lockCommitment, type Lock, type Witness } from "../../src/types/lock.ts";
@@ -136,6 +136,26 @@ describe("predicate properties", () => {
         expect(verdict(view, bad)).toBe("TX_HASHLOCK_MISMATCH");
       }
     }), { numRuns: 150 });
+  });
+
+  test("autoSolve with every key and preimage finds a valid spend; without keys, none for a signature-only lock", () => {
+    const preimages: Uint8Array[] = [];
+    const collect = (sol: Solution): void => {
+      if (sol.kind === "hashlock") preimages.push(sol.preimage);
+      if (sol.kind === "and") [sol.left, sol.right].forEach(collect);
+      if (sol.kind === "or") collect(sol.solution);
+    };
+    fc.assert(fc.property(spendArb, (s) => {
+      collect(s.solution);
+      const solution = autoSolve(s.lock, { keyPairs: KEYS, preimages, anchorIndex: ANCHOR });
+      expect(solution).toBeDefined();
+      const { view } = spendTx(s);
+      const tx = build({ inputs: [{ outpoint: outpoint(7), lock: s.lock, solution: solution! }], outputs: [payTo(sigLock(KEYS[0]!.publicKey), 90_000n)] });
+      expect(verdict(view, tx)).toBe("ok");
+    }), { numRuns: 100 });
+    expect(autoSolve(multisigLock(2, [KEYS[0]!.publicKey, KEYS[1]!.publicKey]), { keyPairs: [KEYS[1]!], anchorIndex: 0n })).toBeUndefined();
+    expect(autoSolve(orLock(afterLock(5n), sigLock(KEYS[2]!.publicKey)), { keyPairs: [], anchorIndex: 4n })).toBeUndefined();
+    expect(autoSolve(orLock(afterLock(5n), sigLock(KEYS[2]!.publicKey)), { keyPairs: [KEYS[2]!], anchorIndex: 4n })?.kind).toBe("or");
   });
 
   test("revealing any other lock than the committed one is TX_LOCK_MISMATCH", () => {
