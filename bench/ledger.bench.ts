@@ -9,7 +9,7 @@
  *  - utxo_fill / utxo_lookup / utxo_disk: a store filled with --utxos outputs (real
  *    fan-out transactions), random point lookups, and bytes on disk.
  *
- * Usage: bun run bench/ledger.bench.ts [--transfers 50000] [--utxos 1000000] [--dir /tmp/x]
+ * Usage: bun run bench/ledger.bench.ts [--transfers 50000] [--utxos 1000000] [--lookups 200000] [--lock_index 1|0] [--dir /tmp/x]
  * Full-size run (10,000,000 outputs, several minutes):
  *   bun run bench/ledger.bench.ts --utxos 10000000
  */
@@ -36,6 +36,8 @@ const flag = (name: string, fallback: number): number => {
 const TRANSFERS = flag("transfers", 50_000);
 const UTXOS = flag("utxos", 1_000_000);
 const LOOKUPS = flag("lookups", 200_000);
+/** 1: keep the wallet index on outputs(lock) (the node's default); 0: without it. */
+const LOCK_INDEX = flag("lock_index", 1) === 1;
 const TXS_PER_ANCHOR = 1024;
 const FANOUT = 256;
 const FEE = 1_000n;
@@ -115,7 +117,7 @@ function fundingStream(count: number): { payloads: AnchorPayload[]; leaves: { op
 import { mintId as digestOfMint } from "../src/types/mint.ts";
 
 function openStore(name: string, fsync: boolean): SqliteStore {
-  return new SqliteStore({ storeDir: join(rootDir, name), emission, fsync });
+  return new SqliteStore({ storeDir: join(rootDir, name), emission, fsync, lockIndex: LOCK_INDEX });
 }
 
 /**
@@ -144,7 +146,7 @@ function benchTransfers(results: BenchResult[]): void {
     }
     const rate = transfers.length / (ledgerMs / 1000);
     const verifyRate = transfers.length / (verifyMs / 1000);
-    const common = { transfers: transfers.length, txs_per_anchor: TXS_PER_ANCHOR, anchors: anchors.length, fsync, verify_threads: defaultVerifyThreads };
+    const common = { transfers: transfers.length, txs_per_anchor: TXS_PER_ANCHOR, anchors: anchors.length, fsync, verify_threads: defaultVerifyThreads, lock_index: LOCK_INDEX };
     results.push({ suite: "ledger", name: `verify_batch_reference_fsync_${fsync}`, value: verifyRate, unit: "ops/s", higher_is_better: true, params: common });
     results.push({ suite: "ledger", name: `ledger_transfers_fsync_${fsync}`, value: rate, unit: "ops/s", higher_is_better: true, target: 20_000, params: common });
     results.push({ suite: "ledger", name: `ledger_vs_verify_ratio_fsync_${fsync}`, value: rate / verifyRate, unit: "ratio", higher_is_better: true, target: 0.6, params: { ...common, ledger_ops_s: Math.round(rate), verify_ops_s: Math.round(verifyRate) } });
@@ -170,7 +172,7 @@ function benchUtxoSet(results: BenchResult[]): void {
   store.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
   const file = join(rootDir, "utxo-set", STORE_FILE_NAME);
   const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-  results.push({ suite: "ledger", name: "utxo_disk", value: bytes, unit: "bytes", higher_is_better: false, params: { utxos: count, bytes_per_utxo: Math.round(bytes / count), full_size_target_utxos: 10_000_000 } });
+  results.push({ suite: "ledger", name: "utxo_disk", value: bytes, unit: "bytes", higher_is_better: false, params: { utxos: count, bytes_per_utxo: Math.round(bytes / count), full_size_target_utxos: 10_000_000, lock_index: LOCK_INDEX } });
   store.close();
 }
 
