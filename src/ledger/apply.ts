@@ -18,7 +18,7 @@ import { encodeEvidence } from "../types/evidence.ts";
 import { powHashOf } from "../crypto/pow.ts";
 import { encodeMintTx } from "../types/mint.ts";
 import { type UtxoEntry, type UtxoReader, type ValidationContext, validatePreparedBatch } from "./validate.ts";
-import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey } from "./state.ts";
+import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey, ZERO_ID } from "./state.ts";
 import { checkMint, advanceMintTip, MintRejected } from "./emission.ts";
 import { checkEvidence, canonicalEvidence, evidenceId, offenderOf, EvidenceRejected } from "./evidence.ts";
 import { LtHash } from "./lthash.ts";
@@ -75,9 +75,10 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
     diff: { anchorIndex, created: [], spent: [], mints: [], evidence: [], mintTip: store.mintTip(), accumulator: new Uint8Array(0), commitment: new Uint8Array(0), feesUnits: 0n, outcomes: [] },
     createdHere: new Map(), spentHere: new Map(), fromStore: new Map(), evidenceHere: new Set(),
   };
-  const micro = payload.txs.flatMap((t, position) => (t.kind === "micro" ? [{ position, tx: t.tx, txid: digestMicroTx(t.tx) }] : []));
+  const { micro, malformed } = withTxids(payload);
   const mints = payload.txs.flatMap((t) => (t.kind === "mint" ? [t.tx] : []));
   const verdicts = validateMicro(store, w, micro, mints);
+  for (const [position, v] of malformed) verdicts.set(position, v);
   payload.txs.forEach((t, position) => {
     if (t.kind === "micro") applyMicro(w, position, t.tx, verdicts.get(position)!);
     else if (t.kind === "mint") applyMint(w, position, t.tx);
@@ -106,13 +107,30 @@ export function applyAnchorBytes(store: LedgerStore, params: LedgerParams, ancho
 }
 
 type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array; ok: false; code: string; message: string };
+type PreparedMicro = { position: number; tx: MicroTx; txid: Uint8Array };
+
+/** Txids of the payload's MicroTxs. A tx object with no canonical encoding (never one decoded from bytes) is TX_MALFORMED. */
+function withTxids(payload: AnchorPayload): { micro: PreparedMicro[]; malformed: Map<number, Verdict> } {
+  const micro: PreparedMicro[] = [];
+  const malformed = new Map<number, Verdict>();
+  payload.txs.forEach((t, position) => {
+    if (t.kind !== "micro") return;
+    try {
+      micro.push({ position, tx: t.tx, txid: digestMicroTx(t.tx) });
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      malformed.set(position, { txid: ZERO_ID, ok: false, code: "TX_MALFORMED", message: `tx has no canonical encoding: ${e.message}` });
+    }
+  });
+  return { micro, malformed };
+}
 
 /**
  * Validates the payload's MicroTxs in one batch against a speculative view where every
  * output created in this payload exists; the sequential pass then drops any spend whose
  * input was in fact spent earlier, or created by a transaction that turned out void.
  */
-function validateMicro(store: LedgerStore, w: Working, micro: { position: number; tx: MicroTx; txid: Uint8Array }[], mints: MintTx[]): Map<number, Verdict> {
+function validateMicro(store: LedgerStore, w: Working, micro: PreparedMicro[], mints: MintTx[]): Map<number, Verdict> {
   const speculative = new Map<string, UtxoEntry>();
   for (const m of micro) {
     m.tx.outputs.forEach((o, i) => speculative.set(outpointMapKey(m.txid, i), { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));
