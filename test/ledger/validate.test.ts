@@ -294,3 +294,12 @@ describe("batches", () => {
     expect(validateMicroTxBatch(view, [tx, rival], CTX).map((r) => r.ok)).toEqual([true, true]);
   });
 });
+
+describe("hexOf", () => {
+  test("equals crypto's toHex on random bytes", async () => {
+    const fc = (await import("fast-check")).default;
+    const { hexOf } = await import("../../src/ledger/validate.ts");
+    const { toHex } = await import("../../src/crypto/bytes.ts");
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => hexOf(b) === toHex(b)));
+  });
+});
