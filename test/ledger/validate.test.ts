@@ -1,7 +1,9 @@
 // MicroTx validity (docs/SPEC_TX.md): every predicate with real signatures, every rejection code.
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { toHex } from "../../src/crypto/bytes.ts";
 import {
-  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX,
+  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX, hexOf,
   type ValidationContext,
 } from "../../src/ledger/validate.ts";
 import {
@@ -296,10 +298,7 @@ describe("batches", () => {
 });
 
 describe("hexOf", () => {
-  test("equals crypto's toHex on random bytes", async () => {
-    const fc = (await import("fast-check")).default;
-    const { hexOf } = await import("../../src/ledger/validate.ts");
-    const { toHex } = await import("../../src/crypto/bytes.ts");
+  test("equals crypto's toHex on random bytes", () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => hexOf(b) === toHex(b)));
   });
 });
