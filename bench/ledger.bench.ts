@@ -18,13 +18,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emit, type BenchResult } from "./lib.ts";
 import { SqliteStore, STORE_FILE_NAME } from "../src/store/sqlite-store.ts";
-import { applyAnchor, type LedgerParams } from "../src/ledger/apply.ts";
+import { applyAnchorBytes, type LedgerParams } from "../src/ledger/apply.ts";
 import type { WritableLedgerStore } from "../src/ledger/state.ts";
 import type { EmissionParams } from "../src/genesis/genesis.ts";
 import { keyPairFromSeed, sign, verifyBatch, defaultVerifyThreads, type Ed25519KeyPair } from "../src/crypto/index.ts";
 import { type Lock, lockCommitment } from "../src/types/lock.ts";
 import { type MicroTx, type Outpoint, type Output, digestMicroTx } from "../src/types/tx.ts";
-import type { AnchorPayload, PayloadTx } from "../src/types/payload.ts";
+import { encodeAnchorPayload, type AnchorPayload, type PayloadTx } from "../src/types/payload.ts";
 import type { MintTx } from "../src/types/mint.ts";
 import { ZERO_ID } from "../src/ledger/state.ts";
 
@@ -65,12 +65,15 @@ function signedTx(inputs: Outpoint[], outputs: Output[], k: Ed25519KeyPair, lock
   return { inputs, outputs, witnesses: inputs.map(() => ({ lock, witness: { kind: "sig" as const, signature } })) };
 }
 
-/** Applies payloads of up to TXS_PER_ANCHOR txs each, one anchor (one transaction) per payload; returns ms spent. */
-function applyAll(store: WritableLedgerStore, payloads: AnchorPayload[]): number {
+/**
+ * Applies payload bytes (decoded, validated, applied and committed as the node does with
+ * a finalized event's payload), one anchor = one SQLite transaction each; returns ms spent.
+ */
+function applyAll(store: WritableLedgerStore, payloads: Uint8Array[]): number {
   const start = performance.now();
   for (const p of payloads) {
     const last = store.lastApplied();
-    const diff = applyAnchor(store, params, last ? last.anchorIndex + 1n : 0n, p);
+    const diff = applyAnchorBytes(store, params, last ? last.anchorIndex + 1n : 0n, p);
     for (const o of diff.outcomes) if (!o.applied) throw new Error(`bench tx void: ${o.code} ${o.message}`);
     store.commitAnchor(diff);
   }
@@ -84,7 +87,7 @@ const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(x
  * each split into FANOUT outputs, each of those into FANOUT more. Returns the payloads
  * and the leaf outpoints with their amounts.
  */
-function fundingStream(count: number): { payloads: AnchorPayload[]; leaves: { op: Outpoint; amount: bigint }[] } {
+function fundingStream(count: number): { payloads: Uint8Array[]; leaves: { op: Outpoint; amount: bigint }[] } {
   const perMint = FANOUT * FANOUT;
   const mints = Math.ceil(count / perMint);
   const payloads: AnchorPayload[] = [];
@@ -111,7 +114,7 @@ function fundingStream(count: number): { payloads: AnchorPayload[]; leaves: { op
     }
     for (const c of chunk(l2, 64)) payloads.push({ txs: c });
   }
-  return { payloads, leaves };
+  return { payloads: payloads.map(encodeAnchorPayload), leaves };
 }
 
 import { mintId as digestOfMint } from "../src/types/mint.ts";
@@ -129,7 +132,7 @@ function benchTransfers(results: BenchResult[]): void {
   const { payloads: funding, leaves } = fundingStream(TRANSFERS);
   const transfers = leaves.slice(0, TRANSFERS).map((l) => signedTx([l.op], [{ amount: l.amount - FEE, lockCommitment: bobCommit }], alice, aliceLock));
   const anchors = chunk(transfers, TXS_PER_ANCHOR).map((txs) => ({
-    payload: { txs: txs.map((tx): PayloadTx => ({ kind: "micro", tx })) },
+    payload: encodeAnchorPayload({ txs: txs.map((tx): PayloadTx => ({ kind: "micro", tx })) }),
     items: txs.map((tx) => ({ signature: (tx.witnesses[0]!.witness as { signature: Uint8Array }).signature, message: digestMicroTx(tx), publicKey: alice.publicKey })),
   }));
   for (const fsync of [false, true]) {

@@ -9,7 +9,8 @@
 import { PhantomError, invariant } from "../errors.ts";
 import type { EmissionParams, Genesis } from "../genesis/genesis.ts";
 import { rewardAtHeight } from "../genesis/emission-schedule.ts";
-import { type AnchorPayload, decodeAnchorPayload } from "../types/payload.ts";
+import type { AnchorPayload } from "../types/payload.ts";
+import { decodePayloadIndexed, type IndexedPayload, type PayloadHints } from "./payload-index.ts";
 import { CodecError } from "../codec/errors.ts";
 import { type MicroTx, digestMicroTx } from "../types/tx.ts";
 import type { MintTx } from "../types/mint.ts";
@@ -67,7 +68,7 @@ export function expectedAnchorIndex(store: LedgerStore): bigint {
 }
 
 /** Applies one finalized anchor. Does not write: the caller commits the returned diff atomically. */
-export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payload: AnchorPayload): AnchorDiff {
+export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payload: AnchorPayload, hints?: PayloadHints): AnchorDiff {
   const expected = expectedAnchorIndex(store);
   if (anchorIndex !== expected) throw new LedgerError(`anchor ${anchorIndex} applied out of order: expected ${expected}`);
   const w: Working = {
@@ -75,7 +76,7 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
     diff: { anchorIndex, created: [], spent: [], mints: [], evidence: [], mintTip: store.mintTip(), accumulator: new Uint8Array(0), commitment: new Uint8Array(0), feesUnits: 0n, outcomes: [] },
     createdHere: new Map(), spentHere: new Map(), fromStore: new Map(), evidenceHere: new Set(),
   };
-  const { micro, malformed } = withTxids(payload);
+  const { micro, malformed } = withTxids(payload, hints);
   const mints = payload.txs.flatMap((t) => (t.kind === "mint" ? [t.tx] : []));
   const verdicts = validateMicro(store, w, micro, mints);
   for (const [position, v] of malformed) verdicts.set(position, v);
@@ -96,25 +97,31 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
  * the anchor index identically; `payloadError` carries the codec error code.
  */
 export function applyAnchorBytes(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payloadBytes: Uint8Array): AnchorDiff {
-  let payload: AnchorPayload;
+  let indexed: IndexedPayload;
   try {
-    payload = decodeAnchorPayload(payloadBytes);
+    indexed = decodePayloadIndexed(payloadBytes);
   } catch (e) {
     if (!(e instanceof CodecError)) throw e;
     return { ...applyAnchor(store, params, anchorIndex, { txs: [] }), payloadError: e.code };
   }
-  return applyAnchor(store, params, anchorIndex, payload);
+  return applyAnchor(store, params, anchorIndex, indexed.payload, indexed.hints);
 }
 
 type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array; ok: false; code: string; message: string };
-type PreparedMicro = { position: number; tx: MicroTx; txid: Uint8Array };
+type PreparedMicro = { position: number; tx: MicroTx; txid: Uint8Array; encodedBytes?: number };
 
-/** Txids of the payload's MicroTxs. A tx object with no canonical encoding (never one decoded from bytes) is TX_MALFORMED. */
-function withTxids(payload: AnchorPayload): { micro: PreparedMicro[]; malformed: Map<number, Verdict> } {
+/**
+ * Txids of the payload's MicroTxs (from `hints` when the payload came from bytes). A tx
+ * object with no canonical encoding (never one decoded from bytes) is TX_MALFORMED.
+ */
+function withTxids(payload: AnchorPayload, hints: PayloadHints | undefined): { micro: PreparedMicro[]; malformed: Map<number, Verdict> } {
   const micro: PreparedMicro[] = [];
   const malformed = new Map<number, Verdict>();
   payload.txs.forEach((t, position) => {
     if (t.kind !== "micro") return;
+    const txid = hints?.txids[position];
+    const encodedBytes = hints?.encodedBytes[position];
+    if (txid && encodedBytes !== undefined) return void micro.push({ position, tx: t.tx, txid, encodedBytes });
     try {
       micro.push({ position, tx: t.tx, txid: digestMicroTx(t.tx) });
     } catch (e) {
