@@ -9,7 +9,7 @@
  *  - utxo_fill / utxo_lookup / utxo_disk: a store filled with --utxos outputs (real
  *    fan-out transactions), random point lookups, and bytes on disk.
  *
- * Usage: bun run bench/ledger.bench.ts [--transfers 50000] [--utxos 1000000] [--dir /tmp/x]
+ * Usage: bun run bench/ledger.bench.ts [--transfers 50000] [--utxos 1000000] [--lookups 200000] [--lock_index 1|0] [--dir /tmp/x]
  * Full-size run (10,000,000 outputs, several minutes):
  *   bun run bench/ledger.bench.ts --utxos 10000000
  */
@@ -18,13 +18,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emit, type BenchResult } from "./lib.ts";
 import { SqliteStore, STORE_FILE_NAME } from "../src/store/sqlite-store.ts";
-import { applyAnchor, type LedgerParams } from "../src/ledger/apply.ts";
+import { applyAnchorBytes, type LedgerParams } from "../src/ledger/apply.ts";
 import type { WritableLedgerStore } from "../src/ledger/state.ts";
 import type { EmissionParams } from "../src/genesis/genesis.ts";
 import { keyPairFromSeed, sign, verifyBatch, defaultVerifyThreads, type Ed25519KeyPair } from "../src/crypto/index.ts";
 import { type Lock, lockCommitment } from "../src/types/lock.ts";
 import { type MicroTx, type Outpoint, type Output, digestMicroTx } from "../src/types/tx.ts";
-import type { AnchorPayload, PayloadTx } from "../src/types/payload.ts";
+import { encodeAnchorPayload, type AnchorPayload, type PayloadTx } from "../src/types/payload.ts";
 import type { MintTx } from "../src/types/mint.ts";
 import { ZERO_ID } from "../src/ledger/state.ts";
 
@@ -36,6 +36,8 @@ const flag = (name: string, fallback: number): number => {
 const TRANSFERS = flag("transfers", 50_000);
 const UTXOS = flag("utxos", 1_000_000);
 const LOOKUPS = flag("lookups", 200_000);
+/** 1: keep the wallet index on outputs(lock) (the node's default); 0: without it. */
+const LOCK_INDEX = flag("lock_index", 1) === 1;
 const TXS_PER_ANCHOR = 1024;
 const FANOUT = 256;
 const FEE = 1_000n;
@@ -63,12 +65,15 @@ function signedTx(inputs: Outpoint[], outputs: Output[], k: Ed25519KeyPair, lock
   return { inputs, outputs, witnesses: inputs.map(() => ({ lock, witness: { kind: "sig" as const, signature } })) };
 }
 
-/** Applies payloads of up to TXS_PER_ANCHOR txs each, one anchor (one transaction) per payload; returns ms spent. */
-function applyAll(store: WritableLedgerStore, payloads: AnchorPayload[]): number {
+/**
+ * Applies payload bytes (decoded, validated, applied and committed as the node does with
+ * a finalized event's payload), one anchor = one SQLite transaction each; returns ms spent.
+ */
+function applyAll(store: WritableLedgerStore, payloads: Uint8Array[]): number {
   const start = performance.now();
   for (const p of payloads) {
     const last = store.lastApplied();
-    const diff = applyAnchor(store, params, last ? last.anchorIndex + 1n : 0n, p);
+    const diff = applyAnchorBytes(store, params, last ? last.anchorIndex + 1n : 0n, p);
     for (const o of diff.outcomes) if (!o.applied) throw new Error(`bench tx void: ${o.code} ${o.message}`);
     store.commitAnchor(diff);
   }
@@ -82,7 +87,7 @@ const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(x
  * each split into FANOUT outputs, each of those into FANOUT more. Returns the payloads
  * and the leaf outpoints with their amounts.
  */
-function fundingStream(count: number): { payloads: AnchorPayload[]; leaves: { op: Outpoint; amount: bigint }[] } {
+function fundingStream(count: number): { payloads: Uint8Array[]; leaves: { op: Outpoint; amount: bigint }[] } {
   const perMint = FANOUT * FANOUT;
   const mints = Math.ceil(count / perMint);
   const payloads: AnchorPayload[] = [];
@@ -109,13 +114,13 @@ function fundingStream(count: number): { payloads: AnchorPayload[]; leaves: { op
     }
     for (const c of chunk(l2, 64)) payloads.push({ txs: c });
   }
-  return { payloads, leaves };
+  return { payloads: payloads.map(encodeAnchorPayload), leaves };
 }
 
 import { mintId as digestOfMint } from "../src/types/mint.ts";
 
 function openStore(name: string, fsync: boolean): SqliteStore {
-  return new SqliteStore({ storeDir: join(rootDir, name), emission, fsync });
+  return new SqliteStore({ storeDir: join(rootDir, name), emission, fsync, lockIndex: LOCK_INDEX });
 }
 
 /**
@@ -127,7 +132,7 @@ function benchTransfers(results: BenchResult[]): void {
   const { payloads: funding, leaves } = fundingStream(TRANSFERS);
   const transfers = leaves.slice(0, TRANSFERS).map((l) => signedTx([l.op], [{ amount: l.amount - FEE, lockCommitment: bobCommit }], alice, aliceLock));
   const anchors = chunk(transfers, TXS_PER_ANCHOR).map((txs) => ({
-    payload: { txs: txs.map((tx): PayloadTx => ({ kind: "micro", tx })) },
+    payload: encodeAnchorPayload({ txs: txs.map((tx): PayloadTx => ({ kind: "micro", tx })) }),
     items: txs.map((tx) => ({ signature: (tx.witnesses[0]!.witness as { signature: Uint8Array }).signature, message: digestMicroTx(tx), publicKey: alice.publicKey })),
   }));
   for (const fsync of [false, true]) {
@@ -144,7 +149,7 @@ function benchTransfers(results: BenchResult[]): void {
     }
     const rate = transfers.length / (ledgerMs / 1000);
     const verifyRate = transfers.length / (verifyMs / 1000);
-    const common = { transfers: transfers.length, txs_per_anchor: TXS_PER_ANCHOR, anchors: anchors.length, fsync, verify_threads: defaultVerifyThreads };
+    const common = { transfers: transfers.length, txs_per_anchor: TXS_PER_ANCHOR, anchors: anchors.length, fsync, verify_threads: defaultVerifyThreads, lock_index: LOCK_INDEX };
     results.push({ suite: "ledger", name: `verify_batch_reference_fsync_${fsync}`, value: verifyRate, unit: "ops/s", higher_is_better: true, params: common });
     results.push({ suite: "ledger", name: `ledger_transfers_fsync_${fsync}`, value: rate, unit: "ops/s", higher_is_better: true, target: 20_000, params: common });
     results.push({ suite: "ledger", name: `ledger_vs_verify_ratio_fsync_${fsync}`, value: rate / verifyRate, unit: "ratio", higher_is_better: true, target: 0.6, params: { ...common, ledger_ops_s: Math.round(rate), verify_ops_s: Math.round(verifyRate) } });
@@ -170,7 +175,7 @@ function benchUtxoSet(results: BenchResult[]): void {
   store.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
   const file = join(rootDir, "utxo-set", STORE_FILE_NAME);
   const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-  results.push({ suite: "ledger", name: "utxo_disk", value: bytes, unit: "bytes", higher_is_better: false, params: { utxos: count, bytes_per_utxo: Math.round(bytes / count), full_size_target_utxos: 10_000_000 } });
+  results.push({ suite: "ledger", name: "utxo_disk", value: bytes, unit: "bytes", higher_is_better: false, params: { utxos: count, bytes_per_utxo: Math.round(bytes / count), full_size_target_utxos: 10_000_000, lock_index: LOCK_INDEX } });
   store.close();
 }
 

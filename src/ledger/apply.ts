@@ -9,7 +9,8 @@
 import { PhantomError, invariant } from "../errors.ts";
 import type { EmissionParams, Genesis } from "../genesis/genesis.ts";
 import { rewardAtHeight } from "../genesis/emission-schedule.ts";
-import { type AnchorPayload, decodeAnchorPayload } from "../types/payload.ts";
+import type { AnchorPayload } from "../types/payload.ts";
+import { decodePayloadIndexed, type IndexedPayload, type PayloadHints } from "./payload-index.ts";
 import { CodecError } from "../codec/errors.ts";
 import { type MicroTx, digestMicroTx } from "../types/tx.ts";
 import type { MintTx } from "../types/mint.ts";
@@ -18,7 +19,7 @@ import { encodeEvidence } from "../types/evidence.ts";
 import { powHashOf } from "../crypto/pow.ts";
 import { encodeMintTx } from "../types/mint.ts";
 import { type UtxoEntry, type UtxoReader, type ValidationContext, validatePreparedBatch } from "./validate.ts";
-import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey } from "./state.ts";
+import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey, ZERO_ID } from "./state.ts";
 import { checkMint, advanceMintTip, MintRejected } from "./emission.ts";
 import { checkEvidence, canonicalEvidence, evidenceId, offenderOf, EvidenceRejected } from "./evidence.ts";
 import { LtHash } from "./lthash.ts";
@@ -67,7 +68,7 @@ export function expectedAnchorIndex(store: LedgerStore): bigint {
 }
 
 /** Applies one finalized anchor. Does not write: the caller commits the returned diff atomically. */
-export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payload: AnchorPayload): AnchorDiff {
+export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payload: AnchorPayload, hints?: PayloadHints): AnchorDiff {
   const expected = expectedAnchorIndex(store);
   if (anchorIndex !== expected) throw new LedgerError(`anchor ${anchorIndex} applied out of order: expected ${expected}`);
   const w: Working = {
@@ -75,9 +76,10 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
     diff: { anchorIndex, created: [], spent: [], mints: [], evidence: [], mintTip: store.mintTip(), accumulator: new Uint8Array(0), commitment: new Uint8Array(0), feesUnits: 0n, outcomes: [] },
     createdHere: new Map(), spentHere: new Map(), fromStore: new Map(), evidenceHere: new Set(),
   };
-  const micro = payload.txs.flatMap((t, position) => (t.kind === "micro" ? [{ position, tx: t.tx, txid: digestMicroTx(t.tx) }] : []));
+  const { micro, malformed } = withTxids(payload, hints);
   const mints = payload.txs.flatMap((t) => (t.kind === "mint" ? [t.tx] : []));
   const verdicts = validateMicro(store, w, micro, mints);
+  for (const [position, v] of malformed) verdicts.set(position, v);
   payload.txs.forEach((t, position) => {
     if (t.kind === "micro") applyMicro(w, position, t.tx, verdicts.get(position)!);
     else if (t.kind === "mint") applyMint(w, position, t.tx);
@@ -95,24 +97,47 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
  * the anchor index identically; `payloadError` carries the codec error code.
  */
 export function applyAnchorBytes(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payloadBytes: Uint8Array): AnchorDiff {
-  let payload: AnchorPayload;
+  let indexed: IndexedPayload;
   try {
-    payload = decodeAnchorPayload(payloadBytes);
+    indexed = decodePayloadIndexed(payloadBytes);
   } catch (e) {
     if (!(e instanceof CodecError)) throw e;
     return { ...applyAnchor(store, params, anchorIndex, { txs: [] }), payloadError: e.code };
   }
-  return applyAnchor(store, params, anchorIndex, payload);
+  return applyAnchor(store, params, anchorIndex, indexed.payload, indexed.hints);
 }
 
 type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array; ok: false; code: string; message: string };
+type PreparedMicro = { position: number; tx: MicroTx; txid: Uint8Array; encodedBytes?: number };
+
+/**
+ * Txids of the payload's MicroTxs (from `hints` when the payload came from bytes). A tx
+ * object with no canonical encoding (never one decoded from bytes) is TX_MALFORMED.
+ */
+function withTxids(payload: AnchorPayload, hints: PayloadHints | undefined): { micro: PreparedMicro[]; malformed: Map<number, Verdict> } {
+  const micro: PreparedMicro[] = [];
+  const malformed = new Map<number, Verdict>();
+  payload.txs.forEach((t, position) => {
+    if (t.kind !== "micro") return;
+    const txid = hints?.txids[position];
+    const encodedBytes = hints?.encodedBytes[position];
+    if (txid && encodedBytes !== undefined) return void micro.push({ position, tx: t.tx, txid, encodedBytes });
+    try {
+      micro.push({ position, tx: t.tx, txid: digestMicroTx(t.tx) });
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      malformed.set(position, { txid: ZERO_ID, ok: false, code: "TX_MALFORMED", message: `tx has no canonical encoding: ${e.message}` });
+    }
+  });
+  return { micro, malformed };
+}
 
 /**
  * Validates the payload's MicroTxs in one batch against a speculative view where every
  * output created in this payload exists; the sequential pass then drops any spend whose
  * input was in fact spent earlier, or created by a transaction that turned out void.
  */
-function validateMicro(store: LedgerStore, w: Working, micro: { position: number; tx: MicroTx; txid: Uint8Array }[], mints: MintTx[]): Map<number, Verdict> {
+function validateMicro(store: LedgerStore, w: Working, micro: PreparedMicro[], mints: MintTx[]): Map<number, Verdict> {
   const speculative = new Map<string, UtxoEntry>();
   for (const m of micro) {
     m.tx.outputs.forEach((o, i) => speculative.set(outpointMapKey(m.txid, i), { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));

@@ -37,8 +37,6 @@ export const MIGRATIONS: readonly Migration[] = [
         coinbase INTEGER NOT NULL,
         spent_at INTEGER,
         spent_by BLOB) WITHOUT ROWID`,
-      // Wallet queries (balance, coins of a lock); partial, so spent outputs leave it.
-      `CREATE INDEX outputs_unspent_by_lock ON outputs (lock) WHERE spent_at IS NULL`,
       `CREATE TABLE anchors (anchor INTEGER PRIMARY KEY, commitment BLOB NOT NULL, fees INTEGER NOT NULL, applied INTEGER NOT NULL, voided INTEGER NOT NULL, payload_error TEXT)`,
       `CREATE TABLE voided (anchor INTEGER NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, id BLOB NOT NULL, code TEXT NOT NULL, PRIMARY KEY (anchor, position)) WITHOUT ROWID`,
       `CREATE TABLE mints (height INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, anchor INTEGER NOT NULL, reward INTEGER NOT NULL, header BLOB NOT NULL)`,
@@ -72,4 +70,13 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
     }).immediate();
   }
   return found;
+}
+
+/**
+ * Optional index for wallet queries (balance, coins of a lock); partial, so spent outputs
+ * leave it. A node setting, not schema: created or dropped on open.
+ */
+export function setLockIndex(db: Database, enabled: boolean): void {
+  if (enabled) db.run(`CREATE INDEX IF NOT EXISTS outputs_unspent_by_lock ON outputs (lock) WHERE spent_at IS NULL`);
+  else db.run(`DROP INDEX IF EXISTS outputs_unspent_by_lock`);
 }

@@ -20,7 +20,7 @@ import { encodeMintTx } from "../types/mint.ts";
 import { HASH_BYTES } from "../types/constants.ts";
 import { StoreError } from "./errors.ts";
 import { LruCache } from "./lru.ts";
-import { migrate } from "./schema.ts";
+import { migrate, setLockIndex } from "./schema.ts";
 import type { StoreMetrics } from "./metrics.ts";
 
 export const STORE_FILE_NAME = "phantom.sqlite";
@@ -42,6 +42,8 @@ export interface SqliteStoreOptions {
   /** Genesis commitment: a store created for another genesis refuses to open. */
   genesisCommitment?: Uint8Array;
   metrics?: StoreMetrics;
+  /** Keep the partial index that makes utxosByLock/balanceOf fast (default true; costs write time and disk). */
+  lockIndex?: boolean;
 }
 
 export interface StoredEventInput {
@@ -73,6 +75,7 @@ export class SqliteStore implements WritableLedgerStore {
     mkdirSync(opts.storeDir, { recursive: true });
     this.path = join(opts.storeDir, STORE_FILE_NAME);
     this.db = openDatabase(this.path, opts.fsync);
+    setLockIndex(this.db, opts.lockIndex ?? true);
     this.emission = opts.emission;
     this.metrics = opts.metrics;
     this.headerCache = new LruCache(opts.cacheHeadersCap ?? CACHE_HEADERS_DEFAULT);

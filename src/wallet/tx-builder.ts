@@ -103,3 +103,56 @@ export function buildTransfer(args: {
   if (inTotal > outTotal) outputs.push(payTo(args.changeLock ?? lock, inTotal - outTotal));
   return buildMicroTx({ inputs: args.spend.map((s) => ({ outpoint: s.outpoint, lock, solution: sigSolution(args.keyPair) })), outputs });
 }
+
+/** What a wallet can bring to satisfy locks. */
+export interface Keyring {
+  keyPairs: readonly Ed25519KeyPair[];
+  /** Hash-lock preimages the wallet knows. */
+  preimages?: readonly Uint8Array[];
+  /** Anchor index the spend will be evaluated at (for After). */
+  anchorIndex: bigint;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Finds a Solution for `lock` with what `keyring` holds, or undefined. For Or it
+ * prefers the left branch; for Multisig it signs with the first m held keys in key
+ * order.
+ */
+export function autoSolve(lock: Lock, keyring: Keyring): Solution | undefined {
+  const keyFor = (pk: Uint8Array) => keyring.keyPairs.find((k) => equal(k.publicKey, pk));
+  switch (lock.kind) {
+    case "sig": {
+      const keyPair = keyFor(lock.publicKey);
+      return keyPair && sigSolution(keyPair);
+    }
+    case "multisig": {
+      const signers: { index: number; keyPair: Ed25519KeyPair }[] = [];
+      lock.publicKeys.forEach((pk, index) => {
+        const keyPair = keyFor(pk);
+        if (keyPair && signers.length < lock.m) signers.push({ index, keyPair });
+      });
+      return signers.length === lock.m ? multisigSolution(signers) : undefined;
+    }
+    case "hashlock": {
+      const preimage = keyring.preimages?.find((p) => equal(blake3_32(p), lock.digest));
+      return preimage && hashSolution(preimage);
+    }
+    case "after":
+      return keyring.anchorIndex >= lock.anchorIndex ? afterSolution() : undefined;
+    case "and": {
+      const left = autoSolve(lock.left, keyring);
+      const right = left && autoSolve(lock.right, keyring);
+      return left && right && andSolution(left, right);
+    }
+    case "or": {
+      const left = autoSolve(lock.left, keyring);
+      if (left) return orSolution(0, left);
+      const right = autoSolve(lock.right, keyring);
+      return right && orSolution(1, right);
+    }
+  }
+}

@@ -141,6 +141,13 @@ test("payload bytes that do not decode apply as an empty anchor with the codec e
   }
 });
 
+test("a constructed tx object without a canonical encoding is void TX_MALFORMED, not a crash", () => {
+  const f = fundedAlice();
+  const tx = buildTx([sigSpend(f.coin, alice)], [out(1_000_000n, sigLock(bob))]);
+  const bad = { ...tx, outputs: [{ amount: -5n, lockCommitment: new Uint8Array(32) }] };
+  expect(codes(f.step([{ kind: "micro", tx: bad }, { kind: "micro", tx }]))).toEqual(["TX_MALFORMED", "ok"]);
+});
+
 test("anchors must be applied in order", () => {
   const s = setup();
   expect(() => applyAnchor(s.mem, params, 1n, { txs: [] })).toThrow(LedgerError);

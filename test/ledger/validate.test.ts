@@ -1,7 +1,9 @@
 // MicroTx validity (docs/SPEC_TX.md): every predicate with real signatures, every rejection code.
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { toHex } from "../../src/crypto/bytes.ts";
 import {
-  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX,
+  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX, hexOf,
   type ValidationContext,
 } from "../../src/ledger/validate.ts";
 import {
@@ -292,5 +294,11 @@ describe("batches", () => {
     const { view, tx } = spendOne(sigLock(alice.publicKey), sigSolution(alice));
     const rival = buildMicroTx({ inputs: [{ outpoint: tx.inputs[0]!, lock: sigLock(alice.publicKey), solution: sigSolution(alice) }], outputs: [payTo(sigLock(carol.publicKey), 60_000n)] });
     expect(validateMicroTxBatch(view, [tx, rival], CTX).map((r) => r.ok)).toEqual([true, true]);
+  });
+});
+
+describe("hexOf", () => {
+  test("equals crypto's toHex on random bytes", () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => hexOf(b) === toHex(b)));
   });
 });

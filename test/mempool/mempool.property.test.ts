@@ -135,6 +135,21 @@ describe("mempool properties", () => {
     }), { numRuns: 150 });
   });
 
+  test("reordered offers of conflict-free txs give the same mempool", () => {
+    fc.assert(fc.property(fc.uniqueArray(fc.nat(OUTPOINTS - 1), { minLength: 1, maxLength: OUTPOINTS }), fc.array(fc.bigInt({ min: 0n, max: 9_999n }), { minLength: OUTPOINTS, maxLength: OUTPOINTS }), fc.integer(), (picks, fees, seed) => {
+      const a = fundedView(OUTPOINTS);
+      const txs = picks.map((p, i) => freeTx([a.ops[p]!], fees[i]!, { group: p % 3 }));
+      const order = txs.map((_, i) => i).sort((x, y) => ((x * 7919 + seed) % 101) - ((y * 7919 + seed) % 101) || x - y);
+      const one = new Mempool({ view: a.view });
+      const two = new Mempool({ view: a.view });
+      one.admit(txs, CTX);
+      two.admit(order.map((i) => txs[i]!), CTX);
+      const ids = (p: Mempool) => p.entries().map((e) => e.txidHex).sort();
+      expect(ids(two)).toEqual(ids(one));
+      expect(one.size).toBe(txs.length);
+    }), { numRuns: 100 });
+  });
+
   test("random and mutated bytes never crash admission and never enter unless valid", () => {
     const { view, ops } = fundedView(OUTPOINTS);
     const valid = encodeMicroTx(freeTx([ops[0]!, ops[1]!], 700n, { extraOutputs: 1 }));
