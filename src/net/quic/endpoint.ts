@@ -31,6 +31,8 @@ export const CONNECTIONS_MAX = 10_000;
 /** Datagrams a stateless reset answers per second, at most. */
 const STATELESS_RESETS_PER_SECOND = 100;
 const STATELESS_RESET_BYTES = 43;
+/** Smallest reset: 5 bytes of unpredictable header and payload, then the 16-byte token. */
+const STATELESS_RESET_BYTES_MIN = 21;
 const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
 
 export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
@@ -293,11 +295,11 @@ export class QuicEndpoint {
       this.resetBudget = STATELESS_RESETS_PER_SECOND;
       this.resetBudgetAt = now;
     }
-    // Never answer a packet that could itself be a reset of the same size (prevents loops).
-    if (this.resetBudget <= 0 || buf.length <= STATELESS_RESET_BYTES - 1 + 1 && buf.length < 22) { this.droppedDatagrams++; return; }
-    this.resetBudget--;
+    // The reset is shorter than the packet that triggered it, so two endpoints cannot
+    // loop (RFC 9000 §10.3.3); packets too short to allow a 21-byte reset get none.
     const len = Math.min(STATELESS_RESET_BYTES, buf.length - 1);
-    if (len < 21) return;
+    if (this.resetBudget <= 0 || len < STATELESS_RESET_BYTES_MIN) { this.droppedDatagrams++; return; }
+    this.resetBudget--;
     const out = new Uint8Array(randomBytes(len));
     out[0] = 0x40 | (out[0]! & 0x3f);
     const token = createHmac("sha256", this.resetKey).update(buf.subarray(1, 1 + CONNECTION_ID_BYTES)).digest().subarray(0, 16);
