@@ -45,11 +45,14 @@ describe("NewReno (RFC 9002 §7)", () => {
     const first = p(0);
     sendAll(cc, [first]);
     cc.onPacketsLost([first], 10); // cwnd = ssthresh = 6000
-    const packets = Array.from({ length: 5 }, (_, i) => p(20 + i));
-    sendAll(cc, packets);
-    cc.onPacketsAcked(packets.slice(0, 4), 120, rtt); // 4800 < 6000
+    const round = () => Array.from({ length: 5 }, (_, i) => p(20 + i)); // fills the 6000-byte window
+    const a = round();
+    sendAll(cc, a);
+    cc.onPacketsAcked(a.slice(0, 4), 120, rtt); // 4800 < 6000 acked
     expect(cc.congestionWindow).toBe(6000);
-    cc.onPacketsAcked(packets.slice(4), 121, rtt); // 6000 acked
+    const b = round();
+    sendAll(cc, b); // window full again
+    cc.onPacketsAcked([...a.slice(4), ...b.slice(0, 1)], 121, rtt); // 7200 acked in total
     expect(cc.congestionWindow).toBe(7200);
   });
 
@@ -75,6 +78,21 @@ describe("NewReno (RFC 9002 §7)", () => {
     cc.onPacketsAcked([x, p(0, 50, false)], 100, rtt);
     expect(cc.congestionWindow).toBe(12_000);
     expect(cc.bytesInFlight).toBe(0);
+  });
+
+  test("a window the sender does not fill does not grow (RFC 9002 §7.8)", () => {
+    const cc = new NewReno();
+    for (let i = 0; i < 50; i++) {
+      const few = [p(i * 100), p(i * 100 + 1)]; // 2 of 10 datagrams in flight
+      sendAll(cc, few);
+      cc.onPacketsAcked(few, i * 100 + 50, rtt);
+    }
+    expect(cc.congestionWindow).toBe(12_000);
+    const cubic = new Cubic();
+    const few = [p(0)];
+    sendAll(cubic, few);
+    cubic.onPacketsAcked(few, 50, rtt);
+    expect(cubic.congestionWindow).toBe(12_000);
   });
 
   test("discarded packets leave bytes in flight without a congestion event", () => {

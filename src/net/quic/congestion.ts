@@ -17,6 +17,20 @@ export const initialWindowBytesFloor = 14_720;
 export const minimumWindowPackets = 2;
 /** RFC 9002 §7.3.2: halve on a congestion event. */
 export const lossReductionFactor = 0.5;
+/** Unused window (in datagrams) still counted as "window-limited" (a send burst's worth). */
+export const cwndLimitedSlackPackets = 3;
+
+/**
+ * RFC 9002 §7.8: the window grows only while it limits sending. It did if the bytes
+ * in flight before this ACK filled it (up to a small burst), or, in slow start, more
+ * than half of it. Without this check an application-limited sender's window grows
+ * without bound and a later burst floods the path.
+ */
+export function wasCwndLimited(priorInFlight: number, congestionWindow: number, inSlowStart: boolean, maxDatagramBytes: number): boolean {
+  if (priorInFlight >= congestionWindow) return true;
+  if (inSlowStart && priorInFlight > congestionWindow / 2) return true;
+  return congestionWindow - priorInFlight <= cwndLimitedSlackPackets * maxDatagramBytes;
+}
 
 /** What a controller needs to know about a packet that was acked, lost or discarded. */
 export interface CongestionPacket {
@@ -35,7 +49,10 @@ export interface RttSnapshot {
 export interface CongestionController {
   readonly congestionWindow: number;
   readonly bytesInFlight: number;
-  /** Set by the sender when it has less to send than the window allows (RFC 9002 §7.8). */
+  /**
+   * Set by the sender when it has less to send than the window allows (RFC 9002 §7.8).
+   * Controllers also detect an under-used window themselves (`wasCwndLimited`).
+   */
   appLimited: boolean;
   onPacketSent(sentBytes: number, nowMs: number): void;
   onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void;
@@ -81,11 +98,12 @@ export class NewReno implements CongestionController {
   }
 
   onPacketsAcked(packets: readonly CongestionPacket[], _nowMs: number, _rtt: RttSnapshot): void {
+    const limited = !this.appLimited && wasCwndLimited(this.bytesInFlight, this.congestionWindow, this.inSlowStart, this.maxDatagramBytes);
     for (const p of packets) {
       if (!p.inFlight) continue;
       this.removeInFlight(p.sentBytes);
       // No growth when the window is not the limit, nor for packets sent before recovery began.
-      if (this.appLimited || this.inRecovery(p.timeSentMs)) continue;
+      if (!limited || this.inRecovery(p.timeSentMs)) continue;
       if (this.inSlowStart) {
         this.congestionWindow += p.sentBytes;
         continue;
@@ -245,11 +263,12 @@ export class Cubic implements CongestionController {
   }
 
   onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void {
+    const limited = !this.appLimited && wasCwndLimited(this.bytesInFlight, this.congestionWindow, this.inSlowStart, this.maxDatagramBytes);
     let ackedBytes = 0;
     for (const p of packets) {
       if (!p.inFlight) continue;
       this.removeInFlight(p.sentBytes);
-      if (this.appLimited || this.inRecovery(p.timeSentMs)) continue;
+      if (!limited || this.inRecovery(p.timeSentMs)) continue;
       if (this.inSlowStart) this.congestionWindow += p.sentBytes;
       else ackedBytes += p.sentBytes;
     }
