@@ -141,4 +141,22 @@ describe("QuicEndpoint", () => {
       server.close();
     }
   });
+
+  test("drained() resolves once written stream data is acknowledged", async () => {
+    let got = 0;
+    const server = await QuicEndpoint.listen(0, { identity: serverIdentity, verifyPeer: () => true, onConnection: (c) => c.onData((_s, d) => { got += d.length; }) });
+    const client = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
+    try {
+      const conn = await client.connect("127.0.0.1", server.port);
+      const sid = conn.openStream();
+      conn.write(sid, new Uint8Array(2_000_000), false);
+      expect(conn.bufferedBytes(sid)).toBe(2_000_000);
+      await conn.drained(sid, 0);
+      expect(conn.bufferedBytes(sid)).toBe(0);
+      expect(got).toBe(2_000_000);
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
 });

@@ -56,6 +56,7 @@ export class QuicConnection {
   timer: unknown = null;
   timerAt = Infinity;
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
+  private drainWaiters: { streamId: number; lowWaterBytes: number; resolve: () => void }[] = [];
 
   constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
 
@@ -76,6 +77,26 @@ export class QuicConnection {
   bufferedBytes(streamId: number): number {
     return this.conn.streamBufferedBytes(streamId);
   }
+  /**
+   * Resolves once the stream's unacknowledged bytes drop to `lowWaterBytes` or
+   * below (or the connection closes): backpressure for writers.
+   */
+  drained(streamId: number, lowWaterBytes: number): Promise<void> {
+    if (this.closed || this.conn.streamBufferedBytes(streamId) <= lowWaterBytes) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ streamId, lowWaterBytes, resolve }));
+  }
+
+  /** @internal Called by the endpoint after each service pass. */
+  checkDrained(): void {
+    if (this.drainWaiters.length === 0) return;
+    const keep: typeof this.drainWaiters = [];
+    for (const w of this.drainWaiters) {
+      if (this.closed || this.conn.streamBufferedBytes(w.streamId) <= w.lowWaterBytes) w.resolve();
+      else keep.push(w);
+    }
+    this.drainWaiters = keep;
+  }
+
   resetStream(streamId: number, errorCode: number): void {
     this.conn.resetStream(streamId, errorCode);
     this.endpoint.kick(this);
@@ -143,6 +164,7 @@ export class QuicConnection {
         this.handshakeWaiters?.reject(new QuicEndpointError("QUIC_HANDSHAKE_FAILED", `connection closed during handshake: ${e.reason} (0x${e.errorCode.toString(16)})`));
         this.handshakeWaiters = null;
         this.closeCb?.(e.errorCode, e.reason);
+        this.checkDrained();
         return;
       default:
         return;
@@ -332,6 +354,7 @@ export class QuicEndpoint {
     // A full batch means more may be ready: come back on the next tick.
     if (datagrams.length >= 64) setImmediate(() => this.kick(qc));
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
+    qc.checkDrained();
     if (conn.isFinished) return this.forget(qc);
     this.armTimer(qc, now);
   }
