@@ -54,6 +54,8 @@ export class QuicConnection {
   closed = false;
   closeInfo: { errorCode: number; reason: string; remote: boolean } | null = null;
   timer: unknown = null;
+  /** Keys under which the endpoint routes to this connection. */
+  readonly cidKeys = new Set<string>();
   timerAt = Infinity;
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
   private drainWaiters: { streamId: number; lowWaterBytes: number; resolve: () => void }[] = [];
@@ -260,7 +262,12 @@ export class QuicEndpoint {
 
   private register(qc: QuicConnection): void {
     this.connections.add(qc);
-    for (const cid of qc.conn.localConnectionIds) this.byCid.set(cidKey(cid), qc);
+    for (const cid of qc.conn.localConnectionIds) this.route(cidKey(cid), qc);
+  }
+
+  private route(key: string, qc: QuicConnection): void {
+    this.byCid.set(key, qc);
+    qc.cidKeys.add(key);
   }
 
   private onDatagram(buf: Uint8Array, port: number, addr: string): void {
@@ -305,7 +312,7 @@ export class QuicEndpoint {
     const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid);
     const qc = new QuicConnection(this, conn, addr, port);
     this.register(qc);
-    this.byCid.set(key, qc);
+    this.route(key, qc);
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
   }
@@ -367,11 +374,13 @@ export class QuicEndpoint {
       return;
     }
     if (e.type === "connection_id_issued") {
-      this.byCid.set(cidKey(e.connectionId), qc);
+      this.route(cidKey(e.connectionId), qc);
       return;
     }
     if (e.type === "connection_id_retired") {
-      this.byCid.delete(cidKey(e.connectionId));
+      const key = cidKey(e.connectionId);
+      this.byCid.delete(key);
+      qc.cidKeys.delete(key);
       return;
     }
     qc.dispatch(e);
@@ -397,7 +406,8 @@ export class QuicEndpoint {
     if (qc.timer !== null) this.clock.clearTimer(qc.timer);
     qc.timer = null;
     this.connections.delete(qc);
-    for (const [k, v] of this.byCid) if (v === qc) this.byCid.delete(k);
+    for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
+    qc.cidKeys.clear();
     qc.dispatch({ type: "closed", errorCode: 0, reason: "closed", remote: false, application: false });
   }
 
