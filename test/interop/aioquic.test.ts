@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.ts";
 import { certificateDer, certificatePem } from "../../src/net/quic/tls/certificate.ts";
+import { TLS_CHACHA20_POLY1305_SHA256 } from "../../src/net/quic/packet-protection.ts";
 
 const ROOT = join(import.meta.dir, "../..");
 const PYTHON = join(ROOT, ".tools/py/bin/python");
@@ -31,6 +32,7 @@ interface Summary {
   sent_sha256?: string;
   port?: number;
   error_code?: number;
+  cipher_suite?: number;
   reason?: string;
 }
 
@@ -95,6 +97,37 @@ describe("interop with aioquic", () => {
       expect(summary.received_sha256).toBe(sha256(payload));
       expect(reply.length).toBe(PAYLOAD_BYTES);
       expect(sha256(reply)).toBe(summary.sent_sha256!);
+      conn.close();
+    } finally {
+      ep?.close();
+      proc.kill();
+      await proc.exited;
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  }, TEST_TIMEOUT_MS);
+
+  test("our client ↔ aioquic server: ChaCha20-Poly1305 and a key update mid-transfer", async () => {
+    requireAioquic();
+    const s = setup(0x34, 0x44);
+    await Bun.sleep(0);
+    const bytes = 2 * 1024 * 1024;
+    const proc = Bun.spawn([PYTHON, PEER, "server", "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(bytes)], { stdout: "pipe", stderr: "pipe" });
+    const lines = new Lines(proc.stdout);
+    let ep: QuicEndpoint | null = null;
+    try {
+      const ready = await lines.next();
+      ep = await QuicEndpoint.client({ identity: s.me, verifyPeer: (pk) => hex(pk) === s.peerKey, cipherSuites: [TLS_CHACHA20_POLY1305_SHA256] });
+      const conn = await ep.connect("127.0.0.1", ready.port!);
+      expect(conn.conn.initiateKeyUpdate()).toBe(true);
+      const payload = new Uint8Array(randomBytes(bytes));
+      const reply = await exchange(conn, payload);
+      const summary = await lines.next();
+      expect(summary.error).toBeUndefined();
+      expect(summary.cipher_suite).toBe(TLS_CHACHA20_POLY1305_SHA256);
+      expect(summary.received_sha256).toBe(sha256(payload));
+      expect(sha256(reply)).toBe(summary.sent_sha256!);
+      // aioquic followed our key update: its packets were readable in the new phase.
+      expect(conn.conn.keyPhase).toBe(1);
       conn.close();
     } finally {
       ep?.close();

@@ -4,7 +4,7 @@
 // declared was a real drop, congestion reactions, PTO backoff and determinism.
 import { describe, expect, test } from "bun:test";
 import { AckTracker } from "../../src/net/quic/ack-tracker.ts";
-import { NewReno, Pacer } from "../../src/net/quic/congestion.ts";
+import { Cubic, NewReno, Pacer } from "../../src/net/quic/congestion.ts";
 import { parseFrames, serializeFrames, streamDataFitting, type Frame, type StreamFrame } from "../../src/net/quic/frames.ts";
 import { LossRecovery } from "../../src/net/quic/recovery.ts";
 import { seededRandom } from "./lossy-proxy.ts";
@@ -20,6 +20,7 @@ interface PathOptions {
   ackLossRate: number;
   /** [from, to) in ms during which the path drops everything. */
   blackout?: [number, number];
+  congestion?: "newreno" | "cubic";
 }
 
 const datagramBytes = 1200;
@@ -37,7 +38,7 @@ function simulate(o: PathOptions) {
   const schedule = (at: number, run: () => void) => {
     events.push({ at, seq: seq++, run });
   };
-  const cc = new NewReno(datagramBytes);
+  const cc = o.congestion === "cubic" ? new Cubic(datagramBytes) : new NewReno(datagramBytes);
   const pacer = new Pacer(datagramBytes);
   const recovery = new LossRecovery<StreamFrame>({ isServer: false, congestion: cc, peerMaxAckDelayMs: 25 });
   recovery.setHandshakeConfirmed(0);
@@ -197,6 +198,15 @@ describe("loss recovery + NewReno in a virtual-time path simulation", () => {
     const idealMs = (Math.ceil(base.totalBytes / 1100) * base.serializationMs) + 2 * base.oneWayDelayMs;
     expect(r.doneAt).toBeGreaterThan(0);
     expect(idealMs / r.doneAt).toBeGreaterThan(0.5);
+  });
+
+  test("CUBIC on the same bottleneck: complete, reacts, uses the link at least as well as NewReno", () => {
+    const reno = simulate({ ...base, totalBytes: 6_000_000 });
+    const cubic = simulate({ ...base, totalBytes: 6_000_000, congestion: "cubic" });
+    expect(cubic.receivedBytes).toBe(6_000_000);
+    expect(cubic.stats.lossEvents).toBeGreaterThan(0);
+    for (const pn of cubic.stats.declaredLost) expect(cubic.stats.dropped.has(pn)).toBe(true);
+    expect(cubic.doneAt).toBeLessThanOrEqual(reno.doneAt * 1.05);
   });
 
   test("5% random loss each way (data and ACKs): complete, losses declared only for real drops", () => {

@@ -191,7 +191,7 @@ describe("persistent congestion (RFC 9002 §7.6)", () => {
     expect(res.persistentCongestion).toBe(true);
     // Collapsed to 2 datagrams, then (RFC 9002 A.7 order: losses before acks) packet 7 grows it in slow start.
     expect(cc.congestionWindow).toBe(2400 + 1200);
-    expect(cc.ssthresh).toBe(6600);
+    expect(cc.ssthresh).toBe(6000);
   });
 
   test("an acknowledged packet in between prevents it", () => {
@@ -201,7 +201,7 @@ describe("persistent congestion (RFC 9002 §7.6)", () => {
     const res = lr.onAckReceived("application", ack([r(7), r(4)]), 1300);
     expect(res.lost.map((p) => p.pn)).toEqual([1, 2, 3, 5, 6]);
     expect(res.persistentCongestion).toBe(false);
-    expect(cc.congestionWindow).toBe(6600); // one halving of 13,200 (12,000 + the first ACK in slow start)
+    expect(cc.congestionWindow).toBe(6000); // one halving of 12,000 (the lone first packet did not fill the window: no growth)
   });
 
   test("a shorter span is an ordinary loss", () => {

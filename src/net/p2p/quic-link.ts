@@ -11,6 +11,8 @@ import type { Link } from "./link.ts";
 export const LINK_STREAM_ID = 0;
 /** Bytes a link buffers before its stream exists (server side, before the client's first byte). */
 export const LINK_PENDING_BYTES_MAX = 16 * 1024 * 1024;
+/** PING after this much send silence keeps an idle link under the idle timeout. */
+export const LINK_KEEPALIVE_MS = 10_000;
 /** Application error code used when a link is closed (the reason travels as text). */
 export const LINK_CLOSE_CODE = 0;
 
@@ -90,7 +92,7 @@ export class QuicLink implements Link {
 
 /** Dials `host:port` from `endpoint` and returns the link once the peer is verified. */
 export async function connectLink(endpoint: QuicEndpoint, host: string, port: number, overrides: Partial<ConnectionOptions> = {}): Promise<QuicLink> {
-  const conn = await endpoint.connect(host, port, overrides);
+  const conn = await endpoint.connect(host, port, { keepAliveMs: LINK_KEEPALIVE_MS, ...overrides });
   const streamId = conn.openStream(true);
   if (streamId !== LINK_STREAM_ID) throw new Error(`link stream must be ${LINK_STREAM_ID}, got ${streamId}`);
   return new QuicLink(conn, true);
@@ -98,5 +100,5 @@ export async function connectLink(endpoint: QuicEndpoint, host: string, port: nu
 
 /** Listens on `port` (0 = ephemeral) and hands each verified incoming connection to `onLink`. */
 export async function listenLinks(port: number, opts: Omit<EndpointOptions, "onConnection">, onLink: (link: QuicLink) => void, hostname = "127.0.0.1"): Promise<QuicEndpoint> {
-  return QuicEndpoint.listen(port, { ...opts, onConnection: (c) => onLink(new QuicLink(c, false)) }, hostname);
+  return QuicEndpoint.listen(port, { keepAliveMs: LINK_KEEPALIVE_MS, ...opts, onConnection: (c) => onLink(new QuicLink(c, false)) }, hostname);
 }

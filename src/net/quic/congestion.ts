@@ -3,7 +3,7 @@
  * congestion avoidance, a recovery period and persistent-congestion collapse; and
  * a token-bucket pacer (§7.7). Pure: every time is an injected ms number.
  *
- * Loss detection (recovery.ts) drives a controller through the
+ * CUBIC (RFC 9438) is offered on the same interface. Loss detection (recovery.ts) drives a controller through the
  * `CongestionController` interface, so CUBIC or others can be swapped in.
  */
 import { invariant } from "../../errors.ts";
@@ -17,6 +17,20 @@ export const initialWindowBytesFloor = 14_720;
 export const minimumWindowPackets = 2;
 /** RFC 9002 §7.3.2: halve on a congestion event. */
 export const lossReductionFactor = 0.5;
+/** Unused window (in datagrams) still counted as "window-limited" (a send burst's worth). */
+export const cwndLimitedSlackPackets = 3;
+
+/**
+ * RFC 9002 §7.8: the window grows only while it limits sending. It did if the bytes
+ * in flight before this ACK filled it (up to a small burst), or, in slow start, more
+ * than half of it. Without this check an application-limited sender's window grows
+ * without bound and a later burst floods the path.
+ */
+export function wasCwndLimited(priorInFlight: number, congestionWindow: number, inSlowStart: boolean, maxDatagramBytes: number): boolean {
+  if (priorInFlight >= congestionWindow) return true;
+  if (inSlowStart && priorInFlight > congestionWindow / 2) return true;
+  return congestionWindow - priorInFlight <= cwndLimitedSlackPackets * maxDatagramBytes;
+}
 
 /** What a controller needs to know about a packet that was acked, lost or discarded. */
 export interface CongestionPacket {
@@ -35,7 +49,10 @@ export interface RttSnapshot {
 export interface CongestionController {
   readonly congestionWindow: number;
   readonly bytesInFlight: number;
-  /** Set by the sender when it has less to send than the window allows (RFC 9002 §7.8). */
+  /**
+   * Set by the sender when it has less to send than the window allows (RFC 9002 §7.8).
+   * Controllers also detect an under-used window themselves (`wasCwndLimited`).
+   */
   appLimited: boolean;
   onPacketSent(sentBytes: number, nowMs: number): void;
   onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void;
@@ -81,11 +98,12 @@ export class NewReno implements CongestionController {
   }
 
   onPacketsAcked(packets: readonly CongestionPacket[], _nowMs: number, _rtt: RttSnapshot): void {
+    const limited = !this.appLimited && wasCwndLimited(this.bytesInFlight, this.congestionWindow, this.inSlowStart, this.maxDatagramBytes);
     for (const p of packets) {
       if (!p.inFlight) continue;
       this.removeInFlight(p.sentBytes);
       // No growth when the window is not the limit, nor for packets sent before recovery began.
-      if (this.appLimited || this.inRecovery(p.timeSentMs)) continue;
+      if (!limited || this.inRecovery(p.timeSentMs)) continue;
       if (this.inSlowStart) {
         this.congestionWindow += p.sentBytes;
         continue;
@@ -193,5 +211,132 @@ export class Pacer {
   onPacketSent(nowMs: number, bytes: number): void {
     this.refill(nowMs);
     this.tokens = Math.max(this.tokens - bytes, -this.maxDatagramBytes);
+  }
+}
+
+/** RFC 9438 §5.1 β_cubic: multiplicative decrease factor. */
+export const cubicBeta = 0.7;
+/** RFC 9438 §5.1 C: window growth constant, segments / s^3. */
+export const cubicC = 0.4;
+/** RFC 9438 §4.3 α_cubic for the Reno-friendly estimate. */
+export const cubicAlpha = (3 * (1 - cubicBeta)) / (1 + cubicBeta);
+
+/**
+ * CUBIC (RFC 9438) on the same interface: Reno slow start, a cubic window function
+ * around the last maximum in congestion avoidance, the Reno-friendly region, fast
+ * convergence, β = 0.7. Windows are computed in segments of `maxDatagramBytes`.
+ */
+export class Cubic implements CongestionController {
+  congestionWindow: number;
+  bytesInFlight = 0;
+  ssthresh = Infinity;
+  appLimited = false;
+  recoveryStartTimeMs = -Infinity;
+  readonly maxDatagramBytes: number;
+  readonly minimumWindow: number;
+  /** W_max in segments: the window before the last reduction. */
+  private wMaxSegments = 0;
+  /** Start of the current congestion-avoidance epoch (first ACK after a reduction). */
+  private epochStartMs: number | undefined;
+  private kSeconds = 0;
+  private originSegments = 0;
+  /** Reno-friendly estimate W_est, in segments. */
+  private wEstSegments = 0;
+
+  constructor(maxDatagramBytes = maxDatagramBytesDefault) {
+    invariant(maxDatagramBytes >= 1200, "max datagram size below 1200");
+    this.maxDatagramBytes = maxDatagramBytes;
+    this.congestionWindow = Math.min(initialWindowPackets * maxDatagramBytes, Math.max(initialWindowBytesFloor, 2 * maxDatagramBytes));
+    this.minimumWindow = minimumWindowPackets * maxDatagramBytes;
+  }
+
+  inRecovery(timeSentMs: number): boolean {
+    return timeSentMs <= this.recoveryStartTimeMs;
+  }
+
+  get inSlowStart(): boolean {
+    return this.congestionWindow < this.ssthresh;
+  }
+
+  onPacketSent(sentBytes: number, _nowMs: number): void {
+    this.bytesInFlight += sentBytes;
+  }
+
+  onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void {
+    const limited = !this.appLimited && wasCwndLimited(this.bytesInFlight, this.congestionWindow, this.inSlowStart, this.maxDatagramBytes);
+    let ackedBytes = 0;
+    for (const p of packets) {
+      if (!p.inFlight) continue;
+      this.removeInFlight(p.sentBytes);
+      if (!limited || this.inRecovery(p.timeSentMs)) continue;
+      if (this.inSlowStart) this.congestionWindow += p.sentBytes;
+      else ackedBytes += p.sentBytes;
+    }
+    if (ackedBytes > 0) this.avoidCongestion(ackedBytes, nowMs, rtt.smoothedRttMs);
+  }
+
+  /** RFC 9438 §4.2–4.4: grow towards W_cubic(t + RTT), never below the Reno-friendly estimate. */
+  private avoidCongestion(ackedBytes: number, nowMs: number, smoothedRttMs: number): void {
+    const mds = this.maxDatagramBytes;
+    const cwndSegments = this.congestionWindow / mds;
+    if (this.epochStartMs === undefined) {
+      this.epochStartMs = nowMs;
+      this.kSeconds = cwndSegments < this.wMaxSegments ? Math.cbrt((this.wMaxSegments - cwndSegments) / cubicC) : 0;
+      this.originSegments = Math.max(this.wMaxSegments, cwndSegments);
+      this.wEstSegments = cwndSegments;
+    }
+    const ackedSegments = ackedBytes / mds;
+    const tSeconds = (nowMs - this.epochStartMs + smoothedRttMs) / 1000;
+    const cubicTarget = this.originSegments + cubicC * (tSeconds - this.kSeconds) ** 3;
+    const target = Math.min(Math.max(cubicTarget, cwndSegments), 1.5 * cwndSegments);
+    this.wEstSegments += (cubicAlpha * ackedSegments) / cwndSegments;
+    let next = cwndSegments + ((target - cwndSegments) / cwndSegments) * ackedSegments;
+    if (cubicTarget < this.wEstSegments) next = Math.max(next, this.wEstSegments); // Reno-friendly region
+    this.congestionWindow = Math.max(this.congestionWindow, Math.floor(next * mds));
+  }
+
+  onPacketsLost(packets: readonly CongestionPacket[], nowMs: number): void {
+    let lastLossSentMs = -Infinity;
+    for (const p of packets) {
+      if (!p.inFlight) continue;
+      this.removeInFlight(p.sentBytes);
+      lastLossSentMs = Math.max(lastLossSentMs, p.timeSentMs);
+    }
+    if (lastLossSentMs !== -Infinity) this.onCongestionEvent(lastLossSentMs, nowMs);
+  }
+
+  onEcnCongestion(timeSentMs: number, nowMs: number): void {
+    this.onCongestionEvent(timeSentMs, nowMs);
+  }
+
+  private onCongestionEvent(timeSentMs: number, nowMs: number): void {
+    if (this.inRecovery(timeSentMs)) return;
+    this.recoveryStartTimeMs = nowMs;
+    const cwndSegments = this.congestionWindow / this.maxDatagramBytes;
+    // Fast convergence (RFC 9438 §4.7): release bandwidth if the maximum keeps shrinking.
+    this.wMaxSegments = cwndSegments < this.wMaxSegments ? (cwndSegments * (1 + cubicBeta)) / 2 : cwndSegments;
+    this.ssthresh = Math.max(Math.floor(this.congestionWindow * cubicBeta), this.minimumWindow);
+    this.congestionWindow = this.ssthresh;
+    this.epochStartMs = undefined;
+  }
+
+  onPersistentCongestion(_nowMs: number): void {
+    this.congestionWindow = this.minimumWindow;
+    this.recoveryStartTimeMs = -Infinity;
+    this.epochStartMs = undefined;
+    this.wMaxSegments = 0;
+  }
+
+  onPacketsDiscarded(packets: readonly CongestionPacket[]): void {
+    for (const p of packets) if (p.inFlight) this.removeInFlight(p.sentBytes);
+  }
+
+  sendableBytes(): number {
+    return Math.max(0, this.congestionWindow - this.bytesInFlight);
+  }
+
+  private removeInFlight(bytes: number): void {
+    this.bytesInFlight -= bytes;
+    invariant(this.bytesInFlight >= 0, "bytes in flight went negative");
   }
 }

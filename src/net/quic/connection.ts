@@ -39,6 +39,8 @@ export const CRYPTO_BUFFER_BYTES_MAX = 65_536;
 /** Connection IDs we accept from the peer (active_connection_id_limit) and issue to it. */
 export const ACTIVE_CONNECTION_ID_LIMIT = 4;
 const MAX_ACK_DELAY_MS = 25;
+/** Ack-eliciting 1-RTT packets per immediate ACK (RFC 9000 §13.2.2: at least every second one). */
+const ACK_ELICITING_THRESHOLD = 2;
 const AMPLIFICATION_FACTOR = 3;
 const DATAGRAMS_PER_SEND_MAX = 64;
 const ACK_ONLY_SPACE_SAFETY = 64;
@@ -112,7 +114,7 @@ class Space {
   readonly name: PacketNumberSpace;
   constructor(readonly id: SpaceId) {
     this.name = SPACE_NAMES[id]!;
-    this.ack = new AckTracker(id === SPACE_INITIAL ? "initial" : id === SPACE_HANDSHAKE ? "handshake" : "application", { maxAckDelayMs: MAX_ACK_DELAY_MS });
+    this.ack = new AckTracker(id === SPACE_INITIAL ? "initial" : id === SPACE_HANDSHAKE ? "handshake" : "application", { maxAckDelayMs: MAX_ACK_DELAY_MS, ackElicitingThreshold: ACK_ELICITING_THRESHOLD });
   }
 }
 

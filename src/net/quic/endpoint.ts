@@ -31,6 +31,8 @@ export const CONNECTIONS_MAX = 10_000;
 /** Datagrams a stateless reset answers per second, at most. */
 const STATELESS_RESETS_PER_SECOND = 100;
 const STATELESS_RESET_BYTES = 43;
+/** Smallest reset: 5 bytes of unpredictable header and payload, then the 16-byte token. */
+const STATELESS_RESET_BYTES_MIN = 21;
 const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
 
 export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
@@ -52,8 +54,11 @@ export class QuicConnection {
   closed = false;
   closeInfo: { errorCode: number; reason: string; remote: boolean } | null = null;
   timer: unknown = null;
+  /** Keys under which the endpoint routes to this connection. */
+  readonly cidKeys = new Set<string>();
   timerAt = Infinity;
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
+  private drainWaiters: { streamId: number; lowWaterBytes: number; resolve: () => void }[] = [];
 
   constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
 
@@ -74,6 +79,26 @@ export class QuicConnection {
   bufferedBytes(streamId: number): number {
     return this.conn.streamBufferedBytes(streamId);
   }
+  /**
+   * Resolves once the stream's unacknowledged bytes drop to `lowWaterBytes` or
+   * below (or the connection closes): backpressure for writers.
+   */
+  drained(streamId: number, lowWaterBytes: number): Promise<void> {
+    if (this.closed || this.conn.streamBufferedBytes(streamId) <= lowWaterBytes) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ streamId, lowWaterBytes, resolve }));
+  }
+
+  /** @internal Called by the endpoint after each service pass. */
+  checkDrained(): void {
+    if (this.drainWaiters.length === 0) return;
+    const keep: typeof this.drainWaiters = [];
+    for (const w of this.drainWaiters) {
+      if (this.closed || this.conn.streamBufferedBytes(w.streamId) <= w.lowWaterBytes) w.resolve();
+      else keep.push(w);
+    }
+    this.drainWaiters = keep;
+  }
+
   resetStream(streamId: number, errorCode: number): void {
     this.conn.resetStream(streamId, errorCode);
     this.endpoint.kick(this);
@@ -141,6 +166,7 @@ export class QuicConnection {
         this.handshakeWaiters?.reject(new QuicEndpointError("QUIC_HANDSHAKE_FAILED", `connection closed during handshake: ${e.reason} (0x${e.errorCode.toString(16)})`));
         this.handshakeWaiters = null;
         this.closeCb?.(e.errorCode, e.reason);
+        this.checkDrained();
         return;
       default:
         return;
@@ -236,7 +262,12 @@ export class QuicEndpoint {
 
   private register(qc: QuicConnection): void {
     this.connections.add(qc);
-    for (const cid of qc.conn.localConnectionIds) this.byCid.set(cidKey(cid), qc);
+    for (const cid of qc.conn.localConnectionIds) this.route(cidKey(cid), qc);
+  }
+
+  private route(key: string, qc: QuicConnection): void {
+    this.byCid.set(key, qc);
+    qc.cidKeys.add(key);
   }
 
   private onDatagram(buf: Uint8Array, port: number, addr: string): void {
@@ -281,7 +312,7 @@ export class QuicEndpoint {
     const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid);
     const qc = new QuicConnection(this, conn, addr, port);
     this.register(qc);
-    this.byCid.set(key, qc);
+    this.route(key, qc);
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
   }
@@ -293,11 +324,11 @@ export class QuicEndpoint {
       this.resetBudget = STATELESS_RESETS_PER_SECOND;
       this.resetBudgetAt = now;
     }
-    // Never answer a packet that could itself be a reset of the same size (prevents loops).
-    if (this.resetBudget <= 0 || buf.length <= STATELESS_RESET_BYTES - 1 + 1 && buf.length < 22) { this.droppedDatagrams++; return; }
-    this.resetBudget--;
+    // The reset is shorter than the packet that triggered it, so two endpoints cannot
+    // loop (RFC 9000 §10.3.3); packets too short to allow a 21-byte reset get none.
     const len = Math.min(STATELESS_RESET_BYTES, buf.length - 1);
-    if (len < 21) return;
+    if (this.resetBudget <= 0 || len < STATELESS_RESET_BYTES_MIN) { this.droppedDatagrams++; return; }
+    this.resetBudget--;
     const out = new Uint8Array(randomBytes(len));
     out[0] = 0x40 | (out[0]! & 0x3f);
     const token = createHmac("sha256", this.resetKey).update(buf.subarray(1, 1 + CONNECTION_ID_BYTES)).digest().subarray(0, 16);
@@ -330,6 +361,7 @@ export class QuicEndpoint {
     // A full batch means more may be ready: come back on the next tick.
     if (datagrams.length >= 64) setImmediate(() => this.kick(qc));
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
+    qc.checkDrained();
     if (conn.isFinished) return this.forget(qc);
     this.armTimer(qc, now);
   }
@@ -342,11 +374,13 @@ export class QuicEndpoint {
       return;
     }
     if (e.type === "connection_id_issued") {
-      this.byCid.set(cidKey(e.connectionId), qc);
+      this.route(cidKey(e.connectionId), qc);
       return;
     }
     if (e.type === "connection_id_retired") {
-      this.byCid.delete(cidKey(e.connectionId));
+      const key = cidKey(e.connectionId);
+      this.byCid.delete(key);
+      qc.cidKeys.delete(key);
       return;
     }
     qc.dispatch(e);
@@ -372,7 +406,8 @@ export class QuicEndpoint {
     if (qc.timer !== null) this.clock.clearTimer(qc.timer);
     qc.timer = null;
     this.connections.delete(qc);
-    for (const [k, v] of this.byCid) if (v === qc) this.byCid.delete(k);
+    for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
+    qc.cidKeys.clear();
     qc.dispatch({ type: "closed", errorCode: 0, reason: "closed", remote: false, application: false });
   }
 

@@ -215,7 +215,8 @@ export class LossRecovery<F = Frame> {
 
   ackElicitingInFlight(space?: PacketNumberSpace): number {
     if (space) return this.state[space].ackElicitingInFlight;
-    return spaces.reduce((n, sp) => n + this.state[sp].ackElicitingInFlight, 0);
+    const st = this.state;
+    return st.initial.ackElicitingInFlight + st.handshake.ackElicitingInFlight + st.application.ackElicitingInFlight;
   }
 
   /** Records a sent packet (OnPacketSent, RFC 9002 A.5). Packet numbers must increase per space. */
