@@ -392,7 +392,7 @@ export class PhantomNode {
   private propose(): void {
     if (this.stopped || this.mempool.size === 0) return;
     try {
-      const built = this.proposer.build(this.mempool.entries());
+      const built = this.proposer.build(this.mempool.candidates);
       if (built) this.readyPayloads.push({ bytes: built.bytes, proposerDigest: built.digest });
     } catch (e) {
       if (!isPhantomError(e)) throw e;

@@ -1,0 +1,138 @@
+// Bad input from the network: a committee member's connection sends garbage frames,
+// events with bad signatures, payloads that do not match their digest, duplicates and
+// children before their parents. The node counts each by its typed code, bans the
+// peer when its score is spent, keeps finalizing with the honest validators, and its
+// committed anchors are untouched.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { createGenesis } from "../../src/genesis/create.ts";
+import { parseGenesis, type Genesis } from "../../src/genesis/genesis.ts";
+import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { toHex } from "../../src/crypto/bytes.ts";
+import { SqliteStore } from "../../src/store/sqlite-store.ts";
+import { PhantomNode } from "../../src/node/node.ts";
+import { MemoryNetwork } from "../../src/node/transport.ts";
+import { linkPair, type Link } from "../../src/net/p2p/link.ts";
+import { encodeMessage, frame, decodeMessage, FrameDecoder, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
+import { buildEventHeader } from "../../src/consensus/engine.ts";
+import { encodeSignedEvent, signEvent, type SignedEvent } from "../../src/types/event.ts";
+import { EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
+import { blake3_32 } from "../../src/crypto/hash.ts";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function until(cond: () => boolean, limitMs = 60_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error("condition not reached within the bound");
+    await Bun.sleep(20);
+  }
+}
+
+/** A hand-driven connection that claims to be validator `me`. */
+function rogue(node: PhantomNode, genesis: Genesis, me: number, publicKey: Uint8Array) {
+  const [mine, theirs] = linkPair(publicKey, genesis.validators[node.validator]!.publicKey);
+  const got: P2pMessage[] = [];
+  const frames = new FrameDecoder();
+  let closed: string | null = null;
+  mine.onData((b) => {
+    for (const f of frames.push(b)) got.push(decodeMessage(f));
+  });
+  mine.onClose((r) => (closed = r));
+  node.peers.attach(theirs as Link);
+  const send = (m: P2pMessage) => mine.send(frame(encodeMessage(m)));
+  send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: genesis.commitment, validator: me, highestSeq: new Array(genesis.k).fill(-1) });
+  return { got, send, raw: (b: Uint8Array) => mine.send(b), closed: () => closed };
+}
+
+async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+  if (!m) return 0;
+  return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
+}
+
+describe("bad network input", () => {
+  test("is counted by code, bans the sender, and never stops finality", async () => {
+    const created = createGenesis({ k: 4, devnetLabel: "bad-input-test", initialTargetBits: 8 });
+    const genesis = parseGenesis(created.toml);
+    const net = new MemoryNetwork();
+    const keys = created.seeds.map((s) => keyPairFromSeed(s));
+    // Validators 0..2 are honest nodes; validator 3's key is held by the attacker.
+    const registries = [0, 1, 2].map(() => new Registry());
+    const nodes = [0, 1, 2].map((i) => {
+      const dir = mkdtempSync(join(tmpdir(), `phantom-bad-${i}-`));
+      dirs.push(dir);
+      const store = new SqliteStore({ storeDir: dir, emission: genesis.emission, fsync: false, genesisCommitment: genesis.commitment });
+      const node = new PhantomNode({
+        genesis, identity: { index: i, keyPair: keys[i]! }, store, transport: net.transport(genesis.validators[i]!.address, keys[i]!.publicKey),
+        registry: registries[i]!, eventIntervalMs: 15, txProposer: false, txProposerIntervalMs: 1000, txsPerPayload: 16, payloadBudgetBytes: 65536,
+        now: () => performance.now(), log: () => {},
+      });
+      return { node, store };
+    });
+    for (const n of nodes) await n.node.start();
+    const target = nodes[0]!;
+    const applied = () => target.store.lastApplied()?.anchorIndex ?? -1n;
+    try {
+      // Three honest validators hold 3/4 of the stake: finality needs all of them.
+      await until(() => applied() >= 10n);
+      const committedBefore = applied();
+      const rootBefore = toHex(target.store.commitmentAt(committedBefore)!);
+      const attacker = rogue(target.node, genesis, 3, keys[3]!.publicKey);
+      await until(() => target.node.peers.isConnected(3));
+
+      const head = (seq: number, parents: SignedEvent[], digest = blake3_32(EMPTY_PAYLOAD_BYTES)) =>
+        signEvent(buildEventHeader({ shard: 0, creator: 3, seq, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport })), payloadDigest: digest }), keys[3]!.secretKey);
+      const e0 = head(0, []);
+      const e1 = head(1, [e0, target.store.eventsByCreatorFrom(1, 0, 1)[0]!]);
+      const item = (e: SignedEvent, payload = EMPTY_PAYLOAD_BYTES) => ({ event: encodeSignedEvent(e), payload });
+
+      // Child before parent (reordered): buffered as an orphan, then accepted with its parent.
+      attacker.send({ kind: "events", items: [item(e1)] });
+      attacker.send({ kind: "events", items: [item(e0)] });
+      await until(() => target.node.engine.getEvent(e1.id) !== undefined);
+      // Duplicate: ignored, not punished.
+      attacker.send({ kind: "events", items: [item(e0), item(e1)] });
+      // Payload that does not hash to the signed digest.
+      attacker.send({ kind: "events", items: [item(head(2, [e1]), new Uint8Array([9, 9, 9]))] });
+      // Bad signature.
+      const forged = head(2, [e1]);
+      forged.signature[0]! ^= 1;
+      attacker.send({ kind: "events", items: [item(forged)] });
+      // Truncated event bytes.
+      attacker.send({ kind: "events", items: [{ event: encodeSignedEvent(head(2, [e1])).subarray(0, 40), payload: EMPTY_PAYLOAD_BYTES }] });
+      await until(() => attacker.closed() !== null || target.node.peers.isConnected(3) === false, 10_000).catch(() => {});
+      // Garbage frames until the score runs out.
+      for (let i = 0; i < 8 && attacker.closed() === null; i++) attacker.raw(frame(new Uint8Array([0xee, i])));
+      await until(() => attacker.closed() !== null);
+
+      const reg = registries[0]!;
+      expect(await metricValue(reg, "pc_node_events_rejected_total", { code: "EVENT_PAYLOAD_MISMATCH" })).toBeGreaterThanOrEqual(1);
+      expect(await metricValue(reg, "pc_node_events_rejected_total", { code: "EVENT_BAD_SIGNATURE" })).toBeGreaterThanOrEqual(1);
+      expect(await metricValue(reg, "pc_node_events_rejected_total", { code: "CODEC_TRUNCATED" })).toBeGreaterThanOrEqual(1);
+      expect(await metricValue(reg, "pc_p2p_errors_total", { code: "CODEC_UNKNOWN_TAG" })).toBeGreaterThanOrEqual(1);
+      expect(await metricValue(reg, "pc_p2p_bans_total")).toBe(1);
+      // A banned validator cannot come straight back.
+      const again = rogue(target.node, genesis, 3, keys[3]!.publicKey);
+      await until(() => again.closed() !== null);
+
+      // Finality goes on with the honest validators, and nothing committed changed.
+      await until(() => applied() >= committedBefore + 10n);
+      expect(toHex(target.store.commitmentAt(committedBefore)!)).toBe(rootBefore);
+      const at = applied();
+      await until(() => (nodes[1]!.store.lastApplied()?.anchorIndex ?? -1n) >= at);
+      expect(toHex(nodes[1]!.store.commitmentAt(at)!)).toBe(toHex(target.store.commitmentAt(at)!));
+    } finally {
+      for (const n of nodes) {
+        await n.node.stop();
+        n.store.close();
+      }
+    }
+  }, 120_000);
+});
