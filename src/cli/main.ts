@@ -1,13 +1,13 @@
 #!/usr/bin/env bun
 /** `phantom <command> [flags]`: the single entry point of the node executable. */
-import { commands, findCommand } from "./commands/index.ts";
+import type { Command } from "./command.ts";
 import { parseArgs, formatHelp, CliError } from "./args.ts";
 import { isPhantomError } from "../errors.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export const VERSION: string = pkg.version;
 
-function topHelp(): string {
+function topHelp(commands: readonly Command[]): string {
   const lines = [
     `phantom ${VERSION} — a leaderless DAG layer-1 node`,
     "",
@@ -23,10 +23,28 @@ function topHelp(): string {
   return lines.join("\n");
 }
 
+/**
+ * The command table is imported lazily, inside the error handling: loading it opens
+ * libphantom, and a missing or unloadable library must end in one typed error line
+ * (NATIVE_LIBRARY_MISSING, ...), not a stack trace.
+ */
+async function loadCommands(): Promise<{ commands: Command[]; findCommand(name: string): Command | undefined }> {
+  return import("./commands/index.ts");
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  let table: Awaited<ReturnType<typeof loadCommands>>;
+  try {
+    table = await loadCommands();
+  } catch (e) {
+    if (!isPhantomError(e)) throw e;
+    console.error(`error [${e.code}]: ${e.message}`);
+    return 2;
+  }
+  const { commands, findCommand } = table;
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    console.log(topHelp());
+    console.log(topHelp(commands));
     return name === undefined ? 1 : 0;
   }
   if (name === "--version" || name === "-V" || name === "version") {

@@ -65,7 +65,13 @@ export function nativeLibraryPath(): string {
 }
 
 function open() {
-  const lib = dlopen(nativeLibraryPath(), symbols);
+  const path = nativeLibraryPath();
+  let lib: ReturnType<typeof dlopen<typeof symbols>>;
+  try {
+    lib = dlopen(path, symbols);
+  } catch (e) {
+    throw new PhantomError("NATIVE_LIBRARY_UNLOADABLE", `cannot load libphantom from ${path}: ${(e as Error).message} (rebuild with scripts/setup; a release binary needs a writable, exec-allowed $TMPDIR)`);
+  }
   const abi = lib.symbols.ph_abi_version();
   if (abi !== NATIVE_ABI_VERSION) {
     throw new PhantomError("NATIVE_ABI_MISMATCH", `libphantom ABI ${abi}, expected ${NATIVE_ABI_VERSION}; rebuild with scripts/build-native`);
