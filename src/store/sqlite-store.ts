@@ -14,7 +14,7 @@ import type { EmissionParams } from "../genesis/genesis.ts";
 import { genesisMintTip } from "../ledger/emission.ts";
 import { LtHash, LTHASH_BYTES } from "../ledger/lthash.ts";
 import type { UtxoEntry } from "../ledger/validate.ts";
-import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintTip, type SpentRecord, type WritableLedgerStore, outpointKey } from "../ledger/state.ts";
+import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintTip, type SpentRecord, type WritableLedgerStore, outpointKey, outpointMapKey } from "../ledger/state.ts";
 import { type SignedEvent, encodeSignedEvent, decodeSignedEvent } from "../types/event.ts";
 import { encodeMintTx } from "../types/mint.ts";
 import { HASH_BYTES } from "../types/constants.ts";
@@ -26,6 +26,8 @@ import type { StoreMetrics } from "./metrics.ts";
 export const STORE_FILE_NAME = "phantom.sqlite";
 export const CACHE_HEADERS_DEFAULT = 10_000;
 export const CACHE_PAYLOADS_DEFAULT = 5_000;
+/** Recently created outputs kept in memory (most spends are of recent outputs). */
+export const CACHE_UTXOS_DEFAULT = 100_000;
 /** Rows read per page by allEventsInInsertOrder (bounds memory during replay). */
 export const REPLAY_PAGE_ROWS = 1_000;
 /** SQLite page cache, in KiB (negative cache_size means KiB). */
@@ -39,6 +41,8 @@ export interface SqliteStoreOptions {
   fsync: boolean;
   cacheHeadersCap?: number;
   cachePayloadsCap?: number;
+  /** Recently created unspent outputs served from memory; 0 = off. Filled only by commits, so never stale. */
+  cacheUtxosCap?: number;
   /** Genesis commitment: a store created for another genesis refuses to open. */
   genesisCommitment?: Uint8Array;
   metrics?: StoreMetrics;
@@ -61,6 +65,7 @@ export class SqliteStore implements WritableLedgerStore {
   readonly path: string;
   readonly headerCache: LruCache<string, SignedEvent>;
   readonly payloadCache: LruCache<string, Uint8Array>;
+  readonly utxoCache: LruCache<string, UtxoEntry>;
   private readonly metrics: StoreMetrics | undefined;
   private readonly emission: EmissionParams | undefined;
   private readonly st: ReturnType<typeof prepareStatements>;
@@ -80,6 +85,7 @@ export class SqliteStore implements WritableLedgerStore {
     this.metrics = opts.metrics;
     this.headerCache = new LruCache(opts.cacheHeadersCap ?? CACHE_HEADERS_DEFAULT);
     this.payloadCache = new LruCache(opts.cachePayloadsCap ?? CACHE_PAYLOADS_DEFAULT);
+    this.utxoCache = new LruCache(opts.cacheUtxosCap ?? CACHE_UTXOS_DEFAULT);
     this.st = prepareStatements(this.db);
     this.writeDiff = this.makeWriteDiff();
     this.writeEvents = this.makeWriteEvents();
@@ -122,6 +128,8 @@ export class SqliteStore implements WritableLedgerStore {
   // ---- LedgerStore ----
 
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    const cached = this.utxoCache.capacity > 0 ? this.utxoCache.peek(outpointMapKey(txid, index)) : undefined;
+    if (cached) return cached;
     const row = this.st.getOutput.get(outpointKey(txid, index)) as Row | null;
     if (!row || row.spent_at !== null) return undefined;
     return { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n };
@@ -156,6 +164,11 @@ export class SqliteStore implements WritableLedgerStore {
     invariant(diff.anchorIndex === expected, `store: anchor ${diff.anchorIndex} committed out of order (expected ${expected})`);
     const started = this.metrics ? performance.now() : 0;
     this.writeDiff.immediate(diff);
+    // Only after COMMIT: the cache never holds what the database does not.
+    if (this.utxoCache.capacity > 0) {
+      for (const c of diff.created) this.utxoCache.set(outpointMapKey(c.txid, c.index), c.entry);
+      for (const s of diff.spent) this.utxoCache.delete(outpointMapKey(s.txid, s.index));
+    }
     this.tip = diff.mintTip;
     this.acc = diff.accumulator;
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
