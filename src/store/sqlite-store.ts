@@ -30,6 +30,8 @@ export const CACHE_PAYLOADS_DEFAULT = 5_000;
 export const CACHE_UTXOS_DEFAULT = 100_000;
 /** Rows read per page by allEventsInInsertOrder (bounds memory during replay). */
 export const REPLAY_PAGE_ROWS = 1_000;
+/** Most rows one listing call returns (eventsByCreatorFrom, utxosByLock, eventIds, payloadDigests). */
+export const LIST_ROWS_MAX = 10_000;
 /** SQLite page cache, in KiB (negative cache_size means KiB). */
 export const SQLITE_CACHE_KIB = 64 * 1024;
 
@@ -239,7 +241,7 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** Unspent outputs locked to `lockCommitment`, in outpoint order, at most `limit` (wallets). */
   utxosByLock(lockCommitment: Uint8Array, limit: number): CreatedUtxo[] {
-    return (this.st.utxosByLock.all(lockCommitment, limit) as Row[]).map(rowToUtxo);
+    return (this.st.utxosByLock.all(lockCommitment, clampLimit(limit)) as Row[]).map(rowToUtxo);
   }
 
   /** Sum of the unspent outputs locked to `lockCommitment`, in units. */
@@ -333,7 +335,7 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** A creator's events with seq >= `seq`, by seq (equivocating twins both appear), at most `limit`. */
   eventsByCreatorFrom(creator: number, seq: number, limit: number): SignedEvent[] {
-    return (this.st.eventsByCreator.all(creator, seq, limit) as Row[]).map((r) => decodeSignedEvent(bytes(r.bytes)));
+    return (this.st.eventsByCreator.all(creator, seq, clampLimit(limit)) as Row[]).map((r) => decodeSignedEvent(bytes(r.bytes)));
   }
 
   /** Every stored event in the order it was first stored (replay after restart); pages through the table. */
@@ -349,12 +351,12 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** Up to `limit` event ids in insert order (tools, cache benchmarks). */
   eventIds(limit: number): Uint8Array[] {
-    return (this.db.query(`SELECT id FROM events ORDER BY seq_no LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.id));
+    return (this.db.query(`SELECT id FROM events ORDER BY seq_no LIMIT ?`).all(clampLimit(limit)) as Row[]).map((r) => bytes(r.id));
   }
 
   /** Up to `limit` payload digests (tools, cache benchmarks). */
   payloadDigests(limit: number): Uint8Array[] {
-    return (this.db.query(`SELECT digest FROM payloads LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.digest));
+    return (this.db.query(`SELECT digest FROM payloads LIMIT ?`).all(clampLimit(limit)) as Row[]).map((r) => bytes(r.digest));
   }
 
   eventCount(): number {
@@ -374,6 +376,8 @@ export class SqliteStore implements WritableLedgerStore {
     this.db.close();
   }
 }
+
+const clampLimit = (limit: number): number => (Number.isSafeInteger(limit) && limit > 0 ? Math.min(limit, LIST_ROWS_MAX) : 0);
 
 function rowToUtxo(row: Row): CreatedUtxo {
   const key = bytes(row.outpoint);
