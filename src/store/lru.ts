@@ -34,6 +34,15 @@ export class LruCache<K, V> {
     }
   }
 
+  /** Reads without counting or refreshing (internal lookups that are not cache traffic). */
+  peek(key: K): V | undefined {
+    return this.map.get(key);
+  }
+
+  delete(key: K): void {
+    this.map.delete(key);
+  }
+
   has(key: K): boolean {
     return this.map.has(key);
   }

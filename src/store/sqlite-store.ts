@@ -14,7 +14,7 @@ import type { EmissionParams } from "../genesis/genesis.ts";
 import { genesisMintTip } from "../ledger/emission.ts";
 import { LtHash, LTHASH_BYTES } from "../ledger/lthash.ts";
 import type { UtxoEntry } from "../ledger/validate.ts";
-import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintTip, type SpentRecord, type WritableLedgerStore, outpointKey } from "../ledger/state.ts";
+import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintTip, type SpentRecord, type WritableLedgerStore, outpointKey, outpointMapKey } from "../ledger/state.ts";
 import { type SignedEvent, encodeSignedEvent, decodeSignedEvent } from "../types/event.ts";
 import { encodeMintTx } from "../types/mint.ts";
 import { HASH_BYTES } from "../types/constants.ts";
@@ -26,8 +26,12 @@ import type { StoreMetrics } from "./metrics.ts";
 export const STORE_FILE_NAME = "phantom.sqlite";
 export const CACHE_HEADERS_DEFAULT = 10_000;
 export const CACHE_PAYLOADS_DEFAULT = 5_000;
+/** Recently created outputs kept in memory (most spends are of recent outputs). */
+export const CACHE_UTXOS_DEFAULT = 100_000;
 /** Rows read per page by allEventsInInsertOrder (bounds memory during replay). */
 export const REPLAY_PAGE_ROWS = 1_000;
+/** Most rows one listing call returns (eventsByCreatorFrom, utxosByLock, eventIds, payloadDigests). */
+export const LIST_ROWS_MAX = 10_000;
 /** SQLite page cache, in KiB (negative cache_size means KiB). */
 export const SQLITE_CACHE_KIB = 64 * 1024;
 
@@ -39,6 +43,8 @@ export interface SqliteStoreOptions {
   fsync: boolean;
   cacheHeadersCap?: number;
   cachePayloadsCap?: number;
+  /** Recently created unspent outputs served from memory; 0 = off. Filled only by commits, so never stale. */
+  cacheUtxosCap?: number;
   /** Genesis commitment: a store created for another genesis refuses to open. */
   genesisCommitment?: Uint8Array;
   metrics?: StoreMetrics;
@@ -61,6 +67,7 @@ export class SqliteStore implements WritableLedgerStore {
   readonly path: string;
   readonly headerCache: LruCache<string, SignedEvent>;
   readonly payloadCache: LruCache<string, Uint8Array>;
+  readonly utxoCache: LruCache<string, UtxoEntry>;
   private readonly metrics: StoreMetrics | undefined;
   private readonly emission: EmissionParams | undefined;
   private readonly st: ReturnType<typeof prepareStatements>;
@@ -80,6 +87,7 @@ export class SqliteStore implements WritableLedgerStore {
     this.metrics = opts.metrics;
     this.headerCache = new LruCache(opts.cacheHeadersCap ?? CACHE_HEADERS_DEFAULT);
     this.payloadCache = new LruCache(opts.cachePayloadsCap ?? CACHE_PAYLOADS_DEFAULT);
+    this.utxoCache = new LruCache(opts.cacheUtxosCap ?? CACHE_UTXOS_DEFAULT);
     this.st = prepareStatements(this.db);
     this.writeDiff = this.makeWriteDiff();
     this.writeEvents = this.makeWriteEvents();
@@ -122,6 +130,8 @@ export class SqliteStore implements WritableLedgerStore {
   // ---- LedgerStore ----
 
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
+    const cached = this.utxoCache.capacity > 0 ? this.utxoCache.peek(outpointMapKey(txid, index)) : undefined;
+    if (cached) return cached;
     const row = this.st.getOutput.get(outpointKey(txid, index)) as Row | null;
     if (!row || row.spent_at !== null) return undefined;
     return { amount: big(row.amount), lockCommitment: bytes(row.lock), createdAt: big(row.created_at), coinbase: big(row.coinbase) === 1n };
@@ -156,6 +166,11 @@ export class SqliteStore implements WritableLedgerStore {
     invariant(diff.anchorIndex === expected, `store: anchor ${diff.anchorIndex} committed out of order (expected ${expected})`);
     const started = this.metrics ? performance.now() : 0;
     this.writeDiff.immediate(diff);
+    // Only after COMMIT: the cache never holds what the database does not.
+    if (this.utxoCache.capacity > 0) {
+      for (const c of diff.created) this.utxoCache.set(outpointMapKey(c.txid, c.index), c.entry);
+      for (const s of diff.spent) this.utxoCache.delete(outpointMapKey(s.txid, s.index));
+    }
     this.tip = diff.mintTip;
     this.acc = diff.accumulator;
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
@@ -226,7 +241,7 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** Unspent outputs locked to `lockCommitment`, in outpoint order, at most `limit` (wallets). */
   utxosByLock(lockCommitment: Uint8Array, limit: number): CreatedUtxo[] {
-    return (this.st.utxosByLock.all(lockCommitment, limit) as Row[]).map(rowToUtxo);
+    return (this.st.utxosByLock.all(lockCommitment, clampLimit(limit)) as Row[]).map(rowToUtxo);
   }
 
   /** Sum of the unspent outputs locked to `lockCommitment`, in units. */
@@ -320,7 +335,7 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** A creator's events with seq >= `seq`, by seq (equivocating twins both appear), at most `limit`. */
   eventsByCreatorFrom(creator: number, seq: number, limit: number): SignedEvent[] {
-    return (this.st.eventsByCreator.all(creator, seq, limit) as Row[]).map((r) => decodeSignedEvent(bytes(r.bytes)));
+    return (this.st.eventsByCreator.all(creator, seq, clampLimit(limit)) as Row[]).map((r) => decodeSignedEvent(bytes(r.bytes)));
   }
 
   /** Every stored event in the order it was first stored (replay after restart); pages through the table. */
@@ -336,12 +351,12 @@ export class SqliteStore implements WritableLedgerStore {
 
   /** Up to `limit` event ids in insert order (tools, cache benchmarks). */
   eventIds(limit: number): Uint8Array[] {
-    return (this.db.query(`SELECT id FROM events ORDER BY seq_no LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.id));
+    return (this.db.query(`SELECT id FROM events ORDER BY seq_no LIMIT ?`).all(clampLimit(limit)) as Row[]).map((r) => bytes(r.id));
   }
 
   /** Up to `limit` payload digests (tools, cache benchmarks). */
   payloadDigests(limit: number): Uint8Array[] {
-    return (this.db.query(`SELECT digest FROM payloads LIMIT ?`).all(limit) as Row[]).map((r) => bytes(r.digest));
+    return (this.db.query(`SELECT digest FROM payloads LIMIT ?`).all(clampLimit(limit)) as Row[]).map((r) => bytes(r.digest));
   }
 
   eventCount(): number {
@@ -361,6 +376,8 @@ export class SqliteStore implements WritableLedgerStore {
     this.db.close();
   }
 }
+
+const clampLimit = (limit: number): number => (Number.isSafeInteger(limit) && limit > 0 ? Math.min(limit, LIST_ROWS_MAX) : 0);
 
 function rowToUtxo(row: Row): CreatedUtxo {
   const key = bytes(row.outpoint);

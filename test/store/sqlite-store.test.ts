@@ -152,3 +152,21 @@ test("ledger metrics count applied and voided transactions by code", async () =>
   expect(text).toContain("pc_node_store_anchors_committed_total 30");
   store.close();
 });
+
+test("the UTXO cache serves only committed, unspent outputs (same answers as with the cache off)", () => {
+  const on = new SqliteStore({ storeDir: tempDir(), emission: testEmission, fsync: false, cacheUtxosCap: 8 });
+  const off = new SqliteStore({ storeDir: tempDir(), emission: testEmission, fsync: false, cacheUtxosCap: 0 });
+  for (let i = 0; i < 40; i++) {
+    const payload = decodeAnchorPayload(stream.payloads[i]!);
+    const a = applyAnchor(on, stream.params, BigInt(i), payload);
+    const b = applyAnchor(off, stream.params, BigInt(i), payload);
+    expect(toHex(a.commitment)).toBe(toHex(b.commitment));
+    on.commitAnchor(a);
+    off.commitAnchor(b);
+    for (const s of a.spent) expect(on.getUtxo(s.txid, s.index)).toBeUndefined();
+    for (const c of a.created.slice(0, 3)) expect(on.getUtxo(c.txid, c.index)).toEqual(off.getUtxo(c.txid, c.index)!);
+  }
+  expect(on.utxoCache.size).toBeLessThanOrEqual(8);
+  on.close();
+  off.close();
+});

@@ -8,10 +8,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "../command.ts";
 import { CliError } from "../args.ts";
-import { SqliteStore, STORE_FILE_NAME } from "../../store/sqlite-store.ts";
+import { SqliteStore, STORE_FILE_NAME, LIST_ROWS_MAX } from "../../store/sqlite-store.ts";
 
 /** Largest sample read per run (bounds memory and time). */
-export const CACHE_BENCH_SAMPLE_MAX = 1_000_000;
+export const CACHE_BENCH_SAMPLE_MAX = LIST_ROWS_MAX;
 export const CACHE_BENCH_ITERATIONS_MAX = 1_000;
 
 export const command: Command = {
