@@ -14,10 +14,10 @@
  *   bun run bench/ledger.bench.ts --utxos 10000000
  */
 import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
 import { emit, type BenchResult } from "./lib.ts";
-import { SqliteStore, STORE_FILE_NAME, CACHE_UTXOS_DEFAULT } from "../src/store/sqlite-store.ts";
+import { SqliteStore, STORE_FILE_NAME, CACHE_UTXOS_DEFAULT, WAL_AUTOCHECKPOINT_PAGES, PAGE_SIZE_BYTES } from "../src/store/sqlite-store.ts";
 import { applyAnchorBytes, type LedgerParams } from "../src/ledger/apply.ts";
 import type { WritableLedgerStore } from "../src/ledger/state.ts";
 import type { EmissionParams } from "../src/genesis/genesis.ts";
@@ -38,6 +38,8 @@ const UTXOS = flag("utxos", 1_000_000);
 const LOOKUPS = flag("lookups", 200_000);
 /** 1: keep the wallet index on outputs(lock) (the node's default); 0: without it. */
 const LOCK_INDEX = flag("lock_index", 1) === 1;
+const WAL_PAGES = flag("wal_pages", WAL_AUTOCHECKPOINT_PAGES);
+const PAGE_SIZE = flag("page_size", PAGE_SIZE_BYTES);
 const TXS_PER_ANCHOR = 1024;
 const FANOUT = 256;
 const FEE = 1_000n;
@@ -80,6 +82,7 @@ function applyAll(store: WritableLedgerStore, payloads: Uint8Array[]): number {
   return performance.now() - start;
 }
 
+const round1 = (x: number): number => Math.round(x * 10) / 10;
 const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /**
@@ -120,7 +123,7 @@ function fundingStream(count: number): { payloads: Uint8Array[]; leaves: { op: O
 import { mintId as digestOfMint } from "../src/types/mint.ts";
 
 function openStore(name: string, fsync: boolean, cacheUtxosCap = CACHE_UTXOS_DEFAULT): SqliteStore {
-  return new SqliteStore({ storeDir: join(rootDir, name), emission, fsync, lockIndex: LOCK_INDEX, cacheUtxosCap });
+  return new SqliteStore({ storeDir: join(rootDir, name), emission, fsync, lockIndex: LOCK_INDEX, cacheUtxosCap, walAutocheckpointPages: WAL_PAGES, pageSizeBytes: PAGE_SIZE });
 }
 
 /**
@@ -140,19 +143,29 @@ function benchTransfers(results: BenchResult[]): void {
     applyAll(store, funding);
     let verifyMs = 0;
     let ledgerMs = 0;
+    // CPU time of all threads (verify workers included): less sensitive to other load than wall time.
+    let verifyCpuUs = 0;
+    let ledgerCpuUs = 0;
     for (const a of anchors) {
       const v0 = performance.now();
+      const c0 = process.cpuUsage();
       const ok = verifyBatch(a.items);
+      const c1 = process.cpuUsage(c0);
       verifyMs += performance.now() - v0;
+      verifyCpuUs += c1.user + c1.system;
       if (!ok.every(Boolean)) throw new Error("reference signatures must verify");
+      const c2 = process.cpuUsage();
       ledgerMs += applyAll(store, [a.payload]);
+      const c3 = process.cpuUsage(c2);
+      ledgerCpuUs += c3.user + c3.system;
     }
     const rate = transfers.length / (ledgerMs / 1000);
     const verifyRate = transfers.length / (verifyMs / 1000);
-    const common = { transfers: transfers.length, txs_per_anchor: TXS_PER_ANCHOR, anchors: anchors.length, fsync, verify_threads: defaultVerifyThreads, lock_index: LOCK_INDEX, utxo_cache: CACHE_UTXOS_DEFAULT };
+    const common = { transfers: transfers.length, txs_per_anchor: TXS_PER_ANCHOR, anchors: anchors.length, fsync, verify_threads: defaultVerifyThreads, lock_index: LOCK_INDEX, utxo_cache: CACHE_UTXOS_DEFAULT, wal_pages: WAL_PAGES, page_size: PAGE_SIZE };
     results.push({ suite: "ledger", name: `verify_batch_reference_fsync_${fsync}`, value: verifyRate, unit: "ops/s", higher_is_better: true, params: common });
     results.push({ suite: "ledger", name: `ledger_transfers_fsync_${fsync}`, value: rate, unit: "ops/s", higher_is_better: true, target: 20_000, params: common });
-    results.push({ suite: "ledger", name: `ledger_vs_verify_ratio_fsync_${fsync}`, value: rate / verifyRate, unit: "ratio", higher_is_better: true, target: 0.6, params: { ...common, ledger_ops_s: Math.round(rate), verify_ops_s: Math.round(verifyRate) } });
+    const cpu = { verify_cpu_us_per_tx: round1(verifyCpuUs / transfers.length), ledger_cpu_us_per_tx: round1(ledgerCpuUs / transfers.length), load_avg_1m: round1(loadavg()[0]!) };
+    results.push({ suite: "ledger", name: `ledger_vs_verify_ratio_fsync_${fsync}`, value: rate / verifyRate, unit: "ratio", higher_is_better: true, target: 0.6, params: { ...common, ...cpu, ledger_ops_s: Math.round(rate), verify_ops_s: Math.round(verifyRate) } });
     store.close();
   }
 }

@@ -32,6 +32,10 @@ export const CACHE_UTXOS_DEFAULT = 100_000;
 export const REPLAY_PAGE_ROWS = 1_000;
 /** Most rows one listing call returns (eventsByCreatorFrom, utxosByLock, eventIds, payloadDigests). */
 export const LIST_ROWS_MAX = 10_000;
+/** Page size of new databases. */
+export const PAGE_SIZE_BYTES = 4096;
+/** WAL pages between automatic checkpoints (SQLite's default is 1,000). */
+export const WAL_AUTOCHECKPOINT_PAGES = 1_000;
 /** SQLite page cache, in KiB (negative cache_size means KiB). */
 export const SQLITE_CACHE_KIB = 64 * 1024;
 
@@ -50,6 +54,10 @@ export interface SqliteStoreOptions {
   metrics?: StoreMetrics;
   /** Keep the partial index that makes utxosByLock/balanceOf fast (default true; costs write time and disk). */
   lockIndex?: boolean;
+  /** WAL pages before SQLite checkpoints into the main file (default WAL_AUTOCHECKPOINT_PAGES). */
+  walAutocheckpointPages?: number;
+  /** Page size of a NEW database file (ignored for an existing one). */
+  pageSizeBytes?: number;
 }
 
 export interface StoredEventInput {
@@ -81,7 +89,7 @@ export class SqliteStore implements WritableLedgerStore {
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(opts.storeDir, { recursive: true });
     this.path = join(opts.storeDir, STORE_FILE_NAME);
-    this.db = openDatabase(this.path, opts.fsync);
+    this.db = openDatabase(this.path, opts.fsync, opts.pageSizeBytes ?? PAGE_SIZE_BYTES, opts.walAutocheckpointPages ?? WAL_AUTOCHECKPOINT_PAGES);
     setLockIndex(this.db, opts.lockIndex ?? true);
     this.emission = opts.emission;
     this.metrics = opts.metrics;
@@ -389,11 +397,13 @@ function rowToUtxo(row: Row): CreatedUtxo {
 }
 
 /** Opens (or creates) the database in WAL mode and migrates it; unusable files are a StoreError. */
-function openDatabase(path: string, fsync: boolean): Database {
+function openDatabase(path: string, fsync: boolean, pageSizeBytes: number, walPages: number): Database {
   let db: Database | undefined;
   try {
     db = new Database(path, { create: true, readwrite: true, safeIntegers: true, strict: true });
+    db.run(`PRAGMA page_size = ${pageSizeBytes | 0}`);
     db.run(`PRAGMA journal_mode = WAL`);
+    db.run(`PRAGMA wal_autocheckpoint = ${walPages | 0}`);
     db.run(`PRAGMA synchronous = ${fsync ? "FULL" : "NORMAL"}`);
     db.run(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
     migrate(db);
