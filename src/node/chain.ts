@@ -4,10 +4,10 @@
  * the mempool, the proposer and the mint pool learn what was spent and mined.
  */
 import type { FinalizedEvent } from "../consensus/engine.ts";
-import { applyAnchor, type LedgerParams } from "../ledger/apply.ts";
+import { applyAnchorBytes, type LedgerParams } from "../ledger/apply.ts";
 import type { AnchorDiff } from "../ledger/state.ts";
-import { decodeAnchorPayload, type AnchorPayload } from "../types/payload.ts";
-import { invariant, isPhantomError } from "../errors.ts";
+import { decodeAnchorPayload } from "../types/payload.ts";
+import { invariant } from "../errors.ts";
 import { toHex } from "../crypto/bytes.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
 import type { ChainIndex } from "../store/chain-index.ts";
@@ -16,11 +16,7 @@ import type { ConsensusMetrics } from "./metrics.ts";
 export interface AppliedAnchorInfo {
   finalized: FinalizedEvent;
   diff: AnchorDiff;
-  /** The payload did not decode: every node applies it as empty (the creator is at fault). */
-  payloadMalformed: boolean;
 }
-
-const EMPTY: AnchorPayload = { txs: [] };
 
 export class ChainApplier {
   constructor(
@@ -60,27 +56,19 @@ export class ChainApplier {
     // Events are accepted only together with their payload bytes (P2P.md), so a finalized
     // event without one is a bug, never bad input.
     invariant(bytes !== undefined, `payload ${toHex(digest)} of finalized event ${toHex(f.event.id)} is missing`);
-    let payload = EMPTY;
-    let payloadMalformed = false;
-    try {
-      payload = decodeAnchorPayload(bytes);
-    } catch (e) {
-      if (!isPhantomError(e)) throw e;
-      payloadMalformed = true;
-      this.metrics.txOutcomes.inc({ kind: "payload", code: e.code });
-    }
-    const diff = applyAnchor(this.store, this.params, f.anchorIndex, payload);
+    // A payload that does not decode applies as empty on every node (SPEC_POW §9).
+    const diff = applyAnchorBytes(this.store, this.params, f.anchorIndex, bytes);
     this.store.commitAnchor(diff);
-    this.recordIndex(f, payload.txs.length);
-    for (const o of diff.outcomes) this.metrics.txOutcomes.inc({ kind: o.kind, code: o.applied ? "applied" : o.code });
+    this.recordIndex(f, diff.outcomes.length);
+    // Per-transaction outcomes and the anchor index are counted by the store (pc_node_ledger_*).
+    if (diff.payloadError) this.metrics.payloadErrors.inc({ code: diff.payloadError });
     this.metrics.anchorsFinalized.inc();
-    this.metrics.anchorIndex.set(Number(f.anchorIndex));
     const tip = this.store.mintTip();
     this.metrics.supplyUnits.set(Number(tip.emittedUnits));
     this.metrics.mintHeight.set(Number(tip.nextHeight));
     this.metrics.targetBits.set(tip.targetBits);
     this.metrics.applySeconds.observe((performance.now() - started) / 1000);
-    return { finalized: f, diff, payloadMalformed };
+    return { finalized: f, diff };
   }
 
   private recordIndex(f: FinalizedEvent, txCount: number): void {

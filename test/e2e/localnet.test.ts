@@ -70,7 +70,7 @@ describe("phantom localnet", () => {
       expect(new Set(anchors.map((a) => a.stateRoot)).size).toBe(1);
       expect(new Set(anchors.map((a) => a.eventId)).size).toBe(1);
       const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
-      expect(metrics).toMatch(/^pc_node_anchor_index\{[^}]*\} \d+/m);
+      expect(metrics).toMatch(/^pc_node_ledger_anchor_index\{[^}]*\} \d+/m);
       expect(metrics).toMatch(/^pc_p2p_peers\{[^}]*\} 3/m);
 
       expect(await stop(proc)).toBe(0);
