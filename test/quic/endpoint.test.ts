@@ -70,6 +70,8 @@ describe("QuicEndpoint", () => {
       sock.send(pkt.subarray(0, 100), server.port, "127.0.0.1");
       await Bun.sleep(20);
       expect(replies.length).toBe(1);
+      expect(server.stats.versionNegotiationsSent).toBe(1);
+      expect(server.stats.datagramsDropped).toBe(0);
     } finally {
       sock.close();
       server.close();
@@ -91,6 +93,8 @@ describe("QuicEndpoint", () => {
       expect(replies[0]!.length).toBeLessThan(60);
       expect(replies[0]!.length).toBeGreaterThanOrEqual(21);
       expect(replies[0]![0]! & 0xc0).toBe(0x40);
+      expect(server.stats.statelessResetsSent).toBe(1);
+      expect(server.stats.datagramsDropped).toBe(1);
     } finally {
       sock.close();
       server.close();

@@ -8,6 +8,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { PhantomError } from "../../errors.ts";
 import { CONNECTION_ID_BYTES, Connection, INITIAL_DATAGRAM_BYTES_MIN, type ConnectionEvent, type ConnectionOptions } from "./connection.ts";
 import { QUIC_VERSION_1 } from "./initial-keys.ts";
+import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 
@@ -23,6 +24,18 @@ export const realClock: Clock = {
   setTimer: (cb, delayMs) => setTimeout(cb, Math.max(0, delayMs)),
   clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
+
+export interface EndpointStats {
+  datagramsReceived: number;
+  /** Unroutable, malformed or refused datagrams. */
+  datagramsDropped: number;
+  socketErrors: number;
+  versionNegotiationsSent: number;
+  statelessResetsSent: number;
+  connectionsAccepted: number;
+  /** Connections closed with a transport error, by RFC 9000 error name (CRYPTO_ERROR covers TLS alerts). */
+  connectionErrors: Record<string, number>;
+}
 
 export class QuicEndpointError extends PhantomError<"QUIC_HANDSHAKE_FAILED" | "QUIC_ENDPOINT_CLOSED" | "QUIC_CONNECT_TIMEOUT"> {}
 
@@ -186,10 +199,16 @@ export class QuicEndpoint {
   private resetBudget = STATELESS_RESETS_PER_SECOND;
   private resetBudgetAt = 0;
   private closedEndpoint = false;
-  /** Datagrams dropped for being unroutable or malformed (for metrics). */
-  droppedDatagrams = 0;
-  /** Socket errors seen (ICMP unreachable and the like; for metrics). */
-  socketErrors = 0;
+  /** Counters for metrics (bad input is dropped and counted, never thrown). */
+  readonly stats: EndpointStats = {
+    datagramsReceived: 0,
+    datagramsDropped: 0,
+    socketErrors: 0,
+    versionNegotiationsSent: 0,
+    statelessResetsSent: 0,
+    connectionsAccepted: 0,
+    connectionErrors: {},
+  };
 
   private constructor(private readonly socket: UdpSocket, private readonly opts: EndpointOptions, private readonly listening: boolean) {
     this.clock = opts.clock ?? realClock;
@@ -217,12 +236,17 @@ export class QuicEndpoint {
         drain: () => ep?.drainPending(),
         // ICMP errors (e.g. port unreachable after a peer exits) are not fatal: timers handle them.
         error: () => {
-          if (ep) ep.socketErrors++;
+          if (ep) ep.stats.socketErrors++;
         },
       },
     });
     ep = new QuicEndpoint(socket, opts, listening);
     return ep;
+  }
+
+  /** Same as stats.datagramsDropped. */
+  get droppedDatagrams(): number {
+    return this.stats.datagramsDropped;
   }
 
   get port(): number {
@@ -271,14 +295,15 @@ export class QuicEndpoint {
   }
 
   private onDatagram(buf: Uint8Array, port: number, addr: string): void {
+    this.stats.datagramsReceived++;
     if (buf.length === 0) return;
     const long = (buf[0]! & 0x80) !== 0;
     let key: string;
     if (long) {
-      if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.droppedDatagrams++; return; }
+      if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.stats.datagramsDropped++; return; }
       key = cidKey(buf.subarray(6, 6 + buf[5]!));
     } else {
-      if (buf.length < 1 + CONNECTION_ID_BYTES) { this.droppedDatagrams++; return; }
+      if (buf.length < 1 + CONNECTION_ID_BYTES) { this.stats.datagramsDropped++; return; }
       key = cidKey(buf.subarray(1, 1 + CONNECTION_ID_BYTES));
     }
     let qc = this.byCid.get(key);
@@ -297,22 +322,26 @@ export class QuicEndpoint {
     try {
       hdr = parsePacketHeader(buf, 0, CONNECTION_ID_BYTES);
     } catch {
-      this.droppedDatagrams++;
+      this.stats.datagramsDropped++;
       return null;
     }
-    if (hdr.form !== "long" || !this.listening || this.closedEndpoint) { this.droppedDatagrams++; return null; }
+    if (hdr.form !== "long" || !this.listening || this.closedEndpoint) { this.stats.datagramsDropped++; return null; }
     if (hdr.version !== QUIC_VERSION_1) {
-      if (buf.length >= INITIAL_DATAGRAM_BYTES_MIN) this.sendRaw([writeVersionNegotiation(hdr.dcid, hdr.scid, [QUIC_VERSION_1], buf[0]!)], port, addr);
+      if (buf.length >= INITIAL_DATAGRAM_BYTES_MIN) {
+        this.stats.versionNegotiationsSent++;
+        this.sendRaw([writeVersionNegotiation(hdr.dcid, hdr.scid, [QUIC_VERSION_1], buf[0]!)], port, addr);
+      }
       return null;
     }
     if (hdr.type !== PACKET_TYPE_INITIAL || buf.length < INITIAL_DATAGRAM_BYTES_MIN || hdr.dcid.length < 8 || this.connections.size >= CONNECTIONS_MAX) {
-      this.droppedDatagrams++;
+      this.stats.datagramsDropped++;
       return null;
     }
     const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid);
     const qc = new QuicConnection(this, conn, addr, port);
     this.register(qc);
     this.route(key, qc);
+    this.stats.connectionsAccepted++;
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
   }
@@ -327,12 +356,13 @@ export class QuicEndpoint {
     // The reset is shorter than the packet that triggered it, so two endpoints cannot
     // loop (RFC 9000 §10.3.3); packets too short to allow a 21-byte reset get none.
     const len = Math.min(STATELESS_RESET_BYTES, buf.length - 1);
-    if (this.resetBudget <= 0 || len < STATELESS_RESET_BYTES_MIN) { this.droppedDatagrams++; return; }
+    if (this.resetBudget <= 0 || len < STATELESS_RESET_BYTES_MIN) { this.stats.datagramsDropped++; return; }
     this.resetBudget--;
     const out = new Uint8Array(randomBytes(len));
     out[0] = 0x40 | (out[0]! & 0x3f);
     const token = createHmac("sha256", this.resetKey).update(buf.subarray(1, 1 + CONNECTION_ID_BYTES)).digest().subarray(0, 16);
     out.set(token, len - 16);
+    this.stats.statelessResetsSent++;
     this.sendRaw([out], port, addr);
   }
 
@@ -383,6 +413,10 @@ export class QuicEndpoint {
       qc.cidKeys.delete(key);
       return;
     }
+    if (e.type === "closed" && e.errorCode !== 0 && !e.application) {
+      const name = transportErrorName(e.errorCode) ?? "UNKNOWN";
+      this.stats.connectionErrors[name] = (this.stats.connectionErrors[name] ?? 0) + 1;
+    }
     qc.dispatch(e);
   }
 
@@ -428,7 +462,7 @@ export class QuicEndpoint {
     try {
       return fn();
     } catch {
-      this.socketErrors++;
+      this.stats.socketErrors++;
       return null;
     }
   }
