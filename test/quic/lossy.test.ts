@@ -185,6 +185,32 @@ describe("connection lifecycle", () => {
   }, 10_000);
 });
 
+describe("state from unauthenticated Initials", () => {
+  // KNOWN BUG (core helper's endpoint/connection), marked test.failing until fixed: about 8% of
+  // random 1200-byte datagrams shaped like a v1 Initial (random DCID/SCID/payload) leave a
+  // server connection behind until its idle timeout, although none can decrypt. An attacker
+  // at ~350 datagrams/s would keep CONNECTIONS_MAX (10,000) full and lock out real clients.
+  // A server should keep no state for an Initial that fails packet protection (RFC 9001 §5.5:
+  // such packets are discarded).
+  test.failing("random Initial-shaped datagrams leave no connections behind", async () => {
+    const fuzzer = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    cleanup.push(() => fuzzer.close());
+    const server = await echoServer();
+    const random = seededRandom(4242);
+    for (let i = 0; i < 500; i++) {
+      const d = Uint8Array.from({ length: 1200 }, () => (random() * 256) | 0);
+      d[0] = 0xc0 | (d[0]! & 0x0f); // long header, Initial
+      d.set([0, 0, 0, 1], 1); // version 1
+      d[5] = 8; // DCID length
+      d[14] = 8; // SCID length
+      fuzzer.send(d, server.port, "127.0.0.1");
+      if (i % 50 === 49) await Bun.sleep(1);
+    }
+    await Bun.sleep(300);
+    expect(server.connectionCount).toBe(0);
+  });
+});
+
 describe("datagram fuzzing of a live endpoint", () => {
   test("random and mutated datagrams never crash it; connections stay bounded; it keeps serving", async () => {
     // Opened first so it is closed last: the server's close sends CONNECTION_CLOSE to it.
