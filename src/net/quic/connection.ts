@@ -209,6 +209,7 @@ export class Connection {
   private startedMs: number | null = null;
   /** Latest time passed to receive/send/onTimer (close() has no time argument). */
   private lastNowMs = 0;
+  private authenticated = false;
 
   private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array) {
     this.isClient = isClient;
@@ -293,6 +294,11 @@ export class Connection {
   }
 
   // ---------------------------------------------------------------- public API
+
+  /** Whether any packet from the peer has passed packet protection. */
+  get hasAuthenticatedPacket(): boolean {
+    return this.authenticated;
+  }
 
   get isEstablished(): boolean {
     return this.state === "established";
@@ -454,6 +460,7 @@ export class Connection {
     const reserved = hdr.form === "short" ? opened.firstByte & 0x18 : opened.firstByte & 0x0c;
     if (reserved !== 0) throw new QuicError("PROTOCOL_VIOLATION", "reserved header bits set");
     if (space.ack.isDuplicate(opened.pn)) return;
+    this.authenticated = true;
     if (hdr.form === "long") this.onLongHeaderAccepted(hdr, spaceId);
     this.lastActivityMs = nowMs;
     const frames = parseFrames(opened.payload, SPACE_PACKET_TYPES[spaceId]!);

@@ -307,12 +307,21 @@ export class QuicEndpoint {
       key = cidKey(buf.subarray(1, 1 + CONNECTION_ID_BYTES));
     }
     let qc = this.byCid.get(key);
+    let fresh = false;
     if (!qc) {
       if (long) qc = this.accept(buf, port, addr, key) ?? undefined;
       else this.statelessReset(buf, port, addr);
       if (!qc) return;
+      fresh = true;
     }
     qc.conn.receive(buf, this.clock.nowMs());
+    if (fresh && !qc.conn.hasAuthenticatedPacket) {
+      // Keep no state for an Initial that fails packet protection (RFC 9001 §5.5).
+      this.discard(qc);
+      this.stats.datagramsDropped++;
+      return;
+    }
+    if (fresh) this.stats.connectionsAccepted++;
     this.kick(qc);
   }
 
@@ -341,7 +350,6 @@ export class QuicEndpoint {
     const qc = new QuicConnection(this, conn, addr, port);
     this.register(qc);
     this.route(key, qc);
-    this.stats.connectionsAccepted++;
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
   }
@@ -434,6 +442,13 @@ export class QuicEndpoint {
       if (qc.conn.nextTimerMs() <= t) qc.conn.onTimer(t);
       this.kick(qc);
     }, Math.max(0, at - now));
+  }
+
+  /** Drops a connection without telling anyone (it never authenticated a packet). */
+  private discard(qc: QuicConnection): void {
+    this.connections.delete(qc);
+    for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
+    qc.cidKeys.clear();
   }
 
   private forget(qc: QuicConnection): void {
