@@ -108,6 +108,15 @@ describe("streams and flow control", () => {
     expect(Buffer.compare(r.atClient.data, r.b)).toBe(0);
   });
 
+  test("connection-level window smaller than the stream window: DATA_BLOCKED then MAX_DATA resumes", () => {
+    const small = { connectionWindowBytes: 5_000, streamWindowBytes: 1_000_000 };
+    const p = makePair(small);
+    establish(p, small);
+    const r = exchange(p, 150_000);
+    expect(Buffer.compare(r.atServer.data, r.a)).toBe(0);
+    expect(Buffer.compare(r.atClient.data, r.b)).toBe(0);
+  });
+
   test("many concurrent streams, uni and bidi, beyond the initial stream limit", () => {
     const lim = { maxStreamsBidi: 4, maxStreamsUni: 4 };
     const p = makePair(lim);

@@ -8,6 +8,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
 import { NewReno } from "./congestion.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
+import { ReceiveWindow, SendWindow } from "./flow-control.ts";
 import type { PacketNumberSpace } from "./ack-tracker.ts";
 import { QuicError, isQuicError } from "./errors.ts";
 import { framesAckEliciting, parseFrames, streamDataFitting, cryptoDataFitting, writeFrame, frameSize, type AckFrame, type Frame, type PacketType } from "./frames.ts";
@@ -30,6 +31,8 @@ export const MAX_DATAGRAM_BYTES_DEFAULT = 1200;
 export const IDLE_TIMEOUT_MS_DEFAULT = 30_000;
 export const CONNECTION_WINDOW_BYTES_DEFAULT = 16 * 1024 * 1024;
 export const STREAM_WINDOW_BYTES_DEFAULT = 8 * 1024 * 1024;
+/** Auto-tuning may grow the connection receive window to this multiple of its initial size. */
+export const CONNECTION_WINDOW_GROWTH = 4;
 export const STREAMS_MAX_DEFAULT = 100;
 export const DATAGRAM_FRAME_BYTES_MAX = 1200;
 /** Unsent DATAGRAM frames kept at most; more are refused (RFC 9221 gives no delivery guarantee). */
@@ -167,13 +170,11 @@ export class Connection {
   private bytesSent = 0;
   // Flow control (RFC 9000 §4).
   private readonly connectionWindow: number;
-  private localMaxData: number;
-  private received = 0;
-  private consumed = 0;
+  /** Our MAX_DATA (flow-control.ts; auto-tunes up to CONNECTION_WINDOW_GROWTH × the initial window). */
+  private readonly recvWindow: ReceiveWindow;
   private maxDataDirty = false;
-  private peerMaxData = 0;
-  private sentData = 0;
-  private dataBlockedSentAt = -1;
+  /** The peer's MAX_DATA. */
+  private readonly sendWindow = new SendWindow(0);
   private readonly sendStreams = new Map<number, SendStream>();
   private readonly recvStreams = new Map<number, RecvStream>();
   private readonly maxStreamDataDirty = new Set<number>();
@@ -223,7 +224,7 @@ export class Connection {
     this.originalDcid = originalDcid;
     this.addressValidated = isClient;
     this.connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
-    this.localMaxData = this.connectionWindow;
+    this.recvWindow = new ReceiveWindow({ windowBytes: this.connectionWindow, windowBytesMax: this.connectionWindow * CONNECTION_WINDOW_GROWTH, level: "connection" });
     this.nextBidi = isClient ? 0 : 1;
     this.nextUni = isClient ? 2 : 3;
     this.localMaxStreamsBidi = opts.maxStreamsBidi ?? STREAMS_MAX_DEFAULT;
@@ -554,7 +555,9 @@ export class Connection {
       case "stream": return this.onStreamFrame(f.streamId, f.offset, f.data, f.fin);
       case "reset_stream": return this.onResetStream(f.streamId, f.errorCode, f.finalSize);
       case "stop_sending": return this.onStopSending(f.streamId, f.errorCode);
-      case "max_data": this.peerMaxData = Math.max(this.peerMaxData, f.maximum); return;
+      case "max_data":
+        if (this.sendWindow.onMaxData(f.maximum)) for (const id of this.sendStreams.keys()) this.markSendable(id);
+        return;
       case "max_stream_data": return this.onMaxStreamData(f.streamId, f.maximum);
       case "max_streams":
         if (f.bidi) this.peerMaxStreamsBidi = Math.max(this.peerMaxStreamsBidi, f.maximum);
@@ -629,7 +632,7 @@ export class Connection {
     }
     this.peerParams = p;
     this.recovery.peerMaxAckDelayMs = p.maxAckDelayMs;
-    this.peerMaxData = p.initialMaxData;
+    this.sendWindow.onMaxData(p.initialMaxData);
     this.peerMaxStreamsBidi = p.initialMaxStreamsBidi;
     this.peerMaxStreamsUni = p.initialMaxStreamsUni;
     if (p.maxIdleTimeoutMs > 0) this.idleTimeoutMs = this.idleTimeoutMs > 0 ? Math.min(this.idleTimeoutMs, p.maxIdleTimeoutMs) : p.maxIdleTimeoutMs;
@@ -745,22 +748,16 @@ export class Connection {
     if (!r) return;
     const before = r.highestOffset;
     const end = offset + data.length;
-    if (end > before) {
-      this.received += end - before;
-      if (this.received > this.localMaxData) throw new QuicError("FLOW_CONTROL_ERROR", "connection data beyond MAX_DATA", { frameType: 0x08 });
-    }
+    if (end > before) this.recvWindow.onBytesReceived(end - before);
     const { pieces, fin: finNow } = r.receive(offset, data, fin);
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
-      this.consumed += piece.length;
+      this.recvWindow.onConsumed(piece.length);
       this.events.push({ type: "stream_data", streamId: id, data: piece, fin: finNow && i === pieces.length - 1 });
     }
     if (finNow && pieces.length === 0) this.events.push({ type: "stream_data", streamId: id, data: new Uint8Array(0), fin: true });
     if (r.creditUpdate() !== null) this.maxStreamDataDirty.add(id);
-    if (this.localMaxData - this.consumed < this.connectionWindow / 2) {
-      this.localMaxData = this.consumed + this.connectionWindow;
-      this.maxDataDirty = true;
-    }
+    if (this.recvWindow.updateNeeded()) this.maxDataDirty = true;
     if (r.done) this.retireRecvStream(r);
   }
 
@@ -781,9 +778,8 @@ export class Connection {
     if (!r || r.resetCode !== null) return;
     const before = r.highestOffset;
     r.onReset(errorCode, finalSize);
-    this.received += finalSize - before;
-    if (this.received > this.localMaxData) throw new QuicError("FLOW_CONTROL_ERROR", "reset beyond MAX_DATA", { frameType: 0x04 });
-    this.consumed += finalSize - r.readOffset;
+    this.recvWindow.onBytesReceived(finalSize - before);
+    this.recvWindow.onConsumed(finalSize - r.readOffset);
     this.events.push({ type: "stream_reset", streamId: id, errorCode });
     this.retireRecvStream(r);
   }
@@ -1098,7 +1094,8 @@ export class Connection {
       this.put(d, f, { k: "ctrl", frame: f });
     }
     if (this.maxDataDirty && d.payload.length - d.used >= 9) {
-      this.put(d, { kind: "max_data", maximum: this.localMaxData }, { k: "max_data" });
+      const update = this.recvWindow.takeUpdate(this.lastNowMs, this.recovery.rtt.smoothedRttMs) ?? this.recvWindow.currentLimit;
+      this.put(d, { kind: "max_data", maximum: update }, { k: "max_data" });
       this.maxDataDirty = false;
     }
     for (const id of this.maxStreamDataDirty) {
@@ -1121,7 +1118,7 @@ export class Connection {
     while (rounds-- > 0 && this.sendQueue.length) {
       const id = this.sendQueue[0]!;
       const s = this.sendStreams.get(id);
-      const credit = this.peerMaxData - this.sentData;
+      const credit = this.sendWindow.available();
       if (!s || !s.wantsToSend(credit)) {
         this.sendQueue.shift();
         this.queued.delete(id);
@@ -1143,9 +1140,9 @@ export class Connection {
         this.queued.delete(id);
         continue;
       }
-      this.sentData += chunk.data.length;
+      this.sendWindow.onSent(chunk.data.length);
       this.putStream(d, id, chunk.offset, chunk.data, chunk.fin);
-      if (!s.wantsToSend(this.peerMaxData - this.sentData)) {
+      if (!s.wantsToSend(this.sendWindow.available())) {
         this.sendQueue.shift();
         this.queued.delete(id);
       } else if (d.payload.length - d.used < 24) {
@@ -1161,9 +1158,9 @@ export class Connection {
   }
 
   private blocked(d: Draft): void {
-    if (this.dataBlockedSentAt === this.peerMaxData || d.payload.length - d.used < 9) return;
-    this.dataBlockedSentAt = this.peerMaxData;
-    this.put(d, { kind: "data_blocked", limit: this.peerMaxData }, null);
+    if (d.payload.length - d.used < 9) return;
+    const limit = this.sendWindow.takeBlocked();
+    if (limit !== undefined) this.put(d, { kind: "data_blocked", limit }, null);
   }
 
   // ---------------------------------------------------------------- timers
