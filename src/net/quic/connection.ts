@@ -1123,6 +1123,7 @@ export class Connection {
         this.sendQueue.shift();
         this.queued.delete(id);
         if (s && credit <= 0 && s.sentOffset < s.writtenOffset) this.blocked(d);
+        else if (s && s.sentOffset < s.writtenOffset && s.sentOffset >= s.maxData) this.streamBlocked(d, s);
         continue;
       }
       const avail = d.payload.length - d.used;
@@ -1155,6 +1156,13 @@ export class Connection {
 
   private putStream(d: Draft, id: number, offset: number, data: Uint8Array, fin: boolean): void {
     this.put(d, { kind: "stream", streamId: id, offset, data, fin }, { k: "stream", id, offset, length: data.length, fin });
+  }
+
+  /** STREAM_DATA_BLOCKED once per limit (RFC 9000 §4.1). */
+  private streamBlocked(d: Draft, s: SendStream): void {
+    if (s.blockedSentAt === s.maxData || d.payload.length - d.used < 17) return;
+    s.blockedSentAt = s.maxData;
+    this.put(d, { kind: "stream_data_blocked", streamId: s.id, limit: s.maxData }, null);
   }
 
   private blocked(d: Draft): void {
