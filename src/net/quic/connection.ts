@@ -110,8 +110,8 @@ class Space {
   writeKeys: PacketKeys | null = null;
   nextPn = 0;
   readonly ack: AckTracker;
-  readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER);
-  readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_BYTES_MAX);
+  cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER);
+  cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_BYTES_MAX);
   discarded = false;
   scratch = new Uint8Array(0);
   readonly name: PacketNumberSpace;
@@ -865,6 +865,10 @@ export class Connection {
     if (id !== SPACE_APP) this.recovery.discardSpace(space.name, this.lastNowMs);
     space.readKeys = null;
     space.writeKeys = null;
+    // Release what the space buffered (idle connections should be small).
+    space.scratch = new Uint8Array(0);
+    space.cryptoSend = new SendStream(-1, 0);
+    space.cryptoRecv = new RecvStream(-1, 1);
   }
 
   private highestHandshakeSpace(): SpaceId {
