@@ -264,3 +264,18 @@ describe("LossRecovery properties (random schedules, fractional ms)", () => {
     }), { numRuns: 500 });
   });
 });
+
+describe("ECN (RFC 9002 §7.5, A.7)", () => {
+  test("a rising ECN-CE count reduces the window once per recovery period", () => {
+    const cc = new NewReno();
+    const lr = confirmed({ cc });
+    for (let pn = 0; pn < 4; pn++) lr.onPacketSent(pkt(pn, pn));
+    lr.onAckReceived("application", { ranges: [r(0, 1)], ackDelayMs: 0, ecn: { ect0: 2, ect1: 0, ce: 0 } }, 50);
+    expect(cc.congestionWindow).toBe(12_000);
+    lr.onAckReceived("application", { ranges: [r(0, 2)], ackDelayMs: 0, ecn: { ect0: 2, ect1: 0, ce: 1 } }, 60);
+    expect(cc.congestionWindow).toBe(6000);
+    expect(lr.unacked("application").map((p) => p.pn)).toEqual([3]); // CE is not loss
+    lr.onAckReceived("application", { ranges: [r(0, 3)], ackDelayMs: 0, ecn: { ect0: 2, ect1: 0, ce: 2 } }, 70); // sent before recovery
+    expect(cc.congestionWindow).toBe(6000);
+  });
+});

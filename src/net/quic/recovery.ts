@@ -7,11 +7,12 @@
  *
  * Departures, on purpose: persistent congestion (§7.6.2) is judged within one
  * packet number space (conservative: it fires less often than the cross-space
- * rule); ECN validation is not done (Bun's UDP socket does not expose ECN marks).
+ * rule); ECN-CE increases are a congestion signal, but ECN path validation is not
+ * done (Bun's UDP socket neither sets nor exposes ECN codepoints).
  */
 import { invariant } from "../../errors.ts";
 import { QuicError } from "./errors.ts";
-import type { AckRange, Frame } from "./frames.ts";
+import type { AckRange, EcnCounts, Frame } from "./frames.ts";
 import type { PacketNumberSpace } from "./ack-tracker.ts";
 import type { CongestionController, RttSnapshot } from "./congestion.ts";
 
@@ -111,6 +112,8 @@ class SpaceState<F> {
   lossTimeMs: number | undefined;
   timeOfLastAckElicitingMs: number | undefined;
   ackElicitingInFlight = 0;
+  /** Highest ECN-CE count the peer reported in this space. */
+  ecnCeReported = 0;
 
   /** Index of the first entry with pn >= `pn` (binary search from head). */
   lowerBound(pn: number): number {
@@ -167,6 +170,8 @@ export interface ReceivedAck {
   ranges: readonly AckRange[];
   /** ACK Delay already scaled to ms (raw << ack_delay_exponent µs / 1000). */
   ackDelayMs: number;
+  /** ECN counts of an ACK_ECN frame. */
+  ecn?: EcnCounts;
 }
 
 export class LossRecovery<F = Frame> {
@@ -256,6 +261,11 @@ export class LossRecovery<F = Frame> {
       if (this.handshakeConfirmed) ackDelayMs = Math.min(ackDelayMs, this.peerMaxAckDelayMs);
       this.rtt.update(nowMs - largestNewly.timeSentMs, ackDelayMs, nowMs);
       result.rttSampled = true;
+    }
+    // ProcessECN (RFC 9002 A.7): a rising CE count is a congestion signal.
+    if (ack.ecn && ack.ecn.ce > s.ecnCeReported) {
+      s.ecnCeReported = ack.ecn.ce;
+      this.congestion?.onEcnCongestion(largestNewly.timeSentMs, nowMs);
     }
     const detected = this.detectLost(space, nowMs);
     result.lost = detected.lost;
