@@ -48,7 +48,11 @@ export class PacketKeys {
   private readonly hp: HeaderProtector;
   private readonly nonce = new Uint8Array(12);
 
-  constructor(readonly suite: CipherSuite, readonly secret: Uint8Array, hp?: HeaderProtector) {
+  readonly secret: Uint8Array;
+
+  constructor(readonly suite: CipherSuite, secret: Uint8Array, hp?: HeaderProtector) {
+    // Own copy: the TLS layer wipes its secrets once the handshake is done.
+    this.secret = secret.slice();
     const keyBytes = suite === TLS_AES_128_GCM_SHA256 ? 16 : 32;
     this.key = hkdfExpandLabel(secret, "quic key", EMPTY, keyBytes);
     this.iv = hkdfExpandLabel(secret, "quic iv", EMPTY, 12);
