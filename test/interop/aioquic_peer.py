@@ -1,7 +1,7 @@
 """aioquic peer for Phantom's QUIC interop tests (test/interop/aioquic.test.ts).
 
 Modes:
-  server --seed HEX --ca PEM --expect-key HEX
+  server --seed HEX --ca PEM --expect-key HEX [--retry]
       listen on 127.0.0.1 (ephemeral port), require a client certificate, accept
       ALPN phantom/0; on the first stream: read to FIN, then send --bytes random
       bytes back with FIN; print a JSON summary and exit.
@@ -146,7 +146,7 @@ async def run_server(args, key, cert, ca_pem):
         protocols.append(p)
         return p
 
-    server = await serve("127.0.0.1", 0, configuration=config, create_protocol=factory)
+    server = await serve("127.0.0.1", 0, configuration=config, create_protocol=factory, retry=args.retry)
     port = server._transport.get_extra_info("sockname")[1]
     print(json.dumps({"event": "ready", "port": port, "public_key": raw_public_key(cert)}), flush=True)
     summary = await asyncio.wait_for(done, TIMEOUT_S)
@@ -193,6 +193,7 @@ def main():
     ap.add_argument("--ca", required=True)
     ap.add_argument("--expect-key", required=True)
     ap.add_argument("--bytes", type=int, default=10 << 20)
+    ap.add_argument("--retry", action="store_true", help="server: validate addresses with Retry")
     args = ap.parse_args()
     key, cert = make_identity(args.seed)
     with open(args.ca, "rb") as f:

@@ -165,4 +165,35 @@ describe("QuicEndpoint", () => {
       server.close();
     }
   });
+
+  test("Retry: the server validates the client's address before keeping state", async () => {
+    const server = await QuicEndpoint.listen(0, {
+      identity: serverIdentity, verifyPeer: () => true, retry: true,
+      onConnection: (c) => c.onData((sid, d, fin) => c.write(sid, d, fin)),
+    });
+    const client = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
+    const sock = await rawSocket(() => {});
+    try {
+      const conn = await client.connect("127.0.0.1", server.port);
+      expect(server.stats.retriesSent).toBe(1);
+      const sid = conn.openStream();
+      const echoed = await new Promise<Uint8Array>((resolve) => {
+        conn.onData((_s, d) => resolve(d));
+        conn.write(sid, new Uint8Array([1, 2, 3]), true);
+      });
+      expect([...echoed]).toEqual([1, 2, 3]);
+      // An Initial with a forged token creates nothing.
+      const before = server.connectionCount;
+      const forged = new Uint8Array(1200);
+      forged.set([0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 30]);
+      sock.send(forged, server.port, "127.0.0.1");
+      await Bun.sleep(20);
+      expect(server.connectionCount).toBe(before);
+      expect(server.stats.retriesSent).toBe(1);
+    } finally {
+      sock.close();
+      client.close();
+      server.close();
+    }
+  });
 });

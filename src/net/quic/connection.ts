@@ -212,7 +212,7 @@ export class Connection {
   private lastNowMs = 0;
   private authenticated = false;
 
-  private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array) {
+  private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array, retryOriginalDcid?: Uint8Array) {
     this.isClient = isClient;
     this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.resetKey = opts.resetKey ?? this.random(32);
@@ -222,7 +222,8 @@ export class Connection {
     this.dcid = dcid;
     this.scid = scid;
     this.originalDcid = originalDcid;
-    this.addressValidated = isClient;
+    // A server that made the client echo a Retry token has validated its address.
+    this.addressValidated = isClient || retryOriginalDcid !== undefined;
     this.connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
     this.recvWindow = new ReceiveWindow({ windowBytes: this.connectionWindow, windowBytesMax: this.connectionWindow * CONNECTION_WINDOW_GROWTH, level: "connection" });
     this.nextBidi = isClient ? 0 : 1;
@@ -250,7 +251,8 @@ export class Connection {
       maxDatagramFrameSize: opts.maxDatagramFrameBytes ?? DATAGRAM_FRAME_BYTES_MAX,
     };
     if (!isClient) {
-      this.localParams.originalDestinationConnectionId = originalDcid;
+      this.localParams.originalDestinationConnectionId = retryOriginalDcid ?? originalDcid;
+      if (retryOriginalDcid) this.localParams.retrySourceConnectionId = originalDcid;
       this.localParams.statelessResetToken = this.resetToken(scid);
     }
     this.installInitialKeys(originalDcid);
@@ -286,10 +288,12 @@ export class Connection {
   /**
    * A server connection for a client Initial whose header was parsed by the
    * endpoint (`initialDcid`, `clientScid`); feed the datagram with `receive`.
+   * `retryOriginalDcid`: the endpoint validated the client with a Retry, and this
+   * is the DCID of the client's first Initial (carried in the token).
    */
-  static server(opts: ConnectionOptions, initialDcid: Uint8Array, clientScid: Uint8Array): Connection {
+  static server(opts: ConnectionOptions, initialDcid: Uint8Array, clientScid: Uint8Array, retryOriginalDcid?: Uint8Array): Connection {
     const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
-    const c = new Connection(false, { ...opts, random }, clientScid.slice(), initialDcid.slice(), random(CONNECTION_ID_BYTES));
+    const c = new Connection(false, { ...opts, random }, clientScid.slice(), initialDcid.slice(), random(CONNECTION_ID_BYTES), retryOriginalDcid?.slice());
     c.peerScidSeen = true;
     return c;
   }

@@ -9,7 +9,7 @@ import { PhantomError } from "../../errors.ts";
 import { CONNECTION_ID_BYTES, Connection, INITIAL_DATAGRAM_BYTES_MIN, type ConnectionEvent, type ConnectionOptions } from "./connection.ts";
 import { QUIC_VERSION_1 } from "./initial-keys.ts";
 import { transportErrorName } from "./errors.ts";
-import { PACKET_TYPE_INITIAL, parsePacketHeader, writeVersionNegotiation } from "./packet-header.ts";
+import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 
 /** Time source and timers; tests inject a virtual one. */
@@ -32,6 +32,7 @@ export interface EndpointStats {
   socketErrors: number;
   versionNegotiationsSent: number;
   statelessResetsSent: number;
+  retriesSent: number;
   connectionsAccepted: number;
   /** Connections closed with a transport error, by RFC 9000 error name (CRYPTO_ERROR covers TLS alerts). */
   connectionErrors: Record<string, number>;
@@ -47,9 +48,14 @@ const STATELESS_RESET_BYTES = 43;
 /** Smallest reset: 5 bytes of unpredictable header and payload, then the 16-byte token. */
 const STATELESS_RESET_BYTES_MIN = 21;
 const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+/** How long a Retry token stays valid. */
+export const RETRY_TOKEN_LIFETIME_MS = 10_000;
+const RETRY_TOKEN_MAC_BYTES = 16;
 
 export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
   clock?: Clock;
+  /** Server: validate client addresses with a Retry round trip before keeping any state (RFC 9000 §8.1.2). */
+  retry?: boolean;
   /** Called for each connection accepted by a listening endpoint, once its handshake is done. */
   onConnection?: (conn: QuicConnection) => void;
 };
@@ -206,6 +212,7 @@ export class QuicEndpoint {
     socketErrors: 0,
     versionNegotiationsSent: 0,
     statelessResetsSent: 0,
+    retriesSent: 0,
     connectionsAccepted: 0,
     connectionErrors: {},
   };
@@ -280,7 +287,7 @@ export class QuicEndpoint {
   }
 
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, ...rest } = this.opts;
+    const { clock: _c, onConnection: _o, retry: _r, ...rest } = this.opts;
     return { ...rest, certificate: this.certificate, resetKey: this.resetKey };
   }
 
@@ -346,12 +353,66 @@ export class QuicEndpoint {
       this.stats.datagramsDropped++;
       return null;
     }
-    const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid);
+    let retryOriginalDcid: Uint8Array | undefined;
+    if (this.opts.retry) {
+      if (hdr.token.length === 0) {
+        this.sendRetry(hdr.dcid, hdr.scid, port, addr);
+        return null;
+      }
+      const odcid = this.openRetryToken(hdr.token, hdr.dcid, port, addr);
+      if (!odcid) {
+        this.stats.datagramsDropped++;
+        return null;
+      }
+      retryOriginalDcid = odcid;
+    }
+    const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid, retryOriginalDcid);
     const qc = new QuicConnection(this, conn, addr, port);
     this.register(qc);
     this.route(key, qc);
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
+  }
+
+  /**
+   * Retry (RFC 9000 §17.2.5): the token binds the client's address, the time, its
+   * original DCID and the new DCID we choose: ts(8) | len(1) | odcid | mac(16).
+   */
+  private sendRetry(odcid: Uint8Array, clientScid: Uint8Array, port: number, addr: string): void {
+    const newDcid = new Uint8Array(randomBytes(CONNECTION_ID_BYTES));
+    const ts = Math.floor(this.clock.nowMs());
+    const body = new Uint8Array(9 + odcid.length);
+    new DataView(body.buffer).setFloat64(0, ts);
+    body[8] = odcid.length;
+    body.set(odcid, 9);
+    const token = new Uint8Array(body.length + RETRY_TOKEN_MAC_BYTES);
+    token.set(body);
+    token.set(this.retryMac(body, newDcid, port, addr), body.length);
+    this.stats.retriesSent++;
+    this.sendRaw([writeRetry(odcid, clientScid, newDcid, token)], port, addr);
+  }
+
+  /** The original DCID from a valid, fresh token for this address and DCID; else null. */
+  private openRetryToken(token: Uint8Array, dcid: Uint8Array, port: number, addr: string): Uint8Array | null {
+    if (token.length < 9 + RETRY_TOKEN_MAC_BYTES) return null;
+    const odcidLength = token[8]!;
+    const bodyLength = 9 + odcidLength;
+    if (odcidLength > 20 || token.length !== bodyLength + RETRY_TOKEN_MAC_BYTES) return null;
+    const body = token.subarray(0, bodyLength);
+    const mac = this.retryMac(body, dcid, port, addr);
+    if (Buffer.compare(mac, token.subarray(bodyLength)) !== 0) return null;
+    const age = this.clock.nowMs() - new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
+    if (!(age >= -1 && age <= RETRY_TOKEN_LIFETIME_MS)) return null;
+    return body.slice(9);
+  }
+
+  private retryMac(body: Uint8Array, dcid: Uint8Array, port: number, addr: string): Uint8Array {
+    const h = createHmac("sha256", this.resetKey);
+    h.update("retry token");
+    h.update(`${addr}|${port}|`);
+    h.update(body);
+    h.update(dcid);
+    return new Uint8Array(h.digest().subarray(0, RETRY_TOKEN_MAC_BYTES));
   }
 
   /** RFC 9000 §10.3: answer a short-header packet for an unknown connection with a stateless reset. */
