@@ -211,7 +211,15 @@ describe("datagram fuzzing of a live endpoint", () => {
     const server = await echoServer({ idleTimeoutMs: 2000 });
     // Record a real session through a transparent proxy, for mutation material.
     const recorded: Uint8Array[] = [];
-    const proxy = await LossyProxy.start({ seed: 5, serverPort: server.port, tap: (dir, d) => { if (dir === "toServer" && recorded.length < 200) recorded.push(Uint8Array.from(d)); } });
+    const recordedToClient: Uint8Array[] = [];
+    const proxy = await LossyProxy.start({
+      seed: 5,
+      serverPort: server.port,
+      tap: (dir, d) => {
+        const into = dir === "toServer" ? recorded : recordedToClient;
+        if (into.length < 200) into.push(Uint8Array.from(d));
+      },
+    });
     cleanup.push(() => proxy.close());
     const client = await clientEndpoint();
     const live = await client.connect("127.0.0.1", proxy.port);
@@ -251,6 +259,13 @@ describe("datagram fuzzing of a live endpoint", () => {
         await Bun.sleep(1);
         expect(server.connectionCount).toBeLessThanOrEqual(CONNECTIONS_MAX);
       }
+    }
+    // The client endpoint gets noise and replays of what the server sent it, too.
+    for (let i = 0; i < fuzzCount / 4; i++) {
+      const d = i % 2 ? randomBytes(int(1500)) : Uint8Array.from(recordedToClient[int(recordedToClient.length)] ?? randomBytes(50));
+      if (i % 2 === 0 && d.length) d[int(d.length)] = int(256);
+      fuzzer.send(d, client.port, "127.0.0.1");
+      if (i % 50 === 49) await Bun.sleep(1);
     }
     await Bun.sleep(200);
     // Garbage does not accumulate connections forever: count is bounded now and drains on idle.
