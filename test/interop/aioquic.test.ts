@@ -106,7 +106,7 @@ describe("interop with aioquic", () => {
     }
   }, TEST_TIMEOUT_MS);
 
-  test("our client ↔ aioquic server: ChaCha20-Poly1305 and a key update mid-transfer", async () => {
+  test("our client ↔ aioquic server: ChaCha20-Poly1305, DATAGRAM frames, a key update mid-transfer", async () => {
     requireAioquic();
     const s = setup(0x34, 0x44);
     await Bun.sleep(0);
@@ -119,6 +119,10 @@ describe("interop with aioquic", () => {
       ep = await QuicEndpoint.client({ identity: s.me, verifyPeer: (pk) => hex(pk) === s.peerKey, cipherSuites: [TLS_CHACHA20_POLY1305_SHA256] });
       const conn = await ep.connect("127.0.0.1", ready.port!);
       expect(conn.conn.initiateKeyUpdate()).toBe(true);
+      // RFC 9221 DATAGRAM both ways: aioquic echoes it reversed.
+      const echoed = new Promise<Uint8Array>((resolve) => conn.onDatagram(resolve));
+      expect(conn.sendDatagram(new Uint8Array([1, 2, 3, 4]))).toBe(true);
+      expect([...(await echoed)]).toEqual([4, 3, 2, 1]);
       const payload = new Uint8Array(randomBytes(bytes));
       const reply = await exchange(conn, payload);
       const summary = await lines.next();

@@ -34,7 +34,7 @@ from cryptography.x509.oid import NameOID
 from aioquic import tls
 from aioquic.asyncio import QuicConnectionProtocol, connect, serve
 from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, StreamDataReceived
+from aioquic.quic.events import ConnectionTerminated, DatagramFrameReceived, HandshakeCompleted, StreamDataReceived
 
 ALPN = "phantom/0"
 TIMEOUT_S = 60
@@ -105,6 +105,10 @@ class Peer(QuicConnectionProtocol):
             if not ok:
                 self._quic.close(error_code=0x100 + 42, reason_phrase=detail)
                 self.transmit()
+        elif isinstance(event, DatagramFrameReceived):
+            # RFC 9221 DATAGRAM: echo it back reversed, so the sender can tell it was read.
+            self._quic.send_datagram_frame(event.data[::-1])
+            self.transmit()
         elif isinstance(event, StreamDataReceived):
             self.received.update(event.data)
             self.received_bytes += len(event.data)
@@ -135,7 +139,7 @@ def request_client_certificates():
 async def run_server(args, key, cert, ca_pem):
     request_client_certificates()
     config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN], idle_timeout=TIMEOUT_S,
-                               max_data=16 << 20, max_stream_data=16 << 20)
+                               max_data=16 << 20, max_stream_data=16 << 20, max_datagram_frame_size=1200)
     config.certificate = cert
     config.private_key = key
     done = asyncio.get_running_loop().create_future()
