@@ -166,6 +166,26 @@ describe("streams and flow control", () => {
     expect(Buffer.concat(got)).toEqual(Buffer.from([0, 1, 2, 3, 4, 5, 6, 7]));
   });
 
+  test("reassembly: reverse order, overlaps and duplicates deliver each byte once, in order", () => {
+    const data = pattern(10_000, 9);
+    const r = new RecvStream(0, 20_000);
+    const out: Uint8Array[] = [];
+    // Segments of 700 bytes delivered last-first, then re-sent cut at other boundaries.
+    const segs: [number, number][] = [];
+    for (let o = 700; o < data.length; o += 700) segs.push([o, Math.min(700, data.length - o)]);
+    for (const [o, n] of segs.reverse()) out.push(...r.receive(o, data.subarray(o, o + n), o + n === data.length).pieces);
+    for (const [o, n] of [[300, 900], [1000, 50]] as const) out.push(...r.receive(o, data.subarray(o, o + n), false).pieces);
+    expect(out.length).toBe(0);
+    const last = r.receive(0, data.subarray(0, 500), false);
+    out.push(...last.pieces);
+    expect(last.fin).toBe(true);
+    expect(Buffer.compare(Buffer.concat(out), data)).toBe(0);
+    expect(r.bufferedBytes).toBe(0);
+    // A hostile peer overlapping segments at every offset hits the reassembly bound.
+    const h = new RecvStream(0, 10_000);
+    expect(() => { for (let o = 1; o < 9_000; o++) h.receive(o, new Uint8Array(1000), false); }).toThrow(/overlapping/);
+  });
+
   test("send side retransmits lost ranges and frees acknowledged data", () => {
     const s = new SendStream(0, 1000);
     s.write(pattern(100, 1), true);
