@@ -318,6 +318,7 @@ describe("closing and errors", () => {
       p.client.receive(junk, p.nowMs);
     }
     expect(p.client.isEstablished && p.server.isEstablished).toBe(true);
+    expect(p.server.packetsDropped).toBeGreaterThan(0);
     const r = exchange(p, 10_000);
     expect(Buffer.compare(r.atServer.data, r.a)).toBe(0);
   });

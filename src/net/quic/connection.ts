@@ -211,6 +211,8 @@ export class Connection {
   /** Latest time passed to receive/send/onTimer (close() has no time argument). */
   private lastNowMs = 0;
   private authenticated = false;
+  /** Packets dropped: undecodable, no keys, failed authentication, duplicates (for metrics). */
+  packetsDropped = 0;
 
   private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array, retryOriginalDcid?: Uint8Array) {
     this.isClient = isClient;
@@ -430,6 +432,7 @@ export class Connection {
         try {
           hdr = parsePacketHeader(datagram, off, this.scid.length);
         } catch {
+          this.packetsDropped++;
           return; // undecodable remainder of the datagram: drop it
         }
         off = hdr.end;
@@ -454,17 +457,24 @@ export class Connection {
     else if (hdr.type === PACKET_TYPE_HANDSHAKE) spaceId = SPACE_HANDSHAKE;
     else return; // 0-RTT is not supported: drop
     const space = this.spaces[spaceId];
-    if (!space.readKeys || space.discarded) return;
+    if (!space.readKeys || space.discarded) {
+      this.packetsDropped++;
+      return;
+    }
     const packet = datagram.subarray(hdr.start, hdr.end);
     const pnOffset = hdr.pnOffset - hdr.start;
     const opened = spaceId === SPACE_APP ? this.open1Rtt(packet, pnOffset) : openPacket(space.readKeys, packet, pnOffset, space.ack.largestReceived);
     if (!opened) {
+      this.packetsDropped++;
       if (spaceId === SPACE_APP) this.checkStatelessReset(datagram, nowMs);
       return;
     }
     const reserved = hdr.form === "short" ? opened.firstByte & 0x18 : opened.firstByte & 0x0c;
     if (reserved !== 0) throw new QuicError("PROTOCOL_VIOLATION", "reserved header bits set");
-    if (space.ack.isDuplicate(opened.pn)) return;
+    if (space.ack.isDuplicate(opened.pn)) {
+      this.packetsDropped++;
+      return;
+    }
     this.authenticated = true;
     if (hdr.form === "long") this.onLongHeaderAccepted(hdr, spaceId);
     this.lastActivityMs = nowMs;

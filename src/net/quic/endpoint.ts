@@ -29,6 +29,8 @@ export interface EndpointStats {
   datagramsReceived: number;
   /** Unroutable, malformed or refused datagrams. */
   datagramsDropped: number;
+  /** Packets inside routed datagrams that connections dropped (bad protection, duplicates, no keys). */
+  packetsDropped: number;
   socketErrors: number;
   versionNegotiationsSent: number;
   statelessResetsSent: number;
@@ -209,6 +211,7 @@ export class QuicEndpoint {
   readonly stats: EndpointStats = {
     datagramsReceived: 0,
     datagramsDropped: 0,
+    packetsDropped: 0,
     socketErrors: 0,
     versionNegotiationsSent: 0,
     statelessResetsSent: 0,
@@ -321,7 +324,9 @@ export class QuicEndpoint {
       if (!qc) return;
       fresh = true;
     }
+    const droppedBefore = qc.conn.packetsDropped;
     qc.conn.receive(buf, this.clock.nowMs());
+    this.stats.packetsDropped += qc.conn.packetsDropped - droppedBefore;
     if (fresh && !qc.conn.hasAuthenticatedPacket) {
       // Keep no state for an Initial that fails packet protection (RFC 9001 §5.5).
       this.discard(qc);
