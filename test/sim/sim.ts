@@ -452,3 +452,19 @@ export function simulatedEvents(options: SimOptions): { events: SignedEvent[]; c
 export function runSimulation(options: SimOptions): SimReport {
   return new Simulation(options).run();
 }
+
+/** Whether long soak runs are enabled (PHANTOM_SOAK=1). */
+export const SOAK = process.env.PHANTOM_SOAK === "1";
+
+/** Runs consecutive seeds; prints each failure with its reproduction command and returns the failures. */
+export function runSeeds(k: number, seeds: number, firstSeed: number, events?: number): SimReport[] {
+  const failed: SimReport[] = [];
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
+    const report = runSimulation(simOptions({ seed, k, ...(events === undefined ? {} : { events }) }));
+    if (!report.ok) {
+      console.log(`sim failure (seed ${seed}, k ${k}): ${report.failures.join("; ")}\n  reproduce: ${report.repro}`);
+      failed.push(report);
+    }
+  }
+  return failed;
+}
