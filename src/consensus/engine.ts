@@ -20,7 +20,7 @@ import { COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
 
 export { buildEventHeader } from "./header.ts";
 
-export const HORIZON_ROUNDS_DEFAULT = 16;
+export const HORIZON_ROUNDS_DEFAULT = 64;
 
 export interface Committee {
   publicKeys: Uint8Array[];

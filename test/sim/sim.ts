@@ -433,8 +433,12 @@ export class Simulation {
         const at = pos.get(Buffer.from(p).toString("hex"));
         // A faulty validator's event may be stale (never ordered); an honest one never is.
         const parentFaulty = at === undefined && this.faultyIds.has(Buffer.from(p).toString("hex"));
-        if ((at === undefined && !parentFaulty) || (at !== undefined && at >= i)) {
-          this.failures.push(`${phase}: order is not a linear extension: anchor ${i} precedes or lacks its parent`);
+        if (at !== undefined && at >= i) {
+          this.failures.push(`${phase}: order is not a linear extension: anchor ${i} precedes its parent`);
+          return;
+        }
+        if (at === undefined && !parentFaulty) {
+          this.failures.push(`${phase}: anchor ${i} has an honest parent that was never ordered (stale)`);
           return;
         }
       }
