@@ -269,10 +269,17 @@ export class Dag {
   /** Drops every event of a round below `round` from memory (they live on in storage). */
   pruneBelow(round: number): number {
     let dropped = 0;
+    const pinned: number[] = [];
     for (let r = this.prunedBelowRound; r < round; r++) {
       for (const s of this.eventsByRound.get(r) ?? []) {
         const n = this.nodes.get(s);
         if (n === undefined) continue;
+        // Each creator's newest event stays: a validator silent for longer than the
+        // horizon can still extend its chain (its next self-parent must be known). At most k.
+        if (this.topSerial[n.creator] === s) {
+          pinned.push(s);
+          continue;
+        }
         // An event never ordered by now is stale (SPEC_CONSENSUS "Stale events").
         n.done = true;
         this.nodes.delete(s);
@@ -290,6 +297,8 @@ export class Dag {
       this.witnessesByRound.delete(r);
     }
     if (round > this.prunedBelowRound) this.prunedBelowRound = round;
+    // Pinned events are re-examined at the next pruning, once a newer event replaced them.
+    for (const s of pinned) pushTo(this.eventsByRound, this.prunedBelowRound, s);
     if (dropped > 0) {
       for (let c = 0; c < this.k; c++) {
         const pending = this.pendingLa[c]!;

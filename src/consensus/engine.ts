@@ -20,7 +20,7 @@ import { COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
 
 export { buildEventHeader } from "./header.ts";
 
-export const HORIZON_ROUNDS_DEFAULT = 16;
+export const HORIZON_ROUNDS_DEFAULT = 64;
 
 export interface Committee {
   publicKeys: Uint8Array[];
@@ -71,6 +71,8 @@ export interface EngineStats {
   orphans: number;
   lastDecidedRound: number;
   finalizedCount: bigint;
+  /** Highest round of any event in memory (-1 when empty). */
+  maxRound: number;
 }
 
 function stakeTable(committee: Committee): StakeTable {
@@ -304,7 +306,7 @@ export class ConsensusEngine {
   }
 
   stats(): EngineStats {
-    return { events: this.dag.nodes.size, orphans: this.orphans.size, lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount };
+    return { events: this.dag.nodes.size, orphans: this.orphans.size, lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount, maxRound: this.dag.maxRound };
   }
 
   /** Round and witness facts of an event in memory (tests, metrics, debugging). */

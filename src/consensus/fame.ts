@@ -24,13 +24,28 @@ export function coinBit(voter: DagNode): number {
 
 /** Sorted witness list of a round: by creator, then id, so decisions never depend on arrival. */
 export function sortedWitnesses(dag: Dag, round: number): DagNode[] {
+  const serials = dag.witnesses(round);
+  const cached = sortedCache.get(dag);
+  const hit = cached?.get(round);
+  if (hit !== undefined && hit.count === serials.length && hit.prunedBelow === dag.prunedBelowRound) return hit.nodes;
   const out: DagNode[] = [];
-  for (const s of dag.witnesses(round)) {
+  for (const s of serials) {
     const n = dag.get(s);
     if (n !== undefined) out.push(n);
   }
-  return out.sort((a, b) => a.creator - b.creator || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  out.sort((a, b) => a.creator - b.creator || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let perDag = cached;
+  if (perDag === undefined) {
+    perDag = new Map();
+    sortedCache.set(dag, perDag);
+  }
+  // Witness lists only grow (until pruned), so the length identifies the version.
+  perDag.set(round, { count: serials.length, prunedBelow: dag.prunedBelowRound, nodes: out });
+  for (const r of perDag.keys()) if (r < dag.prunedBelowRound) perDag.delete(r);
+  return out;
 }
+
+const sortedCache = new WeakMap<Dag, Map<number, { count: number; prunedBelow: number; nodes: DagNode[] }>>();
 
 /** Vote of witness w (round r + d) on witness y (round r); returns the decision if w makes one. */
 function vote(dag: Dag, stakes: StakeTable, w: DagNode, y: DagNode, distance: number, coinRoundInterval: number): number {

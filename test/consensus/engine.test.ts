@@ -156,3 +156,28 @@ describe("memory bound", () => {
     expect(Math.abs(s.events - shorter.events)).toBeLessThan(150);
   });
 });
+
+describe("a validator silent for longer than the horizon", () => {
+  test("keeps its newest event pinned in memory and rejoins; its new events are finalized", () => {
+    const c = makeCommittee(4, { horizonRounds: 4 });
+    const creator = new ConsensusEngine(c.config);
+    const observer = new ConsensusEngine(c.config);
+    const feed: SignedEvent[] = [];
+    const make = (v: number, i: number): void => {
+      feed.push(creator.createEvent(v, c.keys[v]!.secretKey, digest(`silent ${i}`)));
+    };
+    for (let v = 0; v < 4; v++) make(v, v);
+    for (let i = 0; i < 400; i++) make(i % 3, 10 + i); // validator 3 is silent
+    creator.addEvents([]);
+    observer.addEvents(feed);
+    expect(observer.stats().lastDecidedRound).toBeGreaterThan(20);
+    const back = creator.createEvent(3, c.keys[3]!.secretKey, digest("back"));
+    expect(back.header.seq).toBe(1);
+    const after: SignedEvent[] = [back];
+    for (let i = 0; i < 60; i++) after.push(creator.createEvent(i % 4, c.keys[i % 4]!.secretKey, digest(`after ${i}`)));
+    const r = observer.addEvents(after);
+    expect(r.rejected).toEqual([]);
+    expect(r.orphaned).toBe(0);
+    expect(r.finalized.some((f) => f.event.id === back || Buffer.from(f.event.id).equals(Buffer.from(back.id)))).toBe(true);
+  });
+});

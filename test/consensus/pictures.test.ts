@@ -139,3 +139,11 @@ describe("late witness", () => {
     expect(n.indexOf("d2")).toBeGreaterThan(n.indexOf("a2"));
   });
 });
+
+describe("coin rounds", () => {
+  test("distance 2 is never a coin round; multiples of c from 3 on are", async () => {
+    const { isCoinRound } = await import("../../src/consensus/fame.ts");
+    expect([1, 2, 3, 4, 5, 6, 8].map((d) => isCoinRound(d, 2))).toEqual([false, false, false, true, false, true, true]);
+    expect([2, 7, 8, 16, 17].map((d) => isCoinRound(d, 8))).toEqual([false, false, true, true, false]);
+  });
+});

@@ -106,7 +106,7 @@ describe("interop with aioquic", () => {
     }
   }, TEST_TIMEOUT_MS);
 
-  test("our client ↔ aioquic server: ChaCha20-Poly1305 and a key update mid-transfer", async () => {
+  test("our client ↔ aioquic server: ChaCha20-Poly1305, DATAGRAM frames, a key update mid-transfer", async () => {
     requireAioquic();
     const s = setup(0x34, 0x44);
     await Bun.sleep(0);
@@ -119,6 +119,10 @@ describe("interop with aioquic", () => {
       ep = await QuicEndpoint.client({ identity: s.me, verifyPeer: (pk) => hex(pk) === s.peerKey, cipherSuites: [TLS_CHACHA20_POLY1305_SHA256] });
       const conn = await ep.connect("127.0.0.1", ready.port!);
       expect(conn.conn.initiateKeyUpdate()).toBe(true);
+      // RFC 9221 DATAGRAM both ways: aioquic echoes it reversed.
+      const echoed = new Promise<Uint8Array>((resolve) => conn.onDatagram(resolve));
+      expect(conn.sendDatagram(new Uint8Array([1, 2, 3, 4]))).toBe(true);
+      expect([...(await echoed)]).toEqual([4, 3, 2, 1]);
       const payload = new Uint8Array(randomBytes(bytes));
       const reply = await exchange(conn, payload);
       const summary = await lines.next();
@@ -174,6 +178,49 @@ describe("interop with aioquic", () => {
     } finally {
       ep.close();
       proc.kill();
+      await proc.exited;
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  }, TEST_TIMEOUT_MS);
+
+  test("Retry both ways: our client through aioquic's Retry, aioquic's client through ours", async () => {
+    requireAioquic();
+    const s = setup(0x35, 0x45);
+    await Bun.sleep(0);
+    const bytes = 100_000;
+    // Our client against an aioquic server that sends Retry.
+    const proc = Bun.spawn([PYTHON, PEER, "server", "--retry", "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(bytes)], { stdout: "pipe", stderr: "pipe" });
+    let ep: QuicEndpoint | null = null;
+    let server: QuicEndpoint | null = null;
+    let proc2: ReturnType<typeof Bun.spawn> | null = null;
+    try {
+      const lines = new Lines(proc.stdout);
+      const ready = await lines.next();
+      ep = await QuicEndpoint.client({ identity: s.me, verifyPeer: (pk) => hex(pk) === s.peerKey });
+      const conn = await ep.connect("127.0.0.1", ready.port!);
+      // The client really went through a Retry (it kept the Retry's source CID to check it).
+      expect((conn.conn as unknown as { retryScid: Uint8Array | null }).retryScid).not.toBeNull();
+      const payload = new Uint8Array(randomBytes(bytes));
+      const reply = await exchange(conn, payload);
+      const summary = await lines.next();
+      expect(summary.received_sha256).toBe(sha256(payload));
+      expect(sha256(reply)).toBe(summary.sent_sha256!);
+      // aioquic's client against our server with retry enabled.
+      server = await QuicEndpoint.listen(0, {
+        identity: s.me, verifyPeer: (pk) => hex(pk) === s.peerKey, retry: true,
+        onConnection: (c) => c.onData((sid, _d, fin) => { if (fin) c.write(sid, new Uint8Array(bytes), true); }),
+      });
+      proc2 = Bun.spawn([PYTHON, PEER, "client", "--port", String(server.port), "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(bytes)], { stdout: "pipe", stderr: "pipe" });
+      const out = await new Response(proc2.stdout as ReadableStream<Uint8Array>).text();
+      const summary2 = JSON.parse(out.trim().split("\n").pop()!) as Summary;
+      expect(summary2.error).toBeUndefined();
+      expect(summary2.received_bytes).toBe(bytes);
+      expect(server.stats.retriesSent).toBe(1);
+    } finally {
+      ep?.close();
+      server?.close();
+      proc.kill();
+      proc2?.kill();
       await proc.exited;
       rmSync(s.dir, { recursive: true, force: true });
     }

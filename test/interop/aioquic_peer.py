@@ -1,7 +1,7 @@
 """aioquic peer for Phantom's QUIC interop tests (test/interop/aioquic.test.ts).
 
 Modes:
-  server --seed HEX --ca PEM --expect-key HEX
+  server --seed HEX --ca PEM --expect-key HEX [--retry]
       listen on 127.0.0.1 (ephemeral port), require a client certificate, accept
       ALPN phantom/0; on the first stream: read to FIN, then send --bytes random
       bytes back with FIN; print a JSON summary and exit.
@@ -34,7 +34,7 @@ from cryptography.x509.oid import NameOID
 from aioquic import tls
 from aioquic.asyncio import QuicConnectionProtocol, connect, serve
 from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, StreamDataReceived
+from aioquic.quic.events import ConnectionTerminated, DatagramFrameReceived, HandshakeCompleted, StreamDataReceived
 
 ALPN = "phantom/0"
 TIMEOUT_S = 60
@@ -105,6 +105,10 @@ class Peer(QuicConnectionProtocol):
             if not ok:
                 self._quic.close(error_code=0x100 + 42, reason_phrase=detail)
                 self.transmit()
+        elif isinstance(event, DatagramFrameReceived):
+            # RFC 9221 DATAGRAM: echo it back reversed, so the sender can tell it was read.
+            self._quic.send_datagram_frame(event.data[::-1])
+            self.transmit()
         elif isinstance(event, StreamDataReceived):
             self.received.update(event.data)
             self.received_bytes += len(event.data)
@@ -135,7 +139,7 @@ def request_client_certificates():
 async def run_server(args, key, cert, ca_pem):
     request_client_certificates()
     config = QuicConfiguration(is_client=False, alpn_protocols=[ALPN], idle_timeout=TIMEOUT_S,
-                               max_data=16 << 20, max_stream_data=16 << 20)
+                               max_data=16 << 20, max_stream_data=16 << 20, max_datagram_frame_size=1200)
     config.certificate = cert
     config.private_key = key
     done = asyncio.get_running_loop().create_future()
@@ -146,7 +150,7 @@ async def run_server(args, key, cert, ca_pem):
         protocols.append(p)
         return p
 
-    server = await serve("127.0.0.1", 0, configuration=config, create_protocol=factory)
+    server = await serve("127.0.0.1", 0, configuration=config, create_protocol=factory, retry=args.retry)
     port = server._transport.get_extra_info("sockname")[1]
     print(json.dumps({"event": "ready", "port": port, "public_key": raw_public_key(cert)}), flush=True)
     summary = await asyncio.wait_for(done, TIMEOUT_S)
@@ -193,6 +197,7 @@ def main():
     ap.add_argument("--ca", required=True)
     ap.add_argument("--expect-key", required=True)
     ap.add_argument("--bytes", type=int, default=10 << 20)
+    ap.add_argument("--retry", action="store_true", help="server: validate addresses with Retry")
     args = ap.parse_args()
     key, cert = make_identity(args.seed)
     with open(args.ca, "rb") as f:

@@ -108,6 +108,15 @@ describe("streams and flow control", () => {
     expect(Buffer.compare(r.atClient.data, r.b)).toBe(0);
   });
 
+  test("connection-level window smaller than the stream window: DATA_BLOCKED then MAX_DATA resumes", () => {
+    const small = { connectionWindowBytes: 5_000, streamWindowBytes: 1_000_000 };
+    const p = makePair(small);
+    establish(p, small);
+    const r = exchange(p, 150_000);
+    expect(Buffer.compare(r.atServer.data, r.a)).toBe(0);
+    expect(Buffer.compare(r.atClient.data, r.b)).toBe(0);
+  });
+
   test("many concurrent streams, uni and bidi, beyond the initial stream limit", () => {
     const lim = { maxStreamsBidi: 4, maxStreamsUni: 4 };
     const p = makePair(lim);
@@ -155,6 +164,26 @@ describe("streams and flow control", () => {
     expect(r4.receive(5, new Uint8Array([5, 6, 7]), false).pieces.length).toBe(0);
     const got = r4.receive(0, new Uint8Array([0, 1, 2, 3, 4, 5]), false).pieces;
     expect(Buffer.concat(got)).toEqual(Buffer.from([0, 1, 2, 3, 4, 5, 6, 7]));
+  });
+
+  test("reassembly: reverse order, overlaps and duplicates deliver each byte once, in order", () => {
+    const data = pattern(10_000, 9);
+    const r = new RecvStream(0, 20_000);
+    const out: Uint8Array[] = [];
+    // Segments of 700 bytes delivered last-first, then re-sent cut at other boundaries.
+    const segs: [number, number][] = [];
+    for (let o = 700; o < data.length; o += 700) segs.push([o, Math.min(700, data.length - o)]);
+    for (const [o, n] of segs.reverse()) out.push(...r.receive(o, data.subarray(o, o + n), o + n === data.length).pieces);
+    for (const [o, n] of [[300, 900], [1000, 50]] as const) out.push(...r.receive(o, data.subarray(o, o + n), false).pieces);
+    expect(out.length).toBe(0);
+    const last = r.receive(0, data.subarray(0, 500), false);
+    out.push(...last.pieces);
+    expect(last.fin).toBe(true);
+    expect(Buffer.compare(Buffer.concat(out), data)).toBe(0);
+    expect(r.bufferedBytes).toBe(0);
+    // A hostile peer overlapping segments at every offset hits the reassembly bound.
+    const h = new RecvStream(0, 10_000);
+    expect(() => { for (let o = 1; o < 9_000; o++) h.receive(o, new Uint8Array(1000), false); }).toThrow(/overlapping/);
   });
 
   test("send side retransmits lost ranges and frees acknowledged data", () => {
@@ -289,6 +318,7 @@ describe("closing and errors", () => {
       p.client.receive(junk, p.nowMs);
     }
     expect(p.client.isEstablished && p.server.isEstablished).toBe(true);
+    expect(p.server.packetsDropped).toBeGreaterThan(0);
     const r = exchange(p, 10_000);
     expect(Buffer.compare(r.atServer.data, r.a)).toBe(0);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import {
   FrameType, ackRangesParsedMax, cryptoDataFitting, encodeFrame, frameAllowedIn, frameSize, isAckEliciting, parseFrames,
@@ -187,5 +188,39 @@ describe("frames: helpers", () => {
 
   test("FrameType covers the STREAM range", () => {
     for (let t = FrameType.STREAM; t <= 0x0f; t++) expect(frameAllowedIn(t, "1rtt")).toBe(true);
+  });
+});
+
+describe("frames: RFC 9001 Appendix A payloads (test/vectors/quic-rfc9001.json)", () => {
+  const vectors = JSON.parse(readFileSync(`${import.meta.dir}/../vectors/quic-rfc9001.json`, "utf8")) as {
+    client_initial: { payload_prefix: string; padded_payload_length: number };
+    server_initial: { payload: string };
+    chacha20_short: { payload: string };
+  };
+
+  test("A.3 server Initial: ACK of packet 0, then CRYPTO at offset 0 with the 90-byte ServerHello", () => {
+    const payload = hex(vectors.server_initial.payload);
+    const frames = parseFrames(payload, "initial");
+    expect(frames.length).toBe(2);
+    expect(frames[0]).toEqual({ kind: "ack", ackDelay: 0, ranges: [{ smallest: 0, largest: 0 }] });
+    const crypto = frames[1] as Extract<Frame, { kind: "crypto" }>;
+    expect([crypto.kind, crypto.offset, crypto.data.length, crypto.data[0]]).toEqual(["crypto", 0, 90, 0x02]); // TLS ServerHello
+    expect(serializeFrames(frames)).toEqual(payload);
+  });
+
+  test("A.2 client Initial: CRYPTO (offset 0, 241 bytes of ClientHello) then PADDING to 1162 bytes", () => {
+    const prefix = hex(vectors.client_initial.payload_prefix);
+    const payload = new Uint8Array(vectors.client_initial.padded_payload_length);
+    expect(prefix.length).toBe(4 + 241); // the whole CRYPTO frame; the RFC pads with zeros after it
+    payload.set(prefix);
+    const frames = parseFrames(payload, "initial");
+    expect(frames.length).toBe(2);
+    const crypto = frames[0] as Extract<Frame, { kind: "crypto" }>;
+    expect([crypto.kind, crypto.offset, crypto.data.length, crypto.data[0]]).toEqual(["crypto", 0, 241, 0x01]); // TLS ClientHello
+    expect(frames[1]).toEqual({ kind: "padding", length: 1162 - 4 - 241 });
+  });
+
+  test("A.5 ChaCha20 short-header packet: a single PING", () => {
+    expect(parseFrames(hex(vectors.chacha20_short.payload), "1rtt")).toEqual([{ kind: "ping" }]);
   });
 });

@@ -24,6 +24,11 @@ async function echoServer(): Promise<{ sock: UdpSocket; received: () => number }
   return { sock, received: () => received };
 }
 
+/** Polls `cond` every 10 ms for up to 5 s (a liveness bound, not a timing assertion). */
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let waited = 0; waited < 5000 && !cond(); waited += 10) await Bun.sleep(10);
+}
+
 /** Sends `count` numbered datagrams through a proxy and collects the echoes until quiet. */
 async function run(opts: Omit<LossyProxyOptions, "serverPort">, count: number) {
   const server = await echoServer();
@@ -120,7 +125,7 @@ describe("LossyProxy (raw UDP on loopback)", () => {
     const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
     for (let i = 0; i < 20; i++) gone.send(new Uint8Array(10), proxy.port, "127.0.0.1");
     gone.close(); // echoes come back after 40 ms to a closed port
-    await Bun.sleep(150);
+    await waitFor(() => proxy.counters().toClient.forwarded === 20);
     const { echoes } = await run({ seed: 1 }, 10); // and a new proxy/client pair still works
     expect(echoes.length).toBe(10);
     // The relayed echoes hit the closed port; the OS may report that on later sends.
@@ -130,7 +135,7 @@ describe("LossyProxy (raw UDP on loopback)", () => {
       cleanup.push(() => again.close());
       again.send(new Uint8Array(10), proxy.port, "127.0.0.1");
     }
-    await Bun.sleep(100);
+    await waitFor(() => proxy.counters().toClient.forwarded === 25);
     expect(proxy.counters().toClient.forwarded).toBe(25);
   });
 

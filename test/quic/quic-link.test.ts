@@ -78,6 +78,8 @@ describe("QUIC P2P link", () => {
     try {
       await expect(connectLink(client, "127.0.0.1", server.port)).rejects.toThrow(/closed during handshake/);
       expect(links).toBe(0);
+      await Bun.sleep(20);
+      expect(server.stats.connectionErrors.CRYPTO_ERROR).toBe(1);
     } finally {
       client.close();
       server.close();

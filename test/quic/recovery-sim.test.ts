@@ -30,141 +30,177 @@ const simTimeMaxMs = 600_000;
 
 interface Event { at: number; seq: number; run: () => void }
 
-function simulate(o: PathOptions) {
-  const random = seededRandom(o.seed);
-  const events: Event[] = [];
-  let seq = 0;
-  let now = 0;
-  const schedule = (at: number, run: () => void) => {
-    events.push({ at, seq: seq++, run });
-  };
-  const cc = o.congestion === "cubic" ? new Cubic(datagramBytes) : new NewReno(datagramBytes);
-  const pacer = new Pacer(datagramBytes);
-  const recovery = new LossRecovery<StreamFrame>({ isServer: false, congestion: cc, peerMaxAckDelayMs: 25 });
-  recovery.setHandshakeConfirmed(0);
-  const tracker = new AckTracker("application", { maxAckDelayMs: 25 });
-  const stats = { sent: 0, dropped: new Set<number>(), declaredLost: [] as number[], ptos: 0, persistentCongestion: 0, lossEvents: 0, cwndMax: 0, trace: [] as string[] };
-  const retransmit: StreamFrame[] = [];
-  const received = new Uint8Array(o.totalBytes);
-  let receivedBytes = 0;
-  let nextOffset = 0;
-  let nextPn = 0;
-  let bottleneckFreeAt = 0;
-  let queued = 0;
-  let doneAt = -1;
-  const inBlackout = (t: number) => o.blackout !== undefined && t >= o.blackout[0] && t < o.blackout[1];
+interface SimStats {
+  sent: number;
+  dropped: Set<number>;
+  declaredLost: number[];
+  ptos: number;
+  persistentCongestion: number;
+  lossEvents: number;
+  cwndMax: number;
+  trace: string[];
+}
 
-  const sendPacket = (frames: StreamFrame[]) => {
-    const pn = nextPn++;
+/** Bulk sender -> bottleneck path -> receiver, ACKs back on an uncongested return path. */
+class PathSim {
+  readonly cc: NewReno | Cubic;
+  readonly recovery: LossRecovery<StreamFrame>;
+  readonly stats: SimStats = { sent: 0, dropped: new Set(), declaredLost: [], ptos: 0, persistentCongestion: 0, lossEvents: 0, cwndMax: 0, trace: [] };
+  receivedBytes = 0;
+  doneAt = -1;
+  private readonly random: () => number;
+  private readonly pacer = new Pacer(datagramBytes);
+  private readonly tracker = new AckTracker("application", { maxAckDelayMs: 25 });
+  private readonly events: Event[] = [];
+  private readonly retransmit: StreamFrame[] = [];
+  private readonly received: Uint8Array;
+  private seq = 0;
+  private now = 0;
+  private nextOffset = 0;
+  private nextPn = 0;
+  private bottleneckFreeAt = 0;
+  private queued = 0;
+  private timerAt = Infinity;
+
+  constructor(private readonly o: PathOptions) {
+    this.random = seededRandom(o.seed);
+    this.cc = o.congestion === "cubic" ? new Cubic(datagramBytes) : new NewReno(datagramBytes);
+    this.recovery = new LossRecovery<StreamFrame>({ isServer: false, congestion: this.cc, peerMaxAckDelayMs: 25 });
+    this.recovery.setHandshakeConfirmed(0);
+    this.received = new Uint8Array(o.totalBytes);
+  }
+
+  private schedule(at: number, run: () => void): void {
+    this.events.push({ at, seq: this.seq++, run });
+  }
+
+  private inBlackout(t: number): boolean {
+    return this.o.blackout !== undefined && t >= this.o.blackout[0] && t < this.o.blackout[1];
+  }
+
+  private sendPacket(frames: StreamFrame[]): void {
+    const pn = this.nextPn++;
     const bytes = serializeFrames(frames);
-    recovery.onPacketSent({ pn, space: "application", ackEliciting: true, inFlight: true, sentBytes: datagramBytes, timeSentMs: now, frames });
-    pacer.onPacketSent(now, datagramBytes);
-    stats.sent++;
-    if (queued >= o.queuePacketsMax || random() < o.lossRate || inBlackout(now)) {
-      stats.dropped.add(pn);
+    this.recovery.onPacketSent({ pn, space: "application", ackEliciting: true, inFlight: true, sentBytes: datagramBytes, timeSentMs: this.now, frames });
+    this.pacer.onPacketSent(this.now, datagramBytes);
+    this.stats.sent++;
+    if (this.queued >= this.o.queuePacketsMax || this.random() < this.o.lossRate || this.inBlackout(this.now)) {
+      this.stats.dropped.add(pn);
       return;
     }
-    queued++;
-    bottleneckFreeAt = Math.max(now, bottleneckFreeAt) + o.serializationMs;
-    const departAt = bottleneckFreeAt;
-    schedule(departAt, () => { queued--; });
-    schedule(departAt + o.oneWayDelayMs, () => receive(pn, bytes));
-  };
+    this.queued++;
+    this.bottleneckFreeAt = Math.max(this.now, this.bottleneckFreeAt) + this.o.serializationMs;
+    const departAt = this.bottleneckFreeAt;
+    this.schedule(departAt, () => { this.queued--; });
+    this.schedule(departAt + this.o.oneWayDelayMs, () => this.receive(pn, bytes));
+  }
 
-  const nextFrame = (): StreamFrame | undefined => {
-    const lost = retransmit.shift();
+  private nextFrame(): StreamFrame | undefined {
+    const lost = this.retransmit.shift();
     if (lost) return lost;
-    if (nextOffset >= o.totalBytes) return undefined;
-    const n = Math.min(streamDataFitting(0, nextOffset, datagramBytes - 40), o.totalBytes - nextOffset);
-    const frame: StreamFrame = { kind: "stream", streamId: 0, offset: nextOffset, data: new Uint8Array(n).fill(nextOffset & 0xff), fin: nextOffset + n === o.totalBytes };
-    nextOffset += n;
-    return frame;
-  };
+    if (this.nextOffset >= this.o.totalBytes) return undefined;
+    const offset = this.nextOffset;
+    const n = Math.min(streamDataFitting(0, offset, datagramBytes - 40), this.o.totalBytes - offset);
+    this.nextOffset += n;
+    return { kind: "stream", streamId: 0, offset, data: new Uint8Array(n).fill(offset & 0xff), fin: offset + n === this.o.totalBytes };
+  }
 
-  const trySend = () => {
-    pacer.setRate(cc.congestionWindow, recovery.rtt.smoothedRttMs);
-    while (cc.sendableBytes() >= datagramBytes) {
-      const at = pacer.nextSendTimeMs(now);
-      if (at > now) {
-        schedule(at, trySend);
+  private trySend(): void {
+    this.pacer.setRate(this.cc.congestionWindow, this.recovery.rtt.smoothedRttMs);
+    while (this.cc.sendableBytes() >= datagramBytes) {
+      const at = this.pacer.nextSendTimeMs(this.now);
+      if (at > this.now) {
+        this.schedule(at, () => this.trySend());
         break;
       }
-      const frame = nextFrame();
+      const frame = this.nextFrame();
       if (!frame) break;
-      sendPacket([frame]);
+      this.sendPacket([frame]);
     }
-    stats.cwndMax = Math.max(stats.cwndMax, cc.congestionWindow);
-    armTimer();
-  };
+    this.stats.cwndMax = Math.max(this.stats.cwndMax, this.cc.congestionWindow);
+    this.armTimer();
+  }
 
-  const receive = (pn: number, bytes: Uint8Array) => {
+  private receive(pn: number, bytes: Uint8Array): void {
     for (const f of parseFrames(bytes, "1rtt")) {
       if (f.kind !== "stream") continue;
       for (let i = 0; i < f.data.length; i++) {
-        if (received[f.offset + i] === 0) receivedBytes++;
-        received[f.offset + i] = 1;
+        if (this.received[f.offset + i] === 0) this.receivedBytes++;
+        this.received[f.offset + i] = 1;
       }
     }
-    tracker.onPacketReceived(pn, true, now);
-    if (receivedBytes === o.totalBytes && doneAt < 0) doneAt = now;
-    schedule(tracker.ackDeadlineMs, maybeAck);
-  };
+    this.tracker.onPacketReceived(pn, true, this.now);
+    if (this.receivedBytes === this.o.totalBytes && this.doneAt < 0) this.doneAt = this.now;
+    this.schedule(this.tracker.ackDeadlineMs, () => this.maybeAck());
+  }
 
-  const maybeAck = () => {
-    if (!tracker.ackDue(now)) return;
-    const ack = tracker.buildAckFrame(now, ackDelayExponent)!;
-    tracker.onAckSent();
-    if (random() < o.ackLossRate || inBlackout(now)) return;
+  private maybeAck(): void {
+    if (!this.tracker.ackDue(this.now)) return;
+    const ack = this.tracker.buildAckFrame(this.now, ackDelayExponent)!;
+    this.tracker.onAckSent();
+    if (this.random() < this.o.ackLossRate || this.inBlackout(this.now)) return;
     const bytes = serializeFrames([ack]);
-    schedule(now + o.oneWayDelayMs, () => onAck(bytes));
-  };
+    this.schedule(this.now + this.o.oneWayDelayMs, () => this.onAck(bytes));
+  }
 
-  const onAck = (bytes: Uint8Array) => {
+  private onAck(bytes: Uint8Array): void {
     const [frame] = parseFrames(bytes, "1rtt") as [Frame];
     if (frame.kind !== "ack") throw new Error("expected ACK");
-    const res = recovery.onAckReceived("application", { ranges: frame.ranges, ackDelayMs: (frame.ackDelay * 2 ** ackDelayExponent) / 1000 }, now);
-    onLost(res.lost.map((p) => ({ pn: p.pn, frames: p.frames })), res.persistentCongestion);
-    trySend();
-    armTimer();
-  };
+    const ackDelayMs = (frame.ackDelay * 2 ** ackDelayExponent) / 1000;
+    const res = this.recovery.onAckReceived("application", { ranges: frame.ranges, ackDelayMs }, this.now);
+    this.onLost(res.lost, res.persistentCongestion);
+    this.trySend();
+  }
 
-  const onLost = (lost: { pn: number; frames: readonly StreamFrame[] }[], persistent: boolean) => {
-    if (lost.length) stats.lossEvents++;
-    if (persistent) stats.persistentCongestion++;
+  private onLost(lost: readonly { pn: number; frames: readonly StreamFrame[] }[], persistent: boolean): void {
+    if (lost.length) this.stats.lossEvents++;
+    if (persistent) this.stats.persistentCongestion++;
     for (const p of lost) {
-      stats.declaredLost.push(p.pn);
-      retransmit.push(...p.frames);
+      this.stats.declaredLost.push(p.pn);
+      this.retransmit.push(...p.frames);
     }
-  };
+  }
 
-  let timerAt = Infinity;
-  function armTimer(): void {
-    const at = recovery.lossDetectionDeadlineMs();
-    if (at === timerAt || at === Infinity) return;
-    timerAt = at;
-    schedule(at, () => {
-      if (timerAt !== at) return;
-      timerAt = Infinity;
-      const t = recovery.onTimeout(now);
-      if (t?.kind === "loss") onLost(t.lost.map((p) => ({ pn: p.pn, frames: p.frames })), t.persistentCongestion);
-      if (t?.kind === "pto") {
-        stats.ptos++;
-        // Probe with the oldest unacknowledged data (or new data), ignoring the window (RFC 9002 §6.2.4).
-        for (let i = 0; i < t.probes; i++) {
-          const oldest = recovery.unacked("application")[i];
-          const frame = oldest ? oldest.frames[0]! : nextFrame();
-          if (frame) sendPacket([frame]);
-        }
-      }
-      trySend();
-      armTimer();
+  private armTimer(): void {
+    const at = this.recovery.lossDetectionDeadlineMs();
+    if (at === this.timerAt || at === Infinity) return;
+    this.timerAt = at;
+    this.schedule(at, () => {
+      if (this.timerAt === at) this.onTimer();
     });
   }
 
-  trySend();
-  armTimer();
-  for (let steps = 0; steps < simStepsMax && doneAt < 0; steps++) {
-    if (events.length === 0) break;
+  private onTimer(): void {
+    this.timerAt = Infinity;
+    const t = this.recovery.onTimeout(this.now);
+    if (t?.kind === "loss") this.onLost(t.lost, t.persistentCongestion);
+    if (t?.kind === "pto") {
+      this.stats.ptos++;
+      // Probe with the oldest unacknowledged data (or new data), ignoring the window (RFC 9002 §6.2.4).
+      for (let i = 0; i < t.probes; i++) {
+        const oldest = this.recovery.unacked("application")[i];
+        const frame = oldest ? oldest.frames[0]! : this.nextFrame();
+        if (frame) this.sendPacket([frame]);
+      }
+    }
+    this.trySend();
+  }
+
+  /** Runs events in time order (ties by scheduling order) until done or a bound is hit. */
+  run(): this {
+    this.trySend();
+    for (let steps = 0; steps < simStepsMax && this.doneAt < 0 && this.events.length > 0; steps++) {
+      const e = this.popEarliest();
+      if (e.at > simTimeMaxMs) break;
+      this.now = Math.max(this.now, e.at);
+      e.run();
+      if (steps % 1000 === 0) this.stats.trace.push(`${this.now.toFixed(3)}:${this.cc.congestionWindow}:${this.stats.sent}`);
+    }
+    return this;
+  }
+
+  private popEarliest(): Event {
+    const events = this.events;
     let best = 0;
     for (let i = 1; i < events.length; i++) {
       const e = events[i]!;
@@ -174,14 +210,11 @@ function simulate(o: PathOptions) {
     const e = events[best]!;
     events[best] = events[events.length - 1]!;
     events.pop();
-    if (e.at > simTimeMaxMs) break;
-    now = Math.max(now, e.at);
-    e.run();
-    if (steps % 1000 === 0) stats.trace.push(`${now.toFixed(3)}:${cc.congestionWindow}:${stats.sent}`);
+    return e;
   }
-  if (process.env.SIM_DEBUG) console.log({ now, events: events.length, cwnd: cc.congestionWindow, inflight: cc.bytesInFlight, timer: recovery.lossDetectionDeadlineMs(), unacked: recovery.unacked("application").length, retransmit: retransmit.length, nextOffset, sent: stats.sent, pto: recovery.ptoCount, srtt: recovery.rtt.smoothedRttMs });
-  return { doneAt, receivedBytes, stats, cc, recovery };
 }
+
+const simulate = (o: PathOptions) => new PathSim(o).run();
 
 const base: PathOptions = { seed: 1, totalBytes: 2_000_000, oneWayDelayMs: 10, serializationMs: 0.1, queuePacketsMax: 60, lossRate: 0, ackLossRate: 0 };
 

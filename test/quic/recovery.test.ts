@@ -1,7 +1,7 @@
 // Loss detection in virtual time (ms): RTT samples, thresholds, PTO, handshake rules.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { LossRecovery, RttEstimator, type SentPacket } from "../../src/net/quic/recovery.ts";
+import { LossRecovery, RttEstimator, sentPacketsTrackedMax, type SentPacket } from "../../src/net/quic/recovery.ts";
 import { NewReno } from "../../src/net/quic/congestion.ts";
 import type { PacketNumberSpace } from "../../src/net/quic/ack-tracker.ts";
 import { QuicError } from "../../src/net/quic/errors.ts";
@@ -262,5 +262,41 @@ describe("LossRecovery properties (random schedules, fractional ms)", () => {
         if (outstanding.length > 0) expect(lr.lossDetectionDeadlineMs()).toBeLessThan(Infinity);
       }
     }), { numRuns: 500 });
+  });
+});
+
+describe("ECN (RFC 9002 §7.5, A.7)", () => {
+  test("a rising ECN-CE count reduces the window once per recovery period", () => {
+    const cc = new NewReno();
+    const lr = confirmed({ cc });
+    for (let pn = 0; pn < 4; pn++) lr.onPacketSent(pkt(pn, pn));
+    lr.onAckReceived("application", { ranges: [r(0, 1)], ackDelayMs: 0, ecn: { ect0: 2, ect1: 0, ce: 0 } }, 50);
+    expect(cc.congestionWindow).toBe(12_000);
+    lr.onAckReceived("application", { ranges: [r(0, 2)], ackDelayMs: 0, ecn: { ect0: 2, ect1: 0, ce: 1 } }, 60);
+    expect(cc.congestionWindow).toBe(6000);
+    expect(lr.unacked("application").map((p) => p.pn)).toEqual([3]); // CE is not loss
+    lr.onAckReceived("application", { ranges: [r(0, 3)], ackDelayMs: 0, ecn: { ect0: 2, ect1: 0, ce: 2 } }, 70); // sent before recovery
+    expect(cc.congestionWindow).toBe(6000);
+  });
+});
+
+describe("bounds", () => {
+  test("ACK-only packets the peer never acknowledges do not accumulate past sentPacketsTrackedMax", () => {
+    const lr = confirmed();
+    const n = sentPacketsTrackedMax * 2;
+    for (let pn = 0; pn < n; pn++) lr.onPacketSent(pkt(pn, pn * 0.01, "application", { ackEliciting: false, inFlight: false }));
+    expect(lr.unacked("application").length).toBeLessThanOrEqual(sentPacketsTrackedMax);
+    // The newest are still tracked (an ACK for them is processed normally).
+    expect(lr.onAckReceived("application", ack([r(n - 1)]), n).newlyAcked.map((p) => p.pn)).toEqual([n - 1]);
+  });
+
+  test("in-flight packets are never forgotten; a stuck head does not defeat the bound", () => {
+    const lr = confirmed();
+    lr.onPacketSent(pkt(0, 0)); // in flight, ack-eliciting, never acked
+    const n = sentPacketsTrackedMax * 3;
+    for (let pn = 1; pn <= n; pn++) lr.onPacketSent(pkt(pn, pn * 0.01, "application", { ackEliciting: false, inFlight: false }));
+    const unacked = lr.unacked("application");
+    expect(unacked[0]?.pn).toBe(0);
+    expect(unacked.length).toBeLessThanOrEqual(sentPacketsTrackedMax);
   });
 });

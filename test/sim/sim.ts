@@ -433,8 +433,12 @@ export class Simulation {
         const at = pos.get(Buffer.from(p).toString("hex"));
         // A faulty validator's event may be stale (never ordered); an honest one never is.
         const parentFaulty = at === undefined && this.faultyIds.has(Buffer.from(p).toString("hex"));
-        if ((at === undefined && !parentFaulty) || (at !== undefined && at >= i)) {
-          this.failures.push(`${phase}: order is not a linear extension: anchor ${i} precedes or lacks its parent`);
+        if (at !== undefined && at >= i) {
+          this.failures.push(`${phase}: order is not a linear extension: anchor ${i} precedes its parent`);
+          return;
+        }
+        if (at === undefined && !parentFaulty) {
+          this.failures.push(`${phase}: anchor ${i} has an honest parent that was never ordered (stale)`);
           return;
         }
       }
@@ -451,4 +455,20 @@ export function simulatedEvents(options: SimOptions): { events: SignedEvent[]; c
 
 export function runSimulation(options: SimOptions): SimReport {
   return new Simulation(options).run();
+}
+
+/** Whether long soak runs are enabled (PHANTOM_SOAK=1). */
+export const SOAK = process.env.PHANTOM_SOAK === "1";
+
+/** Runs consecutive seeds; prints each failure with its reproduction command and returns the failures. */
+export function runSeeds(k: number, seeds: number, firstSeed: number, events?: number): SimReport[] {
+  const failed: SimReport[] = [];
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
+    const report = runSimulation(simOptions({ seed, k, ...(events === undefined ? {} : { events }) }));
+    if (!report.ok) {
+      console.log(`sim failure (seed ${seed}, k ${k}): ${report.failures.join("; ")}\n  reproduce: ${report.repro}`);
+      failed.push(report);
+    }
+  }
+  return failed;
 }

@@ -11,6 +11,8 @@ import type { Link } from "./link.ts";
 export const LINK_STREAM_ID = 0;
 /** Bytes a link buffers before its stream exists (server side, before the client's first byte). */
 export const LINK_PENDING_BYTES_MAX = 16 * 1024 * 1024;
+/** Unacknowledged bytes a link may hold for a slow peer before it is dropped. */
+export const LINK_SEND_BUFFER_BYTES_MAX = 64 * 1024 * 1024;
 /** PING after this much send silence keeps an idle link under the idle timeout. */
 export const LINK_KEEPALIVE_MS = 10_000;
 /** Application error code used when a link is closed (the reason travels as text). */
@@ -51,6 +53,7 @@ export class QuicLink implements Link {
     if (this.closed) return;
     const copy = bytes.slice();
     if (this.streamOpen) {
+      if (this.connection.bufferedBytes(LINK_STREAM_ID) + copy.length > LINK_SEND_BUFFER_BYTES_MAX) return this.close("link send buffer overflow");
       this.connection.write(LINK_STREAM_ID, copy);
       return;
     }

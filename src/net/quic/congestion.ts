@@ -58,6 +58,8 @@ export interface CongestionController {
   onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void;
   /** Lost packets of one detection pass; starts a recovery period if new. */
   onPacketsLost(packets: readonly CongestionPacket[], nowMs: number): void;
+  /** The peer reported new ECN-CE marks for a packet sent at `timeSentMs` (RFC 9002 §7.5). */
+  onEcnCongestion(timeSentMs: number, nowMs: number): void;
   /** Persistent congestion was established (RFC 9002 §7.6): collapse the window. */
   onPersistentCongestion(nowMs: number): void;
   /** Packets of a discarded packet number space leave bytes in flight silently (§6.4). */

@@ -8,6 +8,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
 import { NewReno } from "./congestion.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
+import { ReceiveWindow, SendWindow } from "./flow-control.ts";
 import type { PacketNumberSpace } from "./ack-tracker.ts";
 import { QuicError, isQuicError } from "./errors.ts";
 import { framesAckEliciting, parseFrames, streamDataFitting, cryptoDataFitting, writeFrame, frameSize, type AckFrame, type Frame, type PacketType } from "./frames.ts";
@@ -30,6 +31,8 @@ export const MAX_DATAGRAM_BYTES_DEFAULT = 1200;
 export const IDLE_TIMEOUT_MS_DEFAULT = 30_000;
 export const CONNECTION_WINDOW_BYTES_DEFAULT = 16 * 1024 * 1024;
 export const STREAM_WINDOW_BYTES_DEFAULT = 8 * 1024 * 1024;
+/** Auto-tuning may grow the connection receive window to this multiple of its initial size. */
+export const CONNECTION_WINDOW_GROWTH = 4;
 export const STREAMS_MAX_DEFAULT = 100;
 export const DATAGRAM_FRAME_BYTES_MAX = 1200;
 /** Unsent DATAGRAM frames kept at most; more are refused (RFC 9221 gives no delivery guarantee). */
@@ -107,8 +110,8 @@ class Space {
   writeKeys: PacketKeys | null = null;
   nextPn = 0;
   readonly ack: AckTracker;
-  readonly cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER);
-  readonly cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_BYTES_MAX);
+  cryptoSend = new SendStream(-1, Number.MAX_SAFE_INTEGER);
+  cryptoRecv = new RecvStream(-1, CRYPTO_BUFFER_BYTES_MAX);
   discarded = false;
   scratch = new Uint8Array(0);
   readonly name: PacketNumberSpace;
@@ -167,13 +170,11 @@ export class Connection {
   private bytesSent = 0;
   // Flow control (RFC 9000 §4).
   private readonly connectionWindow: number;
-  private localMaxData: number;
-  private received = 0;
-  private consumed = 0;
+  /** Our MAX_DATA (flow-control.ts; auto-tunes up to CONNECTION_WINDOW_GROWTH × the initial window). */
+  private readonly recvWindow: ReceiveWindow;
   private maxDataDirty = false;
-  private peerMaxData = 0;
-  private sentData = 0;
-  private dataBlockedSentAt = -1;
+  /** The peer's MAX_DATA. */
+  private readonly sendWindow = new SendWindow(0);
   private readonly sendStreams = new Map<number, SendStream>();
   private readonly recvStreams = new Map<number, RecvStream>();
   private readonly maxStreamDataDirty = new Set<number>();
@@ -209,8 +210,11 @@ export class Connection {
   private startedMs: number | null = null;
   /** Latest time passed to receive/send/onTimer (close() has no time argument). */
   private lastNowMs = 0;
+  private authenticated = false;
+  /** Packets dropped: undecodable, no keys, failed authentication, duplicates (for metrics). */
+  packetsDropped = 0;
 
-  private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array) {
+  private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array, retryOriginalDcid?: Uint8Array) {
     this.isClient = isClient;
     this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.resetKey = opts.resetKey ?? this.random(32);
@@ -220,9 +224,10 @@ export class Connection {
     this.dcid = dcid;
     this.scid = scid;
     this.originalDcid = originalDcid;
-    this.addressValidated = isClient;
+    // A server that made the client echo a Retry token has validated its address.
+    this.addressValidated = isClient || retryOriginalDcid !== undefined;
     this.connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
-    this.localMaxData = this.connectionWindow;
+    this.recvWindow = new ReceiveWindow({ windowBytes: this.connectionWindow, windowBytesMax: this.connectionWindow * CONNECTION_WINDOW_GROWTH, level: "connection" });
     this.nextBidi = isClient ? 0 : 1;
     this.nextUni = isClient ? 2 : 3;
     this.localMaxStreamsBidi = opts.maxStreamsBidi ?? STREAMS_MAX_DEFAULT;
@@ -248,7 +253,8 @@ export class Connection {
       maxDatagramFrameSize: opts.maxDatagramFrameBytes ?? DATAGRAM_FRAME_BYTES_MAX,
     };
     if (!isClient) {
-      this.localParams.originalDestinationConnectionId = originalDcid;
+      this.localParams.originalDestinationConnectionId = retryOriginalDcid ?? originalDcid;
+      if (retryOriginalDcid) this.localParams.retrySourceConnectionId = originalDcid;
       this.localParams.statelessResetToken = this.resetToken(scid);
     }
     this.installInitialKeys(originalDcid);
@@ -284,15 +290,22 @@ export class Connection {
   /**
    * A server connection for a client Initial whose header was parsed by the
    * endpoint (`initialDcid`, `clientScid`); feed the datagram with `receive`.
+   * `retryOriginalDcid`: the endpoint validated the client with a Retry, and this
+   * is the DCID of the client's first Initial (carried in the token).
    */
-  static server(opts: ConnectionOptions, initialDcid: Uint8Array, clientScid: Uint8Array): Connection {
+  static server(opts: ConnectionOptions, initialDcid: Uint8Array, clientScid: Uint8Array, retryOriginalDcid?: Uint8Array): Connection {
     const random = opts.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
-    const c = new Connection(false, { ...opts, random }, clientScid.slice(), initialDcid.slice(), random(CONNECTION_ID_BYTES));
+    const c = new Connection(false, { ...opts, random }, clientScid.slice(), initialDcid.slice(), random(CONNECTION_ID_BYTES), retryOriginalDcid?.slice());
     c.peerScidSeen = true;
     return c;
   }
 
   // ---------------------------------------------------------------- public API
+
+  /** Whether any packet from the peer has passed packet protection. */
+  get hasAuthenticatedPacket(): boolean {
+    return this.authenticated;
+  }
 
   get isEstablished(): boolean {
     return this.state === "established";
@@ -419,6 +432,7 @@ export class Connection {
         try {
           hdr = parsePacketHeader(datagram, off, this.scid.length);
         } catch {
+          this.packetsDropped++;
           return; // undecodable remainder of the datagram: drop it
         }
         off = hdr.end;
@@ -443,17 +457,25 @@ export class Connection {
     else if (hdr.type === PACKET_TYPE_HANDSHAKE) spaceId = SPACE_HANDSHAKE;
     else return; // 0-RTT is not supported: drop
     const space = this.spaces[spaceId];
-    if (!space.readKeys || space.discarded) return;
+    if (!space.readKeys || space.discarded) {
+      this.packetsDropped++;
+      return;
+    }
     const packet = datagram.subarray(hdr.start, hdr.end);
     const pnOffset = hdr.pnOffset - hdr.start;
     const opened = spaceId === SPACE_APP ? this.open1Rtt(packet, pnOffset) : openPacket(space.readKeys, packet, pnOffset, space.ack.largestReceived);
     if (!opened) {
+      this.packetsDropped++;
       if (spaceId === SPACE_APP) this.checkStatelessReset(datagram, nowMs);
       return;
     }
     const reserved = hdr.form === "short" ? opened.firstByte & 0x18 : opened.firstByte & 0x0c;
     if (reserved !== 0) throw new QuicError("PROTOCOL_VIOLATION", "reserved header bits set");
-    if (space.ack.isDuplicate(opened.pn)) return;
+    if (space.ack.isDuplicate(opened.pn)) {
+      this.packetsDropped++;
+      return;
+    }
+    this.authenticated = true;
     if (hdr.form === "long") this.onLongHeaderAccepted(hdr, spaceId);
     this.lastActivityMs = nowMs;
     const frames = parseFrames(opened.payload, SPACE_PACKET_TYPES[spaceId]!);
@@ -547,7 +569,9 @@ export class Connection {
       case "stream": return this.onStreamFrame(f.streamId, f.offset, f.data, f.fin);
       case "reset_stream": return this.onResetStream(f.streamId, f.errorCode, f.finalSize);
       case "stop_sending": return this.onStopSending(f.streamId, f.errorCode);
-      case "max_data": this.peerMaxData = Math.max(this.peerMaxData, f.maximum); return;
+      case "max_data":
+        if (this.sendWindow.onMaxData(f.maximum)) for (const id of this.sendStreams.keys()) this.markSendable(id);
+        return;
       case "max_stream_data": return this.onMaxStreamData(f.streamId, f.maximum);
       case "max_streams":
         if (f.bidi) this.peerMaxStreamsBidi = Math.max(this.peerMaxStreamsBidi, f.maximum);
@@ -622,7 +646,7 @@ export class Connection {
     }
     this.peerParams = p;
     this.recovery.peerMaxAckDelayMs = p.maxAckDelayMs;
-    this.peerMaxData = p.initialMaxData;
+    this.sendWindow.onMaxData(p.initialMaxData);
     this.peerMaxStreamsBidi = p.initialMaxStreamsBidi;
     this.peerMaxStreamsUni = p.initialMaxStreamsUni;
     if (p.maxIdleTimeoutMs > 0) this.idleTimeoutMs = this.idleTimeoutMs > 0 ? Math.min(this.idleTimeoutMs, p.maxIdleTimeoutMs) : p.maxIdleTimeoutMs;
@@ -738,22 +762,16 @@ export class Connection {
     if (!r) return;
     const before = r.highestOffset;
     const end = offset + data.length;
-    if (end > before) {
-      this.received += end - before;
-      if (this.received > this.localMaxData) throw new QuicError("FLOW_CONTROL_ERROR", "connection data beyond MAX_DATA", { frameType: 0x08 });
-    }
+    if (end > before) this.recvWindow.onBytesReceived(end - before);
     const { pieces, fin: finNow } = r.receive(offset, data, fin);
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
-      this.consumed += piece.length;
+      this.recvWindow.onConsumed(piece.length);
       this.events.push({ type: "stream_data", streamId: id, data: piece, fin: finNow && i === pieces.length - 1 });
     }
     if (finNow && pieces.length === 0) this.events.push({ type: "stream_data", streamId: id, data: new Uint8Array(0), fin: true });
     if (r.creditUpdate() !== null) this.maxStreamDataDirty.add(id);
-    if (this.localMaxData - this.consumed < this.connectionWindow / 2) {
-      this.localMaxData = this.consumed + this.connectionWindow;
-      this.maxDataDirty = true;
-    }
+    if (this.recvWindow.updateNeeded()) this.maxDataDirty = true;
     if (r.done) this.retireRecvStream(r);
   }
 
@@ -774,9 +792,8 @@ export class Connection {
     if (!r || r.resetCode !== null) return;
     const before = r.highestOffset;
     r.onReset(errorCode, finalSize);
-    this.received += finalSize - before;
-    if (this.received > this.localMaxData) throw new QuicError("FLOW_CONTROL_ERROR", "reset beyond MAX_DATA", { frameType: 0x04 });
-    this.consumed += finalSize - r.readOffset;
+    this.recvWindow.onBytesReceived(finalSize - before);
+    this.recvWindow.onConsumed(finalSize - r.readOffset);
     this.events.push({ type: "stream_reset", streamId: id, errorCode });
     this.retireRecvStream(r);
   }
@@ -862,6 +879,10 @@ export class Connection {
     if (id !== SPACE_APP) this.recovery.discardSpace(space.name, this.lastNowMs);
     space.readKeys = null;
     space.writeKeys = null;
+    // Release what the space buffered (idle connections should be small).
+    space.scratch = new Uint8Array(0);
+    space.cryptoSend = new SendStream(-1, 0);
+    space.cryptoRecv = new RecvStream(-1, 1);
   }
 
   private highestHandshakeSpace(): SpaceId {
@@ -1091,7 +1112,8 @@ export class Connection {
       this.put(d, f, { k: "ctrl", frame: f });
     }
     if (this.maxDataDirty && d.payload.length - d.used >= 9) {
-      this.put(d, { kind: "max_data", maximum: this.localMaxData }, { k: "max_data" });
+      const update = this.recvWindow.takeUpdate(this.lastNowMs, this.recovery.rtt.smoothedRttMs) ?? this.recvWindow.currentLimit;
+      this.put(d, { kind: "max_data", maximum: update }, { k: "max_data" });
       this.maxDataDirty = false;
     }
     for (const id of this.maxStreamDataDirty) {
@@ -1114,11 +1136,12 @@ export class Connection {
     while (rounds-- > 0 && this.sendQueue.length) {
       const id = this.sendQueue[0]!;
       const s = this.sendStreams.get(id);
-      const credit = this.peerMaxData - this.sentData;
+      const credit = this.sendWindow.available();
       if (!s || !s.wantsToSend(credit)) {
         this.sendQueue.shift();
         this.queued.delete(id);
         if (s && credit <= 0 && s.sentOffset < s.writtenOffset) this.blocked(d);
+        else if (s && s.sentOffset < s.writtenOffset && s.sentOffset >= s.maxData) this.streamBlocked(d, s);
         continue;
       }
       const avail = d.payload.length - d.used;
@@ -1136,9 +1159,9 @@ export class Connection {
         this.queued.delete(id);
         continue;
       }
-      this.sentData += chunk.data.length;
+      this.sendWindow.onSent(chunk.data.length);
       this.putStream(d, id, chunk.offset, chunk.data, chunk.fin);
-      if (!s.wantsToSend(this.peerMaxData - this.sentData)) {
+      if (!s.wantsToSend(this.sendWindow.available())) {
         this.sendQueue.shift();
         this.queued.delete(id);
       } else if (d.payload.length - d.used < 24) {
@@ -1153,10 +1176,17 @@ export class Connection {
     this.put(d, { kind: "stream", streamId: id, offset, data, fin }, { k: "stream", id, offset, length: data.length, fin });
   }
 
+  /** STREAM_DATA_BLOCKED once per limit (RFC 9000 §4.1). */
+  private streamBlocked(d: Draft, s: SendStream): void {
+    if (s.blockedSentAt === s.maxData || d.payload.length - d.used < 17) return;
+    s.blockedSentAt = s.maxData;
+    this.put(d, { kind: "stream_data_blocked", streamId: s.id, limit: s.maxData }, null);
+  }
+
   private blocked(d: Draft): void {
-    if (this.dataBlockedSentAt === this.peerMaxData || d.payload.length - d.used < 9) return;
-    this.dataBlockedSentAt = this.peerMaxData;
-    this.put(d, { kind: "data_blocked", limit: this.peerMaxData }, null);
+    if (d.payload.length - d.used < 9) return;
+    const limit = this.sendWindow.takeBlocked();
+    if (limit !== undefined) this.put(d, { kind: "data_blocked", limit }, null);
   }
 
   // ---------------------------------------------------------------- timers

@@ -8,7 +8,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { PhantomError } from "../../errors.ts";
 import { CONNECTION_ID_BYTES, Connection, INITIAL_DATAGRAM_BYTES_MIN, type ConnectionEvent, type ConnectionOptions } from "./connection.ts";
 import { QUIC_VERSION_1 } from "./initial-keys.ts";
-import { PACKET_TYPE_INITIAL, parsePacketHeader, writeVersionNegotiation } from "./packet-header.ts";
+import { transportErrorName } from "./errors.ts";
+import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 
 /** Time source and timers; tests inject a virtual one. */
@@ -24,6 +25,21 @@ export const realClock: Clock = {
   clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+export interface EndpointStats {
+  datagramsReceived: number;
+  /** Unroutable, malformed or refused datagrams. */
+  datagramsDropped: number;
+  /** Packets inside routed datagrams that connections dropped (bad protection, duplicates, no keys). */
+  packetsDropped: number;
+  socketErrors: number;
+  versionNegotiationsSent: number;
+  statelessResetsSent: number;
+  retriesSent: number;
+  connectionsAccepted: number;
+  /** Connections closed with a transport error, by RFC 9000 error name (CRYPTO_ERROR covers TLS alerts). */
+  connectionErrors: Record<string, number>;
+}
+
 export class QuicEndpointError extends PhantomError<"QUIC_HANDSHAKE_FAILED" | "QUIC_ENDPOINT_CLOSED" | "QUIC_CONNECT_TIMEOUT"> {}
 
 /** Connections tracked at most by one endpoint (new clients beyond it are ignored). */
@@ -34,9 +50,14 @@ const STATELESS_RESET_BYTES = 43;
 /** Smallest reset: 5 bytes of unpredictable header and payload, then the 16-byte token. */
 const STATELESS_RESET_BYTES_MIN = 21;
 const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+/** How long a Retry token stays valid. */
+export const RETRY_TOKEN_LIFETIME_MS = 10_000;
+const RETRY_TOKEN_MAC_BYTES = 16;
 
 export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
   clock?: Clock;
+  /** Server: validate client addresses with a Retry round trip before keeping any state (RFC 9000 §8.1.2). */
+  retry?: boolean;
   /** Called for each connection accepted by a listening endpoint, once its handshake is done. */
   onConnection?: (conn: QuicConnection) => void;
 };
@@ -186,10 +207,18 @@ export class QuicEndpoint {
   private resetBudget = STATELESS_RESETS_PER_SECOND;
   private resetBudgetAt = 0;
   private closedEndpoint = false;
-  /** Datagrams dropped for being unroutable or malformed (for metrics). */
-  droppedDatagrams = 0;
-  /** Socket errors seen (ICMP unreachable and the like; for metrics). */
-  socketErrors = 0;
+  /** Counters for metrics (bad input is dropped and counted, never thrown). */
+  readonly stats: EndpointStats = {
+    datagramsReceived: 0,
+    datagramsDropped: 0,
+    packetsDropped: 0,
+    socketErrors: 0,
+    versionNegotiationsSent: 0,
+    statelessResetsSent: 0,
+    retriesSent: 0,
+    connectionsAccepted: 0,
+    connectionErrors: {},
+  };
 
   private constructor(private readonly socket: UdpSocket, private readonly opts: EndpointOptions, private readonly listening: boolean) {
     this.clock = opts.clock ?? realClock;
@@ -217,12 +246,17 @@ export class QuicEndpoint {
         drain: () => ep?.drainPending(),
         // ICMP errors (e.g. port unreachable after a peer exits) are not fatal: timers handle them.
         error: () => {
-          if (ep) ep.socketErrors++;
+          if (ep) ep.stats.socketErrors++;
         },
       },
     });
     ep = new QuicEndpoint(socket, opts, listening);
     return ep;
+  }
+
+  /** Same as stats.datagramsDropped. */
+  get droppedDatagrams(): number {
+    return this.stats.datagramsDropped;
   }
 
   get port(): number {
@@ -256,7 +290,7 @@ export class QuicEndpoint {
   }
 
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, ...rest } = this.opts;
+    const { clock: _c, onConnection: _o, retry: _r, ...rest } = this.opts;
     return { ...rest, certificate: this.certificate, resetKey: this.resetKey };
   }
 
@@ -271,23 +305,35 @@ export class QuicEndpoint {
   }
 
   private onDatagram(buf: Uint8Array, port: number, addr: string): void {
+    this.stats.datagramsReceived++;
     if (buf.length === 0) return;
     const long = (buf[0]! & 0x80) !== 0;
     let key: string;
     if (long) {
-      if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.droppedDatagrams++; return; }
+      if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.stats.datagramsDropped++; return; }
       key = cidKey(buf.subarray(6, 6 + buf[5]!));
     } else {
-      if (buf.length < 1 + CONNECTION_ID_BYTES) { this.droppedDatagrams++; return; }
+      if (buf.length < 1 + CONNECTION_ID_BYTES) { this.stats.datagramsDropped++; return; }
       key = cidKey(buf.subarray(1, 1 + CONNECTION_ID_BYTES));
     }
     let qc = this.byCid.get(key);
+    let fresh = false;
     if (!qc) {
       if (long) qc = this.accept(buf, port, addr, key) ?? undefined;
       else this.statelessReset(buf, port, addr);
       if (!qc) return;
+      fresh = true;
     }
+    const droppedBefore = qc.conn.packetsDropped;
     qc.conn.receive(buf, this.clock.nowMs());
+    this.stats.packetsDropped += qc.conn.packetsDropped - droppedBefore;
+    if (fresh && !qc.conn.hasAuthenticatedPacket) {
+      // Keep no state for an Initial that fails packet protection (RFC 9001 §5.5).
+      this.discard(qc);
+      this.stats.datagramsDropped++;
+      return;
+    }
+    if (fresh) this.stats.connectionsAccepted++;
     this.kick(qc);
   }
 
@@ -297,24 +343,81 @@ export class QuicEndpoint {
     try {
       hdr = parsePacketHeader(buf, 0, CONNECTION_ID_BYTES);
     } catch {
-      this.droppedDatagrams++;
+      this.stats.datagramsDropped++;
       return null;
     }
-    if (hdr.form !== "long" || !this.listening || this.closedEndpoint) { this.droppedDatagrams++; return null; }
+    if (hdr.form !== "long" || !this.listening || this.closedEndpoint) { this.stats.datagramsDropped++; return null; }
     if (hdr.version !== QUIC_VERSION_1) {
-      if (buf.length >= INITIAL_DATAGRAM_BYTES_MIN) this.sendRaw([writeVersionNegotiation(hdr.dcid, hdr.scid, [QUIC_VERSION_1], buf[0]!)], port, addr);
+      if (buf.length >= INITIAL_DATAGRAM_BYTES_MIN) {
+        this.stats.versionNegotiationsSent++;
+        this.sendRaw([writeVersionNegotiation(hdr.dcid, hdr.scid, [QUIC_VERSION_1], buf[0]!)], port, addr);
+      }
       return null;
     }
     if (hdr.type !== PACKET_TYPE_INITIAL || buf.length < INITIAL_DATAGRAM_BYTES_MIN || hdr.dcid.length < 8 || this.connections.size >= CONNECTIONS_MAX) {
-      this.droppedDatagrams++;
+      this.stats.datagramsDropped++;
       return null;
     }
-    const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid);
+    let retryOriginalDcid: Uint8Array | undefined;
+    if (this.opts.retry) {
+      if (hdr.token.length === 0) {
+        this.sendRetry(hdr.dcid, hdr.scid, port, addr);
+        return null;
+      }
+      const odcid = this.openRetryToken(hdr.token, hdr.dcid, port, addr);
+      if (!odcid) {
+        this.stats.datagramsDropped++;
+        return null;
+      }
+      retryOriginalDcid = odcid;
+    }
+    const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid, retryOriginalDcid);
     const qc = new QuicConnection(this, conn, addr, port);
     this.register(qc);
     this.route(key, qc);
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
+  }
+
+  /**
+   * Retry (RFC 9000 §17.2.5): the token binds the client's address, the time, its
+   * original DCID and the new DCID we choose: ts(8) | len(1) | odcid | mac(16).
+   */
+  private sendRetry(odcid: Uint8Array, clientScid: Uint8Array, port: number, addr: string): void {
+    const newDcid = new Uint8Array(randomBytes(CONNECTION_ID_BYTES));
+    const ts = Math.floor(this.clock.nowMs());
+    const body = new Uint8Array(9 + odcid.length);
+    new DataView(body.buffer).setFloat64(0, ts);
+    body[8] = odcid.length;
+    body.set(odcid, 9);
+    const token = new Uint8Array(body.length + RETRY_TOKEN_MAC_BYTES);
+    token.set(body);
+    token.set(this.retryMac(body, newDcid, port, addr), body.length);
+    this.stats.retriesSent++;
+    this.sendRaw([writeRetry(odcid, clientScid, newDcid, token)], port, addr);
+  }
+
+  /** The original DCID from a valid, fresh token for this address and DCID; else null. */
+  private openRetryToken(token: Uint8Array, dcid: Uint8Array, port: number, addr: string): Uint8Array | null {
+    if (token.length < 9 + RETRY_TOKEN_MAC_BYTES) return null;
+    const odcidLength = token[8]!;
+    const bodyLength = 9 + odcidLength;
+    if (odcidLength > 20 || token.length !== bodyLength + RETRY_TOKEN_MAC_BYTES) return null;
+    const body = token.subarray(0, bodyLength);
+    const mac = this.retryMac(body, dcid, port, addr);
+    if (Buffer.compare(mac, token.subarray(bodyLength)) !== 0) return null;
+    const age = this.clock.nowMs() - new DataView(body.buffer, body.byteOffset, 8).getFloat64(0);
+    if (!(age >= -1 && age <= RETRY_TOKEN_LIFETIME_MS)) return null;
+    return body.slice(9);
+  }
+
+  private retryMac(body: Uint8Array, dcid: Uint8Array, port: number, addr: string): Uint8Array {
+    const h = createHmac("sha256", this.resetKey);
+    h.update("retry token");
+    h.update(`${addr}|${port}|`);
+    h.update(body);
+    h.update(dcid);
+    return new Uint8Array(h.digest().subarray(0, RETRY_TOKEN_MAC_BYTES));
   }
 
   /** RFC 9000 §10.3: answer a short-header packet for an unknown connection with a stateless reset. */
@@ -327,12 +430,13 @@ export class QuicEndpoint {
     // The reset is shorter than the packet that triggered it, so two endpoints cannot
     // loop (RFC 9000 §10.3.3); packets too short to allow a 21-byte reset get none.
     const len = Math.min(STATELESS_RESET_BYTES, buf.length - 1);
-    if (this.resetBudget <= 0 || len < STATELESS_RESET_BYTES_MIN) { this.droppedDatagrams++; return; }
+    if (this.resetBudget <= 0 || len < STATELESS_RESET_BYTES_MIN) { this.stats.datagramsDropped++; return; }
     this.resetBudget--;
     const out = new Uint8Array(randomBytes(len));
     out[0] = 0x40 | (out[0]! & 0x3f);
     const token = createHmac("sha256", this.resetKey).update(buf.subarray(1, 1 + CONNECTION_ID_BYTES)).digest().subarray(0, 16);
     out.set(token, len - 16);
+    this.stats.statelessResetsSent++;
     this.sendRaw([out], port, addr);
   }
 
@@ -383,6 +487,10 @@ export class QuicEndpoint {
       qc.cidKeys.delete(key);
       return;
     }
+    if (e.type === "closed" && e.errorCode !== 0 && !e.application) {
+      const name = transportErrorName(e.errorCode) ?? "UNKNOWN";
+      this.stats.connectionErrors[name] = (this.stats.connectionErrors[name] ?? 0) + 1;
+    }
     qc.dispatch(e);
   }
 
@@ -400,6 +508,13 @@ export class QuicEndpoint {
       if (qc.conn.nextTimerMs() <= t) qc.conn.onTimer(t);
       this.kick(qc);
     }, Math.max(0, at - now));
+  }
+
+  /** Drops a connection without telling anyone (it never authenticated a packet). */
+  private discard(qc: QuicConnection): void {
+    this.connections.delete(qc);
+    for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
+    qc.cidKeys.clear();
   }
 
   private forget(qc: QuicConnection): void {
@@ -428,7 +543,7 @@ export class QuicEndpoint {
     try {
       return fn();
     } catch {
-      this.socketErrors++;
+      this.stats.socketErrors++;
       return null;
     }
   }

@@ -48,7 +48,11 @@ export class PacketKeys {
   private readonly hp: HeaderProtector;
   private readonly nonce = new Uint8Array(12);
 
-  constructor(readonly suite: CipherSuite, readonly secret: Uint8Array, hp?: HeaderProtector) {
+  readonly secret: Uint8Array;
+
+  constructor(readonly suite: CipherSuite, secret: Uint8Array, hp?: HeaderProtector) {
+    // Own copy: the TLS layer wipes its secrets once the handshake is done.
+    this.secret = secret.slice();
     const keyBytes = suite === TLS_AES_128_GCM_SHA256 ? 16 : 32;
     this.key = hkdfExpandLabel(secret, "quic key", EMPTY, keyBytes);
     this.iv = hkdfExpandLabel(secret, "quic iv", EMPTY, 12);
@@ -106,6 +110,7 @@ export class PacketKeys {
         d.setAuthTag(sealed.subarray(n));
         const pt = d.update(sealed.subarray(0, n));
         d.final();
+        // A plain Uint8Array view: Buffer#slice would alias where callers expect a copy.
         return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
       } catch {
         return null;
@@ -119,6 +124,17 @@ export class PacketKeys {
   }
 }
 
+const sampleScratch = new Uint8Array(HP_SAMPLE_BYTES);
+
+/**
+ * The header-protection sample, copied into a reused array: a subarray would make
+ * the engine materialize an ArrayBuffer for every fresh packet (measurably slower).
+ */
+function copySample(packet: Uint8Array, at: number): Uint8Array {
+  for (let i = 0; i < HP_SAMPLE_BYTES; i++) sampleScratch[i] = packet[at + i]!;
+  return sampleScratch;
+}
+
 /**
  * Seals a packet: `header` ends with the `pnLength`-byte packet number. Returns
  * header || ciphertext || tag with header protection applied (RFC 9001 §5.4.1).
@@ -128,7 +144,7 @@ export function sealPacket(keys: PacketKeys, header: Uint8Array, pnLength: numbe
   out.set(header, 0);
   keys.sealInto(pn, header, payload, out, header.length);
   const pnOffset = header.length - pnLength;
-  const mask = keys.headerMask(out.subarray(pnOffset + 4, pnOffset + 4 + HP_SAMPLE_BYTES));
+  const mask = keys.headerMask(copySample(out, pnOffset + 4));
   out[0] = out[0]! ^ (mask[0]! & ((out[0]! & 0x80) !== 0 ? 0x0f : 0x1f));
   for (let i = 0; i < pnLength; i++) out[pnOffset + i] = out[pnOffset + i]! ^ mask[1 + i]!;
   return out;
@@ -149,7 +165,7 @@ export interface OpenedPacket {
  */
 export function openPacket(keys: PacketKeys, packet: Uint8Array, pnOffset: number, largestPn: number): OpenedPacket | null {
   if (packet.length < pnOffset + 4 + HP_SAMPLE_BYTES) return null;
-  const mask = keys.headerMask(packet.subarray(pnOffset + 4, pnOffset + 4 + HP_SAMPLE_BYTES));
+  const mask = keys.headerMask(copySample(packet, pnOffset + 4));
   const long = (packet[0]! & 0x80) !== 0;
   const firstByte = packet[0]! ^ (mask[0]! & (long ? 0x0f : 0x1f));
   const pnLength = (firstByte & 0x03) + 1;

@@ -7,11 +7,12 @@
  *
  * Departures, on purpose: persistent congestion (§7.6.2) is judged within one
  * packet number space (conservative: it fires less often than the cross-space
- * rule); ECN validation is not done (Bun's UDP socket does not expose ECN marks).
+ * rule); ECN-CE increases are a congestion signal, but ECN path validation is not
+ * done (Bun's UDP socket neither sets nor exposes ECN codepoints).
  */
 import { invariant } from "../../errors.ts";
 import { QuicError } from "./errors.ts";
-import type { AckRange, Frame } from "./frames.ts";
+import type { AckRange, EcnCounts, Frame } from "./frames.ts";
 import type { PacketNumberSpace } from "./ack-tracker.ts";
 import type { CongestionController, RttSnapshot } from "./congestion.ts";
 
@@ -29,6 +30,14 @@ export const persistentCongestionThreshold = 3;
 export const ptoBackoffExponentMax = 16;
 /** RFC 9002 §6.2.4: up to two ack-eliciting datagrams per PTO. */
 export const ptoProbePackets = 2;
+/**
+ * Sent packets tracked per space (outstanding + tombstones). Past it, the oldest
+ * packets that are not in flight (ACK-only) are forgotten and tombstones dropped: a
+ * peer that never acknowledges our ACK-only packets must not grow this without
+ * bound. (Dropping acked tombstones can only make persistent congestion likelier
+ * in that pathological case.)
+ */
+export const sentPacketsTrackedMax = 16_384;
 /** Peer max_ack_delay default (RFC 9000 §18.2). */
 export const peerMaxAckDelayMsDefault = 25;
 
@@ -111,6 +120,10 @@ class SpaceState<F> {
   lossTimeMs: number | undefined;
   timeOfLastAckElicitingMs: number | undefined;
   ackElicitingInFlight = 0;
+  /** Highest ECN-CE count the peer reported in this space. */
+  ecnCeReported = 0;
+  /** Array length (from head) at which `enforceBound` runs next. */
+  trackLimit = sentPacketsTrackedMax;
 
   /** Index of the first entry with pn >= `pn` (binary search from head). */
   lowerBound(pn: number): number {
@@ -130,6 +143,26 @@ class SpaceState<F> {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /**
+   * Enforces sentPacketsTrackedMax: forgets the oldest not-in-flight packets until at
+   * most half the bound is outstanding, then drops tombstones. The next check waits
+   * until the array has doubled, so the work is amortized O(1) per sent packet even
+   * when more than the bound is legitimately in flight.
+   */
+  enforceBound(): void {
+    let outstandingCount = 0;
+    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.status === outstanding) outstandingCount++;
+    for (let i = this.head; i < this.entries.length && outstandingCount > sentPacketsTrackedMax / 2; i++) {
+      const e = this.entries[i]!;
+      if (e.status !== outstanding || e.packet.inFlight) continue;
+      e.status = lost; // carries only ACK frames: nothing to retransmit, no congestion signal
+      outstandingCount--;
+    }
+    this.entries = this.entries.slice(this.head).filter((e) => e.status === outstanding);
+    this.head = 0;
+    this.trackLimit = Math.max(sentPacketsTrackedMax, 2 * this.entries.length);
   }
 
   clear(): void {
@@ -167,6 +200,8 @@ export interface ReceivedAck {
   ranges: readonly AckRange[];
   /** ACK Delay already scaled to ms (raw << ack_delay_exponent µs / 1000). */
   ackDelayMs: number;
+  /** ECN counts of an ACK_ECN frame. */
+  ecn?: EcnCounts;
 }
 
 export class LossRecovery<F = Frame> {
@@ -225,6 +260,7 @@ export class LossRecovery<F = Frame> {
     invariant(packet.pn > s.largestSent, "packet numbers must increase within a space");
     s.largestSent = packet.pn;
     s.entries.push({ packet, status: outstanding });
+    if (s.entries.length - s.head > s.trackLimit) s.enforceBound();
     if (packet.inFlight) {
       if (packet.ackEliciting) {
         s.timeOfLastAckElicitingMs = packet.timeSentMs;
@@ -256,6 +292,11 @@ export class LossRecovery<F = Frame> {
       if (this.handshakeConfirmed) ackDelayMs = Math.min(ackDelayMs, this.peerMaxAckDelayMs);
       this.rtt.update(nowMs - largestNewly.timeSentMs, ackDelayMs, nowMs);
       result.rttSampled = true;
+    }
+    // ProcessECN (RFC 9002 A.7): a rising CE count is a congestion signal.
+    if (ack.ecn && ack.ecn.ce > s.ecnCeReported) {
+      s.ecnCeReported = ack.ecn.ce;
+      this.congestion?.onEcnCongestion(largestNewly.timeSentMs, nowMs);
     }
     const detected = this.detectLost(space, nowMs);
     result.lost = detected.lost;

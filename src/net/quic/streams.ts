@@ -124,8 +124,16 @@ export class SendStream {
   /** Bytes [offset, offset+len) from the buffer; a view when they lie in one chunk. */
   private read(offset: number, len: number): Uint8Array {
     if (len === 0) return new Uint8Array(0);
-    let i = this.chunkHead;
-    while (i < this.chunks.length && this.chunks[i]!.offset + this.chunks[i]!.data.length <= offset) i++;
+    // Binary search: many small writes must not make every packet scan the buffer.
+    let lo = this.chunkHead;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.chunks[mid]!;
+      if (c.offset + c.data.length <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const i = lo;
     const first = this.chunks[i]!;
     const start = offset - first.offset;
     if (start + len <= first.data.length) return first.data.subarray(start, start + len);
@@ -204,6 +212,10 @@ export class SendStream {
   }
 }
 
+/** Out-of-order bytes a receive stream holds at most: this many windows plus the slack. */
+export const REASSEMBLY_WINDOW_FACTOR = 2;
+export const REASSEMBLY_SLACK_BYTES = 65_536;
+
 export class RecvStream {
   /** Next offset to deliver. */
   readOffset = 0;
@@ -256,6 +268,10 @@ export class RecvStream {
         const existing = this.pending.get(o);
         if (!existing || existing.length < d.length) {
           this.pendingBytes += d.length - (existing?.length ?? 0);
+          // Overlapping segments are kept whole; only a hostile peer overlaps this much.
+          if (this.pendingBytes > REASSEMBLY_WINDOW_FACTOR * this.window + REASSEMBLY_SLACK_BYTES) {
+            throw new QuicError("PROTOCOL_VIOLATION", `stream ${this.id}: too much overlapping out-of-order data`);
+          }
           this.pending.set(o, d.slice());
         }
       }
@@ -266,21 +282,31 @@ export class RecvStream {
   }
 
   private drainPending(pieces: Uint8Array[]): void {
-    if (this.pending.size === 0) return;
-    let progress = true;
-    while (progress && this.pending.size) {
-      progress = false;
+    while (this.pending.size) {
+      // Usually the next segment starts exactly where delivery stopped: O(1) lookup.
+      const exact = this.pending.get(this.readOffset);
+      if (exact) {
+        this.pending.delete(this.readOffset);
+        this.pendingBytes -= exact.length;
+        pieces.push(exact);
+        this.readOffset += exact.length;
+        continue;
+      }
+      // Rarely (retransmissions cut differently) a segment starts before it: scan once.
+      let progressed = false;
       for (const [o, d] of this.pending) {
         if (o > this.readOffset) continue;
         this.pending.delete(o);
         this.pendingBytes -= d.length;
-        progress = true;
+        progressed = true;
         if (o + d.length > this.readOffset) {
           const piece = d.subarray(this.readOffset - o);
           pieces.push(piece);
           this.readOffset += piece.length;
         }
+        break;
       }
+      if (!progressed) return;
     }
   }
 

@@ -318,6 +318,8 @@ export class TlsSession {
     this.peerPublicKey = this.peerCertKey;
     this.complete = true;
     this.state = "done";
+    // Traffic keys are installed; the handshake secrets are no longer needed.
+    for (const secret of [this.keyShareSecret, this.hsSecret, this.clientHs, this.serverHs, this.clientAp]) secret.fill(0);
   }
 
   private emitCertificate(context: Uint8Array): void {

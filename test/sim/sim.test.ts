@@ -1,0 +1,33 @@
+// Bounded simulator run for CI: 197 seeds across k = 4, 7, 21 (k = 64 is in sim-k64.test.ts).
+// PHANTOM_SOAK=1 multiplies seeds and events. A failure names the command that replays it.
+import { expect, test } from "bun:test";
+import { runSimulation, simOptions, runSeeds, SOAK } from "./sim.ts";
+
+const TEST_TIMEOUT_MS = 150_000;
+
+const plan: { k: number; seeds: number; events?: number }[] = [
+  { k: 4, seeds: SOAK ? 1000 : 130 },
+  { k: 7, seeds: SOAK ? 500 : 55 },
+  { k: 21, seeds: SOAK ? 100 : 12, ...(SOAK ? { events: 4000 } : {}) },
+];
+
+for (const p of plan) {
+  test(`simulator: agreement, validity, liveness, linear extension (k=${p.k}, ${p.seeds} seeds)`, () => {
+    const failed = runSeeds(p.k, p.seeds, 1000 * p.k, p.events);
+    expect(failed.map((r) => r.repro)).toEqual([]);
+  }, TEST_TIMEOUT_MS);
+}
+
+test("simulator runs are reproducible from the seed", () => {
+  const a = runSimulation(simOptions({ seed: 77, k: 7 }));
+  const b = runSimulation(simOptions({ seed: 77, k: 7 }));
+  expect(a.ok).toBe(true);
+  expect({ ticks: a.ticks, fin: a.finalizedMin, ev: a.evidence }).toEqual({ ticks: b.ticks, fin: b.finalizedMin, ev: b.evidence });
+}, TEST_TIMEOUT_MS);
+
+test("faulty runs exercise every fault kind and produce evidence", () => {
+  const r = runSimulation(simOptions({ seed: 5, k: 16, faults: ["equivocate", "invalid", "withhold", "lag", "crash"] }));
+  expect(r.ok).toBe(true);
+  expect(r.evidence.equivocation).toBeGreaterThan(0);
+  expect(r.evidence.invalid).toBeGreaterThan(0);
+}, TEST_TIMEOUT_MS);
