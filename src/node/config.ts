@@ -18,6 +18,8 @@ export interface NodeConfig {
   txProposerIntervalMs: number;
   txsPerPayload: number;
   payloadBudgetBytes: number;
+  mempoolTxsMax: number;
+  mempoolBytesMax: number;
   cacheHdrCap: number;
   cachePlCap: number;
   /** How often the node considers creating an event (I/O scheduling, not consensus). */
@@ -40,6 +42,8 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "tx_proposer_interval_ms", key: "proposer.interval_ms", type: "int", help: "payload build interval", default: "5000" },
   { name: "txs_per_payload", key: "proposer.txs_per_payload", type: "int", help: "max transactions per payload", default: "1024" },
   { name: "payload_budget_bytes", key: "proposer.payload_budget_bytes", type: "int", help: "max payload size", default: "1048576" },
+  { name: "mempool_txs_max", key: "mempool.txs_max", type: "int", help: "mempool capacity in transactions (lowest fee rate evicted first)", default: "100000" },
+  { name: "mempool_bytes_max", key: "mempool.bytes_max", type: "int", help: "mempool capacity in encoded bytes", default: "67108864" },
   { name: "cache_hdr_cap", key: "cache.header_cap", type: "int", help: "header LRU capacity (0 = off)", default: "10000" },
   { name: "cache_pl_cap", key: "cache.payload_cap", type: "int", help: "payload LRU capacity (0 = off)", default: "5000" },
   { name: "event_interval_ms", key: "event_interval_ms", type: "int", help: "how often to create an event when there is news", default: "200" },
@@ -107,6 +111,8 @@ export async function resolveNodeConfig(flags: Record<string, FlagValue>, explic
     txProposerIntervalMs: positive("tx_proposer_interval_ms"),
     txsPerPayload: positive("txs_per_payload"),
     payloadBudgetBytes: positive("payload_budget_bytes"),
+    mempoolTxsMax: positive("mempool_txs_max"),
+    mempoolBytesMax: positive("mempool_bytes_max"),
     cacheHdrCap: nonNegative("cache_hdr_cap"),
     cachePlCap: nonNegative("cache_pl_cap"),
     eventIntervalMs: positive("event_interval_ms"),

@@ -55,6 +55,7 @@ export interface NodeOptions {
   txProposerIntervalMs: number;
   txsPerPayload: number;
   payloadBudgetBytes: number;
+  mempoolLimits?: { txsMax: number; bytesMax: number };
   /** Monotonic milliseconds; drives rate limits and bans, never consensus. */
   now(): number;
   log(line: Record<string, unknown>): void;
@@ -99,7 +100,7 @@ export class PhantomNode {
     this.metrics = createConsensusMetrics(opts.registry);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
-    this.mempool = new Mempool({ view: opts.store, registry: opts.registry });
+    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits });
     this.proposer = new Proposer({ txsPerPayload: opts.txsPerPayload, payloadBudgetBytes: opts.payloadBudgetBytes, registry: opts.registry });
     this.peers = new PeerManager({
       commitment: g.commitment,

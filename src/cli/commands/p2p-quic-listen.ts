@@ -47,6 +47,7 @@ export const command: Command = {
       genesis, identity, store, transport, registry,
       eventIntervalMs: config.eventIntervalMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
       txsPerPayload: config.txsPerPayload, payloadBudgetBytes: config.payloadBudgetBytes,
+      mempoolLimits: { txsMax: config.mempoolTxsMax, bytesMax: config.mempoolBytesMax },
       now: () => performance.now(), log,
       onAnchor: (info) => rpcHolder.publish?.("anchors", { anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment) }),
     });
