@@ -1,0 +1,56 @@
+// Node settings: defaults < config file < command line, typed errors for bad values.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NODE_FLAGS, resolveNodeConfig } from "../../src/node/config.ts";
+import { parseArgs } from "../../src/cli/args.ts";
+import { isPhantomError } from "../../src/errors.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "phantom-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function resolve(argv: string[]) {
+  const args = parseArgs(argv, NODE_FLAGS, false);
+  return resolveNodeConfig(args.flags, args.explicit);
+}
+
+async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isPhantomError(e)) return e.code;
+    throw e;
+  }
+  return "no error";
+}
+
+describe("node config", () => {
+  test("a config file overrides defaults and the command line overrides the file", async () => {
+    const file = join(dir, "node.toml");
+    writeFileSync(file, `[node]\nrpc_addr = "127.0.0.1:18645"\nfsync = false\n[node.proposer]\ninterval_ms = 750\n[node.mempool]\ntxs_max = 5000\n`);
+    const fromFile = await resolve(["--config", file, "--key_file", "k"]);
+    expect(fromFile.rpcAddr).toBe("127.0.0.1:18645");
+    expect(fromFile.fsync).toBe(false);
+    expect(fromFile.txProposerIntervalMs).toBe(750);
+    expect(fromFile.mempoolTxsMax).toBe(5000);
+    expect(fromFile.metricsAddr).toBe("127.0.0.1:9100"); // default
+    const cli = await resolve(["--config", file, "--key_file", "k", "--rpc-addr", "127.0.0.1:28645", "--tx_proposer_interval_ms", "90"]);
+    expect(cli.rpcAddr).toBe("127.0.0.1:28645");
+    expect(cli.txProposerIntervalMs).toBe(90);
+    expect(cli.fsync).toBe(false);
+  });
+
+  test("bad values and files are typed errors", async () => {
+    const wrongType = join(dir, "wrong-type.toml");
+    writeFileSync(wrongType, `[node]\nfsync = "yes"\n`);
+    const broken = join(dir, "broken.toml");
+    writeFileSync(broken, `[node\nfsync = true\n`);
+    expect(await errorCode(resolve(["--config", wrongType, "--key_file", "k"]))).toBe("CONFIG_BAD_VALUE");
+    expect(await errorCode(resolve(["--config", broken, "--key_file", "k"]))).toBe("CONFIG_PARSE");
+    expect(await errorCode(resolve(["--config", join(dir, "missing.toml"), "--key_file", "k"]))).toBe("CONFIG_NOT_FOUND");
+    expect(await errorCode(resolve(["--key_file", "k", "--txs_per_payload", "0"]))).toBe("CONFIG_BAD_VALUE");
+    expect(await errorCode(resolve(["--key_file", "k", "--log_format", "xml"]))).toBe("CONFIG_BAD_VALUE");
+    expect(await errorCode(resolve([]))).toBe("CONFIG_MISSING");
+  });
+});
