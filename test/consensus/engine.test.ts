@@ -178,6 +178,6 @@ describe("a validator silent for longer than the horizon", () => {
     const r = observer.addEvents(after);
     expect(r.rejected).toEqual([]);
     expect(r.orphaned).toBe(0);
-    expect(r.finalized.some((f) => f.event.id === back || Buffer.from(f.event.id).equals(Buffer.from(back.id)))).toBe(true);
+    expect(r.finalized.some((f) => Buffer.from(f.event.id).equals(Buffer.from(back.id)))).toBe(true);
   });
 });
