@@ -9,6 +9,7 @@
  *   finalized − position when inserted), p50 / p99.
  * - memory: heap bytes per event in memory, and whether events in memory stay flat over a
  *   long run (PHANTOM_BENCH_LONG=1 runs 1,000,000 events; default 100,000).
+ *   `PHANTOM_BENCH_LONG=1 PHANTOM_BENCH_PARTS=memory bun run bench/consensus.bench.ts` runs only that.
  *
  * Events are signed before timing starts: signing dominates event creation.
  */
@@ -129,8 +130,14 @@ function memory(k: number, count: number): void {
   emit({ suite: "consensus", name: `memory_flatness_k${k}`, value: Math.max(...heaps) / Math.max(1, Math.min(...heaps)), unit: "ratio", higher_is_better: false, params: { k, events: count, samples: samples.length, inMemoryMin: Math.min(...inMemory), inMemoryMax: Math.max(...inMemory), note: "max/min heap over the second half of the run" } });
 }
 
-throughput(21, 40_000, 50_000);
-throughput(64, 30_000, 10_000);
-latency(21, 8_000);
-latency(64, 8_000);
-memory(21, LONG ? 1_000_000 : 100_000);
+/** PHANTOM_BENCH_PARTS=throughput,latency,memory selects parts (default: all). */
+const parts = new Set((process.env.PHANTOM_BENCH_PARTS ?? "throughput,latency,memory").split(","));
+if (parts.has("throughput")) {
+  throughput(21, 40_000, 50_000);
+  throughput(64, 30_000, 10_000);
+}
+if (parts.has("latency")) {
+  latency(21, 8_000);
+  latency(64, 8_000);
+}
+if (parts.has("memory")) memory(21, LONG ? 1_000_000 : 100_000);
