@@ -92,6 +92,7 @@ function latency(k: number, count: number): void {
   const engine = new ConsensusEngine(config);
   const insertedAt = new Map<string, { position: number; round: number }>();
   const rounds: number[] = [];
+  const receivedRounds: number[] = [];
   const positions: number[] = [];
   events.forEach((e, i) => {
     const r = engine.addEvents([e], { trusted: true });
@@ -100,12 +101,14 @@ function latency(k: number, count: number): void {
     for (const f of r.finalized) {
       const at = insertedAt.get(Buffer.from(f.event.id).toString("hex"))!;
       rounds.push(maxRound - at.round);
+      receivedRounds.push(f.roundReceived - at.round);
       positions.push(i - at.position);
     }
   });
   const p = { k, events: count, finalized: rounds.length };
   emit({ suite: "consensus", name: `finality_rounds_p50_k${k}`, value: percentile(rounds, 50), unit: "rounds", higher_is_better: false, target: 3, params: p });
   emit({ suite: "consensus", name: `finality_rounds_p99_k${k}`, value: percentile(rounds, 99), unit: "rounds", higher_is_better: false, params: p });
+  emit({ suite: "consensus", name: `round_received_distance_p50_k${k}`, value: percentile(receivedRounds, 50), unit: "rounds", higher_is_better: false, params: { ...p, note: "round received − event round" } });
   emit({ suite: "consensus", name: `finality_events_p50_k${k}`, value: percentile(positions, 50), unit: "events", higher_is_better: false, params: p });
   emit({ suite: "consensus", name: `finality_events_p99_k${k}`, value: percentile(positions, 99), unit: "events", higher_is_better: false, params: p });
 }
