@@ -244,8 +244,8 @@ export class ConsensusEngine {
 
   /**
    * Creates, signs and inserts this node's next event: self-parent = its newest event, other
-   * parents = the heads of other creators it has not seen yet, most unseen events first
-   * (ties by creator index). Evidence found while inserting is returned by the next addEvents;
+   * parents = the heads of other creators it has not seen yet, highest round first, then
+   * most unseen events (ties: Lamport, creator index). Evidence found while inserting is returned by the next addEvents;
    * consensus runs there too (call addEvents([]) to flush).
    */
   createEvent(creator: number, secretKey: Uint8Array, payloadDigest: Uint8Array): SignedEvent {
@@ -281,7 +281,7 @@ export class ConsensusEngine {
       const seen = self === undefined ? NONE : self.hbSeq[c]!;
       ranked.push({ node: head, gain: head.seq - seen });
     }
-    ranked.sort((a, b) => b.gain - a.gain || b.node.lamport - a.node.lamport || a.node.creator - b.node.creator);
+    ranked.sort((a, b) => b.node.round - a.node.round || b.gain - a.gain || b.node.lamport - a.node.lamport || a.node.creator - b.node.creator);
     const slots = this.cfg.parentsMax - (self === undefined ? 0 : 1);
     const fresh = ranked.filter((r) => r.gain > 0).slice(0, slots).map((r) => r.node);
     return fresh.length > 0 || self === undefined ? fresh : ranked.slice(0, 1).map((r) => r.node);
