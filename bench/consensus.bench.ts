@@ -9,6 +9,7 @@
  *   finalized − position when inserted), p50 / p99.
  * - memory: heap bytes per event in memory, and whether events in memory stay flat over a
  *   long run (PHANTOM_BENCH_LONG=1 runs 1,000,000 events; default 100,000).
+ *   `PHANTOM_BENCH_LONG=1 PHANTOM_BENCH_PARTS=memory bun run bench/consensus.bench.ts` runs only that.
  *
  * Events are signed before timing starts: signing dominates event creation.
  */
@@ -91,6 +92,7 @@ function latency(k: number, count: number): void {
   const engine = new ConsensusEngine(config);
   const insertedAt = new Map<string, { position: number; round: number }>();
   const rounds: number[] = [];
+  const receivedRounds: number[] = [];
   const positions: number[] = [];
   events.forEach((e, i) => {
     const r = engine.addEvents([e], { trusted: true });
@@ -99,12 +101,14 @@ function latency(k: number, count: number): void {
     for (const f of r.finalized) {
       const at = insertedAt.get(Buffer.from(f.event.id).toString("hex"))!;
       rounds.push(maxRound - at.round);
+      receivedRounds.push(f.roundReceived - at.round);
       positions.push(i - at.position);
     }
   });
   const p = { k, events: count, finalized: rounds.length };
   emit({ suite: "consensus", name: `finality_rounds_p50_k${k}`, value: percentile(rounds, 50), unit: "rounds", higher_is_better: false, target: 3, params: p });
   emit({ suite: "consensus", name: `finality_rounds_p99_k${k}`, value: percentile(rounds, 99), unit: "rounds", higher_is_better: false, params: p });
+  emit({ suite: "consensus", name: `round_received_distance_p50_k${k}`, value: percentile(receivedRounds, 50), unit: "rounds", higher_is_better: false, params: { ...p, note: "round received − event round" } });
   emit({ suite: "consensus", name: `finality_events_p50_k${k}`, value: percentile(positions, 50), unit: "events", higher_is_better: false, params: p });
   emit({ suite: "consensus", name: `finality_events_p99_k${k}`, value: percentile(positions, 99), unit: "events", higher_is_better: false, params: p });
 }
@@ -129,8 +133,14 @@ function memory(k: number, count: number): void {
   emit({ suite: "consensus", name: `memory_flatness_k${k}`, value: Math.max(...heaps) / Math.max(1, Math.min(...heaps)), unit: "ratio", higher_is_better: false, params: { k, events: count, samples: samples.length, inMemoryMin: Math.min(...inMemory), inMemoryMax: Math.max(...inMemory), note: "max/min heap over the second half of the run" } });
 }
 
-throughput(21, 40_000, 50_000);
-throughput(64, 30_000, 10_000);
-latency(21, 8_000);
-latency(64, 8_000);
-memory(21, LONG ? 1_000_000 : 100_000);
+/** PHANTOM_BENCH_PARTS=throughput,latency,memory selects parts (default: all). */
+const parts = new Set((process.env.PHANTOM_BENCH_PARTS ?? "throughput,latency,memory").split(","));
+if (parts.has("throughput")) {
+  throughput(21, 40_000, 50_000);
+  throughput(64, 30_000, 10_000);
+}
+if (parts.has("latency")) {
+  latency(21, 8_000);
+  latency(64, 8_000);
+}
+if (parts.has("memory")) memory(21, LONG ? 1_000_000 : 100_000);

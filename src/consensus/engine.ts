@@ -132,15 +132,23 @@ export class ConsensusEngine {
 
   /** Cheap checks, id recomputation and one batched signature verification. */
   private admit(events: SignedEvent[], result: AddResult): SignedEvent[] {
-    const ids = blake3Batch(events.map((e) => encodeEventHeader(e.header)));
+    const encoded = events.map((e) => encodeOrNull(e));
+    const hashed = blake3Batch(encoded.filter((x): x is Uint8Array => x !== null));
+    let next = 0;
+    const ids = encoded.map((x) => (x === null ? null : hashed[next++]!));
     const batchKeys = new Set<string>();
     const candidates: SignedEvent[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
+      const id = ids[i];
+      if (id === null || id === undefined) {
+        result.rejected.push({ id: e.id instanceof Uint8Array ? e.id : new Uint8Array(32), code: "EVENT_MALFORMED", message: "header cannot be encoded canonically" });
+        continue;
+      }
       const reject = (err: EventError): void => {
-        result.rejected.push({ id: ids[i]!, code: err.code, message: err.message });
+        result.rejected.push({ id, code: err.code, message: err.message });
       };
-      if (!equalBytes(ids[i]!, e.id)) { reject(new EventError("EVENT_BAD_ID", "event id does not match its header")); continue; }
+      if (!equalBytes(id, e.id)) { reject(new EventError("EVENT_BAD_ID", "event id does not match its header")); continue; }
       const c = e.header.creator;
       if (!Number.isInteger(c) || c < 0 || c >= this.ctx.k) { reject(new EventError("EVENT_UNKNOWN_CREATOR", `creator ${c} is not in the committee`)); continue; }
       const key = idKey(e.id);
@@ -236,8 +244,8 @@ export class ConsensusEngine {
 
   /**
    * Creates, signs and inserts this node's next event: self-parent = its newest event, other
-   * parents = the heads of other creators it has not seen yet, most unseen events first
-   * (ties by creator index). Evidence found while inserting is returned by the next addEvents;
+   * parents = the heads of other creators it has not seen yet, highest round first, then
+   * most unseen events (ties: Lamport, creator index). Evidence found while inserting is returned by the next addEvents;
    * consensus runs there too (call addEvents([]) to flush).
    */
   createEvent(creator: number, secretKey: Uint8Array, payloadDigest: Uint8Array): SignedEvent {
@@ -273,7 +281,7 @@ export class ConsensusEngine {
       const seen = self === undefined ? NONE : self.hbSeq[c]!;
       ranked.push({ node: head, gain: head.seq - seen });
     }
-    ranked.sort((a, b) => b.gain - a.gain || b.node.lamport - a.node.lamport || a.node.creator - b.node.creator);
+    ranked.sort((a, b) => b.node.round - a.node.round || b.gain - a.gain || b.node.lamport - a.node.lamport || a.node.creator - b.node.creator);
     const slots = this.cfg.parentsMax - (self === undefined ? 0 : 1);
     const fresh = ranked.filter((r) => r.gain > 0).slice(0, slots).map((r) => r.node);
     return fresh.length > 0 || self === undefined ? fresh : ranked.slice(0, 1).map((r) => r.node);
@@ -313,6 +321,14 @@ export class ConsensusEngine {
   describe(id: Uint8Array): { round: number; witness: boolean; fame: number; forkLo: number; forkHi: number } | undefined {
     const n = this.dag.getByKey(idKey(id));
     return n === undefined ? undefined : { round: n.round, witness: n.witness, fame: n.fame, forkLo: n.forkLo, forkHi: n.forkHi };
+  }
+}
+
+function encodeOrNull(e: SignedEvent): Uint8Array | null {
+  try {
+    return encodeEventHeader(e.header);
+  } catch {
+    return null;
   }
 }
 

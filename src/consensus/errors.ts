@@ -5,6 +5,7 @@ import type { InvalidEventReason } from "../types/evidence.ts";
 export const EVENT_ERROR_CODES = [
   "EVENT_BAD_SIGNATURE",
   "EVENT_BAD_ID",
+  "EVENT_MALFORMED",
   "EVENT_UNKNOWN_CREATOR",
   "EVENT_BAD_SEQ",
   "EVENT_TOO_MANY_PARENTS",

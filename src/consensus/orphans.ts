@@ -63,7 +63,8 @@ export class OrphanBuffer {
     const out: string[] = [];
     for (const key of this.waiting.keys()) {
       if (out.length >= limit) break;
-      out.push(key);
+      // A missing parent that is itself buffered waits for its own parents: ask for those.
+      if (!this.byKey.has(key)) out.push(key);
     }
     return out;
   }

@@ -178,6 +178,45 @@ describe("a validator silent for longer than the horizon", () => {
     const r = observer.addEvents(after);
     expect(r.rejected).toEqual([]);
     expect(r.orphaned).toBe(0);
-    expect(r.finalized.some((f) => f.event.id === back || Buffer.from(f.event.id).equals(Buffer.from(back.id)))).toBe(true);
+    expect(r.finalized.some((f) => Buffer.from(f.event.id).equals(Buffer.from(back.id)))).toBe(true);
+  });
+});
+
+describe("hostile input never throws", () => {
+  test("unencodable headers are EVENT_MALFORMED", () => {
+    const { engine, ev } = base();
+    const good = craft(ev, 0, 2, ["a1", "b1"]);
+    const r = engine.addEvents([
+      { ...good, header: { ...good.header, creator: 200 } },
+      { ...good, header: { ...good.header, parents: [new Uint8Array(31)] } },
+      { ...good, header: { ...good.header, seq: -1 } },
+    ]);
+    expect(r.rejected.map((x) => x.code)).toEqual(["EVENT_MALFORMED", "EVENT_MALFORMED", "EVENT_MALFORMED"]);
+  });
+
+  test("random mutations of valid events are accepted or rejected with a known code", async () => {
+    const fc = (await import("fast-check")).default;
+    const { EVENT_ERROR_CODES } = await import("../../src/consensus/errors.ts");
+    const known = new Set<string>(EVENT_ERROR_CODES);
+    fc.assert(
+      fc.property(
+        fc.record({
+          creator: fc.integer({ min: 0, max: 6 }), seq: fc.integer({ min: 0, max: 4 }), lamport: fc.integer({ min: 0, max: 5 }),
+          shard: fc.integer({ min: 0, max: 2 }), parents: fc.array(fc.constantFrom("a0", "b0", "c0", "d0", "a1", "b1", "c1", "d1", "zz"), { maxLength: 4 }),
+          resign: fc.boolean(),
+        }),
+        (m) => {
+          const { engine, ev } = base();
+          const ids = m.parents.map((p) => ev.get(p)?.id ?? digest(p));
+          const header = { shard: m.shard, creator: m.creator, seq: m.seq, lamport: m.lamport, parents: ids, payloadDigest: digest("m") };
+          const signer = tc.keys[m.creator % 4]!.secretKey;
+          const e = m.resign ? signEvent(header, signer) : { ...signEvent(header, signer), signature: new Uint8Array(64) };
+          const r = engine.addEvents([e]);
+          for (const x of r.rejected) expect(known.has(x.code)).toBe(true);
+          expect(r.accepted.length + r.rejected.length + r.orphaned).toBe(1);
+        },
+      ),
+      { numRuns: 200, seed: 7 },
+    );
   });
 });
