@@ -203,6 +203,8 @@ export class PhantomNode {
           if (payload) peer.send({ kind: "payload", digest: m.digest, payload });
           return;
         }
+        case "get_events":
+          return this.answerGetEvents(peer, m.ids);
         case "payload":
           return; // payloads travel with their events; an unsolicited one is ignored
         case "hello":
@@ -240,6 +242,19 @@ export class PhantomNode {
     if (events.length === 0) return;
     const result = this.addToEngine(events, peer);
     if (result.orphaned > 0 || items.length >= eventsPerMessageMax) peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+    // Sync by seq never returns the other side of a fork: ask for missing parents by id.
+    const missing = this.engine.missingParents(eventsPerMessageMax);
+    if (missing.length > 0) peer.send({ kind: "get_events", ids: missing });
+  }
+
+  private answerGetEvents(peer: Peer, ids: Uint8Array[]): void {
+    const found: SignedEvent[] = [];
+    for (const id of ids) {
+      const e = this.opts.store.getEvent(id);
+      if (e) found.push(e);
+    }
+    found.sort((a, b) => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id));
+    for (const m of this.eventMessages(found)) peer.send(m);
   }
 
   private addToEngine(events: SignedEvent[], from: Peer | null): AddResult {

@@ -11,6 +11,7 @@ const message: fc.Arbitrary<P2pMessage> = fc.oneof(
   fc.record({ kind: fc.constant("sync_request" as const), highestSeq: seqs }),
   fc.record({ kind: fc.constant("txs" as const), txs: fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 5 }) }),
   fc.record({ kind: fc.constant("get_payload" as const), digest: hash }),
+  fc.record({ kind: fc.constant("get_events" as const), ids: fc.array(hash, { maxLength: 8 }) }),
   fc.record({ kind: fc.constant("payload" as const), digest: hash, payload: fc.uint8Array({ maxLength: 500 }) }),
 );
 

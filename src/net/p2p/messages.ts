@@ -23,9 +23,11 @@ export type P2pMessage =
   /** Transactions (encoded PayloadTx: micro or mint) for the mempool. */
   | { kind: "txs"; txs: Uint8Array[] }
   | { kind: "get_payload"; digest: Uint8Array }
+  /** "Send me these events by id" (parents that orphans wait for, e.g. the other side of a fork). */
+  | { kind: "get_events"; ids: Uint8Array[] }
   | { kind: "payload"; digest: Uint8Array; payload: Uint8Array };
 
-const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6 } as const;
+const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7 } as const;
 
 function writeSeqs(w: Writer, seqs: readonly number[]): void {
   // Stored +1 so "none" (-1) encodes as 0.
@@ -56,6 +58,9 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
     case "get_payload":
       w.fixed(m.digest, HASH_BYTES);
       break;
+    case "get_events":
+      w.list(m.ids, eventsPerMessageMax, (w, id) => w.fixed(id, HASH_BYTES));
+      break;
     case "payload":
       w.fixed(m.digest, HASH_BYTES).bytes(m.payload, PAYLOAD_BYTES_MAX);
       break;
@@ -79,6 +84,8 @@ function readMessage(r: Reader): P2pMessage {
       return { kind: "txs", txs: r.list(txsPerMessageMax, (r) => r.bytes(txBytesMax, "tx"), "txs") };
     case KIND.get_payload:
       return { kind: "get_payload", digest: r.fixed(HASH_BYTES, "digest") };
+    case KIND.get_events:
+      return { kind: "get_events", ids: r.list(eventsPerMessageMax, (r) => r.fixed(HASH_BYTES, "event id"), "event ids") };
     case KIND.payload:
       return { kind: "payload", digest: r.fixed(HASH_BYTES, "digest"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload") };
     default:
