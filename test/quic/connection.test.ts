@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { Connection, type ConnectionEvent } from "../../src/net/quic/connection.ts";
 import { PacketKeys, sealPacket, TLS_CHACHA20_POLY1305_SHA256 } from "../../src/net/quic/packet-protection.ts";
-import { writeShortHeader } from "../../src/net/quic/packet-header.ts";
+import { parsePacketHeader, writeShortHeader } from "../../src/net/quic/packet-header.ts";
 import { RecvStream, SendStream } from "../../src/net/quic/streams.ts";
 import { clientIdentity, makePair, run, serverIdentity, streamBytes, type Pair } from "./harness.ts";
 
@@ -56,6 +56,25 @@ describe("handshake", () => {
     const first = p2.client.send(p2.nowMs);
     expect(first.length).toBe(1);
     expect(first[0]!.length).toBe(1200);
+  });
+
+  test("the server's first flight coalesces Initial and Handshake packets in one padded datagram", () => {
+    const p = makePair();
+    const firstFromServer: Uint8Array[] = [];
+    p.filter = (dir, d) => {
+      if (dir === "s2c" && firstFromServer.length === 0) firstFromServer.push(d);
+      return true;
+    };
+    establish(p);
+    const d = firstFromServer[0]!;
+    expect(d.length).toBeGreaterThanOrEqual(1200);
+    const types: string[] = [];
+    for (let off = 0; off < d.length;) {
+      const h = parsePacketHeader(d, off, 8);
+      types.push(h.form === "long" ? ["initial", "0rtt", "handshake", "retry"][h.type]! : h.form);
+      off = h.end;
+    }
+    expect(types.slice(0, 2)).toEqual(["initial", "handshake"]);
   });
 
   test("a rejected server key closes the connection with CRYPTO_ERROR(bad_certificate)", () => {
