@@ -46,7 +46,8 @@ const MAX_ACK_DELAY_MS = 25;
 const ACK_ELICITING_THRESHOLD = 2;
 const AMPLIFICATION_FACTOR = 3;
 const DATAGRAMS_PER_SEND_MAX = 64;
-const ACK_ONLY_SPACE_SAFETY = 64;
+/** An ACK frame goes in only if this much payload room remains after it. */
+const ACK_ROOM_RESERVE_BYTES = 32;
 const STATELESS_RESET_BYTES_MIN = 21;
 const CLOSE_RESEND_INTERVAL_MS = 100;
 
@@ -207,7 +208,6 @@ export class Connection {
   private closeFrame: Frame | null = null;
   private closeSentMs = -Infinity;
   private closeDeadlineMs = Infinity;
-  private startedMs: number | null = null;
   /** Latest time passed to receive/send/onTimer (close() has no time argument). */
   private lastNowMs = 0;
   private authenticated = false;
@@ -407,7 +407,7 @@ export class Connection {
   close(errorCode = 0, reason = ""): void {
     if (this.isClosing) return;
     const reasonBytes = new Uint8Array(Buffer.from(reason.slice(0, 200), "utf8"));
-    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, this.lastNowMs, false);
+    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, this.lastNowMs);
   }
 
   // ---------------------------------------------------------------- receive
@@ -417,7 +417,6 @@ export class Connection {
     this.lastNowMs = nowMs;
     // A plain Uint8Array view: Buffer#slice would alias instead of copying.
     const datagram = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
-    this.startedMs ??= nowMs;
     this.bytesReceived += datagram.length;
     if (!this.addressValidated) this.recovery.setAmplificationLimited(false, nowMs);
     if (this.state === "closing") {
@@ -485,7 +484,7 @@ export class Connection {
       this.onFrame(space, f, nowMs);
       if (this.isClosing) return;
     }
-    this.afterTls(nowMs);
+    this.afterTls();
   }
 
   private open1Rtt(packet: Uint8Array, pnOffset: number): { firstByte: number; pn: number; payload: Uint8Array } | null {
@@ -613,7 +612,7 @@ export class Connection {
   }
 
   /** Applies TLS progress: peer transport parameters, handshake completion. */
-  private afterTls(nowMs: number): void {
+  private afterTls(): void {
     if (!this.peerParams && this.tls.peerTransportParameters) this.applyPeerParams(decodeTransportParameters(this.tls.peerTransportParameters, this.isClient));
     // The client reports the handshake only once it is confirmed (HANDSHAKE_DONE): that
     // is when it knows the server accepted its certificate (RFC 9001 §4.1.2).
@@ -626,7 +625,6 @@ export class Connection {
         this.confirmHandshake();
       }
       this.issueConnectionIds();
-      void nowMs;
     }
   }
 
@@ -933,7 +931,6 @@ export class Connection {
 
   /** Datagrams to send now (bounded per call; call again after the next timer or input). */
   send(nowMs: number): Uint8Array[] {
-    this.startedMs ??= nowMs;
     this.lastNowMs = nowMs;
     if (this.lastActivityMs === 0) this.lastActivityMs = nowMs;
     const out: Uint8Array[] = [];
@@ -1052,7 +1049,7 @@ export class Connection {
     if (!ackFrame && (!congestionOk || !this.hasPayload(space))) return null;
     const d = this.newDraft(space, room);
     if (!d) return null;
-    if (ackFrame && frameSize(ackFrame) <= d.payload.length - ACK_ONLY_SPACE_SAFETY / 2) {
+    if (ackFrame && frameSize(ackFrame) <= d.payload.length - ACK_ROOM_RESERVE_BYTES) {
       this.put(d, ackFrame, { k: "ack", largest: ackFrame.ranges[0]!.largest });
       space.ack.onAckSent();
     }
@@ -1227,16 +1224,15 @@ export class Connection {
   private failWith(e: unknown, nowMs: number): void {
     const err = isQuicError(e) ? e : new QuicError("INTERNAL_ERROR", e instanceof Error ? e.message : String(e));
     const reason = new Uint8Array(Buffer.from(err.message.slice(0, 200), "utf8"));
-    this.enterClosing({ kind: "connection_close", application: false, errorCode: err.wireCode, frameType: err.frameType, reason }, nowMs, true);
+    this.enterClosing({ kind: "connection_close", application: false, errorCode: err.wireCode, frameType: err.frameType, reason }, nowMs);
   }
 
-  private enterClosing(frame: Frame & { kind: "connection_close" }, nowMs: number, local: boolean): void {
+  private enterClosing(frame: Frame & { kind: "connection_close" }, nowMs: number): void {
     if (this.isClosing) return;
     this.closeFrame = frame;
     this.state = "closing";
     this.closeDeadlineMs = nowMs + 3 * this.recovery.ptoDurationMs("application");
     this.closeSentMs = -Infinity;
-    void local;
     this.events.push({ type: "closed", errorCode: frame.errorCode, reason: Buffer.from(frame.reason).toString("utf8"), remote: false, application: frame.application });
   }
 
