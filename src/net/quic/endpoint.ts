@@ -572,7 +572,9 @@ export class QuicEndpoint {
   }
 }
 
+/** Map key for a connection ID (one char per byte; our own 8-byte IDs take the fast path). */
 function cidKey(cid: Uint8Array): string {
+  if (cid.length === 8) return String.fromCharCode(cid[0]!, cid[1]!, cid[2]!, cid[3]!, cid[4]!, cid[5]!, cid[6]!, cid[7]!);
   let s = "";
   for (let i = 0; i < cid.length; i++) s += String.fromCharCode(cid[i]!);
   return s;
