@@ -1,11 +1,14 @@
 /** Connection behaviour in virtual time, two real Connection objects wired in memory. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { createHmac } from "node:crypto";
 import { Connection, type ConnectionEvent } from "../../src/net/quic/connection.ts";
 import { PacketKeys, sealPacket, TLS_CHACHA20_POLY1305_SHA256 } from "../../src/net/quic/packet-protection.ts";
 import { parsePacketHeader, writeShortHeader } from "../../src/net/quic/packet-header.ts";
 import { RecvStream, SendStream } from "../../src/net/quic/streams.ts";
 import { clientIdentity, makePair, run, serverIdentity, streamBytes, type Pair } from "./harness.ts";
+
+// Generous per-test bound: CI runs the suite on 2 shared cores.
+setDefaultTimeout(30_000);
 
 function establish(p: Pair, serverOpts = {}): void {
   run(p, p.nowMs + 5000, serverOpts, () => p.client.isEstablished && !!p.server?.isEstablished);
