@@ -249,6 +249,8 @@ export class Connection {
       initialMaxStreamsUni: this.localMaxStreamsUni,
       maxAckDelayMs: MAX_ACK_DELAY_MS,
       activeConnectionIdLimit: ACTIVE_CONNECTION_ID_LIMIT,
+      // No connection migration: ask peers not to migrate actively (RFC 9000 §18.2).
+      disableActiveMigration: true,
       initialSourceConnectionId: scid,
       maxDatagramFrameSize: opts.maxDatagramFrameBytes ?? DATAGRAM_FRAME_BYTES_MAX,
     };
