@@ -45,7 +45,8 @@ const MAX_ACK_DELAY_MS = 25;
 /** Ack-eliciting 1-RTT packets per immediate ACK (RFC 9000 §13.2.2: at least every second one). */
 const ACK_ELICITING_THRESHOLD = 2;
 const AMPLIFICATION_FACTOR = 3;
-const DATAGRAMS_PER_SEND_MAX = 64;
+/** Datagrams one send() call returns at most (the endpoint comes back for more next turn). */
+export const DATAGRAMS_PER_SEND_MAX = 64;
 /** An ACK frame goes in only if this much payload room remains after it. */
 const ACK_ROOM_RESERVE_BYTES = 32;
 const STATELESS_RESET_BYTES_MIN = 21;
