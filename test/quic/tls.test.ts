@@ -124,6 +124,7 @@ describe("certificate", () => {
     bad[bad.length - 5] = bad[bad.length - 5]! ^ 1;
     expect(() => verifyCertificate(bad, Date.now())).toThrow(/self-signature/);
     expect(() => verifyCertificate(der.subarray(0, 50), Date.now())).toThrow(/parse/);
+    expect(() => verifyCertificate(der, Date.UTC(2024, 11, 31))).toThrow(/validity/);
   });
 });
 
