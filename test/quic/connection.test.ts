@@ -318,6 +318,20 @@ describe("closing and errors", () => {
     expect(closedEvent(q.serverEvents)?.errorCode).toBe(0x04);
   });
 
+  test("RETIRE_CONNECTION_ID retires the ID and issues a replacement; retiring an unissued one is a violation", () => {
+    const p = makePair();
+    establish(p);
+    const before = p.server.localConnectionIds.map((c) => Buffer.from(c).toString("hex"));
+    injectFromClient(p, new Uint8Array([0x19, 0x01]));
+    const events = p.server.pollEvents();
+    const retired = events.find((e) => e.type === "connection_id_retired") as Extract<ConnectionEvent, { type: "connection_id_retired" }>;
+    expect(before).toContain(Buffer.from(retired.connectionId).toString("hex"));
+    expect(events.some((e) => e.type === "connection_id_issued")).toBe(true);
+    expect(p.server.localConnectionIds.length).toBe(4);
+    injectFromClient(p, new Uint8Array([0x19, 0x3f]));
+    expect(closedEvent(p.server.pollEvents())?.errorCode).toBe(0x0a);
+  });
+
   test("stateless reset is recognised by the client", () => {
     const resetKey = new Uint8Array(32).fill(5);
     const p = makePair();
