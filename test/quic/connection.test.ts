@@ -121,6 +121,17 @@ describe("streams and flow control", () => {
     expect(Buffer.compare(r.atClient.data, r.b)).toBe(0);
   });
 
+  test("datagram size: the smaller of our maxDatagramBytes and the peer's max_udp_payload_size", () => {
+    for (const [serverAccepts, expected] of [[1200, 1200], [undefined, 1452]] as const) {
+      const p = makePair({ maxDatagramBytes: 1452 });
+      let largest = 0;
+      p.filter = (dir, d) => { if (dir === "c2s") largest = Math.max(largest, d.length); return true; };
+      establish(p, { maxReceiveDatagramBytes: serverAccepts });
+      exchange(p, 100_000);
+      expect(largest).toBe(expected);
+    }
+  });
+
   test("tiny windows: MAX_DATA / MAX_STREAM_DATA updates keep the transfer going", () => {
     const small = { connectionWindowBytes: 8_000, streamWindowBytes: 3_000 };
     const p = makePair(small);

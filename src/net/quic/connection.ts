@@ -28,6 +28,8 @@ export const CONNECTION_ID_BYTES = 8;
 /** Smallest datagram carrying a client Initial (RFC 9000 §14.1). */
 export const INITIAL_DATAGRAM_BYTES_MIN = 1200;
 export const MAX_DATAGRAM_BYTES_DEFAULT = 1200;
+/** RFC 9000 §18.2 default and maximum max_udp_payload_size. */
+export const MAX_UDP_PAYLOAD_BYTES = 65_527;
 export const IDLE_TIMEOUT_MS_DEFAULT = 30_000;
 export const CONNECTION_WINDOW_BYTES_DEFAULT = 16 * 1024 * 1024;
 export const STREAM_WINDOW_BYTES_DEFAULT = 8 * 1024 * 1024;
@@ -76,8 +78,10 @@ export interface ConnectionOptions {
   streamWindowBytes?: number;
   maxStreamsBidi?: number;
   maxStreamsUni?: number;
-  /** Largest UDP payload we send (and advertise as max_udp_payload_size). */
+  /** Largest UDP payload we send (also capped by the peer's max_udp_payload_size). */
   maxDatagramBytes?: number;
+  /** Largest UDP payload we accept (our max_udp_payload_size; default 65527). */
+  maxReceiveDatagramBytes?: number;
   /** Accept DATAGRAM frames up to this size (0 disables). */
   maxDatagramFrameBytes?: number;
   /** Secret for stateless reset tokens (shared by an endpoint's connections). */
@@ -145,6 +149,8 @@ export class Connection {
   private readonly random: (n: number) => Uint8Array;
   private readonly resetKey: Uint8Array;
   private readonly maxDatagramBytes: number;
+  /** Datagram size we send: 1200 until the peer's max_udp_payload_size is known, then the smaller of both. */
+  private sendDatagramBytes = INITIAL_DATAGRAM_BYTES_MIN;
   /** Our connection IDs by sequence number. */
   private readonly localCids = new Map<number, Uint8Array>();
   private nextLocalCidSeq = 1;
@@ -241,7 +247,7 @@ export class Connection {
     this.localParams = {
       ...defaultTransportParameters(),
       maxIdleTimeoutMs: this.idleTimeoutMs,
-      maxUdpPayloadSize: this.maxDatagramBytes,
+      maxUdpPayloadSize: Math.max(INITIAL_DATAGRAM_BYTES_MIN, opts.maxReceiveDatagramBytes ?? MAX_UDP_PAYLOAD_BYTES),
       initialMaxData: this.connectionWindow,
       initialMaxStreamDataBidiLocal: streamWindow,
       initialMaxStreamDataBidiRemote: streamWindow,
@@ -382,7 +388,7 @@ export class Connection {
   /** Queues an unreliable DATAGRAM (RFC 9221). Returns false if the peer does not accept it or the queue is full. */
   sendDatagram(data: Uint8Array): boolean {
     const max = this.peerParams?.maxDatagramFrameSize ?? 0;
-    if (data.length + 4 > max || data.length + 64 > this.maxDatagramBytes || this.datagramQueue.length >= DATAGRAM_QUEUE_MAX) return false;
+    if (data.length + 4 > max || data.length + 64 > this.sendDatagramBytes || this.datagramQueue.length >= DATAGRAM_QUEUE_MAX) return false;
     this.datagramQueue.push(data);
     return true;
   }
@@ -646,6 +652,7 @@ export class Connection {
       throw new QuicError("TRANSPORT_PARAMETER_ERROR", "initial_source_connection_id mismatch");
     }
     this.peerParams = p;
+    this.sendDatagramBytes = Math.max(INITIAL_DATAGRAM_BYTES_MIN, Math.min(this.maxDatagramBytes, p.maxUdpPayloadSize));
     this.recovery.peerMaxAckDelayMs = p.maxAckDelayMs;
     this.sendWindow.onMaxData(p.initialMaxData);
     this.peerMaxStreamsBidi = p.initialMaxStreamsBidi;
@@ -956,11 +963,11 @@ export class Connection {
   }
 
   private buildDatagram(nowMs: number): Uint8Array | null {
-    let room = Math.min(this.maxDatagramBytes, this.amplificationBudget());
+    let room = Math.min(this.sendDatagramBytes, this.amplificationBudget());
     if (room < INITIAL_DATAGRAM_BYTES_MIN && !this.addressValidated) {
       if (room <= 0) return null;
     }
-    const congestionOk = this.probesPending > 0 || this.cc.sendableBytes() >= this.maxDatagramBytes;
+    const congestionOk = this.probesPending > 0 || this.cc.sendableBytes() >= this.sendDatagramBytes;
     if (!this.addressValidated) this.recovery.setAmplificationLimited(room < INITIAL_DATAGRAM_BYTES_MIN, nowMs);
     const drafts: Draft[] = [];
     for (const space of this.spaces) {
@@ -1252,7 +1259,7 @@ export class Connection {
     this.closeSentMs = nowMs;
     const frame = this.closeFrame as Frame & { kind: "connection_close" };
     const drafts: Draft[] = [];
-    let room = Math.min(this.maxDatagramBytes, Math.max(0, this.amplificationBudget()));
+    let room = Math.min(this.sendDatagramBytes, Math.max(0, this.amplificationBudget()));
     for (const space of this.spaces) {
       if (space.discarded || !space.writeKeys) continue;
       if (space.id === SPACE_APP && !this.tls.complete && !this.isClient) continue;
