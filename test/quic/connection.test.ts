@@ -1,11 +1,14 @@
 /** Connection behaviour in virtual time, two real Connection objects wired in memory. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { createHmac } from "node:crypto";
 import { Connection, type ConnectionEvent } from "../../src/net/quic/connection.ts";
 import { PacketKeys, sealPacket, TLS_CHACHA20_POLY1305_SHA256 } from "../../src/net/quic/packet-protection.ts";
-import { writeShortHeader } from "../../src/net/quic/packet-header.ts";
+import { parsePacketHeader, writeShortHeader } from "../../src/net/quic/packet-header.ts";
 import { RecvStream, SendStream } from "../../src/net/quic/streams.ts";
 import { clientIdentity, makePair, run, serverIdentity, streamBytes, type Pair } from "./harness.ts";
+
+// Generous per-test bound: CI runs the suite on 2 shared cores.
+setDefaultTimeout(30_000);
 
 function establish(p: Pair, serverOpts = {}): void {
   run(p, p.nowMs + 5000, serverOpts, () => p.client.isEstablished && !!p.server?.isEstablished);
@@ -58,6 +61,25 @@ describe("handshake", () => {
     expect(first[0]!.length).toBe(1200);
   });
 
+  test("the server's first flight coalesces Initial and Handshake packets in one padded datagram", () => {
+    const p = makePair();
+    const firstFromServer: Uint8Array[] = [];
+    p.filter = (dir, d) => {
+      if (dir === "s2c" && firstFromServer.length === 0) firstFromServer.push(d);
+      return true;
+    };
+    establish(p);
+    const d = firstFromServer[0]!;
+    expect(d.length).toBeGreaterThanOrEqual(1200);
+    const types: string[] = [];
+    for (let off = 0; off < d.length;) {
+      const h = parsePacketHeader(d, off, 8);
+      types.push(h.form === "long" ? ["initial", "0rtt", "handshake", "retry"][h.type]! : h.form);
+      off = h.end;
+    }
+    expect(types.slice(0, 2)).toEqual(["initial", "handshake"]);
+  });
+
   test("a rejected server key closes the connection with CRYPTO_ERROR(bad_certificate)", () => {
     const p = makePair({ verifyPeer: () => false });
     run(p, p.nowMs + 5000);
@@ -97,6 +119,17 @@ describe("streams and flow control", () => {
     expect(r.atServer.fin && r.atClient.fin).toBe(true);
     expect(Buffer.compare(r.atServer.data, r.a)).toBe(0);
     expect(Buffer.compare(r.atClient.data, r.b)).toBe(0);
+  });
+
+  test("datagram size: the smaller of our maxDatagramBytes and the peer's max_udp_payload_size", () => {
+    for (const [serverAccepts, expected] of [[1200, 1200], [undefined, 1452]] as const) {
+      const p = makePair({ maxDatagramBytes: 1452 });
+      let largest = 0;
+      p.filter = (dir, d) => { if (dir === "c2s") largest = Math.max(largest, d.length); return true; };
+      establish(p, { maxReceiveDatagramBytes: serverAccepts });
+      exchange(p, 100_000);
+      expect(largest).toBe(expected);
+    }
   });
 
   test("tiny windows: MAX_DATA / MAX_STREAM_DATA updates keep the transfer going", () => {
@@ -294,6 +327,20 @@ describe("closing and errors", () => {
     injectFromClient(q, new Uint8Array([0x0a, 0x4f, 0xa0, 0x01, 0x61]));
     run(q, q.nowMs + 5000);
     expect(closedEvent(q.serverEvents)?.errorCode).toBe(0x04);
+  });
+
+  test("RETIRE_CONNECTION_ID retires the ID and issues a replacement; retiring an unissued one is a violation", () => {
+    const p = makePair();
+    establish(p);
+    const before = p.server.localConnectionIds.map((c) => Buffer.from(c).toString("hex"));
+    injectFromClient(p, new Uint8Array([0x19, 0x01]));
+    const events = p.server.pollEvents();
+    const retired = events.find((e) => e.type === "connection_id_retired") as Extract<ConnectionEvent, { type: "connection_id_retired" }>;
+    expect(before).toContain(Buffer.from(retired.connectionId).toString("hex"));
+    expect(events.some((e) => e.type === "connection_id_issued")).toBe(true);
+    expect(p.server.localConnectionIds.length).toBe(4);
+    injectFromClient(p, new Uint8Array([0x19, 0x3f]));
+    expect(closedEvent(p.server.pollEvents())?.errorCode).toBe(0x0a);
   });
 
   test("stateless reset is recognised by the client", () => {

@@ -1,8 +1,11 @@
 /** QuicEndpoint on real loopback sockets: version negotiation, stateless reset, virtual-clock timers, many connections. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { QuicEndpoint, type Clock } from "../../src/net/quic/endpoint.ts";
 import { parsePacketHeader, writeShortHeader } from "../../src/net/quic/packet-header.ts";
 import { clientIdentity, serverIdentity } from "./harness.ts";
+
+// Generous per-test bound: CI runs the suite on 2 shared cores.
+setDefaultTimeout(30_000);
 
 const WAIT_MS = 5000;
 

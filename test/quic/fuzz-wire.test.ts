@@ -5,7 +5,7 @@
  * parses, is dropped, or fails with a typed error; nothing else is thrown and a
  * live connection stays usable.
  */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import fc from "fast-check";
 import { randomBytes } from "node:crypto";
 import { isQuicError } from "../../src/net/quic/errors.ts";
@@ -13,6 +13,9 @@ import { QuicHeaderError, parsePacketHeader } from "../../src/net/quic/packet-he
 import { decodeTransportParameters } from "../../src/net/quic/tls/transport-parameters.ts";
 import { TlsSession } from "../../src/net/quic/tls/handshake.ts";
 import { makePair, run, serverIdentity } from "./harness.ts";
+
+// Generous per-test bound: CI runs the suite on 2 shared cores.
+setDefaultTimeout(30_000);
 
 const RUNS = 400;
 

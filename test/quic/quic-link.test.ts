@@ -1,10 +1,13 @@
 /** P2P sessions over real QUIC on loopback: two endpoints, hello handshake, messages both ways. */
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { PeerManager, type Peer } from "../../src/net/p2p/peers.ts";
 import type { P2pMessage } from "../../src/net/p2p/messages.ts";
 import { QuicEndpoint } from "../../src/net/quic/endpoint.ts";
 import { connectLink, listenLinks, type QuicLink } from "../../src/net/p2p/quic-link.ts";
+
+// Generous per-test bound: CI runs the suite on 2 shared cores.
+setDefaultTimeout(30_000);
 
 const ids = [0, 1, 2].map((i) => keyPairFromSeed(new Uint8Array(32).fill(40 + i)));
 const committee = ids.map((k) => k.publicKey);

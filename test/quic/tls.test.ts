@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { TlsSession, type EncryptionLevel, type TlsConfig } from "../../src/net/quic/tls/handshake.ts";
@@ -6,6 +6,9 @@ import { certificateDer, verifyCertificate } from "../../src/net/quic/tls/certif
 import { decodeTransportParameters, defaultTransportParameters, encodeTransportParameters } from "../../src/net/quic/tls/transport-parameters.ts";
 import { TLS_CHACHA20_POLY1305_SHA256 } from "../../src/net/quic/packet-protection.ts";
 import { isQuicError } from "../../src/net/quic/errors.ts";
+
+// Generous per-test bound: CI runs the suite on 2 shared cores.
+setDefaultTimeout(30_000);
 
 const clientId = keyPairFromSeed(new Uint8Array(32).fill(1));
 const serverId = keyPairFromSeed(new Uint8Array(32).fill(2));
@@ -121,6 +124,7 @@ describe("certificate", () => {
     bad[bad.length - 5] = bad[bad.length - 5]! ^ 1;
     expect(() => verifyCertificate(bad, Date.now())).toThrow(/self-signature/);
     expect(() => verifyCertificate(der.subarray(0, 50), Date.now())).toThrow(/parse/);
+    expect(() => verifyCertificate(der, Date.UTC(2024, 11, 31))).toThrow(/validity/);
   });
 });
 

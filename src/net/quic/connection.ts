@@ -28,6 +28,8 @@ export const CONNECTION_ID_BYTES = 8;
 /** Smallest datagram carrying a client Initial (RFC 9000 §14.1). */
 export const INITIAL_DATAGRAM_BYTES_MIN = 1200;
 export const MAX_DATAGRAM_BYTES_DEFAULT = 1200;
+/** RFC 9000 §18.2 default and maximum max_udp_payload_size. */
+export const MAX_UDP_PAYLOAD_BYTES = 65_527;
 export const IDLE_TIMEOUT_MS_DEFAULT = 30_000;
 export const CONNECTION_WINDOW_BYTES_DEFAULT = 16 * 1024 * 1024;
 export const STREAM_WINDOW_BYTES_DEFAULT = 8 * 1024 * 1024;
@@ -45,8 +47,10 @@ const MAX_ACK_DELAY_MS = 25;
 /** Ack-eliciting 1-RTT packets per immediate ACK (RFC 9000 §13.2.2: at least every second one). */
 const ACK_ELICITING_THRESHOLD = 2;
 const AMPLIFICATION_FACTOR = 3;
-const DATAGRAMS_PER_SEND_MAX = 64;
-const ACK_ONLY_SPACE_SAFETY = 64;
+/** Datagrams one send() call returns at most (the endpoint comes back for more next turn). */
+export const DATAGRAMS_PER_SEND_MAX = 64;
+/** An ACK frame goes in only if this much payload room remains after it. */
+const ACK_ROOM_RESERVE_BYTES = 32;
 const STATELESS_RESET_BYTES_MIN = 21;
 const CLOSE_RESEND_INTERVAL_MS = 100;
 
@@ -74,8 +78,10 @@ export interface ConnectionOptions {
   streamWindowBytes?: number;
   maxStreamsBidi?: number;
   maxStreamsUni?: number;
-  /** Largest UDP payload we send (and advertise as max_udp_payload_size). */
+  /** Largest UDP payload we send (also capped by the peer's max_udp_payload_size). */
   maxDatagramBytes?: number;
+  /** Largest UDP payload we accept (our max_udp_payload_size; default 65527). */
+  maxReceiveDatagramBytes?: number;
   /** Accept DATAGRAM frames up to this size (0 disables). */
   maxDatagramFrameBytes?: number;
   /** Secret for stateless reset tokens (shared by an endpoint's connections). */
@@ -143,6 +149,8 @@ export class Connection {
   private readonly random: (n: number) => Uint8Array;
   private readonly resetKey: Uint8Array;
   private readonly maxDatagramBytes: number;
+  /** Datagram size we send: 1200 until the peer's max_udp_payload_size is known, then the smaller of both. */
+  private sendDatagramBytes = INITIAL_DATAGRAM_BYTES_MIN;
   /** Our connection IDs by sequence number. */
   private readonly localCids = new Map<number, Uint8Array>();
   private nextLocalCidSeq = 1;
@@ -207,7 +215,6 @@ export class Connection {
   private closeFrame: Frame | null = null;
   private closeSentMs = -Infinity;
   private closeDeadlineMs = Infinity;
-  private startedMs: number | null = null;
   /** Latest time passed to receive/send/onTimer (close() has no time argument). */
   private lastNowMs = 0;
   private authenticated = false;
@@ -240,7 +247,7 @@ export class Connection {
     this.localParams = {
       ...defaultTransportParameters(),
       maxIdleTimeoutMs: this.idleTimeoutMs,
-      maxUdpPayloadSize: this.maxDatagramBytes,
+      maxUdpPayloadSize: Math.max(INITIAL_DATAGRAM_BYTES_MIN, opts.maxReceiveDatagramBytes ?? MAX_UDP_PAYLOAD_BYTES),
       initialMaxData: this.connectionWindow,
       initialMaxStreamDataBidiLocal: streamWindow,
       initialMaxStreamDataBidiRemote: streamWindow,
@@ -249,6 +256,8 @@ export class Connection {
       initialMaxStreamsUni: this.localMaxStreamsUni,
       maxAckDelayMs: MAX_ACK_DELAY_MS,
       activeConnectionIdLimit: ACTIVE_CONNECTION_ID_LIMIT,
+      // No connection migration: ask peers not to migrate actively (RFC 9000 §18.2).
+      disableActiveMigration: true,
       initialSourceConnectionId: scid,
       maxDatagramFrameSize: opts.maxDatagramFrameBytes ?? DATAGRAM_FRAME_BYTES_MAX,
     };
@@ -379,7 +388,7 @@ export class Connection {
   /** Queues an unreliable DATAGRAM (RFC 9221). Returns false if the peer does not accept it or the queue is full. */
   sendDatagram(data: Uint8Array): boolean {
     const max = this.peerParams?.maxDatagramFrameSize ?? 0;
-    if (data.length + 4 > max || data.length + 64 > this.maxDatagramBytes || this.datagramQueue.length >= DATAGRAM_QUEUE_MAX) return false;
+    if (data.length + 4 > max || data.length + 64 > this.sendDatagramBytes || this.datagramQueue.length >= DATAGRAM_QUEUE_MAX) return false;
     this.datagramQueue.push(data);
     return true;
   }
@@ -407,7 +416,7 @@ export class Connection {
   close(errorCode = 0, reason = ""): void {
     if (this.isClosing) return;
     const reasonBytes = new Uint8Array(Buffer.from(reason.slice(0, 200), "utf8"));
-    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, this.lastNowMs, false);
+    this.enterClosing({ kind: "connection_close", application: true, errorCode, frameType: 0, reason: reasonBytes }, this.lastNowMs);
   }
 
   // ---------------------------------------------------------------- receive
@@ -417,7 +426,6 @@ export class Connection {
     this.lastNowMs = nowMs;
     // A plain Uint8Array view: Buffer#slice would alias instead of copying.
     const datagram = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : input;
-    this.startedMs ??= nowMs;
     this.bytesReceived += datagram.length;
     if (!this.addressValidated) this.recovery.setAmplificationLimited(false, nowMs);
     if (this.state === "closing") {
@@ -485,7 +493,7 @@ export class Connection {
       this.onFrame(space, f, nowMs);
       if (this.isClosing) return;
     }
-    this.afterTls(nowMs);
+    this.afterTls();
   }
 
   private open1Rtt(packet: Uint8Array, pnOffset: number): { firstByte: number; pn: number; payload: Uint8Array } | null {
@@ -613,7 +621,7 @@ export class Connection {
   }
 
   /** Applies TLS progress: peer transport parameters, handshake completion. */
-  private afterTls(nowMs: number): void {
+  private afterTls(): void {
     if (!this.peerParams && this.tls.peerTransportParameters) this.applyPeerParams(decodeTransportParameters(this.tls.peerTransportParameters, this.isClient));
     // The client reports the handshake only once it is confirmed (HANDSHAKE_DONE): that
     // is when it knows the server accepted its certificate (RFC 9001 §4.1.2).
@@ -626,7 +634,6 @@ export class Connection {
         this.confirmHandshake();
       }
       this.issueConnectionIds();
-      void nowMs;
     }
   }
 
@@ -645,6 +652,7 @@ export class Connection {
       throw new QuicError("TRANSPORT_PARAMETER_ERROR", "initial_source_connection_id mismatch");
     }
     this.peerParams = p;
+    this.sendDatagramBytes = Math.max(INITIAL_DATAGRAM_BYTES_MIN, Math.min(this.maxDatagramBytes, p.maxUdpPayloadSize));
     this.recovery.peerMaxAckDelayMs = p.maxAckDelayMs;
     this.sendWindow.onMaxData(p.initialMaxData);
     this.peerMaxStreamsBidi = p.initialMaxStreamsBidi;
@@ -933,7 +941,6 @@ export class Connection {
 
   /** Datagrams to send now (bounded per call; call again after the next timer or input). */
   send(nowMs: number): Uint8Array[] {
-    this.startedMs ??= nowMs;
     this.lastNowMs = nowMs;
     if (this.lastActivityMs === 0) this.lastActivityMs = nowMs;
     const out: Uint8Array[] = [];
@@ -956,11 +963,11 @@ export class Connection {
   }
 
   private buildDatagram(nowMs: number): Uint8Array | null {
-    let room = Math.min(this.maxDatagramBytes, this.amplificationBudget());
+    let room = Math.min(this.sendDatagramBytes, this.amplificationBudget());
     if (room < INITIAL_DATAGRAM_BYTES_MIN && !this.addressValidated) {
       if (room <= 0) return null;
     }
-    const congestionOk = this.probesPending > 0 || this.cc.sendableBytes() >= this.maxDatagramBytes;
+    const congestionOk = this.probesPending > 0 || this.cc.sendableBytes() >= this.sendDatagramBytes;
     if (!this.addressValidated) this.recovery.setAmplificationLimited(room < INITIAL_DATAGRAM_BYTES_MIN, nowMs);
     const drafts: Draft[] = [];
     for (const space of this.spaces) {
@@ -1052,7 +1059,7 @@ export class Connection {
     if (!ackFrame && (!congestionOk || !this.hasPayload(space))) return null;
     const d = this.newDraft(space, room);
     if (!d) return null;
-    if (ackFrame && frameSize(ackFrame) <= d.payload.length - ACK_ONLY_SPACE_SAFETY / 2) {
+    if (ackFrame && frameSize(ackFrame) <= d.payload.length - ACK_ROOM_RESERVE_BYTES) {
       this.put(d, ackFrame, { k: "ack", largest: ackFrame.ranges[0]!.largest });
       space.ack.onAckSent();
     }
@@ -1227,16 +1234,15 @@ export class Connection {
   private failWith(e: unknown, nowMs: number): void {
     const err = isQuicError(e) ? e : new QuicError("INTERNAL_ERROR", e instanceof Error ? e.message : String(e));
     const reason = new Uint8Array(Buffer.from(err.message.slice(0, 200), "utf8"));
-    this.enterClosing({ kind: "connection_close", application: false, errorCode: err.wireCode, frameType: err.frameType, reason }, nowMs, true);
+    this.enterClosing({ kind: "connection_close", application: false, errorCode: err.wireCode, frameType: err.frameType, reason }, nowMs);
   }
 
-  private enterClosing(frame: Frame & { kind: "connection_close" }, nowMs: number, local: boolean): void {
+  private enterClosing(frame: Frame & { kind: "connection_close" }, nowMs: number): void {
     if (this.isClosing) return;
     this.closeFrame = frame;
     this.state = "closing";
     this.closeDeadlineMs = nowMs + 3 * this.recovery.ptoDurationMs("application");
     this.closeSentMs = -Infinity;
-    void local;
     this.events.push({ type: "closed", errorCode: frame.errorCode, reason: Buffer.from(frame.reason).toString("utf8"), remote: false, application: frame.application });
   }
 
@@ -1253,7 +1259,7 @@ export class Connection {
     this.closeSentMs = nowMs;
     const frame = this.closeFrame as Frame & { kind: "connection_close" };
     const drafts: Draft[] = [];
-    let room = Math.min(this.maxDatagramBytes, Math.max(0, this.amplificationBudget()));
+    let room = Math.min(this.sendDatagramBytes, Math.max(0, this.amplificationBudget()));
     for (const space of this.spaces) {
       if (space.discarded || !space.writeKeys) continue;
       if (space.id === SPACE_APP && !this.tls.complete && !this.isClient) continue;

@@ -6,7 +6,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { PhantomError } from "../../errors.ts";
-import { CONNECTION_ID_BYTES, Connection, INITIAL_DATAGRAM_BYTES_MIN, type ConnectionEvent, type ConnectionOptions } from "./connection.ts";
+import { CONNECTION_ID_BYTES, Connection, DATAGRAMS_PER_SEND_MAX, INITIAL_DATAGRAM_BYTES_MIN, type ConnectionEvent, type ConnectionOptions } from "./connection.ts";
 import { QUIC_VERSION_1 } from "./initial-keys.ts";
 import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
@@ -463,7 +463,7 @@ export class QuicEndpoint {
     const datagrams = conn.send(now);
     if (datagrams.length) this.sendRaw(datagrams, qc.remotePort, qc.remoteHost);
     // A full batch means more may be ready: come back on the next tick.
-    if (datagrams.length >= 64) setImmediate(() => this.kick(qc));
+    if (datagrams.length >= DATAGRAMS_PER_SEND_MAX) setImmediate(() => this.kick(qc));
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
     qc.checkDrained();
     if (conn.isFinished) return this.forget(qc);
@@ -572,7 +572,9 @@ export class QuicEndpoint {
   }
 }
 
+/** Map key for a connection ID (one char per byte; our own 8-byte IDs take the fast path). */
 function cidKey(cid: Uint8Array): string {
+  if (cid.length === 8) return String.fromCharCode(cid[0]!, cid[1]!, cid[2]!, cid[3]!, cid[4]!, cid[5]!, cid[6]!, cid[7]!);
   let s = "";
   for (let i = 0; i < cid.length; i++) s += String.fromCharCode(cid[i]!);
   return s;

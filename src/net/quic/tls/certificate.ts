@@ -111,7 +111,8 @@ export function verifyCertificate(der: Uint8Array, nowMs: number): Uint8Array {
   const key = cert.publicKey;
   if (key.asymmetricKeyType !== "ed25519") throw tlsAlert(ALERT_UNSUPPORTED_CERTIFICATE, "certificate key is not Ed25519");
   if (!cert.verify(key)) throw tlsAlert(ALERT_BAD_CERTIFICATE, "certificate self-signature is invalid");
-  if (nowMs < Date.parse(cert.validFrom) || nowMs > Date.parse(cert.validTo)) throw tlsAlert(ALERT_BAD_CERTIFICATE, "certificate outside its validity period");
+  // Written so that an unparsable date (NaN) also fails.
+  if (!(nowMs >= Date.parse(cert.validFrom) && nowMs <= Date.parse(cert.validTo))) throw tlsAlert(ALERT_BAD_CERTIFICATE, "certificate outside its validity period");
   const jwk = key.export({ format: "jwk" }) as { x?: string };
   if (typeof jwk.x !== "string") throw tlsAlert(ALERT_BAD_CERTIFICATE, "certificate key unreadable");
   const pk = new Uint8Array(Buffer.from(jwk.x, "base64url"));
