@@ -1,9 +1,13 @@
 /**
  * Simulator command line: `bun run sim --seed 7 --k 7 --events 300 --faults equivocate,crash`
  * or `bun run sim --seeds 50 --k 21`. Prints one JSON line per run; a failing run prints
- * the command that replays it and the process exits 1.
+ * the command that replays it and the process exits 1. `--headers_out FILE` (one seed)
+ * writes every stored event as a headers.bin for `phantom ConsensusAckDists` and
+ * `phantom ConsensusPayoutRoot` (docs/SPEC_FEES.md).
  */
-import { runSimulation, simOptions, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
+import { runSimulation, simulatedEvents, simOptions, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
+import { writeHeadersFile } from "../../src/cli/headers-file-io.ts";
+import { compareBytes } from "../../src/crypto/bytes.ts";
 
 function parseArgs(argv: string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -55,7 +59,16 @@ function main(): number {
     if (horizon !== undefined) partial.horizonRounds = horizon;
     const coin = num(args, "coin");
     if (coin !== undefined) partial.coinRoundInterval = coin;
-    const report = runSimulation(simOptions(partial));
+    const headersOut = args.get("headers_out");
+    let report;
+    if (headersOut) {
+      const sim = simulatedEvents(simOptions(partial));
+      report = sim.report;
+      // Lamport order is parents-first, as the headers file requires.
+      const events = [...sim.events].sort((a, b) => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id));
+      writeHeadersFile(headersOut, events);
+      console.log(JSON.stringify({ headers_out: headersOut, events: events.length, first_event: Buffer.from(events[0]!.id).toString("hex") }));
+    } else report = runSimulation(simOptions(partial));
     console.log(JSON.stringify({ seed, k, ok: report.ok, finalized: report.finalizedMin, ticks: report.ticks, evidence: report.evidence, faults: report.options.faults, failures: report.failures.slice(0, 5) }));
     if (!report.ok) {
       failed++;

@@ -1,0 +1,35 @@
+// The consensus tools on a DAG the simulator made (with an equivocating validator):
+// `bun run sim --headers_out` writes headers.bin, ConsensusAckDists and
+// ConsensusPayoutRoot read it and answer in JSON, every fee unit accounted for.
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const dir = mkdtempSync(join(tmpdir(), "phantom-sim-headers-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(cmd: string[]) {
+  const p = Bun.spawnSync(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+test("ConsensusAckDists and ConsensusPayoutRoot read a headers file the simulator wrote", () => {
+  const headers = join(dir, "headers.bin");
+  const sim = run([process.execPath, "test/sim/cli.ts", "--seed", "5", "--k", "7", "--events", "300", "--faults", "equivocate", "--headers_out", headers]);
+  expect(sim.code).toBe(0);
+  const written = JSON.parse(sim.out.split("\n")[0]!) as { events: number; first_event: string };
+  expect(written.events).toBeGreaterThan(300);
+  const dists = run(["bin/phantom", "ConsensusAckDists", "--ack_id", written.first_event, "--headers_file", headers, "--k", "7"]);
+  expect(dists.code).toBe(0);
+  const d = JSON.parse(dists.out) as { dists: number[]; d_max: number };
+  expect(d.dists).toHaveLength(7);
+  expect(d.dists.filter((x) => x === 0)).toHaveLength(1); // only the creator acknowledges at distance 0
+  const recipients = Array.from({ length: 7 }, (_, i) => (i + 1).toString(16).padStart(64, "0")).join(",");
+  const payout = run(["bin/phantom", "ConsensusPayoutRoot", "--ack_id", written.first_event, "--headers_file", headers, "--k", "7", "--fees", "1000003", "--recipients", recipients]);
+  expect(payout.code).toBe(0);
+  const p = JSON.parse(payout.out) as { root: string; payouts: { amount: string }[] };
+  expect(p.root).toMatch(/^[0-9a-f]{64}$/);
+  expect(p.payouts.reduce((s, x) => s + BigInt(x.amount), 0n)).toBe(1000003n);
+});
