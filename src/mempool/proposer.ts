@@ -210,8 +210,13 @@ interface PendingPayload {
 export class Proposer {
   readonly metrics: ProposerMetrics;
   private readonly pending = new Map<string, PendingPayload>();
+  /** Txs in payloads that other validators' accepted events carry, or txs another validator proposes (see `hold`). */
+  private readonly held = new Map<string, { txids: string[]; inputs: string[] }>();
   private readonly pendingTxids = new Set<string>();
   private readonly pendingInputs = new Set<string>();
+  /** How many records (own payloads and holds) name each txid / input; the sets hold the keys with a count. */
+  private readonly txidCounts = new Map<string, number>();
+  private readonly inputCounts = new Map<string, number>();
   private readonly pendingPayloadsMax: number;
 
   constructor(private readonly opts: ProposerOptions) {
@@ -264,8 +269,7 @@ export class Proposer {
     // Parked txs are out of the shared index, so later builds never walk past them.
     if (shared) for (const n of nodes) shared.park(n);
     this.pending.set(hexOf(digest), record);
-    for (const t of record.txids) this.pendingTxids.add(t);
-    for (const k of record.inputs) this.pendingInputs.add(k);
+    this.count(record, 1);
     this.metrics.built.inc();
     this.metrics.lastSize.set(sel.txs.length);
     this.metrics.lastBytes.set(bytes.length);
@@ -279,15 +283,55 @@ export class Proposer {
     const record = this.pending.get(key);
     if (record === undefined) return false;
     this.pending.delete(key);
-    for (const t of record.txids) this.pendingTxids.delete(t);
-    for (const k of record.inputs) this.pendingInputs.delete(k);
+    this.count(record, -1);
     record.unpark();
     this.updatePendingGauges();
     return true;
   }
 
+  /**
+   * Treats txs as pending without building a payload: the txs another validator's
+   * accepted event carries (they are in flight, proposing them again could only give a
+   * void duplicate), or txs relayed to us that the validator they were submitted to
+   * proposes first. `key` is the caller's (e.g. an event id); `unhold(key)` ends it.
+   */
+  hold(key: string, txidsHex: readonly string[], inputKeys: readonly string[]): void {
+    if (this.held.has(key) || txidsHex.length === 0) return;
+    const record = { txids: [...txidsHex], inputs: [...inputKeys] };
+    this.held.set(key, record);
+    this.count(record, 1);
+    this.updatePendingGauges();
+  }
+
+  unhold(key: string): boolean {
+    const record = this.held.get(key);
+    if (record === undefined) return false;
+    this.held.delete(key);
+    this.count(record, -1);
+    this.updatePendingGauges();
+    return true;
+  }
+
+  private count(record: { txids: readonly string[]; inputs: readonly string[] }, delta: 1 | -1): void {
+    bump(this.txidCounts, this.pendingTxids, record.txids, delta);
+    bump(this.inputCounts, this.pendingInputs, record.inputs, delta);
+  }
+
   private updatePendingGauges(): void {
     this.metrics.pending.set(this.pending.size);
     this.metrics.pendingTxs.set(this.pendingTxids.size);
+  }
+}
+
+function bump(counts: Map<string, number>, set: Set<string>, keys: readonly string[], delta: 1 | -1): void {
+  for (const k of keys) {
+    const n = (counts.get(k) ?? 0) + delta;
+    if (n > 0) {
+      counts.set(k, n);
+      set.add(k);
+    } else {
+      counts.delete(k);
+      set.delete(k);
+    }
   }
 }

@@ -10,7 +10,7 @@ import type { Genesis } from "../genesis/genesis.ts";
 import { ledgerParamsFromGenesis, type LedgerParams } from "../ledger/apply.ts";
 import { precheckMintSubmission } from "../ledger/emission.ts";
 import type { ValidationContext } from "../ledger/validate.ts";
-import { Mempool } from "../mempool/mempool.ts";
+import { Mempool, outpointKey } from "../mempool/mempool.ts";
 import { Proposer } from "../mempool/proposer.ts";
 import { PeerManager, PENALTY, type Peer } from "../net/p2p/peers.ts";
 import { createP2pMetrics } from "../net/p2p/metrics.ts";
@@ -22,6 +22,7 @@ import { decodeSignedEvent, encodeSignedEvent, type SignedEvent } from "../types
 import { decodeAnchorPayload, encodeAnchorPayload, EMPTY_PAYLOAD_BYTES, type PayloadTx } from "../types/payload.ts";
 import { TAG } from "../types/constants.ts";
 import { encodeMintTx, mintId, type MintTx } from "../types/mint.ts";
+import { digestMicroTx } from "../types/tx.ts";
 import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { compareBytes, equalBytes, toHex } from "../crypto/bytes.ts";
@@ -41,6 +42,8 @@ export const mintPoolMax = 64;
 export const evidenceQueueMax = 256;
 /** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
 export const heartbeatTicks = 10;
+/** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
+export const relayHoldIntervals = 5;
 /** Re-dial missing validators this often (I/O scheduling only). */
 export const redialIntervalMs = 1_000;
 
@@ -275,7 +278,9 @@ export class PhantomNode {
     for (const e of result.accepted) {
       this.metrics.eventsAccepted.inc();
       if (e.header.creator !== this.validator) this.news++;
-      if (!equalBytes(e.header.payloadDigest, EMPTY_DIGEST)) this.unfinalizedWork.add(toHex(e.id));
+      if (equalBytes(e.header.payloadDigest, EMPTY_DIGEST)) continue;
+      this.unfinalizedWork.add(toHex(e.id));
+      if (e.header.creator !== this.validator) this.holdCarried(e);
     }
     for (const r of result.rejected) {
       this.metrics.eventsRejected.inc({ code: r.code });
@@ -293,7 +298,10 @@ export class PhantomNode {
   }
 
   private onFinalized(result: AddResult): void {
-    for (const f of result.finalized) this.unfinalizedWork.delete(toHex(f.event.id));
+    for (const f of result.finalized) {
+      this.unfinalizedWork.delete(toHex(f.event.id));
+      this.proposer.unhold(`event:${toHex(f.event.id)}`);
+    }
     for (const info of this.chain.apply(result.finalized)) {
       const spent = info.diff.spent.map((s) => ({ txid: s.txid, index: s.index }));
       const included = info.diff.outcomes.filter((o) => o.kind === "micro" && o.applied).map((o) => o.id);
@@ -307,6 +315,24 @@ export class PhantomNode {
       this.dropStaleMints();
       this.opts.onAnchor?.(info);
     }
+  }
+
+  /**
+   * The txs another validator's accepted event carries are in flight: proposing them
+   * too could only add a void duplicate, so the proposer skips them until that event
+   * is final (then they are applied, or back in play if they were void).
+   */
+  private holdCarried(e: SignedEvent): void {
+    const bytes = this.opts.store.getPayload(e.header.payloadDigest);
+    if (!bytes) return;
+    let txs: PayloadTx[];
+    try {
+      txs = decodeAnchorPayload(bytes).txs;
+    } catch {
+      return; // applies as empty when final (SPEC_POW §9); nothing to hold
+    }
+    const micro = txs.flatMap((t) => (t.kind === "micro" ? [t.tx] : []));
+    this.proposer.hold(`event:${toHex(e.id)}`, micro.map((tx) => toHex(digestMicroTx(tx))), micro.flatMap((tx) => tx.inputs.map(outpointKey)));
   }
 
   private relay(events: SignedEvent[], except: Peer | null): void {
@@ -423,8 +449,24 @@ export class PhantomNode {
     const results = this.mempool.admitEncoded(encoded, this.validationContext());
     const accepted = encoded.filter((_, i) => results[i]!.ok);
     if (accepted.length > 0) this.peers.broadcast({ kind: "txs", txs: accepted }, from ?? undefined);
+    if (from !== null) this.holdRelayed(results);
     return results;
   }
+
+  /**
+   * Txs relayed to us are proposed first by the validator they were submitted to; we
+   * hold them for `relayHoldIntervals` proposer intervals and take them only if that
+   * validator did not (it may be down). Its event, once accepted, holds them instead.
+   */
+  private holdRelayed(results: ReturnType<Mempool["admitEncoded"]>): void {
+    const entries = results.flatMap((r) => (r.ok ? [this.mempool.get(r.txid)] : [])).filter((e) => e !== undefined);
+    if (entries.length === 0) return;
+    const key = `relay:${this.relayHolds++}`;
+    this.proposer.hold(key, entries.map((e) => e.txidHex), entries.flatMap((e) => e.inputKeys));
+    const t = setTimeout(() => this.proposer.unhold(key), relayHoldIntervals * this.opts.txProposerIntervalMs);
+    t.unref?.();
+  }
+  private relayHolds = 0;
 
   /** Pre-checks a mined header against the tip and queues it for our next payload. */
   submitMint(header: Uint8Array, from: Peer | null = null): { mintId: Uint8Array } {
