@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { startLocalnet, until, getJson, ROOT, type Localnet } from "../wallet/localnet-harness.ts";
+import { nodeRpcMethods, NODE_REST_ROUTES } from "../../src/node/rpc-methods.ts";
 
 const chromiumCandidates = [process.env.PHANTOM_CHROMIUM ?? "", "chromium", "chromium-browser", "google-chrome"].filter((c) => c.length > 0);
 const chromium = chromiumCandidates.map((c) => Bun.which(c)).find((p): p is string => p !== null);
@@ -38,10 +39,13 @@ beforeAll(async () => {
   net = await startLocalnet({ label: `explorer-e2e-${process.pid}`, miner: true, durationS: 90 });
   const rpc = net.rpc[0]!;
   // Anchors, a full mesh and at least one applied mint before the page is looked at.
+  let last: Status | undefined;
   await until("anchors, peers and a mint", async () => {
-    const s = await getJson<Status>(`${rpc}/api/status`);
+    const s = (last = await getJson<Status>(`${rpc}/api/status`));
     return BigInt(s.anchorCount) >= 20n && s.peers === s.k - 1 && BigInt(s.mintHeight) >= 1n ? s : undefined;
-  }, 45_000);
+  }, 45_000).catch((e: Error) => {
+    throw new Error(`${e.message}; last status ${JSON.stringify(last)}; localnet log tail:\n${net.log().slice(-3_000)}`);
+  });
   minerAddress = (/"miner":\{"address":"(pc1[a-z0-9]+)"\}/.exec(net.log()) ?? [])[1] ?? "";
 }, 60_000);
 afterAll(async () => {
@@ -125,6 +129,15 @@ describe("REST and WebSocket endpoints the explorer uses", () => {
     expect(badParams.status).toBe(400);
     expect(((await badParams.json()) as { error: { code: number; data: { code: string } } }).error).toMatchObject({ code: -32602, data: { code: "RPC_BAD_PARAMS" } });
     expect((await fetch(`${rpc}/api/nope`)).status).toBe(404);
+  });
+
+  test("docs/RPC.md documents every RPC method and REST name", () => {
+    const doc = readFileSync(join(ROOT, "docs/RPC.md"), "utf8");
+    // The handlers are closures: building the table touches neither node nor store.
+    const methods = Object.keys(nodeRpcMethods({} as never, {} as never, {} as never));
+    expect(methods.length).toBeGreaterThan(5);
+    for (const m of methods) expect(doc, `docs/RPC.md lacks ### ${m}`).toContain(`### ${m}\n`);
+    for (const [rest, m] of Object.entries(NODE_REST_ROUTES)) expect(doc).toContain(`| \`${m}\` | \`${rest}\` |`);
   });
 
   test("the anchors WebSocket topic delivers finalized anchors", async () => {

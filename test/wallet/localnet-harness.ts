@@ -54,11 +54,14 @@ export async function freePorts(): Promise<{ p2p: number; rpc: number; metrics: 
   throw new Error("no free port block found");
 }
 
+/** Leading zero bits of the first mints: low, so a test's mint costs milliseconds even on a loaded machine. */
+export const harnessTargetBits = 12;
+
 export async function startLocalnet(opts: { label: string; maturityAnchors?: bigint; miner?: boolean; durationS: number }): Promise<Localnet> {
   const dir = mkdtempSync(join(tmpdir(), `phantom-${opts.label}-`));
   const ports = await freePorts();
   const genesisPath = join(dir, "genesis.toml");
-  writeFileSync(genesisPath, createGenesis({ k: harnessK, devnetLabel: opts.label, basePort: ports.p2p, maturityAnchors: opts.maturityAnchors }).toml);
+  writeFileSync(genesisPath, createGenesis({ k: harnessK, devnetLabel: opts.label, basePort: ports.p2p, maturityAnchors: opts.maturityAnchors, initialTargetBits: harnessTargetBits }).toml);
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn([
     BIN, "localnet", "--genesis", genesisPath, "--devnet_label", opts.label, "--dir", join(dir, "net"), "--fresh",
     "--base_rpc_port", String(ports.rpc), "--base_metrics_port", String(ports.metrics), "--miner", String(opts.miner ?? false),
