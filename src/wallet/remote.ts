@@ -4,7 +4,7 @@
  * node stays the judge of validity; its typed rejection codes are passed through.
  */
 import { rpcCall } from "../rpc/client.ts";
-import { PhantomError } from "../errors.ts";
+import { PhantomError, isPhantomError } from "../errors.ts";
 import { fromHex, toHex } from "../crypto/bytes.ts";
 import { encodeMicroTx } from "../types/tx.ts";
 import { decodeAddress } from "./address.ts";
@@ -26,7 +26,7 @@ interface AddressGetJson {
 
 type SubmitJson = { accepted: true; txid: string; fee: string } | { accepted: false; txid: string | null; code: string; message: string };
 
-export type SendErrorCode = "WALLET_BAD_ADDRESS" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT";
+export type SendErrorCode = "WALLET_BAD_ADDRESS" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT" | "WALLET_NOT_FINAL";
 export class SendError extends PhantomError<SendErrorCode> {}
 
 const isDigits = (v: unknown): v is string => typeof v === "string" && /^\d+$/.test(v);
@@ -94,4 +94,25 @@ export async function sendPayment(args: {
   if (!res) throw new SendError("WALLET_BAD_RESPONSE", "tx_submit returned no result");
   if (!res.accepted) throw new SendError("WALLET_TX_REJECTED", `node rejected the tx: [${res.code}] ${res.message}`, { code: res.code, txid: res.txid });
   return { txid: res.txid, amount: args.amount, fee: sel.fee, change: sel.change, inputs: sel.inputs.length, txBytes: bytes.length };
+}
+
+/** How often `waitForFinality` asks the node whether the tx is in a finalized anchor. */
+export const finalityPollMs = 250;
+
+/**
+ * Polls chain_lookup until the tx's outputs exist (it was applied by a finalized
+ * anchor); returns that anchor index. Bounded by `limitMs`: WALLET_NOT_FINAL after it.
+ */
+export async function waitForFinality(rpc: string, txid: string, limitMs: number, signal?: AbortSignal): Promise<bigint> {
+  const deadline = performance.now() + limitMs;
+  for (;;) {
+    const found = await rpcCall<{ type: string; outputs?: { createdAt: string }[] }>(rpc, "chain_lookup", { id: txid }, signal).catch((e) => {
+      if (isPhantomError(e) && e.code === "RPC_NOT_FOUND") return null;
+      throw e;
+    });
+    const createdAt = found?.type === "tx" ? found.outputs?.[0]?.createdAt : undefined;
+    if (createdAt !== undefined && isDigits(createdAt)) return BigInt(createdAt);
+    if (performance.now() + finalityPollMs > deadline) throw new SendError("WALLET_NOT_FINAL", `tx ${txid} is not final after ${limitMs} ms (it may still be; check chain_lookup later)`, { txid });
+    await Bun.sleep(finalityPollMs);
+  }
 }

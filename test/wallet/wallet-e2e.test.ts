@@ -67,9 +67,9 @@ describe("phantom wallet against a localnet", () => {
     refuse(["--to", a2.slice(0, -1) + (a2.endsWith("q") ? "p" : "q"), "--amount", "1"], "WALLET_BAD_ADDRESS");
     refuse(["--to", a2, "--amount", "1", "--rpc", "http://127.0.0.1:1"], "RPC_UNREACHABLE");
 
-    const sent = phantom(["wallet", "send", "--wallet", w1, "--rpc", rpc, "--to", a2, "--amount", "1.5", "--fee", `${feeUnits}u`, "--genesis", net.genesisPath]);
+    const sent = phantom(["wallet", "send", "--wallet", w1, "--rpc", rpc, "--to", a2, "--amount", "1.5", "--fee", `${feeUnits}u`, "--genesis", net.genesisPath, "--wait_s", "30"]);
     expect(sent.code).toBe(0);
-    const tx = JSON.parse(sent.out);
+    const [tx, final] = sent.out.trim().split("\n").map((l) => JSON.parse(l));
     expect(tx).toMatchObject({ type: "tx_submitted", accepted: true, amountUnits: "150000000", feeUnits: String(feeUnits), inputs: 1 });
     expect(tx.txid).toMatch(/^[0-9a-f]{64}$/);
 
@@ -83,8 +83,9 @@ describe("phantom wallet against a localnet", () => {
     expect(r2.utxos).toEqual([expect.objectContaining({ txid: tx.txid, amount: "150000000", coinbase: false })]);
     const r1 = await rpcCall<AddressGet>(other, "address_get", { address: a1 });
     expect(BigInt(r1.balanceUnits)).toBe(2n * rewardUnits - 150_000_000n - feeUnits);
-    const lookup = await rpcCall<{ type: string; outputs: { address: string; amount: string }[] }>(other, "chain_lookup", { id: tx.txid });
+    const lookup = await rpcCall<{ type: string; outputs: { address: string; amount: string; createdAt: string }[] }>(other, "chain_lookup", { id: tx.txid });
     expect(lookup.type).toBe("tx");
+    expect(final).toEqual({ type: "tx_final", txid: tx.txid, anchorIndex: lookup.outputs[0]!.createdAt });
     expect(lookup.outputs.map((o) => [o.address, o.amount])).toEqual([[a2, "150000000"], [a1, String(rewardUnits - 150_000_000n - feeUnits)]]);
     const after2 = JSON.parse(phantom(["wallet", "balance", "--wallet", w2, "--rpc", other]).out);
     expect(after2.balancePc).toBe("1.50000000");

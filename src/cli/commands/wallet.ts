@@ -9,7 +9,7 @@ import { CliError } from "../args.ts";
 import { newMnemonic, accountFromMnemonic } from "../../wallet/keys.ts";
 import { writeWalletFile, loadAccount } from "../../wallet/wallet-file.ts";
 import { parseAmount, formatPc } from "../../wallet/amount.ts";
-import { fetchAddress, fetchNextAnchorIndex, sendPayment, SendError } from "../../wallet/remote.ts";
+import { fetchAddress, fetchNextAnchorIndex, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
 import { isPhantomError } from "../../errors.ts";
 import { isSpendable } from "../../wallet/select.ts";
 import { loadGenesis } from "../../genesis/index.ts";
@@ -18,11 +18,17 @@ const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
 const subcommands = ["new", "address", "balance", "send"] as const;
 /** A node that accepts the connection but never answers must not hang the wallet (default of --rpc_timeout_ms). */
 export const walletRpcTimeoutMs = 15_000;
+/** Longest --wait_s accepted. */
+export const waitSMax = 3_600;
 
 /** Runs an RPC-using subcommand under a deadline; a timeout becomes WALLET_RPC_TIMEOUT. */
 async function withDeadline(ctx: CommandContext, run: (ctx: CommandContext) => Promise<number>): Promise<number> {
-  const timeoutMs = ctx.flags.rpc_timeout_ms as number;
-  if (timeoutMs <= 0) throw new CliError("CLI_BAD_VALUE", "--rpc_timeout_ms must be positive");
+  const rpcTimeoutMs = ctx.flags.rpc_timeout_ms as number;
+  const waitS = ctx.flags.wait_s as number;
+  if (rpcTimeoutMs <= 0) throw new CliError("CLI_BAD_VALUE", "--rpc_timeout_ms must be positive");
+  if (waitS < 0 || waitS > waitSMax) throw new CliError("CLI_BAD_VALUE", `--wait_s must be 0..${waitSMax}`);
+  // Waiting for finality is bounded by --wait_s on top of the RPC deadline.
+  const timeoutMs = rpcTimeoutMs + waitS * 1000;
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
     return await run({ ...ctx, signal: AbortSignal.any([ctx.signal, timeout]) });
@@ -83,6 +89,11 @@ async function runSend(ctx: CommandContext): Promise<number> {
     type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
     feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
   }));
+  const waitS = ctx.flags.wait_s as number;
+  if (waitS > 0) {
+    const anchor = await waitForFinality(ctx.flags.rpc as string, res.txid, waitS * 1000, ctx.signal);
+    ctx.out(JSON.stringify({ type: "tx_final", txid: res.txid, anchorIndex: anchor.toString() }));
+  }
   return 0;
 }
 
@@ -95,7 +106,7 @@ export const command: Command = {
     "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]",
     "  phantom wallet address [--account i]",
     "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml]",
-    "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u]",
+    "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
     "amounts: \"1.5\" or \"1.5pc\" is PC (at most 8 decimals); \"150000000u\" is units (1 PC = 10^8 units)",
   ].join("\n"),
   positionals: true,
@@ -107,6 +118,7 @@ export const command: Command = {
     { name: "to", type: "string", help: "send: recipient address (pc1…)" },
     { name: "amount", type: "string", help: "send: amount, PC decimal (1.5) or units (150000000u)" },
     { name: "fee", type: "string", help: "send: fee, PC decimal or units", default: "10000u" },
+    { name: "wait_s", type: "int", help: "send: then wait up to this long for the tx to be final (0 = do not wait)", default: "0" },
     { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors)" },
     { name: "words", type: "int", help: "new: mnemonic length, 12 or 24", default: "24" },
     { name: "show_mnemonic", type: "bool", help: "new: also print the mnemonic", default: "false" },
