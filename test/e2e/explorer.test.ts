@@ -140,6 +140,23 @@ describe("REST and WebSocket endpoints the explorer uses", () => {
     for (const [rest, m] of Object.entries(NODE_REST_ROUTES)) expect(doc).toContain(`| \`${m}\` | \`${rest}\` |`);
   });
 
+  test("the field tables of docs/RPC.md list exactly the fields a node returns", async () => {
+    const doc = readFileSync(join(ROOT, "docs/RPC.md"), "utf8");
+    /** Backticked names in the first column of the `| field |` table under `### method`. */
+    const documented = (method: string): string[] => {
+      const section = doc.split(`### ${method}\n`)[1]!.split("\n### ")[0]!;
+      const table = section.split("\n").filter((l) => l.startsWith("| `"));
+      return table.flatMap((l) => [...l.split("|")[1]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!)).sort();
+    };
+    const rpc = net.rpc[0]!;
+    const status = await getJson<Record<string, unknown>>(`${rpc}/api/status`);
+    expect(documented("phantom_status")).toEqual(Object.keys(status).sort());
+    const [anchor] = await getJson<Record<string, unknown>[]>(`${rpc}/api/anchors?limit=1`);
+    expect(documented("chain_anchors")).toEqual(Object.keys(anchor!).sort());
+    const address = await getJson<Record<string, unknown>>(`${rpc}/api/address?address=${minerAddress}`);
+    expect(documented("address_get")).toEqual(Object.keys(address).sort());
+  });
+
   test("the anchors WebSocket topic delivers finalized anchors", async () => {
     const ws = new WebSocket(net.rpc[3]!.replace("http", "ws") + "/ws");
     const got: { topic?: string; data?: { anchorIndex: string | number; eventId: string } }[] = [];
