@@ -32,6 +32,11 @@ const style = `
  tbody tr{cursor:pointer} tbody tr:hover{background:#171c25}
  pre{background:#171c25;border:1px solid #2a3140;padding:10px;border-radius:6px;overflow:auto;font-size:12px;max-height:420px;white-space:pre-wrap;word-break:break-all}
  .err{color:#ff8080} .muted{color:#8b96a8}
+ #result{margin-top:16px;background:#171c25;border:1px solid #2a3140;border-radius:6px;padding:12px 14px}
+ #result h3{margin:0 0 8px;font-size:14px;word-break:break-all} #result table{min-width:0} #result table+table{margin-top:12px}
+ #result details{margin-top:10px} #result summary{cursor:pointer;color:#8b96a8;font-size:12px}
+ table.kv td:first-child{color:#8b96a8;width:160px;font-family:system-ui,sans-serif}
+ a{color:#7aa2ff;text-decoration:none} a:hover{text-decoration:underline}
 `;
 
 const script = `
@@ -68,15 +73,33 @@ function scheduleRefresh() {
   const wait = Math.max(0, last + ${explorerRefreshMinMs} - Date.now());
   pending = setTimeout(() => { pending = null; last = Date.now(); refresh(); }, wait);
 }
+const link = (q, text) => '<a href="?q=' + encodeURIComponent(q) + '">' + esc(text === undefined ? q : text) + '</a>';
+const kv = (rows) => '<table class="kv">' + rows.map(([k, v]) => '<tr><td>' + esc(k) + '</td><td>' + v + '</td></tr>').join("") + '</table>';
+const grid = (head, rows) => '<table><thead><tr>' + head.map((h) => '<th>' + esc(h) + '</th>').join("") + '</tr></thead><tbody>' +
+  (rows.length ? rows.map((r) => '<tr>' + r.map((c) => '<td>' + c + '</td>').join("") + '</tr>').join("") : '<tr><td colspan="' + head.length + '" class="muted">none</td></tr>') + '</tbody></table>';
+function render(res) {
+  if (res.utxos) return '<h3>Address ' + esc(res.address) + '</h3>' + kv([["balance", esc(res.balancePc) + " PC"], ["outputs", esc(res.utxos.length)]]) +
+    grid(["txid", "index", "amount (PC)", "created at anchor", "mint reward"], res.utxos.map((u) => [link(u.txid, u.txid.slice(0, 24) + "…"), esc(u.index), esc(units(u.amount)), link(u.createdAt), u.coinbase ? "yes" : "no"]));
+  if (res.type === "tx") return '<h3>Transaction ' + esc(res.txid) + '</h3>' +
+    grid(["output", "address", "amount (PC)", "created at anchor", "spent at anchor"], res.outputs.map((o) => [esc(o.index), link(o.address, o.address.slice(0, 30) + "…"), esc(units(o.amount)), link(o.createdAt), o.spentAt === null ? '<span class="muted">unspent</span>' : link(o.spentAt)]));
+  if (res.type === "event") return '<h3>Event ' + esc(res.id) + '</h3>' + kv([["creator", esc(res.creator)], ["seq", esc(res.seq)], ["lamport", esc(res.lamport)],
+    ["anchor", res.anchorIndex === null ? '<span class="muted">not finalized</span>' : link(res.anchorIndex)], ["payload digest", esc(res.payloadDigest)],
+    ["parents", res.parents.map((p) => link(p)).join("<br>")]]);
+  if (res.anchorIndex !== undefined) return '<h3>Anchor ' + esc(res.anchorIndex) + '</h3>' + kv([["event", link(res.eventId)], ["creator", esc(res.creator)],
+    ["round", esc(res.round)], ["txs", esc(res.txCount)], ["fees (PC)", esc(units(res.fees))], ["state root", esc(res.stateRoot)],
+    ["voided", res.voided.length ? res.voided.map((v) => esc(v.kind + " " + v.id.slice(0, 16) + "… " + v.code)).join("<br>") : '<span class="muted">none</span>']]);
+  return "";
+}
 async function search(q) {
   q = q.trim(); if (!q) return;
-  const out = $("lookup"); out.hidden = false; out.className = ""; out.textContent = "looking up " + q + "…";
+  const box = $("result"), view = $("result-view"), out = $("lookup");
+  box.hidden = false; out.className = ""; view.innerHTML = '<span class="muted">looking up ' + esc(q) + '…</span>'; out.textContent = "";
   history.replaceState(null, "", "?q=" + encodeURIComponent(q));
   try {
     const res = q.startsWith("pc1") ? await api("address", { address: q }) : /^\\d+$/.test(q) ? await api("anchor", { index: q }) :
       await api("lookup", { id: q });
-    out.textContent = JSON.stringify(res, null, 2); out.dataset.query = q;
-  } catch (e) { out.textContent = e.message; out.className = "err"; }
+    view.innerHTML = render(res); out.textContent = JSON.stringify(res, null, 2); out.dataset.query = q;
+  } catch (e) { view.innerHTML = '<span class="err">' + esc(e.message) + '</span>'; out.textContent = e.message; out.className = "err"; }
 }
 $("q").addEventListener("keydown", (ev) => { if (ev.key === "Enter") search($("q").value); });
 $("anchors").addEventListener("click", (ev) => { const tr = ev.target.closest("tr[data-anchor]"); if (tr) { $("q").value = tr.dataset.anchor; search(tr.dataset.anchor); } });
@@ -102,7 +125,7 @@ export const explorerHtml = `<!doctype html>
 <span id="conn">connecting <span id="updated"></span></span></header>
 <main>
 <div class="cards" id="cards"></div>
-<pre id="lookup" hidden></pre>
+<section id="result" hidden><div id="result-view"></div><details><summary>raw JSON</summary><pre id="lookup"></pre></details></section>
 <h2>Latest finalized anchors</h2>
 <div class="scroll"><table><colgroup><col class="c-anchor"><col class="c-round"><col class="c-creator"><col class="c-id"><col class="c-txs"><col class="c-fees"></colgroup>
 <thead><tr><th class="n">anchor</th><th class="n">round</th><th class="n">creator</th><th>event id</th><th class="n">txs</th><th class="n">fees (PC)</th></tr></thead>

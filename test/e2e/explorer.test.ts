@@ -85,6 +85,9 @@ describe("explorer in headless Chromium", () => {
     expect(lookup).not.toBeNull();
     const shown = JSON.parse(lookup![1]!.replace(/&quot;/g, '"')) as Anchor;
     expect(shown.anchorIndex).toBe("3");
+    // The rendered view: a heading and the event as a link that searches it.
+    expect(dom).toContain("<h3>Anchor 3</h3>");
+    expect(dom).toContain(`<a href="?q=${shown.eventId}">${shown.eventId}</a>`);
     for (const other of net.rpc) {
       const a = await getJson<Anchor>(`${other}/api/anchor?index=3`);
       expect([a.eventId, a.stateRoot]).toEqual([shown.eventId, shown.stateRoot]);
@@ -98,6 +101,9 @@ describe("explorer in headless Chromium", () => {
     const info = JSON.parse(pre) as { address: string; balanceUnits: string; utxos: unknown[] };
     expect(info.address).toBe(minerAddress);
     expect(BigInt(info.balanceUnits)).toBeGreaterThan(0n);
+    expect(dom).toContain(`<h3>Address ${minerAddress}</h3>`);
+    const utxoRows = [...dom.matchAll(/<tr><td><a href="\?q=([0-9a-f]{64})">/g)].map((m) => m[1]);
+    expect(utxoRows).toHaveLength(info.utxos.length);
     const bad = runChromium(["--dump-dom", `${net.rpc[1]}/?q=pc1nothing`]).out;
     expect(bad).toMatch(/<pre id="lookup" class="err">[^<]*\[RPC_BAD_PARAMS\]<\/pre>/);
   }, 60_000);
