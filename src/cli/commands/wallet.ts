@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command, CommandContext } from "../command.ts";
 import { CliError } from "../args.ts";
-import { newMnemonic, accountFromMnemonic } from "../../wallet/keys.ts";
+import { newMnemonic, accountFromMnemonic, type WalletAccount } from "../../wallet/keys.ts";
 import { writeWalletFile, loadAccount } from "../../wallet/wallet-file.ts";
 import { parseAmount, formatPc } from "../../wallet/amount.ts";
 import { fetchAddress, fetchNextAnchorIndex, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
@@ -43,8 +43,14 @@ async function maturityFromGenesis(ctx: CommandContext): Promise<bigint | undefi
   return file ? (await loadGenesis(file)).emission.maturityAnchors : undefined;
 }
 
-function account(ctx: CommandContext) {
-  return loadAccount(ctx.flags.wallet as string, ctx.flags.account as number, ctx.err);
+/** Loads the account for `use` and zeroes its secret key afterwards, whatever happens. */
+async function withAccount<T>(ctx: CommandContext, use: (acct: WalletAccount) => Promise<T> | T): Promise<T> {
+  const acct = loadAccount(ctx.flags.wallet as string, ctx.flags.account as number, ctx.err);
+  try {
+    return await use(acct);
+  } finally {
+    acct.keyPair.secretKey.fill(0);
+  }
 }
 
 async function runNew(ctx: CommandContext): Promise<number> {
@@ -60,7 +66,7 @@ async function runNew(ctx: CommandContext): Promise<number> {
 }
 
 async function runBalance(ctx: CommandContext): Promise<number> {
-  const acct = account(ctx);
+  const acct = await withAccount(ctx, (a) => ({ address: a.address, index: a.index }));
   const rpc = ctx.flags.rpc as string;
   const info = await fetchAddress(rpc, acct.address, ctx.signal);
   const maturityAnchors = await maturityFromGenesis(ctx);
@@ -82,9 +88,8 @@ async function runSend(ctx: CommandContext): Promise<number> {
   if (!to || !amountText) throw new CliError("CLI_MISSING_FLAG", "wallet send needs --to <pc1… address> and --amount <PC, e.g. 1.5, or units, e.g. 150000000u>");
   const amount = parseAmount(amountText);
   const fee = parseAmount(ctx.flags.fee as string, { allowZero: true });
-  const res = await sendPayment({
-    rpc: ctx.flags.rpc as string, account: account(ctx), to, amount, fee, maturityAnchors: await maturityFromGenesis(ctx), signal: ctx.signal,
-  });
+  const maturityAnchors = await maturityFromGenesis(ctx);
+  const res = await withAccount(ctx, (account) => sendPayment({ rpc: ctx.flags.rpc as string, account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
   ctx.out(JSON.stringify({
     type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
     feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
@@ -130,11 +135,9 @@ export const command: Command = {
     switch (sub as (typeof subcommands)[number]) {
       case "new":
         return runNew(ctx);
-      case "address": {
-        const acct = account(ctx);
-        ctx.out(acct.address);
+      case "address":
+        ctx.out(await withAccount(ctx, (a) => a.address));
         return 0;
-      }
       case "balance":
         return withDeadline(ctx, runBalance);
       case "send":
