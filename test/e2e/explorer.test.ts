@@ -230,7 +230,7 @@ describe("Grafana dashboard and Prometheus alerts query metrics a node exports",
   test("every dashboard panel query names exported metrics; panels are well-formed", async () => {
     const names = await exposedNames();
     const dash = JSON.parse(readFileSync(join(ROOT, "docs/grafana/phantom-node-mempool-dashboard.json"), "utf8")) as {
-      uid: string; panels: { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string }; targets?: { expr: string; refId: string }[] }[];
+      uid: string; panels: { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string }; targets?: { expr: string; refId: string; legendFormat?: string }[] }[];
     };
     const datasourceUid = /uid:\s*(\S+)/.exec(readFileSync(join(ROOT, "docs/observability/grafana-datasource.yml"), "utf8"))![1];
     expect(new Set(dash.panels.map((p) => p.id)).size).toBe(dash.panels.length);
@@ -249,6 +249,14 @@ describe("Grafana dashboard and Prometheus alerts query metrics a node exports",
       expect(p.targets?.length, `panel "${p.title}" has no query`).toBeGreaterThan(0);
       expect(new Set(p.targets!.map((t) => t.refId)).size).toBe(p.targets!.length);
       for (const t of p.targets!) {
+        // A legend can only name labels the query keeps: after `sum by (a, b)` only a and b.
+        const legendLabels = [...(t.legendFormat ?? "").matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]!);
+        const by = /\bby \(([^)]*)\)/.exec(t.expr);
+        if (by && !t.expr.includes("group_right")) {
+          const kept = by[1]!.split(",").map((x) => x.trim());
+          for (const l of legendLabels) expect(kept, `panel "${p.title}": legend {{${l}}} is dropped by "${t.expr}"`).toContain(l);
+        }
+        if (/^(sum|max|min|avg|count)\(/.test(t.expr)) expect(legendLabels, `panel "${p.title}": "${t.expr}" keeps no labels`).toEqual([]);
         const used = promqlMetricNames(t.expr);
         expect(used.length, `"${t.expr}" reads no metric`).toBeGreaterThan(0);
         for (const n of used) {
