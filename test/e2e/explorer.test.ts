@@ -286,6 +286,11 @@ describe("Grafana dashboard and Prometheus alerts query metrics a node exports",
       if (r.for !== undefined) expect(r.for).toMatch(/^\d+[smh]$/);
       const used = promqlMetricNames(String(r.expr));
       expect(used.length).toBeGreaterThan(0);
+      const by = /\bby \(([^)]*)\)/.exec(String(r.expr));
+      if (by && !String(r.expr).includes("group_right")) {
+        const kept = by[1]!.split(",").map((x) => x.trim());
+        for (const m of r.annotations.summary.matchAll(/\$labels\.(\w+)/g)) expect(kept, `alert ${r.alert}: $labels.${m[1]} is dropped by its expression`).toContain(m[1]!);
+      }
       for (const n of used) expect(names.has(n), `alert ${r.alert}: ${n} is not exported by a node`).toBe(true);
     }
     const prom = Bun.YAML.parse(readFileSync(join(ROOT, "docs/prometheus/prometheus.yml"), "utf8")) as { rule_files: string[] };
