@@ -9,6 +9,7 @@ import { command as p2pQuicListen } from "./p2p-quic-listen.ts";
 import { command as consensusAckDists } from "./consensus-ack-dists.ts";
 import { command as consensusPayoutRoot } from "./consensus-payout-root.ts";
 import { command as cacheBench } from "./cache-bench.ts";
+import { command as wallet } from "./wallet.ts";
 
 export const commands: Command[] = [
   localnet,
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   p2pQuicListen,
   metricsServe,
   mine,
+  wallet,
   consensusAckDists,
   consensusPayoutRoot,
   cacheBench,

@@ -1,0 +1,147 @@
+/**
+ * `phantom wallet new|address|balance|send`: a single-key wallet over a node's RPC.
+ * The mnemonic lives in a 0600 file and is printed only with --show_mnemonic.
+ */
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { Command, CommandContext } from "../command.ts";
+import { CliError } from "../args.ts";
+import { newMnemonic, accountFromMnemonic, type WalletAccount } from "../../wallet/keys.ts";
+import { writeWalletFile, loadAccount } from "../../wallet/wallet-file.ts";
+import { parseAmount, formatPc } from "../../wallet/amount.ts";
+import { fetchAddress, fetchNextAnchorIndex, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
+import { isPhantomError } from "../../errors.ts";
+import { isSpendable } from "../../wallet/select.ts";
+import { loadGenesis } from "../../genesis/index.ts";
+
+const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
+const subcommands = ["new", "address", "balance", "send"] as const;
+/** A node that accepts the connection but never answers must not hang the wallet (default of --rpc_timeout_ms). */
+export const walletRpcTimeoutMs = 15_000;
+/** Longest --wait_s accepted. */
+export const waitSMax = 3_600;
+
+/** Runs an RPC-using subcommand under a deadline; a timeout becomes WALLET_RPC_TIMEOUT. */
+async function withDeadline(ctx: CommandContext, run: (ctx: CommandContext) => Promise<number>): Promise<number> {
+  const rpcTimeoutMs = ctx.flags.rpc_timeout_ms as number;
+  const waitS = ctx.flags.wait_s as number;
+  if (rpcTimeoutMs <= 0) throw new CliError("CLI_BAD_VALUE", "--rpc_timeout_ms must be positive");
+  if (waitS < 0 || waitS > waitSMax) throw new CliError("CLI_BAD_VALUE", `--wait_s must be 0..${waitSMax}`);
+  // Waiting for finality is bounded by --wait_s on top of the RPC deadline.
+  const timeoutMs = rpcTimeoutMs + waitS * 1000;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    return await run({ ...ctx, signal: AbortSignal.any([ctx.signal, timeout]) });
+  } catch (e) {
+    if (timeout.aborted && isPhantomError(e) && e.code === "RPC_ABORTED") throw new SendError("WALLET_RPC_TIMEOUT", `no answer from ${ctx.flags.rpc as string} within ${timeoutMs} ms`);
+    throw e;
+  }
+}
+
+async function maturityFromGenesis(ctx: CommandContext): Promise<bigint | undefined> {
+  const file = ctx.flags.genesis as string | undefined;
+  return file ? (await loadGenesis(file)).emission.maturityAnchors : undefined;
+}
+
+/** Loads the account for `use` and zeroes its secret key afterwards, whatever happens. */
+async function withAccount<T>(ctx: CommandContext, use: (acct: WalletAccount) => Promise<T> | T): Promise<T> {
+  const acct = loadAccount(ctx.flags.wallet as string, ctx.flags.account as number, ctx.err);
+  try {
+    return await use(acct);
+  } finally {
+    acct.keyPair.secretKey.fill(0);
+  }
+}
+
+async function runNew(ctx: CommandContext): Promise<number> {
+  const words = ctx.flags.words as number;
+  if (words !== 12 && words !== 24) throw new CliError("CLI_BAD_VALUE", "--words must be 12 or 24");
+  const mnemonic = newMnemonic(words === 12 ? 128 : 256);
+  const path = ctx.flags.wallet as string;
+  writeWalletFile(path, mnemonic);
+  const first = accountFromMnemonic(mnemonic, 0);
+  ctx.out(JSON.stringify({ type: "wallet_created", file: path, address: first.address, ...(ctx.flags.show_mnemonic ? { mnemonic } : {}) }));
+  ctx.err(`wallet: mnemonic written to ${path} (mode 0600); back it up offline — it is the only way to recover the funds`);
+  return 0;
+}
+
+async function runBalance(ctx: CommandContext): Promise<number> {
+  const acct = await withAccount(ctx, (a) => ({ address: a.address, index: a.index }));
+  const rpc = ctx.flags.rpc as string;
+  const info = await fetchAddress(rpc, acct.address, ctx.signal);
+  const maturityAnchors = await maturityFromGenesis(ctx);
+  let spendable = info.balanceUnits;
+  if (maturityAnchors !== undefined) {
+    const maturity = { nextAnchorIndex: await fetchNextAnchorIndex(rpc, ctx.signal), maturityAnchors };
+    spendable = info.utxos.filter((u) => isSpendable(u, maturity)).reduce((s, u) => s + u.amount, 0n);
+  }
+  ctx.out(JSON.stringify({
+    address: acct.address, account: acct.index, balancePc: formatPc(info.balanceUnits), balanceUnits: info.balanceUnits.toString(),
+    utxos: info.utxos.length, ...(maturityAnchors !== undefined ? { spendablePc: formatPc(spendable), spendableUnits: spendable.toString() } : {}),
+  }));
+  return 0;
+}
+
+async function runSend(ctx: CommandContext): Promise<number> {
+  const to = ctx.flags.to as string | undefined;
+  const amountText = ctx.flags.amount as string | undefined;
+  if (!to || !amountText) throw new CliError("CLI_MISSING_FLAG", "wallet send needs --to <pc1… address> and --amount <PC, e.g. 1.5, or units, e.g. 150000000u>");
+  const amount = parseAmount(amountText);
+  const fee = parseAmount(ctx.flags.fee as string, { allowZero: true });
+  const maturityAnchors = await maturityFromGenesis(ctx);
+  const res = await withAccount(ctx, (account) => sendPayment({ rpc: ctx.flags.rpc as string, account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
+  ctx.out(JSON.stringify({
+    type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
+    feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
+  }));
+  const waitS = ctx.flags.wait_s as number;
+  if (waitS > 0) {
+    const anchor = await waitForFinality(ctx.flags.rpc as string, res.txid, waitS * 1000, ctx.signal);
+    ctx.out(JSON.stringify({ type: "tx_final", txid: res.txid, anchorIndex: anchor.toString() }));
+  }
+  return 0;
+}
+
+export const command: Command = {
+  name: "wallet",
+  aliases: [],
+  summary: "wallet: new (mnemonic file) | address | balance | send, against a node's RPC",
+  usage: [
+    "phantom wallet <new|address|balance|send> [flags]",
+    "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]",
+    "  phantom wallet address [--account i]",
+    "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml]",
+    "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
+    "amounts: \"1.5\" or \"1.5pc\" is PC (at most 8 decimals); \"150000000u\" is units (1 PC = 10^8 units)",
+  ].join("\n"),
+  positionals: true,
+  flags: [
+    { name: "wallet", type: "string", help: "wallet file (one BIP39 mnemonic line, mode 0600)", default: defaultWalletPath },
+    { name: "account", type: "int", help: "account index derived from the mnemonic", default: "0" },
+    { name: "rpc", type: "string", help: "node RPC URL", default: "http://127.0.0.1:8645" },
+    { name: "rpc_timeout_ms", type: "int", help: "give up on an RPC call after this long", default: String(walletRpcTimeoutMs) },
+    { name: "to", type: "string", help: "send: recipient address (pc1…)" },
+    { name: "amount", type: "string", help: "send: amount, PC decimal (1.5) or units (150000000u)" },
+    { name: "fee", type: "string", help: "send: fee, PC decimal or units", default: "10000u" },
+    { name: "wait_s", type: "int", help: "send: then wait up to this long for the tx to be final (0 = do not wait)", default: "0" },
+    { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors)" },
+    { name: "words", type: "int", help: "new: mnemonic length, 12 or 24", default: "24" },
+    { name: "show_mnemonic", type: "bool", help: "new: also print the mnemonic", default: "false" },
+  ],
+  async run(ctx) {
+    const [sub, ...extra] = ctx.positionals;
+    if (!sub || !(subcommands as readonly string[]).includes(sub)) throw new CliError("CLI_BAD_VALUE", `usage: phantom wallet <${subcommands.join("|")}> (see --help)`);
+    if (extra.length > 0) throw new CliError("CLI_UNEXPECTED_ARGUMENT", `unexpected argument "${extra[0]}" (see --help)`);
+    switch (sub as (typeof subcommands)[number]) {
+      case "new":
+        return runNew(ctx);
+      case "address":
+        ctx.out(await withAccount(ctx, (a) => a.address));
+        return 0;
+      case "balance":
+        return withDeadline(ctx, runBalance);
+      case "send":
+        return withDeadline(ctx, runSend);
+    }
+  },
+};

@@ -1,0 +1,111 @@
+/**
+ * Runs `bin/phantom localnet` as a real child process on its own free ports (a
+ * generated devnet genesis), for the end-to-end tests. Every wait is bounded and
+ * stop() SIGTERMs the localnet, which stops its validators and miner.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { createGenesis } from "../../src/genesis/create.ts";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const BIN = join(ROOT, "bin", "phantom");
+/** Validators in the test committee; each takes one UDP, one RPC and one metrics port. */
+export const harnessK = 4;
+const portTriesMax = 20;
+const stopWaitMs = 15_000;
+
+export interface Localnet {
+  dir: string;
+  genesisPath: string;
+  rpc: string[];
+  metrics: string[];
+  log(): string;
+  stop(): Promise<void>;
+}
+
+async function portsFree(p2p: number, rpc: number, metrics: number): Promise<boolean> {
+  const closers: (() => void)[] = [];
+  try {
+    for (let i = 0; i < harnessK; i++) {
+      const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port: p2p + i });
+      closers.push(() => udp.close());
+      for (const port of [rpc + i, metrics + i]) {
+        const tcp = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+        closers.push(() => tcp.stop(true));
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    for (const close of closers) close();
+  }
+}
+
+/** Three blocks of `harnessK` ports (UDP P2P, TCP RPC, TCP metrics) in 20000..59999 that are free right now. */
+export async function freePorts(): Promise<{ p2p: number; rpc: number; metrics: number }> {
+  for (let i = 0; i < portTriesMax; i++) {
+    const base = 20_000 + Math.floor(Math.random() * 3_000) * 10; // 20000..49990
+    const ports = { p2p: base, rpc: base + harnessK, metrics: base + 10_000 };
+    if (await portsFree(ports.p2p, ports.rpc, ports.metrics)) return ports;
+  }
+  throw new Error("no free port block found");
+}
+
+/** Leading zero bits of the first mints: low, so a test's mint costs milliseconds even on a loaded machine. */
+export const harnessTargetBits = 12;
+
+export async function startLocalnet(opts: { label: string; maturityAnchors?: bigint; miner?: boolean; durationS: number }): Promise<Localnet> {
+  const dir = mkdtempSync(join(tmpdir(), `phantom-${opts.label}-`));
+  const ports = await freePorts();
+  const genesisPath = join(dir, "genesis.toml");
+  writeFileSync(genesisPath, createGenesis({ k: harnessK, devnetLabel: opts.label, basePort: ports.p2p, maturityAnchors: opts.maturityAnchors, initialTargetBits: harnessTargetBits }).toml);
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn([
+    BIN, "localnet", "--genesis", genesisPath, "--devnet_label", opts.label, "--dir", join(dir, "net"), "--fresh",
+    "--base_rpc_port", String(ports.rpc), "--base_metrics_port", String(ports.metrics), "--miner", String(opts.miner ?? false),
+    "--duration_s", String(opts.durationS),
+  ], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let text = "";
+  for (const stream of [proc.stdout, proc.stderr]) {
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) text = (text + decoder.decode(chunk, { stream: true })).slice(-200_000);
+    })();
+  }
+  const range = (base: number) => Array.from({ length: harnessK }, (_, i) => base + i);
+  return {
+    dir, genesisPath,
+    rpc: range(ports.rpc).map((p) => `http://127.0.0.1:${p}`),
+    metrics: range(ports.metrics).map((p) => `http://127.0.0.1:${p}/metrics`),
+    log: () => text,
+    async stop() {
+      proc.kill("SIGTERM");
+      await Promise.race([proc.exited, Bun.sleep(stopWaitMs).then(() => proc.kill("SIGKILL"))]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `probe` every `everyMs` until it returns a value, at most `limitMs` (a bound, not a timing assertion). */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, limitMs: number, everyMs = 250): Promise<T> {
+  const deadline = performance.now() + limitMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (performance.now() > deadline) throw new Error(`${what}: not reached within ${limitMs} ms`);
+    await Bun.sleep(everyMs);
+  }
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
+
+export function phantom(args: string[], timeoutMs = 60_000) {
+  const p = Bun.spawnSync([BIN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+}

@@ -1,0 +1,85 @@
+// `phantom wallet` as a user runs it, without a network: files, flags, and a node that
+// accepts connections but never answers (the wallet must give up with a typed error).
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN, ROOT } from "./localnet-harness.ts";
+import { accountFromMnemonic } from "../../src/wallet/keys.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "phantom-wallet-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function phantom(args: string[]) {
+  const p = Bun.spawn([BIN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
+}
+
+const reference = `${"abandon ".repeat(11)}about`; // BIP39 reference phrase
+
+describe("phantom wallet (offline)", () => {
+  test("address derives from the file; accounts differ; a readable file draws a warning", async () => {
+    const file = join(dir, "ref.mnemonic");
+    writeFileSync(file, reference + "\n", { mode: 0o600 });
+    const a0 = await phantom(["wallet", "address", "--wallet", file]);
+    expect(a0.code).toBe(0);
+    expect(a0.out.trim()).toBe(accountFromMnemonic(reference, 0).address);
+    expect(a0.err).not.toContain("warning");
+    const a1 = await phantom(["wallet", "address", "--wallet", file, "--account", "1"]);
+    expect(a1.out.trim()).toBe(accountFromMnemonic(reference, 1).address);
+    chmodSync(file, 0o644);
+    expect((await phantom(["wallet", "address", "--wallet", file])).err).toContain("readable by other users");
+  });
+
+  test("bad files, flags and subcommands are typed errors with exit status 2", async () => {
+    const bad = join(dir, "bad.mnemonic");
+    writeFileSync(bad, "not a mnemonic at all\n", { mode: 0o600 });
+    const big = join(dir, "big.mnemonic");
+    writeFileSync(big, "x".repeat(10_000), { mode: 0o600 });
+    const ref = join(dir, "ref2.mnemonic");
+    writeFileSync(ref, reference, { mode: 0o600 });
+    const cases: [string[], string][] = [
+      [["wallet"], "CLI_BAD_VALUE"],
+      [["wallet", "steal"], "CLI_BAD_VALUE"],
+      [["wallet", "address", "extra"], "CLI_UNEXPECTED_ARGUMENT"],
+      [["wallet", "address", "--wallet", join(dir, "missing")], "WALLET_FILE_MISSING"],
+      [["wallet", "address", "--wallet", bad], "WALLET_BAD_MNEMONIC"],
+      [["wallet", "address", "--wallet", big], "WALLET_FILE_INVALID"],
+      [["wallet", "address", "--wallet", ref, "--account", "-1"], "WALLET_BAD_ACCOUNT"],
+      [["wallet", "address", "--wallet", ref, "--account", "4294967296"], "WALLET_BAD_ACCOUNT"],
+      [["wallet", "new", "--wallet", join(dir, "n.mnemonic"), "--words", "13"], "CLI_BAD_VALUE"],
+      [["wallet", "send", "--wallet", ref], "CLI_MISSING_FLAG"],
+      [["wallet", "send", "--wallet", ref, "--to", accountFromMnemonic(reference, 1).address, "--amount", "1", "--fee", "0.000000001"], "WALLET_AMOUNT_PRECISION"],
+      [["wallet", "send", "--wallet", ref, "--to", accountFromMnemonic(reference, 1).address, "--amount", "1", "--wait_s", "-1"], "CLI_BAD_VALUE"],
+    ];
+    for (const [args, code] of cases) {
+      const r = await phantom(args);
+      expect({ args, code: r.code, tagged: r.err.includes(`[${code}]`) }).toEqual({ args, code: 2, tagged: true });
+    }
+  });
+
+  test("new writes a 12- or 24-word phrase that only --show_mnemonic prints", async () => {
+    const file = join(dir, "w12.mnemonic");
+    const r = await phantom(["wallet", "new", "--wallet", file, "--words", "12"]);
+    expect(r.code).toBe(0);
+    const phrase = readFileSync(file, "utf8").trim();
+    expect(phrase.split(" ")).toHaveLength(12);
+    expect(r.out + r.err).not.toContain(phrase);
+    expect(JSON.parse(r.out)).toEqual({ type: "wallet_created", file, address: accountFromMnemonic(phrase).address });
+  });
+
+  test("a node that accepts connections but never answers gives WALLET_RPC_TIMEOUT", async () => {
+    const file = join(dir, "ref3.mnemonic");
+    writeFileSync(file, reference, { mode: 0o600 });
+    // Accepts TCP connections and reads requests, never writes a byte back.
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const r = await phantom(["wallet", "balance", "--wallet", file, "--rpc", `http://127.0.0.1:${silent.port}`, "--rpc_timeout_ms", "500"]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("[WALLET_RPC_TIMEOUT]");
+    } finally {
+      silent.stop(true);
+    }
+  });
+});
