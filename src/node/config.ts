@@ -51,6 +51,25 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "log_format", key: "log_format", type: "string", help: "json or text", default: "json" },
 ];
 
+/** Every key of the file that names no setting is an error: a misspelt key would silently keep its default. */
+function checkKnownKeys(doc: Record<string, unknown>, path: string): void {
+  const known = new Set(NODE_FLAGS.map((f) => f.key).filter((k) => k !== ""));
+  const tables = new Set([...known].flatMap((k) => k.split(".").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("."))));
+  const walk = (table: Record<string, unknown>, prefix: string): void => {
+    for (const [k, v] of Object.entries(table)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (tables.has(key) && typeof v === "object" && v !== null && !Array.isArray(v)) walk(v as Record<string, unknown>, key);
+      else if (!known.has(key)) throw new PhantomError("CONFIG_UNKNOWN_KEY", `config ${path}: unknown setting node.${key} (see phantom P2pQuicListen --help for the settings)`);
+    }
+  };
+  for (const top of Object.keys(doc)) if (top !== "node") throw new PhantomError("CONFIG_UNKNOWN_KEY", `config ${path}: unknown table [${top}] (settings live under [node])`);
+  const node = doc.node;
+  if (node !== undefined) {
+    if (typeof node !== "object" || node === null || Array.isArray(node)) throw new PhantomError("CONFIG_BAD_VALUE", `config ${path}: [node] must be a table`);
+    walk(node as Record<string, unknown>, "");
+  }
+}
+
 function fromFile(doc: Record<string, unknown>, key: string): unknown {
   let cur: unknown = doc.node;
   for (const part of key.split(".")) {
@@ -80,6 +99,7 @@ export async function resolveNodeConfig(flags: Record<string, FlagValue>, explic
     } catch (e) {
       throw new PhantomError("CONFIG_PARSE", `config ${configPath}: ${(e as Error).message.split("\n")[0]}`);
     }
+    checkKnownKeys(doc, configPath);
   }
   const v: Record<string, FlagValue> = {};
   for (const spec of NODE_FLAGS) {

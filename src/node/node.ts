@@ -188,6 +188,7 @@ export class PhantomNode {
   private readonly dialing = new Set<number>();
 
   private onPeerReady(peer: Peer): void {
+    this.ownSeqSeenByPeers = Math.max(this.ownSeqSeenByPeers, peer.highestSeq[this.validator] ?? -1);
     const mine = this.engine.highestSeq();
     if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) peer.send({ kind: "sync_request", highestSeq: mine });
   }
@@ -375,8 +376,21 @@ export class PhantomNode {
 
   // ---------------------------------------------------------------- creating events
 
+  /**
+   * Signing an event at a seq we already used is equivocation (slashed 100%). A node
+   * that lost its store, or restored an old one, must first learn its own newest
+   * event: it creates nothing until it has met a quorum of stake once, and while any
+   * peer's hello showed a higher own seq than the engine holds (sync brings them).
+   */
+  private mayCreateEvents(): boolean {
+    if (!this.metQuorum) this.metQuorum = this.ready();
+    return this.metQuorum && (this.engine.highestSeq()[this.validator] ?? -1) >= this.ownSeqSeenByPeers;
+  }
+  private metQuorum = false;
+  private ownSeqSeenByPeers = -1;
+
   private tick(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.mayCreateEvents()) return;
     this.ticksSinceEvent++;
     const payload = this.nextPayload();
     const carries = payload !== null;

@@ -77,6 +77,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
         orphans: stats.orphans, highestSeq: node.engine.highestSeq(), peers: node.peers.readyPeers().length,
         mempoolSize: node.mempool.size, mintHeight: tip.nextHeight.toString(), targetBits: tip.targetBits,
         supplyUnits: tip.emittedUnits.toString(), supplyPc: pc(tip.emittedUnits), ready: node.ready(),
+        maturityAnchors: genesis.emission.maturityAnchors.toString(),
       };
     },
     peers_list: () => node.peers.info().map((p) => ({ validator: p.validator, remote: p.remote, score: p.score })),
@@ -115,10 +116,13 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     address_get: (raw) => {
       const p = params(raw);
       const lock = addressParam(p, "address");
-      const utxos = store.utxosByLock(lock, addressUtxosMax);
+      const utxos = store.utxosByLock(lock, addressUtxosMax + 1);
+      const truncated = utxos.length > addressUtxosMax;
+      if (truncated) utxos.pop();
       const balance = store.balanceOf(lock);
       return {
         address: encodeAddress(lock), balanceUnits: balance.toString(), balancePc: pc(balance),
+        truncated,
         utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase })),
       };
     },

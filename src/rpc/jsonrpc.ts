@@ -52,7 +52,7 @@ async function dispatchOne(methods: RpcMethods, req: unknown, observe?: Dispatch
     return errorResponse(id, RPC_ERRORS.methodNotFound, `method not found: ${r.method}`);
   }
   try {
-    const result = await handler(r.params ?? []);
+    const result = await handler(r.params ?? {});
     observe?.(r.method, "ok");
     return isNotification ? null : { jsonrpc: "2.0", id, result };
   } catch (e) {

@@ -52,5 +52,17 @@ describe("node config", () => {
     expect(await errorCode(resolve(["--key_file", "k", "--txs_per_payload", "0"]))).toBe("CONFIG_BAD_VALUE");
     expect(await errorCode(resolve(["--key_file", "k", "--log_format", "xml"]))).toBe("CONFIG_BAD_VALUE");
     expect(await errorCode(resolve([]))).toBe("CONFIG_MISSING");
+    const misspelt = join(dir, "misspelt.toml");
+    writeFileSync(misspelt, `[node]\nrpc_adr = "127.0.0.1:1"\n`);
+    expect(await errorCode(resolve(["--config", misspelt, "--key_file", "k"]))).toBe("CONFIG_UNKNOWN_KEY");
+    const strayTable = join(dir, "stray.toml");
+    writeFileSync(strayTable, `[node.proposer]\nenabled = true\nspeed = 3\n`);
+    expect(await errorCode(resolve(["--config", strayTable, "--key_file", "k"]))).toBe("CONFIG_UNKNOWN_KEY");
+  });
+
+  test("the shipped example config is valid", async () => {
+    const config = await resolve(["--config", join(import.meta.dir, "..", "..", "docs", "systemd", "node.toml"), "--key_file", "k"]);
+    expect(config.addr).toBe("0.0.0.0:9000");
+    expect(config.mempoolTxsMax).toBe(100000);
   });
 });

@@ -2,69 +2,31 @@
 // joined by the in-memory transport (the QUIC transport has its own tests, and the
 // localnet test runs real processes over QUIC). Checks that the nodes agree on every
 // anchor's state root, that a mined coin matures and can be spent, and that a node
-// restarted from its store rejoins with the same state.
+// restarted from its store, or from an empty store, rejoins without equivocating.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Registry } from "prom-client";
-import { createGenesis } from "../../src/genesis/create.ts";
-import { parseGenesis, type Genesis } from "../../src/genesis/genesis.ts";
-import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { powSearch } from "../../src/crypto/pow.ts";
-import { SqliteStore } from "../../src/store/sqlite-store.ts";
-import { PhantomNode } from "../../src/node/node.ts";
-import { MemoryNetwork } from "../../src/node/transport.ts";
 import { mintTemplate } from "../../src/ledger/emission.ts";
 import { accountFromSeed } from "../../src/wallet/keys.ts";
 import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
 import { encodeMicroTx } from "../../src/types/tx.ts";
 import { mintId, decodeMintTx } from "../../src/types/mint.ts";
+import { TestNet, applied, stopAll, until, type TestNode } from "./harness.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const nets: TestNet[] = [];
+afterAll(() => nets.forEach((n) => n.cleanup()));
 
-interface Running {
-  node: PhantomNode;
-  store: SqliteStore;
-  dir: string;
+function network(label: string): TestNet {
+  const net = new TestNet({ k: 4, devnetLabel: label, initialTargetBits: 8, maturityAnchors: 8n });
+  nets.push(net);
+  return net;
 }
-
-function startNode(genesis: Genesis, seeds: Uint8Array[], i: number, net: MemoryNetwork, dir: string): Running {
-  const store = new SqliteStore({ storeDir: dir, emission: genesis.emission, fsync: false, genesisCommitment: genesis.commitment });
-  const keyPair = keyPairFromSeed(seeds[i]!);
-  const node = new PhantomNode({
-    genesis, identity: { index: i, keyPair }, store, transport: net.transport(genesis.validators[i]!.address, keyPair.publicKey),
-    registry: new Registry(), eventIntervalMs: 15, txProposer: true, txProposerIntervalMs: 20, txsPerPayload: 64, payloadBudgetBytes: 65536,
-    now: () => performance.now(), log: () => {},
-  });
-  return { node, store, dir };
-}
-
-/** Polls `cond` every 20 ms, at most `limitMs` (a bound, not an assertion on time). */
-async function until(cond: () => boolean, limitMs = 60_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error("condition not reached within the bound");
-    await Bun.sleep(20);
-  }
-}
-
-const applied = (r: Running) => r.store.lastApplied()?.anchorIndex ?? -1n;
 
 describe("validator nodes", () => {
   test("agree on every anchor, mine, mature and spend a coin, and recover after a restart", async () => {
-    const created = createGenesis({ k: 4, devnetLabel: "node-test", initialTargetBits: 8, maturityAnchors: 8n });
-    const genesis = parseGenesis(created.toml);
-    const net = new MemoryNetwork();
-    const nodes = [0, 1, 2, 3].map((i) => {
-      const dir = mkdtempSync(join(tmpdir(), `phantom-node-${i}-`));
-      dirs.push(dir);
-      return startNode(genesis, created.seeds, i, net, dir);
-    });
+    const net = network("node-test");
+    const { genesis } = net;
+    const nodes: TestNode[] = [0, 1, 2, 3].map((i) => net.node(i));
     for (const n of nodes) await n.node.start();
     try {
       await until(() => nodes.every((n) => n.node.ready()));
@@ -83,26 +45,24 @@ describe("validator nodes", () => {
       const reward = nodes[0]!.store.getUtxo(id, 0);
       expect(reward?.amount).toBe(genesis.emission.initialRewardUnits);
 
-      // Spend it once mature; a second spend of the same output is refused by the mempool.
+      // Spend it once mature; the transfer is applied on every node.
       const bob = accountFromSeed(new Uint8Array(32).fill(9));
       const tx = buildTransfer({ keyPair: wallet.keyPair, spend: [{ outpoint: { txid: id, index: 0 }, amount: reward!.amount }], to: [payTo(sigLock(bob.keyPair.publicKey), 1_000_000_000n)], fee: 10_000n });
       await until(() => applied(nodes[1]!) >= reward!.createdAt + genesis.emission.maturityAnchors);
       const [res] = nodes[1]!.node.submitTxs([encodeMicroTx(tx)]);
       expect(res!.ok).toBe(true);
       await until(() => nodes.every((n) => n.store.getUtxo(id, 0) === undefined && n.store.utxosByLock(bob.lockCommitment, 10).length === 1));
+      // It was carried once: no node voided a duplicate of it.
+      for (const n of nodes) expect(n.store.db.query("SELECT COUNT(*) AS n FROM voided").get()).toEqual({ n: 0n });
 
       // Every node recorded the same state root at every anchor index.
       const upTo = nodes.reduce((m, n) => (applied(n) < m ? applied(n) : m), applied(nodes[0]!));
-      for (let a = 0n; a <= upTo; a++) {
-        const roots = nodes.map((n) => toHex(n.store.commitmentAt(a)!));
-        expect(new Set(roots).size).toBe(1);
-      }
+      for (let a = 0n; a <= upTo; a++) expect(new Set(nodes.map((n) => toHex(n.store.commitmentAt(a)!))).size).toBe(1);
 
       // Restart node 3 from its store: it replays, rejoins and keeps agreeing.
-      await nodes[3]!.node.stop();
-      nodes[3]!.store.close();
+      await stopAll([nodes[3]!]);
       const before = applied(nodes[3]!);
-      nodes[3] = startNode(genesis, created.seeds, 3, net, nodes[3]!.dir);
+      nodes[3] = net.node(3, nodes[3]!.dir);
       expect(applied(nodes[3]!)).toBe(before);
       await nodes[3]!.node.start();
       await until(() => applied(nodes[3]!) >= before + 5n);
@@ -110,10 +70,41 @@ describe("validator nodes", () => {
       await until(() => applied(nodes[0]!) >= check);
       expect(toHex(nodes[3]!.store.commitmentAt(check)!)).toBe(toHex(nodes[0]!.store.commitmentAt(check)!));
     } finally {
+      await stopAll(nodes);
+    }
+  }, 180_000);
+
+  test("a validator restarted on an empty store catches up on its own events before signing new ones", async () => {
+    const net = network("empty-store-test");
+    const nodes: TestNode[] = [0, 1, 2, 3].map((i) => net.node(i));
+    for (const n of nodes) await n.node.start();
+    try {
+      await until(() => nodes.every((n) => applied(n) >= 10n));
+      await stopAll([nodes[2]!]);
+      const ownSeq = nodes[0]!.node.engine.highestSeq()[2]!;
+      expect(ownSeq).toBeGreaterThan(0);
+      nodes[2] = net.node(2); // a new, empty folder
+      // Cut off at first, as a node that boots before its network is up: it must not
+      // start a new chain of its own at seq 0 meanwhile.
+      const address = net.genesis.validators[2]!.address;
+      net.net.down.add(address);
+      await nodes[2]!.node.start();
+      await Bun.sleep(300);
+      expect(nodes[2]!.node.engine.highestSeq()[2]).toBe(-1);
+      net.net.down.delete(address);
+      // It signs new events again (its seq moves past the old ones)...
+      await until(() => (nodes[0]!.node.engine.highestSeq()[2] ?? -1) > ownSeq + 3);
+      const target = applied(nodes[0]!) + 10n;
+      await until(() => nodes.every((n) => applied(n) >= target));
+      // ...and nobody ever saw it sign two events with one seq.
       for (const n of nodes) {
-        await n.node.stop();
-        n.store.close();
+        expect(n.store.db.query("SELECT COUNT(*) AS n FROM evidence").get()).toEqual({ n: 0n });
+        const evidence = (await n.registry.getMetricsAsJSON()).find((m) => m.name === "pc_node_evidence_total");
+        expect(evidence?.values.reduce((s, v) => s + v.value, 0) ?? 0).toBe(0);
       }
+      expect(toHex(nodes[2]!.store.commitmentAt(target)!)).toBe(toHex(nodes[0]!.store.commitmentAt(target)!));
+    } finally {
+      await stopAll(nodes);
     }
   }, 180_000);
 });

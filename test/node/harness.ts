@@ -1,0 +1,74 @@
+// Shared by the in-process node tests: validators on the in-memory transport with real
+// engines, SQLite stores and timers.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { createGenesis, type CreateGenesisOptions } from "../../src/genesis/create.ts";
+import { parseGenesis, type Genesis } from "../../src/genesis/genesis.ts";
+import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { SqliteStore } from "../../src/store/sqlite-store.ts";
+import { PhantomNode } from "../../src/node/node.ts";
+import { MemoryNetwork } from "../../src/node/transport.ts";
+
+export interface TestNode {
+  node: PhantomNode;
+  store: SqliteStore;
+  registry: Registry;
+  dir: string;
+}
+
+export class TestNet {
+  readonly genesis: Genesis;
+  readonly seeds: Uint8Array[];
+  readonly net = new MemoryNetwork();
+  private readonly dirs: string[] = [];
+
+  constructor(opts: CreateGenesisOptions) {
+    const created = createGenesis(opts);
+    this.genesis = parseGenesis(created.toml);
+    this.seeds = created.seeds;
+  }
+
+  newDir(i: number): string {
+    const dir = mkdtempSync(join(tmpdir(), `phantom-node-${i}-`));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  /** Opens validator i's store in `dir` (a new folder by default) and builds its node; `start()` is the caller's. */
+  node(i: number, dir = this.newDir(i), overrides: { txProposer?: boolean } = {}): TestNode {
+    const g = this.genesis;
+    const store = new SqliteStore({ storeDir: dir, emission: g.emission, fsync: false, genesisCommitment: g.commitment });
+    const keyPair = keyPairFromSeed(this.seeds[i]!);
+    const registry = new Registry();
+    const node = new PhantomNode({
+      genesis: g, identity: { index: i, keyPair }, store, transport: this.net.transport(g.validators[i]!.address, keyPair.publicKey),
+      registry, eventIntervalMs: 15, txProposer: overrides.txProposer ?? true, txProposerIntervalMs: 20, txsPerPayload: 64, payloadBudgetBytes: 65536,
+      now: () => performance.now(), log: () => {},
+    });
+    return { node, store, registry, dir };
+  }
+
+  cleanup(): void {
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+export async function stopAll(nodes: readonly TestNode[]): Promise<void> {
+  for (const n of nodes) {
+    await n.node.stop();
+    n.store.close();
+  }
+}
+
+/** Polls `cond` every 20 ms, at most `limitMs` (a bound, not an assertion on time). */
+export async function until(cond: () => boolean, limitMs = 60_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error("condition not reached within the bound");
+    await Bun.sleep(20);
+  }
+}
+
+export const applied = (n: TestNode): bigint => n.store.lastApplied()?.anchorIndex ?? -1n;
