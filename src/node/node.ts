@@ -392,32 +392,50 @@ export class PhantomNode {
   private tick(): void {
     if (this.stopped || !this.mayCreateEvents()) return;
     this.ticksSinceEvent++;
-    const payload = this.nextPayload();
-    const carries = payload !== null;
+    const plan = this.planPayload();
     const idle = this.news === 0;
-    const wanted = carries || (!idle && (this.unfinalizedWork.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
-    if (!wanted) {
-      if (payload) this.readyPayloads.unshift(payload);
-      return;
-    }
-    this.createOwnEvent(payload);
+    const wanted = plan !== null || (!idle && (this.unfinalizedWork.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
+    if (wanted) this.createOwnEvent(plan);
   }
 
-  private createOwnEvent(built: { bytes: Uint8Array; proposerDigest: Uint8Array | null } | null): void {
-    const bytes = built?.bytes ?? EMPTY_PAYLOAD_BYTES;
+  /**
+   * What our next event would carry: the oldest proposer batch plus mints submitted to
+   * us and evidence. Nothing is taken from the queues here: `createOwnEvent` commits the
+   * plan only once the event exists, so a failed attempt loses no mint or evidence.
+   */
+  private planPayload(): PayloadPlan | null {
+    const ready = this.readyPayloads[0];
+    const mints = [...this.mintPool.values()].filter((m) => m.carry);
+    const evidence = this.evidenceQueue.slice();
+    if (!ready && mints.length === 0 && evidence.length === 0) return null;
+    if (mints.length === 0 && evidence.length === 0) return { bytes: ready!.bytes, ready: ready!, mints, evidenceCount: 0 };
+    const txs: PayloadTx[] = [
+      ...(ready ? decodeAnchorPayload(ready.bytes).txs : []),
+      ...mints.map((m): PayloadTx => ({ kind: "mint", tx: m.mint })),
+      ...evidence.map((ev): PayloadTx => ({ kind: "evidence", tx: ev })),
+    ];
+    return { bytes: encodeAnchorPayload({ txs }), ready: ready ?? null, mints, evidenceCount: evidence.length };
+  }
+
+  private createOwnEvent(plan: PayloadPlan | null): void {
+    const bytes = plan?.bytes ?? EMPTY_PAYLOAD_BYTES;
     const digest = this.opts.store.putPayload(bytes);
     let event: SignedEvent;
     try {
       event = this.engine.createEvent(this.validator, this.opts.identity.keyPair.secretKey, digest);
     } catch (e) {
       // No event by another validator yet: a cross-link is impossible until one arrives.
-      if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") {
-        if (built?.proposerDigest) this.readyPayloads.unshift({ bytes, proposerDigest: built.proposerDigest });
-        return;
-      }
+      if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") return;
       throw e;
     }
-    if (built?.proposerDigest) this.ownPayloads.set(toHex(digest), built.proposerDigest);
+    if (plan) {
+      if (plan.ready) {
+        this.readyPayloads.shift();
+        this.ownPayloads.set(toHex(digest), plan.ready.proposerDigest);
+      }
+      for (const m of plan.mints) m.carry = false; // one copy on chain; a second could only be void
+      this.evidenceQueue.splice(0, plan.evidenceCount);
+    }
     this.metrics.eventsCreated.inc();
     this.news = 0;
     this.ticksSinceEvent = 0;
@@ -427,22 +445,6 @@ export class PhantomNode {
     this.relay([event], null);
     // createEvent inserted it; consensus runs (and evidence found meanwhile is flushed) here.
     this.afterAdd(this.engine.addEvents([]), null);
-  }
-
-  /** Next payload to carry: a proposer batch plus pending mints and evidence. */
-  private nextPayload(): { bytes: Uint8Array; proposerDigest: Uint8Array | null } | null {
-    const extra: PayloadTx[] = [];
-    for (const m of this.mintPool.values()) {
-      if (!m.carry) continue;
-      m.carry = false; // one copy on chain; a second could only be void
-      extra.push({ kind: "mint", tx: m.mint });
-    }
-    for (const ev of this.evidenceQueue.splice(0)) extra.push({ kind: "evidence", tx: ev });
-    const ready = this.readyPayloads.shift();
-    if (!ready && extra.length === 0) return null;
-    if (extra.length === 0) return { bytes: ready!.bytes, proposerDigest: ready!.proposerDigest };
-    const txs = ready ? [...decodeAnchorPayload(ready.bytes).txs, ...extra] : extra;
-    return { bytes: encodeAnchorPayload({ txs }), proposerDigest: ready?.proposerDigest ?? null };
   }
 
   private propose(): void {
@@ -534,3 +536,11 @@ export class PhantomNode {
 }
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
+
+interface PayloadPlan {
+  bytes: Uint8Array;
+  /** The proposer batch it includes (first of `readyPayloads`), if any. */
+  ready: { bytes: Uint8Array; proposerDigest: Uint8Array } | null;
+  mints: { mint: MintTx; carry: boolean }[];
+  evidenceCount: number;
+}
