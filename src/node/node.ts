@@ -28,6 +28,7 @@ import { blake3_32 } from "../crypto/hash.ts";
 import { compareBytes, equalBytes, toHex } from "../crypto/bytes.ts";
 import { isPhantomError, PhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
+import { InFlight } from "./in-flight.ts";
 import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
@@ -42,6 +43,8 @@ export const mintPoolMax = 64;
 export const evidenceQueueMax = 256;
 /** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
 export const heartbeatTicks = 10;
+/** Ticks an accepted event may wait for finality before what it holds is released (see InFlight). */
+export const inFlightTicksMax = 3_000;
 /** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
 export const relayHoldIntervals = 5;
 /** Re-dial missing validators this often (I/O scheduling only). */
@@ -77,15 +80,14 @@ export class PhantomNode {
   readonly ledgerParams: LedgerParams;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
-  /** Our event's payload digest -> the proposer's digest to release once it is final. */
-  private readonly ownPayloads = new Map<string, Uint8Array>();
   /** Mints known to wait for finality (one per height); `carry` marks those submitted to us, not yet in an event of ours. */
   private readonly mintPool = new Map<string, { mint: MintTx; carry: boolean }>();
   private evidenceQueue: Evidence[] = [];
   /** Accepted events of other creators since our last event. */
   private news = 0;
-  /** Accepted, not yet finalized events whose payload is not empty. */
-  private readonly unfinalizedWork = new Set<string>();
+  /** Accepted, not yet finalized events whose payload is not empty, and what each holds. */
+  private readonly inFlight = new InFlight();
+  private tickCount = 0;
   private ticksSinceEvent = 0;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private replayed = false;
@@ -279,9 +281,8 @@ export class PhantomNode {
     for (const e of result.accepted) {
       this.metrics.eventsAccepted.inc();
       if (e.header.creator !== this.validator) this.news++;
-      if (equalBytes(e.header.payloadDigest, EMPTY_DIGEST)) continue;
-      this.unfinalizedWork.add(toHex(e.id));
-      if (e.header.creator !== this.validator) this.holdCarried(e);
+      if (equalBytes(e.header.payloadDigest, EMPTY_DIGEST) || e.header.creator === this.validator) continue;
+      this.holdCarried(e);
     }
     for (const r of result.rejected) {
       this.metrics.eventsRejected.inc({ code: r.code });
@@ -299,19 +300,11 @@ export class PhantomNode {
   }
 
   private onFinalized(result: AddResult): void {
-    for (const f of result.finalized) {
-      this.unfinalizedWork.delete(toHex(f.event.id));
-      this.proposer.unhold(`event:${toHex(f.event.id)}`);
-    }
+    for (const f of result.finalized) this.inFlight.settle(toHex(f.event.id));
     for (const info of this.chain.apply(result.finalized)) {
       const spent = info.diff.spent.map((s) => ({ txid: s.txid, index: s.index }));
       const included = info.diff.outcomes.filter((o) => o.kind === "micro" && o.applied).map((o) => o.id);
       this.mempool.onFinalized(spent, included);
-      const own = this.ownPayloads.get(toHex(info.finalized.event.header.payloadDigest));
-      if (own && info.finalized.event.header.creator === this.validator) {
-        this.proposer.release(own);
-        this.ownPayloads.delete(toHex(info.finalized.event.header.payloadDigest));
-      }
       for (const m of info.diff.mints) this.mintPool.delete(toHex(m.id));
       this.dropStaleMints();
       this.opts.onAnchor?.(info);
@@ -324,6 +317,9 @@ export class PhantomNode {
    * is final (then they are applied, or back in play if they were void).
    */
   private holdCarried(e: SignedEvent): void {
+    const id = toHex(e.id);
+    const key = `event:${id}`;
+    this.inFlight.add(id, this.tickCount, inFlightTicksMax, () => this.proposer.unhold(key));
     const bytes = this.opts.store.getPayload(e.header.payloadDigest);
     if (!bytes) return;
     let txs: PayloadTx[];
@@ -333,7 +329,7 @@ export class PhantomNode {
       return; // applies as empty when final (SPEC_POW §9); nothing to hold
     }
     const micro = txs.flatMap((t) => (t.kind === "micro" ? [t.tx] : []));
-    this.proposer.hold(`event:${toHex(e.id)}`, micro.map((tx) => toHex(digestMicroTx(tx))), micro.flatMap((tx) => tx.inputs.map(outpointKey)));
+    this.proposer.hold(key, micro.map((tx) => toHex(digestMicroTx(tx))), micro.flatMap((tx) => tx.inputs.map(outpointKey)));
   }
 
   private relay(events: SignedEvent[], except: Peer | null): void {
@@ -390,11 +386,14 @@ export class PhantomNode {
   private ownSeqSeenByPeers = -1;
 
   private tick(): void {
-    if (this.stopped || !this.mayCreateEvents()) return;
+    if (this.stopped) return;
+    this.tickCount++;
+    this.inFlight.expire(this.tickCount);
+    if (!this.mayCreateEvents()) return;
     this.ticksSinceEvent++;
     const plan = this.planPayload();
     const idle = this.news === 0;
-    const wanted = plan !== null || (!idle && (this.unfinalizedWork.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
+    const wanted = plan !== null || (!idle && (this.inFlight.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
     if (wanted) this.createOwnEvent(plan);
   }
 
@@ -428,11 +427,9 @@ export class PhantomNode {
       if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") return;
       throw e;
     }
+    const proposerDigest = plan?.ready?.proposerDigest;
     if (plan) {
-      if (plan.ready) {
-        this.readyPayloads.shift();
-        this.ownPayloads.set(toHex(digest), plan.ready.proposerDigest);
-      }
+      if (plan.ready) this.readyPayloads.shift();
       for (const m of plan.mints) m.carry = false; // one copy on chain; a second could only be void
       this.evidenceQueue.splice(0, plan.evidenceCount);
     }
@@ -441,7 +438,8 @@ export class PhantomNode {
     this.ticksSinceEvent = 0;
     this.opts.store.putEvents([{ event, payload: bytes }]);
     this.metrics.eventsAccepted.inc();
-    if (!equalBytes(digest, EMPTY_DIGEST)) this.unfinalizedWork.add(toHex(event.id));
+    // Once final (or past its deadline, if it is never ordered) its txs may be proposed again.
+    if (!equalBytes(digest, EMPTY_DIGEST)) this.inFlight.add(toHex(event.id), this.tickCount, inFlightTicksMax, () => proposerDigest && this.proposer.release(proposerDigest));
     this.relay([event], null);
     // createEvent inserted it; consensus runs (and evidence found meanwhile is flushed) here.
     this.afterAdd(this.engine.addEvents([]), null);
