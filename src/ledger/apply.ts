@@ -18,7 +18,7 @@ import type { Evidence } from "../types/evidence.ts";
 import { encodeEvidence } from "../types/evidence.ts";
 import { powHashOf } from "../crypto/pow.ts";
 import { encodeMintTx } from "../types/mint.ts";
-import { type UtxoEntry, type UtxoReader, type ValidationContext, validatePreparedBatch } from "./validate.ts";
+import { type SigCheck, type UtxoEntry, type UtxoReader, type ValidationContext, validatePreparedBatch } from "./validate.ts";
 import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey, ZERO_ID } from "./state.ts";
 import { checkMint, advanceMintTip, MintRejected } from "./emission.ts";
 import { checkEvidence, canonicalEvidence, evidenceId, offenderOf, EvidenceRejected } from "./evidence.ts";
@@ -30,6 +30,8 @@ export interface LedgerParams {
   emission: EmissionParams;
   /** Committee public keys by validator index (to check evidence). */
   committee: Uint8Array[];
+  /** Batch signature check with exactly `verifyBatch`'s answers (default); see ValidationContext.verify. */
+  verify?: (items: readonly SigCheck[]) => boolean[];
 }
 
 export function ledgerParamsFromGenesis(g: Genesis): LedgerParams {
@@ -158,7 +160,7 @@ function validateMicro(store: LedgerStore, w: Working, micro: PreparedMicro[], m
       return w.fromStore.get(k) ?? speculative.get(k) ?? (w.fromStore.has(k) ? undefined : store.getUtxo(txid, index));
     },
   };
-  const ctx: ValidationContext = { anchorIndex: w.anchorIndex, maturityAnchors: w.params.emission.maturityAnchors };
+  const ctx: ValidationContext = { anchorIndex: w.anchorIndex, maturityAnchors: w.params.emission.maturityAnchors, verify: w.params.verify };
   const results = validatePreparedBatch(view, batch, ctx);
   invariant(results.length === batch.length, "validatePreparedBatch returns one result per transaction");
   batch.forEach((m, i) => {

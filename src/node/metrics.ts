@@ -1,9 +1,12 @@
 /** Node-level metrics: consensus progress, event flow, ledger outcomes (pc_node_*). */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { SignatureCache } from "../crypto/sig-cache.ts";
 
-export function createConsensusMetrics(registry: Registry) {
+export function createConsensusMetrics(registry: Registry, sigCache?: SignatureCache) {
   const r = [registry];
   return {
+    sigCacheHits: new Gauge({ name: "pc_node_sig_cache_hits", help: "Signatures answered from the verified-signature cache since start", registers: r, collect() { this.set(sigCache?.stats.hits ?? 0); } }),
+    sigCacheMisses: new Gauge({ name: "pc_node_sig_cache_misses", help: "Signatures the cache did not hold (verified natively) since start", registers: r, collect() { this.set(sigCache?.stats.misses ?? 0); } }),
     eventsCreated: new Counter({ name: "pc_node_events_created_total", help: "Events this validator created", registers: r }),
     eventsAccepted: new Counter({ name: "pc_node_events_accepted_total", help: "Events accepted into the DAG (own and peers')", registers: r }),
     eventsRejected: new Counter({ name: "pc_node_events_rejected_total", help: "Events rejected, by typed reason", labelNames: ["code"] as const, registers: r }),

@@ -25,6 +25,7 @@ import { encodeMintTx, mintId, type MintTx } from "../types/mint.ts";
 import { digestMicroTx } from "../types/tx.ts";
 import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
+import { SignatureCache } from "../crypto/sig-cache.ts";
 import { compareBytes, equalBytes, toHex } from "../crypto/bytes.ts";
 import { isPhantomError, PhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
@@ -78,6 +79,7 @@ export class PhantomNode {
   readonly index: ChainIndex;
   private readonly chain: ChainApplier;
   readonly ledgerParams: LedgerParams;
+  readonly sigCache: SignatureCache;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   /** Mints known to wait for finality (one per height); `carry` marks those submitted to us, not yet in an event of ours. */
@@ -95,14 +97,16 @@ export class PhantomNode {
 
   constructor(private readonly opts: NodeOptions) {
     const g = opts.genesis;
-    this.ledgerParams = ledgerParamsFromGenesis(g);
+    this.sigCache = new SignatureCache();
+    // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
+    this.ledgerParams = { ...ledgerParamsFromGenesis(g), verify: this.sigCache.verify };
     this.engine = new ConsensusEngine({
       committee: { publicKeys: g.validators.map((v) => v.publicKey), stakes: g.validators.map((v) => v.stake) },
       coinRoundInterval: g.coinRoundInterval,
       parentsMax: g.parentsMax,
       shard: 0,
     });
-    this.metrics = createConsensusMetrics(opts.registry);
+    this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
     this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits });
@@ -529,7 +533,7 @@ export class PhantomNode {
   }
 
   validationContext(): ValidationContext {
-    return { anchorIndex: this.chain.nextAnchorIndex(), maturityAnchors: this.ledgerParams.emission.maturityAnchors };
+    return { anchorIndex: this.chain.nextAnchorIndex(), maturityAnchors: this.ledgerParams.emission.maturityAnchors, verify: this.sigCache.verify };
   }
 }
 

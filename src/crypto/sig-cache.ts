@@ -1,0 +1,68 @@
+/**
+ * A cache of signatures already verified valid, so a transaction checked at mempool
+ * admission is not verified again when its anchor is applied (Bitcoin's sigcache
+ * idea). Only valid results are kept: verification is a pure function, so answering
+ * "valid" from the cache gives exactly the answer `verifyBatch` would, and anything not
+ * cached is verified in one native batch as before. Bounded; oldest entries go first.
+ */
+import { blake3Batch } from "./hash.ts";
+import { verifyBatch, type VerifyItem } from "./ed25519.ts";
+
+export const SIGNATURE_CACHE_ENTRIES_DEFAULT = 262_144;
+
+export type BatchVerifier = (items: readonly VerifyItem[]) => boolean[];
+
+export interface SignatureCacheStats {
+  hits: number;
+  misses: number;
+}
+
+export class SignatureCache {
+  private readonly valid = new Set<string>();
+  readonly stats: SignatureCacheStats = { hits: 0, misses: 0 };
+
+  constructor(private readonly capacity = SIGNATURE_CACHE_ENTRIES_DEFAULT, private readonly inner: BatchVerifier = verifyBatch) {}
+
+  get size(): number {
+    return this.valid.size;
+  }
+
+  /** Same answers as `verifyBatch(items)`; cached valid signatures skip the native check. */
+  readonly verify: BatchVerifier = (items) => {
+    if (items.length === 0) return [];
+    // sig || pk || msg: signatures and keys have fixed lengths, so the encoding is unambiguous.
+    const keys = blake3Batch(items.map((it) => concat3(it.signature, it.publicKey, it.message))).map((d) => Buffer.from(d).toString("latin1"));
+    const result: boolean[] = new Array(items.length);
+    const missIndex: number[] = [];
+    for (let i = 0; i < items.length; i++) {
+      if (this.valid.has(keys[i]!)) result[i] = true;
+      else missIndex.push(i);
+    }
+    this.stats.hits += items.length - missIndex.length;
+    this.stats.misses += missIndex.length;
+    if (missIndex.length > 0) {
+      const checked = this.inner(missIndex.map((i) => items[i]!));
+      missIndex.forEach((i, j) => {
+        result[i] = checked[j]!;
+        if (checked[j]) this.remember(keys[i]!);
+      });
+    }
+    return result;
+  };
+
+  private remember(key: string): void {
+    if (this.valid.size >= this.capacity) {
+      const oldest = this.valid.values().next().value;
+      if (oldest !== undefined) this.valid.delete(oldest);
+    }
+    this.valid.add(key);
+  }
+}
+
+function concat3(a: Uint8Array, b: Uint8Array, c: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length + c.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  out.set(c, a.length + b.length);
+  return out;
+}
