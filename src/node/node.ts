@@ -40,6 +40,10 @@ export const replayBatchEvents = 1_024;
 export const syncResponseEventsMax = 4_096;
 /** Mint submissions held for the next payloads. */
 export const mintPoolMax = 64;
+/** Ticks a relayed mint waits for the validator it was submitted to before we carry it. */
+export const mintRelayGraceTicks = 25;
+/** Ticks a pending mint may wait for finality before it is dropped (its height is free again). */
+export const mintPendingTicksMax = 600;
 /** Evidence items waiting to be put on chain. */
 export const evidenceQueueMax = 256;
 /** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
@@ -82,8 +86,8 @@ export class PhantomNode {
   readonly sigCache: SignatureCache;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
-  /** Mints known to wait for finality (one per height); `carry` marks those submitted to us, not yet in an event of ours. */
-  private readonly mintPool = new Map<string, { mint: MintTx; carry: boolean }>();
+  /** Mints known to wait for finality (one per height); see PendingMint. */
+  private readonly mintPool = new Map<string, PendingMint>();
   private evidenceQueue: Evidence[] = [];
   /** Accepted events of other creators since our last event. */
   private news = 0;
@@ -393,6 +397,7 @@ export class PhantomNode {
     if (this.stopped) return;
     this.tickCount++;
     this.inFlight.expire(this.tickCount);
+    this.ageMints();
     if (!this.mayCreateEvents()) return;
     this.ticksSinceEvent++;
     const plan = this.planPayload();
@@ -434,7 +439,10 @@ export class PhantomNode {
     const proposerDigest = plan?.ready?.proposerDigest;
     if (plan) {
       if (plan.ready) this.readyPayloads.shift();
-      for (const m of plan.mints) m.carry = false; // one copy on chain; a second could only be void
+      for (const m of plan.mints) {
+        m.carry = false; // one copy on chain; a second could only be void
+        m.carried = true;
+      }
       this.evidenceQueue.splice(0, plan.evidenceCount);
     }
     this.metrics.eventsCreated.inc();
@@ -504,7 +512,7 @@ export class PhantomNode {
       }
       if (this.mintPool.size >= mintPoolMax) throw new PhantomError("MINT_POOL_FULL", `${mintPoolMax} mints already wait for inclusion`);
       // A mint relayed by a peer is carried by the validator it was submitted to.
-      this.mintPool.set(key, { mint: checked.mint, carry: from === null });
+      this.mintPool.set(key, { mint: checked.mint, carry: from === null, carried: false, sinceTick: this.tickCount });
       this.metrics.mintsSubmitted.inc({ outcome: "queued" });
       const tx = encodeMintTx(checked.mint);
       this.peers.broadcast({ kind: "txs", txs: [tx] }, from ?? undefined);
@@ -526,6 +534,19 @@ export class PhantomNode {
     if (micro.length > 0) this.submitTxs(micro, peer);
   }
 
+  /**
+   * A relayed mint whose validator did not carry it within the grace period (it may be
+   * down) is carried by us; a mint still not final at its deadline is dropped so the
+   * height is free again (its miner resubmits).
+   */
+  private ageMints(): void {
+    for (const [key, m] of this.mintPool) {
+      const age = this.tickCount - m.sinceTick;
+      if (age >= mintPendingTicksMax) this.mintPool.delete(key);
+      else if (!m.carry && !m.carried && age >= mintRelayGraceTicks) m.carry = true;
+    }
+  }
+
   /** Mints whose predecessor is no longer the tip can never apply. */
   private dropStaleMints(): void {
     const tip = this.opts.store.mintTip();
@@ -539,10 +560,23 @@ export class PhantomNode {
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
 
+/**
+ * A submitted mint waiting for finality. `carry`: ours to put in our next event (it was
+ * submitted to us, or it was relayed and its validator has not carried it within the
+ * grace period). A pending mint blocks other mints of its height, so it expires.
+ */
+interface PendingMint {
+  mint: MintTx;
+  carry: boolean;
+  /** An event of ours carries it already. */
+  carried: boolean;
+  sinceTick: number;
+}
+
 interface PayloadPlan {
   bytes: Uint8Array;
   /** The proposer batch it includes (first of `readyPayloads`), if any. */
   ready: { bytes: Uint8Array; proposerDigest: Uint8Array } | null;
-  mints: { mint: MintTx; carry: boolean }[];
+  mints: PendingMint[];
   evidenceCount: number;
 }

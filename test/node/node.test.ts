@@ -107,4 +107,27 @@ describe("validator nodes", () => {
       await stopAll(nodes);
     }
   }, 180_000);
+
+  test("a mint whose validator goes down before carrying it is carried by the others", async () => {
+    const net = network("mint-takeover-test");
+    const nodes: TestNode[] = [0, 1, 2, 3].map((i) => net.node(i));
+    for (const n of nodes) await n.node.start();
+    try {
+      await until(() => nodes.every((n) => applied(n) >= 5n));
+      const wallet = accountFromSeed(new Uint8Array(32).fill(11));
+      const template = mintTemplate(nodes[3]!.store, net.genesis.emission, wallet.lockCommitment);
+      const found = await powSearch(template.header, { nonceOffset: template.nonceOffset, targetBits: template.targetBits, maxIters: 1n << 24n, threads: 1 });
+      const header = template.header.slice();
+      new DataView(header.buffer).setBigUint64(template.nonceOffset, found.nonce!, true);
+      // Validator 3 takes the mint, relays it, and stops before its next event.
+      const { mintId: id } = nodes[3]!.node.submitMint(header);
+      await Bun.sleep(0);
+      await stopAll([nodes[3]!]);
+      const alive = nodes.slice(0, 3);
+      await until(() => alive.every((n) => n.store.getUtxo(id, 0) !== undefined));
+      expect(alive.every((n) => n.store.mintTip().nextHeight === 1n)).toBe(true);
+    } finally {
+      await stopAll(nodes);
+    }
+  }, 120_000);
 });
