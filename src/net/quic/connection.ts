@@ -6,6 +6,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
+import { ByteArena } from "./byte-arena.ts";
 import { NewReno } from "./congestion.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
 import { ReceiveWindow, SendWindow } from "./flow-control.ts";
@@ -17,7 +18,7 @@ import {
   PACKET_TYPE_HANDSHAKE, PACKET_TYPE_INITIAL, PACKET_TYPE_RETRY, parsePacketHeader, verifyRetry, writeLongHeader, writeShortHeader, longHeaderOverhead,
   type LongHeader, type PacketHeader,
 } from "./packet-header.ts";
-import { AEAD_TAG_BYTES, PacketKeys, TLS_AES_128_GCM_SHA256, openPacket, packetNumberLength, sealPacket, type CipherSuite } from "./packet-protection.ts";
+import { AEAD_TAG_BYTES, PacketKeys, TLS_AES_128_GCM_SHA256, openPacket, packetNumberLength, sealPacketInto, type CipherSuite } from "./packet-protection.ts";
 import { RecvStream, SendStream, isBidi, isClientInitiated } from "./streams.ts";
 import { certificateDer, type Identity } from "./tls/certificate.ts";
 import { LEVEL_APPLICATION, LEVEL_HANDSHAKE, LEVEL_INITIAL, TlsSession, type EncryptionLevel } from "./tls/handshake.ts";
@@ -53,6 +54,9 @@ export const DATAGRAMS_PER_SEND_MAX = 64;
 const ACK_ROOM_RESERVE_BYTES = 32;
 const STATELESS_RESET_BYTES_MIN = 21;
 const CLOSE_RESEND_INTERVAL_MS = 100;
+
+/** Outgoing datagrams of every connection are carved from here (see byte-arena.ts). */
+const datagramArena = new ByteArena();
 
 const SPACE_INITIAL = 0;
 const SPACE_HANDSHAKE = 1;
@@ -1003,15 +1007,16 @@ export class Connection {
   }
 
   private sealDrafts(drafts: Draft[], nowMs: number, track = true): Uint8Array {
-    const packets: Uint8Array[] = [];
     let total = 0;
+    for (const d of drafts) total += d.header.length + d.used + AEAD_TAG_BYTES;
+    const out = datagramArena.take(total);
+    let o = 0;
     for (const d of drafts) {
-      const sealed = sealPacket(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used));
-      packets.push(sealed);
-      total += sealed.length;
+      const start = o;
+      o = sealPacketInto(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used), out, o);
       if (track) {
         const inFlight = d.ackEliciting || d.frames.some((f) => f.k !== "ack");
-        this.recovery.onPacketSent({ pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: sealed.length, timeSentMs: nowMs, frames: d.frames });
+        this.recovery.onPacketSent({ pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: o - start, timeSentMs: nowMs, frames: d.frames });
         if (d.ackEliciting && this.probesPending > 0) this.probesPending--;
       }
       // A client drops Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
@@ -1019,13 +1024,6 @@ export class Connection {
     }
     this.bytesSent += total;
     this.lastSentMs = nowMs;
-    if (packets.length === 1) return packets[0]!;
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const p of packets) {
-      out.set(p, o);
-      o += p.length;
-    }
     return out;
   }
 
@@ -1281,3 +1279,4 @@ export class Connection {
     return this.sealDrafts(drafts, nowMs, false);
   }
 }
+

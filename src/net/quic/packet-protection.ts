@@ -6,6 +6,7 @@
 import { createCipheriv, createDecipheriv, type Cipheriv } from "node:crypto";
 import { chacha20poly1305Open, chacha20poly1305Seal, chacha20Xor } from "../../crypto/chacha.ts";
 import { hkdfExpandLabel } from "./initial-keys.ts";
+import { ByteArena } from "./byte-arena.ts";
 
 export const TLS_AES_128_GCM_SHA256 = 0x1301;
 export const TLS_CHACHA20_POLY1305_SHA256 = 0x1303;
@@ -14,6 +15,8 @@ export type CipherSuite = typeof TLS_AES_128_GCM_SHA256 | typeof TLS_CHACHA20_PO
 export const AEAD_TAG_BYTES = 16;
 export const HP_SAMPLE_BYTES = 16;
 const EMPTY = new Uint8Array(0);
+/** Decrypted payloads of every connection are carved from here (see byte-arena.ts). */
+const payloadArena = new ByteArena();
 
 /** Header protection: returns the 5-byte mask for a 16-byte sample. */
 interface HeaderProtector {
@@ -110,8 +113,9 @@ export class PacketKeys {
         d.setAuthTag(sealed.subarray(n));
         const pt = d.update(sealed.subarray(0, n));
         d.final();
-        // A plain Uint8Array view: Buffer#slice would alias where callers expect a copy.
-        return new Uint8Array(pt.buffer, pt.byteOffset, pt.byteLength);
+        // Copied into a plain Uint8Array (Buffer#slice would alias where callers expect
+        // a copy); the arena copy is cheaper than wrapping pt's own buffer.
+        return payloadArena.copy(pt);
       } catch {
         return null;
       }
@@ -125,6 +129,9 @@ export class PacketKeys {
 }
 
 const sampleScratch = new Uint8Array(HP_SAMPLE_BYTES);
+/** Largest unprotected header `openPacket` copies into its scratch array (bigger ones get their own). */
+const HEADER_SCRATCH_BYTES = 256;
+const headerScratch = new Uint8Array(HEADER_SCRATCH_BYTES);
 
 /**
  * The header-protection sample, copied into a reused array: a subarray would make
@@ -141,13 +148,23 @@ function copySample(packet: Uint8Array, at: number): Uint8Array {
  */
 export function sealPacket(keys: PacketKeys, header: Uint8Array, pnLength: number, pn: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(header.length + payload.length + AEAD_TAG_BYTES);
-  out.set(header, 0);
-  keys.sealInto(pn, header, payload, out, header.length);
-  const pnOffset = header.length - pnLength;
-  const mask = keys.headerMask(copySample(out, pnOffset + 4));
-  out[0] = out[0]! ^ (mask[0]! & ((out[0]! & 0x80) !== 0 ? 0x0f : 0x1f));
-  for (let i = 0; i < pnLength; i++) out[pnOffset + i] = out[pnOffset + i]! ^ mask[1 + i]!;
+  sealPacketInto(keys, header, pnLength, pn, payload, out, 0);
   return out;
+}
+
+/**
+ * `sealPacket` writing into `out` at `offset` (room for header, payload and tag
+ * must be there); returns the offset just past the tag. Lets a caller seal many
+ * packets into one buffer instead of allocating one array per packet.
+ */
+export function sealPacketInto(keys: PacketKeys, header: Uint8Array, pnLength: number, pn: number, payload: Uint8Array, out: Uint8Array, offset: number): number {
+  out.set(header, offset);
+  keys.sealInto(pn, header, payload, out, offset + header.length);
+  const pnOffset = offset + header.length - pnLength;
+  const mask = keys.headerMask(copySample(out, pnOffset + 4));
+  out[offset] = out[offset]! ^ (mask[0]! & ((out[offset]! & 0x80) !== 0 ? 0x0f : 0x1f));
+  for (let i = 0; i < pnLength; i++) out[pnOffset + i] = out[pnOffset + i]! ^ mask[1 + i]!;
+  return offset + header.length + payload.length + AEAD_TAG_BYTES;
 }
 
 export interface OpenedPacket {
@@ -169,9 +186,11 @@ export function openPacket(keys: PacketKeys, packet: Uint8Array, pnOffset: numbe
   const long = (packet[0]! & 0x80) !== 0;
   const firstByte = packet[0]! ^ (mask[0]! & (long ? 0x0f : 0x1f));
   const pnLength = (firstByte & 0x03) + 1;
-  // Copy explicitly: Buffer#slice would alias the datagram, and a failed trial must leave it intact.
-  const header = new Uint8Array(pnOffset + pnLength);
-  header.set(packet.subarray(0, pnOffset + pnLength));
+  // Unprotect a copy: a failed trial must leave the datagram intact. Headers of our
+  // own size fit a reused scratch array (a fresh one per packet showed in profiles).
+  const headerBytes = pnOffset + pnLength;
+  const header = headerBytes <= HEADER_SCRATCH_BYTES ? headerScratch.subarray(0, headerBytes) : new Uint8Array(headerBytes);
+  for (let i = 0; i < headerBytes; i++) header[i] = packet[i]!;
   header[0] = firstByte;
   let truncated = 0;
   for (let i = 0; i < pnLength; i++) {
