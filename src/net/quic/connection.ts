@@ -140,6 +140,8 @@ interface Draft {
   used: number;
   frames: SentFrame[];
   ackEliciting: boolean;
+  /** Holds a tracked frame other than ACK (so the packet counts as in flight). */
+  nonAckFrames: boolean;
 }
 
 type State = "handshake" | "established" | "closing" | "draining" | "closed";
@@ -473,7 +475,8 @@ export class Connection {
       this.packetsDropped++;
       return;
     }
-    const packet = datagram.subarray(hdr.start, hdr.end);
+    // Most datagrams hold one packet: use it as is (a view per packet is not free).
+    const packet = hdr.start === 0 && hdr.end === datagram.length ? datagram : datagram.subarray(hdr.start, hdr.end);
     const pnOffset = hdr.pnOffset - hdr.start;
     const opened = spaceId === SPACE_APP ? this.open1Rtt(packet, pnOffset) : openPacket(space.readKeys, packet, pnOffset, space.ack.largestReceived);
     if (!opened) {
@@ -1015,7 +1018,7 @@ export class Connection {
       const start = o;
       o = sealPacketInto(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used), out, o);
       if (track) {
-        const inFlight = d.ackEliciting || d.frames.some((f) => f.k !== "ack");
+        const inFlight = d.ackEliciting || d.nonAckFrames;
         this.recovery.onPacketSent({ pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: o - start, timeSentMs: nowMs, frames: d.frames });
         if (d.ackEliciting && this.probesPending > 0) this.probesPending--;
       }
@@ -1043,12 +1046,15 @@ export class Connection {
     if (payloadRoom < 32) return null;
     // One scratch payload per space: sealing copies it out, so it is free again right after.
     if (space.scratch.length < payloadRoom) space.scratch = new Uint8Array(Math.max(payloadRoom, this.maxDatagramBytes));
-    return { space, header, pnLength, pn, payload: space.scratch.subarray(0, payloadRoom), used: 0, frames: [], ackEliciting: false };
+    return { space, header, pnLength, pn, payload: space.scratch.subarray(0, payloadRoom), used: 0, frames: [], ackEliciting: false, nonAckFrames: false };
   }
 
   private put(d: Draft, f: Frame, sent: SentFrame | null): void {
     d.used = writeFrame(d.payload, d.used, f);
-    if (sent) d.frames.push(sent);
+    if (sent) {
+      d.frames.push(sent);
+      if (sent.k !== "ack") d.nonAckFrames = true;
+    }
     if (f.kind !== "ack" && f.kind !== "padding" && f.kind !== "connection_close") d.ackEliciting = true;
   }
 

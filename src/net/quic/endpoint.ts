@@ -311,10 +311,10 @@ export class QuicEndpoint {
     let key: string;
     if (long) {
       if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.stats.datagramsDropped++; return; }
-      key = cidKey(buf.subarray(6, 6 + buf[5]!));
+      key = cidKey(buf, 6, buf[5]!);
     } else {
       if (buf.length < 1 + CONNECTION_ID_BYTES) { this.stats.datagramsDropped++; return; }
-      key = cidKey(buf.subarray(1, 1 + CONNECTION_ID_BYTES));
+      key = cidKey(buf, 1, CONNECTION_ID_BYTES);
     }
     let qc = this.byCid.get(key);
     let fresh = false;
@@ -572,10 +572,14 @@ export class QuicEndpoint {
   }
 }
 
-/** Map key for a connection ID (one char per byte; our own 8-byte IDs take the fast path). */
-function cidKey(cid: Uint8Array): string {
-  if (cid.length === 8) return String.fromCharCode(cid[0]!, cid[1]!, cid[2]!, cid[3]!, cid[4]!, cid[5]!, cid[6]!, cid[7]!);
+/**
+ * Map key for a connection ID (one char per byte; our own 8-byte IDs take the fast
+ * path). Reads `bytes` at `at` in place: a subarray of each received datagram costs
+ * the engine an extra buffer object per packet.
+ */
+function cidKey(buf: Uint8Array, at = 0, bytes = buf.length): string {
+  if (bytes === 8) return String.fromCharCode(buf[at]!, buf[at + 1]!, buf[at + 2]!, buf[at + 3]!, buf[at + 4]!, buf[at + 5]!, buf[at + 6]!, buf[at + 7]!);
   let s = "";
-  for (let i = 0; i < cid.length; i++) s += String.fromCharCode(cid[i]!);
+  for (let i = 0; i < bytes; i++) s += String.fromCharCode(buf[at + i]!);
   return s;
 }

@@ -101,17 +101,17 @@ export class PacketKeys {
     }
   }
 
-  /** Returns the plaintext, or null when authentication fails. */
-  open(pn: number, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
-    if (sealed.length < AEAD_TAG_BYTES) return null;
+  /** Returns the plaintext, or null when authentication fails. `sealed` starts at `from` (default 0) in `packet`. */
+  open(pn: number, aad: Uint8Array, packet: Uint8Array, from = 0): Uint8Array | null {
+    if (packet.length - from < AEAD_TAG_BYTES) return null;
     const nonce = this.makeNonce(pn);
     if (this.suite === TLS_AES_128_GCM_SHA256) {
-      const n = sealed.length - AEAD_TAG_BYTES;
+      const n = packet.length - AEAD_TAG_BYTES;
       try {
         const d = createDecipheriv("aes-128-gcm", this.key, nonce);
         d.setAAD(aad);
-        d.setAuthTag(sealed.subarray(n));
-        const pt = d.update(sealed.subarray(0, n));
+        d.setAuthTag(packet.subarray(n));
+        const pt = d.update(packet.subarray(from, n));
         d.final();
         // Copied into a plain Uint8Array (Buffer#slice would alias where callers expect
         // a copy); the arena copy is cheaper than wrapping pt's own buffer.
@@ -120,7 +120,7 @@ export class PacketKeys {
         return null;
       }
     }
-    return chacha20poly1305Open(this.key, nonce, sealed, aad);
+    return chacha20poly1305Open(this.key, nonce, from === 0 ? packet : packet.subarray(from), aad);
   }
 
   headerMask(sample: Uint8Array): Uint8Array {
@@ -198,7 +198,7 @@ export function openPacket(keys: PacketKeys, packet: Uint8Array, pnOffset: numbe
     truncated = truncated * 256 + header[pnOffset + i]!;
   }
   const pn = decodePacketNumber(largestPn, truncated, pnLength * 8);
-  const payload = keys.open(pn, header, packet.subarray(pnOffset + pnLength));
+  const payload = keys.open(pn, header, packet, pnOffset + pnLength);
   if (payload === null) return null;
   return { firstByte, pn, payload };
 }
