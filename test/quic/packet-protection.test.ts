@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import vectors from "../vectors/quic-rfc9001.json";
 import { initialSecrets } from "../../src/net/quic/initial-keys.ts";
 import {
-  PacketKeys, TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256, decodePacketNumber, openPacket, packetNumberLength, sealPacket,
+  PacketKeys, TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256, decodePacketNumber, openPacket, packetNumberLength, sealPacket, sealPacketInto,
 } from "../../src/net/quic/packet-protection.ts";
 import { parsePacketHeader, verifyRetry, writeLongHeader, writeRetry, writeShortHeader, writeVersionNegotiation, PACKET_TYPE_INITIAL } from "../../src/net/quic/packet-header.ts";
 import { hkdfExpandLabel } from "../../src/net/quic/initial-keys.ts";
@@ -96,6 +96,42 @@ describe("RFC 9001 A.5 ChaCha20-Poly1305 short header", () => {
   test("short header writer", () => {
     expect(toHex(writeShortHeader(new Uint8Array(0), 0, 3, v.pn))).toBe(v.header);
   });
+});
+
+describe("sealing into a shared buffer", () => {
+  for (const suite of [TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256] as const) {
+    test(`suite ${suite.toString(16)}: packets sealed back to back equal sealPacket's, and open to plain copies`, () => {
+      const keys = new PacketKeys(suite, new Uint8Array(32).fill(7));
+      const dcid = new Uint8Array(8).fill(3);
+      const out = new Uint8Array(4096).fill(0xee);
+      let o = 5;
+      const spans: [number, number, Uint8Array][] = [];
+      for (const [pn, len] of [[0, 40], [1, 1100], [2, 3]] as const) {
+        const payload = new Uint8Array(len).map((_, i) => (i * 31 + pn) & 0xff);
+        const header = writeShortHeader(dcid, 0, 2, pn);
+        const end = sealPacketInto(keys, header, 2, pn, payload, out, o);
+        expect(end - o).toBe(header.length + len + 16);
+        expect(toHex(out.subarray(o, end))).toBe(toHex(sealPacket(keys, header, 2, pn, payload)));
+        spans.push([o, end, payload]);
+        o = end;
+      }
+      expect(out[4]).toBe(0xee); // nothing written before the offset
+      expect(out[o]).toBe(0xee); // nor past the last packet
+      for (const [i, [start, end, payload]] of spans.entries()) {
+        const packet = out.subarray(start, end);
+        const opened = openPacket(keys, packet, 1 + dcid.length, i - 1);
+        expect(opened?.pn).toBe(i);
+        expect(toHex(opened!.payload)).toBe(toHex(payload));
+        // The payload is a plain Uint8Array: slice copies (a Buffer's would alias).
+        expect(Buffer.isBuffer(opened!.payload)).toBe(false);
+        if (opened!.payload.length === 0) continue;
+        const copy = opened!.payload.slice();
+        copy[0] = copy[0]! ^ 0xff;
+        expect(opened!.payload[0]).toBe(payload[0]!);
+        expect(opened!.payload.subarray(0, 1)).toBeInstanceOf(Uint8Array);
+      }
+    });
+  }
 });
 
 describe("packet numbers (RFC 9000 Appendix A)", () => {

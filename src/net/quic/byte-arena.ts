@@ -1,6 +1,6 @@
 /**
- * A bump allocator for per-packet byte buffers (sealed datagrams, decrypted
- * payloads). One array per packet showed in bulk-transfer profiles: the engine
+ * A bump allocator for per-packet byte buffers (sealed datagrams). One array per
+ * packet showed in bulk-transfer profiles: the engine
  * allocates small typed arrays on its GC heap and must move each one to a real
  * ArrayBuffer the first time it is sliced, which every packet is. Carving packets
  * from shared 64 KiB blocks makes both costs per block instead.

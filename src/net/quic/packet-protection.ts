@@ -6,7 +6,6 @@
 import { createCipheriv, createDecipheriv, type Cipheriv } from "node:crypto";
 import { chacha20poly1305Open, chacha20poly1305Seal, chacha20Xor } from "../../crypto/chacha.ts";
 import { hkdfExpandLabel } from "./initial-keys.ts";
-import { ByteArena } from "./byte-arena.ts";
 
 export const TLS_AES_128_GCM_SHA256 = 0x1301;
 export const TLS_CHACHA20_POLY1305_SHA256 = 0x1303;
@@ -15,8 +14,6 @@ export type CipherSuite = typeof TLS_AES_128_GCM_SHA256 | typeof TLS_CHACHA20_PO
 export const AEAD_TAG_BYTES = 16;
 export const HP_SAMPLE_BYTES = 16;
 const EMPTY = new Uint8Array(0);
-/** Decrypted payloads of every connection are carved from here (see byte-arena.ts). */
-const payloadArena = new ByteArena();
 
 /** Header protection: returns the 5-byte mask for a 16-byte sample. */
 interface HeaderProtector {
@@ -113,9 +110,9 @@ export class PacketKeys {
         d.setAuthTag(packet.subarray(n));
         const pt = d.update(packet.subarray(from, n));
         d.final();
-        // Copied into a plain Uint8Array (Buffer#slice would alias where callers expect
-        // a copy); the arena copy is cheaper than wrapping pt's own buffer.
-        return payloadArena.copy(pt);
+        // pt is a fresh Buffer owned by us: make it a plain Uint8Array (Buffer#slice would
+        // alias where callers expect a copy) without copying it.
+        return Object.setPrototypeOf(pt, Uint8Array.prototype) as Uint8Array;
       } catch {
         return null;
       }
