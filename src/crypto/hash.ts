@@ -17,8 +17,13 @@ function checkOutLength(outLength: number): void {
 /** BLAKE3 of `input`; `outLength` bytes of XOF output (default 32). */
 export function blake3(input: Uint8Array, outLength = 32): Uint8Array {
   checkOutLength(outLength);
-  const out = new Uint8Array(outLength);
-  native.ph_blake3(input.length ? input : EMPTY, input.length, out, outLength);
+  return blake3Into(input, new Uint8Array(outLength));
+}
+
+/** BLAKE3 of `input` written into the caller's `out` (XOF output of `out.length` bytes); returns `out`. */
+export function blake3Into(input: Uint8Array, out: Uint8Array): Uint8Array {
+  checkOutLength(out.length);
+  native.ph_blake3(input.length ? input : EMPTY, input.length, out, out.length);
   return out;
 }
 
