@@ -72,6 +72,16 @@ export async function measureAsync(fn: () => Promise<void>, opts: { minMs?: numb
   return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
 }
 
+/** Median of a sample; for an even count the lower of the two middle values (NaN when empty). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** Rounds to one decimal place (for figures printed in params). */
+export const round1 = (x: number): number => Math.round(x * 10) / 10;
+
 /** Percentile of a sample (nearest rank); `p` in [0, 100]. */
 export function percentile(sample: readonly number[], p: number): number {
   if (sample.length === 0) return NaN;
@@ -147,6 +157,5 @@ export function measureInterleaved(
     r.push(b);
     ratios.push(b / a);
   }
-  const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
-  return { subjectMs: mid(s), referenceMs: mid(r), speedup: mid(ratios), pairs };
+  return { subjectMs: median(s), referenceMs: median(r), speedup: median(ratios), pairs };
 }
