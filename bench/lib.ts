@@ -55,23 +55,6 @@ export function measure(fn: () => void, opts: { minMs?: number; maxIterations?: 
   return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
 }
 
-/** Async variant of `measure` for work that awaits. */
-export async function measureAsync(fn: () => Promise<void>, opts: { minMs?: number; maxIterations?: number; warmup?: number } = {}): Promise<Timing> {
-  const minMs = opts.minMs ?? 500;
-  const maxIterations = opts.maxIterations ?? 1_000_000_000;
-  for (let i = 0; i < (opts.warmup ?? 1); i++) await fn();
-  let iterations = 0;
-  const start = performance.now();
-  let now = start;
-  while (iterations < maxIterations && now - start < minMs) {
-    await fn();
-    iterations++;
-    now = performance.now();
-  }
-  const totalMs = now - start;
-  return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
-}
-
 /** Median of a sample; for an even count the lower of the two middle values (NaN when empty). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
