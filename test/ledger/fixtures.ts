@@ -1,5 +1,5 @@
 /** Shared helpers of the ledger and store tests: keys, params, real PoW, signed transfers. */
-import { keyPairFromSeed, sign, verify, blake3_32, leadingZeroBits, type Ed25519KeyPair } from "../../src/crypto/index.ts";
+import { sign, verify, blake3_32, leadingZeroBits, type Ed25519KeyPair } from "../../src/crypto/index.ts";
 import type { EmissionParams } from "../../src/genesis/genesis.ts";
 import { encodeMintTx, MINT_NONCE_OFFSET, type MintTx } from "../../src/types/mint.ts";
 import { type Lock, type Witness, lockCommitment } from "../../src/types/lock.ts";
@@ -8,6 +8,7 @@ import type { LedgerParams } from "../../src/ledger/apply.ts";
 import { outpointString, type MintTip } from "../../src/ledger/state.ts";
 import { checkMicroTxStateless, checkMicroTxStateful, TxRejected, type UtxoEntry } from "../../src/ledger/validate.ts";
 import { MAX_SUPPLY_UNITS } from "../../src/types/constants.ts";
+import { key } from "./validate-fixtures.ts";
 
 /** Low-difficulty emission for tests: small windows, fast maturity. */
 export const testEmission: EmissionParams = {
@@ -22,13 +23,7 @@ export const testEmission: EmissionParams = {
   maturityAnchors: 3n,
 };
 
-export function key(n: number): Ed25519KeyPair {
-  const seed = new Uint8Array(32);
-  seed[0] = n & 0xff;
-  seed[1] = (n >> 8) & 0xff;
-  seed[31] = 0x5a;
-  return keyPairFromSeed(seed);
-}
+export { key };
 
 export const committee: Ed25519KeyPair[] = [0, 1, 2, 3].map((i) => key(1000 + i));
 
