@@ -84,7 +84,7 @@ abstract class WindowController implements CongestionController {
   readonly maxDatagramBytes: number;
   readonly minimumWindow: number;
 
-  constructor(maxDatagramBytes: number) {
+  constructor(maxDatagramBytes = maxDatagramBytesDefault) {
     invariant(maxDatagramBytes >= 1200, "max datagram size below 1200");
     this.maxDatagramBytes = maxDatagramBytes;
     this.congestionWindow = Math.min(initialWindowPackets * maxDatagramBytes, Math.max(initialWindowBytesFloor, 2 * maxDatagramBytes));
@@ -163,10 +163,6 @@ abstract class WindowController implements CongestionController {
 /** NewReno (RFC 9002 Appendix B). */
 export class NewReno extends WindowController {
   private bytesAckedInAvoidance = 0;
-
-  constructor(maxDatagramBytes = maxDatagramBytesDefault) {
-    super(maxDatagramBytes);
-  }
 
   onPacketsAcked(packets: readonly CongestionPacket[], _nowMs: number, _rtt: RttSnapshot): void {
     const limited = this.ackMayGrow();
@@ -274,10 +270,6 @@ export class Cubic extends WindowController {
   private originSegments = 0;
   /** Reno-friendly estimate W_est, in segments. */
   private wEstSegments = 0;
-
-  constructor(maxDatagramBytes = maxDatagramBytesDefault) {
-    super(maxDatagramBytes);
-  }
 
   onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void {
     const limited = this.ackMayGrow();
