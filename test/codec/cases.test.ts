@@ -15,16 +15,9 @@ import {
 } from "../../src/types/index.ts";
 import { CODECS, decodeEventHeader, decodeWitness, encodeWitness } from "../types/codecs.ts";
 import { concatBytes, fromHex, toHex } from "../../src/crypto/index.ts";
+import { thrownCode } from "../thrown-code.ts";
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return "no error";
-}
+const codeOf = (fn: () => unknown): string => thrownCode(fn, CodecError, "no error");
 
 const concat = (...parts: (Uint8Array | number[])[]): Uint8Array =>
   concatBytes(...parts.map((p) => (p instanceof Uint8Array ? p : new Uint8Array(p))));

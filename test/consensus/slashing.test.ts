@@ -10,20 +10,13 @@ import { generateSignedDag } from "../../src/consensus/headers-gen.ts";
 import { type Evidence, type InvalidEventReason, encodeEvidence, INVALID_EVENT_REASONS } from "../../src/types/evidence.ts";
 import type { SignedEvent } from "../../src/types/event.ts";
 import { committeeKeys, DagBuilder, signed, digestOf, EMPTY_DIGEST } from "./tools-fixtures.ts";
+import { thrownCode } from "../thrown-code.ts";
 
 const KEYS = committeeKeys(5, "slashing");
 const COMMITTEE: SlashingCommittee = { publicKeys: KEYS.slice(0, 4).map((k) => k.publicKey), shardCount: 1, parentsMax: 4 };
 const RULES = { k: 4, shardCount: 1, parentsMax: 4 };
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SlashingError) return e.code;
-    throw e;
-  }
-  return "OK";
-}
+const code = (f: () => unknown): string => thrownCode(f, SlashingError, "OK");
 
 /** Verifies both the object and its canonical bytes, which must agree. */
 function check(e: Evidence): string {
