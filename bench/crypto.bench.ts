@@ -19,7 +19,7 @@ import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { blake3, blake3Batch, keyPairFromSeed, sign, verify, verifyBatch, powSearch, toHex, type VerifyItem } from "../src/crypto/index.ts";
 import { native } from "../src/crypto/native.ts";
-import { emit, measure, measureMedian, measureInterleaved, median } from "./lib.ts";
+import { emit, measure, measureMedian, measureInterleaved, median, opsPerSecond } from "./lib.ts";
 
 const SUITE = "crypto";
 const MIB = 1024 * 1024;
@@ -140,11 +140,6 @@ function signedItems(n: number): VerifyItem[] {
   return items;
 }
 
-/** Operations per second of `fn`, which does `ops` operations per call. */
-function opsPerSec(fn: () => void, ops: number, minMs: number): number {
-  return ops / (measure(fn, { minMs, warmup: 0 }).perIterMs / 1000);
-}
-
 function benchEd25519(): void {
   const items = signedItems(BATCH_ITEMS);
   let k = 0;
@@ -165,10 +160,10 @@ function benchEd25519(): void {
   // Each round measures all four back to back, so a change in machine load hits all of
   // them; every ratio is the median of the per-round ratios.
   const rounds = Array.from({ length: COMPARE_PAIRS }, () => ({
-    single: opsPerSec(single, 64, 150),
-    noble: opsPerSec(noble, 8, 300),
-    batch1: opsPerSec(batch(1), BATCH_ITEMS, 250),
-    batch2: opsPerSec(batch(2), BATCH_ITEMS, 250),
+    single: opsPerSecond(single, 64, 150),
+    noble: opsPerSecond(noble, 8, 300),
+    batch1: opsPerSecond(batch(1), BATCH_ITEMS, 250),
+    batch2: opsPerSecond(batch(2), BATCH_ITEMS, 250),
   }));
   const med = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f));
   const [singleOps, nobleOps, batch1, batch2] = [med((r) => r.single), med((r) => r.noble), med((r) => r.batch1), med((r) => r.batch2)];
@@ -232,7 +227,7 @@ async function benchPow(): Promise<void> {
   nobleHash();
   const rounds: { one: number; two: number; noble: number }[] = [];
   for (let i = 0; i < COMPARE_PAIRS; i++) {
-    rounds.push({ one: await powRate(1, header), two: await powRate(2, header), noble: opsPerSec(nobleHash, 200, 150) });
+    rounds.push({ one: await powRate(1, header), two: await powRate(2, header), noble: opsPerSecond(nobleHash, 200, 150) });
   }
   const one = median(rounds.map((r) => r.one));
   const two = median(rounds.map((r) => r.two));

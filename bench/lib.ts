@@ -55,6 +55,11 @@ export function measure(fn: () => void, opts: { minMs?: number; maxIterations?: 
   return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
 }
 
+/** Operations per second of one measured run (no warm-up) of `fn`, which does `ops` operations per call. */
+export function opsPerSecond(fn: () => void, ops: number, minMs: number): number {
+  return ops / (measure(fn, { minMs, warmup: 0 }).perIterMs / 1000);
+}
+
 /** Median of a sample; for an even count the lower of the two middle values (NaN when empty). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
