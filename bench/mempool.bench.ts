@@ -11,7 +11,7 @@ import { loadavg } from "node:os";
 import { emit, opsPerSecond, percentile } from "./lib.ts";
 import { keyPairFromSeed, verifyBatch, defaultVerifyThreads, type Ed25519KeyPair } from "../src/crypto/ed25519.ts";
 import { blake3_32 } from "../src/crypto/hash.ts";
-import { hexOf } from "../src/ledger/validate.ts";
+import { toHex } from "../src/crypto/bytes.ts";
 import { lockCommitment, type Lock } from "../src/types/lock.ts";
 import { encodeMicroTx, digestMicroTx, type MicroTx, type Outpoint } from "../src/types/tx.ts";
 import type { UtxoEntry, UtxoReader, ValidationContext, SigCheck } from "../src/ledger/validate.ts";
@@ -29,10 +29,10 @@ const CTX: ValidationContext = { anchorIndex: 1_000n, maturityAnchors: 100n };
 class MapView implements UtxoReader {
   readonly map = new Map<string, UtxoEntry>();
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-    return this.map.get(`${hexOf(txid)}:${index}`);
+    return this.map.get(`${toHex(txid)}:${index}`);
   }
   add(op: Outpoint, lock: Lock, amount: bigint): void {
-    this.map.set(`${hexOf(op.txid)}:${op.index}`, { amount, lockCommitment: lockCommitment(lock), createdAt: 0n, coinbase: false });
+    this.map.set(`${toHex(op.txid)}:${op.index}`, { amount, lockCommitment: lockCommitment(lock), createdAt: 0n, coinbase: false });
   }
 }
 

@@ -14,8 +14,7 @@
  */
 import { Registry } from "prom-client";
 import { PhantomError, invariant } from "../errors.ts";
-import { compareBytes } from "../crypto/bytes.ts";
-import { hexOf } from "../ledger/validate.ts";
+import { compareBytes, toHex } from "../crypto/bytes.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { Writer } from "../codec/index.ts";
 import { TAG, CODEC_VERSION, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX } from "../types/constants.ts";
@@ -231,7 +230,7 @@ export class Proposer {
   }
 
   isPending(txid: Uint8Array): boolean {
-    return this.pendingTxids.has(hexOf(txid));
+    return this.pendingTxids.has(toHex(txid));
   }
 
   /**
@@ -263,7 +262,7 @@ export class Proposer {
     };
     // Parked txs are out of the shared index, so later builds never walk past them.
     if (shared) for (const n of nodes) shared.park(n);
-    this.pending.set(hexOf(digest), record);
+    this.pending.set(toHex(digest), record);
     for (const t of record.txids) this.pendingTxids.add(t);
     for (const k of record.inputs) this.pendingInputs.add(k);
     this.metrics.built.inc();
@@ -275,7 +274,7 @@ export class Proposer {
 
   /** The payload with `digest` was finalized or dropped: its txs may be proposed again (if still in the mempool). */
   release(digest: Uint8Array): boolean {
-    const key = hexOf(digest);
+    const key = toHex(digest);
     const record = this.pending.get(key);
     if (record === undefined) return false;
     this.pending.delete(key);

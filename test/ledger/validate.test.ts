@@ -1,9 +1,8 @@
 // MicroTx validity (docs/SPEC_TX.md): every predicate with real signatures, every rejection code.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { toHex } from "../../src/crypto/bytes.ts";
 import {
-  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX, hexOf,
+  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX,
   type ValidationContext,
 } from "../../src/ledger/validate.ts";
 import {
@@ -290,8 +289,3 @@ describe("batches", () => {
   });
 });
 
-describe("hexOf", () => {
-  test("equals crypto's toHex on random bytes", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => hexOf(b) === toHex(b)));
-  });
-});
