@@ -8,8 +8,8 @@ import { X509Certificate } from "node:crypto";
 import { createGenesis } from "../../src/genesis/create.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
+import { BIN, runPhantom } from "../phantom-cli.ts";
 
-const BIN = join(import.meta.dir, "..", "..", "bin", "phantom");
 const dir = mkdtempSync(join(tmpdir(), "phantom-node-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,10 +20,7 @@ const keyPath = join(dir, "validator-0.key");
 writeFileSync(keyPath, toHex(created.seeds[0]!) + "\n", { mode: 0o600 });
 const ports = ["--rpc_addr", "127.0.0.1:19521", "--metrics_addr", "127.0.0.1:19522"];
 
-function run(args: string[]) {
-  const p = Bun.spawnSync([BIN, "P2pQuicListen", ...args], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
-}
+const run = (args: string[]) => runPhantom(["P2pQuicListen", ...args], { timeoutMs: 30_000 });
 
 describe("phantom P2pQuicListen", () => {
   test("bad setups end with one typed error line", () => {

@@ -5,6 +5,7 @@
  * what happened from `pollEvents()`. Sockets and real clocks live in endpoint.ts.
  */
 import { createHmac, randomBytes } from "node:crypto";
+import { concatBytes } from "../../crypto/bytes.ts";
 import { AckTracker } from "./ack-tracker.ts";
 import { NewReno } from "./congestion.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
@@ -1019,14 +1020,7 @@ export class Connection {
     }
     this.bytesSent += total;
     this.lastSentMs = nowMs;
-    if (packets.length === 1) return packets[0]!;
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const p of packets) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return packets.length === 1 ? packets[0]! : concatBytes(...packets);
   }
 
   private newDraft(space: Space, room: number): Draft | null {
