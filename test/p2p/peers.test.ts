@@ -10,7 +10,7 @@ const commitment = new Uint8Array(32).fill(1);
 const keys = [0, 1, 2].map((i) => new Uint8Array(32).fill(10 + i));
 const flush = () => new Promise((r) => setTimeout(r, 5));
 
-function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number } = {}) {
+function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number; helloTimeoutMs?: number } = {}) {
   const got: { peer: Peer; m: P2pMessage }[] = [];
   const registry = new Registry();
   const metrics = createP2pMetrics(registry);
@@ -22,6 +22,7 @@ function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number
     onMessage: (peer, m) => got.push({ peer, m }),
     now: opts.now ?? (() => 0),
     metrics,
+    helloTimeoutMs: opts.helloTimeoutMs,
   });
   return { mgr, got, registry };
 }
@@ -90,5 +91,16 @@ describe("P2P peers", () => {
     await flush();
     expect(a.mgr.info()).toEqual([]);
     expect(await a.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain("P2P_EXPECTED_HELLO");
+  });
+
+  test("a connection that never says hello is closed after the hello timeout", async () => {
+    const a = manager(0, { helloTimeoutMs: 50 });
+    const [la, lb] = linkPair(keys[0]!, keys[1]!);
+    let closed = "";
+    lb.onClose((r) => (closed = r));
+    a.mgr.attach(la);
+    await Bun.sleep(150);
+    expect(closed).toBe("P2P_HELLO_TIMEOUT");
+    expect(await a.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain("P2P_HELLO_TIMEOUT");
   });
 });

@@ -39,6 +39,8 @@ export interface PeerManagerOptions {
   onPeerReady?(peer: Peer): void;
   /** Monotonic milliseconds (injected; I/O scheduling only). */
   now(): number;
+  /** Close a connection that has not completed the hello exchange by then (default helloTimeoutMs). */
+  helloTimeoutMs?: number;
   metrics?: P2pMetrics;
   log?(line: Record<string, unknown>): void;
 }
@@ -123,6 +125,11 @@ export class PeerManager {
     peer.send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: this.opts.commitment, validator: this.opts.myValidator, highestSeq: this.opts.highestSeq() });
     link.onClose(() => this.detach(peer));
     link.onData((b) => peer.receive(b));
+    // A connection that never says hello would hold a session slot forever.
+    const timer = setTimeout(() => {
+      if (!peer.ready && this.sessions.has(peer)) this.reject(peer, "P2P_HELLO_TIMEOUT", `no hello within ${this.opts.helloTimeoutMs ?? helloTimeoutMs} ms`);
+    }, this.opts.helloTimeoutMs ?? helloTimeoutMs);
+    timer.unref?.();
     return peer;
   }
 
