@@ -1,7 +1,7 @@
 // `phantom mine` as an operator runs it: it waits for a node that is not up yet and
 // stops cleanly on SIGINT; a bad address is a typed error before anything starts.
 import { expect, test } from "bun:test";
-import { BIN, runPhantom } from "../phantom-cli.ts";
+import { BIN, readUntil, runPhantom } from "../phantom-cli.ts";
 import { accountFromSeed } from "../../src/wallet/keys.ts";
 
 const address = accountFromSeed(new Uint8Array(32).fill(3)).address;
@@ -9,22 +9,10 @@ const address = accountFromSeed(new Uint8Array(32).fill(3)).address;
 test("mine waits for an unreachable node and stops cleanly on SIGINT", async () => {
   const proc = Bun.spawn([BIN, "mine", "--rpc", "http://127.0.0.1:9", "--to", address, "--threads", "1"], { stdout: "pipe", stderr: "pipe" });
   const reader = proc.stderr.getReader();
-  let err = "";
-  const deadline = performance.now() + 20_000;
-  while (!err.includes("not reachable yet") && performance.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    err += new TextDecoder().decode(value);
-  }
-  expect(err).toContain("not reachable yet");
+  expect(await readUntil(reader, "not reachable yet")).toContain("not reachable yet");
   proc.kill("SIGINT");
   expect(await proc.exited).toBe(0);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    err += new TextDecoder().decode(value);
-  }
-  expect(err).toContain("miner stopped after 0 accepted mints");
+  expect(await readUntil(reader)).toContain("miner stopped after 0 accepted mints");
 });
 
 test("a bad reward address is a typed error", () => {
