@@ -39,7 +39,10 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Generates `count` signed events with instant delivery; calls `onBatch` as consensus runs. */
+/**
+ * Generates `count` signed events with instant delivery, running consensus every BATCH_EVENTS
+ * events. With `onEvents` (called after each run) only the first round of events is returned.
+ */
 function generate(k: number, count: number, seed: number, onEvents?: (engine: ConsensusEngine, created: number) => void): SignedEvent[] {
   const { keys, config } = committee(k);
   const engine = new ConsensusEngine(config);

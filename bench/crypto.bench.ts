@@ -19,7 +19,7 @@ import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { blake3, blake3Batch, keyPairFromSeed, sign, verify, verifyBatch, powSearch, toHex, type VerifyItem } from "../src/crypto/index.ts";
 import { native } from "../src/crypto/native.ts";
-import { emit, measure, measureMedian, measureInterleaved } from "./lib.ts";
+import { emit, measure, measureMedian, measureInterleaved, median, opsPerSecond } from "./lib.ts";
 
 const SUITE = "crypto";
 const MIB = 1024 * 1024;
@@ -42,11 +42,6 @@ const fail = (message: string): never => {
   console.error(`crypto.bench: ${message}`);
   process.exit(1);
 };
-
-function middle(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
-}
 
 /** ns per call of `fn`, timed over `inner` calls per sample so the timer's own cost vanishes. */
 function nsPerCall(fn: () => void, inner: number, minMs = 300): number {
@@ -123,9 +118,9 @@ function benchB3sum(): void {
       if (p.stdout.toString().trim() !== expected) fail("b3sum and libphantom disagree on the file's BLAKE3");
       pairs.push([ffiMBs, b3sumMBs]);
     }
-    const ffiMBs = middle(pairs.map((x) => x[0]));
-    const b3sumMBs = middle(pairs.map((x) => x[1]));
-    const ratio = middle(pairs.map(([f, b]) => f / b));
+    const ffiMBs = median(pairs.map((x) => x[0]));
+    const b3sumMBs = median(pairs.map((x) => x[1]));
+    const ratio = median(pairs.map(([f, b]) => f / b));
     emit({ suite: SUITE, name: "blake3_b3sum_1thread", value: b3sumMBs, unit: "MB/s", higher_is_better: true, params: { file_mib: mib, runs: COMPARE_PAIRS, includes_process_start: true } });
     emit({ suite: SUITE, name: "blake3_big_ffi", value: ffiBigMBs, unit: "MB/s", higher_is_better: true, params: { bytes: data.length, threads: 1, samples: 1 } });
     emit({ suite: SUITE, name: "blake3_1mib_ffi_vs_b3sum", value: ratio, unit: "ratio", higher_is_better: true, target: TARGET_VS_B3SUM, params: { ffi_mb_per_s: +ffiMBs.toFixed(0), b3sum_mb_per_s: +b3sumMBs.toFixed(0) } });
@@ -143,11 +138,6 @@ function signedItems(n: number): VerifyItem[] {
     secretKey.fill(0);
   }
   return items;
-}
-
-/** Operations per second of `fn`, which does `ops` operations per call. */
-function opsPerSec(fn: () => void, ops: number, minMs: number): number {
-  return ops / (measure(fn, { minMs, warmup: 0 }).perIterMs / 1000);
 }
 
 function benchEd25519(): void {
@@ -170,12 +160,12 @@ function benchEd25519(): void {
   // Each round measures all four back to back, so a change in machine load hits all of
   // them; every ratio is the median of the per-round ratios.
   const rounds = Array.from({ length: COMPARE_PAIRS }, () => ({
-    single: opsPerSec(single, 64, 150),
-    noble: opsPerSec(noble, 8, 300),
-    batch1: opsPerSec(batch(1), BATCH_ITEMS, 250),
-    batch2: opsPerSec(batch(2), BATCH_ITEMS, 250),
+    single: opsPerSecond(single, 64, 150),
+    noble: opsPerSecond(noble, 8, 300),
+    batch1: opsPerSecond(batch(1), BATCH_ITEMS, 250),
+    batch2: opsPerSecond(batch(2), BATCH_ITEMS, 250),
   }));
-  const med = (f: (r: (typeof rounds)[number]) => number) => middle(rounds.map(f));
+  const med = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f));
   const [singleOps, nobleOps, batch1, batch2] = [med((r) => r.single), med((r) => r.noble), med((r) => r.batch1), med((r) => r.batch2)];
   const singleVsNoble = med((r) => r.single / r.noble);
   const scaling = med((r) => r.batch2 / r.batch1);
@@ -237,13 +227,13 @@ async function benchPow(): Promise<void> {
   nobleHash();
   const rounds: { one: number; two: number; noble: number }[] = [];
   for (let i = 0; i < COMPARE_PAIRS; i++) {
-    rounds.push({ one: await powRate(1, header), two: await powRate(2, header), noble: opsPerSec(nobleHash, 200, 150) });
+    rounds.push({ one: await powRate(1, header), two: await powRate(2, header), noble: opsPerSecond(nobleHash, 200, 150) });
   }
-  const one = middle(rounds.map((r) => r.one));
-  const two = middle(rounds.map((r) => r.two));
-  const noble = middle(rounds.map((r) => r.noble));
-  const scaling = middle(rounds.map((r) => (2 * r.two) / r.one));
-  const oneVsNoble = middle(rounds.map((r) => r.one / r.noble));
+  const one = median(rounds.map((r) => r.one));
+  const two = median(rounds.map((r) => r.two));
+  const noble = median(rounds.map((r) => r.noble));
+  const scaling = median(rounds.map((r) => (2 * r.two) / r.one));
+  const oneVsNoble = median(rounds.map((r) => r.one / r.noble));
   emit({ suite: SUITE, name: "pow_1thread_per_thread", value: one, unit: "hashes/s", higher_is_better: true, params: { header_bytes: POW_HEADER_BYTES, threads: 1 } });
   emit({ suite: SUITE, name: "pow_2threads_per_thread", value: two, unit: "hashes/s", higher_is_better: true, params: { header_bytes: POW_HEADER_BYTES, threads: 2 } });
   emit({ suite: SUITE, name: "pow_2threads_vs_1thread", value: scaling, unit: "ratio", higher_is_better: true, target: TARGET_THREAD_SCALING });

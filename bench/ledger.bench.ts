@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync, statSync, existsSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
 import { join } from "node:path";
-import { emit, type BenchResult } from "./lib.ts";
+import { emit, round1, type BenchResult } from "./lib.ts";
 import { SqliteStore, STORE_FILE_NAME, CACHE_UTXOS_DEFAULT, WAL_AUTOCHECKPOINT_PAGES, PAGE_SIZE_BYTES } from "../src/store/sqlite-store.ts";
 import { applyAnchorBytes, type LedgerParams } from "../src/ledger/apply.ts";
 import type { WritableLedgerStore } from "../src/ledger/state.ts";
@@ -82,7 +82,6 @@ function applyAll(store: WritableLedgerStore, payloads: Uint8Array[]): number {
   return performance.now() - start;
 }
 
-const round1 = (x: number): number => Math.round(x * 10) / 10;
 const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
 
 /**

@@ -55,22 +55,20 @@ export function measure(fn: () => void, opts: { minMs?: number; maxIterations?: 
   return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
 }
 
-/** Async variant of `measure` for work that awaits. */
-export async function measureAsync(fn: () => Promise<void>, opts: { minMs?: number; maxIterations?: number; warmup?: number } = {}): Promise<Timing> {
-  const minMs = opts.minMs ?? 500;
-  const maxIterations = opts.maxIterations ?? 1_000_000_000;
-  for (let i = 0; i < (opts.warmup ?? 1); i++) await fn();
-  let iterations = 0;
-  const start = performance.now();
-  let now = start;
-  while (iterations < maxIterations && now - start < minMs) {
-    await fn();
-    iterations++;
-    now = performance.now();
-  }
-  const totalMs = now - start;
-  return { iterations, totalMs, perIterMs: totalMs / Math.max(1, iterations) };
+/** Operations per second of one measured run (no warm-up) of `fn`, which does `ops` operations per call. */
+export function opsPerSecond(fn: () => void, ops: number, minMs: number): number {
+  return ops / (measure(fn, { minMs, warmup: 0 }).perIterMs / 1000);
 }
+
+/** Median of a sample; for an even count the lower of the two middle values (NaN when empty). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** Rounds to one decimal place (for figures printed in params). */
+export const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** Percentile of a sample (nearest rank); `p` in [0, 100]. */
 export function percentile(sample: readonly number[], p: number): number {
@@ -147,6 +145,5 @@ export function measureInterleaved(
     r.push(b);
     ratios.push(b / a);
   }
-  const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
-  return { subjectMs: mid(s), referenceMs: mid(r), speedup: mid(ratios), pairs };
+  return { subjectMs: median(s), referenceMs: median(r), speedup: median(ratios), pairs };
 }

@@ -8,10 +8,10 @@
  * Run: bun run bench/mempool.bench.ts   (PHANTOM_BENCH_TXS=n changes the admission set)
  */
 import { loadavg } from "node:os";
-import { emit, measure, percentile } from "./lib.ts";
+import { emit, opsPerSecond, percentile } from "./lib.ts";
 import { keyPairFromSeed, verifyBatch, defaultVerifyThreads, type Ed25519KeyPair } from "../src/crypto/ed25519.ts";
 import { blake3_32 } from "../src/crypto/hash.ts";
-import { hexOf } from "../src/ledger/validate.ts";
+import { toHex } from "../src/crypto/bytes.ts";
 import { lockCommitment, type Lock } from "../src/types/lock.ts";
 import { encodeMicroTx, digestMicroTx, type MicroTx, type Outpoint } from "../src/types/tx.ts";
 import type { UtxoEntry, UtxoReader, ValidationContext, SigCheck } from "../src/ledger/validate.ts";
@@ -29,10 +29,10 @@ const CTX: ValidationContext = { anchorIndex: 1_000n, maturityAnchors: 100n };
 class MapView implements UtxoReader {
   readonly map = new Map<string, UtxoEntry>();
   getUtxo(txid: Uint8Array, index: number): UtxoEntry | undefined {
-    return this.map.get(`${hexOf(txid)}:${index}`);
+    return this.map.get(`${toHex(txid)}:${index}`);
   }
   add(op: Outpoint, lock: Lock, amount: bigint): void {
-    this.map.set(`${hexOf(op.txid)}:${op.index}`, { amount, lockCommitment: lockCommitment(lock), createdAt: 0n, coinbase: false });
+    this.map.set(`${toHex(op.txid)}:${op.index}`, { amount, lockCommitment: lockCommitment(lock), createdAt: 0n, coinbase: false });
   }
 }
 
@@ -63,12 +63,6 @@ function signedTxs(n: number, view: MapView): MicroTx[] {
   return txs;
 }
 
-/** Best (highest) rate over `rounds` alternating runs: the machine is shared, so the best run is the least disturbed one. */
-function bestRate(count: number, fn: () => void, minMs: number): number {
-  const t = measure(fn, { minMs, warmup: 0 });
-  return (count / t.perIterMs) * 1_000;
-}
-
 function benchAdmission(): void {
   const view = new MapView();
   const txs = signedTxs(ADMIT_TXS, view);
@@ -87,11 +81,12 @@ function benchAdmission(): void {
   let raw = 0;
   let admit = 0;
   let wire = 0;
-  // Alternate the three so that load from other processes hits them alike.
+  // Alternate the three so that load from other processes hits them alike; keep each one's
+  // best run (the machine is shared, so the best run is the least disturbed one).
   for (let round = 0; round < ROUNDS; round++) {
-    raw = Math.max(raw, bestRate(ADMIT_TXS, () => void verifyBatch(checks), 500));
-    admit = Math.max(admit, bestRate(ADMIT_TXS, admitAll(false), 500));
-    wire = Math.max(wire, bestRate(ADMIT_TXS, admitAll(true), 500));
+    raw = Math.max(raw, opsPerSecond(() => void verifyBatch(checks), ADMIT_TXS, 500));
+    admit = Math.max(admit, opsPerSecond(admitAll(false), ADMIT_TXS, 500));
+    wire = Math.max(wire, opsPerSecond(admitAll(true), ADMIT_TXS, 500));
   }
   const load = Number(loadavg()[0]!.toFixed(2));
   emit({ suite: SUITE, name: "verify_batch_raw", value: Math.round(raw), unit: "sig/s", higher_is_better: true, params: { sigs: ADMIT_TXS, threads: defaultVerifyThreads, best_of: ROUNDS, load_avg_1m: load } });

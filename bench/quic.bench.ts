@@ -21,7 +21,7 @@ import { parseFrames, writeFrame, type Frame } from "../src/net/quic/frames.ts";
 import { AckTracker } from "../src/net/quic/ack-tracker.ts";
 import { LossRecovery } from "../src/net/quic/recovery.ts";
 import { NewReno } from "../src/net/quic/congestion.ts";
-import { emit, measure, percentile } from "./lib.ts";
+import { emit, measure, median, percentile, round1 } from "./lib.ts";
 
 const SUITE = "quic";
 const DATAGRAM_BYTES = 1200;
@@ -49,11 +49,6 @@ const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(41));
 const serverIdentity = keyPairFromSeed(new Uint8Array(32).fill(42));
 const yieldMacrotask = () => new Promise<void>((r) => setImmediate(r));
 const mbits = (bytes: number, ms: number) => (bytes * 8) / (ms * 1000);
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
-}
 
 /** Raw UDP: sender blasts batches with sendMany, the receiver counts what arrives. */
 async function rawRun(): Promise<{ mbits: number; datagramsPerS: number; sent: number; received: number }> {
@@ -102,10 +97,6 @@ async function closeAll(client: QuicEndpoint, server: QuicEndpoint): Promise<voi
 }
 let closeErrors = 0;
 let lastCloseError = "";
-
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
 
 async function endpoints(onConnection?: (c: QuicConnection) => void) {
   const server = await QuicEndpoint.listen(0, { identity: serverIdentity, verifyPeer: () => true, onConnection });

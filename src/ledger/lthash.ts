@@ -6,8 +6,7 @@
  * history that produced it, and updating it costs O(changed outputs).
  * The commitment is blake3_32 of the 2048 accumulator bytes (lanes little-endian).
  */
-import { blake3_32 } from "../crypto/hash.ts";
-import { native } from "../crypto/native.ts";
+import { blake3_32, blake3Into } from "../crypto/hash.ts";
 import { invariant } from "../errors.ts";
 import { HASH_BYTES } from "../types/constants.ts";
 import type { UtxoEntry } from "./validate.ts";
@@ -60,7 +59,7 @@ export function encodeUtxoElement(txid: Uint8Array, index: number, e: UtxoEntry)
 /** The 1024 lanes of one UTXO in a shared scratch array: valid until the next call. */
 function scratchLanes(txid: Uint8Array, index: number, e: UtxoEntry): Uint16Array {
   fillElement(txid, index, e);
-  native.ph_blake3(elementBytes, ELEMENT_LENGTH, lanesBytes, LTHASH_BYTES);
+  blake3Into(elementBytes, lanesBytes);
   return lanesScratch;
 }
 

@@ -7,7 +7,7 @@
  * Signatures sign the txid (digest_microtx), which excludes witnesses.
  */
 import { verifyBatch } from "../crypto/ed25519.ts";
-import { equalBytes } from "../crypto/bytes.ts";
+import { equalBytes, toHex } from "../crypto/bytes.ts";
 import { isPhantomError } from "../errors.ts";
 import { lockCommitment } from "../types/lock.ts";
 import { type MicroTx, encodeMicroTx, digestMicroTx } from "../types/tx.ts";
@@ -45,22 +45,6 @@ export interface ValidationContext {
 
 export type BatchResult = { ok: true; fee: bigint } | { ok: false; error: TxRejected };
 
-const HEX_PAIRS = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
-type WithToHex = Uint8Array & { toHex(): string };
-const NATIVE_TO_HEX = typeof (Uint8Array.prototype as Partial<WithToHex>).toHex === "function";
-
-/**
- * Lowercase hex of `bytes`, the same string as crypto's toHex. Map keys on the
- * admission hot path: uses the built-in Uint8Array.prototype.toHex (about 3x faster
- * than going through a Buffer here) when the runtime has it.
- */
-export function hexOf(bytes: Uint8Array): string {
-  if (NATIVE_TO_HEX) return (bytes as WithToHex).toHex();
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEX_PAIRS[bytes[i]!]!;
-  return s;
-}
-
 function fail(code: TxRejectCode, message: string, details?: Record<string, unknown>): never {
   throw new TxRejected(code, message, details);
 }
@@ -83,7 +67,7 @@ function checkInputsDistinct(tx: MicroTx): void {
       fail("TX_MALFORMED", `input ${i}: outpoint is not (32-byte txid, u32 index)`, { input: i });
     }
   });
-  const duplicate = (i: number): never => fail("TX_DUPLICATE_INPUT", `input ${i} spends ${hexOf(inputs[i]!.txid)}:${inputs[i]!.index} twice`, { input: i });
+  const duplicate = (i: number): never => fail("TX_DUPLICATE_INPUT", `input ${i} spends ${toHex(inputs[i]!.txid)}:${inputs[i]!.index} twice`, { input: i });
   if (inputs.length <= PAIRWISE_INPUTS_MAX) {
     for (let i = 1; i < inputs.length; i++) {
       for (let j = 0; j < i; j++) if (inputs[i]!.index === inputs[j]!.index && equalBytes(inputs[i]!.txid, inputs[j]!.txid)) duplicate(i);
@@ -92,7 +76,7 @@ function checkInputsDistinct(tx: MicroTx): void {
   }
   const seen = new Set<string>();
   inputs.forEach((input, i) => {
-    const key = `${hexOf(input.txid)}:${input.index}`;
+    const key = `${toHex(input.txid)}:${input.index}`;
     if (seen.has(key)) duplicate(i);
     seen.add(key);
   });
@@ -144,7 +128,7 @@ export function checkMicroTxStateful(view: UtxoReader, tx: MicroTx, ctx: Validat
   for (let i = 0; i < tx.inputs.length; i++) {
     const { txid: prev, index } = tx.inputs[i]!;
     const entry = view.getUtxo(prev, index);
-    if (entry === undefined) fail("TX_MISSING_INPUT", `input ${i}: ${hexOf(prev)}:${index} is not an unspent output`, { input: i });
+    if (entry === undefined) fail("TX_MISSING_INPUT", `input ${i}: ${toHex(prev)}:${index} is not an unspent output`, { input: i });
     const { lock, witness } = tx.witnesses[i]!;
     if (!equalBytes(lockCommitment(lock), entry.lockCommitment)) fail("TX_LOCK_MISMATCH", `input ${i}: revealed lock does not hash to the output's lock commitment`, { input: i });
     if (entry.coinbase && ctx.anchorIndex < entry.createdAt + ctx.maturityAnchors) {

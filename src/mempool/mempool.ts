@@ -12,9 +12,10 @@ import { Registry } from "prom-client";
 import { PhantomError, isPhantomError } from "../errors.ts";
 import { type MicroTx, type Outpoint, encodeMicroTx, decodeMicroTx } from "../types/tx.ts";
 import { blake3_32 } from "../crypto/hash.ts";
+import { toHex } from "../crypto/bytes.ts";
 import { HASH_BYTES } from "../types/constants.ts";
 import { varintBytes } from "./proposer.ts";
-import { TxRejected, hexOf, validatePreparedBatch, type UtxoReader, type ValidationContext } from "../ledger/validate.ts";
+import { TxRejected, validatePreparedBatch, type UtxoReader, type ValidationContext } from "../ledger/validate.ts";
 import { IndexedHeap, type HeapSlot } from "./heap.ts";
 import { CandidateIndex, type CandidateNode } from "./groups.ts";
 import { createMempoolMetrics, type MempoolMetrics } from "./metrics.ts";
@@ -83,7 +84,7 @@ interface Offer {
   encodedBytes: number;
 }
 
-export const outpointKey = (op: Outpoint): string => `${hexOf(op.txid)}:${op.index}`;
+export const outpointKey = (op: Outpoint): string => `${toHex(op.txid)}:${op.index}`;
 
 /** a's fee rate < b's, exactly: a.fee / a.bytes < b.fee / b.bytes. */
 export function feeRateLess(a: { fee: bigint; encodedBytes: number }, b: { fee: bigint; encodedBytes: number }): boolean {
@@ -123,10 +124,10 @@ export class Mempool {
     return this.totalBytes;
   }
   has(txid: Uint8Array): boolean {
-    return this.byTxid.has(hexOf(txid));
+    return this.byTxid.has(toHex(txid));
   }
   get(txid: Uint8Array): MempoolEntry | undefined {
-    return this.byTxid.get(hexOf(txid));
+    return this.byTxid.get(toHex(txid));
   }
   /** The mempool tx spending `op`, if any. */
   spender(op: Outpoint): MempoolEntry | undefined {
@@ -202,7 +203,7 @@ export class Mempool {
   private insert(offer: Offer, fee: bigint): AdmitResult {
     const inputKeys = offer.tx.inputs.map(outpointKey);
     const entry: Slot = {
-      ...offer, fee, inputKeys, seq: this.nextSeq, group: hexOf(offer.tx.outputs[0]!.lockCommitment), heapIndex: -1, bytesBig: BigInt(offer.encodedBytes),
+      ...offer, fee, inputKeys, seq: this.nextSeq, group: toHex(offer.tx.outputs[0]!.lockCommitment), heapIndex: -1, bytesBig: BigInt(offer.encodedBytes),
     };
     const conflicts = this.conflictsOf(inputKeys);
     const rbfError = checkReplacement(entry, conflicts);
@@ -286,7 +287,7 @@ export class Mempool {
     const included: Uint8Array[] = [];
     const invalidated: Uint8Array[] = [];
     for (const txid of txids) {
-      const e = this.byTxid.get(hexOf(txid));
+      const e = this.byTxid.get(toHex(txid));
       if (e === undefined) continue;
       this.removeEntry(e);
       included.push(e.txid);
@@ -321,7 +322,7 @@ function prepare(tx: MicroTx, encoded?: Uint8Array): Offer | TxRejected {
   try {
     const bytes = encoded ?? encodeMicroTx(tx);
     const txid = blake3_32(bytes.subarray(0, unsignedPrefixBytes(tx)));
-    return { tx, txid, txidHex: hexOf(txid), encoded: bytes, encodedBytes: bytes.length };
+    return { tx, txid, txidHex: toHex(txid), encoded: bytes, encodedBytes: bytes.length };
   } catch (e) {
     if (!isPhantomError(e)) throw e;
     return new TxRejected("TX_MALFORMED", `tx has no canonical encoding: ${e.message}`);

@@ -14,8 +14,7 @@
  */
 import { Registry } from "prom-client";
 import { PhantomError, invariant } from "../errors.ts";
-import { compareBytes } from "../crypto/bytes.ts";
-import { hexOf } from "../ledger/validate.ts";
+import { compareBytes, toHex } from "../crypto/bytes.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { Writer } from "../codec/index.ts";
 import { TAG, CODEC_VERSION, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX } from "../types/constants.ts";
@@ -236,7 +235,7 @@ export class Proposer {
   }
 
   isPending(txid: Uint8Array): boolean {
-    return this.pendingTxids.has(hexOf(txid));
+    return this.pendingTxids.has(toHex(txid));
   }
 
   /**
@@ -268,7 +267,7 @@ export class Proposer {
     };
     // Parked txs are out of the shared index, so later builds never walk past them.
     if (shared) for (const n of nodes) shared.park(n);
-    this.pending.set(hexOf(digest), record);
+    this.pending.set(toHex(digest), record);
     this.count(record, 1);
     this.metrics.built.inc();
     this.metrics.lastSize.set(sel.txs.length);
@@ -279,7 +278,7 @@ export class Proposer {
 
   /** The payload with `digest` was finalized or dropped: its txs may be proposed again (if still in the mempool). */
   release(digest: Uint8Array): boolean {
-    const key = hexOf(digest);
+    const key = toHex(digest);
     const record = this.pending.get(key);
     if (record === undefined) return false;
     this.pending.delete(key);

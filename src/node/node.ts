@@ -52,6 +52,8 @@ export const heartbeatTicks = 10;
 export const inFlightTicksMax = 3_000;
 /** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
 export const relayHoldIntervals = 5;
+/** A validator dials one with a lower index only after missing it this long (see redial). */
+export const redialLowerAfterMs = 3_000;
 /** Re-dial missing validators this often (I/O scheduling only). */
 export const redialIntervalMs = 1_000;
 
@@ -183,11 +185,24 @@ export class PhantomNode {
     this.peers.attach(link);
   }
 
-  /** The lower index dials the higher one, so each pair has one link. */
+  /**
+   * The lower index dials the higher one, so each pair normally has one link. A
+   * validator that restarted is not known to be gone by the lower ones until their old
+   * connection times out, so the higher index also dials a lower one it has missed for
+   * `redialLowerAfterMs`; the new, authenticated session replaces the dead one.
+   */
   private redial(): void {
     const g = this.opts.genesis;
-    for (let j = this.validator + 1; j < g.k; j++) {
-      if (this.peers.isConnected(j) || this.dialing.has(j)) continue;
+    const now = this.opts.now();
+    for (let j = 0; j < g.k; j++) {
+      if (j === this.validator) continue;
+      if (this.peers.isConnected(j)) {
+        this.missingSince.delete(j);
+        continue;
+      }
+      if (!this.missingSince.has(j)) this.missingSince.set(j, now);
+      if (j < this.validator && now - this.missingSince.get(j)! < redialLowerAfterMs) continue;
+      if (this.dialing.has(j)) continue;
       this.dialing.add(j);
       this.opts.transport.dial(g.validators[j]!.address, g.validators[j]!.publicKey)
         .then((link) => this.attach(link))
@@ -196,6 +211,8 @@ export class PhantomNode {
     }
   }
   private readonly dialing = new Set<number>();
+  /** When we noticed each validator was not connected (monotonic ms). */
+  private readonly missingSince = new Map<number, number>();
 
   private onPeerReady(peer: Peer): void {
     this.ownSeqSeenByPeers = Math.max(this.ownSeqSeenByPeers, peer.highestSeq[this.validator] ?? -1);

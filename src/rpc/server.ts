@@ -4,8 +4,8 @@
  * WebSocket subscriptions at /ws, and the block explorer at /.
  */
 import type { Registry } from "prom-client";
-import type { ServerWebSocket } from "bun";
-import { dispatch, toJson, type RpcMethods, type Json } from "./jsonrpc.ts";
+import type { ServerWebSocket, WebSocketHandler } from "bun";
+import { dispatch, toJson, type DispatchObserver, type RpcMethods, type Json } from "./jsonrpc.ts";
 import { parseHostPort } from "../metrics/server.ts";
 import { explorerHtml } from "./explorer.ts";
 import type { NodeMetrics } from "../metrics/registry.ts";
@@ -34,6 +34,29 @@ export interface RpcServer {
 
 interface WsData {
   topics: Set<string>;
+}
+
+/** /ws: tracks connected clients in `clients` and their topics from {"subscribe": t} / {"unsubscribe": t}. */
+function subscriptionHandler(clients: Set<ServerWebSocket<WsData>>, observe: DispatchObserver): WebSocketHandler<WsData> {
+  return {
+    open(ws) {
+      clients.add(ws);
+    },
+    message(ws, message) {
+      try {
+        const m = JSON.parse(String(message)) as { subscribe?: string; unsubscribe?: string };
+        if (typeof m.subscribe === "string") ws.data.topics.add(m.subscribe);
+        if (typeof m.unsubscribe === "string") ws.data.topics.delete(m.unsubscribe);
+        ws.send(toJson({ ok: true, topics: [...ws.data.topics] }));
+      } catch {
+        observe("ws", "error", "WS_BAD_MESSAGE");
+        ws.send(toJson({ error: 'send {"subscribe":"<topic>"}' }));
+      }
+    },
+    close(ws) {
+      clients.delete(ws);
+    },
+  };
 }
 
 export function startRpcServer(opts: RpcServerOptions): RpcServer {
@@ -69,26 +92,7 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
       if (path === "/" || path === "/explorer") return new Response(explorerHtml, { headers: { "content-type": "text/html; charset=utf-8" } });
       return json(toJson({ error: "not found" }), 404);
     },
-    websocket: {
-      open(ws) {
-        clients.add(ws);
-      },
-      message(ws, message) {
-        // {"subscribe": "anchors"} | {"unsubscribe": "anchors"}
-        try {
-          const m = JSON.parse(String(message)) as { subscribe?: string; unsubscribe?: string };
-          if (typeof m.subscribe === "string") ws.data.topics.add(m.subscribe);
-          if (typeof m.unsubscribe === "string") ws.data.topics.delete(m.unsubscribe);
-          ws.send(toJson({ ok: true, topics: [...ws.data.topics] }));
-        } catch {
-          observe("ws", "error", "WS_BAD_MESSAGE");
-          ws.send(toJson({ error: 'send {"subscribe":"<topic>"}' }));
-        }
-      },
-      close(ws) {
-        clients.delete(ws);
-      },
-    },
+    websocket: subscriptionHandler(clients, observe),
   });
 
   async function restCall(name: string, query: URLSearchParams): Promise<Response> {

@@ -29,7 +29,8 @@ function writePayloadTx(w: Writer, t: PayloadTx): void {
   }
 }
 
-function readPayloadTx(r: Reader): PayloadTx {
+/** Reads one transaction of a payload, picking the decoder by its tag. */
+export function readPayloadTx(r: Reader): PayloadTx {
   if (r.remaining < 1) throw new CodecError("CODEC_TRUNCATED", "truncated payload transaction");
   // Peek the tag of the nested object to pick the decoder.
   const at = r.offset;
@@ -47,6 +48,11 @@ function readPayloadTx(r: Reader): PayloadTx {
   }
 }
 
+/** Rejects encoded payloads over PAYLOAD_BYTES_MAX. */
+export function checkPayloadLength(bytes: Uint8Array): void {
+  if (bytes.length > PAYLOAD_BYTES_MAX) throw new CodecError("CODEC_LENGTH_TOO_LARGE", `payload of ${bytes.length} bytes exceeds ${PAYLOAD_BYTES_MAX}`);
+}
+
 export function writeAnchorPayload(w: Writer, p: AnchorPayload): void {
   w.u8(TAG.anchorPayload).u8(CODEC_VERSION);
   w.list(p.txs, PAYLOAD_TXS_MAX, writePayloadTx);
@@ -62,12 +68,12 @@ export function encodeAnchorPayload(p: AnchorPayload): Uint8Array {
   const w = new Writer(1024);
   writeAnchorPayload(w, p);
   const bytes = w.finish();
-  if (bytes.length > PAYLOAD_BYTES_MAX) throw new CodecError("CODEC_LENGTH_TOO_LARGE", `payload of ${bytes.length} bytes exceeds ${PAYLOAD_BYTES_MAX}`);
+  checkPayloadLength(bytes);
   return bytes;
 }
 
 export function decodeAnchorPayload(bytes: Uint8Array): AnchorPayload {
-  if (bytes.length > PAYLOAD_BYTES_MAX) throw new CodecError("CODEC_LENGTH_TOO_LARGE", `payload of ${bytes.length} bytes exceeds ${PAYLOAD_BYTES_MAX}`);
+  checkPayloadLength(bytes);
   return decodeExact(bytes, "anchor payload", readAnchorPayload);
 }
 

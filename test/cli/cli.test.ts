@@ -3,14 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, statSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ROOT, runPhantom } from "../phantom-cli.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-const BIN = join(ROOT, "bin", "phantom");
-
-function phantom(args: string[], cwd = ROOT) {
-  const p = Bun.spawnSync([BIN, ...args], { cwd, stdout: "pipe", stderr: "pipe" });
-  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
-}
+const phantom = (args: string[], cwd = ROOT) => runPhantom(args, { cwd });
 
 describe("phantom CLI", () => {
   test("--help lists the seed's commands and --version prints the version", () => {

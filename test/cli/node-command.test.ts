@@ -8,8 +8,8 @@ import { X509Certificate } from "node:crypto";
 import { createGenesis } from "../../src/genesis/create.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
+import { BIN, readUntil, runPhantom } from "../phantom-cli.ts";
 
-const BIN = join(import.meta.dir, "..", "..", "bin", "phantom");
 const dir = mkdtempSync(join(tmpdir(), "phantom-node-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -20,10 +20,7 @@ const keyPath = join(dir, "validator-0.key");
 writeFileSync(keyPath, toHex(created.seeds[0]!) + "\n", { mode: 0o600 });
 const ports = ["--rpc_addr", "127.0.0.1:19521", "--metrics_addr", "127.0.0.1:19522"];
 
-function run(args: string[]) {
-  const p = Bun.spawnSync([BIN, "P2pQuicListen", ...args], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
-}
+const run = (args: string[]) => runPhantom(["P2pQuicListen", ...args], { timeoutMs: 30_000 });
 
 describe("phantom P2pQuicListen", () => {
   test("bad setups end with one typed error line", () => {
@@ -44,15 +41,7 @@ describe("phantom P2pQuicListen", () => {
     const store = join(dir, "store");
     const cert = join(dir, "server.der");
     const proc = Bun.spawn([BIN, "P2pQuicListen", "--genesis", genesisPath, "--key_file", keyPath, "--store_dir", store, "--cert_out", cert, ...ports], { stdout: "pipe", stderr: "pipe" });
-    const reader = proc.stdout.getReader();
-    let out = "";
-    const deadline = performance.now() + 30_000;
-    while (!out.includes('"node_started"') && performance.now() < deadline) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    expect(out).toContain('"node_started"');
+    expect(await readUntil(proc.stdout.getReader(), '"node_started"')).toContain('"node_started"');
     // The certificate is self-signed with the validator's Ed25519 identity key.
     const x509 = new X509Certificate(readFileSync(cert));
     expect(x509.verify(x509.publicKey)).toBe(true);

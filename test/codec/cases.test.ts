@@ -14,28 +14,13 @@ import {
   type EventHeader, type Lock, type Witness, type MicroTx,
 } from "../../src/types/index.ts";
 import { CODECS, decodeEventHeader, decodeWitness, encodeWitness } from "../types/codecs.ts";
-import { fromHex, toHex } from "../../src/crypto/index.ts";
+import { concatBytes, fromHex, toHex } from "../../src/crypto/index.ts";
+import { thrownCode } from "../thrown-code.ts";
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return "no error";
-}
+const codeOf = (fn: () => unknown): string => thrownCode(fn, CodecError, "no error");
 
-const concat = (...parts: (Uint8Array | number[])[]): Uint8Array => {
-  const arrays = parts.map((p) => (p instanceof Uint8Array ? p : new Uint8Array(p)));
-  const out = new Uint8Array(arrays.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of arrays) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
+const concat = (...parts: (Uint8Array | number[])[]): Uint8Array =>
+  concatBytes(...parts.map((p) => (p instanceof Uint8Array ? p : new Uint8Array(p))));
 
 const h32 = (b: number) => new Uint8Array(32).fill(b);
 const header: EventHeader = { shard: 1, creator: 2, seq: 3, parents: [h32(0xaa)], lamport: 4, payloadDigest: h32(0xbb) };

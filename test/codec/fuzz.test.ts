@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { CodecError, type CodecErrorCode } from "../../src/codec/index.ts";
 import { TAG, CODEC_VERSION } from "../../src/types/index.ts";
 import { CODECS, type CodecCase } from "../types/codecs.ts";
-import { toHex } from "../../src/crypto/index.ts";
+import { concatBytes, toHex } from "../../src/crypto/index.ts";
 
 const SEED = 0xf022;
 const CASES_PER_DECODER = 3000;
@@ -35,16 +35,6 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
 });
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-
 /** Applies one mutation; `other` is a valid encoding of some object to splice from. */
 function mutate(input: Uint8Array, m: Mutation, other: Uint8Array): Uint8Array {
   const at = input.length === 0 ? 0 : m.pos % (input.length + 1);
@@ -58,11 +48,11 @@ function mutate(input: Uint8Array, m: Mutation, other: Uint8Array): Uint8Array {
     case "truncate":
       return input.slice(0, at);
     case "insert":
-      return concat(input.subarray(0, at), m.bytes, input.subarray(at));
+      return concatBytes(input.subarray(0, at), m.bytes, input.subarray(at));
     case "delete":
-      return concat(input.subarray(0, at), input.subarray(at + m.len));
+      return concatBytes(input.subarray(0, at), input.subarray(at + m.len));
     case "splice":
-      return concat(input.subarray(0, at), other.subarray(m.pos % (other.length + 1)));
+      return concatBytes(input.subarray(0, at), other.subarray(m.pos % (other.length + 1)));
     case "boundary": {
       if (input.length === 0) return new Uint8Array([0x80]);
       const out = input.slice();
@@ -70,12 +60,12 @@ function mutate(input: Uint8Array, m: Mutation, other: Uint8Array): Uint8Array {
       return out;
     }
     case "duplicate":
-      return concat(input.subarray(0, at), input.subarray(at, at + m.len), input.subarray(at));
+      return concatBytes(input.subarray(0, at), input.subarray(at, at + m.len), input.subarray(at));
     case "widen": {
       // Re-encodes a byte that could be a one-byte varint as a two-byte (non-minimal) one.
       const i = input.findIndex((b, j) => j >= at && b < 0x80);
       if (i < 0) return input;
-      return concat(input.subarray(0, i), new Uint8Array([input[i]! | 0x80, 0x00]), input.subarray(i + 1));
+      return concatBytes(input.subarray(0, i), new Uint8Array([input[i]! | 0x80, 0x00]), input.subarray(i + 1));
     }
   }
 }
@@ -108,7 +98,7 @@ describe("decoder fuzz", () => {
       const tally: Tally = { accepted: 0, codes: new Map() };
       const tag = TAG_BY_NAME[c.name];
       const randomArb = fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: RANDOM_BYTES_MAX })).map(([prefixed, bytes]) =>
-        prefixed && tag !== undefined ? concat(new Uint8Array([tag, CODEC_VERSION]), bytes) : bytes,
+        prefixed && tag !== undefined ? concatBytes(new Uint8Array([tag, CODEC_VERSION]), bytes) : bytes,
       );
       const mutatedArb = fc
         .tuple(c.arb, fc.array(mutationArb, { minLength: 1, maxLength: MUTATIONS_MAX }), anyValidEncodingArb)

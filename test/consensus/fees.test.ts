@@ -6,18 +6,11 @@ import { splitFees, bonusWeightBps, anchorPayout, DEFAULT_FEE_PARAMS, FeesError,
 import type { FeeParams } from "../../src/genesis/genesis.ts";
 import { payoutRoot } from "../../src/consensus/payout.ts";
 import { committeeKeys, DagBuilder } from "./tools-fixtures.ts";
+import { thrownCode } from "../thrown-code.ts";
 
 const U64_MAX = (1n << 64n) - 1n;
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof FeesError) return e.code;
-    throw e;
-  }
-  return "OK";
-}
+const code = (f: () => unknown): string => thrownCode(f, FeesError, "OK");
 
 const paramsArb: fc.Arbitrary<FeeParams> = fc
   .tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1, max: 12 }))

@@ -9,21 +9,15 @@ import {
 import { generateSignedDag } from "../../src/consensus/headers-gen.ts";
 import { type Evidence, type InvalidEventReason, encodeEvidence, INVALID_EVENT_REASONS } from "../../src/types/evidence.ts";
 import type { SignedEvent } from "../../src/types/event.ts";
-import { committeeKeys, DagBuilder, signed, digestOf, EMPTY_DIGEST } from "./tools-fixtures.ts";
+import { committeeKeys, DagBuilder, signed, EMPTY_DIGEST } from "./tools-fixtures.ts";
+import { digest } from "./helpers.ts";
+import { thrownCode } from "../thrown-code.ts";
 
 const KEYS = committeeKeys(5, "slashing");
 const COMMITTEE: SlashingCommittee = { publicKeys: KEYS.slice(0, 4).map((k) => k.publicKey), shardCount: 1, parentsMax: 4 };
 const RULES = { k: 4, shardCount: 1, parentsMax: 4 };
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SlashingError) return e.code;
-    throw e;
-  }
-  return "OK";
-}
+const code = (f: () => unknown): string => thrownCode(f, SlashingError, "OK");
 
 /** Verifies both the object and its canonical bytes, which must agree. */
 function check(e: Evidence): string {
@@ -64,7 +58,7 @@ describe("equivocation", () => {
     const otherShard = signed(KEYS, { creator: 0, seq: 1, shard: 1, parents: [e0.id, e1.id], lamport: 2 });
     expect(check(equivocationEvidence(fork, otherShard))).toBe("EVIDENCE_SHARD_MISMATCH");
     const outsider1 = signed(KEYS, { creator: 4, seq: 0 });
-    const outsider2 = signed(KEYS, { creator: 4, seq: 0, lamport: 0, payloadDigest: digestOf("x") });
+    const outsider2 = signed(KEYS, { creator: 4, seq: 0, lamport: 0, payloadDigest: digest("x") });
     expect(check(equivocationEvidence(outsider1, outsider2))).toBe("EVIDENCE_UNKNOWN_VALIDATOR");
   });
 });
@@ -99,8 +93,8 @@ describe("invalid_event", () => {
     const ownAtSeq0 = signed(KEYS, { creator: 2, seq: 0, parents: [e1.id, e2.id], lamport: 3 });
     expect(check({ kind: "invalid_event", event: ownAtSeq0, reason: "bad_seq", parents: [e2] })).toBe("OK");
     expect(check({ kind: "invalid_event", event: ownAtSeq0, reason: "bad_parents", parents: [e1, e2] })).toBe("EVIDENCE_RULE_NOT_BROKEN");
-    const selfTwice = signed(KEYS, { creator: 2, seq: 1, parents: [e2.id, e1.id, signed(KEYS, { creator: 2, seq: 0, payloadDigest: digestOf("fork") }).id], lamport: 2 });
-    expect(check({ kind: "invalid_event", event: selfTwice, reason: "bad_parents", parents: [signed(KEYS, { creator: 2, seq: 0, payloadDigest: digestOf("fork") })] })).toBe("OK");
+    const selfTwice = signed(KEYS, { creator: 2, seq: 1, parents: [e2.id, e1.id, signed(KEYS, { creator: 2, seq: 0, payloadDigest: digest("fork") }).id], lamport: 2 });
+    expect(check({ kind: "invalid_event", event: selfTwice, reason: "bad_parents", parents: [signed(KEYS, { creator: 2, seq: 0, payloadDigest: digest("fork") })] })).toBe("OK");
   });
 
   test("honest events cannot be slashed for any reason", () => {
@@ -151,7 +145,7 @@ describe("invalid_event", () => {
 });
 
 describe("conflicting_da", () => {
-  const served = digestOf("wrong payload bytes");
+  const served = digest("wrong payload bytes");
 
   test("a server's signed attestation of bytes that do not match the digest is slashed 25/50/100%", () => {
     const ev: Evidence = { kind: "conflicting_da", event: e2, servedDigest: served, servedBy: 3, servedSignature: signDaServe(KEYS[3]!.secretKey, e2.id, served) };
@@ -165,7 +159,7 @@ describe("conflicting_da", () => {
   test("matching digests, signatures over something else and unknown servers are rejected", () => {
     const sig = signDaServe(KEYS[3]!.secretKey, e2.id, served);
     expect(check({ kind: "conflicting_da", event: e2, servedDigest: EMPTY_DIGEST, servedBy: 3, servedSignature: signDaServe(KEYS[3]!.secretKey, e2.id, EMPTY_DIGEST) })).toBe("EVIDENCE_DIGEST_MATCHES");
-    expect(check({ kind: "conflicting_da", event: e2, servedDigest: digestOf("other"), servedBy: 3, servedSignature: sig })).toBe("EVIDENCE_BAD_SIGNATURE");
+    expect(check({ kind: "conflicting_da", event: e2, servedDigest: digest("other"), servedBy: 3, servedSignature: sig })).toBe("EVIDENCE_BAD_SIGNATURE");
     expect(check({ kind: "conflicting_da", event: e3, servedDigest: served, servedBy: 3, servedSignature: sig })).toBe("EVIDENCE_BAD_SIGNATURE");
     expect(check({ kind: "conflicting_da", event: e2, servedDigest: served, servedBy: 2, servedSignature: sig })).toBe("EVIDENCE_BAD_SIGNATURE");
     expect(check({ kind: "conflicting_da", event: e2, servedDigest: served, servedBy: 4, servedSignature: signDaServe(KEYS[4]!.secretKey, e2.id, served) })).toBe("EVIDENCE_UNKNOWN_VALIDATOR");

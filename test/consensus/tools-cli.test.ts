@@ -13,16 +13,12 @@ import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { devnetSeed } from "../../src/genesis/create.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import type { SignedEvent } from "../../src/types/event.ts";
+import { ROOT, runPhantom } from "../phantom-cli.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-const BIN = join(ROOT, "bin", "phantom");
 const LABEL = "tools-cli";
 const K = 5;
 
-function phantom(args: string[], cwd: string) {
-  const p = Bun.spawnSync([BIN, ...args], { cwd, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
-}
+const phantom = (args: string[], cwd: string) => runPhantom(args, { cwd, timeoutMs: 30_000 });
 
 /** A failing run prints exactly one `error [CODE]: ...` line and exits non-zero. */
 function expectError(r: ReturnType<typeof phantom>, code: string): void {

@@ -1,7 +1,6 @@
 // Shared fixtures for the consensus-tools tests: devnet committee keys and a tiny
 // DAG builder that fills in seq and Lamport the way an honest creator would.
 import { keyPairFromSeed, type Ed25519KeyPair } from "../../src/crypto/ed25519.ts";
-import { blake3_32 } from "../../src/crypto/hash.ts";
 import { devnetSeed } from "../../src/genesis/create.ts";
 import { type EventHeader, type SignedEvent, signEvent } from "../../src/types/event.ts";
 import { EMPTY_PAYLOAD_BYTES, payloadDigest } from "../../src/types/payload.ts";
@@ -37,5 +36,3 @@ export function signed(keys: readonly Ed25519KeyPair[], h: Partial<EventHeader> 
   const header: EventHeader = { shard: 0, seq: 0, parents: [], lamport: 0, payloadDigest: EMPTY_DIGEST, ...h };
   return signEvent(header, keys[h.creator]!.secretKey);
 }
-
-export const digestOf = (label: string): Uint8Array => blake3_32(new TextEncoder().encode(label));

@@ -12,6 +12,7 @@ import { readHeadersFile, writeHeadersFile } from "../../src/cli/headers-file-io
 import { encodeSignedEvent } from "../../src/types/event.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { committeeKeys, signed, DagBuilder } from "./tools-fixtures.ts";
+import { thrownCode } from "../thrown-code.ts";
 
 const KEYS = committeeKeys(4);
 const SEED = new TextEncoder().encode("headers-file-test");
@@ -19,15 +20,7 @@ const EVENTS = generateSignedDag({ secretKeys: KEYS.map((k) => k.secretKey), eve
 const BYTES = encodeHeadersFile(EVENTS);
 const CTX = { k: 4, shardCount: 1, parentsMax: 4, publicKeys: KEYS.map((k) => k.publicKey) };
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof HeadersFileError) return e.code;
-    throw e;
-  }
-  return "OK";
-}
+const codeOf = (f: () => unknown): string => thrownCode(f, HeadersFileError, "OK");
 
 describe("headers file format", () => {
   test("round-trips a generated DAG byte for byte", () => {

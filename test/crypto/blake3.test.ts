@@ -6,7 +6,7 @@ import { describe, expect, test, setDefaultTimeout } from "bun:test";
 setDefaultTimeout(60_000);
 import fc from "fast-check";
 import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
-import { blake3, blake3_32, blake3Keyed, blake3DeriveKey, blake3Batch, toHex } from "../../src/crypto/index.ts";
+import { blake3, blake3Into, blake3_32, blake3Keyed, blake3DeriveKey, blake3Batch, toHex } from "../../src/crypto/index.ts";
 
 const SEED = 0xb1a4e3;
 const utf8 = new TextEncoder();
@@ -65,5 +65,30 @@ describe("BLAKE3 differential against @noble/hashes", () => {
     const view = big.subarray(10, 20);
     expect(toHex(blake3_32(view))).toBe(toHex(nobleBlake3(big.slice(10, 20))));
     expect(toHex(blake3Batch([view, big.subarray(0, 0)])[0]!)).toBe(toHex(nobleBlake3(big.slice(10, 20))));
+  });
+
+  test("blake3Batch results survive later batches, and batches past the scratch sizes hash the same", () => {
+    const first = [new Uint8Array([1, 2, 3]), new Uint8Array(64).fill(9)];
+    const digests = blake3Batch(first);
+    blake3Batch([new Uint8Array(64).fill(1), new Uint8Array(64).fill(2)]);
+    expect(digests.map(toHex)).toEqual(first.map((x) => toHex(nobleBlake3(x))));
+    // Over 1 MiB of input, and more than 16,384 items: both take the non-scratch path.
+    const big = [new Uint8Array(700_000).fill(3), new Uint8Array(400_000).fill(4), new Uint8Array(5)];
+    expect(blake3Batch(big).map(toHex)).toEqual(big.map((x) => toHex(nobleBlake3(x))));
+    const many = Array.from({ length: 16_385 }, (_, i) => new Uint8Array([i & 0xff, i >> 8]));
+    const manyDigests = blake3Batch(many);
+    expect(manyDigests.length).toBe(many.length);
+    for (const i of [0, 1, 8191, 16_383, 16_384]) expect(toHex(manyDigests[i]!)).toBe(toHex(blake3_32(many[i]!)));
+  });
+
+  test("blake3Into fills exactly the caller's view and bounds its length", () => {
+    const input = new Uint8Array(70).map((_, i) => i * 3);
+    const backing = new Uint8Array(3000).fill(0xee);
+    const out = backing.subarray(5, 5 + 2048);
+    expect(blake3Into(input, out)).toBe(out);
+    expect(toHex(out)).toBe(toHex(nobleBlake3(input, { dkLen: 2048 })));
+    expect(backing.subarray(0, 5).every((b) => b === 0xee)).toBe(true);
+    expect(backing.subarray(5 + 2048).every((b) => b === 0xee)).toBe(true);
+    expect(() => blake3Into(input, new Uint8Array((1 << 20) + 1))).toThrow(/BLAKE3 output length/);
   });
 });

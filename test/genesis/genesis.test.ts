@@ -12,9 +12,8 @@ import { parseGenesis, loadGenesis, genesisLoadedLine, quorumStake, createGenesi
 import { devnetSeed } from "../../src/genesis/create.ts";
 import { blake3_32, keyPairFromSeed, toHex } from "../../src/crypto/index.ts";
 import { MAX_SUPPLY_UNITS } from "../../src/types/index.ts";
+import { ROOT, runPhantom } from "../phantom-cli.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
-const BIN = join(ROOT, "bin", "phantom");
 const REPO_GENESIS = readFileSync(join(ROOT, "genesis.toml"), "utf8");
 
 function genesisError(text: string): GenesisError {
@@ -163,10 +162,7 @@ describe("genesis new", () => {
 });
 
 describe("phantom genesis (CLI)", () => {
-  function phantom(args: string[], cwd: string) {
-    const p = Bun.spawnSync([BIN, ...args], { cwd, stdout: "pipe", stderr: "pipe" });
-    return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
-  }
+  const phantom = (args: string[], cwd: string) => runPhantom(args, { cwd });
 
   test("verify <bad file> exits non-zero with one clear line naming the field", () => {
     const dir = mkdtempSync(join(tmpdir(), "phantom-genesis-"));

@@ -71,12 +71,34 @@ function setup(seed: number, peerSeed: number) {
   return { me, peerKey, peerSeedHex: peerSeed.toString(16).padStart(2, "0").repeat(32), caPath, dir };
 }
 
+type Setup = ReturnType<typeof setup>;
+type Peer = ReturnType<typeof spawnPeer>;
+
+/** Starts aioquic_peer.py as `role` with this setup's keys, moving `bytes` each way; `extra` adds flags. */
+function spawnPeer(s: Setup, role: "server" | "client", bytes: number, extra: string[] = []) {
+  const args = [PYTHON, PEER, role, ...extra, "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(bytes)];
+  return Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+}
+
+/** Waits for the peer to exit and parses the last JSON line it printed. */
+async function finalSummary(proc: Peer): Promise<Summary> {
+  const out = await new Response(proc.stdout).text();
+  return JSON.parse(out.trim().split("\n").pop()!) as Summary;
+}
+
+/** Stops the peers and removes the setup's files. */
+async function teardown(s: Setup, ...procs: (Peer | null)[]): Promise<void> {
+  for (const p of procs) p?.kill();
+  for (const p of procs) await p?.exited;
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
 describe("interop with aioquic", () => {
   test("our client ↔ aioquic server: mutual certificates, 10 MiB each way", async () => {
     requireAioquic();
     const s = setup(0x31, 0x41);
     await Bun.sleep(0);
-    const proc = Bun.spawn([PYTHON, PEER, "server", "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(PAYLOAD_BYTES)], { stdout: "pipe", stderr: "pipe" });
+    const proc = spawnPeer(s, "server", PAYLOAD_BYTES);
     const lines = new Lines(proc.stdout);
     let ep: QuicEndpoint | null = null;
     try {
@@ -100,9 +122,7 @@ describe("interop with aioquic", () => {
       conn.close();
     } finally {
       ep?.close();
-      proc.kill();
-      await proc.exited;
-      rmSync(s.dir, { recursive: true, force: true });
+      await teardown(s, proc);
     }
   }, TEST_TIMEOUT_MS);
 
@@ -111,7 +131,7 @@ describe("interop with aioquic", () => {
     const s = setup(0x34, 0x44);
     await Bun.sleep(0);
     const bytes = 2 * 1024 * 1024;
-    const proc = Bun.spawn([PYTHON, PEER, "server", "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(bytes)], { stdout: "pipe", stderr: "pipe" });
+    const proc = spawnPeer(s, "server", bytes);
     const lines = new Lines(proc.stdout);
     let ep: QuicEndpoint | null = null;
     try {
@@ -135,9 +155,7 @@ describe("interop with aioquic", () => {
       conn.close();
     } finally {
       ep?.close();
-      proc.kill();
-      await proc.exited;
-      rmSync(s.dir, { recursive: true, force: true });
+      await teardown(s, proc);
     }
   }, TEST_TIMEOUT_MS);
 
@@ -163,7 +181,7 @@ describe("interop with aioquic", () => {
         });
       },
     });
-    const proc = Bun.spawn([PYTHON, PEER, "client", "--port", String(ep.port), "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(PAYLOAD_BYTES)], { stdout: "pipe", stderr: "pipe" });
+    const proc = spawnPeer(s, "client", PAYLOAD_BYTES, ["--port", String(ep.port)]);
     try {
       const lines = new Lines(proc.stdout);
       expect((await lines.next()).event).toBe("ready");
@@ -177,9 +195,7 @@ describe("interop with aioquic", () => {
       expect(receivedHash).toBe(summary.sent_sha256!);
     } finally {
       ep.close();
-      proc.kill();
-      await proc.exited;
-      rmSync(s.dir, { recursive: true, force: true });
+      await teardown(s, proc);
     }
   }, TEST_TIMEOUT_MS);
 
@@ -189,10 +205,10 @@ describe("interop with aioquic", () => {
     await Bun.sleep(0);
     const bytes = 100_000;
     // Our client against an aioquic server that sends Retry.
-    const proc = Bun.spawn([PYTHON, PEER, "server", "--retry", "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(bytes)], { stdout: "pipe", stderr: "pipe" });
+    const proc = spawnPeer(s, "server", bytes, ["--retry"]);
     let ep: QuicEndpoint | null = null;
     let server: QuicEndpoint | null = null;
-    let proc2: ReturnType<typeof Bun.spawn> | null = null;
+    let proc2: Peer | null = null;
     try {
       const lines = new Lines(proc.stdout);
       const ready = await lines.next();
@@ -210,19 +226,15 @@ describe("interop with aioquic", () => {
         identity: s.me, verifyPeer: (pk) => hex(pk) === s.peerKey, retry: true,
         onConnection: (c) => c.onData((sid, _d, fin) => { if (fin) c.write(sid, new Uint8Array(bytes), true); }),
       });
-      proc2 = Bun.spawn([PYTHON, PEER, "client", "--port", String(server.port), "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", String(bytes)], { stdout: "pipe", stderr: "pipe" });
-      const out = await new Response(proc2.stdout as ReadableStream<Uint8Array>).text();
-      const summary2 = JSON.parse(out.trim().split("\n").pop()!) as Summary;
+      proc2 = spawnPeer(s, "client", bytes, ["--port", String(server.port)]);
+      const summary2 = await finalSummary(proc2);
       expect(summary2.error).toBeUndefined();
       expect(summary2.received_bytes).toBe(bytes);
       expect(server.stats.retriesSent).toBe(1);
     } finally {
       ep?.close();
       server?.close();
-      proc.kill();
-      proc2?.kill();
-      await proc.exited;
-      rmSync(s.dir, { recursive: true, force: true });
+      await teardown(s, proc, proc2);
     }
   }, TEST_TIMEOUT_MS);
 
@@ -232,10 +244,9 @@ describe("interop with aioquic", () => {
     await Bun.sleep(0);
     let accepted = 0;
     const ep = await QuicEndpoint.listen(0, { identity: s.me, verifyPeer: () => false, onConnection: () => accepted++ });
-    const proc = Bun.spawn([PYTHON, PEER, "client", "--port", String(ep.port), "--seed", s.peerSeedHex, "--ca", s.caPath, "--expect-key", hex(s.me.publicKey), "--bytes", "1000"], { stdout: "pipe", stderr: "pipe" });
+    const proc = spawnPeer(s, "client", 1000, ["--port", String(ep.port)]);
     try {
-      const out = await new Response(proc.stdout).text();
-      const summary = JSON.parse(out.trim().split("\n").pop()!) as Summary;
+      const summary = await finalSummary(proc);
       // aioquic finished its side of the handshake, then got our CONNECTION_CLOSE
       // with CRYPTO_ERROR(bad_certificate) and never had its stream answered.
       expect(summary.error_code).toBe(0x100 + 42);
@@ -244,9 +255,7 @@ describe("interop with aioquic", () => {
       expect(accepted).toBe(0);
     } finally {
       ep.close();
-      proc.kill();
-      await proc.exited;
-      rmSync(s.dir, { recursive: true, force: true });
+      await teardown(s, proc);
     }
   }, TEST_TIMEOUT_MS);
 });

@@ -1,12 +1,14 @@
 /** Shared helpers of the ledger and store tests: keys, params, real PoW, signed transfers. */
-import { keyPairFromSeed, sign, blake3_32, leadingZeroBits, type Ed25519KeyPair } from "../../src/crypto/index.ts";
+import { sign, verify, blake3_32, leadingZeroBits, type Ed25519KeyPair } from "../../src/crypto/index.ts";
 import type { EmissionParams } from "../../src/genesis/genesis.ts";
 import { encodeMintTx, MINT_NONCE_OFFSET, type MintTx } from "../../src/types/mint.ts";
 import { type Lock, type Witness, lockCommitment } from "../../src/types/lock.ts";
 import { type MicroTx, type Outpoint, type Output, digestMicroTx } from "../../src/types/tx.ts";
 import type { LedgerParams } from "../../src/ledger/apply.ts";
-import type { MintTip } from "../../src/ledger/state.ts";
+import { outpointString, type MintTip } from "../../src/ledger/state.ts";
+import { checkMicroTxStateless, checkMicroTxStateful, TxRejected, type UtxoEntry } from "../../src/ledger/validate.ts";
 import { MAX_SUPPLY_UNITS } from "../../src/types/constants.ts";
+import { key } from "./validate-fixtures.ts";
 
 /** Low-difficulty emission for tests: small windows, fast maturity. */
 export const testEmission: EmissionParams = {
@@ -21,13 +23,7 @@ export const testEmission: EmissionParams = {
   maturityAnchors: 3n,
 };
 
-export function key(n: number): Ed25519KeyPair {
-  const seed = new Uint8Array(32);
-  seed[0] = n & 0xff;
-  seed[1] = (n >> 8) & 0xff;
-  seed[31] = 0x5a;
-  return keyPairFromSeed(seed);
-}
+export { key };
 
 export const committee: Ed25519KeyPair[] = [0, 1, 2, 3].map((i) => key(1000 + i));
 
@@ -92,3 +88,26 @@ export function prng(seed: number): () => number {
 }
 
 export { MAX_SUPPLY_UNITS };
+
+/** The naive reference model's UTXO set, keyed by outpointString. */
+export type ModelUtxos = Map<string, { txid: Uint8Array; index: number; entry: UtxoEntry }>;
+
+/**
+ * Reference model for the batched ledger: validates one MicroTx against `utxos` on its
+ * own (single verify calls) and, if valid, spends its inputs and adds its outputs.
+ */
+export function applyMicroTxNaively(utxos: ModelUtxos, anchor: bigint, maturityAnchors: bigint, tx: MicroTx): boolean {
+  const view = { getUtxo: (txid: Uint8Array, index: number) => utxos.get(outpointString(txid, index))?.entry };
+  try {
+    checkMicroTxStateless(tx);
+    const { sigChecks } = checkMicroTxStateful(view, tx, { anchorIndex: anchor, maturityAnchors });
+    if (!sigChecks.every((c) => verify(c.signature, c.message, c.publicKey))) return false;
+  } catch (e) {
+    if (e instanceof TxRejected) return false;
+    throw e;
+  }
+  const txid = digestMicroTx(tx);
+  for (const i of tx.inputs) utxos.delete(outpointString(i.txid, i.index));
+  tx.outputs.forEach((o, index) => utxos.set(outpointString(txid, index), { txid, index, entry: { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: anchor, coinbase: false } }));
+  return true;
+}

@@ -1,9 +1,8 @@
 // MicroTx validity (docs/SPEC_TX.md): every predicate with real signatures, every rejection code.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { toHex } from "../../src/crypto/bytes.ts";
 import {
-  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX, hexOf,
+  checkMicroTxStateless, checkMicroTxStateful, validateMicroTxBatch, TxRejected, DUST_LIMIT_UNITS, TX_BYTES_MAX,
   type ValidationContext,
 } from "../../src/ledger/validate.ts";
 import {
@@ -15,6 +14,7 @@ import { decodeMicroTx, encodeMicroTx, digestMicroTx, type MicroTx, type Output 
 import type { Lock, Witness } from "../../src/types/lock.ts";
 import { MAX_SUPPLY_UNITS } from "../../src/types/constants.ts";
 import { key, outpoint, MapUtxoView } from "./validate-fixtures.ts";
+import { thrownCode } from "../thrown-code.ts";
 
 const CTX: ValidationContext = { anchorIndex: 100n, maturityAnchors: 10n };
 const alice = key(1);
@@ -23,15 +23,7 @@ const carol = key(3);
 const dave = key(4);
 const PAY = 50_000n;
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TxRejected) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string | undefined => thrownCode(fn, TxRejected, undefined);
 
 /** Validates one tx both ways (step by step and through the batch) and checks they agree. */
 function validate(view: MapUtxoView, tx: MicroTx, ctx = CTX): { code?: string; fee?: bigint } {
@@ -297,8 +289,3 @@ describe("batches", () => {
   });
 });
 
-describe("hexOf", () => {
-  test("equals crypto's toHex on random bytes", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => hexOf(b) === toHex(b)));
-  });
-});

@@ -10,6 +10,8 @@ import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { SqliteStore } from "../../src/store/sqlite-store.ts";
 import { PhantomNode } from "../../src/node/node.ts";
 import { MemoryNetwork } from "../../src/node/transport.ts";
+import { mintTemplate } from "../../src/ledger/emission.ts";
+import { powSearch } from "../../src/crypto/pow.ts";
 
 export interface TestNode {
   node: PhantomNode;
@@ -72,3 +74,13 @@ export async function until(cond: () => boolean, limitMs = 60_000): Promise<void
 }
 
 export const applied = (n: TestNode): bigint => n.store.lastApplied()?.anchorIndex ?? -1n;
+
+/** A mint header for the next height on `store`'s tip, paying `recipient`, with its proof of work done. */
+export async function minedHeader(store: SqliteStore, genesis: Genesis, recipient: Uint8Array): Promise<Uint8Array> {
+  const template = mintTemplate(store, genesis.emission, recipient);
+  const found = await powSearch(template.header, { nonceOffset: template.nonceOffset, targetBits: template.targetBits, maxIters: 1n << 24n, threads: 1 });
+  if (found.outcome !== "found") throw new Error(`no proof of work found at ${template.targetBits} bits`);
+  const header = template.header.slice();
+  new DataView(header.buffer).setBigUint64(template.nonceOffset, found.nonce!, true);
+  return header;
+}

@@ -5,13 +5,11 @@
 // restarted from its store, or from an empty store, rejoins without equivocating.
 import { afterAll, describe, expect, test } from "bun:test";
 import { toHex } from "../../src/crypto/bytes.ts";
-import { powSearch } from "../../src/crypto/pow.ts";
-import { mintTemplate } from "../../src/ledger/emission.ts";
 import { accountFromSeed } from "../../src/wallet/keys.ts";
 import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
 import { encodeMicroTx } from "../../src/types/tx.ts";
 import { mintId, decodeMintTx } from "../../src/types/mint.ts";
-import { TestNet, applied, stopAll, until, type TestNode } from "./harness.ts";
+import { TestNet, applied, minedHeader, stopAll, until, type TestNode } from "./harness.ts";
 
 const nets: TestNet[] = [];
 afterAll(() => nets.forEach((n) => n.cleanup()));
@@ -34,11 +32,7 @@ describe("validator nodes", () => {
 
       // Mine one coin to a wallet through node 0 (the miner's path: template, PoW, submit).
       const wallet = accountFromSeed(new Uint8Array(32).fill(7));
-      const template = mintTemplate(nodes[0]!.store, genesis.emission, wallet.lockCommitment);
-      const found = await powSearch(template.header, { nonceOffset: template.nonceOffset, targetBits: template.targetBits, maxIters: 1n << 24n, threads: 1 });
-      expect(found.outcome).toBe("found");
-      const header = template.header.slice();
-      new DataView(header.buffer).setBigUint64(template.nonceOffset, found.nonce!, true);
+      const header = await minedHeader(nodes[0]!.store, genesis, wallet.lockCommitment);
       const { mintId: id } = nodes[0]!.node.submitMint(header);
       expect(toHex(id)).toBe(toHex(mintId(decodeMintTx(header))));
       await until(() => nodes.every((n) => n.store.mintTip().nextHeight === 1n));
@@ -115,10 +109,7 @@ describe("validator nodes", () => {
     try {
       await until(() => nodes.every((n) => applied(n) >= 5n));
       const wallet = accountFromSeed(new Uint8Array(32).fill(11));
-      const template = mintTemplate(nodes[3]!.store, net.genesis.emission, wallet.lockCommitment);
-      const found = await powSearch(template.header, { nonceOffset: template.nonceOffset, targetBits: template.targetBits, maxIters: 1n << 24n, threads: 1 });
-      const header = template.header.slice();
-      new DataView(header.buffer).setBigUint64(template.nonceOffset, found.nonce!, true);
+      const header = await minedHeader(nodes[3]!.store, net.genesis, wallet.lockCommitment);
       // Validator 3 takes the mint, relays it, and stops before its next event.
       const { mintId: id } = nodes[3]!.node.submitMint(header);
       await Bun.sleep(0);

@@ -10,7 +10,7 @@ const commitment = new Uint8Array(32).fill(1);
 const keys = [0, 1, 2].map((i) => new Uint8Array(32).fill(10 + i));
 const flush = () => new Promise((r) => setTimeout(r, 5));
 
-function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number } = {}) {
+function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number; helloTimeoutMs?: number } = {}) {
   const got: { peer: Peer; m: P2pMessage }[] = [];
   const registry = new Registry();
   const metrics = createP2pMetrics(registry);
@@ -22,18 +22,25 @@ function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number
     onMessage: (peer, m) => got.push({ peer, m }),
     now: opts.now ?? (() => 0),
     metrics,
+    helloTimeoutMs: opts.helloTimeoutMs,
   });
   return { mgr, got, registry };
 }
 
+/** Managers of validators 0 and 1 on one in-memory link (b's transport key `bKey`), after the hellos had time to run. */
+async function linked(bOpts: Parameters<typeof manager>[1] = {}, bKey = keys[1]!) {
+  const a = manager(0);
+  const b = manager(1, bOpts);
+  const [la, lb] = linkPair(keys[0]!, bKey);
+  a.mgr.attach(la);
+  b.mgr.attach(lb);
+  await flush();
+  return { a, b, lb };
+}
+
 describe("P2P peers", () => {
   test("hello handshake connects validators and delivers messages", async () => {
-    const a = manager(0);
-    const b = manager(1);
-    const [la, lb] = linkPair(keys[0]!, keys[1]!);
-    a.mgr.attach(la);
-    b.mgr.attach(lb);
-    await flush();
+    const { a, b } = await linked();
     expect(a.mgr.info().map((p) => p.validator)).toEqual([1]);
     expect(b.mgr.info()[0]!.highestSeq).toEqual([0, -1, -1]);
     a.mgr.broadcast({ kind: "get_payload", digest: new Uint8Array(32) });
@@ -42,12 +49,7 @@ describe("P2P peers", () => {
   });
 
   test("a peer on another genesis is refused", async () => {
-    const a = manager(0);
-    const b = manager(1, { commitment: new Uint8Array(32).fill(2) });
-    const [la, lb] = linkPair(keys[0]!, keys[1]!);
-    a.mgr.attach(la);
-    b.mgr.attach(lb);
-    await flush();
+    const { a, b } = await linked({ commitment: new Uint8Array(32).fill(2) });
     expect(a.mgr.info()).toEqual([]);
     expect(b.mgr.info()).toEqual([]);
     // Whichever side reads the other's hello first refuses and closes the link.
@@ -56,23 +58,13 @@ describe("P2P peers", () => {
   });
 
   test("a transport key that is not the claimed validator's is refused", async () => {
-    const a = manager(0);
-    const b = manager(1);
-    const [la, lb] = linkPair(keys[0]!, keys[2]!); // b's transport key is validator 2's, but b says it is 1
-    a.mgr.attach(la);
-    b.mgr.attach(lb);
-    await flush();
+    const { a } = await linked({}, keys[2]!); // b's transport key is validator 2's, but b says it is 1
     expect(a.mgr.info()).toEqual([]);
     expect(await a.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain("P2P_IDENTITY_MISMATCH");
   });
 
   test("malformed messages raise the score until the peer is banned, and it cannot reconnect", async () => {
-    const a = manager(0);
-    const b = manager(1);
-    const [la, lb] = linkPair(keys[0]!, keys[1]!);
-    a.mgr.attach(la);
-    b.mgr.attach(lb);
-    await flush();
+    const { a, lb } = await linked();
     for (let i = 0; i < banScore; i++) lb.send(frame(new Uint8Array([0xee, 1, 2])));
     await flush();
     expect(a.mgr.info()).toEqual([]);
@@ -82,12 +74,7 @@ describe("P2P peers", () => {
   });
 
   test("messages over the rate are dropped and counted", async () => {
-    const a = manager(0);
-    const b = manager(1);
-    const [la, lb] = linkPair(keys[0]!, keys[1]!);
-    a.mgr.attach(la);
-    b.mgr.attach(lb);
-    await flush();
+    const { a, lb } = await linked();
     const m = frame(encodeMessage({ kind: "get_payload", digest: new Uint8Array(32) }));
     const burst = Buffer.concat(Array.from({ length: peerBurstMessagesMax + 10 }, () => m));
     lb.send(new Uint8Array(burst));
@@ -104,5 +91,16 @@ describe("P2P peers", () => {
     await flush();
     expect(a.mgr.info()).toEqual([]);
     expect(await a.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain("P2P_EXPECTED_HELLO");
+  });
+
+  test("a connection that never says hello is closed after the hello timeout", async () => {
+    const a = manager(0, { helloTimeoutMs: 50 });
+    const [la, lb] = linkPair(keys[0]!, keys[1]!);
+    let closed = "";
+    lb.onClose((r) => (closed = r));
+    a.mgr.attach(la);
+    await Bun.sleep(150);
+    expect(closed).toBe("P2P_HELLO_TIMEOUT");
+    expect(await a.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain("P2P_HELLO_TIMEOUT");
   });
 });

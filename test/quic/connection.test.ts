@@ -283,6 +283,17 @@ describe("loss, timers, keys", () => {
     expect(k.client.isEstablished && k.server.isEstablished).toBe(true);
   });
 
+  test("keepalive probes to a peer that vanished do not keep the connection open", () => {
+    // The node's settings: 30 s idle timeout, a PING every 5 s.
+    const k = makePair({ idleTimeoutMs: 30_000, keepAliveMs: 5_000 });
+    establish(k, { idleTimeoutMs: 30_000 });
+    k.filter = () => false; // the server process is gone: nothing reaches it, nothing comes back
+    const goneAt = k.nowMs;
+    run(k, k.nowMs + 600_000, {}, () => closedEvent(k.clientEvents) !== undefined);
+    expect(k.nowMs - goneAt).toBeLessThan(31_000);
+    expect(closedEvent(k.clientEvents)?.reason).toBe("idle timeout");
+  });
+
   test("DATAGRAM frames both ways", () => {
     const p = makePair();
     establish(p);

@@ -2,20 +2,10 @@
 import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { QuicEndpoint, type Clock } from "../../src/net/quic/endpoint.ts";
 import { parsePacketHeader, writeShortHeader } from "../../src/net/quic/packet-header.ts";
-import { clientIdentity, serverIdentity } from "./harness.ts";
+import { clientIdentity, serverIdentity, until } from "./harness.ts";
 
 // Generous per-test bound: CI runs the suite on 2 shared cores.
 setDefaultTimeout(30_000);
-
-const WAIT_MS = 5000;
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > WAIT_MS) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(1);
-  }
-}
 
 /** Virtual time: timers fire only when the test advances the clock. */
 class VirtualClock implements Clock {

@@ -1,16 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { LocalStreamLimit, PeerStreamLimit, ReceiveWindow, SendWindow, streamIdOf, streamIndex } from "../../src/net/quic/flow-control.ts";
 import { QuicError } from "../../src/net/quic/errors.ts";
+import { thrownCode } from "../thrown-code.ts";
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof QuicError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string | undefined => thrownCode(fn, QuicError, undefined);
 
 describe("ReceiveWindow", () => {
   test("stream level: out-of-order frames count the highest offset once; past the limit is FLOW_CONTROL_ERROR", () => {

@@ -1,4 +1,4 @@
-/** In-memory pair of connections in virtual time, for connection tests (no sockets). */
+/** In-memory pair of connections in virtual time, for connection tests (no sockets); and `until` for the socket tests. */
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { Connection, type ConnectionEvent, type ConnectionOptions } from "../../src/net/quic/connection.ts";
 import { parsePacketHeader } from "../../src/net/quic/packet-header.ts";
@@ -80,4 +80,13 @@ export function streamBytes(events: ConnectionEvent[], streamId: number): { data
   let fin = false;
   for (const e of events) if (e.type === "stream_data" && e.streamId === streamId) { parts.push(e.data); fin ||= e.fin; }
   return { data: new Uint8Array(Buffer.concat(parts)), fin };
+}
+
+/** Polls `cond` on the event loop until it holds; throws after `timeoutMs` (a liveness bound, not a timing assertion). */
+export async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(2);
+  }
 }

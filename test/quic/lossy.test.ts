@@ -1,6 +1,7 @@
 // QUIC end to end over real UDP on 127.0.0.1 through the lossy proxy, and datagram
 // fuzzing of a live endpoint. Bounded counts and timeouts; every socket is closed.
 import { afterEach, describe, expect, test } from "bun:test";
+import { concatBytes } from "../../src/crypto/bytes.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { CONNECTIONS_MAX, QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.ts";
 import { LossyProxy, seededRandom, type LossyProxyOptions } from "./lossy-proxy.ts";
@@ -23,16 +24,6 @@ function pseudoRandomBytes(n: number, seed: number): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** A server that echoes every stream back once the client's FIN arrived. */
 async function echoServer(opts: { idleTimeoutMs?: number } = {}): Promise<QuicEndpoint> {
   const server = await QuicEndpoint.listen(0, {
@@ -47,7 +38,7 @@ async function echoServer(opts: { idleTimeoutMs?: number } = {}): Promise<QuicEn
         buffers.set(id, parts);
         if (fin) {
           buffers.delete(id);
-          c.write(id, concat(parts), true);
+          c.write(id, concatBytes(...parts), true);
         }
       });
     },
@@ -74,7 +65,7 @@ function echoRoundTrip(conn: QuicConnection, payloads: Uint8Array[], timeoutMs =
       parts.push(Uint8Array.from(data));
       received.set(id, parts);
       if (fin) {
-        done.set(id, concat(parts));
+        done.set(id, concatBytes(...parts));
         if (done.size === ids.length) {
           clearTimeout(timer);
           resolve(done);

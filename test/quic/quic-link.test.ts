@@ -5,6 +5,7 @@ import { PeerManager, type Peer } from "../../src/net/p2p/peers.ts";
 import type { P2pMessage } from "../../src/net/p2p/messages.ts";
 import { QuicEndpoint } from "../../src/net/quic/endpoint.ts";
 import { connectLink, listenLinks, type QuicLink } from "../../src/net/p2p/quic-link.ts";
+import { until } from "./harness.ts";
 
 // Generous per-test bound: CI runs the suite on 2 shared cores.
 setDefaultTimeout(30_000);
@@ -22,14 +23,6 @@ function manager(me: number) {
     onMessage: (_p, m) => got.push(m), onPeerReady: (p) => ready.push(p), now: () => performance.now(),
   });
   return { mgr, got, ready };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
 }
 
 describe("QUIC P2P link", () => {

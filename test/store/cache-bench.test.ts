@@ -8,15 +8,12 @@ import { signEvent } from "../../src/types/event.ts";
 import { encodeAnchorPayload, payloadDigest } from "../../src/types/payload.ts";
 import { committee } from "../ledger/fixtures.ts";
 import { generateStream } from "../ledger/stream.ts";
+import { ROOT, runPhantom } from "../phantom-cli.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "phantom-cachebench-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function phantom(args: string[]) {
-  const p = Bun.spawnSync([join(ROOT, "bin", "phantom"), ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
-}
+const phantom = (args: string[]) => runPhantom(args, { cwd: ROOT });
 
 test("CacheBench reads stored headers and payloads through the LRU caches and reports hits and misses", () => {
   const payloads = [encodeAnchorPayload({ txs: [] }), ...generateStream(12, 3).payloads.slice(1)];

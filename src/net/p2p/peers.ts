@@ -39,6 +39,8 @@ export interface PeerManagerOptions {
   onPeerReady?(peer: Peer): void;
   /** Monotonic milliseconds (injected; I/O scheduling only). */
   now(): number;
+  /** Close a connection that has not completed the hello exchange by then (default helloTimeoutMs). */
+  helloTimeoutMs?: number;
   metrics?: P2pMetrics;
   log?(line: Record<string, unknown>): void;
 }
@@ -123,6 +125,11 @@ export class PeerManager {
     peer.send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: this.opts.commitment, validator: this.opts.myValidator, highestSeq: this.opts.highestSeq() });
     link.onClose(() => this.detach(peer));
     link.onData((b) => peer.receive(b));
+    // A connection that never says hello would hold a session slot forever.
+    const timer = setTimeout(() => {
+      if (!peer.ready && this.sessions.has(peer)) this.reject(peer, "P2P_HELLO_TIMEOUT", `no hello within ${this.opts.helloTimeoutMs ?? helloTimeoutMs} ms`);
+    }, this.opts.helloTimeoutMs ?? helloTimeoutMs);
+    timer.unref?.();
     return peer;
   }
 
@@ -132,8 +139,18 @@ export class PeerManager {
     const key = this.opts.committee[m.validator];
     if (key === undefined || m.validator === this.opts.myValidator) return this.reject(peer, "P2P_NOT_A_VALIDATOR", `peer claims validator ${m.validator}`);
     if (peer.link.peerPublicKey && !equalBytes(peer.link.peerPublicKey, key)) return this.reject(peer, "P2P_IDENTITY_MISMATCH", "transport key differs from the claimed validator's key");
+    // A second session with the same validator replaces the first: that validator has
+    // restarted (its old connection is dead but not yet timed out), or its old path
+    // broke. The newcomer proved the key in the transport handshake, so this cannot be
+    // used to evict an honest peer; without a transport key it is refused instead.
     for (const other of this.sessions) {
-      if (other !== peer && other.ready && other.validator === m.validator) return this.reject(peer, "P2P_DUPLICATE_PEER", `already connected to validator ${m.validator}`);
+      if (other !== peer && other.ready && other.validator === m.validator) {
+        if (!peer.link.peerPublicKey) return this.reject(peer, "P2P_DUPLICATE_PEER", `already connected to validator ${m.validator}`);
+        this.opts.metrics?.errors.inc({ code: "P2P_PEER_REPLACED" });
+        this.opts.log?.({ type: "peer_replaced", validator: m.validator, old: other.link.remote, new: peer.link.remote });
+        other.ready = false;
+        other.link.close("P2P_PEER_REPLACED");
+      }
     }
     peer.validator = m.validator;
     peer.highestSeq = m.highestSeq;

@@ -68,15 +68,19 @@ export interface CongestionController {
   sendableBytes(): number;
 }
 
-/** NewReno (RFC 9002 Appendix B). */
-export class NewReno implements CongestionController {
+/**
+ * What NewReno and CUBIC share: bytes in flight, slow start, the recovery period
+ * (one reduction per round trip), the minimum window and persistent-congestion
+ * collapse. Subclasses decide how the window grows in congestion avoidance and
+ * how far it is cut on a congestion event.
+ */
+abstract class WindowController implements CongestionController {
   congestionWindow: number;
   bytesInFlight = 0;
   ssthresh = Infinity;
   appLimited = false;
   /** Packets sent at or before this time belong to the current recovery period. */
   recoveryStartTimeMs = -Infinity;
-  private bytesAckedInAvoidance = 0;
   readonly maxDatagramBytes: number;
   readonly minimumWindow: number;
 
@@ -87,6 +91,11 @@ export class NewReno implements CongestionController {
     this.minimumWindow = minimumWindowPackets * maxDatagramBytes;
   }
 
+  abstract onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void;
+  abstract onPersistentCongestion(nowMs: number): void;
+  /** Cuts the window on a congestion event outside a recovery period (the window is still the old one). */
+  protected abstract reduceWindow(): void;
+
   inRecovery(timeSentMs: number): boolean {
     return timeSentMs <= this.recoveryStartTimeMs;
   }
@@ -95,28 +104,13 @@ export class NewReno implements CongestionController {
     return this.congestionWindow < this.ssthresh;
   }
 
-  onPacketSent(sentBytes: number, _nowMs: number): void {
-    this.bytesInFlight += sentBytes;
+  /** Whether this ACK may grow the window (RFC 9002 §7.8), judged on the state before it. */
+  protected ackMayGrow(): boolean {
+    return !this.appLimited && wasCwndLimited(this.bytesInFlight, this.congestionWindow, this.inSlowStart, this.maxDatagramBytes);
   }
 
-  onPacketsAcked(packets: readonly CongestionPacket[], _nowMs: number, _rtt: RttSnapshot): void {
-    const limited = !this.appLimited && wasCwndLimited(this.bytesInFlight, this.congestionWindow, this.inSlowStart, this.maxDatagramBytes);
-    for (const p of packets) {
-      if (!p.inFlight) continue;
-      this.removeInFlight(p.sentBytes);
-      // No growth when the window is not the limit, nor for packets sent before recovery began.
-      if (!limited || this.inRecovery(p.timeSentMs)) continue;
-      if (this.inSlowStart) {
-        this.congestionWindow += p.sentBytes;
-        continue;
-      }
-      // Congestion avoidance: one datagram per window's worth of acknowledged bytes.
-      this.bytesAckedInAvoidance += p.sentBytes;
-      if (this.bytesAckedInAvoidance >= this.congestionWindow) {
-        this.bytesAckedInAvoidance -= this.congestionWindow;
-        this.congestionWindow += this.maxDatagramBytes;
-      }
-    }
+  onPacketSent(sentBytes: number, _nowMs: number): void {
+    this.bytesInFlight += sentBytes;
   }
 
   onPacketsLost(packets: readonly CongestionPacket[], nowMs: number): void {
@@ -137,15 +131,19 @@ export class NewReno implements CongestionController {
   private onCongestionEvent(timeSentMs: number, nowMs: number): void {
     if (this.inRecovery(timeSentMs)) return; // one reduction per round trip
     this.recoveryStartTimeMs = nowMs;
-    this.ssthresh = Math.max(Math.floor(this.congestionWindow * lossReductionFactor), this.minimumWindow);
-    this.congestionWindow = this.ssthresh;
-    this.bytesAckedInAvoidance = 0;
+    this.reduceWindow();
   }
 
-  onPersistentCongestion(_nowMs: number): void {
+  /** ssthresh and the window become `factor` of the window, never below the minimum window. */
+  protected cutWindow(factor: number): void {
+    this.ssthresh = Math.max(Math.floor(this.congestionWindow * factor), this.minimumWindow);
+    this.congestionWindow = this.ssthresh;
+  }
+
+  /** Persistent congestion (RFC 9002 §7.6): the minimum window, and no recovery period. */
+  protected collapseWindow(): void {
     this.congestionWindow = this.minimumWindow;
     this.recoveryStartTimeMs = -Infinity;
-    this.bytesAckedInAvoidance = 0;
   }
 
   onPacketsDiscarded(packets: readonly CongestionPacket[]): void {
@@ -156,9 +154,44 @@ export class NewReno implements CongestionController {
     return Math.max(0, this.congestionWindow - this.bytesInFlight);
   }
 
-  private removeInFlight(bytes: number): void {
+  protected removeInFlight(bytes: number): void {
     this.bytesInFlight -= bytes;
     invariant(this.bytesInFlight >= 0, "bytes in flight went negative");
+  }
+}
+
+/** NewReno (RFC 9002 Appendix B). */
+export class NewReno extends WindowController {
+  private bytesAckedInAvoidance = 0;
+
+  onPacketsAcked(packets: readonly CongestionPacket[], _nowMs: number, _rtt: RttSnapshot): void {
+    const limited = this.ackMayGrow();
+    for (const p of packets) {
+      if (!p.inFlight) continue;
+      this.removeInFlight(p.sentBytes);
+      // No growth when the window is not the limit, nor for packets sent before recovery began.
+      if (!limited || this.inRecovery(p.timeSentMs)) continue;
+      if (this.inSlowStart) {
+        this.congestionWindow += p.sentBytes;
+        continue;
+      }
+      // Congestion avoidance: one datagram per window's worth of acknowledged bytes.
+      this.bytesAckedInAvoidance += p.sentBytes;
+      if (this.bytesAckedInAvoidance >= this.congestionWindow) {
+        this.bytesAckedInAvoidance -= this.congestionWindow;
+        this.congestionWindow += this.maxDatagramBytes;
+      }
+    }
+  }
+
+  protected reduceWindow(): void {
+    this.cutWindow(lossReductionFactor);
+    this.bytesAckedInAvoidance = 0;
+  }
+
+  onPersistentCongestion(_nowMs: number): void {
+    this.collapseWindow();
+    this.bytesAckedInAvoidance = 0;
   }
 }
 
@@ -228,14 +261,7 @@ export const cubicAlpha = (3 * (1 - cubicBeta)) / (1 + cubicBeta);
  * around the last maximum in congestion avoidance, the Reno-friendly region, fast
  * convergence, β = 0.7. Windows are computed in segments of `maxDatagramBytes`.
  */
-export class Cubic implements CongestionController {
-  congestionWindow: number;
-  bytesInFlight = 0;
-  ssthresh = Infinity;
-  appLimited = false;
-  recoveryStartTimeMs = -Infinity;
-  readonly maxDatagramBytes: number;
-  readonly minimumWindow: number;
+export class Cubic extends WindowController {
   /** W_max in segments: the window before the last reduction. */
   private wMaxSegments = 0;
   /** Start of the current congestion-avoidance epoch (first ACK after a reduction). */
@@ -245,27 +271,8 @@ export class Cubic implements CongestionController {
   /** Reno-friendly estimate W_est, in segments. */
   private wEstSegments = 0;
 
-  constructor(maxDatagramBytes = maxDatagramBytesDefault) {
-    invariant(maxDatagramBytes >= 1200, "max datagram size below 1200");
-    this.maxDatagramBytes = maxDatagramBytes;
-    this.congestionWindow = Math.min(initialWindowPackets * maxDatagramBytes, Math.max(initialWindowBytesFloor, 2 * maxDatagramBytes));
-    this.minimumWindow = minimumWindowPackets * maxDatagramBytes;
-  }
-
-  inRecovery(timeSentMs: number): boolean {
-    return timeSentMs <= this.recoveryStartTimeMs;
-  }
-
-  get inSlowStart(): boolean {
-    return this.congestionWindow < this.ssthresh;
-  }
-
-  onPacketSent(sentBytes: number, _nowMs: number): void {
-    this.bytesInFlight += sentBytes;
-  }
-
   onPacketsAcked(packets: readonly CongestionPacket[], nowMs: number, rtt: RttSnapshot): void {
-    const limited = !this.appLimited && wasCwndLimited(this.bytesInFlight, this.congestionWindow, this.inSlowStart, this.maxDatagramBytes);
+    const limited = this.ackMayGrow();
     let ackedBytes = 0;
     for (const p of packets) {
       if (!p.inFlight) continue;
@@ -297,48 +304,17 @@ export class Cubic implements CongestionController {
     this.congestionWindow = Math.max(this.congestionWindow, Math.floor(next * mds));
   }
 
-  onPacketsLost(packets: readonly CongestionPacket[], nowMs: number): void {
-    let lastLossSentMs = -Infinity;
-    for (const p of packets) {
-      if (!p.inFlight) continue;
-      this.removeInFlight(p.sentBytes);
-      lastLossSentMs = Math.max(lastLossSentMs, p.timeSentMs);
-    }
-    if (lastLossSentMs !== -Infinity) this.onCongestionEvent(lastLossSentMs, nowMs);
-  }
-
-  onEcnCongestion(timeSentMs: number, nowMs: number): void {
-    this.onCongestionEvent(timeSentMs, nowMs);
-  }
-
-  private onCongestionEvent(timeSentMs: number, nowMs: number): void {
-    if (this.inRecovery(timeSentMs)) return;
-    this.recoveryStartTimeMs = nowMs;
+  protected reduceWindow(): void {
     const cwndSegments = this.congestionWindow / this.maxDatagramBytes;
     // Fast convergence (RFC 9438 §4.7): release bandwidth if the maximum keeps shrinking.
     this.wMaxSegments = cwndSegments < this.wMaxSegments ? (cwndSegments * (1 + cubicBeta)) / 2 : cwndSegments;
-    this.ssthresh = Math.max(Math.floor(this.congestionWindow * cubicBeta), this.minimumWindow);
-    this.congestionWindow = this.ssthresh;
+    this.cutWindow(cubicBeta);
     this.epochStartMs = undefined;
   }
 
   onPersistentCongestion(_nowMs: number): void {
-    this.congestionWindow = this.minimumWindow;
-    this.recoveryStartTimeMs = -Infinity;
+    this.collapseWindow();
     this.epochStartMs = undefined;
     this.wMaxSegments = 0;
-  }
-
-  onPacketsDiscarded(packets: readonly CongestionPacket[]): void {
-    for (const p of packets) if (p.inFlight) this.removeInFlight(p.sentBytes);
-  }
-
-  sendableBytes(): number {
-    return Math.max(0, this.congestionWindow - this.bytesInFlight);
-  }
-
-  private removeInFlight(bytes: number): void {
-    this.bytesInFlight -= bytes;
-    invariant(this.bytesInFlight >= 0, "bytes in flight went negative");
   }
 }

@@ -1214,7 +1214,9 @@ export class Connection {
   }
 
   private idleDeadlineMs(): number {
-    return Math.max(this.idleTimeoutMs, 3 * this.recovery.ptoDurationMs("application"));
+    // Three PTOs without backoff: with the backoff, the probes sent to a peer that is gone
+    // would push the deadline out exponentially and a dead connection would never time out.
+    return Math.max(this.idleTimeoutMs, 3 * this.recovery.ptoBaseDurationMs("application"));
   }
 
   onTimer(nowMs: number): void {

@@ -154,12 +154,6 @@ export class SendWindow {
 export function streamIndex(streamId: number): number {
   return Math.floor(streamId / 4);
 }
-export function isBidiStream(streamId: number): boolean {
-  return (streamId & 0x2) === 0;
-}
-export function isClientStream(streamId: number): boolean {
-  return (streamId & 0x1) === 0;
-}
 /** The id of the `index`th stream of a kind. */
 export function streamIdOf(index: number, bidi: boolean, clientInitiated: boolean): number {
   return index * 4 + (bidi ? 0 : 2) + (clientInitiated ? 0 : 1);

@@ -153,16 +153,6 @@ export function isAckEliciting(frame: Frame): boolean {
   return frame.kind !== "ack" && frame.kind !== "padding" && frame.kind !== "connection_close";
 }
 
-/** A packet counts in flight if it holds an ack-eliciting or PADDING frame (RFC 9002 §2). */
-export function isInFlight(frame: Frame): boolean {
-  return frame.kind !== "ack" && frame.kind !== "connection_close";
-}
-
-/** Probing frames (RFC 9000 §9.1): PATH_CHALLENGE, PATH_RESPONSE, NEW_CONNECTION_ID, PADDING. */
-export function isProbingFrame(frame: Frame): boolean {
-  return frame.kind === "path_challenge" || frame.kind === "path_response" || frame.kind === "new_connection_id" || frame.kind === "padding";
-}
-
 export function framesAckEliciting(frames: readonly Frame[]): boolean {
   for (const f of frames) if (isAckEliciting(f)) return true;
   return false;

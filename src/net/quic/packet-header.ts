@@ -163,13 +163,7 @@ export function writeLongHeader(f: LongHeaderFields): Uint8Array {
   const h = new Uint8Array(total);
   h[0] = 0xc0 | (f.type << 4) | (f.pnLength - 1);
   h[4] = QUIC_VERSION_1;
-  let o = 5;
-  h[o++] = f.dcid.length;
-  h.set(f.dcid, o);
-  o += f.dcid.length;
-  h[o++] = f.scid.length;
-  h.set(f.scid, o);
-  o += f.scid.length;
+  let o = writeConnectionIds(h, f.dcid, f.scid);
   if (f.type === PACKET_TYPE_INITIAL) {
     o = writeVarintAt(h, o, token.length);
     h.set(token, o);
@@ -195,6 +189,17 @@ export function writeShortHeader(dcid: Uint8Array, keyPhase: number, pnLength: n
   return h;
 }
 
+/** Long headers (RFC 9000 §17.2): length-prefixed DCID then SCID after the version; returns the offset past them. */
+function writeConnectionIds(out: Uint8Array, dcid: Uint8Array, scid: Uint8Array): number {
+  let o = 5;
+  out[o++] = dcid.length;
+  out.set(dcid, o);
+  o += dcid.length;
+  out[o++] = scid.length;
+  out.set(scid, o);
+  return o + scid.length;
+}
+
 function writePacketNumber(h: Uint8Array, o: number, pn: number, pnLength: number): void {
   let x = pn;
   for (let i = pnLength - 1; i >= 0; i--) {
@@ -207,14 +212,8 @@ function writePacketNumber(h: Uint8Array, o: number, pn: number, pnLength: numbe
 export function writeVersionNegotiation(clientDcid: Uint8Array, clientScid: Uint8Array, versions: readonly number[], random: number): Uint8Array {
   const out = new Uint8Array(7 + clientDcid.length + clientScid.length + 4 * versions.length);
   out[0] = 0x80 | (random & 0x7f);
-  let o = 5;
   // Echo the client's connection IDs swapped.
-  out[o++] = clientScid.length;
-  out.set(clientScid, o);
-  o += clientScid.length;
-  out[o++] = clientDcid.length;
-  out.set(clientDcid, o);
-  o += clientDcid.length;
+  let o = writeConnectionIds(out, clientScid, clientDcid);
   for (const v of versions) {
     out[o] = v >>> 24;
     out[o + 1] = (v >>> 16) & 0xff;
@@ -246,14 +245,7 @@ export function writeRetry(originalDcid: Uint8Array, dcid: Uint8Array, scid: Uin
   const body = new Uint8Array(7 + dcid.length + scid.length + token.length);
   body[0] = 0xc0 | (PACKET_TYPE_RETRY << 4) | (unused & 0x0f);
   body[4] = QUIC_VERSION_1;
-  let o = 5;
-  body[o++] = dcid.length;
-  body.set(dcid, o);
-  o += dcid.length;
-  body[o++] = scid.length;
-  body.set(scid, o);
-  o += scid.length;
-  body.set(token, o);
+  body.set(token, writeConnectionIds(body, dcid, scid));
   const out = new Uint8Array(body.length + RETRY_TAG_BYTES);
   out.set(body);
   out.set(retryTag(originalDcid, body), body.length);

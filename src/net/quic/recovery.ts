@@ -395,6 +395,11 @@ export class LossRecovery<F = Frame> {
   }
 
   /** Current PTO duration for a space, with backoff (RFC 9002 §6.2.1). */
+  /** The PTO without backoff: what the idle timeout is compared with (RFC 9000 §10.1). */
+  ptoBaseDurationMs(space: PacketNumberSpace): number {
+    return this.rtt.ptoBaseMs() + (space === "application" ? this.peerMaxAckDelayMs : 0);
+  }
+
   ptoDurationMs(space: PacketNumberSpace): number {
     const backoff = 2 ** Math.min(this.ptoCount, ptoBackoffExponentMax);
     const maxAckDelayMs = space === "application" ? this.peerMaxAckDelayMs : 0;

@@ -27,7 +27,7 @@ interface Range {
 }
 
 export class SendStream {
-  /** Bytes handed to us, from `baseOffset` on; chunks below the lowest unacked byte are dropped. */
+  /** Bytes the application wrote, in offset order; the live ones start at `chunkHead` (wholly acked chunks are dropped). */
   private chunks: Chunk[] = [];
   private chunkHead = 0;
   /** Offset of the next never-sent byte. */

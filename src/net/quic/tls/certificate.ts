@@ -4,6 +4,7 @@
  * certificate through node:crypto's X509Certificate.
  */
 import { X509Certificate } from "node:crypto";
+import { concatBytes } from "../../../crypto/bytes.ts";
 import { sign } from "../../../crypto/ed25519.ts";
 import { ALERT_BAD_CERTIFICATE, ALERT_UNSUPPORTED_CERTIFICATE, tlsAlert } from "./bytes.ts";
 
@@ -30,17 +31,8 @@ function derLength(n: number): number[] {
 }
 
 function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of content) n += c.length;
-  const head = [tag, ...derLength(n)];
-  const out = new Uint8Array(head.length + n);
-  out.set(head);
-  let o = head.length;
-  for (const c of content) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  const n = content.reduce((sum, c) => sum + c.length, 0);
+  return concatBytes(Uint8Array.from([tag, ...derLength(n)]), ...content);
 }
 
 const seq = (...c: Uint8Array[]) => tlv(0x30, ...c);

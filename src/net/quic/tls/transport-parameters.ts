@@ -1,4 +1,5 @@
 /** QUIC transport parameters (RFC 9000 §18, RFC 9221 §3): the quic_transport_parameters TLS extension. */
+import { concatBytes } from "../../../crypto/bytes.ts";
 import { QuicError } from "../errors.ts";
 import { QuicReader, encodeVarint, varintLength, writeVarint } from "../varint.ts";
 
@@ -92,15 +93,7 @@ export function encodeTransportParameters(p: TransportParameters): Uint8Array {
   bytesParam(ID.initialSourceConnectionId, p.initialSourceConnectionId);
   bytesParam(ID.retrySourceConnectionId, p.retrySourceConnectionId);
   intParam(ID.maxDatagramFrameSize, p.maxDatagramFrameSize, 0);
-  let n = 0;
-  for (const x of parts) n += x.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const x of parts) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 function paramError(message: string): QuicError {
