@@ -21,15 +21,16 @@ import { ChainIndex } from "../store/chain-index.ts";
 import { decodeSignedEvent, encodeSignedEvent, type SignedEvent } from "../types/event.ts";
 import { decodeAnchorPayload, encodeAnchorPayload, EMPTY_PAYLOAD_BYTES, type PayloadTx } from "../types/payload.ts";
 import { TAG } from "../types/constants.ts";
-import { encodeMintTx, mintId, type MintTx } from "../types/mint.ts";
+import { encodeMintTx, mintId } from "../types/mint.ts";
 import { digestMicroTx } from "../types/tx.ts";
 import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { SignatureCache } from "../crypto/sig-cache.ts";
 import { compareBytes, equalBytes, toHex } from "../crypto/bytes.ts";
-import { isPhantomError, PhantomError } from "../errors.ts";
+import { isPhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
+import { MintPool, type PendingMint } from "./mint-pool.ts";
 import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
@@ -38,12 +39,6 @@ import type { ValidatorIdentity } from "./keys.ts";
 export const replayBatchEvents = 1_024;
 /** Events answered per sync request; the peer asks again while it is behind. */
 export const syncResponseEventsMax = 4_096;
-/** Mint submissions held for the next payloads. */
-export const mintPoolMax = 64;
-/** Ticks a relayed mint waits for the validator it was submitted to before we carry it. */
-export const mintRelayGraceTicks = 25;
-/** Ticks a pending mint may wait for finality before it is dropped (its height is free again). */
-export const mintPendingTicksMax = 600;
 /** Evidence items waiting to be put on chain. */
 export const evidenceQueueMax = 256;
 /** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
@@ -88,8 +83,7 @@ export class PhantomNode {
   readonly sigCache: SignatureCache;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
-  /** Mints known to wait for finality (one per height); see PendingMint. */
-  private readonly mintPool = new Map<string, PendingMint>();
+  private readonly mintPool = new MintPool();
   private evidenceQueue: Evidence[] = [];
   /** Accepted events of other creators since our last event. */
   private news = 0;
@@ -330,8 +324,7 @@ export class PhantomNode {
       const spent = info.diff.spent.map((s) => ({ txid: s.txid, index: s.index }));
       const included = info.diff.outcomes.filter((o) => o.kind === "micro" && o.applied).map((o) => o.id);
       this.mempool.onFinalized(spent, included);
-      for (const m of info.diff.mints) this.mintPool.delete(toHex(m.id));
-      this.dropStaleMints();
+      this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
       this.opts.onAnchor?.(info);
     }
   }
@@ -414,7 +407,7 @@ export class PhantomNode {
     if (this.stopped) return;
     this.tickCount++;
     this.inFlight.expire(this.tickCount);
-    this.ageMints();
+    this.mintPool.age(this.tickCount);
     if (!this.mayCreateEvents()) return;
     this.ticksSinceEvent++;
     const plan = this.planPayload();
@@ -430,7 +423,7 @@ export class PhantomNode {
    */
   private planPayload(): PayloadPlan | null {
     const ready = this.readyPayloads[0];
-    const mints = [...this.mintPool.values()].filter((m) => m.carry);
+    const mints = this.mintPool.toCarry();
     const evidence = this.evidenceQueue.slice();
     if (!ready && mints.length === 0 && evidence.length === 0) return null;
     if (mints.length === 0 && evidence.length === 0) return { bytes: ready!.bytes, ready: ready!, mints, evidenceCount: 0 };
@@ -456,10 +449,7 @@ export class PhantomNode {
     const proposerDigest = plan?.ready?.proposerDigest;
     if (plan) {
       if (plan.ready) this.readyPayloads.shift();
-      for (const m of plan.mints) {
-        m.carry = false; // one copy on chain; a second could only be void
-        m.carried = true;
-      }
+      this.mintPool.markCarried(plan.mints);
       this.evidenceQueue.splice(0, plan.evidenceCount);
     }
     this.metrics.eventsCreated.inc();
@@ -521,15 +511,7 @@ export class PhantomNode {
       throw e;
     }
     const id = mintId(checked.mint);
-    const key = toHex(id);
-    if (!this.mintPool.has(key)) {
-      // One mint per tip: a second one could only be void once the first is final.
-      for (const { mint: m } of this.mintPool.values()) {
-        if (m.height === checked.mint.height) throw new PhantomError("MINT_ALREADY_PENDING", `a mint for height ${m.height} already waits for finality`);
-      }
-      if (this.mintPool.size >= mintPoolMax) throw new PhantomError("MINT_POOL_FULL", `${mintPoolMax} mints already wait for inclusion`);
-      // A mint relayed by a peer is carried by the validator it was submitted to.
-      this.mintPool.set(key, { mint: checked.mint, carry: from === null, carried: false, sinceTick: this.tickCount });
+    if (this.mintPool.add(id, checked.mint, from !== null, this.tickCount)) {
       this.metrics.mintsSubmitted.inc({ outcome: "queued" });
       const tx = encodeMintTx(checked.mint);
       this.peers.broadcast({ kind: "txs", txs: [tx] }, from ?? undefined);
@@ -551,24 +533,6 @@ export class PhantomNode {
     if (micro.length > 0) this.submitTxs(micro, peer);
   }
 
-  /**
-   * A relayed mint whose validator did not carry it within the grace period (it may be
-   * down) is carried by us; a mint still not final at its deadline is dropped so the
-   * height is free again (its miner resubmits).
-   */
-  private ageMints(): void {
-    for (const [key, m] of this.mintPool) {
-      const age = this.tickCount - m.sinceTick;
-      if (age >= mintPendingTicksMax) this.mintPool.delete(key);
-      else if (!m.carry && !m.carried && age >= mintRelayGraceTicks) m.carry = true;
-    }
-  }
-
-  /** Mints whose predecessor is no longer the tip can never apply. */
-  private dropStaleMints(): void {
-    const tip = this.opts.store.mintTip();
-    for (const [key, m] of this.mintPool) if (!equalBytes(m.mint.prevMint, tip.tipId)) this.mintPool.delete(key);
-  }
 
   validationContext(): ValidationContext {
     return { anchorIndex: this.chain.nextAnchorIndex(), maturityAnchors: this.ledgerParams.emission.maturityAnchors, verify: this.sigCache.verify };
@@ -577,18 +541,6 @@ export class PhantomNode {
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
 
-/**
- * A submitted mint waiting for finality. `carry`: ours to put in our next event (it was
- * submitted to us, or it was relayed and its validator has not carried it within the
- * grace period). A pending mint blocks other mints of its height, so it expires.
- */
-interface PendingMint {
-  mint: MintTx;
-  carry: boolean;
-  /** An event of ours carries it already. */
-  carried: boolean;
-  sinceTick: number;
-}
 
 interface PayloadPlan {
   bytes: Uint8Array;
