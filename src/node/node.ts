@@ -14,11 +14,11 @@ import { Mempool, outpointKey } from "../mempool/mempool.ts";
 import { Proposer } from "../mempool/proposer.ts";
 import { PeerManager, PENALTY, type Peer } from "../net/p2p/peers.ts";
 import { createP2pMetrics } from "../net/p2p/metrics.ts";
-import { eventsPerMessageMax, messageBytesMax, type P2pMessage } from "../net/p2p/messages.ts";
+import { eventsPerMessageMax, type P2pMessage } from "../net/p2p/messages.ts";
 import type { Link } from "../net/p2p/link.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
 import { ChainIndex } from "../store/chain-index.ts";
-import { decodeSignedEvent, encodeSignedEvent, type SignedEvent } from "../types/event.ts";
+import { decodeSignedEvent, type SignedEvent } from "../types/event.ts";
 import { decodeAnchorPayload, encodeAnchorPayload, EMPTY_PAYLOAD_BYTES, type PayloadTx } from "../types/payload.ts";
 import { TAG } from "../types/constants.ts";
 import { encodeMintTx, mintId } from "../types/mint.ts";
@@ -26,19 +26,18 @@ import { digestMicroTx } from "../types/tx.ts";
 import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { SignatureCache } from "../crypto/sig-cache.ts";
-import { compareBytes, equalBytes, toHex } from "../crypto/bytes.ts";
+import { equalBytes, toHex } from "../crypto/bytes.ts";
 import { isPhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
 import { MintPool, type PendingMint } from "./mint-pool.ts";
+import { eventMessages, eventsByIdAnswer, syncAnswer } from "./sync.ts";
 import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
-/** Events answered per sync request; the peer asks again while it is behind. */
-export const syncResponseEventsMax = 4_096;
 /** Evidence items waiting to be put on chain. */
 export const evidenceQueueMax = 256;
 /** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
@@ -220,7 +219,7 @@ export class PhantomNode {
         case "events":
           return this.onEvents(peer, m.items);
         case "sync_request":
-          return this.answerSync(peer, m.highestSeq);
+          return syncAnswer(this.opts.store, this.opts.genesis.k, m.highestSeq).forEach((r) => peer.send(r));
         case "txs":
           return this.onTxs(peer, m.txs);
         case "get_payload": {
@@ -229,7 +228,7 @@ export class PhantomNode {
           return;
         }
         case "get_events":
-          return this.answerGetEvents(peer, m.ids);
+          return eventsByIdAnswer(this.opts.store, m.ids).forEach((r) => peer.send(r));
         case "payload":
           return; // payloads travel with their events; an unsolicited one is ignored
         case "hello":
@@ -272,15 +271,6 @@ export class PhantomNode {
     if (missing.length > 0) peer.send({ kind: "get_events", ids: missing });
   }
 
-  private answerGetEvents(peer: Peer, ids: Uint8Array[]): void {
-    const found: SignedEvent[] = [];
-    for (const id of ids) {
-      const e = this.opts.store.getEvent(id);
-      if (e) found.push(e);
-    }
-    found.sort((a, b) => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id));
-    for (const m of this.eventMessages(found)) peer.send(m);
-  }
 
   private addToEngine(events: SignedEvent[], from: Peer | null): AddResult {
     const started = performance.now();
@@ -351,42 +341,10 @@ export class PhantomNode {
   }
 
   private relay(events: SignedEvent[], except: Peer | null): void {
-    for (const chunk of this.eventMessages(events)) this.peers.broadcast(chunk, except ?? undefined);
+    for (const chunk of eventMessages(this.opts.store, events)) this.peers.broadcast(chunk, except ?? undefined);
   }
 
-  /** Splits events (with their payloads) into messages within the count and byte limits. */
-  private eventMessages(events: readonly SignedEvent[]): P2pMessage[] {
-    const out: P2pMessage[] = [];
-    let items: { event: Uint8Array; payload: Uint8Array }[] = [];
-    let bytes = 0;
-    for (const e of events) {
-      const payload = this.opts.store.getPayload(e.header.payloadDigest);
-      if (!payload) continue;
-      const event = encodeSignedEvent(e);
-      const size = event.length + payload.length + 16;
-      if (items.length > 0 && (items.length >= eventsPerMessageMax || bytes + size > messageBytesMax - 1024)) {
-        out.push({ kind: "events", items });
-        items = [];
-        bytes = 0;
-      }
-      items.push({ event, payload });
-      bytes += size;
-    }
-    if (items.length > 0) out.push({ kind: "events", items });
-    return out;
-  }
 
-  private answerSync(peer: Peer, highestSeq: number[]): void {
-    const k = this.opts.genesis.k;
-    const wanted: SignedEvent[] = [];
-    for (let c = 0; c < k; c++) {
-      const from = (highestSeq[c] ?? -1) + 1;
-      wanted.push(...this.opts.store.eventsByCreatorFrom(c, from, Math.ceil(syncResponseEventsMax / k)));
-    }
-    // Lamport order is a topological order: parents always have a smaller Lamport value.
-    wanted.sort((a, b) => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id));
-    for (const m of this.eventMessages(wanted)) peer.send(m);
-  }
 
   // ---------------------------------------------------------------- creating events
 
