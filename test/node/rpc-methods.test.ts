@@ -1,0 +1,68 @@
+// The node's JSON-RPC methods on a running validator: real answers, and typed errors
+// (never a crash) for bad parameters, garbage transactions and bad mint headers.
+import { afterAll, describe, expect, test } from "bun:test";
+import { dispatch, type RpcResponse } from "../../src/rpc/jsonrpc.ts";
+import { nodeRpcMethods } from "../../src/node/rpc-methods.ts";
+import { accountFromSeed } from "../../src/wallet/keys.ts";
+import { blake3, fromHex, leadingZeroBits, toHex } from "../../src/crypto/index.ts";
+import { TestNet, applied, stopAll, until, type TestNode } from "./harness.ts";
+
+const net = new TestNet({ k: 4, devnetLabel: "rpc-methods-test", initialTargetBits: 8 });
+afterAll(() => net.cleanup());
+
+async function call(n: TestNode, method: string, params: unknown): Promise<RpcResponse> {
+  const methods = nodeRpcMethods(n.node, n.store, net.genesis);
+  return (await dispatch(methods, JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }))) as RpcResponse;
+}
+
+describe("node RPC methods", () => {
+  test("answer from the chain and refuse bad input with typed codes", async () => {
+    const nodes = [0, 1, 2, 3].map((i) => net.node(i));
+    for (const n of nodes) await n.node.start();
+    try {
+      await until(() => nodes.every((n) => applied(n) >= 3n));
+      const n = nodes[0]!;
+      const status = (await call(n, "phantom_status", {})).result as Record<string, unknown>;
+      expect(status.k).toBe(4);
+      expect(BigInt(status.anchorCount as string)).toBeGreaterThanOrEqual(4n);
+      const anchor = (await call(n, "chain_anchor", { index: "0" })).result as { eventId: string; stateRoot: string };
+      expect(anchor.stateRoot).toBe(Buffer.from(n.store.commitmentAt(0n)!).toString("hex"));
+      const looked = (await call(n, "chain_lookup", { id: anchor.eventId })).result as { type: string; anchorIndex: string };
+      expect(looked).toMatchObject({ type: "event", anchorIndex: "0" });
+      const empty = (await call(n, "address_get", { address: accountFromSeed(new Uint8Array(32).fill(1)).address })).result;
+      expect(empty).toMatchObject({ balanceUnits: "0", truncated: false, utxos: [] });
+
+      const code = async (method: string, params: unknown) => {
+        const r = await call(n, method, params);
+        return r.error ? `${r.error.code}:${r.error.data?.code ?? ""}` : "ok";
+      };
+      expect(await code("chain_anchor", { index: "abc" })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("chain_anchor", { index: "999999999" })).toBe("-32000:RPC_NOT_FOUND");
+      expect(await code("chain_lookup", { id: "00" })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("chain_lookup", { id: "11".repeat(32) })).toBe("-32000:RPC_NOT_FOUND");
+      expect(await code("address_get", { address: "pc1qqqq" })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("address_get", [])).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("tx_submit", { tx: "zz" })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("tx_submit", { txs: new Array(300).fill("00") })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("mint_getTemplate", { recipient: "nope" })).toBe("-32602:RPC_BAD_PARAMS");
+
+      // Garbage bytes as a transaction: refused by the mempool with a typed reason.
+      const garbage = (await call(n, "tx_submit", { tx: "030102ff" })).result as { accepted: boolean; code: string }[];
+      expect(garbage[0]).toMatchObject({ accepted: false, code: "TX_MALFORMED" });
+      // A mint header that does not decode, and one without the work: not accepted, typed.
+      expect((await call(n, "mint_submit", { header: "0401" })).result).toMatchObject({ accepted: false, code: "MINT_MALFORMED" });
+      const template = (await call(n, "mint_getTemplate", { recipient: accountFromSeed(new Uint8Array(32).fill(2)).address })).result as { header: string; nonceOffset: number; targetBits: number };
+      const header = fromHex(template.header);
+      // A nonce whose hash really misses the target (a lucky 1-in-256 nonce would be valid work).
+      for (let nonce = 0n; leadingZeroBits(blake3(header)) >= template.targetBits; nonce++) new DataView(header.buffer).setBigUint64(template.nonceOffset, nonce, true);
+      const lazy = (await call(n, "mint_submit", { header: toHex(header) })).result as { accepted: boolean; code: string };
+      expect(lazy.accepted).toBe(false);
+      expect(lazy.code).toStartWith("MINT_");
+      // The node is still fine.
+      const before = applied(n);
+      await until(() => applied(n) >= before + 3n);
+    } finally {
+      await stopAll(nodes);
+    }
+  }, 120_000);
+});
