@@ -57,25 +57,30 @@ async function metricValue(registry: Registry, name: string, labels: Record<stri
   return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
 }
 
+/** Validators 0..2 run as honest nodes; validator 3's key is held by the test (the attacker). */
+function honestNetwork(label: string) {
+  const created = createGenesis({ k: 4, devnetLabel: label, initialTargetBits: 8 });
+  const genesis = parseGenesis(created.toml);
+  const net = new MemoryNetwork();
+  const keys = created.seeds.map((s) => keyPairFromSeed(s));
+  const registries = [0, 1, 2].map(() => new Registry());
+  const nodes = [0, 1, 2].map((i) => {
+    const dir = mkdtempSync(join(tmpdir(), `phantom-bad-${i}-`));
+    dirs.push(dir);
+    const store = new SqliteStore({ storeDir: dir, emission: genesis.emission, fsync: false, genesisCommitment: genesis.commitment });
+    const node = new PhantomNode({
+      genesis, identity: { index: i, keyPair: keys[i]! }, store, transport: net.transport(genesis.validators[i]!.address, keys[i]!.publicKey),
+      registry: registries[i]!, eventIntervalMs: 15, txProposer: false, txProposerIntervalMs: 1000, txsPerPayload: 16, payloadBudgetBytes: 65536,
+      now: () => performance.now(), log: () => {},
+    });
+    return { node, store };
+  });
+  return { genesis, keys, registries, nodes };
+}
+
 describe("bad network input", () => {
   test("is counted by code, bans the sender, and never stops finality", async () => {
-    const created = createGenesis({ k: 4, devnetLabel: "bad-input-test", initialTargetBits: 8 });
-    const genesis = parseGenesis(created.toml);
-    const net = new MemoryNetwork();
-    const keys = created.seeds.map((s) => keyPairFromSeed(s));
-    // Validators 0..2 are honest nodes; validator 3's key is held by the attacker.
-    const registries = [0, 1, 2].map(() => new Registry());
-    const nodes = [0, 1, 2].map((i) => {
-      const dir = mkdtempSync(join(tmpdir(), `phantom-bad-${i}-`));
-      dirs.push(dir);
-      const store = new SqliteStore({ storeDir: dir, emission: genesis.emission, fsync: false, genesisCommitment: genesis.commitment });
-      const node = new PhantomNode({
-        genesis, identity: { index: i, keyPair: keys[i]! }, store, transport: net.transport(genesis.validators[i]!.address, keys[i]!.publicKey),
-        registry: registries[i]!, eventIntervalMs: 15, txProposer: false, txProposerIntervalMs: 1000, txsPerPayload: 16, payloadBudgetBytes: 65536,
-        now: () => performance.now(), log: () => {},
-      });
-      return { node, store };
-    });
+    const { genesis, keys, registries, nodes } = honestNetwork("bad-input-test");
     for (const n of nodes) await n.node.start();
     const target = nodes[0]!;
     const applied = () => target.store.lastApplied()?.anchorIndex ?? -1n;
@@ -128,6 +133,35 @@ describe("bad network input", () => {
       const at = applied();
       await until(() => (nodes[1]!.store.lastApplied()?.anchorIndex ?? -1n) >= at);
       expect(toHex(nodes[1]!.store.commitmentAt(at)!)).toBe(toHex(target.store.commitmentAt(at)!));
+    } finally {
+      for (const n of nodes) {
+        await n.node.stop();
+        n.store.close();
+      }
+    }
+  }, 120_000);
+
+  test("an equivocating validator is caught: the evidence goes on chain at every honest node", async () => {
+    const { genesis, keys, registries, nodes } = honestNetwork("equivocation-test");
+    for (const n of nodes) await n.node.start();
+    const target = nodes[0]!;
+    try {
+      await until(() => nodes.every((n) => (n.store.lastApplied()?.anchorIndex ?? -1n) >= 5n));
+      const attacker = rogue(target.node, genesis, 3, keys[3]!.publicKey);
+      await until(() => target.node.peers.isConnected(3));
+      // Two signed events with seq 0 by validator 3: one without parents, one linked to validator 1.
+      const other = target.store.eventsByCreatorFrom(1, 0, 1)[0]!;
+      const fork = (parents: SignedEvent[]) =>
+        signEvent(buildEventHeader({ shard: 0, creator: 3, seq: 0, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport })), payloadDigest: blake3_32(EMPTY_PAYLOAD_BYTES) }), keys[3]!.secretKey);
+      const [a, b] = [fork([]), fork([other])];
+      attacker.send({ kind: "events", items: [a, b].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES })) });
+      const evidenceRows = (n: (typeof nodes)[number]) => (n.store.db.query("SELECT COUNT(*) AS n FROM evidence WHERE offender = 3 AND kind = 'equivocation'").get() as { n: bigint }).n;
+      await until(() => nodes.every((n) => evidenceRows(n) === 1n));
+      expect(await metricValue(registries[0]!, "pc_node_evidence_total", { kind: "equivocation" })).toBeGreaterThanOrEqual(1);
+      // Finality goes on, and the honest nodes agree on the state that records it.
+      const at = target.store.lastApplied()!.anchorIndex + 5n;
+      await until(() => nodes.every((n) => (n.store.lastApplied()?.anchorIndex ?? -1n) >= at));
+      expect(new Set(nodes.map((n) => toHex(n.store.commitmentAt(at)!))).size).toBe(1);
     } finally {
       for (const n of nodes) {
         await n.node.stop();
