@@ -39,8 +39,8 @@ export class ChainApplier {
       const next = this.nextAnchorIndex();
       if (f.anchorIndex < next) {
         // Replayed after a restart: already in the ledger; the index row may be missing
-        // if the node stopped between the two writes.
-        this.recordIndex(f, this.payloadTxCount(f));
+        // if the node stopped between the two writes (only then is the payload read).
+        if (!this.index.has(f.anchorIndex)) this.recordIndex(f, this.payloadTxCount(f));
         continue;
       }
       invariant(f.anchorIndex === next, `finalized anchor ${f.anchorIndex} arrived before ${next}`);

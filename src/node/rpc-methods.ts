@@ -29,13 +29,15 @@ function str(p: Params, key: string): string {
   return v;
 }
 
-function hexParam(p: Params, key: string, length?: number): Uint8Array {
+function hexValue(value: string, name: string, length?: number): Uint8Array {
   try {
-    return fromHex(str(p, key), length, `params.${key}`);
+    return fromHex(value, length, name);
   } catch (e) {
     throw new PhantomError("RPC_BAD_PARAMS", (e as Error).message);
   }
 }
+
+const hexParam = (p: Params, key: string, length?: number): Uint8Array => hexValue(str(p, key), `params.${key}`, length);
 
 function intParam(p: Params, key: string, fallback: number, max: number): number {
   const v = p[key];
@@ -132,7 +134,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       if (list.length === 0 || list.length > submitTxsMax) throw new PhantomError("RPC_BAD_PARAMS", `send 1..${submitTxsMax} txs`);
       const encoded = list.map((t, i) => {
         if (typeof t !== "string") throw new PhantomError("RPC_BAD_PARAMS", `txs[${i}] must be a hex string`);
-        return hexParam({ t }, "t");
+        return hexValue(t, `txs[${i}]`);
       });
       return node.submitTxs(encoded).map((r): Json => r.ok
         ? { accepted: true, txid: toHex(r.txid), fee: r.fee.toString() }

@@ -5,7 +5,6 @@
  * the same order), so a crash between the two loses nothing.
  */
 import type { SqliteStore } from "./sqlite-store.ts";
-import type { CreatedUtxo } from "../ledger/state.ts";
 import { HASH_BYTES } from "../types/constants.ts";
 
 export interface AnchorRecord {
@@ -33,11 +32,10 @@ export class ChainIndex {
   private readonly st;
 
   constructor(private readonly store: SqliteStore) {
-    const db = store.db;
-    db.run(`CREATE TABLE IF NOT EXISTS anchor_events (anchor INTEGER PRIMARY KEY, event_id BLOB NOT NULL, creator INTEGER NOT NULL, round INTEGER NOT NULL, tx_count INTEGER NOT NULL)`);
-    db.run(`CREATE INDEX IF NOT EXISTS anchor_events_by_event ON anchor_events (event_id)`);
+    const db = store.db; // the table comes from schema migration 2
     this.st = {
       insert: db.prepare(`INSERT OR IGNORE INTO anchor_events (anchor, event_id, creator, round, tx_count) VALUES (?, ?, ?, ?, ?)`),
+      has: db.prepare(`SELECT 1 FROM anchor_events WHERE anchor = ?`),
       get: db.prepare(`SELECT event_id, creator, round, tx_count FROM anchor_events WHERE anchor = ?`),
       byEvent: db.prepare(`SELECT anchor FROM anchor_events WHERE event_id = ?`),
       outputsOfTx: db.prepare(`SELECT outpoint, amount, lock, created_at, spent_at FROM outputs WHERE outpoint >= ? AND outpoint <= ? ORDER BY outpoint LIMIT 1024`),
@@ -46,6 +44,10 @@ export class ChainIndex {
 
   record(anchorIndex: bigint, eventId: Uint8Array, creator: number, round: number, txCount: number): void {
     this.st.insert.run(anchorIndex, eventId, creator, round, txCount);
+  }
+
+  has(anchorIndex: bigint): boolean {
+    return this.st.has.get(anchorIndex) !== null;
   }
 
   anchor(anchorIndex: bigint): AnchorRecord | undefined {
@@ -77,9 +79,5 @@ export class ChainIndex {
         spentAt: r.spent_at === null ? null : big(r.spent_at),
       };
     });
-  }
-
-  utxosByLock(lockCommitment: Uint8Array, limit: number): CreatedUtxo[] {
-    return this.store.utxosByLock(lockCommitment, limit);
   }
 }

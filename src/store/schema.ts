@@ -46,6 +46,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE payloads (digest BLOB PRIMARY KEY, bytes BLOB NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    statements: [
+      // Which event sits at each anchor index (src/store/chain-index.ts). IF NOT EXISTS:
+      // development stores made before this migration created the table themselves.
+      `CREATE TABLE IF NOT EXISTS anchor_events (anchor INTEGER PRIMARY KEY, event_id BLOB NOT NULL, creator INTEGER NOT NULL, round INTEGER NOT NULL, tx_count INTEGER NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS anchor_events_by_event ON anchor_events (event_id)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
