@@ -260,7 +260,7 @@ export class PhantomNode {
         continue;
       }
       if (this.opts.store.hasEvent(e.id)) continue;
-      this.opts.store.putPayload(it.payload);
+      this.opts.store.putPayload(it.payload, e.header.payloadDigest); // just checked to be its digest
       events.push(e);
     }
     if (events.length === 0) return;

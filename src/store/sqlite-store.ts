@@ -295,9 +295,9 @@ export class SqliteStore implements WritableLedgerStore {
   }
 
   /** Stores payload bytes under their digest (blake3_32 of the bytes). */
-  putPayload(payload: Uint8Array): Uint8Array {
+  /** Stores `payload` under its BLAKE3 digest; a caller that has just computed it passes it in. */
+  putPayload(payload: Uint8Array, digest: Uint8Array = blake3_32(payload)): Uint8Array {
     this.assertOpen();
-    const digest = blake3_32(payload);
     this.st.insertPayload.run(digest, payload);
     this.payloadCache.set(toHex(digest), payload);
     return digest;

@@ -9,6 +9,7 @@ import type { Subprocess } from "bun";
 import { createGenesis } from "../../src/genesis/create.ts";
 import { rpcCall } from "../../src/rpc/client.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
+import { until as pollUntil } from "../wallet/localnet-harness.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const P2P_PORT = 19_460;
@@ -37,13 +38,9 @@ function startValidator(i: number): Subprocess<"ignore", "ignore", "ignore"> {
 
 const anchors = (i: number) => rpcCall<Status>(rpc(i), "phantom_status").then((s) => BigInt(s.anchorCount), () => -1n);
 
-async function until(what: string, cond: () => Promise<boolean>, limitMs = 90_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!(await cond())) {
-    if (performance.now() > deadline) throw new Error(`${what}: not reached within the bound`);
-    await Bun.sleep(200);
-  }
-}
+/** Polls `cond` (bounded, never a timing assertion). */
+const until = (what: string, cond: () => Promise<boolean>, limitMs = 90_000): Promise<true> =>
+  pollUntil(what, async () => ((await cond()) ? true : undefined), limitMs, 200);
 
 async function rootAt(i: number, index: bigint): Promise<string> {
   return (await rpcCall<{ stateRoot: string }>(rpc(i), "chain_anchor", { index: index.toString() })).stateRoot;

@@ -4,36 +4,21 @@
 // peer when its score is spent, keeps finalizing with the honest validators, and its
 // committed anchors are untouched.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Registry } from "prom-client";
-import { createGenesis } from "../../src/genesis/create.ts";
-import { parseGenesis, type Genesis } from "../../src/genesis/genesis.ts";
+import type { Registry } from "prom-client";
+import type { Genesis } from "../../src/genesis/genesis.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
-import { SqliteStore } from "../../src/store/sqlite-store.ts";
-import { PhantomNode } from "../../src/node/node.ts";
-import { MemoryNetwork } from "../../src/node/transport.ts";
+import type { PhantomNode } from "../../src/node/node.ts";
 import { linkPair, type Link } from "../../src/net/p2p/link.ts";
 import { encodeMessage, frame, decodeMessage, FrameDecoder, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
 import { buildEventHeader } from "../../src/consensus/engine.ts";
 import { encodeSignedEvent, signEvent, type SignedEvent } from "../../src/types/event.ts";
 import { EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
+import { TestNet, stopAll, until } from "./harness.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function until(cond: () => boolean, limitMs = 60_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error("condition not reached within the bound");
-    await Bun.sleep(20);
-  }
-}
+const nets: TestNet[] = [];
+afterAll(() => nets.forEach((n) => n.cleanup()));
 
 /** A hand-driven connection that claims to be validator `me`. */
 function rogue(node: PhantomNode, genesis: Genesis, me: number, publicKey: Uint8Array) {
@@ -59,23 +44,10 @@ async function metricValue(registry: Registry, name: string, labels: Record<stri
 
 /** Validators 0..2 run as honest nodes; validator 3's key is held by the test (the attacker). */
 function honestNetwork(label: string) {
-  const created = createGenesis({ k: 4, devnetLabel: label, initialTargetBits: 8 });
-  const genesis = parseGenesis(created.toml);
-  const net = new MemoryNetwork();
-  const keys = created.seeds.map((s) => keyPairFromSeed(s));
-  const registries = [0, 1, 2].map(() => new Registry());
-  const nodes = [0, 1, 2].map((i) => {
-    const dir = mkdtempSync(join(tmpdir(), `phantom-bad-${i}-`));
-    dirs.push(dir);
-    const store = new SqliteStore({ storeDir: dir, emission: genesis.emission, fsync: false, genesisCommitment: genesis.commitment });
-    const node = new PhantomNode({
-      genesis, identity: { index: i, keyPair: keys[i]! }, store, transport: net.transport(genesis.validators[i]!.address, keys[i]!.publicKey),
-      registry: registries[i]!, eventIntervalMs: 15, txProposer: false, txProposerIntervalMs: 1000, txsPerPayload: 16, payloadBudgetBytes: 65536,
-      now: () => performance.now(), log: () => {},
-    });
-    return { node, store };
-  });
-  return { genesis, keys, registries, nodes };
+  const net = new TestNet({ k: 4, devnetLabel: label, initialTargetBits: 8 });
+  nets.push(net);
+  const nodes = [0, 1, 2].map((i) => net.node(i, undefined, { txProposer: false }));
+  return { genesis: net.genesis, keys: net.seeds.map((s) => keyPairFromSeed(s)), registries: nodes.map((n) => n.registry), nodes };
 }
 
 describe("bad network input", () => {
@@ -134,10 +106,7 @@ describe("bad network input", () => {
       await until(() => (nodes[1]!.store.lastApplied()?.anchorIndex ?? -1n) >= at);
       expect(toHex(nodes[1]!.store.commitmentAt(at)!)).toBe(toHex(target.store.commitmentAt(at)!));
     } finally {
-      for (const n of nodes) {
-        await n.node.stop();
-        n.store.close();
-      }
+      await stopAll(nodes);
     }
   }, 120_000);
 
@@ -163,10 +132,7 @@ describe("bad network input", () => {
       await until(() => nodes.every((n) => (n.store.lastApplied()?.anchorIndex ?? -1n) >= at));
       expect(new Set(nodes.map((n) => toHex(n.store.commitmentAt(at)!))).size).toBe(1);
     } finally {
-      for (const n of nodes) {
-        await n.node.stop();
-        n.store.close();
-      }
+      await stopAll(nodes);
     }
   }, 120_000);
 });
