@@ -278,7 +278,7 @@ export class Simulation {
   private invalidEvent(v: Validator, e: SignedEvent): SignedEvent {
     const h = buildEventHeader({
       shard: 0, creator: v.index, seq: e.header.seq + 1,
-      parents: [{ id: e.id, lamport: e.header.lamport }], payloadDigest: e.header.payloadDigest, lamport: e.header.lamport + 7,
+      parents: [{ id: e.id, lamport: e.header.lamport, round: v.engine.describe(e.id)?.round ?? 0 }], payloadDigest: e.header.payloadDigest, lamport: e.header.lamport + 7,
     });
     return signEvent(h, v.keys.secretKey);
   }
