@@ -288,14 +288,14 @@ export class ConsensusEngine {
    * most unseen events (ties: Lamport, creator index). Evidence found while inserting is returned by the next addEvents;
    * consensus runs there too (call addEvents([]) to flush).
    *
-   * Rejoin: when this creator's newest signed event is not in the DAG (a wiped or old store
-   * learned it from peers), that event is the self-parent reference, and only once it is
-   * ancient next to the chosen cross-links, so that no node needs it; until then this
-   * throws CONSENSUS_REJOIN_WAIT. Such an event's seq skips `rejoinSeqGap` seqs, which
-   * the creator may have signed without anyone having reported them (an ancient
-   * self-parent's seq is not checked, SPEC_CONSENSUS §3).
+   * Rejoin (SPEC_CONSENSUS §12): with `reroot`, or when this creator's newest signed event
+   * is not in the DAG (a wiped or old store learned it from peers), the self-parent
+   * reference must be ancient next to the chosen cross-links, so that no node needs it or
+   * what it descends from; until it is, this throws CONSENSUS_REJOIN_WAIT. Such an event's
+   * seq skips `rejoinSeqGap` seqs, which the creator may have signed without anyone having
+   * reported them (an ancient self-parent's seq is not checked, SPEC_CONSENSUS §3).
    */
-  createEvent(creator: number, secretKey: Uint8Array, payloadDigest: Uint8Array, opts: { rejoinSeqGap?: number } = {}): SignedEvent {
+  createEvent(creator: number, secretKey: Uint8Array, payloadDigest: Uint8Array, opts: { reroot?: boolean; rejoinSeqGap?: number } = {}): SignedEvent {
     if (!Number.isInteger(creator) || creator < 0 || creator >= this.ctx.k) throw new PhantomError("CONSENSUS_BAD_CREATOR", `creator ${creator} out of range`);
     const selfSerial = this.dag.topSerial[creator]!;
     const self = selfSerial === NONE ? undefined : this.dag.get(selfSerial);
@@ -311,14 +311,17 @@ export class ConsensusEngine {
     if (ghost !== undefined) {
       // Not in the DAG: its round is at most one above its highest parent claim.
       selfRef = { id: ghost.id, lamport: ghost.header.lamport, round: maxParentRound(ghost.header) + 1 };
-      const top = maxParentRound({ parentRounds: others.map((p) => p.round) });
-      if (!isAncientRound(selfRef.round, top)) {
-        throw new PhantomError("CONSENSUS_REJOIN_WAIT", `own newest event (seq ${ghost.header.seq}, round <= ${selfRef.round}) is not in memory; waiting until it is ancient next to round ${top}`);
-      }
-      seq = ghost.header.seq + 1 + (opts.rejoinSeqGap ?? 0);
+      seq = ghost.header.seq + 1;
     } else if (self !== undefined) {
       selfRef = { id: self.event.id, lamport: self.lamport, round: self.round };
       seq = self.seq + 1;
+    }
+    if (selfRef !== undefined && (ghost !== undefined || opts.reroot === true)) {
+      const top = maxParentRound({ parentRounds: others.map((p) => p.round) });
+      if (!isAncientRound(selfRef.round, top)) {
+        throw new PhantomError("CONSENSUS_REJOIN_WAIT", `own newest event (seq ${seq - 1}, round ${selfRef.round}) must be ancient next to round ${top} before this creator rejoins`);
+      }
+      seq += opts.rejoinSeqGap ?? 0;
     }
     const header = buildEventHeader({ shard: this.ctx.shard, creator, seq, parents: selfRef === undefined ? others : [selfRef, ...others], payloadDigest });
     const event = signEvent(header, secretKey);
@@ -328,6 +331,31 @@ export class ConsensusEngine {
     invariant(result.rejected.length === 0 && result.accepted.length > 0, `own event rejected: ${result.rejected[0]?.message ?? "buffered"}`);
     this.pendingEvidence.push(...result.evidence);
     return event;
+  }
+
+  /**
+   * Whether this creator's chain looks excluded: its oldest event that no other creator's
+   * newest event has seen is more than ANCIENT_ROUNDS rounds below the other creators'
+   * highest head. Peers then most likely dropped or cannot place it (it was created while
+   * this node was paused, partitioned or behind), and every later event chains on it: the
+   * creator should re-root (createEvent with `reroot`).
+   */
+  chainStalled(creator: number): boolean {
+    const own = this.dag.topSeq[creator]!;
+    if (own === NONE || this.ctx.k < 2) return false;
+    let acked = NONE;
+    let headsRound = NONE;
+    for (let c = 0; c < this.ctx.k; c++) {
+      if (c === creator) continue;
+      const head = this.dag.get(this.dag.topSerial[c]!);
+      if (head === undefined) continue;
+      if (head.hbSeq[creator]! > acked) acked = head.hbSeq[creator]!;
+      if (head.round > headsRound) headsRound = head.round;
+    }
+    if (acked >= own) return false;
+    const firstUnacked = this.dag.sameSeq(creator, acked + 1)[0];
+    const round = firstUnacked?.round ?? this.dag.prunedBelowRound - 1;
+    return isAncientRound(round, headsRound);
   }
 
   /** This creator's highest-seq validly signed event seen (in the DAG, buffered or dropped). */
@@ -347,6 +375,9 @@ export class ConsensusEngine {
       ranked.push({ node: head, gain: head.seq - seen });
     }
     ranked.sort((a, b) => b.node.round - a.node.round || b.gain - a.gain || b.node.lamport - a.node.lamport || a.node.creator - b.node.creator);
+    // A head more than ANCIENT_ROUNDS below the highest parent would be out of play (no cross-link).
+    const top = Math.max(self?.round ?? NONE, ranked[0]?.node.round ?? NONE);
+    while (ranked.length > 0 && isAncientRound(ranked[ranked.length - 1]!.node.round, top)) ranked.pop();
     const slots = this.cfg.parentsMax - (self === undefined ? 0 : 1);
     const fresh = ranked.filter((r) => r.gain > 0).slice(0, slots).map((r) => r.node);
     return fresh.length > 0 || self === undefined ? fresh : ranked.slice(0, 1).map((r) => r.node);
