@@ -60,6 +60,8 @@ export interface Genesis {
   shardCount: number;
   k: number;
   coinRoundInterval: number;
+  /** Rounds an event may wait to be ordered before it is stale; memory keeps this plus ANCIENT_ROUNDS (SPEC_CONSENSUS §10, §12). */
+  horizonRounds: number;
   parentsMax: number;
   genesisNote: Uint8Array;
   commitment: Uint8Array;
@@ -195,6 +197,7 @@ export function parseGenesis(text: string): Genesis {
     k,
     coinRoundInterval: small(consensus, "coin_round_interval", "consensus.coin_round_interval", 2, 1000, 8),
     parentsMax: small(consensus, "parents_max", "consensus.parents_max", 2, PARENTS_MAX, PARENTS_MAX),
+    horizonRounds: small(consensus, "horizon_rounds", "consensus.horizon_rounds", 16, 100_000, 64),
     genesisNote,
     commitment,
     validators,

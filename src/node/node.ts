@@ -46,6 +46,12 @@ export const heartbeatTicks = 10;
 export const inFlightTicksMax = 3_000;
 /** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
 export const relayHoldIntervals = 5;
+/** Seqs a validator skips when it rejoins from a wiped or old store: events it may have signed that no peer reported. */
+export const rejoinSeqGap = 65_536;
+/** While a peer answered a sync with a full message this recently, more history is coming: do not sign yet. */
+export const catchUpQuietMs = 1_000;
+/** A tick this late (in event intervals) means the process was paused (SIGSTOP, suspend): catch up first. */
+export const pausedTickIntervals = 10;
 /** A validator dials one with a lower index only after missing it this long (see redial). */
 export const redialLowerAfterMs = 3_000;
 /** Re-dial missing validators this often (I/O scheduling only). */
@@ -104,6 +110,7 @@ export class PhantomNode {
       coinRoundInterval: g.coinRoundInterval,
       parentsMax: g.parentsMax,
       shard: 0,
+      horizonRounds: g.horizonRounds,
     });
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
@@ -208,7 +215,15 @@ export class PhantomNode {
   private readonly missingSince = new Map<number, number>();
 
   private onPeerReady(peer: Peer): void {
-    this.ownSeqSeenByPeers = Math.max(this.ownSeqSeenByPeers, peer.highestSeq[this.validator] ?? -1);
+    const ownSeqHere = this.engine.highestSeq()[this.validator] ?? -1;
+    const ownSeqThere = peer.highestSeq[this.validator] ?? -1;
+    this.ownSeqSeenByPeers = Math.max(this.ownSeqSeenByPeers, ownSeqThere);
+    // A peer holds an event of ours that we do not: our store was wiped or restored from an
+    // old copy. The next event must rejoin past everything we may have signed (SPEC_CONSENSUS §12).
+    if (ownSeqThere > ownSeqHere && !this.rejoinFromOldStore) {
+      this.rejoinFromOldStore = true;
+      this.opts.log({ type: "rejoin_old_store", ownSeqHere, ownSeqThere });
+    }
     const mine = this.engine.highestSeq();
     if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) peer.send({ kind: "sync_request", highestSeq: mine });
   }
@@ -263,6 +278,8 @@ export class PhantomNode {
       this.opts.store.putPayload(it.payload, e.header.payloadDigest); // just checked to be its digest
       events.push(e);
     }
+    // A full message means the peer had more: history is still arriving (see mayCreateEvents).
+    if (items.length >= eventsPerMessageMax) this.lastFullSyncAt = this.opts.now();
     if (events.length === 0) return;
     const result = this.addToEngine(events, peer);
     if (result.orphaned > 0 || items.length >= eventsPerMessageMax) peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
@@ -295,7 +312,8 @@ export class PhantomNode {
     }
     for (const r of result.rejected) {
       this.metrics.eventsRejected.inc({ code: r.code });
-      if (from && r.code !== "EVENT_DUPLICATE") this.peers.misbehaved(from, PENALTY.invalidEvent, r.code);
+      // Duplicates, late events below our pruning and evicted orphans are what honest relays produce.
+      if (from && !HARMLESS_REJECTIONS.has(r.code)) this.peers.misbehaved(from, PENALTY.invalidEvent, r.code);
     }
     for (const ev of result.evidence) {
       this.metrics.evidence.inc({ kind: ev.kind });
@@ -356,13 +374,35 @@ export class PhantomNode {
    */
   private mayCreateEvents(): boolean {
     if (!this.metQuorum) this.metQuorum = this.ready();
-    return this.metQuorum && (this.engine.highestSeq()[this.validator] ?? -1) >= this.ownSeqSeenByPeers;
+    const catchingUp = this.opts.now() - this.lastFullSyncAt < catchUpQuietMs;
+    const may = this.metQuorum && !catchingUp && (this.engine.highestSeq()[this.validator] ?? -1) >= this.ownSeqSeenByPeers;
+    this.metrics.rejoinWaiting.set(may ? 0 : 1);
+    return may;
   }
   private metQuorum = false;
   private ownSeqSeenByPeers = -1;
+  /** Set when peers know events of ours the store lacks; cleared by the rejoin event. */
+  private rejoinFromOldStore = false;
+  private lastFullSyncAt = Number.NEGATIVE_INFINITY;
+  private lastTickAt = Number.NaN;
+
+  /**
+   * After a pause (SIGSTOP, a suspended VM) the first timer fires late: ask every peer for
+   * what we missed, and hold signing while it arrives, so the next event links to the present.
+   */
+  private noticePause(): void {
+    const now = this.opts.now();
+    const gapMs = now - this.lastTickAt;
+    this.lastTickAt = now;
+    if (Number.isNaN(gapMs) || gapMs <= pausedTickIntervals * this.opts.eventIntervalMs) return;
+    this.lastFullSyncAt = now;
+    this.opts.log({ type: "pause_detected", gapMs: Math.round(gapMs) });
+    for (const p of this.peers.readyPeers()) p.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+  }
 
   private tick(): void {
     if (this.stopped) return;
+    this.noticePause();
     this.tickCount++;
     this.inFlight.expire(this.tickCount);
     this.mintPool.age(this.tickCount);
@@ -397,12 +437,25 @@ export class PhantomNode {
     const bytes = plan?.bytes ?? EMPTY_PAYLOAD_BYTES;
     const digest = this.opts.store.putPayload(bytes);
     let event: SignedEvent;
+    // Rejoin (SPEC_CONSENSUS §12): after an old or wiped store, or when the others stopped
+    // seeing our events (we were paused, partitioned or behind), link past our old events.
+    const stalled = this.engine.chainStalled(this.validator);
+    const reroot = this.rejoinFromOldStore || stalled;
     try {
-      event = this.engine.createEvent(this.validator, this.opts.identity.keyPair.secretKey, digest);
+      event = this.engine.createEvent(this.validator, this.opts.identity.keyPair.secretKey, digest, {
+        reroot, rejoinSeqGap: this.rejoinFromOldStore ? rejoinSeqGap : 0,
+      });
     } catch (e) {
       // No event by another validator yet: a cross-link is impossible until one arrives.
+      // Rejoining: wait until our newest event is ancient next to the present.
       if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") return;
+      if (isPhantomError(e) && e.code === "CONSENSUS_REJOIN_WAIT") return void this.metrics.rejoinWaiting.set(1);
       throw e;
+    }
+    if (reroot) {
+      this.metrics.rejoins.inc({ cause: this.rejoinFromOldStore ? "old_store" : "stalled" });
+      this.opts.log({ type: "rejoined", cause: this.rejoinFromOldStore ? "old_store" : "stalled", seq: event.header.seq });
+      this.rejoinFromOldStore = false;
     }
     const proposerDigest = plan?.ready?.proposerDigest;
     if (plan) {
@@ -498,6 +551,9 @@ export class PhantomNode {
 }
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
+
+/** Rejections an honest peer's relay can cause: never scored as misbehaviour. */
+const HARMLESS_REJECTIONS = new Set(["EVENT_DUPLICATE", "EVENT_ANCIENT", "EVENT_ORPHAN_EVICTED"]);
 
 
 interface PayloadPlan {
