@@ -14,6 +14,7 @@
  *   continuing would leave its work half done.
  */
 import { InvariantError, isPhantomError } from "../errors.ts";
+import { HANDLER_ERROR_CODE } from "../net/p2p/peers.ts";
 
 /** sysexits EX_IOERR: a store write failed (restart once the disk is fixed). */
 export const EXIT_STORE_WRITE_FAILED = 74;
@@ -22,8 +23,8 @@ export const EXIT_INTERNAL_ERROR = 70;
 
 export type FatalCode = "STORE_WRITE_FAILED" | "INVARIANT_VIOLATED" | "INTERNAL_ERROR";
 
-/** The close reason of a connection whose callback threw. */
-export const HANDLER_ERROR_REASON = "P2P_HANDLER_ERROR";
+/** The close reason of a connection whose callback threw (counted by the P2P layer). */
+export const HANDLER_ERROR_REASON = HANDLER_ERROR_CODE;
 
 export interface Failure {
   code: FatalCode;
@@ -94,10 +95,10 @@ export class FailStop {
   /**
    * Runs one callback of a connection. A fatal error fail-stops the node; any other
    * exception closes only that connection (`close(reason)`), so its framing is never
-   * left half processed. Once failed, nothing more is processed.
+   * left half processed. Once failed, nothing more is processed: the connection is closed.
    */
   connection(where: string, close: (reason: string) => void, fn: () => void): void {
-    if (this.failure) return;
+    if (this.failure) return close(this.failure.code);
     try {
       fn();
     } catch (e) {

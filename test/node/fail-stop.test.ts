@@ -59,8 +59,9 @@ describe("FailStop", () => {
     expect(closed).toEqual([HANDLER_ERROR_REASON, "STORE_WRITE_FAILED"]);
     expect(failures.map((f) => f.code)).toEqual(["STORE_WRITE_FAILED"]);
     let ran = false;
-    fs.connection("p2p_frame", () => {}, () => (ran = true));
-    expect(ran).toBe(false); // nothing more is processed after a fail-stop
+    fs.connection("p2p_attach", (r) => closed.push(r), () => (ran = true));
+    expect(ran).toBe(false); // nothing more is processed after a fail-stop: the connection is closed
+    expect(closed).toEqual([HANDLER_ERROR_REASON, "STORE_WRITE_FAILED", "STORE_WRITE_FAILED"]);
   });
 });
 

@@ -120,7 +120,7 @@ describe("P2P peers", () => {
     expect(closed).toBe("P2P_EXPECTED_HELLO");
     expect(await count(a.registry, "pc_p2p_errors_total", 'code="P2P_EXPECTED_HELLO"')).toBe(1);
     expect(await count(a.registry, "pc_p2p_bans_total")).toBe(0);
-    expect(await count(a.registry, "pc_p2p_drops_total", 'reason="session_closed"')).toBe(1);
+    expect(await count(a.registry, "pc_p2p_drops_total", 'reason="session_closed"')).toBe(3);
     // The same validator comes back with a proper hello and is connected.
     const b = manager(1);
     const [la2, lb2] = linkPair(keys[0]!, keys[1]!);

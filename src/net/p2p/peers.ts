@@ -91,7 +91,7 @@ export class Peer {
   }
 
   receive(bytes: Uint8Array): void {
-    if (this.closed) return void this.mgr.opts.metrics?.drops.inc({ reason: "session_closed" });
+    if (this.closed) return; // bytes still in flight for a finished session: never read
     this.mgr.opts.metrics?.inboundBytes.inc(bytes.length);
     let frames: Uint8Array[];
     try {
@@ -99,10 +99,10 @@ export class Peer {
     } catch (e) {
       return this.mgr.misbehaved(this, PENALTY.protocol, isPhantomError(e) ? e.code : "FRAME_ERROR", true);
     }
-    for (const f of frames) {
+    for (const [i, f] of frames.entries()) {
       // A fatal close (or a handler that threw) ends the session mid-batch: the rest
       // of the batch is dropped, not scored (a restart race must never add up to a ban).
-      if (this.closed) return void this.mgr.opts.metrics?.drops.inc({ reason: "session_closed" });
+      if (this.closed) return void this.mgr.opts.metrics?.drops.inc({ reason: "session_closed" }, frames.length - i);
       let message: P2pMessage;
       try {
         message = decodeMessage(f);
@@ -223,7 +223,7 @@ export class PeerManager {
 
   /** Adds to a peer's misbehavior score; bans it at banScore. A closed session is not scored. */
   misbehaved(peer: Peer, points: number, code: string, fatal = false): void {
-    if (peer.closed) return void this.opts.metrics?.drops.inc({ reason: "session_closed" });
+    if (peer.closed) return;
     this.opts.metrics?.errors.inc({ code });
     peer.score += points;
     if (peer.score >= banScore || fatal) {
