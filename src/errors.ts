@@ -18,7 +18,20 @@ export function isPhantomError(e: unknown): e is PhantomError {
   return e instanceof PhantomError;
 }
 
+/**
+ * A broken internal invariant: a bug, never bad input. Deliberately not a
+ * PhantomError, so no handler mistakes it for a peer's or a client's fault; the
+ * node fail-stops on it (src/node/fail-stop.ts).
+ */
+export class InvariantError extends Error {
+  readonly code = "INVARIANT_VIOLATED";
+  constructor(message: string) {
+    super(`invariant violated: ${message}`);
+    this.name = "InvariantError";
+  }
+}
+
 /** Asserts an internal invariant. A failure is a bug, never bad input. */
 export function invariant(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`invariant violated: ${message}`);
+  if (!condition) throw new InvariantError(message);
 }

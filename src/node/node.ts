@@ -35,6 +35,7 @@ import { eventMessages, eventsByIdAnswer, syncAnswer } from "./sync.ts";
 import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
+import { FailStop, isFatal } from "./fail-stop.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
@@ -74,6 +75,8 @@ export interface NodeOptions {
   log(line: Record<string, unknown>): void;
   /** Called for every applied anchor (RPC WebSocket subscribers). */
   onAnchor?(info: AppliedAnchorInfo): void;
+  /** Where fatal errors go (the CLI's exits the process); by default the node only stops itself. */
+  failStop?: FailStop;
 }
 
 export class PhantomNode {
@@ -86,6 +89,8 @@ export class PhantomNode {
   private readonly chain: ChainApplier;
   readonly ledgerParams: LedgerParams;
   readonly sigCache: SignatureCache;
+  /** Every timer and connection callback runs through it (see fail-stop.ts). */
+  readonly failStop: FailStop;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   private readonly mintPool = new MintPool();
@@ -102,6 +107,8 @@ export class PhantomNode {
 
   constructor(private readonly opts: NodeOptions) {
     const g = opts.genesis;
+    this.failStop = opts.failStop ?? new FailStop(opts.log);
+    this.failStop.onFail(() => void this.stop());
     this.sigCache = new SignatureCache();
     // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
     this.ledgerParams = { ...ledgerParamsFromGenesis(g), verify: this.sigCache.verify };
@@ -127,6 +134,7 @@ export class PhantomNode {
       now: opts.now,
       metrics: createP2pMetrics(opts.registry),
       log: opts.log,
+      boundary: (where, close, fn) => this.failStop.connection(where, close, fn),
     });
   }
 
@@ -139,9 +147,10 @@ export class PhantomNode {
     this.replay();
     await this.opts.transport.listen((link) => this.attach(link));
     this.redial();
-    this.timers.push(setInterval(() => this.redial(), redialIntervalMs));
-    this.timers.push(setInterval(() => this.tick(), this.opts.eventIntervalMs));
-    if (this.opts.txProposer) this.timers.push(setInterval(() => this.propose(), this.opts.txProposerIntervalMs));
+    const guard = this.failStop.guard.bind(this.failStop);
+    this.timers.push(setInterval(guard("redial", () => this.redial()), redialIntervalMs));
+    this.timers.push(setInterval(guard("tick", () => this.tick()), this.opts.eventIntervalMs));
+    if (this.opts.txProposer) this.timers.push(setInterval(guard("propose", () => this.propose()), this.opts.txProposerIntervalMs));
   }
 
   async stop(): Promise<void> {
@@ -154,7 +163,7 @@ export class PhantomNode {
 
   /** Ready: store replayed and connected to enough validators to reach a quorum of stake. */
   ready(): boolean {
-    if (!this.replayed) return false;
+    if (!this.replayed || this.failStop.failed) return false;
     const g = this.opts.genesis;
     let stake = g.validators[this.validator]!.stake;
     for (const p of this.peers.readyPeers()) stake += g.validators[p.validator]!.stake;
@@ -182,7 +191,7 @@ export class PhantomNode {
 
   private attach(link: Link): void {
     if (this.stopped) return link.close("shutdown");
-    this.peers.attach(link);
+    this.failStop.connection("p2p_attach", (reason) => link.close(reason), () => this.peers.attach(link));
   }
 
   /**
@@ -250,7 +259,7 @@ export class PhantomNode {
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
     } catch (e) {
-      if (!isPhantomError(e)) throw e;
+      if (!isPhantomError(e) || isFatal(e)) throw e; // our own fault, not the peer's: the boundary handles it
       this.peers.misbehaved(peer, PENALTY.malformed, e.code);
     }
   }
@@ -507,7 +516,7 @@ export class PhantomNode {
     if (entries.length === 0) return;
     const key = `relay:${this.relayHolds++}`;
     this.proposer.hold(key, entries.map((e) => e.txidHex), entries.flatMap((e) => e.inputKeys));
-    const t = setTimeout(() => this.proposer.unhold(key), relayHoldIntervals * this.opts.txProposerIntervalMs);
+    const t = setTimeout(this.failStop.guard("relay_hold", () => this.proposer.unhold(key)), relayHoldIntervals * this.opts.txProposerIntervalMs);
     t.unref?.();
   }
   private relayHolds = 0;

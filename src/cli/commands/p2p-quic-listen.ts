@@ -1,12 +1,16 @@
 /**
  * `phantom P2pQuicListen`: runs one validator — QUIC listener and dialer, consensus,
  * SQLite store, mempool and proposer, JSON-RPC/REST/explorer and Prometheus metrics —
- * until SIGINT/SIGTERM, then stops cleanly (timers, peers, listeners, database).
+ * until SIGINT/SIGTERM, then stops cleanly (timers, peers, listeners, database) and
+ * exits 0. A fatal fault (a store write SQLite refused, a broken invariant, an
+ * uncaught exception) fail-stops: one `fatal` log line, the same clean stop, and exit
+ * status 74 (STORE_WRITE_FAILED) or 70 (internal error) for the service manager.
  */
 import { writeFileSync } from "node:fs";
-import type { Command } from "../command.ts";
-import { NODE_FLAGS, resolveNodeConfig } from "../../node/config.ts";
+import type { Command, CommandContext } from "../command.ts";
+import { NODE_FLAGS, resolveNodeConfig, type NodeConfig } from "../../node/config.ts";
 import { loadGenesis, genesisLoadedLine } from "../../genesis/index.ts";
+import type { Genesis } from "../../genesis/genesis.ts";
 import { loadValidatorKey } from "../../node/keys.ts";
 import { createRegistry, createNodeMetrics } from "../../metrics/registry.ts";
 import { serveMetrics } from "../../metrics/server.ts";
@@ -16,7 +20,19 @@ import { createStoreMetrics } from "../../store/metrics.ts";
 import { PhantomNode } from "../../node/node.ts";
 import { nodeRpcMethods, NODE_REST_ROUTES } from "../../node/rpc-methods.ts";
 import { quicTransport } from "../../node/quic-transport.ts";
+import { FailStop, type Failure } from "../../node/fail-stop.ts";
 import { toHex } from "../../crypto/bytes.ts";
+
+/** After a fatal fault the process exits by this bound even if the clean stop hangs. */
+export const failStopExitMsMax = 2_000;
+/**
+ * TEST ONLY (not an operator setting): the store may grow by at most this many SQLite
+ * pages after it opens (PRAGMA max_page_count), so SQLite itself returns SQLITE_FULL.
+ * Lets the fail-stop test run where a small tmpfs cannot be mounted.
+ */
+export const TEST_STORE_GROWTH_PAGES_ENV = "PHANTOM_TEST_STORE_GROWTH_PAGES_MAX";
+
+type Log = (line: Record<string, unknown>) => void;
 
 export const command: Command = {
   name: "P2pQuicListen",
@@ -28,43 +44,74 @@ export const command: Command = {
     const config = await resolveNodeConfig(ctx.flags, ctx.explicit);
     const genesis = await loadGenesis(config.genesis);
     ctx.out(genesisLoadedLine(genesis));
-    const log = (line: Record<string, unknown>) => ctx.out(config.logFormat === "json" ? JSON.stringify(line) : Object.entries(line).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(" "));
-    const identity = loadValidatorKey(config.keyFile, genesis, (msg) => log({ type: "warning", message: msg }));
-    const me = genesis.validators[identity.index]!;
-    const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId });
-    const nodeMetrics = createNodeMetrics(registry);
-    const store = new SqliteStore({
-      storeDir: config.storeDir, emission: genesis.emission, fsync: config.fsync, genesisCommitment: genesis.commitment,
-      cacheHeadersCap: config.cacheHdrCap, cachePayloadsCap: config.cachePlCap, metrics: createStoreMetrics(registry),
-    });
-    const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey) });
-    if (config.certOut) {
-      writeFileSync(config.certOut, transport.certificateDer());
-      log({ type: "cert_written", path: config.certOut });
+    const log: Log = (line) => ctx.out(config.logFormat === "json" ? JSON.stringify(line) : Object.entries(line).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(" "));
+    const failStop = new FailStop(log);
+    failStop.onFail((f) => setTimeout(() => process.exit(f.exitCode), failStopExitMsMax).unref());
+    // The last boundary: anything that escapes every callback guard still fail-stops.
+    const uncaught = (e: unknown) => failStop.fail(e, "uncaught");
+    process.on("uncaughtException", uncaught);
+    process.on("unhandledRejection", uncaught);
+    try {
+      return await runNode(ctx, config, genesis, log, failStop);
+    } catch (e) {
+      if (failStop.failed) return failStop.failed.exitCode; // already logged as one `fatal` line
+      throw e;
+    } finally {
+      process.off("uncaughtException", uncaught);
+      process.off("unhandledRejection", uncaught);
     }
-    const rpcHolder: { publish?: (topic: string, payload: unknown) => void } = {};
-    const node = new PhantomNode({
-      genesis, identity, store, transport, registry,
-      eventIntervalMs: config.eventIntervalMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
-      txsPerPayload: config.txsPerPayload, payloadBudgetBytes: config.payloadBudgetBytes,
-      mempoolLimits: { txsMax: config.mempoolTxsMax, bytesMax: config.mempoolBytesMax },
-      now: () => performance.now(), log,
-      onAnchor: (info) => rpcHolder.publish?.("anchors", { anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment) }),
-    });
-    await node.start();
-    const rpc = startRpcServer({ addr: config.rpcAddr, methods: nodeRpcMethods(node, store, genesis), rest: NODE_REST_ROUTES, registry, metrics: nodeMetrics, ready: () => node.ready() });
-    rpcHolder.publish = rpc.publish;
-    const metrics = serveMetrics(registry, config.metricsAddr);
-    nodeMetrics.up.set(1);
-    log({ type: "node_started", validator: identity.index, p2p: config.addr || me.address, rpc: rpc.url, metrics: metrics.url, storeDir: config.storeDir });
-    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
-    log({ type: "node_stopping", validator: identity.index });
-    nodeMetrics.up.set(0);
-    rpc.stop();
-    metrics.stop();
-    await node.stop();
-    store.close();
-    log({ type: "node_stopped", validator: identity.index });
-    return 0;
   },
 };
+
+/** Builds and runs the node until a signal (returns 0) or a fatal fault (returns its exit code). */
+async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis, log: Log, failStop: FailStop): Promise<number> {
+  const failed = new Promise<Failure>((resolve) => failStop.onFail(resolve));
+  const identity = loadValidatorKey(config.keyFile, genesis, (msg) => log({ type: "warning", message: msg }));
+  const me = genesis.validators[identity.index]!;
+  const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId });
+  const nodeMetrics = createNodeMetrics(registry);
+  const store = new SqliteStore({
+    storeDir: config.storeDir, emission: genesis.emission, fsync: config.fsync, genesisCommitment: genesis.commitment,
+    cacheHeadersCap: config.cacheHdrCap, cachePayloadsCap: config.cachePlCap, metrics: createStoreMetrics(registry),
+    onWriteFailed: (e) => failStop.fail(e, "store"),
+  });
+  limitStoreGrowthForTests(store);
+  const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey) });
+  if (config.certOut) {
+    writeFileSync(config.certOut, transport.certificateDer());
+    log({ type: "cert_written", path: config.certOut });
+  }
+  const rpcHolder: { publish?: (topic: string, payload: unknown) => void } = {};
+  const node = new PhantomNode({
+    genesis, identity, store, transport, registry, failStop,
+    eventIntervalMs: config.eventIntervalMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
+    txsPerPayload: config.txsPerPayload, payloadBudgetBytes: config.payloadBudgetBytes,
+    mempoolLimits: { txsMax: config.mempoolTxsMax, bytesMax: config.mempoolBytesMax },
+    now: () => performance.now(), log,
+    onAnchor: (info) => rpcHolder.publish?.("anchors", { anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment) }),
+  });
+  await node.start();
+  const rpc = startRpcServer({ addr: config.rpcAddr, methods: nodeRpcMethods(node, store, genesis), rest: NODE_REST_ROUTES, registry, metrics: nodeMetrics, ready: () => node.ready() });
+  rpcHolder.publish = rpc.publish;
+  const metrics = serveMetrics(registry, config.metricsAddr);
+  nodeMetrics.up.set(1);
+  log({ type: "node_started", validator: identity.index, p2p: config.addr || me.address, rpc: rpc.url, metrics: metrics.url, storeDir: config.storeDir });
+  const stopped = new Promise<null>((resolve) => ctx.signal.addEventListener("abort", () => resolve(null), { once: true }));
+  const failure = await Promise.race([stopped, failed]);
+  const exitCode = failure?.exitCode ?? 0;
+  log({ type: "node_stopping", validator: identity.index, exitCode });
+  nodeMetrics.up.set(0);
+  rpc.stop();
+  metrics.stop();
+  await node.stop();
+  store.close();
+  log({ type: "node_stopped", validator: identity.index, exitCode });
+  return exitCode;
+}
+
+function limitStoreGrowthForTests(store: SqliteStore): void {
+  const pages = Number(process.env[TEST_STORE_GROWTH_PAGES_ENV] ?? "");
+  if (!Number.isSafeInteger(pages) || pages <= 0) return;
+  const row = store.db.query("PRAGMA page_count").get() as { page_count: number | bigint };
+  store.db.run(`PRAGMA max_page_count = ${Number(row.page_count) + pages}`);
+}
