@@ -37,7 +37,9 @@ const big = (v: unknown): bigint => (typeof v === "bigint" ? v : BigInt(v as num
 export class TxJournalStore {
   private readonly st: Record<string, Statement>;
   private readonly writeOps: ReturnType<TxJournalStore["makeWrite"]>;
+  private readonly promoteOps: ReturnType<TxJournalStore["makePromote"]>;
   private sincePrune = 0;
+  private outcomeRows: number;
 
   constructor(private readonly db: Database, readonly retain: number = TX_OUTCOMES_RETAIN) {
     if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`tx outcome retention must be a positive integer, got ${retain}`);
@@ -51,6 +53,8 @@ export class TxJournalStore {
       prune: db.prepare(`DELETE FROM tx_outcomes WHERE row <= (SELECT MAX(row) FROM tx_outcomes) - ?`),
     };
     this.writeOps = this.makeWrite();
+    this.promoteOps = this.makePromote();
+    this.outcomeRows = this.countOutcomes();
   }
 
   private makeWrite() {
@@ -76,6 +80,7 @@ export class TxJournalStore {
     if (ops.length === 0) return { pendingDelta: 0, outcomes: 0 };
     const r = this.writeOps.immediate(ops);
     this.sincePrune += r.outcomes;
+    this.outcomeRows += r.outcomes;
     if (this.sincePrune >= TX_OUTCOMES_PRUNE_EVERY) this.prune();
     return r;
   }
@@ -83,7 +88,9 @@ export class TxJournalStore {
   /** Deletes the oldest outcome rows beyond the retention bound; returns how many. */
   prune(): number {
     this.sincePrune = 0;
-    return this.st.prune!.run(this.retain).changes;
+    const n = this.st.prune!.run(this.retain).changes;
+    this.outcomeRows = this.countOutcomes();
+    return n;
   }
 
   /** Pending txs in admission order (start-up), paged. */
@@ -101,7 +108,12 @@ export class TxJournalStore {
     return Number(big((this.db.query(`SELECT COUNT(*) AS n FROM mempool_txs`).get() as Row).n));
   }
 
+  /** Outcome rows kept: exact after open and after each pruning pass, an upper bound in between (a rewritten record counts twice). */
   outcomeCount(): number {
+    return this.outcomeRows;
+  }
+
+  private countOutcomes(): number {
     return Number(big((this.db.query(`SELECT COUNT(*) AS n FROM tx_outcomes`).get() as Row).n));
   }
 
@@ -123,8 +135,13 @@ export class TxJournalStore {
    */
   promoteToFinal(txids: readonly Uint8Array[], anchorIndex: bigint): Uint8Array[] {
     if (txids.length === 0) return [];
-    const message = `applied by anchor ${anchorIndex} (another validator carried it after this node dropped it)`;
-    const run = this.db.transaction(() => txids.filter((t) => this.st.promote!.run(message, anchorIndex, t).changes > 0));
-    return run.immediate();
+    return this.promoteOps.immediate(txids, anchorIndex);
+  }
+
+  private makePromote() {
+    return this.db.transaction((txids: readonly Uint8Array[], anchorIndex: bigint) => {
+      const message = `applied by anchor ${anchorIndex} (another validator carried it after this node dropped it)`;
+      return txids.filter((t) => this.st.promote!.run(message, anchorIndex, t).changes > 0);
+    });
   }
 }

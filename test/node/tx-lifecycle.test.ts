@@ -24,8 +24,12 @@ interface TxStatusJson {
   admittedAt: string | null;
 }
 
+async function call(n: TestNode, params: unknown): Promise<RpcResponse> {
+  return (await dispatch(nodeRpcMethods(n.node, n.store, net.genesis), JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tx_status", params }))) as RpcResponse;
+}
+
 async function txStatus(n: TestNode, tx: MicroTx): Promise<TxStatusJson> {
-  const r = (await dispatch(nodeRpcMethods(n.node, n.store, net.genesis), JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tx_status", params: { txid: toHex(digestMicroTx(tx)) } }))) as RpcResponse;
+  const r = await call(n, { txid: toHex(digestMicroTx(tx)) });
   if (r.error) throw new Error(`tx_status failed: ${r.error.message}`);
   return r.result as unknown as TxStatusJson;
 }
@@ -37,6 +41,7 @@ describe("accepted transactions across restarts and conflicts", () => {
     for (const n of nodes) await n.node.start();
     try {
       await until(() => nodes.every((n) => n.node.ready()));
+      for (const bad of [{}, { txid: "zz" }, { txid: "00".repeat(31) }]) expect((await call(nodes[0]!, bad)).error?.data?.code).toBe("RPC_BAD_PARAMS");
       const wallet = accountFromSeed(new Uint8Array(32).fill(21));
       const coins: { txid: Uint8Array; amount: bigint; createdAt: bigint }[] = [];
       for (let h = 1n; h <= 2n; h++) {
