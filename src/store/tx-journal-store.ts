@@ -7,6 +7,7 @@
  */
 import type { Database, Statement } from "bun:sqlite";
 import type { TxTerminal, TxTerminalState } from "../types/tx-outcome.ts";
+import { invariant } from "../errors.ts";
 
 /** Default number of terminal-state records kept (the oldest are deleted beyond it). */
 export const TX_OUTCOMES_RETAIN = 200_000;
@@ -42,7 +43,7 @@ export class TxJournalStore {
   private outcomeRows: number;
 
   constructor(private readonly db: Database, readonly retain: number = TX_OUTCOMES_RETAIN) {
-    if (!Number.isSafeInteger(retain) || retain < 1) throw new RangeError(`tx outcome retention must be a positive integer, got ${retain}`);
+    invariant(Number.isSafeInteger(retain) && retain >= 1, `tx outcome retention must be a positive integer, got ${retain}`);
     this.st = {
       insertPending: db.prepare(`INSERT OR IGNORE INTO mempool_txs (txid, admitted_at, bytes) VALUES (?, ?, ?)`),
       deletePending: db.prepare(`DELETE FROM mempool_txs WHERE txid = ?`),

@@ -17,7 +17,9 @@ import { lockCommitment } from "../../src/types/lock.ts";
 import { digestMicroTx, type MicroTx, type Outpoint } from "../../src/types/tx.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { Mempool } from "../../src/mempool/mempool.ts";
-import { TxLifecycle } from "../../src/node/tx-lifecycle.ts";
+import { TxLifecycle, mempoolAnnouncement } from "../../src/node/tx-lifecycle.ts";
+import { txsPerMessageMax } from "../../src/net/p2p/messages.ts";
+import { fundedView, freeTx, CTX } from "./fixtures.ts";
 import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
 import { testEmission, testParams, mineMint, key } from "../ledger/fixtures.ts";
 
@@ -196,4 +198,18 @@ describe("accepted transaction lifecycle", () => {
     expect(await metric(registry, "pc_node_mempool_tx_terminal_total", { state: "void", reason: "TX_DOUBLE_SPEND" })).toBe(1);
     reopened.close();
   }, 60_000);
+
+  test("the re-announcement sends the oldest pending txs, at most the bound, in messages within the P2P limits", () => {
+    const n = txsPerMessageMax + 300;
+    const { view, ops } = fundedView(n);
+    const mempool = new Mempool({ view });
+    const txs = ops.map((op) => freeTx([op], 100n));
+    expect(mempool.admit(txs, CTX).every((r) => r.ok)).toBe(true);
+    const all = mempoolAnnouncement(mempool, n);
+    expect(all.map((m) => (m.kind === "txs" ? m.txs.length : -1))).toEqual([txsPerMessageMax, 300]);
+    const some = mempoolAnnouncement(mempool, 10);
+    expect(some).toHaveLength(1);
+    const sent = some[0]!.kind === "txs" ? some[0]!.txs.map((b) => toHex(b)) : [];
+    expect(sent).toEqual(txs.slice(0, 10).map((tx) => toHex(mempool.get(digestMicroTx(tx))!.encoded)));
+  }, 30_000);
 });
