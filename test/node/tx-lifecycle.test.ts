@@ -3,6 +3,8 @@
 // still pending when that validator starts again, is re-announced and ends final; of a
 // double-spend pair one ends final and the other void, naming the winner, in tx_status.
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { accountFromSeed } from "../../src/wallet/keys.ts";
 import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
@@ -32,6 +34,14 @@ async function txStatus(n: TestNode, tx: MicroTx): Promise<TxStatusJson> {
   const r = await call(n, { txid: toHex(digestMicroTx(tx)) });
   if (r.error) throw new Error(`tx_status failed: ${r.error.message}`);
   return r.result as unknown as TxStatusJson;
+}
+
+/** The backticked names of the `| field |` table under `### tx_status` in docs/RPC.md. */
+function documentedFields(): string[] {
+  const doc = readFileSync(join(import.meta.dir, "..", "..", "docs", "RPC.md"), "utf8");
+  const section = doc.split("### tx_status\n")[1]!.split("\n### ")[0]!;
+  const table = section.split("| field |")[1]!.split("\n\n")[0]!;
+  return table.split("\n").filter((l) => l.startsWith("| `")).map((l) => /`(\w+)`/.exec(l)![1]!).sort();
 }
 
 describe("accepted transactions across restarts and conflicts", () => {
@@ -68,7 +78,9 @@ describe("accepted transactions across restarts and conflicts", () => {
       // Restarted without a tx proposer: only the re-announcement can get the tx carried.
       nodes[1] = net.node(1, dir, { txProposer: false });
       await nodes[1]!.node.start();
-      expect(await txStatus(nodes[1]!, tx)).toMatchObject({ state: "pending", reason: null });
+      const pending = await txStatus(nodes[1]!, tx);
+      expect(pending).toMatchObject({ state: "pending", reason: null });
+      expect(documentedFields()).toEqual(Object.keys(pending).sort());
       // Re-announced to the peers once their sessions are ready, then finalized everywhere.
       await until(() => nodes.every((n) => n.store.getUtxo(coins[0]!.txid, 0) === undefined));
       const anchor = nodes[0]!.node.index.outputsOfTx(digestMicroTx(tx))[0]!.createdAt;
