@@ -31,6 +31,8 @@ import { isPhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
 import { MintPool, type PendingMint } from "./mint-pool.ts";
+import { TxLifecycle, mempoolAnnouncement } from "./tx-lifecycle.ts";
+import { TxJournalStore } from "../store/tx-journal-store.ts";
 import { eventMessages, eventsByIdAnswer, syncAnswer } from "./sync.ts";
 import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
@@ -82,6 +84,8 @@ export interface NodeOptions {
 export class PhantomNode {
   readonly engine: ConsensusEngine;
   readonly mempool: Mempool;
+  /** Persists the mempool and records what became of each accepted tx (tx_status). */
+  readonly txLife: TxLifecycle;
   readonly proposer: Proposer;
   readonly peers: PeerManager;
   readonly metrics: ConsensusMetrics;
@@ -122,7 +126,8 @@ export class PhantomNode {
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
-    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits });
+    this.txLife = new TxLifecycle(new TxJournalStore(opts.store.db), opts.registry);
+    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits, journal: this.txLife });
     this.proposer = new Proposer({ txsPerPayload: opts.txsPerPayload, payloadBudgetBytes: opts.payloadBudgetBytes, registry: opts.registry });
     this.peers = new PeerManager({
       commitment: g.commitment,
@@ -145,6 +150,7 @@ export class PhantomNode {
   /** Replays the store into the engine, starts listening, dialing and the timers. */
   async start(): Promise<void> {
     this.replay();
+    this.opts.log({ type: "mempool_restored", ...this.txLife.restore(this.mempool, this.opts.store, this.validationContext()) });
     await this.opts.transport.listen((link) => this.attach(link));
     this.redial();
     const guard = this.failStop.guard.bind(this.failStop);
@@ -235,6 +241,7 @@ export class PhantomNode {
     }
     const mine = this.engine.highestSeq();
     if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) peer.send({ kind: "sync_request", highestSeq: mine });
+    for (const m of mempoolAnnouncement(this.mempool)) peer.send(m); // what it may have missed, e.g. while we were down
   }
 
   private onMessage(peer: Peer, m: P2pMessage): void {
@@ -338,9 +345,7 @@ export class PhantomNode {
   private onFinalized(result: AddResult): void {
     for (const f of result.finalized) this.inFlight.settle(toHex(f.event.id));
     for (const info of this.chain.apply(result.finalized)) {
-      const spent = info.diff.spent.map((s) => ({ txid: s.txid, index: s.index }));
-      const included = info.diff.outcomes.filter((o) => o.kind === "micro" && o.applied).map((o) => o.id);
-      this.mempool.onFinalized(spent, included);
+      this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
       this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
       this.opts.onAnchor?.(info);
     }

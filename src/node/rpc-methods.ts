@@ -140,6 +140,15 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
         ? { accepted: true, txid: toHex(r.txid), fee: r.fee.toString() }
         : { accepted: false, txid: r.txid ? toHex(r.txid) : null, code: r.error.code, message: r.error.message });
     },
+    tx_status: (raw): Json => {
+      const txid = hexParam(params(raw), "txid", 32);
+      const st = node.txLife.status(txid, node.mempool, node.index);
+      return {
+        txid: toHex(txid), state: st.state, reason: st.reason, message: st.message,
+        anchorIndex: st.anchorIndex?.toString() ?? null, by: st.by ? toHex(st.by) : null,
+        admittedAt: st.admittedAt?.toString() ?? null, expiresAfter: st.expiresAfter?.toString() ?? null,
+      };
+    },
     mint_getTemplate: (raw) => {
       const recipient = addressParam(params(raw), "recipient");
       return mintTemplateToRpc(mintTemplate(store, node.ledgerParams.emission, recipient));
@@ -163,6 +172,7 @@ export const NODE_REST_ROUTES: Record<string, string> = {
   anchors: "chain_anchors",
   anchor: "chain_anchor",
   lookup: "chain_lookup",
+  tx: "tx_status",
   address: "address_get",
   template: "mint_getTemplate",
 };

@@ -86,7 +86,7 @@ test("SQLITE_FULL on an anchor commit, an event batch and a payload: typed, coun
   const payloadError = caught(() => store.putPayload(big));
   expect(payloadError.details?.operation).toBe("putPayload");
   expect(store.getPayload(blake3_32(big))).toBeUndefined();
-  const header: EventHeader = { shard: 0, creator: 0, seq: 0, parents: [], lamport: 0, payloadDigest: payloadDigest(big) };
+  const header: EventHeader = { shard: 0, creator: 0, seq: 0, parents: [], parentRounds: [], lamport: 0, payloadDigest: payloadDigest(big) };
   const ev = signEvent(header, committee[0]!.secretKey);
   expect(caught(() => store.putEvents([{ event: ev, payload: big }])).details?.operation).toBe("putEvents");
   expect(store.hasEvent(ev.id)).toBe(false);
