@@ -1,6 +1,7 @@
 /** Prometheus scrape endpoint: GET /metrics on its own HTTP listener. */
 import type { Registry } from "prom-client";
 import { PhantomError } from "../errors.ts";
+import { httpError, jsonResponse, productionServe, requestTarget } from "../rpc/http.ts";
 
 export interface MetricsServer {
   url: string;
@@ -19,11 +20,13 @@ export function serveMetrics(registry: Registry, addr: string): MetricsServer {
   const server = Bun.serve({
     hostname: host,
     port,
+    ...productionServe(() => {}),
     async fetch(req) {
-      const path = new URL(req.url).pathname;
+      const path = requestTarget(req)?.path;
       if (path === "/metrics") return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
-      if (path === "/health") return Response.json({ ok: true });
-      return new Response("not found; scrape /metrics\n", { status: 404 });
+      if (path === "/health") return jsonResponse(JSON.stringify({ ok: true }));
+      if (path === undefined) return httpError(400, "HTTP_BAD_REQUEST", "request target is not a path");
+      return httpError(404, "HTTP_NOT_FOUND", "not found; scrape /metrics");
     },
   });
   return { url: `http://${host}:${server.port}/metrics`, stop: () => server.stop(true) };

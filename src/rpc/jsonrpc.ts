@@ -15,6 +15,10 @@ export const RPC_ERRORS = {
   invalidParams: -32602,
   internal: -32603,
   application: -32000,
+  /** Server-defined (-32000..-32099): a missing or wrong bearer token. */
+  unauthorized: -32001,
+  /** Server-defined: the client's token bucket is empty (or too many WebSocket clients). */
+  rateLimited: -32005,
 } as const;
 
 export const rpcBatchMax = 100;
@@ -48,7 +52,8 @@ async function dispatchOne(methods: RpcMethods, req: unknown, observe?: Dispatch
   if (r.jsonrpc !== "2.0" || typeof r.method !== "string") return errorResponse(id, RPC_ERRORS.invalidRequest, 'request needs jsonrpc "2.0" and a string method');
   const handler = Object.hasOwn(methods, r.method) ? methods[r.method] : undefined;
   if (!handler) {
-    observe?.(r.method, "error", "METHOD_NOT_FOUND");
+    // Not the client's string: an unbounded label set would grow the registry without bound.
+    observe?.("(unknown)", "error", "METHOD_NOT_FOUND");
     return errorResponse(id, RPC_ERRORS.methodNotFound, `method not found: ${r.method}`);
   }
   try {

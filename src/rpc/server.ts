@@ -8,6 +8,7 @@ import type { ServerWebSocket, WebSocketHandler } from "bun";
 import { dispatch, toJson, type DispatchObserver, type RpcMethods, type Json } from "./jsonrpc.ts";
 import { parseHostPort } from "../metrics/server.ts";
 import { explorerHtml } from "./explorer.ts";
+import { httpError, jsonResponse, productionServe, requestTarget } from "./http.ts";
 import type { NodeMetrics } from "../metrics/registry.ts";
 
 export const rpcBodyBytesMax = 1024 * 1024;
@@ -66,38 +67,43 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
     opts.metrics?.rpcRequests.inc({ method: method || "(none)", outcome });
     if (code) opts.metrics?.rpcErrors.inc({ code });
   };
-  const json = (body: string, status = 200) => new Response(body, { status, headers: { "content-type": "application/json" } });
+  const json = (body: string, status = 200) => jsonResponse(body, status);
 
   const server = Bun.serve<WsData>({
     hostname: host,
     port,
     maxRequestBodySize: rpcBodyBytesMax,
+    ...productionServe(() => observe("(http)", "error", "HTTP_INTERNAL")),
     async fetch(req, srv) {
-      const url = new URL(req.url);
-      const path = url.pathname;
+      const target = requestTarget(req);
+      if (!target) {
+        observe("(http)", "error", "HTTP_BAD_REQUEST");
+        return httpError(400, "HTTP_BAD_REQUEST", "request target is not a path");
+      }
+      const { path, query } = target;
       if (path === "/rpc" && req.method === "POST") {
         const declared = Number(req.headers.get("content-length") ?? "0");
-        if (declared > rpcBodyBytesMax) return json(toJson({ error: `body exceeds ${rpcBodyBytesMax} bytes` }), 413);
+        if (declared > rpcBodyBytesMax) return httpError(413, "HTTP_BODY_TOO_LARGE", `body exceeds ${rpcBodyBytesMax} bytes`);
         const result = await dispatch(opts.methods, await req.text(), observe);
         return result === null ? new Response(null, { status: 204 }) : json(toJson(result));
       }
-      if (path.startsWith("/api/") && req.method === "GET") return restCall(path.slice(5), url.searchParams);
+      if (path.startsWith("/api/") && req.method === "GET") return restCall(path.slice(5), query);
       if (path === "/health") return json(toJson({ ok: true }));
       if (path === "/ready") return opts.ready() ? json(toJson({ ready: true })) : json(toJson({ ready: false }), 503);
       if (path === "/metrics") return new Response(await opts.registry.metrics(), { headers: { "content-type": opts.registry.contentType } });
       if (path === "/ws") {
-        if (clients.size >= wsClientsMax) return new Response("too many subscribers", { status: 503 });
-        return srv.upgrade(req, { data: { topics: new Set<string>() } }) ? undefined : new Response("upgrade failed", { status: 400 });
+        if (clients.size >= wsClientsMax) return httpError(503, "WS_TOO_MANY_CLIENTS", `at most ${wsClientsMax} WebSocket clients`);
+        return srv.upgrade(req, { data: { topics: new Set<string>() } }) ? undefined : httpError(400, "HTTP_BAD_REQUEST", "WebSocket upgrade failed");
       }
       if (path === "/" || path === "/explorer") return new Response(explorerHtml, { headers: { "content-type": "text/html; charset=utf-8" } });
-      return json(toJson({ error: "not found" }), 404);
+      return httpError(404, "HTTP_NOT_FOUND", `no such path: ${path.slice(0, 64)}`);
     },
     websocket: subscriptionHandler(clients, observe),
   });
 
   async function restCall(name: string, query: URLSearchParams): Promise<Response> {
     const method = opts.rest[name];
-    if (!method) return json(toJson({ error: `unknown endpoint /api/${name}` }), 404);
+    if (!method) return httpError(404, "HTTP_NOT_FOUND", `unknown endpoint /api/${name.slice(0, 64)}`);
     const params: Record<string, Json> = {};
     for (const [k, v] of query) params[k] = v;
     const res = await dispatch(opts.methods, JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }), observe);
