@@ -4,17 +4,17 @@
  * WebSocket subscriptions at /ws, and the block explorer at /.
  */
 import type { Registry } from "prom-client";
-import type { ServerWebSocket, WebSocketHandler } from "bun";
+import type { ServerWebSocket } from "bun";
 import { dispatch, toJson, type DispatchObserver, type RpcMethods, type Json } from "./jsonrpc.ts";
 import { parseHostPort } from "../metrics/server.ts";
 import { explorerHtml } from "./explorer.ts";
 import { httpError, jsonResponse, productionServe, requestTarget } from "./http.ts";
+import { publishTo, subscriptionHandler, type WsData } from "./ws-subscriptions.ts";
 import type { NodeMetrics } from "../metrics/registry.ts";
 
 export const rpcBodyBytesMax = 1024 * 1024;
 export const wsClientsMax = 256;
-/** Messages queued for one slow WebSocket client before it is dropped. */
-export const wsBufferedBytesMax = 4 * 1024 * 1024;
+export { wsBufferedBytesMax } from "./ws-subscriptions.ts";
 
 export interface RpcServerOptions {
   addr: string;
@@ -24,6 +24,8 @@ export interface RpcServerOptions {
   registry: Registry;
   metrics?: NodeMetrics;
   ready(): boolean;
+  /** Topics WebSocket clients may subscribe to (default: anchors). */
+  wsTopics?: readonly string[];
 }
 
 export interface RpcServer {
@@ -31,33 +33,6 @@ export interface RpcServer {
   /** Sends an event to every client subscribed to `topic`. */
   publish(topic: string, payload: unknown): void;
   stop(): void;
-}
-
-interface WsData {
-  topics: Set<string>;
-}
-
-/** /ws: tracks connected clients in `clients` and their topics from {"subscribe": t} / {"unsubscribe": t}. */
-function subscriptionHandler(clients: Set<ServerWebSocket<WsData>>, observe: DispatchObserver): WebSocketHandler<WsData> {
-  return {
-    open(ws) {
-      clients.add(ws);
-    },
-    message(ws, message) {
-      try {
-        const m = JSON.parse(String(message)) as { subscribe?: string; unsubscribe?: string };
-        if (typeof m.subscribe === "string") ws.data.topics.add(m.subscribe);
-        if (typeof m.unsubscribe === "string") ws.data.topics.delete(m.unsubscribe);
-        ws.send(toJson({ ok: true, topics: [...ws.data.topics] }));
-      } catch {
-        observe("ws", "error", "WS_BAD_MESSAGE");
-        ws.send(toJson({ error: 'send {"subscribe":"<topic>"}' }));
-      }
-    },
-    close(ws) {
-      clients.delete(ws);
-    },
-  };
 }
 
 export function startRpcServer(opts: RpcServerOptions): RpcServer {
@@ -93,12 +68,17 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
       if (path === "/metrics") return new Response(await opts.registry.metrics(), { headers: { "content-type": opts.registry.contentType } });
       if (path === "/ws") {
         if (clients.size >= wsClientsMax) return httpError(503, "WS_TOO_MANY_CLIENTS", `at most ${wsClientsMax} WebSocket clients`);
-        return srv.upgrade(req, { data: { topics: new Set<string>() } }) ? undefined : httpError(400, "HTTP_BAD_REQUEST", "WebSocket upgrade failed");
+        return srv.upgrade(req, { data: { topics: new Set<string>(), client: srv.requestIP(req)?.address ?? "" } }) ? undefined : httpError(400, "HTTP_BAD_REQUEST", "WebSocket upgrade failed");
       }
       if (path === "/" || path === "/explorer") return new Response(explorerHtml, { headers: { "content-type": "text/html; charset=utf-8" } });
       return httpError(404, "HTTP_NOT_FOUND", `no such path: ${path.slice(0, 64)}`);
     },
-    websocket: subscriptionHandler(clients, observe),
+    websocket: subscriptionHandler(clients, {
+      topics: new Set(opts.wsTopics ?? ["anchors"]),
+      observe: (code) => (code === "ok" ? observe("ws", "ok") : observe("ws", "error", code)),
+      admit: () => true,
+      clientsChanged: (count) => opts.metrics?.wsClients.set(count),
+    }),
   });
 
   async function restCall(name: string, query: URLSearchParams): Promise<Response> {
@@ -115,12 +95,7 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
   return {
     url: `http://${host}:${server.port}`,
     publish(topic, payload) {
-      const text = toJson({ topic, data: payload });
-      for (const ws of clients) {
-        if (!ws.data.topics.has(topic)) continue;
-        if (ws.getBufferedAmount() > wsBufferedBytesMax) ws.close(1013, "subscriber too slow");
-        else ws.send(text);
-      }
+      publishTo(clients, topic, toJson({ topic, data: payload }));
     },
     stop: () => server.stop(true),
   };
