@@ -124,6 +124,31 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
   };
 }
 
+/**
+ * Rate-limit cost of each method in tokens (docs/RPC.md), roughly its work: one token is
+ * about one anchor row read. Malformed params cost the minimum; the handler refuses them.
+ */
+export const NODE_RPC_COSTS: Record<string, (params: unknown) => number> = {
+  phantom_status: () => 2,
+  peers_list: () => 1,
+  chain_anchors: (raw) => {
+    try {
+      return Math.max(1, countParam(params(raw), "limit", 20, anchorsPageMax));
+    } catch {
+      return 1;
+    }
+  },
+  chain_anchor: () => 2,
+  chain_lookup: () => 2,
+  address_get: () => 50,
+  mint_getTemplate: () => 5,
+  mint_submit: () => 10,
+  tx_submit: (raw) => {
+    const txs = typeof raw === "object" && raw !== null && Array.isArray((raw as Params).txs) ? ((raw as Params).txs as unknown[]).length : 1;
+    return 5 * Math.max(1, Math.min(txs, submitTxsMax)); // a full list (1 280) fits the default burst
+  },
+};
+
 /** REST names (GET /api/<name>) of the read methods; the explorer uses these. */
 export const NODE_REST_ROUTES: Record<string, string> = {
   status: "phantom_status",

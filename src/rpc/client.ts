@@ -3,13 +3,14 @@ import { PhantomError } from "../errors.ts";
 
 let nextId = 1;
 
-export async function rpcCall<T>(url: string, method: string, params: unknown = {}, signal?: AbortSignal): Promise<T> {
+/** `token`: the node's bearer token (its --rpc_token_file or store .cookie), when it requires one. */
+export async function rpcCall<T>(url: string, method: string, params: unknown = {}, signal?: AbortSignal, token?: string): Promise<T> {
   const endpoint = url.replace(/\/+$/, "") + (url.endsWith("/rpc") ? "" : "/rpc");
   let res: Response;
   try {
     res = await fetch(endpoint, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
       signal,
     });

@@ -13,7 +13,7 @@ const registry = createRegistry();
 const metrics = createNodeMetrics(registry);
 
 beforeAll(() => {
-  server = startRpcServer({ addr: "127.0.0.1:0", registry, metrics, rest: {}, methods: {}, ready: () => true, wsTopics: ["anchors", "mints"] });
+  server = startRpcServer({ addr: "127.0.0.1:0", registry, metrics, rest: {}, methods: {}, ready: () => true, wsTopics: ["anchors", "mints"], rateLimit: { ratePerS: 0, burst: 1 } });
 });
 afterAll(() => server.stop());
 

@@ -9,12 +9,13 @@ import { NODE_FLAGS, resolveNodeConfig } from "../../node/config.ts";
 import { loadGenesis, genesisLoadedLine } from "../../genesis/index.ts";
 import { loadValidatorKey } from "../../node/keys.ts";
 import { createRegistry, createNodeMetrics } from "../../metrics/registry.ts";
-import { serveMetrics } from "../../metrics/server.ts";
+import { parseHostPort, serveMetrics } from "../../metrics/server.ts";
+import { planRpcAuth, removeCookie, rpcTokenFromPlan } from "../../rpc/auth.ts";
 import { startRpcServer } from "../../rpc/server.ts";
 import { SqliteStore } from "../../store/sqlite-store.ts";
 import { createStoreMetrics } from "../../store/metrics.ts";
 import { PhantomNode } from "../../node/node.ts";
-import { nodeRpcMethods, NODE_REST_ROUTES } from "../../node/rpc-methods.ts";
+import { nodeRpcMethods, NODE_REST_ROUTES, NODE_RPC_COSTS } from "../../node/rpc-methods.ts";
 import { quicTransport } from "../../node/quic-transport.ts";
 import { toHex } from "../../crypto/bytes.ts";
 
@@ -26,6 +27,8 @@ export const command: Command = {
   flags: NODE_FLAGS,
   async run(ctx) {
     const config = await resolveNodeConfig(ctx.flags, ctx.explicit);
+    // Refused before anything is opened: a reachable RPC listener without a token.
+    const rpcAuth = planRpcAuth({ host: parseHostPort(config.rpcAddr, "--rpc_addr").host, mode: config.rpcAuth, tokenFile: config.rpcTokenFile, storeDir: config.storeDir });
     const genesis = await loadGenesis(config.genesis);
     ctx.out(genesisLoadedLine(genesis));
     const log = (line: Record<string, unknown>) => ctx.out(config.logFormat === "json" ? JSON.stringify(line) : Object.entries(line).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(" "));
@@ -37,6 +40,7 @@ export const command: Command = {
       storeDir: config.storeDir, emission: genesis.emission, fsync: config.fsync, genesisCommitment: genesis.commitment,
       cacheHeadersCap: config.cacheHdrCap, cachePayloadsCap: config.cachePlCap, metrics: createStoreMetrics(registry),
     });
+    const rpcToken = rpcTokenFromPlan(rpcAuth); // the store directory exists now (the cookie lives there)
     const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey) });
     if (config.certOut) {
       writeFileSync(config.certOut, transport.certificateDer());
@@ -52,15 +56,19 @@ export const command: Command = {
       onAnchor: (info) => rpcHolder.publish?.("anchors", { anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment) }),
     });
     await node.start();
-    const rpc = startRpcServer({ addr: config.rpcAddr, methods: nodeRpcMethods(node, store, genesis), rest: NODE_REST_ROUTES, registry, metrics: nodeMetrics, ready: () => node.ready() });
+    const rpc = startRpcServer({
+      addr: config.rpcAddr, methods: nodeRpcMethods(node, store, genesis), rest: NODE_REST_ROUTES, registry, metrics: nodeMetrics, ready: () => node.ready(),
+      token: rpcToken, rateLimit: { ratePerS: config.rpcRatePerS, burst: config.rpcBurst }, costs: NODE_RPC_COSTS, now: () => performance.now(),
+    });
     rpcHolder.publish = rpc.publish;
     const metrics = serveMetrics(registry, config.metricsAddr);
     nodeMetrics.up.set(1);
-    log({ type: "node_started", validator: identity.index, p2p: config.addr || me.address, rpc: rpc.url, metrics: metrics.url, storeDir: config.storeDir });
+    log({ type: "node_started", validator: identity.index, p2p: config.addr || me.address, rpc: rpc.url, rpcAuth: rpcAuth.kind, ...(rpcAuth.kind === "open" ? {} : { rpcTokenPath: rpcAuth.path }), metrics: metrics.url, storeDir: config.storeDir });
     await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
     log({ type: "node_stopping", validator: identity.index });
     nodeMetrics.up.set(0);
     rpc.stop();
+    if (rpcAuth.kind === "cookie") removeCookie(rpcAuth.path);
     metrics.stop();
     await node.stop();
     store.close();

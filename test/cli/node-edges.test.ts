@@ -1,0 +1,85 @@
+// `phantom P2pQuicListen` at its edges, as real processes on ephemeral loopback ports:
+// RPC authentication at start-up, and hostile HTTP requests that must leave no stack.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createGenesis } from "../../src/genesis/create.ts";
+import { toHex } from "../../src/crypto/bytes.ts";
+import { BIN, readUntil, runPhantom } from "../phantom-cli.ts";
+import { rawRequest } from "../rpc/raw-http.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "phantom-node-edges-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const created = createGenesis({ k: 1, devnetLabel: "node-edges-test", basePort: 0 });
+const genesisPath = join(dir, "genesis.toml");
+writeFileSync(genesisPath, created.toml);
+const keyPath = join(dir, "validator-0.key");
+writeFileSync(keyPath, toHex(created.seeds[0]!) + "\n", { mode: 0o600 });
+const base = (store: string) => ["P2pQuicListen", "--genesis", genesisPath, "--key_file", keyPath, "--store_dir", join(dir, store), "--addr", "127.0.0.1:0", "--rpc_addr", "127.0.0.1:0", "--metrics_addr", "127.0.0.1:0"];
+
+interface Started {
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  rpc: string;
+  metrics: string;
+  stop(): Promise<{ code: number | null; err: string }>;
+}
+
+/** Starts a node and reads its node_started line. */
+async function startNode(args: string[]): Promise<Started> {
+  const proc = Bun.spawn([BIN, ...args], { stdout: "pipe", stderr: "pipe" });
+  const out = await readUntil(proc.stdout.getReader(), '"node_started"');
+  const line = out.split("\n").find((l) => l.includes('"node_started"'));
+  if (!line) {
+    proc.kill("SIGKILL");
+    throw new Error(`node did not start: ${out} ${await new Response(proc.stderr).text()}`);
+  }
+  const started = JSON.parse(line) as { rpc: string; metrics: string };
+  return {
+    proc, rpc: started.rpc, metrics: started.metrics,
+    async stop() {
+      proc.kill("SIGTERM");
+      const code = await proc.exited;
+      return { code, err: await new Response(proc.stderr).text() };
+    },
+  };
+}
+
+describe("RPC authentication at start-up", () => {
+  test("a reachable --rpc_addr with --rpc_auth none is refused before anything is bound", () => {
+    const r = runPhantom([...base("s-none"), "--rpc_addr", "0.0.0.0:0", "--rpc_auth", "none"], { timeoutMs: 30_000 });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("error [RPC_AUTH_REQUIRED]");
+    expect(r.err).not.toContain("    at ");
+    expect(existsSync(join(dir, "s-none"))).toBe(false);
+  }, 30_000);
+
+  test("cookie mode: a 0600 cookie in the store, requests need it, removed at stop", async () => {
+    const node = await startNode([...base("s-cookie"), "--rpc_auth", "cookie"]);
+    const cookie = join(dir, "s-cookie", ".cookie");
+    try {
+      expect(statSync(cookie).mode & 0o777).toBe(0o600);
+      const token = readFileSync(cookie, "utf8").trim();
+      const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "peers_list", params: {} });
+      const refused = await fetch(`${node.rpc}/rpc`, { method: "POST", body });
+      expect(refused.status).toBe(401);
+      const ok = await fetch(`${node.rpc}/rpc`, { method: "POST", body, headers: { authorization: `Bearer ${token}` } });
+      expect(((await ok.json()) as { result: unknown[] }).result).toEqual([]);
+      // The hostile requests of issue 13 against the real node: JSON, never a page or a stack.
+      for (const url of [node.rpc, node.metrics]) {
+        const port = Number(new URL(url).port);
+        const r = await rawRequest(port, "GET /health HTTP/1.0\r\n\r\n");
+        expect(r.status).toBe(200);
+        const bad = await rawRequest(port, "GET /zz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n");
+        expect([400, 401, 404]).toContain(bad.status);
+        expect(bad.body).not.toContain("<html");
+      }
+    } finally {
+      const { code, err } = await node.stop();
+      expect(code).toBe(0);
+      expect(err).not.toContain("    at ");
+    }
+    expect(existsSync(cookie)).toBe(false);
+  }, 60_000);
+});
