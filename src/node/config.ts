@@ -10,6 +10,7 @@ import { RPC_AUTH_MODES, type RpcAuthMode } from "../rpc/auth.ts";
 export interface NodeConfig {
   genesis: string;
   keyFile: string;
+  allowInsecureKeyFile: boolean;
   addr: string;
   storeDir: string;
   fsync: boolean;
@@ -38,6 +39,7 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "config", key: "", type: "string", help: "node config file (TOML, [node] table)" },
   { name: "genesis", key: "genesis", type: "string", help: "genesis file", default: "genesis.toml" },
   { name: "key_file", key: "key_file", type: "string", help: "validator key file (hex Ed25519 seed, mode 0600)" },
+  { name: "allow_insecure_key_file", key: "allow_insecure_key_file", type: "bool", help: "use a key or token file that group or others can access (refused otherwise)", default: "false" },
   { name: "addr", key: "addr", type: "string", help: "QUIC listen address host:port (default: this validator's genesis address)" },
   { name: "store_dir", key: "store_dir", type: "string", help: "data directory (SQLite)", default: "pc-data" },
   { name: "fsync", key: "fsync", type: "bool", help: "fsync every committed batch (synchronous=FULL)", default: "true" },
@@ -133,6 +135,7 @@ export async function resolveNodeConfig(flags: Record<string, FlagValue>, explic
   return {
     genesis: v.genesis as string,
     keyFile: v.key_file as string,
+    allowInsecureKeyFile: v.allow_insecure_key_file as boolean,
     addr: (v.addr as string | undefined) ?? "",
     storeDir: v.store_dir as string,
     fsync: v.fsync as boolean,

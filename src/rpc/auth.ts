@@ -7,6 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PhantomError } from "../errors.ts";
+import { checkSecretFileMode } from "../store/private-files.ts";
 
 export type RpcAuthMode = "auto" | "cookie" | "none";
 export const RPC_AUTH_MODES: readonly RpcAuthMode[] = ["auto", "cookie", "none"];
@@ -35,8 +36,14 @@ export function planRpcAuth(opts: { host: string; mode: RpcAuthMode; tokenFile: 
   return { kind: "open" };
 }
 
-/** Reads the token of a token file (first line, trimmed). */
-export function readTokenFile(path: string): string {
+export interface SecretFileOptions {
+  allowInsecure: boolean;
+  warn(message: string): void;
+}
+
+/** Reads the token of a token file (first line, trimmed); refuses one group or others can access. */
+export function readTokenFile(path: string, opts: SecretFileOptions = { allowInsecure: false, warn: () => {} }): string {
+  checkSecretFileMode(path, "--rpc_token_file", "RPC_TOKEN_FILE_PERMISSIONS", opts.allowInsecure, opts.warn);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -65,9 +72,9 @@ export function removeCookie(path: string): void {
 }
 
 /** The token the plan calls for (null: open); writes the cookie when it is one. */
-export function rpcTokenFromPlan(plan: RpcAuthPlan): string | null {
+export function rpcTokenFromPlan(plan: RpcAuthPlan, fileOpts?: SecretFileOptions): string | null {
   if (plan.kind === "open") return null;
-  return plan.kind === "token_file" ? readTokenFile(plan.path) : writeCookie(plan.path);
+  return plan.kind === "token_file" ? readTokenFile(plan.path, fileOpts) : writeCookie(plan.path);
 }
 
 /** Checks `Authorization: Bearer <token>` in constant time (digests, so lengths leak nothing). */

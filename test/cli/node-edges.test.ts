@@ -1,7 +1,7 @@
 // `phantom P2pQuicListen` at its edges, as real processes on ephemeral loopback ports:
 // RPC authentication at start-up, and hostile HTTP requests that must leave no stack.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGenesis } from "../../src/genesis/create.ts";
@@ -81,5 +81,24 @@ describe("RPC authentication at start-up", () => {
       expect(err).not.toContain("    at ");
     }
     expect(existsSync(cookie)).toBe(false);
+  }, 60_000);
+});
+
+describe("files", () => {
+  test("a key file group or others can read is refused unless --allow_insecure_key_file", async () => {
+    const loose = join(dir, "loose.key");
+    writeFileSync(loose, toHex(created.seeds[0]!) + "\n", { mode: 0o644 });
+    chmodSync(loose, 0o644); // whatever the umask
+    const args = [...base("s-loose")].map((a) => (a === keyPath ? loose : a));
+    const refused = runPhantom(args, { timeoutMs: 30_000 });
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain("error [KEY_FILE_PERMISSIONS]");
+    expect(refused.err).toContain("chmod 600");
+    const node = await startNode([...args, "--allow_insecure_key_file"]);
+    const { code } = await node.stop();
+    expect(code).toBe(0);
+    // The store it created is private.
+    expect(statSync(join(dir, "s-loose")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "s-loose", "phantom.sqlite")).mode & 0o777).toBe(0o600);
   }, 60_000);
 });

@@ -32,7 +32,8 @@ export const command: Command = {
     const genesis = await loadGenesis(config.genesis);
     ctx.out(genesisLoadedLine(genesis));
     const log = (line: Record<string, unknown>) => ctx.out(config.logFormat === "json" ? JSON.stringify(line) : Object.entries(line).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(" "));
-    const identity = loadValidatorKey(config.keyFile, genesis, (msg) => log({ type: "warning", message: msg }));
+    const fileOpts = { allowInsecure: config.allowInsecureKeyFile, warn: (message: string) => log({ type: "warning", message }) };
+    const identity = loadValidatorKey(config.keyFile, genesis, fileOpts);
     const me = genesis.validators[identity.index]!;
     const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId });
     const nodeMetrics = createNodeMetrics(registry);
@@ -40,7 +41,7 @@ export const command: Command = {
       storeDir: config.storeDir, emission: genesis.emission, fsync: config.fsync, genesisCommitment: genesis.commitment,
       cacheHeadersCap: config.cacheHdrCap, cachePayloadsCap: config.cachePlCap, metrics: createStoreMetrics(registry),
     });
-    const rpcToken = rpcTokenFromPlan(rpcAuth); // the store directory exists now (the cookie lives there)
+    const rpcToken = rpcTokenFromPlan(rpcAuth, fileOpts); // the store directory exists now (the cookie lives there)
     const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey) });
     if (config.certOut) {
       writeFileSync(config.certOut, transport.certificateDer());
