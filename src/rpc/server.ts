@@ -13,6 +13,7 @@ import { publishTo, subscriptionHandler, type WsData } from "./ws-subscriptions.
 import { TokenBuckets } from "./rate-limit.ts";
 import { bearerMatches, OPEN_PATHS } from "./auth.ts";
 import type { NodeMetrics } from "../metrics/registry.ts";
+import { describeOsError, PhantomError } from "../errors.ts";
 
 export const rpcBodyBytesMax = 1024 * 1024;
 export const wsClientsMax = 256;
@@ -88,52 +89,61 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
     return null;
   }
 
-  const server = Bun.serve<WsData>({
-    hostname: host,
-    port,
-    maxRequestBodySize: rpcBodyBytesMax,
-    ...productionServe(() => observe("(http)", "error", "HTTP_INTERNAL")),
-    async fetch(req, srv) {
-      const target = requestTarget(req);
-      if (!target) {
-        observe("(http)", "error", "HTTP_BAD_REQUEST");
-        return httpError(400, "HTTP_BAD_REQUEST", "request target is not a path");
-      }
-      const { path, query } = target;
-      const client = srv.requestIP(req)?.address ?? "";
-      const refused = gate(req, path, client);
-      if (refused) return refused;
-      if (path === "/rpc" && req.method === "POST") {
-        const declared = Number(req.headers.get("content-length") ?? "0");
-        if (declared > rpcBodyBytesMax) return httpError(413, "HTTP_BODY_TOO_LARGE", `body exceeds ${rpcBodyBytesMax} bytes`);
-        const refused = { cost: 0 };
-        const result = await dispatch(opts.methods, await req.text(), observe, admitCalls(client, refused));
-        if (result === null) return new Response(null, { status: 204 });
-        const limited = !Array.isArray(result) && result.error?.data?.code === "RPC_RATE_LIMITED";
-        return limited ? jsonResponse(toJson(result), 429, retryAfter(client, refused.cost)) : json(toJson(result));
-      }
-      if (path.startsWith("/api/") && req.method === "GET") return restCall(path.slice(5), query, client);
-      if (path === "/health") return json(toJson({ ok: true }));
-      if (path === "/ready") return opts.ready() ? json(toJson({ ready: true })) : json(toJson({ ready: false }), 503);
-      if (path === "/metrics") return new Response(await opts.registry.metrics(), { headers: { "content-type": opts.registry.contentType } });
-      if (path === "/ws") {
-        if (clients.size >= wsClientsMax) return httpError(503, "WS_TOO_MANY_CLIENTS", `at most ${wsClientsMax} WebSocket clients`);
-        return srv.upgrade(req, { data: { topics: new Set<string>(), client } }) ? undefined : httpError(400, "HTTP_BAD_REQUEST", "WebSocket upgrade failed");
-      }
-      if (path === "/" || path === "/explorer") return new Response(explorerHtml, { headers: { "content-type": "text/html; charset=utf-8" } });
-      return httpError(404, "HTTP_NOT_FOUND", `no such path: ${path.slice(0, 64)}`);
-    },
-    websocket: subscriptionHandler(clients, {
-      topics: new Set(opts.wsTopics ?? ["anchors"]),
-      observe: (code) => (code === "ok" ? observe("ws", "ok") : observe("ws", "error", code)),
-      admit: (ws) => {
-        if (buckets.take(ws.data.client, requestCost)) return true;
-        m?.rateLimited.inc({ kind: "ws" });
-        return false;
+  let server: ReturnType<typeof Bun.serve<WsData>>;
+  try {
+    server = serve();
+  } catch (e) {
+    throw new PhantomError("RPC_LISTEN_FAILED", `cannot listen on --rpc_addr ${opts.addr}: ${describeOsError(e)}`);
+  }
+
+  function serve() {
+    return Bun.serve<WsData>({
+      hostname: host,
+      port,
+      maxRequestBodySize: rpcBodyBytesMax,
+      ...productionServe(() => observe("(http)", "error", "HTTP_INTERNAL")),
+      async fetch(req, srv) {
+        const target = requestTarget(req);
+        if (!target) {
+          observe("(http)", "error", "HTTP_BAD_REQUEST");
+          return httpError(400, "HTTP_BAD_REQUEST", "request target is not a path");
+        }
+        const { path, query } = target;
+        const client = srv.requestIP(req)?.address ?? "";
+        const refused = gate(req, path, client);
+        if (refused) return refused;
+        if (path === "/rpc" && req.method === "POST") {
+          const declared = Number(req.headers.get("content-length") ?? "0");
+          if (declared > rpcBodyBytesMax) return httpError(413, "HTTP_BODY_TOO_LARGE", `body exceeds ${rpcBodyBytesMax} bytes`);
+          const refused = { cost: 0 };
+          const result = await dispatch(opts.methods, await req.text(), observe, admitCalls(client, refused));
+          if (result === null) return new Response(null, { status: 204 });
+          const limited = !Array.isArray(result) && result.error?.data?.code === "RPC_RATE_LIMITED";
+          return limited ? jsonResponse(toJson(result), 429, retryAfter(client, refused.cost)) : json(toJson(result));
+        }
+        if (path.startsWith("/api/") && req.method === "GET") return restCall(path.slice(5), query, client);
+        if (path === "/health") return json(toJson({ ok: true }));
+        if (path === "/ready") return opts.ready() ? json(toJson({ ready: true })) : json(toJson({ ready: false }), 503);
+        if (path === "/metrics") return new Response(await opts.registry.metrics(), { headers: { "content-type": opts.registry.contentType } });
+        if (path === "/ws") {
+          if (clients.size >= wsClientsMax) return httpError(503, "WS_TOO_MANY_CLIENTS", `at most ${wsClientsMax} WebSocket clients`);
+          return srv.upgrade(req, { data: { topics: new Set<string>(), client } }) ? undefined : httpError(400, "HTTP_BAD_REQUEST", "WebSocket upgrade failed");
+        }
+        if (path === "/" || path === "/explorer") return new Response(explorerHtml, { headers: { "content-type": "text/html; charset=utf-8" } });
+        return httpError(404, "HTTP_NOT_FOUND", `no such path: ${path.slice(0, 64)}`);
       },
-      clientsChanged: (count) => m?.wsClients.set(count),
-    }),
-  });
+      websocket: subscriptionHandler(clients, {
+        topics: new Set(opts.wsTopics ?? ["anchors"]),
+        observe: (code) => (code === "ok" ? observe("ws", "ok") : observe("ws", "error", code)),
+        admit: (ws) => {
+          if (buckets.take(ws.data.client, requestCost)) return true;
+          m?.rateLimited.inc({ kind: "ws" });
+          return false;
+        },
+        clientsChanged: (count) => m?.wsClients.set(count),
+      }),
+    });
+  }
 
   async function restCall(name: string, query: URLSearchParams, client: string): Promise<Response> {
     const method = opts.rest[name];

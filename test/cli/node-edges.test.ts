@@ -102,3 +102,47 @@ describe("files", () => {
     expect(statSync(join(dir, "s-loose", "phantom.sqlite")).mode & 0o777).toBe(0o600);
   }, 60_000);
 });
+
+describe("busy ports", () => {
+  test.each([
+    ["--rpc_addr", "tcp", "RPC_LISTEN_FAILED"],
+    ["--metrics_addr", "tcp", "METRICS_LISTEN_FAILED"],
+    ["--addr", "udp", "TRANSPORT_LISTEN_FAILED"],
+  ] as const)("%s on a port in use: one typed error line, exit 2, no stack", async (flag, proto, code) => {
+    const tcp = proto === "tcp" ? Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") }) : null;
+    const udp = proto === "udp" ? await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 }) : null;
+    try {
+      const port = tcp?.port ?? udp!.port;
+      const store = `s-busy-${flag.slice(2)}`;
+      const args = base(store);
+      args[args.indexOf(flag) + 1] = `127.0.0.1:${port}`;
+      const r = runPhantom(args, { timeoutMs: 30_000 });
+      expect(r.code).toBe(2);
+      const lines = r.err.trim().split("\n");
+      expect(lines).toEqual([expect.stringContaining(`error [${code}]: cannot listen on ${flag} 127.0.0.1:${port}`)]);
+      expect(lines[0]).toContain("(EADDRINUSE)");
+      expect(r.out).not.toContain('"node_started"');
+    } finally {
+      tcp?.stop(true);
+      udp?.close();
+    }
+  }, 30_000);
+});
+
+describe("log lines", () => {
+  test("JSON and text log lines carry a timestamp", async () => {
+    for (const format of ["json", "text"]) {
+      const proc = Bun.spawn([BIN, ...base(`s-log-${format}`), "--log_format", format], { stdout: "pipe", stderr: "pipe" });
+      const out = await readUntil(proc.stdout.getReader(), "node_started");
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      const lines = out.trim().split("\n").filter((l) => l.length > 0);
+      expect(lines.length).toBeGreaterThanOrEqual(2);
+      for (const line of lines) {
+        const ts = format === "json" ? (JSON.parse(line) as { ts: string }).ts : /^ts=(\S+) /.exec(line)?.[1];
+        expect(`${line}:${Number.isFinite(Date.parse(ts ?? ""))}`).toBe(`${line}:true`);
+        expect(ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      }
+    }
+  }, 60_000);
+});

@@ -3,6 +3,7 @@
  * mint template, searches nonces on all cores with native PoW, submits a hit, and
  * starts over on the new tip. SIGINT/SIGTERM stop it cleanly between or during searches.
  */
+import { formatLogLine } from "../log-line.ts";
 import type { Command } from "../command.ts";
 import { rpcCall } from "../../rpc/client.ts";
 import { powSearch } from "../../crypto/pow.ts";
@@ -90,7 +91,7 @@ export const command: Command = {
       });
       if (!res) continue;
       if (res.accepted) accepted++;
-      ctx.out(JSON.stringify({ type: "mint_submitted", height: t.height, targetBits: t.targetBits, accepted: res.accepted, mintId: res.mintId, code: res.code, hashes: result.hashes.toString() }));
+      ctx.out(formatLogLine("json", { type: "mint_submitted", height: t.height, targetBits: t.targetBits, accepted: res.accepted, mintId: res.mintId, code: res.code, hashes: result.hashes.toString() }));
       // A queued mint holds the tip until it is final: mining on the same template again
       // would only produce a competitor that is void. Wait (bounded) for the next height.
       if (res.accepted || res.code === "MINT_ALREADY_PENDING") await waitForNextHeight(url, to, t.height, ctx.signal);
