@@ -108,7 +108,7 @@ export class PhantomNode {
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
-    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits });
+    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits, minRelayFeePerByte: g.minRelayFeePerByte });
     this.proposer = new Proposer({ txsPerPayload: opts.txsPerPayload, payloadBudgetBytes: opts.payloadBudgetBytes, registry: opts.registry });
     this.peers = new PeerManager({
       commitment: g.commitment,
