@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bearerMatches, isLoopbackHost, planRpcAuth, readTokenFile, rpcTokenFromPlan, writeCookie } from "../../src/rpc/auth.ts";
 import { startRpcServer, type RpcServer } from "../../src/rpc/server.ts";
 import { createRegistry, createNodeMetrics } from "../../src/metrics/registry.ts";
-import { rpcCall } from "../../src/rpc/client.ts";
+import { rpcCall, rpcEndpoint, withRpcToken } from "../../src/rpc/client.ts";
 import { rawRequest } from "./raw-http.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "phantom-rpc-auth-"));
@@ -98,5 +98,17 @@ describe("a server with a token", () => {
       ws.onerror = () => reject(new Error("upgrade refused"));
     });
     ws.close();
+  }, 10_000);
+});
+
+describe("client URLs", () => {
+  test("a token rides in the URL's password and is sent as a bearer token, never in messages", async () => {
+    expect(rpcEndpoint("http://127.0.0.1:8645")).toEqual({ endpoint: "http://127.0.0.1:8645/rpc", token: undefined });
+    expect(rpcEndpoint("http://:s3cret%2Fx@127.0.0.1:8645/rpc")).toEqual({ endpoint: "http://127.0.0.1:8645/rpc", token: "s3cret/x" });
+    const url = withRpcToken("http://127.0.0.1:1", "tok/en-0123456789abcdef");
+    expect(rpcEndpoint(url).token).toBe("tok/en-0123456789abcdef");
+    const err = await rpcCall(url, "x").catch((e: Error) => e.message);
+    expect(err).toContain("http://127.0.0.1:1/rpc");
+    expect(err).not.toContain("tok");
   }, 10_000);
 });
