@@ -110,17 +110,9 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
         }
         const { path, query } = target;
         const client = srv.requestIP(req)?.address ?? "";
-        const refused = gate(req, path, client);
-        if (refused) return refused;
-        if (path === "/rpc" && req.method === "POST") {
-          const declared = Number(req.headers.get("content-length") ?? "0");
-          if (declared > rpcBodyBytesMax) return httpError(413, "HTTP_BODY_TOO_LARGE", `body exceeds ${rpcBodyBytesMax} bytes`);
-          const refused = { cost: 0 };
-          const result = await dispatch(opts.methods, await req.text(), observe, admitCalls(client, refused));
-          if (result === null) return new Response(null, { status: 204 });
-          const limited = !Array.isArray(result) && result.error?.data?.code === "RPC_RATE_LIMITED";
-          return limited ? jsonResponse(toJson(result), 429, retryAfter(client, refused.cost)) : json(toJson(result));
-        }
+        const denied = gate(req, path, client);
+        if (denied) return denied;
+        if (path === "/rpc" && req.method === "POST") return rpcPost(req, client);
         if (path.startsWith("/api/") && req.method === "GET") return restCall(path.slice(5), query, client);
         if (path === "/health") return json(toJson({ ok: true }));
         if (path === "/ready") return opts.ready() ? json(toJson({ ready: true })) : json(toJson({ ready: false }), 503);
@@ -143,6 +135,17 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
         clientsChanged: (count) => m?.wsClients.set(count),
       }),
     });
+  }
+
+  async function rpcPost(req: Request, client: string): Promise<Response> {
+    const declared = Number(req.headers.get("content-length") ?? "0");
+    if (declared > rpcBodyBytesMax) return httpError(413, "HTTP_BODY_TOO_LARGE", `body exceeds ${rpcBodyBytesMax} bytes`);
+    const refused = { cost: 0 };
+    const result = await dispatch(opts.methods, await req.text(), observe, admitCalls(client, refused));
+    if (result === null) return new Response(null, { status: 204 });
+    // A single call refused by the rate limit is a 429; in a batch, items fail one by one.
+    const limited = !Array.isArray(result) && result.error?.data?.code === "RPC_RATE_LIMITED";
+    return limited ? jsonResponse(toJson(result), 429, retryAfter(client, refused.cost)) : json(toJson(result));
   }
 
   async function restCall(name: string, query: URLSearchParams, client: string): Promise<Response> {
