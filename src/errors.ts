@@ -31,6 +31,9 @@ export function describeOsError(e: unknown): string {
     EADDRNOTAVAIL: "address not available on this host",
     EACCES: "permission denied (ports below 1024 need privileges)",
     EPERM: "operation not permitted",
+    ENOENT: "no such file or directory",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left on device",
   };
   if (typeof code === "string") return `${known[code] ?? (e as Error).message} (${code})`;
   return e instanceof Error ? e.message : String(e);

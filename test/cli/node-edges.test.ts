@@ -139,6 +139,14 @@ describe("busy ports", () => {
   }, 30_000);
 });
 
+test("--cert_out into a missing folder is a typed error, not a stack", () => {
+  const r = runPhantom([...base("s-cert"), "--cert_out", join(dir, "no", "such", "dir", "c.der")], { timeoutMs: 30_000 });
+  expect(r.code).toBe(2);
+  expect(r.err.trim()).toStartWith("error [CERT_WRITE_FAILED]: cannot write --cert_out");
+  expect(r.err).toContain("(ENOENT)");
+  expect(r.err).not.toContain("    at ");
+}, 30_000);
+
 describe("log lines", () => {
   test("JSON and text log lines carry a timestamp", async () => {
     for (const format of ["json", "text"]) {

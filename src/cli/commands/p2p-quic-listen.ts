@@ -19,6 +19,7 @@ import { nodeRpcMethods, NODE_REST_ROUTES, NODE_RPC_COSTS } from "../../node/rpc
 import { quicTransport } from "../../node/quic-transport.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { formatLogLine } from "../log-line.ts";
+import { describeOsError, PhantomError } from "../../errors.ts";
 
 export const command: Command = {
   name: "P2pQuicListen",
@@ -51,7 +52,11 @@ export const command: Command = {
       if (rpcAuth.kind === "cookie") opened.push(() => removeCookie(rpcAuth.path));
       const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey) });
       if (config.certOut) {
-        writeFileSync(config.certOut, transport.certificateDer());
+        try {
+          writeFileSync(config.certOut, transport.certificateDer());
+        } catch (e) {
+          throw new PhantomError("CERT_WRITE_FAILED", `cannot write --cert_out ${config.certOut}: ${describeOsError(e)}`);
+        }
         log({ type: "cert_written", path: config.certOut });
       }
       const rpcHolder: { publish?: (topic: string, payload: unknown) => void } = {};
