@@ -35,3 +35,19 @@ export class InvariantError extends Error {
 export function invariant(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
+
+/** A person-readable cause of a failed listen/open system call, with its errno code. */
+export function describeOsError(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  const known: Record<string, string> = {
+    EADDRINUSE: "address already in use (another process, or another phantom, holds the port)",
+    EADDRNOTAVAIL: "address not available on this host",
+    EACCES: "permission denied (ports below 1024 need privileges)",
+    EPERM: "operation not permitted",
+    ENOENT: "no such file or directory",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left on device",
+  };
+  if (typeof code === "string") return `${known[code] ?? (e as Error).message} (${code})`;
+  return e instanceof Error ? e.message : String(e);
+}

@@ -69,7 +69,17 @@ export interface Genesis {
   totalStake: bigint;
   emission: EmissionParams;
   fees: FeeParams;
+  /**
+   * Relay policy, not validity: the least fee per encoded byte a node's mempool admits
+   * (`[fees] min_relay_fee_per_byte`, default 1; 0 only where the genesis says so).
+   */
+  minRelayFeePerByte: bigint;
 }
+
+/** Default of `[fees] min_relay_fee_per_byte`: 1 unit per encoded byte. */
+export const MIN_RELAY_FEE_PER_BYTE_DEFAULT = 1n;
+/** Upper bound of `[fees] min_relay_fee_per_byte` (1 PC per byte). */
+export const MIN_RELAY_FEE_PER_BYTE_MAX = 100_000_000n;
 
 type Table = Record<string, unknown>;
 
@@ -204,6 +214,7 @@ export function parseGenesis(text: string): Genesis {
     totalStake,
     emission: parseEmission(table(doc.emission, "emission")),
     fees: parseFees(table(doc.fees, "fees")),
+    minRelayFeePerByte: int(table(doc.fees, "fees"), "min_relay_fee_per_byte", "fees.min_relay_fee_per_byte", 0n, MIN_RELAY_FEE_PER_BYTE_MAX, MIN_RELAY_FEE_PER_BYTE_DEFAULT),
   };
 }
 

@@ -27,6 +27,12 @@ export const MEMPOOL_TXS_MAX = 100_000;
 export const MEMPOOL_BYTES_MAX = 64 * 1024 * 1024;
 /** A replacement may evict at most this many conflicting txs (bounds the work one offer causes). */
 export const RBF_CONFLICTS_MAX = 32;
+/**
+ * A replacement pays at least this share more than what it replaces, in basis points
+ * (10 %): n replacements of one output cost the first fee times 1.1^n, so churning a
+ * conflict through every peer's mempool gets expensive quickly.
+ */
+export const RBF_BUMP_BPS = 1_000n;
 /** Offers validated per verifyBatch call; longer admit() calls are split into chunks of this size. */
 export const ADMIT_BATCH_MAX = 4_096;
 /**
@@ -36,7 +42,7 @@ export const ADMIT_BATCH_MAX = 4_096;
  */
 export const MEMPOOL_EXPIRY_ANCHORS = 2_000n;
 
-export type MempoolRejectCode = "MEMPOOL_DUPLICATE" | "MEMPOOL_FULL" | "MEMPOOL_RBF_FEE_RATE" | "MEMPOOL_RBF_FEE" | "MEMPOOL_RBF_TOO_MANY";
+export type MempoolRejectCode = "MEMPOOL_DUPLICATE" | "MEMPOOL_FULL" | "MEMPOOL_FEE_TOO_LOW" | "MEMPOOL_RBF_FEE_RATE" | "MEMPOOL_RBF_FEE" | "MEMPOOL_RBF_TOO_MANY";
 
 export class MempoolRejected extends PhantomError<MempoolRejectCode> {
   constructor(code: MempoolRejectCode, message: string, details?: Record<string, unknown>) {
@@ -75,6 +81,8 @@ export interface MempoolLimits {
 
 export interface MempoolOptions {
   view: UtxoReader;
+  /** Least fee per encoded byte admitted, and the least a replacement adds per byte (genesis `min_relay_fee_per_byte`). */
+  minRelayFeePerByte: bigint;
   limits?: Partial<MempoolLimits>;
   registry?: Registry;
   /** Told of every admission and removal (with its terminal state), once per operation: persistence and tx status. */
@@ -131,10 +139,13 @@ export class Mempool {
   private readonly journal: MempoolJournal | undefined;
   /** Admissions and removals of the current operation, handed to the journal at its end. */
   private changes: MempoolChange[] = [];
+  readonly minRelayFeePerByte: bigint;
 
   constructor(opts: MempoolOptions) {
     this.view = opts.view;
     this.journal = opts.journal;
+    if (opts.minRelayFeePerByte < 0n) throw new PhantomError("MEMPOOL_BAD_LIMITS", "minRelayFeePerByte must be >= 0");
+    this.minRelayFeePerByte = opts.minRelayFeePerByte;
     this.limits = { txsMax: opts.limits?.txsMax ?? MEMPOOL_TXS_MAX, bytesMax: opts.limits?.bytesMax ?? MEMPOOL_BYTES_MAX };
     if (!(this.limits.txsMax >= 1 && this.limits.bytesMax >= 1)) throw new PhantomError("MEMPOOL_BAD_LIMITS", "mempool limits must be at least 1");
     this.metrics = createMempoolMetrics(opts.registry ?? new Registry());
@@ -248,7 +259,9 @@ export class Mempool {
       admittedAt: offer.admittedAt ?? ctx.anchorIndex,
     };
     const conflicts = this.conflictsOf(inputKeys);
-    const rbfError = checkReplacement(entry, conflicts);
+    const relayFee = this.minRelayFeePerByte * entry.bytesBig;
+    if (fee < relayFee) return this.refuse(new MempoolRejected("MEMPOOL_FEE_TOO_LOW", `fee ${fee} is below the minimum relay fee of ${relayFee} (${this.minRelayFeePerByte} units per byte x ${entry.encodedBytes} bytes)`), offer.txid);
+    const rbfError = checkReplacement(entry, conflicts, this.minRelayFeePerByte);
     if (rbfError !== undefined) return this.refuse(rbfError, offer.txid);
     const victims = this.makeRoom(entry, conflicts);
     if (victims === undefined) {
@@ -412,12 +425,18 @@ function prepare(tx: MicroTx, encoded?: Uint8Array): Offer | TxRejected {
 }
 
 /**
- * Replace-by-fee. A tx conflicting with mempool txs C (sharing at least one input)
+ * Replace-by-fee. A tx N conflicting with mempool txs C (sharing at least one input)
  * replaces all of C only if: |C| <= RBF_CONFLICTS_MAX; its fee rate is strictly
- * higher than the fee rate of EVERY tx in C; and its fee is at least the sum of
- * C's fees (so a replacement never lowers the fees the mempool holds).
+ * higher than the fee rate of EVERY tx in C; and its fee is at least
+ * sum(fee C) + max(minRelayFeePerByte * bytes(N), ceil(sum(fee C) * RBF_BUMP_BPS / 10,000)):
+ * it never lowers the fees the mempool holds, pays its own relay again, and adds at
+ * least 10 % (docs/SPEC_TX.md §5).
  */
-export function checkReplacement(entry: { fee: bigint; encodedBytes: number; txid: Uint8Array }, conflicts: readonly { fee: bigint; encodedBytes: number; txidHex: string }[]): MempoolRejected | undefined {
+export function checkReplacement(
+  entry: { fee: bigint; encodedBytes: number; txid: Uint8Array },
+  conflicts: readonly { fee: bigint; encodedBytes: number; txidHex: string }[],
+  minRelayFeePerByte: bigint,
+): MempoolRejected | undefined {
   if (conflicts.length === 0) return undefined;
   if (conflicts.length > RBF_CONFLICTS_MAX) return new MempoolRejected("MEMPOOL_RBF_TOO_MANY", `conflicts with ${conflicts.length} txs; a replacement may replace at most ${RBF_CONFLICTS_MAX}`);
   let feeSum = 0n;
@@ -425,6 +444,14 @@ export function checkReplacement(entry: { fee: bigint; encodedBytes: number; txi
     if (!feeRateLess(c, entry)) return new MempoolRejected("MEMPOOL_RBF_FEE_RATE", `conflicts with ${c.txidHex} whose fee rate is not lower`, { conflict: c.txidHex });
     feeSum += c.fee;
   }
-  if (entry.fee < feeSum) return new MempoolRejected("MEMPOOL_RBF_FEE", `fee ${entry.fee} is below the ${feeSum} paid by the txs it would replace`);
+  const required = feeSum + rbfMinimumBump(feeSum, entry.encodedBytes, minRelayFeePerByte);
+  if (entry.fee < required) return new MempoolRejected("MEMPOOL_RBF_FEE", `fee ${entry.fee} is below the ${required} a replacement must pay (the ${feeSum} it replaces plus the minimum bump)`, { required: required.toString() });
   return undefined;
+}
+
+/** What a replacement must add to the fees it replaces: max(relay fee of its bytes, 10 % of them, rounded up). */
+export function rbfMinimumBump(replacedFees: bigint, encodedBytes: number, minRelayFeePerByte: bigint): bigint {
+  const relay = minRelayFeePerByte * BigInt(encodedBytes);
+  const share = (replacedFees * RBF_BUMP_BPS + 9_999n) / 10_000n;
+  return relay > share ? relay : share;
 }

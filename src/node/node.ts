@@ -127,7 +127,7 @@ export class PhantomNode {
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
     this.txLife = new TxLifecycle(new TxJournalStore(opts.store.db), opts.registry);
-    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits, journal: this.txLife });
+    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits, journal: this.txLife, minRelayFeePerByte: g.minRelayFeePerByte });
     this.proposer = new Proposer({ txsPerPayload: opts.txsPerPayload, payloadBudgetBytes: opts.payloadBudgetBytes, registry: opts.registry });
     this.peers = new PeerManager({
       commitment: g.commitment,

@@ -5,7 +5,7 @@
  * WritableLedgerStore: each finalized anchor is committed in ONE transaction.
  */
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { ensurePrivateDir, ensurePrivateFile, tightenIfLoose } from "./private-files.ts";
 import { join } from "node:path";
 import { toHex, equalBytes } from "../crypto/bytes.ts";
 import { blake3_32 } from "../crypto/hash.ts";
@@ -93,8 +93,15 @@ export class SqliteStore implements WritableLedgerStore {
   private readonly writeEvents: ReturnType<SqliteStore["makeWriteEvents"]>;
 
   constructor(opts: SqliteStoreOptions) {
-    mkdirSync(opts.storeDir, { recursive: true });
     this.path = join(opts.storeDir, STORE_FILE_NAME);
+    try {
+      ensurePrivateDir(opts.storeDir);
+      // Created 0600 before SQLite opens it, so its -wal and -shm files are 0600 too; older stores are tightened.
+      ensurePrivateFile(this.path);
+      for (const suffix of ["-wal", "-shm"]) tightenIfLoose(this.path + suffix);
+    } catch (e) {
+      throw new StoreError("STORE_OPEN_FAILED", `cannot create store ${this.path}: ${(e as Error).message}`);
+    }
     this.db = openDatabase(this.path, opts.fsync, opts.pageSizeBytes ?? PAGE_SIZE_BYTES, opts.walAutocheckpointPages ?? WAL_AUTOCHECKPOINT_PAGES);
     setLockIndex(this.db, opts.lockIndex ?? true);
     this.emission = opts.emission;

@@ -77,7 +77,7 @@ describe("accepted transaction lifecycle", () => {
     const registry = new Registry();
     const journal = new TxJournalStore(store.db);
     const life = new TxLifecycle(journal, registry, 6n);
-    const mempool = new Mempool({ view: store, registry, journal: life, limits: { txsMax: 4 } });
+    const mempool = new Mempool({ view: store, registry, journal: life, limits: { txsMax: 4 }, minRelayFeePerByte: 0n });
     const chain = new ChainIndex(store);
     const status = (tx: MicroTx) => life.status(digestMicroTx(tx), mempool, chain);
     const anchor = (payload: AnchorPayload, held: (txid: string) => boolean = () => false) => {
@@ -153,7 +153,7 @@ describe("accepted transaction lifecycle", () => {
     const { store, coins } = fundedStore(4);
     const journal = new TxJournalStore(store.db, 2);
     const life = new TxLifecycle(journal, new Registry());
-    const mempool = new Mempool({ view: store, journal: life, limits: { txsMax: 1 } });
+    const mempool = new Mempool({ view: store, journal: life, limits: { txsMax: 1 }, minRelayFeePerByte: 0n });
     // Each admission with a higher fee rate evicts the previous one: three evicted records.
     const txs = coins.map((c, i) => transfer(c, 1_000n * BigInt(i + 1)));
     for (const tx of txs) expect(mempool.admit([tx], ctxOf(store))[0]!.ok).toBe(true);
@@ -169,7 +169,7 @@ describe("accepted transaction lifecycle", () => {
   test("a restarted store reloads its pending txs, re-validated: still pending, final, or void naming the winner", async () => {
     const { dir, store, coins } = fundedStore(3);
     const life = new TxLifecycle(new TxJournalStore(store.db), new Registry());
-    const mempool = new Mempool({ view: store, journal: life });
+    const mempool = new Mempool({ view: store, journal: life, minRelayFeePerByte: 0n });
     const [p1, p2, p3] = [transfer(coins[0]!, 1_000n), transfer(coins[1]!, 1_000n), transfer(coins[2]!, 1_000n)];
     const admittedAt = ctxOf(store).anchorIndex;
     expect(mempool.admit([p1, p2, p3], ctxOf(store)).every((r) => r.ok)).toBe(true);
@@ -184,7 +184,7 @@ describe("accepted transaction lifecycle", () => {
     const journal = new TxJournalStore(reopened.db);
     const life2 = new TxLifecycle(journal, registry);
     expect(await metric(registry, "pc_node_mempool_persisted_txs")).toBe(3);
-    const mempool2 = new Mempool({ view: reopened, journal: life2 });
+    const mempool2 = new Mempool({ view: reopened, journal: life2, minRelayFeePerByte: 0n });
     expect(life2.restore(mempool2, reopened, ctxOf(reopened))).toEqual({ persisted: 3, pending: 1, final: 1, void: 1, evicted: 0, replaced: 0 });
     const chain = new ChainIndex(reopened);
     const status = (tx: MicroTx) => life2.status(digestMicroTx(tx), mempool2, chain);
@@ -202,7 +202,7 @@ describe("accepted transaction lifecycle", () => {
   test("the re-announcement sends the oldest pending txs, at most the bound, in messages within the P2P limits", () => {
     const n = txsPerMessageMax + 300;
     const { view, ops } = fundedView(n);
-    const mempool = new Mempool({ view });
+    const mempool = new Mempool({ view, minRelayFeePerByte: 0n });
     const txs = ops.map((op) => freeTx([op], 100n));
     expect(mempool.admit(txs, CTX).every((r) => r.ok)).toBe(true);
     const all = mempoolAnnouncement(mempool, n);

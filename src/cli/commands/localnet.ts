@@ -4,6 +4,7 @@
  * and metrics endpoints are. The embedded genesis.toml is a public devnet whose
  * validator keys anyone can derive: for local use only.
  */
+import { formatLogLine } from "../log-line.ts";
 import { mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -103,7 +104,7 @@ export const command: Command = {
       prefixLines(c.name, c.proc.stdout, ctx.out);
       prefixLines(c.name, c.proc.stderr, ctx.err);
     }
-    ctx.out(JSON.stringify({ type: "localnet_started", dir, validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
+    ctx.out(formatLogLine("json", { type: "localnet_started", dir, validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
     ctx.err(`localnet: ${endpoints.length} validators; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; Ctrl-C stops`);
 
     const duration = ctx.flags.duration_s as number;

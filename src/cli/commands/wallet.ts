@@ -2,6 +2,7 @@
  * `phantom wallet new|address|balance|send|status`: a single-key wallet over a node's RPC.
  * The mnemonic lives in a 0600 file and is printed only with --show_mnemonic.
  */
+import { RPC_TOKEN_FILE_FLAG, rpcUrl } from "../rpc-target.ts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command, CommandContext } from "../command.ts";
@@ -67,7 +68,7 @@ async function runNew(ctx: CommandContext): Promise<number> {
 
 async function runBalance(ctx: CommandContext): Promise<number> {
   const acct = await withAccount(ctx, (a) => ({ address: a.address, index: a.index }));
-  const rpc = ctx.flags.rpc as string;
+  const rpc = rpcUrl(ctx.flags);
   const info = await fetchAddress(rpc, acct.address, ctx.signal);
   const maturityAnchors = await maturityFromGenesis(ctx);
   let spendable = info.balanceUnits;
@@ -89,14 +90,14 @@ async function runSend(ctx: CommandContext): Promise<number> {
   const amount = parseAmount(amountText);
   const fee = parseAmount(ctx.flags.fee as string, { allowZero: true });
   const maturityAnchors = await maturityFromGenesis(ctx);
-  const res = await withAccount(ctx, (account) => sendPayment({ rpc: ctx.flags.rpc as string, account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
+  const res = await withAccount(ctx, (account) => sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
   ctx.out(JSON.stringify({
     type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
     feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
   }));
   const waitS = ctx.flags.wait_s as number;
   if (waitS > 0) {
-    const anchor = await waitForFinality(ctx.flags.rpc as string, res.txid, waitS * 1000, ctx.signal);
+    const anchor = await waitForFinality(rpcUrl(ctx.flags), res.txid, waitS * 1000, ctx.signal);
     ctx.out(JSON.stringify({ type: "tx_final", txid: res.txid, anchorIndex: anchor.toString() }));
   }
   return 0;
@@ -129,6 +130,7 @@ export const command: Command = {
     { name: "wallet", type: "string", help: "wallet file (one BIP39 mnemonic line, mode 0600)", default: defaultWalletPath },
     { name: "account", type: "int", help: "account index derived from the mnemonic", default: "0" },
     { name: "rpc", type: "string", help: "node RPC URL", default: "http://127.0.0.1:8645" },
+    RPC_TOKEN_FILE_FLAG,
     { name: "rpc_timeout_ms", type: "int", help: "give up on an RPC call after this long", default: String(walletRpcTimeoutMs) },
     { name: "to", type: "string", help: "send: recipient address (pc1…)" },
     { name: "amount", type: "string", help: "send: amount, PC decimal (1.5) or units (150000000u)" },
