@@ -423,7 +423,8 @@ export class PhantomNode {
     if (!this.mayCreateEvents()) return;
     this.ticksSinceEvent++;
     const plan = this.planPayload();
-    const idle = this.news === 0;
+    // A committee of one never hears news: its own events are what decide rounds.
+    const idle = this.news === 0 && this.opts.genesis.k > 1;
     const wanted = plan !== null || (!idle && (this.inFlight.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
     if (wanted) this.createOwnEvent(plan);
   }
