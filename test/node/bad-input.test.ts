@@ -68,7 +68,8 @@ describe("bad network input", () => {
         signEvent(buildEventHeader({ shard: 0, creator: 3, seq, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport, round: target.node.engine.describe(p.id)?.round ?? 0 })), payloadDigest: digest }), keys[3]!.secretKey);
       const e0 = head(0, []);
       const e1 = head(1, [e0, target.store.eventsByCreatorFrom(1, 0, 1)[0]!]);
-      const item = (e: SignedEvent, payload = EMPTY_PAYLOAD_BYTES) => ({ event: encodeSignedEvent(e), payload });
+      // Served without a signature: a mismatch among them proves nothing (peer score only).
+      const item = (e: SignedEvent, payload = EMPTY_PAYLOAD_BYTES) => ({ event: encodeSignedEvent(e), payload, serveSignature: new Uint8Array(64) });
 
       // Child before parent (reordered): buffered as an orphan, then accepted with its parent.
       attacker.send({ kind: "events", items: [item(e1)] });
@@ -83,7 +84,7 @@ describe("bad network input", () => {
       forged.signature[0]! ^= 1;
       attacker.send({ kind: "events", items: [item(forged)] });
       // Truncated event bytes.
-      attacker.send({ kind: "events", items: [{ event: encodeSignedEvent(head(2, [e1])).subarray(0, 40), payload: EMPTY_PAYLOAD_BYTES }] });
+      attacker.send({ kind: "events", items: [{ event: encodeSignedEvent(head(2, [e1])).subarray(0, 40), payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) }] });
       await until(() => attacker.closed() !== null || target.node.peers.isConnected(3) === false, 10_000).catch(() => {});
       // Garbage frames until the score runs out.
       for (let i = 0; i < 8 && attacker.closed() === null; i++) attacker.raw(frame(new Uint8Array([0xee, i])));
@@ -123,7 +124,7 @@ describe("bad network input", () => {
       const fork = (parents: SignedEvent[]) =>
         signEvent(buildEventHeader({ shard: 0, creator: 3, seq: 0, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport, round: target.node.engine.describe(p.id)?.round ?? 0 })), payloadDigest: blake3_32(EMPTY_PAYLOAD_BYTES) }), keys[3]!.secretKey);
       const [a, b] = [fork([]), fork([other])];
-      attacker.send({ kind: "events", items: [a, b].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES })) });
+      attacker.send({ kind: "events", items: [a, b].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) })) });
       const evidenceRows = (n: (typeof nodes)[number]) => (n.store.db.query("SELECT COUNT(*) AS n FROM evidence WHERE offender = 3 AND kind = 'equivocation'").get() as { n: bigint }).n;
       await until(() => nodes.every((n) => evidenceRows(n) === 1n));
       expect(await metricValue(registries[0]!, "pc_node_evidence_total", { kind: "equivocation" })).toBeGreaterThanOrEqual(1);
