@@ -4,43 +4,17 @@
 // peer when its score is spent, keeps finalizing with the honest validators, and its
 // committed anchors are untouched.
 import { afterAll, describe, expect, test } from "bun:test";
-import type { Registry } from "prom-client";
-import type { Genesis } from "../../src/genesis/genesis.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
-import type { PhantomNode } from "../../src/node/node.ts";
-import { linkPair, type Link } from "../../src/net/p2p/link.ts";
-import { encodeMessage, frame, decodeMessage, FrameDecoder, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
+import { frame } from "../../src/net/p2p/messages.ts";
 import { buildEventHeader } from "../../src/consensus/engine.ts";
 import { encodeSignedEvent, signEvent, type SignedEvent } from "../../src/types/event.ts";
 import { EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
-import { TestNet, stopAll, until } from "./harness.ts";
+import { TestNet, stopAll, until, rogue, metricValue } from "./harness.ts";
 
 const nets: TestNet[] = [];
 afterAll(() => nets.forEach((n) => n.cleanup()));
-
-/** A hand-driven connection that claims to be validator `me`. */
-function rogue(node: PhantomNode, genesis: Genesis, me: number, publicKey: Uint8Array) {
-  const [mine, theirs] = linkPair(publicKey, genesis.validators[node.validator]!.publicKey);
-  const got: P2pMessage[] = [];
-  const frames = new FrameDecoder();
-  let closed: string | null = null;
-  mine.onData((b) => {
-    for (const f of frames.push(b)) got.push(decodeMessage(f));
-  });
-  mine.onClose((r) => (closed = r));
-  node.peers.attach(theirs as Link);
-  const send = (m: P2pMessage) => mine.send(frame(encodeMessage(m)));
-  send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: genesis.commitment, validator: me, highestSeq: new Array(genesis.k).fill(-1) });
-  return { got, send, raw: (b: Uint8Array) => mine.send(b), closed: () => closed };
-}
-
-async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  if (!m) return 0;
-  return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
-}
 
 /** Validators 0..2 run as honest nodes; validator 3's key is held by the test (the attacker). */
 function honestNetwork(label: string) {
