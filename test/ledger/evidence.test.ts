@@ -11,10 +11,12 @@ import type { AnchorDiff } from "../../src/ledger/state.ts";
 import type { PayloadTx } from "../../src/types/payload.ts";
 import { type Evidence, type InvalidEventReason, INVALID_EVENT_REASONS, decodeEvidence } from "../../src/types/evidence.ts";
 import type { SignedEvent } from "../../src/types/event.ts";
-import { equivocationEvidence, signDaServe } from "../../src/consensus/slashing.ts";
-import { equalBytes, toHex } from "../../src/crypto/bytes.ts";
+import { daServeMessage, equivocationEvidence, signDaServe } from "../../src/consensus/slashing.ts";
+import { concatBytes, equalBytes, toHex } from "../../src/crypto/bytes.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
-import { sign } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed, sign } from "../../src/crypto/ed25519.ts";
+import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
+import { ed25519 as nobleEd25519 } from "@noble/curves/ed25519.js";
 import { committeeKeys, DagBuilder, signed } from "../consensus/tools-fixtures.ts";
 import { testParams } from "./fixtures.ts";
 
@@ -161,5 +163,34 @@ describe("a replayed offense", () => {
     const cite = (reason: InvalidEventReason, parents: SignedEvent[]): Evidence => ({ kind: "invalid_event", event: bad, reason, parents });
     expect(codes(step([cite("bad_seq", [e0])]))).toEqual(["ok"]);
     expect(codes(step([cite("bad_lamport", [e0, e1]), cite("bad_seq", [e0, e1])]))).toEqual(["EVIDENCE_DUPLICATE", "EVIDENCE_DUPLICATE"]);
+  });
+});
+
+describe("worked examples of SPEC_SLASHING (checked against @noble)", () => {
+  const utf8 = (s: string) => new TextEncoder().encode(s);
+  const E = new Uint8Array(32).fill(0x11);
+  const D = new Uint8Array(32).fill(0x22);
+
+  test("the serve message and a serve signature", () => {
+    const m = "5a9996bf989dc02a8606e846b09409005198db7393954b4a3a9a4e0993760e26";
+    expect(toHex(daServeMessage(E, D))).toBe(m);
+    expect(toHex(nobleBlake3(concatBytes(utf8("phantom/v0/da-serve"), E, D)))).toBe(m);
+    const seed = new Uint8Array(32).fill(1);
+    const sig = "1a1cc9fc426561c76bcc8805959021c7d5564148f524ca0420ec71f6299207df42ff7583cad3aaa024aee7086bac6f7777076160e5b361bb36ca32095d5e2801";
+    expect(toHex(nobleEd25519.getPublicKey(seed))).toBe("8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c");
+    expect(toHex(nobleEd25519.sign(daServeMessage(E, D), seed))).toBe(sig);
+    expect(toHex(signDaServe(keyPairFromSeed(seed).secretKey, E, D))).toBe(sig);
+  });
+
+  test("offense ids", () => {
+    const cases: [string, string][] = [
+      ["equivocation/0/3/9", "3c421ff91be7d5d5e7e13a5d9c2d08e95142b636502a9f4406374da3609c584b"],
+      [`invalid_event/${"11".repeat(32)}`, "d3484cdaa8d5abcabe6f0a79f73bbbdb91fd80935685398c0a0c9d38e4d5ba89"],
+      [`conflicting_da/3/${"11".repeat(32)}`, "80c08b0c3483b07f4c163f265408db222dfeafd44ea0fd795d16690359f861ab"],
+    ];
+    for (const [key, id] of cases) {
+      expect(toHex(offenseId(key))).toBe(id);
+      expect(toHex(nobleBlake3(concatBytes(utf8("phantom/v0/offense"), utf8(key))))).toBe(id);
+    }
   });
 });
