@@ -4,17 +4,17 @@
 // a valid event reported as invalid, forged data-availability statements, offenses
 // replayed under other evidence ids — and every honest node voids each one with the same
 // code at the same anchor and position, records nothing against an honest validator, and
-// ends in the same state. Its own real offenses (a signed payload mismatch it served, an
-// equivocation) are recorded once, against it.
+// ends in the same state. Its own real offenses (signed payload mismatches it served, an
+// equivocation) are recorded once each, against it.
 import { afterAll, expect, test } from "bun:test";
-import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed, verify } from "../../src/crypto/ed25519.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { buildEventHeader } from "../../src/consensus/engine.ts";
-import { equivocationEvidence, signDaServe } from "../../src/consensus/slashing.ts";
+import { daServeMessage, equivocationEvidence, signDaServe } from "../../src/consensus/slashing.ts";
 import { evidenceId } from "../../src/ledger/evidence.ts";
 import { decodeSignedEvent, encodeSignedEvent, signEvent, type SignedEvent } from "../../src/types/event.ts";
-import { encodeAnchorPayload, EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
+import { encodeAnchorPayload } from "../../src/types/payload.ts";
 import type { Evidence } from "../../src/types/evidence.ts";
 import { TestNet, stopAll, until, rogue, metricValue, applied, type TestNode } from "./harness.ts";
 
@@ -63,9 +63,19 @@ test("framing attempts are refused identically on every honest node; real offens
     // Validator 3 really forks at seq 9 (never gossiped, only shown in evidence).
     const forks = [1, 2, 3].map((n) => signEvent(buildEventHeader({ shard: 0, creator: 3, seq: 9, parents: [], payloadDigest: blake3_32(Uint8Array.of(n)) }), keys[3]!.secretKey));
 
-    // Validator 3 serves validator 1's event with other bytes, under its own signature:
-    // node 0 turns that into conflicting-DA evidence against 3 and carries it.
+    // Validator 3 serves validator 1's event with other bytes, under its own signature, in an
+    // `events` item and in a `payload` answer (another event): node 0 turns each into
+    // conflicting-DA evidence against 3 and carries it.
     attacker.send({ kind: "events", items: [{ event: encodeSignedEvent(h), payload: wrong, serveSignature: signDaServe(keys[3]!.secretKey, h.id, wrongDigest) }] });
+    const h2 = target.store.eventsByCreatorFrom(2, 2, 1)[0]!;
+    attacker.send({ kind: "payload", eventId: h2.id, payload: wrong, serveSignature: signDaServe(keys[3]!.secretKey, h2.id, wrongDigest) });
+    // Node 0 answers get_payload with the event's bytes under its own serve signature.
+    attacker.send({ kind: "get_payload", eventId: h2.id });
+    await until(() => attacker.got.some((m) => m.kind === "payload"));
+    const answer = attacker.got.find((m) => m.kind === "payload")!;
+    if (answer.kind !== "payload") throw new Error("unreachable");
+    expect(toHex(blake3_32(answer.payload))).toBe(toHex(h2.header.payloadDigest));
+    expect(verify(answer.serveSignature, daServeMessage(h2.id, h2.header.payloadDigest), keys[0]!.publicKey)).toBe(true);
 
     const framing1: [Evidence, string][] = [
       [{ kind: "invalid_event", event: h, reason: "bad_lamport", parents: hParents }, "EVIDENCE_RULE_NOT_BROKEN"],
@@ -80,9 +90,9 @@ test("framing attempts are refused identically on every honest node; real offens
     const genuineFork = equivocationEvidence(forks[0]!, forks[1]!);
     const a0 = carry(0, [newestOf(1)], [genuineFork, ...framing1.map(([e]) => e)]);
 
-    const expectedRecords = [{ kind: "conflicting_da", offender: 3 }, { kind: "equivocation", offender: 3 }];
+    const expectedRecords = [{ kind: "conflicting_da", offender: 3 }, { kind: "conflicting_da", offender: 3 }, { kind: "equivocation", offender: 3 }];
     const records = (n: TestNode) => evidenceRows(n).map(({ kind, offender }) => ({ kind, offender })).sort((x, y) => x.kind.localeCompare(y.kind));
-    await until(() => nodes.every((n) => records(n).length === 2 && framing1.every(([e]) => voidedRow(n, evidenceId(e)) !== null)));
+    await until(() => nodes.every((n) => records(n).length === 3 && framing1.every(([e]) => voidedRow(n, evidenceId(e)) !== null)));
 
     // Both offenses again, under other evidence ids: other bytes for the same (server, event), another pair of the forks.
     const otherBytes = Uint8Array.of(1, 2, 3);
@@ -101,12 +111,13 @@ test("framing attempts are refused identically on every honest node; real offens
       expect(records(n)).toEqual(expectedRecords);
       expect(evidenceRows(n)).toEqual(evidenceRows(target));
     }
-    expect(await metricValue(target.registry, "pc_node_evidence_total", { kind: "conflicting_da" })).toBe(1);
+    expect(await metricValue(target.registry, "pc_node_evidence_total", { kind: "conflicting_da" })).toBe(2);
+    expect(target.node.peers.isConnected(3)).toBe(true); // two signed mismatches cost 40 of its 100 points
     // Finality goes on, and the honest nodes agree on the state.
     const at = applied(target) + 3n;
     await until(() => nodes.every((n) => applied(n) >= at));
     expect(new Set(nodes.map((n) => toHex(n.store.commitmentAt(at)!))).size).toBe(1);
-    expect(new Set(nodes.map((n) => evidenceRows(n).length))).toEqual(new Set([2]));
+    expect(new Set(nodes.map((n) => evidenceRows(n).length))).toEqual(new Set([3]));
   } finally {
     await stopAll(nodes);
   }
