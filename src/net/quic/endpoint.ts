@@ -36,6 +36,10 @@ export interface EndpointStats {
   statelessResetsSent: number;
   retriesSent: number;
   connectionsAccepted: number;
+  /** Initials refused because `halfOpenMax` server handshakes were already in progress. */
+  halfOpenRefused: number;
+  /** Server handshakes dropped because they did not complete within `handshakeTimeoutMs`. */
+  halfOpenTimedOut: number;
   /** Connections closed with a transport error, by RFC 9000 error name (CRYPTO_ERROR covers TLS alerts). */
   connectionErrors: Record<string, number>;
 }
@@ -53,11 +57,27 @@ const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
 /** How long a Retry token stays valid. */
 export const RETRY_TOKEN_LIFETIME_MS = 10_000;
 const RETRY_TOKEN_MAC_BYTES = 16;
+/**
+ * Half-open (accepted, handshake not complete) server connections above which a
+ * token-less Initial is answered with a stateless Retry instead of new state. A
+ * legitimate handshake costs one extra round trip only while the server is loaded.
+ */
+export const RETRY_HALF_OPEN_THRESHOLD_DEFAULT = 64;
+/** Half-open server connections kept at most; Initials beyond it are dropped even with a valid token. */
+export const HALF_OPEN_MAX_DEFAULT = 1024;
+/** A server handshake not complete after this long is dropped silently (its state is freed). */
+export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
 
 export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
   clock?: Clock;
-  /** Server: validate client addresses with a Retry round trip before keeping any state (RFC 9000 §8.1.2). */
+  /** Server: always validate client addresses with a Retry round trip before keeping any state (RFC 9000 §8.1.2). */
   retry?: boolean;
+  /** Server: Retry every token-less Initial once this many handshakes are half-open (default RETRY_HALF_OPEN_THRESHOLD_DEFAULT; 0 = always). */
+  retryHalfOpenThreshold?: number;
+  /** Server: half-open handshakes kept at most (default HALF_OPEN_MAX_DEFAULT). */
+  halfOpenMax?: number;
+  /** Server: drop a handshake not complete after this long (default HANDSHAKE_TIMEOUT_MS_DEFAULT). */
+  handshakeTimeoutMs?: number;
   /** Called for each connection accepted by a listening endpoint, once its handshake is done. */
   onConnection?: (conn: QuicConnection) => void;
 };
@@ -78,6 +98,8 @@ export class QuicConnection {
   /** Keys under which the endpoint routes to this connection. */
   readonly cidKeys = new Set<string>();
   timerAt = Infinity;
+  /** Server side: timer that drops the connection if its handshake stalls. */
+  handshakeTimer: unknown = null;
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
   private drainWaiters: { streamId: number; lowWaterBytes: number; resolve: () => void }[] = [];
 
@@ -199,6 +221,8 @@ export class QuicEndpoint {
   private readonly byCid = new Map<string, QuicConnection>();
   private readonly connections = new Set<QuicConnection>();
   private readonly dirty = new Set<QuicConnection>();
+  /** Accepted server connections whose handshake is not complete yet (bounded by halfOpenMax). */
+  private readonly halfOpen = new Set<QuicConnection>();
   private flushScheduled = false;
   private readonly clock: Clock;
   private readonly resetKey = new Uint8Array(randomBytes(32));
@@ -217,6 +241,8 @@ export class QuicEndpoint {
     statelessResetsSent: 0,
     retriesSent: 0,
     connectionsAccepted: 0,
+    halfOpenRefused: 0,
+    halfOpenTimedOut: 0,
     connectionErrors: {},
   };
 
@@ -267,6 +293,11 @@ export class QuicEndpoint {
     return this.connections.size;
   }
 
+  /** Accepted server connections whose handshake has not completed. */
+  get halfOpenCount(): number {
+    return this.halfOpen.size;
+  }
+
   /** Connects to a server and resolves once the handshake (with peer verification) completes. */
   connect(host: string, port: number, overrides: Partial<ConnectionOptions> = {}, timeoutMs = CONNECT_TIMEOUT_MS_DEFAULT): Promise<QuicConnection> {
     if (this.closedEndpoint) return Promise.reject(new QuicEndpointError("QUIC_ENDPOINT_CLOSED", "endpoint is closed"));
@@ -290,7 +321,7 @@ export class QuicEndpoint {
   }
 
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, retry: _r, ...rest } = this.opts;
+    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, ...rest } = this.opts;
     return { ...rest, certificate: this.certificate, resetKey: this.resetKey };
   }
 
@@ -333,7 +364,10 @@ export class QuicEndpoint {
       this.stats.datagramsDropped++;
       return;
     }
-    if (fresh) this.stats.connectionsAccepted++;
+    if (fresh) {
+      this.stats.connectionsAccepted++;
+      this.trackHalfOpen(qc);
+    }
     this.kick(qc);
   }
 
@@ -358,12 +392,15 @@ export class QuicEndpoint {
       this.stats.datagramsDropped++;
       return null;
     }
+    // Under load (or always with `retry`), make the client prove its address with a
+    // stateless Retry before any per-connection state exists (RFC 9000 §8.1.2).
     let retryOriginalDcid: Uint8Array | undefined;
-    if (this.opts.retry) {
-      if (hdr.token.length === 0) {
+    if (hdr.token.length === 0) {
+      if (this.opts.retry || this.halfOpen.size >= (this.opts.retryHalfOpenThreshold ?? RETRY_HALF_OPEN_THRESHOLD_DEFAULT)) {
         this.sendRetry(hdr.dcid, hdr.scid, port, addr);
         return null;
       }
+    } else {
       const odcid = this.openRetryToken(hdr.token, hdr.dcid, port, addr);
       if (!odcid) {
         this.stats.datagramsDropped++;
@@ -371,12 +408,36 @@ export class QuicEndpoint {
       }
       retryOriginalDcid = odcid;
     }
+    if (this.halfOpen.size >= (this.opts.halfOpenMax ?? HALF_OPEN_MAX_DEFAULT)) {
+      this.stats.halfOpenRefused++;
+      this.stats.datagramsDropped++;
+      return null;
+    }
     const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid, retryOriginalDcid);
     const qc = new QuicConnection(this, conn, addr, port);
     this.register(qc);
     this.route(key, qc);
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
+  }
+
+  /** Counts an accepted server connection as half-open until its handshake completes or it times out. */
+  private trackHalfOpen(qc: QuicConnection): void {
+    this.halfOpen.add(qc);
+    qc.handshakeTimer = this.clock.setTimer(() => {
+      qc.handshakeTimer = null;
+      if (!this.halfOpen.has(qc)) return;
+      this.stats.halfOpenTimedOut++;
+      if (qc.timer !== null) this.clock.clearTimer(qc.timer);
+      qc.timer = null;
+      this.discard(qc);
+    }, this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT);
+  }
+
+  private untrackHalfOpen(qc: QuicConnection): void {
+    if (!this.halfOpen.delete(qc)) return;
+    if (qc.handshakeTimer !== null) this.clock.clearTimer(qc.handshakeTimer);
+    qc.handshakeTimer = null;
   }
 
   /**
@@ -458,6 +519,7 @@ export class QuicEndpoint {
   }
 
   private service(qc: QuicConnection, now: number): void {
+    if (!this.connections.has(qc)) return; // discarded or forgotten since it was kicked
     const conn = qc.conn;
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
     const datagrams = conn.send(now);
@@ -472,6 +534,7 @@ export class QuicEndpoint {
 
   private onEvent(qc: QuicConnection, e: ConnectionEvent): void {
     if (e.type === "handshake_done") {
+      this.untrackHalfOpen(qc);
       const w = qc.handshakeWaiters;
       qc.handshakeWaiters = null;
       w?.resolve(qc);
@@ -512,6 +575,8 @@ export class QuicEndpoint {
 
   /** Drops a connection without telling anyone (it never authenticated a packet). */
   private discard(qc: QuicConnection): void {
+    this.untrackHalfOpen(qc);
+    this.dirty.delete(qc);
     this.connections.delete(qc);
     for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
     qc.cidKeys.clear();
@@ -520,6 +585,7 @@ export class QuicEndpoint {
   private forget(qc: QuicConnection): void {
     if (qc.timer !== null) this.clock.clearTimer(qc.timer);
     qc.timer = null;
+    this.untrackHalfOpen(qc);
     this.connections.delete(qc);
     for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
     qc.cidKeys.clear();
@@ -563,8 +629,10 @@ export class QuicEndpoint {
       qc.conn.close(0, "endpoint closing");
       for (const d of qc.conn.send(this.clock.nowMs())) this.trySend(() => this.socket.send(d, qc.remotePort, qc.remoteHost));
       if (qc.timer !== null) this.clock.clearTimer(qc.timer);
+      if (qc.handshakeTimer !== null) this.clock.clearTimer(qc.handshakeTimer);
       qc.dispatch({ type: "closed", errorCode: 0, reason: "endpoint closed", remote: false, application: true });
     }
+    this.halfOpen.clear();
     this.connections.clear();
     this.byCid.clear();
     this.closedEndpoint = true;
