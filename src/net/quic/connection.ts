@@ -88,6 +88,18 @@ export interface ConnectionOptions {
   maxReceiveDatagramBytes?: number;
   /** Accept DATAGRAM frames up to this size (0 disables). */
   maxDatagramFrameBytes?: number;
+  /**
+   * Received stream data counts as consumed as soon as it is delivered as an event
+   * (default true). With false the application must call `consumeStream`, and flow
+   * credit (MAX_STREAM_DATA / MAX_DATA) is only re-granted for consumed bytes.
+   */
+  consumeOnDelivery?: boolean;
+  /**
+   * Bytes received and not yet consumed (in order or not) the connection holds at
+   * most: the cap of its MAX_DATA window, auto-tuning included. Default
+   * CONNECTION_WINDOW_GROWTH × connectionWindowBytes.
+   */
+  receiveBufferBytesMax?: number;
   /** Secret for stateless reset tokens (shared by an endpoint's connections). */
   resetKey?: Uint8Array;
   random?: (n: number) => Uint8Array;
@@ -192,6 +204,10 @@ export class Connection {
   private readonly sendStreams = new Map<number, SendStream>();
   private readonly recvStreams = new Map<number, RecvStream>();
   private readonly maxStreamDataDirty = new Set<number>();
+  private readonly consumeOnDelivery: boolean;
+  /** Delivered, not yet consumed bytes per stream (kept after a stream finishes until consumed). */
+  private readonly unconsumed = new Map<number, number>();
+  private unconsumedTotal = 0;
   private readonly sendQueue: number[] = [];
   private readonly queued = new Set<number>();
   private nextBidi: number;
@@ -240,7 +256,9 @@ export class Connection {
     // A server that made the client echo a Retry token has validated its address.
     this.addressValidated = isClient || retryOriginalDcid !== undefined;
     this.connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
-    this.recvWindow = new ReceiveWindow({ windowBytes: this.connectionWindow, windowBytesMax: this.connectionWindow * CONNECTION_WINDOW_GROWTH, level: "connection" });
+    this.consumeOnDelivery = opts.consumeOnDelivery ?? true;
+    const receiveBufferBytesMax = opts.receiveBufferBytesMax ?? this.connectionWindow * CONNECTION_WINDOW_GROWTH;
+    this.recvWindow = new ReceiveWindow({ windowBytes: Math.min(this.connectionWindow, receiveBufferBytesMax), windowBytesMax: receiveBufferBytesMax, level: "connection" });
     this.nextBidi = isClient ? 0 : 1;
     this.nextUni = isClient ? 2 : 3;
     this.localMaxStreamsBidi = opts.maxStreamsBidi ?? STREAMS_MAX_DEFAULT;
@@ -369,6 +387,30 @@ export class Connection {
     if (!s) throw new QuicError("STREAM_STATE_ERROR", `stream ${streamId} is not open for sending`);
     s.write(data, fin);
     this.markSendable(streamId);
+  }
+
+  /**
+   * The application consumed `bytes` of the data delivered on `streamId` (only needed
+   * with `consumeOnDelivery: false`): flow credit is re-granted for them.
+   */
+  consumeStream(streamId: number, bytes: number): void {
+    const held = this.unconsumed.get(streamId) ?? 0;
+    const n = Math.min(held, Math.max(0, bytes));
+    if (n === 0) return;
+    if (held === n) this.unconsumed.delete(streamId);
+    else this.unconsumed.set(streamId, held - n);
+    this.unconsumedTotal -= n;
+    this.recvWindow.onConsumed(n);
+    if (this.recvWindow.updateNeeded()) this.maxDataDirty = true;
+    const r = this.recvStreams.get(streamId);
+    if (!r) return;
+    r.consume(n);
+    if (r.creditUpdate() !== null) this.maxStreamDataDirty.add(streamId);
+  }
+
+  /** Stream bytes delivered to the application and not yet consumed (all streams). */
+  get unconsumedBytes(): number {
+    return this.unconsumedTotal;
   }
 
   /** Bytes written to a stream and not yet acknowledged (for application backpressure). */
@@ -780,7 +822,13 @@ export class Connection {
     const { pieces, fin: finNow } = r.receive(offset, data, fin);
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
-      this.recvWindow.onConsumed(piece.length);
+      if (this.consumeOnDelivery) {
+        this.recvWindow.onConsumed(piece.length);
+        r.consume(piece.length);
+      } else if (piece.length > 0) {
+        this.unconsumed.set(id, (this.unconsumed.get(id) ?? 0) + piece.length);
+        this.unconsumedTotal += piece.length;
+      }
       this.events.push({ type: "stream_data", streamId: id, data: piece, fin: finNow && i === pieces.length - 1 });
     }
     if (finNow && pieces.length === 0) this.events.push({ type: "stream_data", streamId: id, data: new Uint8Array(0), fin: true });
@@ -807,7 +855,12 @@ export class Connection {
     const before = r.highestOffset;
     r.onReset(errorCode, finalSize);
     this.recvWindow.onBytesReceived(finalSize - before);
-    this.recvWindow.onConsumed(finalSize - r.readOffset);
+    // Bytes never delivered, and delivered ones not yet consumed, are given back at once.
+    const held = this.unconsumed.get(id) ?? 0;
+    this.unconsumed.delete(id);
+    this.unconsumedTotal -= held;
+    this.recvWindow.onConsumed(finalSize - r.readOffset + held);
+    if (this.recvWindow.updateNeeded()) this.maxDataDirty = true;
     this.events.push({ type: "stream_reset", streamId: id, errorCode });
     this.retireRecvStream(r);
   }

@@ -87,6 +87,8 @@ type UdpSocket = import("bun").udp.Socket<"uint8array">;
 /** Application view of one connection. */
 export class QuicConnection {
   private dataCb: ((streamId: number, data: Uint8Array, fin: boolean) => void) | null = null;
+  /** The application calls consume() itself instead of data counting as consumed when dataCb returns. */
+  private manualConsume = false;
   private datagramCb: ((data: Uint8Array) => void) | null = null;
   private closeCb: ((errorCode: number, reason: string) => void) | null = null;
   private resetCb: ((streamId: number, errorCode: number) => void) | null = null;
@@ -164,9 +166,28 @@ export class QuicConnection {
     this.endpoint.kick(this);
   }
 
-  onData(cb: (streamId: number, data: Uint8Array, fin: boolean) => void): void {
+  /**
+   * Sets the stream data handler. Flow credit is re-granted for data only once it is
+   * consumed: when `cb` returns, or with `{ manualConsume: true }` when the
+   * application calls `consume(streamId, bytes)`. Until then the peer is held back
+   * by flow control; data that arrives before a handler is set is kept (within the
+   * same limits) and handed over here.
+   */
+  onData(cb: (streamId: number, data: Uint8Array, fin: boolean) => void, opts: { manualConsume?: boolean } = {}): void {
     this.dataCb = cb;
+    this.manualConsume = opts.manualConsume ?? false;
     this.replay();
+  }
+
+  /** With `manualConsume`: the application is done with `bytes` more bytes of `streamId`. */
+  consume(streamId: number, bytes: number): void {
+    this.conn.consumeStream(streamId, bytes);
+    this.endpoint.kick(this);
+  }
+
+  /** Stream bytes delivered and not yet consumed (bounded by the connection's receive buffer). */
+  get unconsumedBytes(): number {
+    return this.conn.unconsumedBytes;
   }
   onDatagram(cb: (data: Uint8Array) => void): void {
     this.datagramCb = cb;
@@ -183,16 +204,21 @@ export class QuicConnection {
 
   private replay(): void {
     const events = this.backlog;
+    if (events.length === 0) return;
     this.backlog = [];
     for (const e of events) this.dispatch(e);
+    this.endpoint.kick(this); // consumed backlog may re-grant credit
   }
 
   /** @internal */
   dispatch(e: ConnectionEvent): void {
     switch (e.type) {
       case "stream_data":
-        if (this.dataCb) this.dataCb(e.streamId, e.data, e.fin);
-        else this.backlog.push(e);
+        if (!this.dataCb) this.backlog.push(e);
+        else {
+          this.dataCb(e.streamId, e.data, e.fin);
+          if (!this.manualConsume) this.conn.consumeStream(e.streamId, e.data.length);
+        }
         return;
       case "datagram":
         if (this.datagramCb) this.datagramCb(e.data);
@@ -322,7 +348,8 @@ export class QuicEndpoint {
 
   private connOptions(): ConnectionOptions {
     const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, ...rest } = this.opts;
-    return { ...rest, certificate: this.certificate, resetKey: this.resetKey };
+    // Credit follows the application's consumption (QuicConnection.onData / consume).
+    return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false };
   }
 
   private register(qc: QuicConnection): void {
