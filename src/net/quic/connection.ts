@@ -6,6 +6,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
+import { CONFIDENTIALITY_CLOSE_MARGIN_PACKETS, KEY_UPDATE_PACKETS_DEFAULT, confidentialityLimitPackets, integrityLimitPackets } from "./aead-limits.ts";
 import { ByteArena } from "./byte-arena.ts";
 import { NewReno } from "./congestion.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
@@ -100,6 +101,12 @@ export interface ConnectionOptions {
    * CONNECTION_WINDOW_GROWTH × connectionWindowBytes.
    */
   receiveBufferBytesMax?: number;
+  /** Start a key update after protecting this many 1-RTT packets with one key (default KEY_UPDATE_PACKETS_DEFAULT). */
+  keyUpdatePackets?: number;
+  /** Override of the suite's confidentiality limit (RFC 9001 §6.6), for tests. */
+  aeadConfidentialityLimit?: number;
+  /** Override of the suite's integrity limit (packets failing authentication), for tests. */
+  aeadIntegrityLimit?: number;
   /** Secret for stateless reset tokens (shared by an endpoint's connections). */
   resetKey?: Uint8Array;
   random?: (n: number) => Uint8Array;
@@ -229,6 +236,16 @@ export class Connection {
   private writePhase = 0;
   private prevReadKeys: PacketKeys | null = null;
   private keyUpdatePn = -1;
+  // AEAD limits (RFC 9001 §6.6).
+  private readonly keyUpdatePackets: number;
+  private readonly confidentialityLimitOverride: number | undefined;
+  private readonly integrityLimitOverride: number | undefined;
+  /** 1-RTT packets protected with the current write key. */
+  private packetsWithWriteKey = 0;
+  /** Handshake and 1-RTT packets that failed authentication, over the connection's life. */
+  private authFailures = 0;
+  /** Write-key rotations (ours or following the peer's). */
+  keyUpdates = 0;
   // Timers and closing.
   private idleTimeoutMs: number;
   private readonly keepAliveMs: number;
@@ -265,6 +282,9 @@ export class Connection {
     this.localMaxStreamsUni = opts.maxStreamsUni ?? STREAMS_MAX_DEFAULT;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS_DEFAULT;
     this.keepAliveMs = opts.keepAliveMs ?? 0;
+    this.keyUpdatePackets = Math.max(1, opts.keyUpdatePackets ?? KEY_UPDATE_PACKETS_DEFAULT);
+    this.confidentialityLimitOverride = opts.aeadConfidentialityLimit;
+    this.integrityLimitOverride = opts.aeadIntegrityLimit;
     this.localCids.set(0, scid);
     this.peerCids.set(0, { cid: dcid, token: null });
     const streamWindow = opts.streamWindowBytes ?? STREAM_WINDOW_BYTES_DEFAULT;
@@ -449,10 +469,40 @@ export class Connection {
     const app = this.spaces[SPACE_APP];
     if (!this.handshakeConfirmed || !app.writeKeys || this.readPhase !== this.writePhase) return false;
     if (this.keyUpdatePn >= 0 && this.recovery.largestAcked("application") < this.keyUpdatePn) return false;
-    app.writeKeys = app.writeKeys.next();
+    this.rotateWriteKeys();
+    return true;
+  }
+
+  /** Next write key phase; packets counted against the AEAD limits start again. */
+  private rotateWriteKeys(): void {
+    const app = this.spaces[SPACE_APP];
+    app.writeKeys = app.writeKeys!.next();
     this.writePhase ^= 1;
     this.keyUpdatePn = app.nextPn;
-    return true;
+    this.packetsWithWriteKey = 0;
+    this.keyUpdates++;
+  }
+
+  /**
+   * RFC 9001 §6.6: update the write key well before its confidentiality limit; if that
+   * is not possible in time (the previous update is still unacknowledged), close with
+   * AEAD_LIMIT_REACHED before the limit.
+   */
+  private enforceConfidentialityLimit(nowMs: number): void {
+    const keys = this.spaces[SPACE_APP].writeKeys;
+    if (!keys || this.packetsWithWriteKey < this.keyUpdatePackets) return;
+    if (this.initiateKeyUpdate()) return;
+    const limit = this.confidentialityLimitOverride ?? confidentialityLimitPackets(keys.suite);
+    if (this.packetsWithWriteKey >= limit - CONFIDENTIALITY_CLOSE_MARGIN_PACKETS) {
+      this.failWith(new QuicError("AEAD_LIMIT_REACHED", `key used for ${this.packetsWithWriteKey} packets and no key update possible`), nowMs);
+    }
+  }
+
+  /** RFC 9001 §6.6: count packets failing authentication; close at the integrity limit. */
+  private onAuthFailure(keys: PacketKeys): void {
+    this.authFailures++;
+    const limit = this.integrityLimitOverride ?? integrityLimitPackets(keys.suite);
+    if (this.authFailures >= limit) throw new QuicError("AEAD_LIMIT_REACHED", `${this.authFailures} packets failed authentication`);
   }
 
   get keyPhase(): number {
@@ -523,6 +573,8 @@ export class Connection {
     if (!opened) {
       this.packetsDropped++;
       if (spaceId === SPACE_APP) this.checkStatelessReset(datagram, nowMs);
+      // Initial keys are public: their failures say nothing about the AEAD's bounds.
+      if (spaceId !== SPACE_INITIAL && !this.isClosing) this.onAuthFailure(space.readKeys);
       return;
     }
     const reserved = hdr.form === "short" ? opened.firstByte & 0x18 : opened.firstByte & 0x0c;
@@ -562,9 +614,7 @@ export class Connection {
         app.readKeys = next;
         this.readPhase ^= 1;
         if (this.writePhase !== this.readPhase) {
-          app.writeKeys = app.writeKeys!.next();
-          this.writePhase = this.readPhase;
-          this.keyUpdatePn = app.nextPn;
+          this.rotateWriteKeys();
         }
         return opened;
       }
@@ -1010,6 +1060,12 @@ export class Connection {
       return out;
     }
     for (let i = 0; i < DATAGRAMS_PER_SEND_MAX; i++) {
+      this.enforceConfidentialityLimit(nowMs);
+      if (this.isClosing) {
+        const c = this.closeDatagram(nowMs);
+        if (c) out.push(c);
+        break;
+      }
       const d = this.buildDatagram(nowMs);
       if (!d) break;
       out.push(d);
@@ -1069,6 +1125,7 @@ export class Connection {
     for (const d of drafts) {
       const start = o;
       o = sealPacketInto(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used), out, o);
+      if (d.space.id === SPACE_APP) this.packetsWithWriteKey++;
       if (track) {
         const inFlight = d.ackEliciting || d.nonAckFrames;
         this.recovery.onPacketSent({ pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: o - start, timeSentMs: nowMs, frames: d.frames });
