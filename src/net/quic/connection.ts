@@ -246,6 +246,9 @@ export class Connection {
   private authFailures = 0;
   /** Write-key rotations (ours or following the peer's). */
   keyUpdates = 0;
+  /** RTT samples taken (the latest is `rttMs.latest`) and packets declared lost, for metrics. */
+  rttSamples = 0;
+  packetsLost = 0;
   // Timers and closing.
   private idleTimeoutMs: number;
   private readonly keepAliveMs: number;
@@ -382,6 +385,9 @@ export class Connection {
   }
   get congestionWindowBytes(): number {
     return this.cc.congestionWindow;
+  }
+  get bytesInFlight(): number {
+    return this.cc.bytesInFlight;
   }
 
   pollEvents(): ConnectionEvent[] {
@@ -945,6 +951,8 @@ export class Connection {
   private onAck(space: Space, f: AckFrame, nowMs: number): void {
     const exponent = space.id === SPACE_APP ? (this.peerParams?.ackDelayExponent ?? 3) : 3;
     const res = this.recovery.onAckReceived(space.name, { ranges: f.ranges, ackDelayMs: (f.ackDelay * 2 ** exponent) / 1000 }, nowMs);
+    if (res.rttSampled) this.rttSamples++;
+    this.packetsLost += res.lost.length;
     for (const p of res.newlyAcked) this.onPacketAcked(space, p);
     for (const p of res.lost) this.onPacketLost(space, p);
   }
@@ -1011,6 +1019,7 @@ export class Connection {
     if (!r) return;
     const space = this.spaces[SPACE_NAMES.indexOf(r.space) as SpaceId];
     if (r.kind === "loss") {
+      this.packetsLost += r.lost.length;
       for (const p of r.lost) this.onPacketLost(space, p);
       return;
     }

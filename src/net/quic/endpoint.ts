@@ -11,6 +11,7 @@ import { QUIC_VERSION_1 } from "./initial-keys.ts";
 import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
+import type { QuicGaugeSource, QuicMetrics } from "./metrics.ts";
 
 /** Time source and timers; tests inject a virtual one. */
 export interface Clock {
@@ -67,6 +68,9 @@ export const RETRY_HALF_OPEN_THRESHOLD_DEFAULT = 64;
 export const HALF_OPEN_MAX_DEFAULT = 1024;
 /** A server handshake not complete after this long is dropped silently (its state is freed). */
 export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
+/** `quic_peer_rejected` log lines per minute at most; the next line counts the ones left out. */
+export const PEER_REJECTED_LOGS_PER_MINUTE = 10;
+const LOG_WINDOW_MS = 60_000;
 
 export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
   clock?: Clock;
@@ -80,7 +84,13 @@ export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "s
   handshakeTimeoutMs?: number;
   /** Called for each connection accepted by a listening endpoint, once its handshake is done. */
   onConnection?: (conn: QuicConnection) => void;
+  /** Metrics to report into (createQuicMetrics on the node's registry). */
+  metrics?: QuicMetrics;
+  /** Log sink for operator-visible events (peers refused by verifyPeer; rate-limited). */
+  log?: (line: Record<string, unknown>) => void;
 };
+
+type HandshakeOutcome = "pending" | "completed" | "failed";
 
 type UdpSocket = import("bun").udp.Socket<"uint8array">;
 
@@ -105,7 +115,16 @@ export class QuicConnection {
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
   private drainWaiters: { streamId: number; lowWaterBytes: number; resolve: () => void }[] = [];
 
+  /** @internal Handshake bookkeeping for metrics: outcome, a reason set before the close, counters already reported. */
+  handshakeOutcome: HandshakeOutcome = "pending";
+  failReason: string | null = null;
+  reported = { rttSamples: 0, packetsLost: 0, keyUpdates: 0 };
+
   constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
+
+  get role(): "client" | "server" {
+    return this.conn.isClient ? "client" : "server";
+  }
 
   get peerPublicKey(): Uint8Array | null {
     return this.conn.peerPublicKey;
@@ -243,7 +262,7 @@ export class QuicConnection {
   }
 }
 
-export class QuicEndpoint {
+export class QuicEndpoint implements QuicGaugeSource {
   private readonly byCid = new Map<string, QuicConnection>();
   private readonly connections = new Set<QuicConnection>();
   private readonly dirty = new Set<QuicConnection>();
@@ -257,6 +276,10 @@ export class QuicEndpoint {
   private resetBudget = STATELESS_RESETS_PER_SECOND;
   private resetBudgetAt = 0;
   private closedEndpoint = false;
+  private readonly metrics: QuicMetrics | undefined;
+  private rejectLogWindowAt = -Infinity;
+  private rejectLogsInWindow = 0;
+  private rejectLogsSuppressed = 0;
   /** Counters for metrics (bad input is dropped and counted, never thrown). */
   readonly stats: EndpointStats = {
     datagramsReceived: 0,
@@ -275,6 +298,8 @@ export class QuicEndpoint {
   private constructor(private readonly socket: UdpSocket, private readonly opts: EndpointOptions, private readonly listening: boolean) {
     this.clock = opts.clock ?? realClock;
     this.certificate = opts.certificate ?? certificateDer(opts.identity);
+    this.metrics = opts.metrics;
+    this.metrics?.sources.add(this);
   }
 
   /** Binds a UDP socket on `port` (0 = any) that accepts connections. */
@@ -327,13 +352,18 @@ export class QuicEndpoint {
   /** Connects to a server and resolves once the handshake (with peer verification) completes. */
   connect(host: string, port: number, overrides: Partial<ConnectionOptions> = {}, timeoutMs = CONNECT_TIMEOUT_MS_DEFAULT): Promise<QuicConnection> {
     if (this.closedEndpoint) return Promise.reject(new QuicEndpointError("QUIC_ENDPOINT_CLOSED", "endpoint is closed"));
-    const conn = Connection.client({ ...this.connOptions(), serverName: "localhost", ...overrides });
+    const target = { qc: null as QuicConnection | null };
+    const verify = overrides.verifyPeer ?? this.opts.verifyPeer;
+    const conn = Connection.client({ ...this.connOptions(), serverName: "localhost", ...overrides, verifyPeer: (pk) => this.verifyPeer(target.qc, verify, pk) });
     const qc = new QuicConnection(this, conn, host, port);
+    target.qc = qc;
     this.register(qc);
+    this.metrics?.handshakesStarted.inc({ role: "client" });
     return new Promise((resolve, reject) => {
       const timer = this.clock.setTimer(() => {
         if (qc.handshakeWaiters) {
           qc.handshakeWaiters = null;
+          qc.failReason ??= "timeout";
           qc.close(0, "connect timeout");
           reject(new QuicEndpointError("QUIC_CONNECT_TIMEOUT", `handshake with ${host}:${port} timed out`));
         }
@@ -346,8 +376,39 @@ export class QuicEndpoint {
     });
   }
 
+  /**
+   * Runs the application's verifyPeer; a refusal is counted and logged (rate-limited),
+   * and names the handshake's failure reason.
+   */
+  private verifyPeer(qc: QuicConnection | null, verify: (pk: Uint8Array) => boolean, publicKey: Uint8Array): boolean {
+    if (verify(publicKey)) return true;
+    const role = qc?.role ?? "server";
+    if (qc) qc.failReason = "peer_rejected";
+    this.metrics?.peersRejected.inc({ role });
+    this.logPeerRejected(role, qc?.remote ?? "", publicKey);
+    return false;
+  }
+
+  private logPeerRejected(role: string, remote: string, publicKey: Uint8Array): void {
+    const log = this.opts.log;
+    if (!log) return;
+    const now = this.clock.nowMs();
+    if (now - this.rejectLogWindowAt >= LOG_WINDOW_MS) {
+      this.rejectLogWindowAt = now;
+      this.rejectLogsInWindow = 0;
+    }
+    if (this.rejectLogsInWindow >= PEER_REJECTED_LOGS_PER_MINUTE) {
+      this.rejectLogsSuppressed++;
+      return;
+    }
+    this.rejectLogsInWindow++;
+    const suppressed = this.rejectLogsSuppressed;
+    this.rejectLogsSuppressed = 0;
+    log({ type: "quic_peer_rejected", role, remote, publicKey: Buffer.from(publicKey).toString("hex"), ...(suppressed > 0 ? { suppressed } : {}) });
+  }
+
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, ...rest } = this.opts;
+    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, ...rest } = this.opts;
     // Credit follows the application's consumption (QuicConnection.onData / consume).
     return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false };
   }
@@ -393,6 +454,7 @@ export class QuicEndpoint {
     }
     if (fresh) {
       this.stats.connectionsAccepted++;
+      this.metrics?.handshakesStarted.inc({ role: "server" });
       this.trackHalfOpen(qc);
     }
     this.kick(qc);
@@ -415,8 +477,13 @@ export class QuicEndpoint {
       }
       return null;
     }
-    if (hdr.type !== PACKET_TYPE_INITIAL || buf.length < INITIAL_DATAGRAM_BYTES_MIN || hdr.dcid.length < 8 || this.connections.size >= CONNECTIONS_MAX) {
+    if (hdr.type !== PACKET_TYPE_INITIAL || buf.length < INITIAL_DATAGRAM_BYTES_MIN || hdr.dcid.length < 8) {
       this.stats.datagramsDropped++;
+      return null;
+    }
+    if (this.connections.size >= CONNECTIONS_MAX) {
+      this.stats.datagramsDropped++;
+      this.metrics?.initialsRefused.inc({ reason: "connections_max" });
       return null;
     }
     // Under load (or always with `retry`), make the client prove its address with a
@@ -431,6 +498,7 @@ export class QuicEndpoint {
       const odcid = this.openRetryToken(hdr.token, hdr.dcid, port, addr);
       if (!odcid) {
         this.stats.datagramsDropped++;
+        this.metrics?.initialsRefused.inc({ reason: "invalid_token" });
         return null;
       }
       retryOriginalDcid = odcid;
@@ -438,10 +506,14 @@ export class QuicEndpoint {
     if (this.halfOpen.size >= (this.opts.halfOpenMax ?? HALF_OPEN_MAX_DEFAULT)) {
       this.stats.halfOpenRefused++;
       this.stats.datagramsDropped++;
+      this.metrics?.initialsRefused.inc({ reason: "half_open_max" });
       return null;
     }
-    const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid, retryOriginalDcid);
+    const target = { qc: null as QuicConnection | null };
+    const verify = this.opts.verifyPeer;
+    const conn = Connection.server({ ...this.connOptions(), verifyPeer: (pk) => this.verifyPeer(target.qc, verify, pk) }, hdr.dcid, hdr.scid, retryOriginalDcid);
     const qc = new QuicConnection(this, conn, addr, port);
+    target.qc = qc;
     this.register(qc);
     this.route(key, qc);
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
@@ -455,6 +527,7 @@ export class QuicEndpoint {
       qc.handshakeTimer = null;
       if (!this.halfOpen.has(qc)) return;
       this.stats.halfOpenTimedOut++;
+      this.handshakeFailed(qc, "timeout");
       if (qc.timer !== null) this.clock.clearTimer(qc.timer);
       qc.timer = null;
       this.discard(qc);
@@ -482,6 +555,7 @@ export class QuicEndpoint {
     token.set(body);
     token.set(this.retryMac(body, newDcid, port, addr), body.length);
     this.stats.retriesSent++;
+    this.metrics?.retriesSent.inc();
     this.sendRaw([writeRetry(odcid, clientScid, newDcid, token)], port, addr);
   }
 
@@ -554,6 +628,7 @@ export class QuicEndpoint {
     // A full batch means more may be ready: come back on the next tick.
     if (datagrams.length >= DATAGRAMS_PER_SEND_MAX) setImmediate(() => this.kick(qc));
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
+    if (this.metrics) this.reportConnection(qc);
     qc.checkDrained();
     if (conn.isFinished) return this.forget(qc);
     this.armTimer(qc, now);
@@ -562,6 +637,10 @@ export class QuicEndpoint {
   private onEvent(qc: QuicConnection, e: ConnectionEvent): void {
     if (e.type === "handshake_done") {
       this.untrackHalfOpen(qc);
+      if (qc.handshakeOutcome === "pending") {
+        qc.handshakeOutcome = "completed";
+        this.metrics?.handshakesCompleted.inc({ role: qc.role });
+      }
       const w = qc.handshakeWaiters;
       qc.handshakeWaiters = null;
       w?.resolve(qc);
@@ -580,8 +659,57 @@ export class QuicEndpoint {
     if (e.type === "closed" && e.errorCode !== 0 && !e.application) {
       const name = transportErrorName(e.errorCode) ?? "UNKNOWN";
       this.stats.connectionErrors[name] = (this.stats.connectionErrors[name] ?? 0) + 1;
+      this.metrics?.connectionErrors.inc({ error: name });
     }
+    if (e.type === "closed") this.handshakeFailed(qc, closeReason(e));
     qc.dispatch(e);
+  }
+
+  /** Counts a handshake that ended before completing (once; a reason set earlier wins). */
+  private handshakeFailed(qc: QuicConnection, reason: string): void {
+    if (qc.handshakeOutcome !== "pending") return;
+    qc.handshakeOutcome = "failed";
+    this.metrics?.handshakesFailed.inc({ role: qc.role, reason: qc.failReason ?? reason });
+  }
+
+  /** Reports what changed on one connection since its last service pass (RTT sample, losses, key updates). */
+  private reportConnection(qc: QuicConnection): void {
+    const m = this.metrics!;
+    const conn = qc.conn;
+    const seen = qc.reported;
+    if (conn.rttSamples !== seen.rttSamples) {
+      seen.rttSamples = conn.rttSamples;
+      m.rtt.observe(conn.rttMs.latest / 1000);
+    }
+    if (conn.packetsLost !== seen.packetsLost) {
+      m.packetsLost.inc(conn.packetsLost - seen.packetsLost);
+      seen.packetsLost = conn.packetsLost;
+    }
+    if (conn.keyUpdates !== seen.keyUpdates) {
+      m.keyUpdates.inc(conn.keyUpdates - seen.keyUpdates);
+      seen.keyUpdates = conn.keyUpdates;
+    }
+  }
+
+  /** QuicGaugeSource: connection counts by state (read at scrape time). */
+  connectionCounts(): { established: number; handshaking: number; halfOpen: number } {
+    let established = 0;
+    for (const qc of this.connections) if (qc.conn.isEstablished) established++;
+    return { established, handshaking: this.connections.size - established, halfOpen: this.halfOpen.size };
+  }
+
+  /** QuicGaugeSource: path figures over established connections (read at scrape time). */
+  pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number } {
+    let smoothedRttMsMax = 0;
+    let congestionWindowBytes = 0;
+    let bytesInFlight = 0;
+    for (const qc of this.connections) {
+      if (!qc.conn.isEstablished) continue;
+      smoothedRttMsMax = Math.max(smoothedRttMsMax, qc.conn.rttMs.smoothed);
+      congestionWindowBytes += qc.conn.congestionWindowBytes;
+      bytesInFlight += qc.conn.bytesInFlight;
+    }
+    return { smoothedRttMsMax, congestionWindowBytes, bytesInFlight };
   }
 
   private armTimer(qc: QuicConnection, now: number): void {
@@ -616,6 +744,7 @@ export class QuicEndpoint {
     this.connections.delete(qc);
     for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
     qc.cidKeys.clear();
+    this.handshakeFailed(qc, "closed");
     qc.dispatch({ type: "closed", errorCode: 0, reason: "closed", remote: false, application: false });
   }
 
@@ -657,8 +786,10 @@ export class QuicEndpoint {
       for (const d of qc.conn.send(this.clock.nowMs())) this.trySend(() => this.socket.send(d, qc.remotePort, qc.remoteHost));
       if (qc.timer !== null) this.clock.clearTimer(qc.timer);
       if (qc.handshakeTimer !== null) this.clock.clearTimer(qc.handshakeTimer);
+      this.handshakeFailed(qc, "endpoint_closed");
       qc.dispatch({ type: "closed", errorCode: 0, reason: "endpoint closed", remote: false, application: true });
     }
+    this.metrics?.sources.delete(this);
     this.halfOpen.clear();
     this.connections.clear();
     this.byCid.clear();
@@ -677,4 +808,12 @@ function cidKey(buf: Uint8Array, at = 0, bytes = buf.length): string {
   let s = "";
   for (let i = 0; i < bytes; i++) s += String.fromCharCode(buf[at + i]!);
   return s;
+}
+
+/** Failure reason of a handshake that ended with this close: who closed, and the RFC 9000 name. */
+function closeReason(e: Extract<ConnectionEvent, { type: "closed" }>): string {
+  if (e.reason === "idle timeout" && !e.remote) return "idle_timeout";
+  if (e.application) return e.remote ? "peer_closed" : "closed";
+  const name = (transportErrorName(e.errorCode) ?? "unknown").toLowerCase();
+  return e.remote ? `peer_${name}` : name;
 }
