@@ -275,10 +275,12 @@ export class Connection {
     this.originalDcid = originalDcid;
     // A server that made the client echo a Retry token has validated its address.
     this.addressValidated = isClient || retryOriginalDcid !== undefined;
-    this.connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
+    const connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
+    const receiveBufferBytesMax = Math.max(1, opts.receiveBufferBytesMax ?? connectionWindow * CONNECTION_WINDOW_GROWTH);
+    // The initial MAX_DATA never exceeds the receive buffer it stands for.
+    this.connectionWindow = Math.min(connectionWindow, receiveBufferBytesMax);
     this.consumeOnDelivery = opts.consumeOnDelivery ?? true;
-    const receiveBufferBytesMax = opts.receiveBufferBytesMax ?? this.connectionWindow * CONNECTION_WINDOW_GROWTH;
-    this.recvWindow = new ReceiveWindow({ windowBytes: Math.min(this.connectionWindow, receiveBufferBytesMax), windowBytesMax: receiveBufferBytesMax, level: "connection" });
+    this.recvWindow = new ReceiveWindow({ windowBytes: this.connectionWindow, windowBytesMax: receiveBufferBytesMax, level: "connection" });
     this.nextBidi = isClient ? 0 : 1;
     this.nextUni = isClient ? 2 : 3;
     this.localMaxStreamsBidi = opts.maxStreamsBidi ?? STREAMS_MAX_DEFAULT;
