@@ -30,6 +30,8 @@ export interface QuicTransportOptions {
 
 export interface QuicTransport extends Transport {
   certificateDer(): Uint8Array;
+  /** The bound UDP port once listening (useful with port 0), else 0. */
+  localPort(): number;
 }
 
 export function quicTransport(opts: QuicTransportOptions): QuicTransport {
@@ -40,6 +42,7 @@ export function quicTransport(opts: QuicTransportOptions): QuicTransport {
   let endpoint: QuicEndpoint | null = null;
   return {
     certificateDer: () => certificate,
+    localPort: () => endpoint?.port ?? 0,
     async listen(onLink) {
       const { host, port } = parseHostPort(opts.listenAddr, "--addr");
       try {
