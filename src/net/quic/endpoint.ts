@@ -526,7 +526,8 @@ export class QuicEndpoint implements QuicGaugeSource {
     qc.handshakeTimer = this.clock.setTimer(() => {
       qc.handshakeTimer = null;
       if (!this.halfOpen.has(qc)) return;
-      this.stats.halfOpenTimedOut++;
+      // A handshake that already failed is only finishing its closing period.
+      if (qc.handshakeOutcome === "pending") this.stats.halfOpenTimedOut++;
       this.handshakeFailed(qc, "timeout");
       if (qc.timer !== null) this.clock.clearTimer(qc.timer);
       qc.timer = null;

@@ -38,7 +38,7 @@ export function createQuicMetrics(registry: Registry) {
     keyUpdates: new Counter({ name: "pc_quic_key_updates_total", help: "1-RTT key updates (RFC 9001 §6), by either side", registers: [registry] }),
     rtt: new Histogram({ name: "pc_quic_rtt_seconds", help: "QUIC RTT samples (at most one per connection per event-loop turn)", buckets: RTT_BUCKETS_S, registers: [registry] }),
     connections: new Gauge({
-      name: "pc_quic_connections", help: "QUIC connections by state (half_open: accepted, handshake not complete)", labelNames: ["state"] as const, registers: [registry],
+      name: "pc_quic_connections", help: "QUIC connections: established, handshake (handshaking or closing), half_open (server handshakes in progress)", labelNames: ["state"] as const, registers: [registry],
       collect() {
         this.set({ state: "established" }, sum((s) => s.connectionCounts(), (c) => c.established));
         this.set({ state: "handshake" }, sum((s) => s.connectionCounts(), (c) => c.handshaking));
