@@ -100,7 +100,7 @@ describe("QUIC metrics", () => {
     const registry = new Registry();
     const metrics = createQuicMetrics(registry);
     const server = await QuicEndpoint.listen(0, {
-      identity: serverIdentity, verifyPeer: () => true, metrics, retryHalfOpenThreshold: 1, halfOpenMax: 1, handshakeTimeoutMs: 1500,
+      identity: serverIdentity, verifyPeer: () => true, metrics, retryHalfOpenThreshold: 1, halfOpenMax: 1, handshakeTimeoutMs: 700,
     });
     const client = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true, metrics });
     const raw = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
