@@ -54,8 +54,13 @@ export const relayHoldIntervals = 5;
 export const rejoinSeqGap = 65_536;
 /** While a peer answered a sync with a full message this recently, more history is coming: do not sign yet. */
 export const catchUpQuietMs = 1_000;
-/** A tick this late (in event intervals) means the process was paused (SIGSTOP, suspend): catch up first. */
+/**
+ * A tick this late (in event intervals, and at least `pausedTickMsMin`) means the process
+ * was paused (SIGSTOP, suspend): catch up first. The floor keeps a busy event loop (a long
+ * consensus run while catching up) from looking like a pause.
+ */
 export const pausedTickIntervals = 10;
+export const pausedTickMsMin = 5_000;
 /** A validator dials one with a lower index only after missing it this long (see redial). */
 export const redialLowerAfterMs = 3_000;
 /** Re-dial missing validators this often (I/O scheduling only). */
@@ -436,7 +441,7 @@ export class PhantomNode {
     const now = this.opts.now();
     const gapMs = now - this.lastTickAt;
     this.lastTickAt = now;
-    if (Number.isNaN(gapMs) || gapMs <= pausedTickIntervals * this.opts.eventIntervalMs) return;
+    if (Number.isNaN(gapMs) || gapMs <= Math.max(pausedTickIntervals * this.opts.eventIntervalMs, pausedTickMsMin)) return;
     this.lastFullSyncAt = now;
     this.opts.log({ type: "pause_detected", gapMs: Math.round(gapMs) });
     for (const p of this.peers.readyPeers()) p.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
