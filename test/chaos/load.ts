@@ -52,8 +52,8 @@ export interface LoadOptions {
   maturityAnchors: bigint;
   txPerSecond: number;
   rpcOf: (i: number) => string | null;
-  /** Validators fit to answer reads now (not inside a fault). */
-  healthy: () => number[];
+  /** The validator to read coins from now (healthy and most advanced), or null. */
+  reader: () => number | null;
   now: () => number;
 }
 
@@ -79,9 +79,9 @@ export class LoadGenerator {
 
   /** Reads the wallet's coins from a healthy validator; mint rewards count once mature. */
   private async refresh(): Promise<void> {
-    const healthy = this.opts.healthy();
-    if (healthy.length === 0) return;
-    const url = this.opts.rpcOf(healthy[Math.floor(this.opts.now()) % healthy.length]!);
+    const reader = this.opts.reader();
+    if (reader === null) return;
+    const url = this.opts.rpcOf(reader);
     const [status, info] = await Promise.all([call<Status>(url, "phantom_status"), call<AddressInfo>(url, "address_get", { address: this.wallet.address })]);
     if (!status || !info) return;
     const next = BigInt(status.anchorCount);

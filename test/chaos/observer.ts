@@ -36,6 +36,8 @@ export class Observer {
   /** Longest time without a new anchor at any validator, and when it ended. */
   stallMsMax = 0;
   stallEndedAtMs = 0;
+  /** Validators healed but with no new event finalized yet while that longest stall went on. */
+  stallNotRejoined: number[] = [];
   readonly rejoins: Rejoin[] = [];
   private readonly seqByEvent = new Map<string, number>();
 
@@ -55,6 +57,13 @@ export class Observer {
   /** Highest decided round among the healthy validators. */
   round(): number {
     return Math.max(-1, ...this.healthyList().map((i) => this.statuses[i]?.lastDecidedRound ?? -1));
+  }
+
+  /** The healthy validator with the most anchors (the freshest reads), or null. */
+  reader(): number | null {
+    const healthy = this.healthyList();
+    if (healthy.length === 0) return null;
+    return healthy.reduce((a, b) => (BigInt(this.statuses[b]?.anchorCount ?? "-1") > BigInt(this.statuses[a]?.anchorCount ?? "-1") ? b : a));
   }
 
   healthyList(): number[] {
@@ -87,6 +96,7 @@ export class Observer {
     } else if (this.measuring && now - this.lastProgressMs > this.stallMsMax) {
       this.stallMsMax = now - this.lastProgressMs;
       this.stallEndedAtMs = now;
+      this.stallNotRejoined = [...new Set(this.rejoins.filter((r) => r.finalizedAtMs === null).map((r) => r.validator))];
     }
     await this.checkRejoins(healthy);
   }
@@ -106,7 +116,7 @@ export class Observer {
     if (waiting.length === 0) this.seqByEvent.clear(); // only needed while someone is watched
     if (waiting.length === 0 || healthy.length === 0) return;
     // The most advanced healthy validator answers for the finalized order.
-    const ref = healthy.reduce((a, b) => (BigInt(this.statuses[b]?.anchorCount ?? "0") > BigInt(this.statuses[a]?.anchorCount ?? "0") ? b : a));
+    const ref = this.reader() ?? healthy[0]!;
     const url = this.target.rpcOf(ref);
     const anchors = await call<AnchorInfo[]>(url, "chain_anchors", { limit: anchorsPage });
     if (!anchors) return;

@@ -24,8 +24,10 @@ export interface ChaosOptions {
   eventIntervalMs: number;
   /** Transfers the load generator submits per second (spread over the validators). */
   txPerSecond: number;
-  /** Longest SIGSTOP of a `pause` fault; `pause_long` lasts until the others passed 1.5× the horizon. */
+  /** Longest SIGSTOP of a `pause` fault. */
   pauseMsMax: number;
+  /** Cap of a `pause_long` fault, which lasts until the others decided the pruning horizon plus a margin of rounds. */
+  pauseLongMsMax: number;
   /** After each fault heals, its validator(s) count as faulty this much longer (they catch up). */
   recoveryMs: number;
   /** Target: a healed validator's events are finalized again within this. */
@@ -47,6 +49,7 @@ export const defaultOptions: ChaosOptions = {
   eventIntervalMs: 100,
   txPerSecond: 10,
   pauseMsMax: 20_000,
+  pauseLongMsMax: 60_000,
   recoveryMs: 10_000,
   rejoinMsTarget: 10_000,
   stallMsMax: 15_000,
@@ -55,7 +58,7 @@ export const defaultOptions: ChaosOptions = {
 
 const usage = `usage: bun run chaos [--nodes 4..7] [--seed N] [--faults N] [--duration_s S] [--kinds kill,pause,...]
                      [--out summary.json] [--dir DIR] [--event_interval_ms MS] [--tx_per_second N]
-                     [--pause_ms_max MS] [--recovery_ms MS] [--quiet]
+                     [--pause_ms_max MS] [--pause_long_ms_max MS] [--recovery_ms MS] [--stall_ms_max MS] [--quiet]
 fault kinds: ${FAULT_KINDS.join(", ")}`;
 
 export class ChaosUsageError extends Error {
@@ -67,7 +70,8 @@ export class ChaosUsageError extends Error {
 
 const intFlags: Record<string, keyof ChaosOptions> = {
   nodes: "nodes", seed: "seed", faults: "faults", duration_s: "durationS", event_interval_ms: "eventIntervalMs",
-  tx_per_second: "txPerSecond", pause_ms_max: "pauseMsMax", recovery_ms: "recoveryMs",
+  tx_per_second: "txPerSecond", pause_ms_max: "pauseMsMax", pause_long_ms_max: "pauseLongMsMax", recovery_ms: "recoveryMs",
+  stall_ms_max: "stallMsMax",
 };
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
@@ -107,7 +111,7 @@ export function replayCommand(o: ChaosOptions): string {
   const parts = [
     "bun run chaos", `--nodes ${o.nodes}`, `--seed ${o.seed}`, `--faults ${o.faults}`, `--duration_s ${o.durationS}`,
     `--kinds ${o.kinds.join(",")}`, `--event_interval_ms ${o.eventIntervalMs}`, `--tx_per_second ${o.txPerSecond}`,
-    `--pause_ms_max ${o.pauseMsMax}`, `--recovery_ms ${o.recoveryMs}`,
+    `--pause_ms_max ${o.pauseMsMax}`, `--pause_long_ms_max ${o.pauseLongMsMax}`, `--recovery_ms ${o.recoveryMs}`, `--stall_ms_max ${o.stallMsMax}`,
   ];
   return parts.join(" ");
 }

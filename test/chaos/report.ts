@@ -11,6 +11,8 @@ import type { RejoinOutcome } from "./checks.ts";
 export interface ExecutedFault extends Fault {
   startedAtMs: number | null;
   healedAtMs: number | null;
+  /** pause_long: rounds the others decided while it was paused. */
+  roundsPassed?: number;
   note: string;
 }
 

@@ -22,9 +22,8 @@ import { printSummary, summarize, writeSummary, type ChaosSummary, type Executed
 const warmupMsMax = 120_000;
 const observeEveryMs = 500;
 const loadEveryMs = 200;
-/** A pause_long lasts until the others decided this many rounds (1.5× the pruning horizon). */
-const pauseLongRounds = Math.ceil(HORIZON_ROUNDS_DEFAULT * 1.5);
-const pauseLongMsMaxFloor = 60_000;
+/** A pause_long lasts until the others decided this many rounds: past the pruning horizon, with a margin. */
+const pauseLongRounds = HORIZON_ROUNDS_DEFAULT + 16;
 const drainMsMin = 20_000;
 const txLookupsPerDrainTick = 500;
 const maturityAnchors = 10n;
@@ -49,7 +48,7 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
   const phaseMs = o.durationS * 1000;
   const schedule = makeSchedule({
     nodes: o.nodes, seed: o.seed, faults: o.faults, phaseMs, kinds, pauseMsMax: o.pauseMsMax,
-    pauseLongMsMax: Math.max(pauseLongMsMaxFloor, o.pauseMsMax), recoveryMs: o.recoveryMs,
+    pauseLongMsMax: o.pauseLongMsMax, recoveryMs: o.recoveryMs,
   });
   out(`chaos: seed ${o.seed}, ${o.nodes} validators (f = ${faultyMax(o.nodes)}), ${schedule.length} faults in ${o.durationS} s, dir ${dir}`);
   for (const f of schedule) out(`  ${describeFault(f)}`);
@@ -61,7 +60,7 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
   const healthy = (i: number) => cluster.state(i) === "up" && !active.has(i) && cluster.rpc(i) !== null;
   const healthyList = () => Array.from({ length: o.nodes }, (_, i) => i).filter(healthy);
   const observer = new Observer({ nodes: o.nodes, rpcOf: (i) => cluster.rpc(i), healthy }, now);
-  const load = new LoadGenerator({ seed: o.seed, nodes: o.nodes, maturityAnchors, txPerSecond: o.txPerSecond, rpcOf: (i) => cluster.rpc(i), healthy: healthyList, now });
+  const load = new LoadGenerator({ seed: o.seed, nodes: o.nodes, maturityAnchors, txPerSecond: o.txPerSecond, rpcOf: (i) => cluster.rpc(i), reader: () => observer.reader(), now });
   const executed: ExecutedFault[] = schedule.map((f) => ({ ...f, startedAtMs: null, healedAtMs: null, note: "" }));
   const diskFull: DiskFullOutcome[] = [];
   const kindOf = new Map<number, string>();
@@ -164,7 +163,8 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
           const r0 = observer.round();
           const end = now() + f.durationMs;
           while (now() < end && observer.round() < r0 + pauseLongRounds) await Bun.sleep(250);
-          f.note = `paused while the others decided ${observer.round() - r0} rounds (horizon ${HORIZON_ROUNDS_DEFAULT}) in ${((now() - phase0 - f.startedAtMs) / 1000).toFixed(1)} s`;
+          f.roundsPassed = observer.round() - r0;
+          f.note = `paused while the others decided ${f.roundsPassed} rounds (horizon ${HORIZON_ROUNDS_DEFAULT}) in ${((now() - phase0 - f.startedAtMs) / 1000).toFixed(1)} s`;
           f.healedAtMs = now() - phase0;
           for (const t of f.targets) cluster.resume(t);
           break;
@@ -197,12 +197,11 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
 
     // Drain: stop the load, wait (bounded) for every healed validator and every acknowledged transfer.
     loadOn = false;
-    observer.stopStallClock();
     const pending = new Set(load.acked.keys());
     const finals = new Set<string>();
     const drainEnd = now() + Math.max(drainMsMin, o.rejoinMsTarget * 2);
     while (now() < drainEnd) {
-      const url = cluster.rpc(healthyList()[0] ?? 0);
+      const url = cluster.rpc(observer.reader() ?? 0);
       const ids = [...pending].slice(0, txLookupsPerDrainTick);
       for (let i = 0; i < ids.length; i += 100) {
         const part = ids.slice(i, i + 100);
@@ -217,6 +216,8 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
       if (pending.size === 0 && observer.rejoins.every((r) => r.finalizedAtMs !== null)) break;
       await Bun.sleep(observeEveryMs);
     }
+    // Idle validators still create heartbeat events, so finality is measured through the drain too.
+    observer.stopStallClock();
     ticking = false;
     await Promise.all(loops);
     await cluster.stop();
@@ -250,7 +251,7 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
   else checks.push({ name: "agreement", ok: false, detail: `only ${stores.length} of ${o.nodes} stores readable` });
   checks.push(checkIntegrity(stores), checkEvidence(stores), ...checkRejoins(rejoins, o.rejoinMsTarget));
   if (txAccount) checks.push(checkTxs(txAccount));
-  checks.push(checkFinality(observer.stallMsMax, o.stallMsMax, observer.stallEndedAtMs));
+  checks.push(checkFinality(observer.stallMsMax, o.stallMsMax, observer.stallEndedAtMs - phase0, observer.stallNotRejoined));
   const df = checkDiskFull(diskFull, cluster.exits, diskFullSkipped);
   if (df) checks.push(df);
   checks.push(checkCrashes(cluster.exits, diskFull, schedule, phase0));

@@ -13,7 +13,7 @@ export type FaultKind =
   | "kill"
   /** SIGSTOP for `durationMs`, then SIGCONT. */
   | "pause"
-  /** SIGSTOP until the others decided 1.5× the pruning horizon of rounds (at most `durationMs`), then SIGCONT. */
+  /** SIGSTOP until the others decided more rounds than the pruning horizon (at most `durationMs`), then SIGCONT. */
   | "pause_long"
   /** SIGKILL, delete the store, restart on an empty one after `durationMs`. */
   | "wipe"
