@@ -6,6 +6,16 @@
  */
 import { ChaosUsageError, parseChaosArgs } from "./options.ts";
 import { runChaos } from "./run.ts";
+import { emergencyStop } from "./cluster.ts";
+
+// Ctrl-C must not leave validator processes or tmpfs mounts behind.
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    emergencyStop();
+    console.error(`chaos: interrupted (${sig}); children killed`);
+    process.exit(130);
+  });
+}
 
 try {
   const options = parseChaosArgs(process.argv.slice(2));

@@ -83,6 +83,14 @@ export interface ClusterOptions {
   say: (line: string) => void;
 }
 
+/** Clusters not yet stopped, for an interrupted run (Ctrl-C) to clean up. */
+const live = new Set<Cluster>();
+
+/** SIGKILLs every child of every live cluster and unmounts their tmpfs stores, synchronously. */
+export function emergencyStop(): void {
+  for (const c of live) c.killAllNow();
+}
+
 export class Cluster {
   readonly validators: Validator[] = [];
   readonly exits: UnexpectedExit[] = [];
@@ -103,6 +111,7 @@ export class Cluster {
     mkdirSync(join(opts.dir, "logs"), { recursive: true });
     const genesisPath = join(opts.dir, "genesis.toml");
     const c = new Cluster(opts, genesisPath);
+    live.add(c);
     const created = createGenesis({ k: opts.nodes, devnetLabel: opts.label, basePort: 1, initialTargetBits: targetBits, maturityAnchors });
     let toml = created.toml;
     for (let i = 0; i < opts.nodes; i++) {
@@ -327,8 +336,18 @@ export class Cluster {
   }
 
   /** Stops everything: SIGCONT paused ones, SIGTERM all (SIGKILL after a grace), close proxies, unmount. */
+  /** Last resort on interrupt: no grace, no waiting. */
+  killAllNow(): void {
+    this.stopping = true;
+    this.miner?.proc.kill("SIGKILL");
+    for (const v of this.validators) v.proc?.kill("SIGKILL");
+    for (const dir of this.mounted.splice(0)) Bun.spawnSync(["umount", "-l", dir], { stdout: "ignore", stderr: "ignore" });
+    live.delete(this);
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
+    live.delete(this);
     this.stopping = true;
     await this.stopMiner();
     const procs = this.validators.map((v) => v.proc).filter((p): p is Proc => p !== null);
