@@ -164,7 +164,7 @@ export function checkDiskFull(outcomes: DiskFullOutcome[], exits: UnexpectedExit
   const lines = outcomes.map((o) => {
     const exit = exits.find((e) => e.validator === o.validator && e.atMs >= o.filledAtMs);
     const ms = exit ? exit.atMs - o.filledAtMs : null;
-    const typed = exit ? /STORE_WRITE_FAILED/.test(exit.lastLine) : false;
+    const typed = exit ? exit.tail.some((l) => l.includes("STORE_WRITE_FAILED")) : false;
     return { o, ok: ms !== null && ms <= diskFullExitMsMax && typed, text: `v${o.validator} #${o.faultId}: ${exit ? `exit ${exit.code} after ${ms} ms${typed ? " with STORE_WRITE_FAILED" : ` (last line: ${exit.lastLine.slice(0, 120)})`}` : "kept running (no fail-stop)"}` };
   });
   return { name: "disk_full_failstop", ok: lines.every((l) => l.ok), detail: `typed error and exit within ${diskFullExitMsMax} ms: ${lines.map((l) => l.text).join("; ")}` };

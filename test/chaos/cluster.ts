@@ -23,6 +23,8 @@ const maturityAnchors = 10n;
 const startWaitMs = 30_000;
 const stopGraceMs = 10_000;
 const restartAfterExitMs = 1_000;
+const listenAttemptsMax = 3;
+const tailLinesMax = 20;
 /** tmpfs size for a store that gets a disk_full fault. */
 const tmpfsBytes = 256 * 1024 * 1024;
 const fillChunkBytes = 1024 * 1024;
@@ -35,8 +37,10 @@ export interface UnexpectedExit {
   code: number | null;
   signal: string | null;
   atMs: number;
-  /** The last log line before the exit (often the typed error). */
+  /** The last log line before the exit. */
   lastLine: string;
+  /** The last few log lines (the typed error may precede shutdown lines). */
+  tail: string[];
 }
 
 interface Validator {
@@ -50,6 +54,9 @@ interface Validator {
   state: ValidatorState;
   rpc: string | null;
   lastLine: string;
+  tail: string[];
+  /** The last start failed to bind its QUIC port (someone took it while it was down). */
+  listenFailed: boolean;
   /** Incarnation counter: a stale exit handler of an old process does nothing. */
   generation: number;
 }
@@ -95,7 +102,7 @@ export class Cluster {
   readonly validators: Validator[] = [];
   readonly exits: UnexpectedExit[] = [];
   readonly genesisPath: string;
-  /** Partition side per validator; all 0 = healed. */
+  /** Partition side per validator: 0 = the main side, else the id + 1 of the partition fault isolating it. */
   private side: number[];
   private readonly portOwner = new Map<number, number>();
   private miner: { proc: Proc; target: number } | null = null;
@@ -125,7 +132,7 @@ export class Cluster {
       proxy.retarget(port);
       c.portOwner.set(port, i);
       toml = toml.replace(`address = "127.0.0.1:${1 + i}"`, `address = "127.0.0.1:${proxy.port}"`);
-      c.validators.push({ index: i, storeDir, keyFile, port, proxy, proc: null, state: "down", rpc: null, lastLine: "", generation: 0 });
+      c.validators.push({ index: i, storeDir, keyFile, port, proxy, proc: null, state: "down", rpc: null, lastLine: "", tail: [], listenFailed: false, generation: 0 });
     }
     writeFileSync(genesisPath, toml);
     await Promise.all(c.validators.map((v) => c.startValidator(v.index)));
@@ -156,12 +163,31 @@ export class Cluster {
     return this.validators[i]!.state;
   }
 
-  /** Starts validator i on whatever its store dir holds; resolves once its RPC answers. */
+  /**
+   * Starts validator i on whatever its store dir holds; resolves once its RPC answers.
+   * Its QUIC port was free when chosen but another process may have taken it while the
+   * validator was down: then it moves to a new port (the proxy follows), at most a few times.
+   */
   async startValidator(i: number): Promise<void> {
+    const v = this.validators[i]!;
+    for (let attempt = 0; attempt < listenAttemptsMax; attempt++) {
+      await this.spawnValidator(i);
+      if (!v.listenFailed) return;
+      v.listenFailed = false;
+      this.portOwner.delete(v.port);
+      v.port = await freeUdpPort();
+      this.portOwner.set(v.port, i);
+      v.proxy.retarget(v.port);
+      this.opts.say(`chaos: v${i}'s QUIC port was taken; moved to ${v.port}`);
+    }
+  }
+
+  private async spawnValidator(i: number): Promise<void> {
     const v = this.validators[i]!;
     if (v.proc) throw new Error(`v${i} is already running`);
     const gen = ++v.generation;
     v.rpc = null;
+    v.tail = [];
     const proc: Proc = Bun.spawn([
       BIN, "P2pQuicListen", "--genesis", this.genesisPath, "--key_file", v.keyFile, "--store_dir", v.storeDir,
       "--addr", `127.0.0.1:${v.port}`, "--rpc_addr", "127.0.0.1:0", "--metrics_addr", "127.0.0.1:0", "--fsync", "false",
@@ -182,7 +208,11 @@ export class Cluster {
             const line = buf.slice(0, nl);
             buf = buf.slice(nl + 1);
             appendFileSync(logPath, line + "\n");
-            if (line.trim() !== "") v.lastLine = line.slice(0, 500);
+            if (line.trim() !== "") {
+              v.lastLine = line.slice(0, 500);
+              v.tail.push(v.lastLine);
+              if (v.tail.length > tailLinesMax) v.tail.shift();
+            }
             if (line.includes('"node_started"') && gen === v.generation) {
               try {
                 v.rpc = (JSON.parse(line) as { rpc: string }).rpc;
@@ -209,7 +239,11 @@ export class Cluster {
     v.proc = null;
     v.state = "down";
     v.rpc = null;
-    this.exits.push({ validator: i, code, signal, atMs: this.opts.now(), lastLine: v.lastLine });
+    if (v.tail.some((l) => l.includes("TRANSPORT_LISTEN_FAILED"))) {
+      v.listenFailed = true; // startValidator picks another port: the harness's doing, not a crash
+      return;
+    }
+    this.exits.push({ validator: i, code, signal, atMs: this.opts.now(), lastLine: v.lastLine, tail: [...v.tail] });
     if (this.stopping) return;
     this.opts.say(`chaos: v${i} exited on its own (code ${code}${signal ? `, ${signal}` : ""}); restarting in ${restartAfterExitMs} ms: ${v.lastLine.slice(0, 200)}`);
     setTimeout(() => {
@@ -243,13 +277,14 @@ export class Cluster {
     v.state = "up";
   }
 
-  /** Isolates `targets` from the others (each side still talks within itself). */
-  partition(targets: number[]): void {
-    this.side = this.side.map((_, i) => (targets.includes(i) ? 1 : 0));
+  /** Isolates `targets` from everyone else (they still talk among themselves); `id` names this partition. */
+  partition(id: number, targets: number[]): void {
+    for (const t of targets) this.side[t] = id + 1;
   }
 
-  heal(): void {
-    this.side = this.side.map(() => 0);
+  /** Ends partition `id` (another one may still hold). */
+  heal(id: number): void {
+    this.side = this.side.map((s) => (s === id + 1 ? 0 : s));
   }
 
   private storeFile(i: number): string {

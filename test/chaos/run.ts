@@ -170,10 +170,10 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
           break;
         }
         case "partition":
-          cluster.partition(f.targets);
+          cluster.partition(f.id, f.targets);
           await Bun.sleep(f.durationMs);
           f.healedAtMs = now() - phase0;
-          cluster.heal();
+          cluster.heal(f.id);
           break;
         case "disk_full":
           for (const t of f.targets) {
