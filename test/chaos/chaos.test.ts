@@ -24,11 +24,11 @@ const options: ChaosOptions = {
   nodes: 4,
   seed: 20_261_202,
   faults: 5,
-  durationS: 60,
+  durationS: 70,
   kinds: ["kill", "pause_long", "partition", "wipe", "old_store"],
   pauseMsMax: 5_000,
-  pauseLongMsMax: 25_000,
-  recoveryMs: 4_000,
+  pauseLongMsMax: 35_000,
+  recoveryMs: 3_000,
   verbose: false,
 };
 
@@ -44,7 +44,7 @@ describe("chaos (short schedule)", () => {
       expect(summary.faults.map((f) => f.kind).sort()).toEqual([...options.kinds].sort());
       expect(summary.faults.every((f) => f.startedAtMs !== null && f.healedAtMs !== null)).toBe(true);
       const pauseLong = summary.faults.find((f) => f.kind === "pause_long")!;
-      expect(pauseLong.roundsPassed!).toBeGreaterThan(HORIZON_ROUNDS_DEFAULT);
+      expect(pauseLong.roundsPassed!).toBeGreaterThanOrEqual(2 * HORIZON_ROUNDS_DEFAULT);
       expect(summary.load.acked).toBeGreaterThan(0);
       expect(summary.rejoins).toHaveLength(5);
       // Safety is never excused.

@@ -13,7 +13,7 @@ import type { Rejoin } from "./observer.ts";
 import type { UnexpectedExit } from "./cluster.ts";
 import type { Fault } from "./schedule.ts";
 
-export type CheckName = "agreement" | "caught_up" | "integrity" | "no_evidence" | "rejoin" | "rejoin_time" | "tx_accounted" | "finality" | "disk_full_failstop" | "no_crash";
+export type CheckName = "agreement" | "caught_up" | "integrity" | "no_evidence" | "rejoin" | "rejoin_time" | "tx_accounted" | "finality" | "disk_full_failstop" | "no_crash" | "harness";
 
 export interface Check {
   name: CheckName;

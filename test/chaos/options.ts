@@ -26,7 +26,7 @@ export interface ChaosOptions {
   txPerSecond: number;
   /** Longest SIGSTOP of a `pause` fault. */
   pauseMsMax: number;
-  /** Cap of a `pause_long` fault, which lasts until the others decided the pruning horizon plus a margin of rounds. */
+  /** Cap of a `pause_long` fault, which lasts until the others decided twice the pruning horizon of rounds. */
   pauseLongMsMax: number;
   /** After each fault heals, its validator(s) count as faulty this much longer (they catch up). */
   recoveryMs: number;

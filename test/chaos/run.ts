@@ -22,8 +22,8 @@ import { printSummary, summarize, writeSummary, type ChaosSummary, type Executed
 const warmupMsMax = 120_000;
 const observeEveryMs = 500;
 const loadEveryMs = 200;
-/** A pause_long lasts until the others decided this many rounds: past the pruning horizon, with a margin. */
-const pauseLongRounds = HORIZON_ROUNDS_DEFAULT + 16;
+/** A pause_long lasts until the others decided this many rounds: twice the pruning horizon, so its last parents are surely pruned. */
+const pauseLongRounds = 2 * HORIZON_ROUNDS_DEFAULT;
 const drainMsMin = 20_000;
 const txLookupsPerDrainTick = 500;
 const maturityAnchors = 10n;
@@ -82,6 +82,7 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
     })(),
   ];
   let phase0 = 0;
+  let harnessFailed = false;
   let stores: StoreView[] = [];
   let txAccount: TxAccount | null = null;
   try {
@@ -192,7 +193,14 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
       const others = healthyList().filter((i) => !f.targets.includes(i));
       for (const t of f.targets) observer.watchRejoin(f.id, t, healAtMs, await observer.seqOf(t, others));
     };
-    await Promise.all(executed.map(runFault));
+    // A fault the harness could not carry out is reported, not thrown: the run still checks what it did.
+    const harnessErrors: string[] = [];
+    await Promise.all(executed.map((f) => runFault(f).catch((e: unknown) => {
+      for (const t of f.targets) active.delete(t);
+      harnessErrors.push(`#${f.id} ${f.kind}: ${(e as Error).message.slice(0, 200)}`);
+    })));
+    for (const e of harnessErrors) notes.push(`harness could not run fault ${e}`);
+    harnessFailed = harnessErrors.length > 0;
     await sleepUntil(phase0 + phaseMs);
 
     // Drain: stop the load, wait (bounded) for every healed validator and every acknowledged transfer.
@@ -255,6 +263,7 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
   const df = checkDiskFull(diskFull, cluster.exits, diskFullSkipped);
   if (df) checks.push(df);
   checks.push(checkCrashes(cluster.exits, diskFull, schedule, phase0));
+  if (harnessFailed) checks.push({ name: "harness", ok: false, detail: "a fault could not be carried out (see the notes)" });
   const summary = summarize({
     options: o, wallMs: now(), faults: executed, rejoins, checks, notes, dir,
     load: { acked: load.acked.size, refused: Object.fromEntries(load.refused), unanswered: load.unanswered },

@@ -13,7 +13,7 @@ export type FaultKind =
   | "kill"
   /** SIGSTOP for `durationMs`, then SIGCONT. */
   | "pause"
-  /** SIGSTOP until the others decided more rounds than the pruning horizon (at most `durationMs`), then SIGCONT. */
+  /** SIGSTOP until the others decided twice the pruning horizon of rounds (at most `durationMs`), then SIGCONT. */
   | "pause_long"
   /** SIGKILL, delete the store, restart on an empty one after `durationMs`. */
   | "wipe"
@@ -88,7 +88,8 @@ export function makeSchedule(p: ScheduleParams): Fault[] {
   for (let i = 0; i < p.faults; i++) {
     const kind = i < order.length ? order[i]! : p.kinds[Math.floor(r() * p.kinds.length)]!;
     const durationMs = durationFor(kind, p, r);
-    let atMs = cursor + Math.round(meanGapMs * (0.1 + 0.4 * r()));
+    // A gap after the previous start, but never so late that the fault cannot end inside the phase.
+    let atMs = Math.min(cursor + Math.round(meanGapMs * (0.1 + 0.4 * r())), Math.max(cursor, p.phaseMs - durationMs));
     let free: number[] = [];
     // Move the start past window ends until a target is free (at most one step per earlier fault).
     for (let step = 0; step <= faults.length; step++) {
