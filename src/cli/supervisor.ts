@@ -103,6 +103,7 @@ export class Supervisor {
     for (const s of this.slots) {
       if (s.timer) clearTimeout(s.timer);
       s.timer = null;
+      s.proc.kill("SIGCONT"); // a stopped (kill -STOP) child would not see SIGTERM until the grace ran out
       s.proc.kill("SIGTERM");
     }
     await Promise.all(this.slots.map((s) => Promise.race([s.proc.exited, Bun.sleep(stopGraceMs).then(() => s.proc.kill("SIGKILL"))])));

@@ -72,4 +72,12 @@ describe("Supervisor (real processes)", () => {
     await Bun.sleep(500);
     expect(a).toHaveLength(1);
   }, 20_000);
+  test("stop() ends a stopped (SIGSTOP) child with SIGTERM, not the SIGKILL after the grace", async () => {
+    const a: Child[] = [];
+    const sup = new Supervisor(policy, () => {});
+    sup.add({ name: "a", spawn: spawnSleep(a) });
+    a[0]!.kill("SIGSTOP");
+    await sup.stop();
+    expect(a[0]!.signalCode).toBe("SIGTERM");
+  }, 20_000);
 });
