@@ -125,6 +125,7 @@ export function checkRejoins(rejoins: RejoinOutcome[], targetMs: number): Check[
 export interface TxAccount {
   acked: number;
   final: number;
+  /** Ended without being applied, with a reason: voided at finalization (`TX_*` code) or a terminal tx_status (`expired MEMPOOL_EXPIRED`, …). */
   voided: Map<string, number>;
   lost: number;
   lostByValidator: Map<number, number>;
@@ -138,7 +139,7 @@ export function checkTxs(acc: TxAccount): Check {
   return {
     name: "tx_accounted",
     ok: acc.lost === 0,
-    detail: `acknowledged ${acc.acked}: final ${acc.final}, void ${voided}${by ? ` (${by})` : ""}, lost ${acc.lost}${lostBy ? ` (${lostBy}; e.g. ${acc.lostSample.join(", ")})` : ""}`,
+    detail: `acknowledged ${acc.acked}: final ${acc.final}, ended with a reason ${voided}${by ? ` (${by})` : ""}, lost ${acc.lost}${lostBy ? ` (${lostBy}; e.g. ${acc.lostSample.join(", ")})` : ""}`,
   };
 }
 

@@ -11,6 +11,7 @@ import { Cluster, tmpfsAvailable } from "./cluster.ts";
 import { LoadGenerator } from "./load.ts";
 import { Observer } from "./observer.ts";
 import { batch } from "./rpc.ts";
+import { askTxStatus, accountsFor } from "./tx-status.ts";
 import { faultyMax, type ChaosOptions } from "./options.ts";
 import { describeFault, makeSchedule, peakFaulty } from "./schedule.ts";
 import {
@@ -226,6 +227,9 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
     }
     // Idle validators still create heartbeat events, so finality is measured through the drain too.
     observer.stopStallClock();
+    const unresolved = [...pending].map((id) => load.acked.get(id)!);
+    const txStatus = await askTxStatus(unresolved, (v) => cluster.rpc(v));
+    if (!txStatus.available && unresolved.length > 0) notes.push("tx_status: not answered by these validators (method missing or node down); void comes from the stores only");
     ticking = false;
     await Promise.all(loops);
     await cluster.stop();
@@ -235,13 +239,16 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
     const voided = new Map<string, string>();
     for (const s of stores) for (const [id, code] of s.voided) voided.set(id, code);
     const acc: TxAccount = { acked: load.acked.size, final: 0, voided: new Map(), lost: 0, lostByValidator: new Map(), lostSample: [] };
+    const count = (key: string) => acc.voided.set(key, (acc.voided.get(key) ?? 0) + 1);
     for (const [id, a] of load.acked) {
-      if (finals.has(id)) acc.final++;
-      else if (voided.has(id)) acc.voided.set(voided.get(id)!, (acc.voided.get(voided.get(id)!) ?? 0) + 1);
+      const answer = txStatus.answers.get(id);
+      if (finals.has(id) || answer?.state === "final") acc.final++;
+      else if (voided.has(id)) count(voided.get(id)!);
+      else if (accountsFor(answer)) count(`${answer!.state} ${answer!.reason}`);
       else {
         acc.lost++;
         acc.lostByValidator.set(a.validator, (acc.lostByValidator.get(a.validator) ?? 0) + 1);
-        if (acc.lostSample.length < 3) acc.lostSample.push(`${id.slice(0, 16)}… via v${a.validator} at ${((a.atMs - phase0) / 1000).toFixed(1)} s`);
+        if (acc.lostSample.length < 3) acc.lostSample.push(`${id.slice(0, 16)}… via v${a.validator} at ${((a.atMs - phase0) / 1000).toFixed(1)} s${answer ? ` (tx_status: ${answer.state})` : ""}`);
       }
     }
     txAccount = acc;
