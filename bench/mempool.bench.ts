@@ -72,7 +72,7 @@ function benchAdmission(): void {
     return { signature: (w.witness as { signature: Uint8Array }).signature, message: digestMicroTx(tx), publicKey: (w.lock as { publicKey: Uint8Array }).publicKey };
   });
   const admitAll = (wire: boolean) => () => {
-    const pool = new Mempool({ view });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view });
     const results = wire ? pool.admitEncoded(encoded, CTX) : pool.admit(txs, CTX);
     if (results.some((r) => !r.ok)) throw new Error("a benchmark tx was refused");
   };
@@ -109,7 +109,7 @@ function fullMempool(): Mempool {
     for (let k = 0; k < extra; k++) outputs.push({ amount: 100_000n, lockCommitment: groups[(i + k) % groups.length]! });
     txs.push({ inputs: [op], outputs, witnesses: [{ lock: free, witness: { kind: "after" } }] });
   }
-  const pool = new Mempool({ view, limits: { txsMax: POOL_TXS } });
+  const pool = new Mempool({ minRelayFeePerByte: 0n, view, limits: { txsMax: POOL_TXS } });
   const ok = pool.admit(txs, CTX).filter((r) => r.ok).length;
   if (ok !== POOL_TXS) throw new Error(`only ${ok} txs admitted to the full mempool`);
   return pool;

@@ -95,10 +95,10 @@ export class Writer {
   }
 
   /** Varint count then each item. */
-  list<T>(items: readonly T[], maxCount: number, each: (w: Writer, item: T) => void): this {
+  list<T>(items: readonly T[], maxCount: number, each: (w: Writer, item: T, index: number) => void): this {
     if (items.length > maxCount) throw new CodecError("CODEC_LENGTH_TOO_LARGE", `list of ${items.length} exceeds ${maxCount}`);
     this.varint(items.length);
-    for (const item of items) each(this, item);
+    for (let i = 0; i < items.length; i++) each(this, items[i]!, i);
     return this;
   }
 

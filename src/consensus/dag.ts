@@ -17,8 +17,9 @@ export interface DagNode {
   readonly creator: number;
   readonly seq: number;
   readonly lamport: number;
-  /** Serials of the parents, self-parent first. */
+  /** Serials of the parents in play (ancient references left out), self-parent first. */
   readonly parents: readonly number[];
+  /** Serial of the self-parent, NONE without one or when it is an ancient reference. */
   readonly selfParent: number;
   /** hbSeq[c]: highest seq of creator c in this event's ancestry (itself included), -1 if none. */
   readonly hbSeq: Int32Array;
@@ -119,17 +120,19 @@ export class Dag {
   }
 
   /**
-   * Inserts a validated event whose parents are all in memory and computes its ancestry
-   * vectors. The caller marks a fresh equivocation (markForked) before calling.
+   * Inserts a validated event whose parents in play are all in memory and computes its
+   * ancestry vectors. `hasSelfParent`: parents[0] is the self-parent (false when the event
+   * has none or its self-parent reference is ancient). The caller marks a fresh
+   * equivocation (markForked) before calling.
    */
-  insert(event: SignedEvent, key: string, parents: readonly DagNode[]): DagNode {
+  insert(event: SignedEvent, key: string, parents: readonly DagNode[], hasSelfParent: boolean): DagNode {
     const h = event.header;
     const k = this.k;
     const hbSeq = new Int32Array(k).fill(NONE);
     const hbRef = new Int32Array(k).fill(NONE);
     const node: DagNode = {
       serial: this.nextSerial++, event, key, creator: h.creator, seq: h.seq, lamport: h.lamport,
-      parents: parents.map((p) => p.serial), selfParent: h.seq > 0 ? parents[0]!.serial : NONE,
+      parents: parents.map((p) => p.serial), selfParent: hasSelfParent ? parents[0]!.serial : NONE,
       hbSeq, hbRef, forkLo: 0, forkHi: 0, forkTips: null, round: 0, witness: false, la: null, stronglySeen: null,
       votes: null, fame: NONE, done: false,
     };

@@ -14,9 +14,10 @@ import { checkHeader, checkParents, type ValidationContext } from "./validate.ts
 import { assignRound, type StakeTable } from "./rounds.ts";
 import { decideFame } from "./fame.ts";
 import { receiveRound } from "./order.ts";
-import { OrphanBuffer, ORPHAN_EVENTS_MAX_DEFAULT } from "./orphans.ts";
-import { buildEventHeader } from "./header.ts";
-import { COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
+import { OrphanBuffer, ORPHAN_EVENTS_MAX_DEFAULT, type MissingParent } from "./orphans.ts";
+import { buildEventHeader, type HeaderParent } from "./header.ts";
+import { effectiveParents, isAncientRound, maxParentRound } from "./ancient.ts";
+import { ANCIENT_ROUNDS, COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
 
 export { buildEventHeader } from "./header.ts";
 
@@ -109,6 +110,8 @@ export class ConsensusEngine {
   private pendingEvidence: Evidence[] = [];
   private lastDecidedRound = NONE;
   private finalizedCount = 0n;
+  /** Per creator: the highest-seq validly signed event seen (inserted, buffered or dropped). */
+  private readonly newestSignedByCreator: (SignedEvent | undefined)[];
 
   constructor(cfg: EngineConfig) {
     validateConfig(cfg);
@@ -119,13 +122,17 @@ export class ConsensusEngine {
     this.orphans = new OrphanBuffer(cfg.orphanEventsMax ?? ORPHAN_EVENTS_MAX_DEFAULT);
     this.ctx = { k, shard: cfg.shard, parentsMax: cfg.parentsMax };
     this.horizonRounds = cfg.horizonRounds ?? HORIZON_ROUNDS_DEFAULT;
+    this.newestSignedByCreator = new Array<SignedEvent | undefined>(k).fill(undefined);
   }
 
   addEvents(events: SignedEvent[], opts: AddOptions = {}): AddResult {
     const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: this.pendingEvidence, orphaned: 0 };
     this.pendingEvidence = [];
     const ready = opts.trusted === true ? events : this.admit(events, result);
-    for (const e of ready) this.tryInsert(e, result);
+    for (const e of ready) {
+      this.noteSigned(e);
+      this.tryInsert(e, result);
+    }
     this.runConsensus(result);
     return result;
   }
@@ -166,6 +173,11 @@ export class ConsensusEngine {
     return out;
   }
 
+  private noteSigned(e: SignedEvent): void {
+    const known = this.newestSignedByCreator[e.header.creator];
+    if (known === undefined || e.header.seq > known.header.seq) this.newestSignedByCreator[e.header.creator] = e;
+  }
+
   /** Inserts e (or buffers it), then every orphan it releases, breadth-first. */
   private tryInsert(first: SignedEvent, result: AddResult): void {
     const queue: SignedEvent[] = [first];
@@ -183,35 +195,58 @@ export class ConsensusEngine {
   private insertOne(e: SignedEvent, key: string, result: AddResult): DagNode | undefined {
     const h = e.header;
     const headerError = checkHeader(h, this.ctx);
-    const parents: DagNode[] = [];
-    const missing: string[] = [];
-    for (const p of h.parents) {
-      const n = p.length === 32 ? this.dag.getByKey(idKey(p)) : undefined;
-      if (n === undefined) missing.push(idKey(p));
-      else parents.push(n);
-    }
-    if (headerError === null && missing.length > 0) {
-      const evicted = this.orphans.add(key, e, missing);
-      result.orphaned++;
-      for (const x of evicted) result.rejected.push({ id: x.id, code: "EVENT_ORPHAN_EVICTED", message: "orphan buffer full; evicted the oldest" });
-      return undefined;
-    }
-    const err = headerError ?? checkParents(h, parents, this.ctx);
+    const { slots, missing } = this.parentsInPlay(h);
+    if (headerError === null && missing.length > 0) return this.waitOrDrop(e, key, missing, result);
+    const err = headerError ?? checkParents(h, slots, this.ctx);
+    const parents = slots.filter((n): n is DagNode => n !== null);
     if (err !== null) {
       result.rejected.push({ id: e.id, code: err.code, message: err.message });
       const reason = EVIDENCE_REASON[err.code];
-      if (reason !== undefined && missing.length === 0 && err.code !== "EVENT_UNKNOWN_CREATOR") {
-        result.evidence.push({ kind: "invalid_event", event: e, reason, parents: uniqueEvents(parents) });
-      }
+      // Evidence carries the parents in play, so any verifier can re-run the rule.
+      if (reason !== undefined && missing.length === 0) result.evidence.push({ kind: "invalid_event", event: e, reason, parents: uniqueEvents(parents) });
       return undefined;
     }
     for (const other of this.dag.sameSeq(h.creator, h.seq)) this.recordEquivocation(other.event, e, result);
-    const node = this.dag.insert(e, key, parents);
+    const node = this.dag.insert(e, key, parents, h.seq > 0 && slots[0] !== null);
     // lowest-after first: x's own creator counts through x itself when x strongly sees.
     this.dag.updateLowestAfter(node);
     assignRound(this.dag, this.stakes, node);
     this.dag.registerRound(node);
     return node;
+  }
+
+  /**
+   * The header's parent slots: the node of each parent in play, null for an ancient
+   * reference (out of play: nobody needs it, whatever it pruned) or one not in memory.
+   */
+  private parentsInPlay(h: SignedEvent["header"]): { slots: (DagNode | null)[]; missing: MissingParent[] } {
+    const rounds = h.parentRounds.length === h.parents.length ? h.parentRounds : h.parents.map(() => 0);
+    const inPlay = effectiveParents({ parentRounds: rounds });
+    const slots: (DagNode | null)[] = [];
+    const missing: MissingParent[] = [];
+    for (let i = 0; i < h.parents.length; i++) {
+      const p = h.parents[i]!;
+      const n = inPlay[i] && p.length === 32 ? this.dag.getByKey(idKey(p)) : undefined;
+      if (inPlay[i] && n === undefined) missing.push({ key: idKey(p), round: rounds[i]! });
+      slots.push(n ?? null);
+    }
+    return { slots, missing };
+  }
+
+  /**
+   * A parent in play is not in memory. Claimed below the pruned rounds, it can never be
+   * inserted here and the event is stale at every node (SPEC_CONSENSUS §12): dropped.
+   * Otherwise the event waits in the orphan buffer while the node fetches the parent.
+   */
+  private waitOrDrop(e: SignedEvent, key: string, missing: MissingParent[], result: AddResult): undefined {
+    if (missing.some((m) => m.round < this.dag.prunedBelowRound)) {
+      result.rejected.push({ id: e.id, code: "EVENT_ANCIENT", message: `a parent lies below round ${this.dag.prunedBelowRound}, which this node has pruned; the event can never be ordered` });
+      return undefined;
+    }
+    const evicted = this.orphans.add(key, e, missing);
+    result.orphaned++;
+    for (const x of evicted) result.rejected.push({ id: x.id, code: "EVENT_ORPHAN_EVICTED", message: "orphan buffer full; evicted the oldest" });
+    return undefined;
   }
 
   private recordEquivocation(a: SignedEvent, b: SignedEvent, result: AddResult): void {
@@ -238,7 +273,12 @@ export class ConsensusEngine {
         });
       }
       this.lastDecidedRound = r;
-      this.dag.pruneBelow(r - this.horizonRounds);
+      // Kept: the stale horizon plus the ancient span, so every parent in play of an event
+      // that can still be ordered is in memory (SPEC_CONSENSUS §12).
+      this.dag.pruneBelow(r - this.horizonRounds - ANCIENT_ROUNDS);
+      for (const x of this.orphans.dropWaitingBelow(this.dag.prunedBelowRound)) {
+        result.rejected.push({ id: x.id, code: "EVENT_ANCIENT", message: `waited for a parent below round ${this.dag.prunedBelowRound}, which this node has pruned` });
+      }
     }
   }
 
@@ -247,27 +287,80 @@ export class ConsensusEngine {
    * parents = the heads of other creators it has not seen yet, highest round first, then
    * most unseen events (ties: Lamport, creator index). Evidence found while inserting is returned by the next addEvents;
    * consensus runs there too (call addEvents([]) to flush).
+   *
+   * Rejoin (SPEC_CONSENSUS §12): with `reroot`, or when this creator's newest signed event
+   * is not in the DAG (a wiped or old store learned it from peers), the self-parent
+   * reference must be ancient next to the chosen cross-links, so that no node needs it or
+   * what it descends from; until it is, this throws CONSENSUS_REJOIN_WAIT. Such an event's
+   * seq skips `rejoinSeqGap` seqs, which the creator may have signed without anyone having
+   * reported them (an ancient self-parent's seq is not checked, SPEC_CONSENSUS §3).
    */
-  createEvent(creator: number, secretKey: Uint8Array, payloadDigest: Uint8Array): SignedEvent {
+  createEvent(creator: number, secretKey: Uint8Array, payloadDigest: Uint8Array, opts: { reroot?: boolean; rejoinSeqGap?: number } = {}): SignedEvent {
     if (!Number.isInteger(creator) || creator < 0 || creator >= this.ctx.k) throw new PhantomError("CONSENSUS_BAD_CREATOR", `creator ${creator} out of range`);
     const selfSerial = this.dag.topSerial[creator]!;
     const self = selfSerial === NONE ? undefined : this.dag.get(selfSerial);
     if (selfSerial !== NONE && self === undefined) throw new PhantomError("CONSENSUS_SELF_PARENT_PRUNED", "own newest event is no longer in memory");
-    const others = this.chooseOtherParents(creator, self);
-    if (self !== undefined && others.length === 0 && this.ctx.k >= 2) {
+    const newest = this.newestSignedByCreator[creator];
+    const ghost = newest !== undefined && newest.header.seq > (self?.seq ?? NONE) ? newest : undefined;
+    const others = this.chooseOtherParents(creator, self).map((p): HeaderParent => ({ id: p.event.id, lamport: p.lamport, round: p.round }));
+    if ((self !== undefined || ghost !== undefined) && others.length === 0 && this.ctx.k >= 2) {
       throw new PhantomError("CONSENSUS_NO_CROSS_LINK", "no event by another creator is known yet");
     }
-    const parents = self === undefined ? others : [self, ...others];
-    const header = buildEventHeader({
-      shard: this.ctx.shard, creator, seq: self === undefined ? 0 : self.seq + 1,
-      parents: parents.map((p) => ({ id: p.event.id, lamport: p.lamport })), payloadDigest,
-    });
+    let selfRef: HeaderParent | undefined;
+    let seq = 0;
+    if (ghost !== undefined) {
+      // Not in the DAG: its round is at most one above its highest parent claim.
+      selfRef = { id: ghost.id, lamport: ghost.header.lamport, round: maxParentRound(ghost.header) + 1 };
+      seq = ghost.header.seq + 1;
+    } else if (self !== undefined) {
+      selfRef = { id: self.event.id, lamport: self.lamport, round: self.round };
+      seq = self.seq + 1;
+    }
+    if (selfRef !== undefined && (ghost !== undefined || opts.reroot === true)) {
+      const top = maxParentRound({ parentRounds: others.map((p) => p.round) });
+      if (!isAncientRound(selfRef.round, top)) {
+        throw new PhantomError("CONSENSUS_REJOIN_WAIT", `own newest event (seq ${seq - 1}, round ${selfRef.round}) must be ancient next to round ${top} before this creator rejoins`);
+      }
+      seq += opts.rejoinSeqGap ?? 0;
+    }
+    const header = buildEventHeader({ shard: this.ctx.shard, creator, seq, parents: selfRef === undefined ? others : [selfRef, ...others], payloadDigest });
     const event = signEvent(header, secretKey);
+    this.noteSigned(event);
     const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: [], orphaned: 0 };
     this.tryInsert(event, result);
     invariant(result.rejected.length === 0 && result.accepted.length > 0, `own event rejected: ${result.rejected[0]?.message ?? "buffered"}`);
     this.pendingEvidence.push(...result.evidence);
     return event;
+  }
+
+  /**
+   * Whether this creator's chain looks excluded: its oldest event that no other creator's
+   * newest event has seen is more than ANCIENT_ROUNDS rounds below the other creators'
+   * highest head. Peers then most likely dropped or cannot place it (it was created while
+   * this node was paused, partitioned or behind), and every later event chains on it: the
+   * creator should re-root (createEvent with `reroot`).
+   */
+  chainStalled(creator: number): boolean {
+    const own = this.dag.topSeq[creator]!;
+    if (own === NONE || this.ctx.k < 2) return false;
+    let acked = NONE;
+    let headsRound = NONE;
+    for (let c = 0; c < this.ctx.k; c++) {
+      if (c === creator) continue;
+      const head = this.dag.get(this.dag.topSerial[c]!);
+      if (head === undefined) continue;
+      if (head.hbSeq[creator]! > acked) acked = head.hbSeq[creator]!;
+      if (head.round > headsRound) headsRound = head.round;
+    }
+    if (acked >= own) return false;
+    const firstUnacked = this.dag.sameSeq(creator, acked + 1)[0];
+    const round = firstUnacked?.round ?? this.dag.prunedBelowRound - 1;
+    return isAncientRound(round, headsRound);
+  }
+
+  /** This creator's highest-seq validly signed event seen (in the DAG, buffered or dropped). */
+  newestSigned(creator: number): SignedEvent | undefined {
+    return this.newestSignedByCreator[creator];
   }
 
   private chooseOtherParents(creator: number, self: DagNode | undefined): DagNode[] {
@@ -282,6 +375,9 @@ export class ConsensusEngine {
       ranked.push({ node: head, gain: head.seq - seen });
     }
     ranked.sort((a, b) => b.node.round - a.node.round || b.gain - a.gain || b.node.lamport - a.node.lamport || a.node.creator - b.node.creator);
+    // A head more than ANCIENT_ROUNDS below the highest parent would be out of play (no cross-link).
+    const top = Math.max(self?.round ?? NONE, ranked[0]?.node.round ?? NONE);
+    while (ranked.length > 0 && isAncientRound(ranked[ranked.length - 1]!.node.round, top)) ranked.pop();
     const slots = this.cfg.parentsMax - (self === undefined ? 0 : 1);
     const fresh = ranked.filter((r) => r.gain > 0).slice(0, slots).map((r) => r.node);
     return fresh.length > 0 || self === undefined ? fresh : ranked.slice(0, 1).map((r) => r.node);

@@ -18,6 +18,8 @@ export const EVENT_ERROR_CODES = [
   "EVENT_BAD_PAYLOAD_DIGEST",
   "EVENT_DUPLICATE",
   "EVENT_ORPHAN_EVICTED",
+  "EVENT_BAD_PARENT_ROUND",
+  "EVENT_ANCIENT",
 ] as const;
 export type EventErrorCode = (typeof EVENT_ERROR_CODES)[number];
 

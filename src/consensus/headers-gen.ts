@@ -2,14 +2,17 @@
  * Deterministic generator of a valid signed DAG (for headers.bin files in tests
  * and local development). Every event follows the structural rules of
  * docs/SPEC_SLASHING.md: self-parent first, at least one cross-link when k ≥ 2,
- * Lamport = 1 + max(parents), seq counting up. The same keys, seed and options
+ * Lamport = 1 + max(parents in play), seq counting up, and each parent's true round
+ * (a consensus engine fed the same events computes them). The same keys, seed and options
  * always give the same events, byte for byte. Randomness comes from BLAKE3 of the
  * seed and a counter (no ambient randomness).
  */
 import { blake3_32 } from "../crypto/hash.ts";
 import { concatBytes } from "../crypto/bytes.ts";
 import { PARENTS_MAX } from "../types/constants.ts";
-import { type SignedEvent, type EventHeader, signEvent } from "../types/event.ts";
+import { type SignedEvent, signEvent } from "../types/event.ts";
+import { ConsensusEngine } from "./engine.ts";
+import { buildEventHeader } from "./header.ts";
 import { EMPTY_PAYLOAD_BYTES, payloadDigest } from "../types/payload.ts";
 
 export interface GenerateDagOptions {
@@ -61,6 +64,13 @@ export function generateSignedDag(opts: GenerateDagOptions): SignedEvent[] {
   if (!Number.isInteger(skipPercent) || skipPercent < 0 || skipPercent > SKIP_PERCENT_MAX) throw new RangeError(`skipPercent must be 0..${SKIP_PERCENT_MAX}`);
   if (parentsMax < 2 || parentsMax > PARENTS_MAX) throw new RangeError(`parentsMax must be 2..${PARENTS_MAX}`);
   const rng = new SeededChoice(opts.seed);
+  // Rounds come from an engine fed each event (trusted: they are ours); it keeps every
+  // creator's newest event, which is all the generator links to.
+  const engine = new ConsensusEngine({
+    committee: { publicKeys: opts.secretKeys.map((sk) => sk.subarray(32)), stakes: opts.secretKeys.map(() => 1n) },
+    coinRoundInterval: 8, parentsMax, shard: opts.shard ?? 0,
+  });
+  const roundOf = (e: SignedEvent): number => engine.describe(e.id)!.round;
   const digest = payloadDigest(EMPTY_PAYLOAD_BYTES);
   const latest: (SignedEvent | undefined)[] = new Array(k).fill(undefined);
   const events: SignedEvent[] = [];
@@ -75,15 +85,12 @@ export function generateSignedDag(opts: GenerateDagOptions): SignedEvent[] {
     const crossCount = others.length === 0 ? 0 : 1 + rng.below(Math.min(others.length, parentsMax - 1));
     const cross = pickDistinct(rng, others, crossCount).map((i) => latest[i]!);
     const parents = self ? [self, ...cross] : cross;
-    const header: EventHeader = {
-      shard: opts.shard ?? 0,
-      creator,
-      seq: self ? self.header.seq + 1 : 0,
-      parents: parents.map((p) => p.id),
-      lamport: parents.length === 0 ? 0 : 1 + Math.max(...parents.map((p) => p.header.lamport)),
-      payloadDigest: digest,
-    };
+    const header = buildEventHeader({
+      shard: opts.shard ?? 0, creator, seq: self ? self.header.seq + 1 : 0, payloadDigest: digest,
+      parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport, round: roundOf(p) })),
+    });
     const event = signEvent(header, opts.secretKeys[creator]!);
+    engine.addEvents([event], { trusted: true });
     events.push(event);
     latest[creator] = event;
   }

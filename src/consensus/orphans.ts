@@ -6,9 +6,17 @@ import type { SignedEvent } from "../types/event.ts";
 
 export const ORPHAN_EVENTS_MAX_DEFAULT = 10_000;
 
+/** A parent an orphan waits for: its id key and the round the orphan claims for it. */
+export interface MissingParent {
+  key: string;
+  round: number;
+}
+
 interface Orphan {
   event: SignedEvent;
   missing: string[];
+  /** Lowest claimed round among the missing parents. */
+  lowestMissingRound: number;
 }
 
 export class OrphanBuffer {
@@ -27,15 +35,18 @@ export class OrphanBuffer {
   }
 
   /** Buffers an event; returns the events evicted to make room. */
-  add(key: string, event: SignedEvent, missing: string[]): SignedEvent[] {
+  add(key: string, event: SignedEvent, missingParents: readonly MissingParent[]): SignedEvent[] {
     if (this.byKey.has(key)) return [];
+    const missing = missingParents.map((m) => m.key);
+    let lowestMissingRound = Number.MAX_SAFE_INTEGER;
+    for (const m of missingParents) if (m.round < lowestMissingRound) lowestMissingRound = m.round;
     const evicted: SignedEvent[] = [];
     while (this.byKey.size >= this.capacity) {
       const oldest = this.byKey.keys().next().value as string;
       evicted.push(this.remove(oldest)!.event);
       this.evictedCount++;
     }
-    this.byKey.set(key, { event, missing });
+    this.byKey.set(key, { event, missing, lowestMissingRound });
     for (const m of missing) {
       const list = this.waiting.get(m);
       if (list === undefined) this.waiting.set(m, [key]);
@@ -65,6 +76,21 @@ export class OrphanBuffer {
       if (out.length >= limit) break;
       // A missing parent that is itself buffered waits for its own parents: ask for those.
       if (!this.byKey.has(key)) out.push(key);
+    }
+    return out;
+  }
+
+  /**
+   * Removes and returns the orphans waiting for a parent claimed below `round`: once the
+   * node has pruned that round such a parent can never be inserted here, and the orphan
+   * is stale at every node (SPEC_CONSENSUS §12), so waiting for it is pointless.
+   */
+  dropWaitingBelow(round: number): SignedEvent[] {
+    const out: SignedEvent[] = [];
+    for (const [key, o] of this.byKey) {
+      if (o.lowestMissingRound >= round) continue;
+      this.remove(key); // deleting the current entry keeps a Map iteration valid
+      out.push(o.event);
     }
     return out;
   }

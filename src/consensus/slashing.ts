@@ -11,6 +11,7 @@ import { compareBytes, concatBytes, equalBytes, toHex } from "../crypto/bytes.ts
 import { type SignedEvent, eventId, verifyEventSignature } from "../types/event.ts";
 import { type Evidence, type InvalidEventReason, INVALID_EVENT_REASONS, decodeEvidence } from "../types/evidence.ts";
 import { BPS_DENOMINATOR } from "./fees.ts";
+import { effectiveParents } from "./ancient.ts";
 
 /** Committee facts evidence is judged against (all from genesis). */
 export interface SlashingCommittee {
@@ -56,12 +57,26 @@ export interface RuleContext {
   parentsMax: number;
 }
 
-const anyMissing = (ps: ParentsAtHand): boolean => ps.some((p) => p === undefined);
+/**
+ * The parents a rule looks at: those in play (SPEC_CONSENSUS §12). An ancient reference is
+ * out of play, so it is neither needed nor checked; a missing one in play makes a rule
+ * that needs it "incomplete".
+ */
+function inPlay(e: SignedEvent, ps: ParentsAtHand): { slot: number; parent: SignedEvent | undefined }[] {
+  const rounds = e.header.parentRounds.length === e.header.parents.length ? e.header.parentRounds : e.header.parents.map(() => 0);
+  const effective = effectiveParents({ parentRounds: rounds });
+  const out: { slot: number; parent: SignedEvent | undefined }[] = [];
+  for (let i = 0; i < e.header.parents.length; i++) if (effective[i]) out.push({ slot: i, parent: ps[i] });
+  return out;
+}
+
+const anyMissing = (ps: readonly { parent: SignedEvent | undefined }[]): boolean => ps.some((p) => p.parent === undefined);
 
 function badShard(e: SignedEvent, ps: ParentsAtHand, ctx: RuleContext): RuleOutcome {
   if (e.header.shard >= ctx.shardCount) return true;
-  if (ps.some((p) => p !== undefined && p.header.shard !== e.header.shard)) return true;
-  return anyMissing(ps) ? "incomplete" : false;
+  const live = inPlay(e, ps);
+  if (live.some(({ parent }) => parent !== undefined && parent.header.shard !== e.header.shard)) return true;
+  return anyMissing(live) ? "incomplete" : false;
 }
 
 function badParents(e: SignedEvent, ps: ParentsAtHand, ctx: RuleContext): RuleOutcome {
@@ -70,36 +85,41 @@ function badParents(e: SignedEvent, ps: ParentsAtHand, ctx: RuleContext): RuleOu
   for (let i = 0; i < h.parents.length; i++) for (let j = i + 1; j < h.parents.length; j++) if (equalBytes(h.parents[i]!, h.parents[j]!)) return true;
   if (h.seq === 0) return false; // own-creator parents of a first event are bad_seq
   // After a first event: the first parent is the creator's own, and only the first.
-  if (ps[0] !== undefined && ps[0].header.creator !== h.creator) return true;
-  if (ps.some((p, i) => i >= 1 && p !== undefined && p.header.creator === h.creator)) return true;
-  return anyMissing(ps) ? "incomplete" : false;
+  const live = inPlay(e, ps);
+  if (live.some(({ slot, parent }) => slot === 0 && parent !== undefined && parent.header.creator !== h.creator)) return true;
+  if (live.some(({ slot, parent }) => slot >= 1 && parent !== undefined && parent.header.creator === h.creator)) return true;
+  return anyMissing(live) ? "incomplete" : false;
 }
 
 function badSeq(e: SignedEvent, ps: ParentsAtHand): RuleOutcome {
   const h = e.header;
+  const live = inPlay(e, ps);
   if (h.seq === 0) {
     // A first event has no self-parent: no parent may be by its own creator.
-    if (ps.some((p) => p !== undefined && p.header.creator === h.creator)) return true;
-    return anyMissing(ps) ? "incomplete" : false;
+    if (live.some(({ parent }) => parent !== undefined && parent.header.creator === h.creator)) return true;
+    return anyMissing(live) ? "incomplete" : false;
   }
   if (h.parents.length === 0) return true;
-  const self = ps[0];
-  if (self === undefined) return "incomplete";
+  const self = live[0]?.slot === 0 ? live[0] : undefined;
+  if (self === undefined) return false; // an ancient self-parent's seq is not checked
+  if (self.parent === undefined) return "incomplete";
   // A first parent by someone else is bad_parents; by the creator it must be seq − 1.
-  return self.header.creator === h.creator && self.header.seq !== h.seq - 1;
+  return self.parent.header.creator === h.creator && self.parent.header.seq !== h.seq - 1;
 }
 
 function badLamport(e: SignedEvent, ps: ParentsAtHand): RuleOutcome {
-  if (anyMissing(ps)) return "incomplete";
+  const live = inPlay(e, ps);
+  if (anyMissing(live)) return "incomplete";
   let expected = 0;
-  for (const p of ps) expected = Math.max(expected, p!.header.lamport + 1);
+  for (const { parent } of live) expected = Math.max(expected, parent!.header.lamport + 1);
   return e.header.lamport !== expected;
 }
 
 function missingCrossLink(e: SignedEvent, ps: ParentsAtHand, ctx: RuleContext): RuleOutcome {
   if (ctx.k < 2 || e.header.seq === 0) return false;
-  if (ps.some((p) => p !== undefined && p.header.creator !== e.header.creator)) return false;
-  return anyMissing(ps) ? "incomplete" : true;
+  const live = inPlay(e, ps);
+  if (live.some(({ parent }) => parent !== undefined && parent.header.creator !== e.header.creator)) return false;
+  return anyMissing(live) ? "incomplete" : true;
 }
 
 /** Decides one rule for `event` given the parents at hand. */

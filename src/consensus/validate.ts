@@ -17,6 +17,7 @@ export interface ParentInfo {
   creator: number;
   seq: number;
   lamport: number;
+  round: number;
 }
 
 /** Rules checkable from the header alone, in this order. */
@@ -28,6 +29,10 @@ export function checkHeader(h: EventHeader, ctx: ValidationContext): EventError 
   if (!Number.isSafeInteger(h.seq) || h.seq < 0) return new EventError("EVENT_BAD_SEQ", `seq ${h.seq} is not a valid integer`);
   if (h.parents.length > ctx.parentsMax) {
     return new EventError("EVENT_TOO_MANY_PARENTS", `${h.parents.length} parents, at most ${ctx.parentsMax}`);
+  }
+  if (h.parentRounds.length !== h.parents.length) return new EventError("EVENT_MALFORMED", "one claimed round per parent");
+  for (const r of h.parentRounds) {
+    if (!Number.isSafeInteger(r) || r < 0) return new EventError("EVENT_MALFORMED", `claimed parent round ${r} is not a valid integer`);
   }
   const keys = new Set<string>();
   for (const p of h.parents) {
@@ -41,12 +46,17 @@ export function checkHeader(h: EventHeader, ctx: ValidationContext): EventError 
   return null;
 }
 
-/** Rules that need the parents (same order as h.parents), checked after checkHeader. */
-export function checkParents(h: EventHeader, parents: readonly ParentInfo[], ctx: ValidationContext): EventError | null {
+/**
+ * Rules that need the parents, checked after checkHeader. `parents` is aligned with
+ * h.parents; an ancient reference (SPEC_CONSENSUS §12) is null: it is out of play, so the
+ * rules about it (self-parent seq, Lamport) are not applied and nobody needs it.
+ */
+export function checkParents(h: EventHeader, parents: readonly (ParentInfo | null)[], ctx: ValidationContext): EventError | null {
   let cross = 0;
   let maxLamport = -1;
   for (let i = 0; i < parents.length; i++) {
-    const p = parents[i]!;
+    const p = parents[i];
+    if (p === null || p === undefined) continue;
     if (p.lamport > maxLamport) maxLamport = p.lamport;
     if (i === 0 && h.seq > 0) {
       if (p.creator !== h.creator) return new EventError("EVENT_SELF_PARENT_NOT_FIRST", "the first parent is not by the event's creator");
@@ -61,7 +71,13 @@ export function checkParents(h: EventHeader, parents: readonly ParentInfo[], ctx
     cross++;
   }
   if (ctx.k >= 2 && h.seq > 0 && cross === 0) return new EventError("EVENT_MISSING_CROSS_LINK", "no parent by another creator");
-  const expected = parents.length === 0 ? 0 : maxLamport + 1;
+  const expected = h.parents.length === 0 ? 0 : maxLamport + 1;
   if (h.lamport !== expected) return new EventError("EVENT_BAD_LAMPORT", `lamport ${h.lamport}, expected ${expected}`);
+  for (let i = 0; i < parents.length; i++) {
+    const p = parents[i];
+    if (p !== null && p !== undefined && p.round !== h.parentRounds[i]) {
+      return new EventError("EVENT_BAD_PARENT_ROUND", `parent ${i} is of round ${p.round}, the event claims ${h.parentRounds[i]}`);
+    }
+  }
   return null;
 }

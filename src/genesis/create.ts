@@ -68,6 +68,7 @@ export function createGenesis(opts: CreateGenesisOptions): CreatedGenesis {
     "attestor_bps = 3000",
     "alpha_bps = 2500",
     "d_max = 4",
+    "min_relay_fee_per_byte = 1",
   ];
   seeds.forEach((seed, i) => {
     lines.push("", "[[validators]]", `public_key = "${toHex(keyPairFromSeed(seed).publicKey)}"`, `stake = ${stake}`, `address = "${host}:${basePort + i}"`);

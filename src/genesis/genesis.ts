@@ -60,6 +60,8 @@ export interface Genesis {
   shardCount: number;
   k: number;
   coinRoundInterval: number;
+  /** Rounds an event may wait to be ordered before it is stale; memory keeps this plus ANCIENT_ROUNDS (SPEC_CONSENSUS §10, §12). */
+  horizonRounds: number;
   parentsMax: number;
   genesisNote: Uint8Array;
   commitment: Uint8Array;
@@ -67,7 +69,17 @@ export interface Genesis {
   totalStake: bigint;
   emission: EmissionParams;
   fees: FeeParams;
+  /**
+   * Relay policy, not validity: the least fee per encoded byte a node's mempool admits
+   * (`[fees] min_relay_fee_per_byte`, default 1; 0 only where the genesis says so).
+   */
+  minRelayFeePerByte: bigint;
 }
+
+/** Default of `[fees] min_relay_fee_per_byte`: 1 unit per encoded byte. */
+export const MIN_RELAY_FEE_PER_BYTE_DEFAULT = 1n;
+/** Upper bound of `[fees] min_relay_fee_per_byte` (1 PC per byte). */
+export const MIN_RELAY_FEE_PER_BYTE_MAX = 100_000_000n;
 
 type Table = Record<string, unknown>;
 
@@ -195,12 +207,14 @@ export function parseGenesis(text: string): Genesis {
     k,
     coinRoundInterval: small(consensus, "coin_round_interval", "consensus.coin_round_interval", 2, 1000, 8),
     parentsMax: small(consensus, "parents_max", "consensus.parents_max", 2, PARENTS_MAX, PARENTS_MAX),
+    horizonRounds: small(consensus, "horizon_rounds", "consensus.horizon_rounds", 16, 100_000, 64),
     genesisNote,
     commitment,
     validators,
     totalStake,
     emission: parseEmission(table(doc.emission, "emission")),
     fees: parseFees(table(doc.fees, "fees")),
+    minRelayFeePerByte: int(table(doc.fees, "fees"), "min_relay_fee_per_byte", "fees.min_relay_fee_per_byte", 0n, MIN_RELAY_FEE_PER_BYTE_MAX, MIN_RELAY_FEE_PER_BYTE_DEFAULT),
   };
 }
 

@@ -19,6 +19,7 @@ import { TxRejected, validatePreparedBatch, type UtxoReader, type ValidationCont
 import { IndexedHeap, type HeapSlot } from "./heap.ts";
 import { CandidateIndex, type CandidateNode } from "./groups.ts";
 import { createMempoolMetrics, type MempoolMetrics } from "./metrics.ts";
+import type { MempoolChange, MempoolJournal, TxTerminal } from "./journal.ts";
 
 /** Default bound on transactions held. */
 export const MEMPOOL_TXS_MAX = 100_000;
@@ -26,10 +27,22 @@ export const MEMPOOL_TXS_MAX = 100_000;
 export const MEMPOOL_BYTES_MAX = 64 * 1024 * 1024;
 /** A replacement may evict at most this many conflicting txs (bounds the work one offer causes). */
 export const RBF_CONFLICTS_MAX = 32;
+/**
+ * A replacement pays at least this share more than what it replaces, in basis points
+ * (10 %): n replacements of one output cost the first fee times 1.1^n, so churning a
+ * conflict through every peer's mempool gets expensive quickly.
+ */
+export const RBF_BUMP_BPS = 1_000n;
 /** Offers validated per verifyBatch call; longer admit() calls are split into chunks of this size. */
 export const ADMIT_BATCH_MAX = 4_096;
+/**
+ * A tx still in the mempool this many anchors after it was admitted (anchors applied by
+ * this node, never a clock) expires: it is dropped and recorded as `expired`. Local policy,
+ * not consensus: another validator that still holds it may carry it later.
+ */
+export const MEMPOOL_EXPIRY_ANCHORS = 2_000n;
 
-export type MempoolRejectCode = "MEMPOOL_DUPLICATE" | "MEMPOOL_FULL" | "MEMPOOL_RBF_FEE_RATE" | "MEMPOOL_RBF_FEE" | "MEMPOOL_RBF_TOO_MANY";
+export type MempoolRejectCode = "MEMPOOL_DUPLICATE" | "MEMPOOL_FULL" | "MEMPOOL_FEE_TOO_LOW" | "MEMPOOL_RBF_FEE_RATE" | "MEMPOOL_RBF_FEE" | "MEMPOOL_RBF_TOO_MANY";
 
 export class MempoolRejected extends PhantomError<MempoolRejectCode> {
   constructor(code: MempoolRejectCode, message: string, details?: Record<string, unknown>) {
@@ -53,6 +66,8 @@ export interface MempoolEntry {
   readonly group: string;
   /** `txidHex:index` of every input. */
   readonly inputKeys: readonly string[];
+  /** The anchor index the node was about to apply when the tx was admitted (expiry counts from it). */
+  readonly admittedAt: bigint;
 }
 
 export type AdmitResult =
@@ -66,8 +81,12 @@ export interface MempoolLimits {
 
 export interface MempoolOptions {
   view: UtxoReader;
+  /** Least fee per encoded byte admitted, and the least a replacement adds per byte (genesis `min_relay_fee_per_byte`). */
+  minRelayFeePerByte: bigint;
   limits?: Partial<MempoolLimits>;
   registry?: Registry;
+  /** Told of every admission and removal (with its terminal state), once per operation: persistence and tx status. */
+  journal?: MempoolJournal;
 }
 
 interface Slot extends MempoolEntry, HeapSlot {
@@ -82,6 +101,14 @@ interface Offer {
   txidHex: string;
   encoded: Uint8Array;
   encodedBytes: number;
+  /** Set when restoring a persisted tx: the anchor it was first admitted at. */
+  admittedAt?: bigint;
+}
+
+/** A persisted tx offered again at start-up (see `Mempool.restore`). */
+export interface RestoreOffer {
+  encoded: Uint8Array;
+  admittedAt: bigint;
 }
 
 export const outpointKey = (op: Outpoint): string => `${toHex(op.txid)}:${op.index}`;
@@ -109,9 +136,16 @@ export class Mempool {
   readonly candidates = new CandidateIndex<MempoolEntry>();
   private totalBytes = 0;
   private nextSeq = 0;
+  private readonly journal: MempoolJournal | undefined;
+  /** Admissions and removals of the current operation, handed to the journal at its end. */
+  private changes: MempoolChange[] = [];
+  readonly minRelayFeePerByte: bigint;
 
   constructor(opts: MempoolOptions) {
     this.view = opts.view;
+    this.journal = opts.journal;
+    if (opts.minRelayFeePerByte < 0n) throw new PhantomError("MEMPOOL_BAD_LIMITS", "minRelayFeePerByte must be >= 0");
+    this.minRelayFeePerByte = opts.minRelayFeePerByte;
     this.limits = { txsMax: opts.limits?.txsMax ?? MEMPOOL_TXS_MAX, bytesMax: opts.limits?.bytesMax ?? MEMPOOL_BYTES_MAX };
     if (!(this.limits.txsMax >= 1 && this.limits.bytesMax >= 1)) throw new PhantomError("MEMPOOL_BAD_LIMITS", "mempool limits must be at least 1");
     this.metrics = createMempoolMetrics(opts.registry ?? new Registry());
@@ -145,22 +179,40 @@ export class Mempool {
 
   /** Offers wire-encoded txs; undecodable bytes are rejected as TX_MALFORMED. */
   admitEncoded(encoded: readonly Uint8Array[], ctx: ValidationContext): AdmitResult[] {
-    return this.admitOffers(encoded.map((bytes) => {
-      try {
-        return prepare(decodeMicroTx(bytes), bytes);
-      } catch (e) {
-        if (!isPhantomError(e)) throw e;
-        return e instanceof TxRejected ? e : new TxRejected("TX_MALFORMED", `undecodable tx: ${e.message}`, { codec: e.code });
-      }
+    return this.admitOffers(encoded.map((bytes) => prepareEncoded(bytes)), ctx);
+  }
+
+  /**
+   * Offers persisted txs again at start-up, validated against the current ledger like
+   * any offer, each keeping the anchor it was first admitted at (so expiry does not
+   * restart). The caller records what the refused ones became (tx-lifecycle.ts).
+   */
+  restore(offers: readonly RestoreOffer[], ctx: ValidationContext): AdmitResult[] {
+    return this.admitOffers(offers.map((o) => {
+      const p = prepareEncoded(o.encoded);
+      if (!(p instanceof TxRejected)) p.admittedAt = o.admittedAt;
+      return p;
     }), ctx);
   }
 
   private admitOffers(offers: (Offer | TxRejected)[], ctx: ValidationContext): AdmitResult[] {
     const results: AdmitResult[] = [];
-    for (let at = 0; at < offers.length; at += ADMIT_BATCH_MAX) results.push(...this.admitChunk(offers.slice(at, at + ADMIT_BATCH_MAX), ctx));
+    try {
+      for (let at = 0; at < offers.length; at += ADMIT_BATCH_MAX) results.push(...this.admitChunk(offers.slice(at, at + ADMIT_BATCH_MAX), ctx));
+    } finally {
+      this.endOperation();
+    }
+    return results;
+  }
+
+  /** Hands the operation's changes to the journal (one write) and updates the gauges. */
+  private endOperation(): void {
     this.metrics.size.set(this.byTxid.size);
     this.metrics.bytes.set(this.totalBytes);
-    return results;
+    if (this.changes.length === 0) return;
+    const changes = this.changes;
+    this.changes = [];
+    this.journal?.record(changes);
   }
 
   /**
@@ -190,7 +242,7 @@ export class Mempool {
       // Held when the chunk started but replaced or evicted since: not validated above.
       const k = verdictIndex[i]!;
       const v = k >= 0 ? verdicts[k]! : validatePreparedBatch(this.view, [o], ctx)[0]!;
-      return v.ok ? this.insert(o, v.fee) : this.refuse(v.error, o.txid);
+      return v.ok ? this.insert(o, v.fee, ctx) : this.refuse(v.error, o.txid);
     });
   }
 
@@ -200,26 +252,32 @@ export class Mempool {
   }
 
   /** Inserts a valid tx: replace-by-fee against conflicts, then eviction to stay within limits. */
-  private insert(offer: Offer, fee: bigint): AdmitResult {
+  private insert(offer: Offer, fee: bigint, ctx: ValidationContext): AdmitResult {
     const inputKeys = offer.tx.inputs.map(outpointKey);
     const entry: Slot = {
       ...offer, fee, inputKeys, seq: this.nextSeq, group: toHex(offer.tx.outputs[0]!.lockCommitment), heapIndex: -1, bytesBig: BigInt(offer.encodedBytes),
+      admittedAt: offer.admittedAt ?? ctx.anchorIndex,
     };
     const conflicts = this.conflictsOf(inputKeys);
-    const rbfError = checkReplacement(entry, conflicts);
+    const relayFee = this.minRelayFeePerByte * entry.bytesBig;
+    if (fee < relayFee) return this.refuse(new MempoolRejected("MEMPOOL_FEE_TOO_LOW", `fee ${fee} is below the minimum relay fee of ${relayFee} (${this.minRelayFeePerByte} units per byte x ${entry.encodedBytes} bytes)`), offer.txid);
+    const rbfError = checkReplacement(entry, conflicts, this.minRelayFeePerByte);
     if (rbfError !== undefined) return this.refuse(rbfError, offer.txid);
     const victims = this.makeRoom(entry, conflicts);
     if (victims === undefined) {
       return this.refuse(new MempoolRejected("MEMPOOL_FULL", `mempool full (${this.limits.txsMax} txs / ${this.limits.bytesMax} bytes) and the tx's fee rate does not beat the lowest`), offer.txid);
     }
-    for (const c of conflicts) this.removeEntry(c);
-    for (const v of victims) this.removeEntry(v);
+    const replacedBy: TxTerminal = { state: "replaced", reason: "MEMPOOL_RBF", message: `replaced by ${entry.txidHex}, which pays a higher fee rate for a common input`, by: entry.txid };
+    const evicted: TxTerminal = { state: "evicted", reason: "MEMPOOL_FULL", message: `evicted to make room for ${entry.txidHex}: the mempool was full and this tx had the lowest fee rate` };
+    for (const c of conflicts) this.removeEntry(c, replacedBy);
+    for (const v of victims) this.removeEntry(v, evicted);
     this.nextSeq++;
     this.byTxid.set(entry.txidHex, entry);
     for (const k of inputKeys) this.spentBy.set(k, entry);
     this.evictionHeap.push(entry);
     entry.candidateNode = this.candidates.add(entry);
     this.totalBytes += entry.encodedBytes;
+    this.changes.push({ kind: "added", entry });
     this.metrics.accepted.inc();
     this.metrics.replaced.inc(conflicts.length);
     this.metrics.evictions.inc(victims.length);
@@ -269,8 +327,9 @@ export class Mempool {
     return fits ? victims : undefined;
   }
 
-  private removeEntry(e: Slot): void {
+  private removeEntry(e: Slot, outcome: TxTerminal): void {
     if (this.byTxid.get(e.txidHex) !== e) return;
+    this.changes.push({ kind: "removed", entry: e, outcome });
     this.byTxid.delete(e.txidHex);
     for (const k of e.inputKeys) if (this.spentBy.get(k) === e) this.spentBy.delete(k);
     this.evictionHeap.remove(e);
@@ -279,30 +338,66 @@ export class Mempool {
   }
 
   /**
-   * A finalized anchor included `txids` and spent `spentOutpoints` (all of its inputs,
-   * whichever txs spent them). Included txs leave; any other tx spending one of those
-   * outpoints can never be valid again and is invalidated.
+   * A finalized anchor (`anchorIndex`, when known) included `txids` and spent
+   * `spentOutpoints` (all of its inputs, whichever txs spent them; `spentBy` names the
+   * tx that did). Included txs leave as final; any other tx spending one of those
+   * outpoints can never be valid again and leaves as void, naming the winner.
    */
-  onFinalized(spentOutpoints: readonly Outpoint[], txids: readonly Uint8Array[]): { included: Uint8Array[]; invalidated: Uint8Array[] } {
+  onFinalized(spentOutpoints: readonly (Outpoint & { spentBy?: Uint8Array })[], txids: readonly Uint8Array[], anchorIndex?: bigint): { included: Uint8Array[]; invalidated: Uint8Array[] } {
     const included: Uint8Array[] = [];
     const invalidated: Uint8Array[] = [];
+    const at = anchorIndex === undefined ? "a finalized anchor" : `anchor ${anchorIndex}`;
+    const final: TxTerminal = { state: "final", reason: "INCLUDED", message: `applied by ${at}`, anchorIndex };
     for (const txid of txids) {
       const e = this.byTxid.get(toHex(txid));
       if (e === undefined) continue;
-      this.removeEntry(e);
+      this.removeEntry(e, final);
       included.push(e.txid);
     }
     for (const op of spentOutpoints) {
-      const e = this.spentBy.get(outpointKey(op));
+      const key = outpointKey(op);
+      const e = this.spentBy.get(key);
       if (e === undefined) continue;
-      this.removeEntry(e);
+      const by = op.spentBy === undefined ? "" : ` by ${toHex(op.spentBy)}`;
+      this.removeEntry(e, { state: "void", reason: "TX_DOUBLE_SPEND", message: `input ${key} was spent at ${at}${by}`, anchorIndex, by: op.spentBy });
       invalidated.push(e.txid);
     }
     this.metrics.included.inc(included.length);
     this.metrics.invalidated.inc(invalidated.length);
-    this.metrics.size.set(this.byTxid.size);
-    this.metrics.bytes.set(this.totalBytes);
+    this.endOperation();
     return { included, invalidated };
+  }
+
+  /**
+   * Drops the txs admitted at least `boundAnchors` anchors before `anchorIndex` (the
+   * anchor just applied), oldest first, except those `isHeld` (carried by an event that
+   * is not final yet: they may still be applied). Returns the expired txids.
+   */
+  expire(anchorIndex: bigint, boundAnchors: bigint = MEMPOOL_EXPIRY_ANCHORS, isHeld: (e: MempoolEntry) => boolean = () => false): Uint8Array[] {
+    const expired: Slot[] = [];
+    // byTxid iterates in admission order, and admission anchors never decrease along it.
+    for (const e of this.byTxid.values()) {
+      if (anchorIndex - e.admittedAt < boundAnchors) break;
+      if (!isHeld(e)) expired.push(e);
+    }
+    for (const e of expired) {
+      this.removeEntry(e, {
+        state: "expired", reason: "MEMPOOL_EXPIRED",
+        message: `not final ${anchorIndex - e.admittedAt} anchors after admission at anchor ${e.admittedAt} (bound ${boundAnchors} anchors)`,
+      });
+    }
+    this.metrics.expired.inc(expired.length);
+    this.endOperation();
+    return expired.map((e) => e.txid);
+  }
+}
+
+function prepareEncoded(bytes: Uint8Array): Offer | TxRejected {
+  try {
+    return prepare(decodeMicroTx(bytes), bytes);
+  } catch (e) {
+    if (!isPhantomError(e)) throw e;
+    return e instanceof TxRejected ? e : new TxRejected("TX_MALFORMED", `undecodable tx: ${e.message}`, { codec: e.code });
   }
 }
 
@@ -330,12 +425,18 @@ function prepare(tx: MicroTx, encoded?: Uint8Array): Offer | TxRejected {
 }
 
 /**
- * Replace-by-fee. A tx conflicting with mempool txs C (sharing at least one input)
+ * Replace-by-fee. A tx N conflicting with mempool txs C (sharing at least one input)
  * replaces all of C only if: |C| <= RBF_CONFLICTS_MAX; its fee rate is strictly
- * higher than the fee rate of EVERY tx in C; and its fee is at least the sum of
- * C's fees (so a replacement never lowers the fees the mempool holds).
+ * higher than the fee rate of EVERY tx in C; and its fee is at least
+ * sum(fee C) + max(minRelayFeePerByte * bytes(N), ceil(sum(fee C) * RBF_BUMP_BPS / 10,000)):
+ * it never lowers the fees the mempool holds, pays its own relay again, and adds at
+ * least 10 % (docs/SPEC_TX.md §5).
  */
-export function checkReplacement(entry: { fee: bigint; encodedBytes: number; txid: Uint8Array }, conflicts: readonly { fee: bigint; encodedBytes: number; txidHex: string }[]): MempoolRejected | undefined {
+export function checkReplacement(
+  entry: { fee: bigint; encodedBytes: number; txid: Uint8Array },
+  conflicts: readonly { fee: bigint; encodedBytes: number; txidHex: string }[],
+  minRelayFeePerByte: bigint,
+): MempoolRejected | undefined {
   if (conflicts.length === 0) return undefined;
   if (conflicts.length > RBF_CONFLICTS_MAX) return new MempoolRejected("MEMPOOL_RBF_TOO_MANY", `conflicts with ${conflicts.length} txs; a replacement may replace at most ${RBF_CONFLICTS_MAX}`);
   let feeSum = 0n;
@@ -343,6 +444,14 @@ export function checkReplacement(entry: { fee: bigint; encodedBytes: number; txi
     if (!feeRateLess(c, entry)) return new MempoolRejected("MEMPOOL_RBF_FEE_RATE", `conflicts with ${c.txidHex} whose fee rate is not lower`, { conflict: c.txidHex });
     feeSum += c.fee;
   }
-  if (entry.fee < feeSum) return new MempoolRejected("MEMPOOL_RBF_FEE", `fee ${entry.fee} is below the ${feeSum} paid by the txs it would replace`);
+  const required = feeSum + rbfMinimumBump(feeSum, entry.encodedBytes, minRelayFeePerByte);
+  if (entry.fee < required) return new MempoolRejected("MEMPOOL_RBF_FEE", `fee ${entry.fee} is below the ${required} a replacement must pay (the ${feeSum} it replaces plus the minimum bump)`, { required: required.toString() });
   return undefined;
+}
+
+/** What a replacement must add to the fees it replaces: max(relay fee of its bytes, 10 % of them, rounded up). */
+export function rbfMinimumBump(replacedFees: bigint, encodedBytes: number, minRelayFeePerByte: bigint): bigint {
+  const relay = minRelayFeePerByte * BigInt(encodedBytes);
+  const share = (replacedFees * RBF_BUMP_BPS + 9_999n) / 10_000n;
+  return relay > share ? relay : share;
 }

@@ -12,11 +12,23 @@ export function createMempoolMetrics(registry: Registry) {
     replaced: new Counter({ name: "pc_node_mempool_replaced_total", help: "Transactions replaced by a conflicting one with a higher fee rate (replace-by-fee)", registers: [registry] }),
     invalidated: new Counter({ name: "pc_node_mempool_invalidated_total", help: "Transactions dropped because a finalized anchor spent one of their inputs", registers: [registry] }),
     included: new Counter({ name: "pc_node_mempool_included_total", help: "Transactions removed because a finalized anchor included them", registers: [registry] }),
+    expired: new Counter({ name: "pc_node_mempool_expired_total", help: "Transactions dropped after waiting MEMPOOL_EXPIRY_ANCHORS anchors without being final", registers: [registry] }),
     admitBatchSize: new Histogram({ name: "pc_node_mempool_admit_batch_size", help: "Transactions per admission batch (one verifyBatch call each)", buckets: [1, 4, 16, 64, 256, 1024, 4096], registers: [registry] }),
   };
 }
 
 export type MempoolMetrics = ReturnType<typeof createMempoolMetrics>;
+
+/** What became of accepted transactions (src/mempool/tx-lifecycle.ts). */
+export function createTxLifecycleMetrics(registry: Registry) {
+  return {
+    terminal: new Counter({ name: "pc_node_mempool_tx_terminal_total", help: "Accepted transactions that reached a terminal state (final, void, expired, replaced, evicted), by state and reason code", labelNames: ["state", "reason"] as const, registers: [registry] }),
+    persisted: new Gauge({ name: "pc_node_mempool_persisted_txs", help: "Pending transactions persisted in the store (reloaded at start-up)", registers: [registry] }),
+    outcomes: new Gauge({ name: "pc_node_mempool_tx_outcomes", help: "Terminal-state records kept for tx_status (bounded by the retention)", registers: [registry] }),
+  };
+}
+
+export type TxLifecycleMetrics = ReturnType<typeof createTxLifecycleMetrics>;
 
 export function createProposerMetrics(registry: Registry) {
   return {

@@ -1,6 +1,7 @@
 /** Prometheus scrape endpoint: GET /metrics on its own HTTP listener. */
 import type { Registry } from "prom-client";
-import { PhantomError } from "../errors.ts";
+import { describeOsError, PhantomError } from "../errors.ts";
+import { httpError, jsonResponse, productionServe, requestTarget } from "../rpc/http.ts";
 
 export interface MetricsServer {
   url: string;
@@ -16,15 +17,26 @@ export function parseHostPort(addr: string, flag: string): { host: string; port:
 
 export function serveMetrics(registry: Registry, addr: string): MetricsServer {
   const { host, port } = parseHostPort(addr, "--metrics_addr");
-  const server = Bun.serve({
-    hostname: host,
-    port,
-    async fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics") return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
-      if (path === "/health") return Response.json({ ok: true });
-      return new Response("not found; scrape /metrics\n", { status: 404 });
-    },
-  });
-  return { url: `http://${host}:${server.port}/metrics`, stop: () => server.stop(true) };
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = serve();
+  } catch (e) {
+    throw new PhantomError("METRICS_LISTEN_FAILED", `cannot listen on --metrics_addr ${addr}: ${describeOsError(e)}`);
+  }
+  return { url: `http://${host.includes(":") ? `[${host}]` : host}:${server.port}/metrics`, stop: () => server.stop(true) };
+
+  function serve() {
+    return Bun.serve({
+      hostname: host,
+      port,
+      ...productionServe(() => {}),
+      async fetch(req) {
+        const path = requestTarget(req)?.path;
+        if (path === "/metrics") return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
+        if (path === "/health") return jsonResponse(JSON.stringify({ ok: true }));
+        if (path === undefined) return httpError(400, "HTTP_BAD_REQUEST", "request target is not a path");
+        return httpError(404, "HTTP_NOT_FOUND", "not found; scrape /metrics");
+      },
+    });
+  }
 }

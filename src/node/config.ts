@@ -5,14 +5,20 @@
 import { parse as parseToml } from "smol-toml";
 import { PhantomError } from "../errors.ts";
 import type { FlagSpec, FlagValue } from "../cli/command.ts";
+import { RPC_AUTH_MODES, type RpcAuthMode } from "../rpc/auth.ts";
 
 export interface NodeConfig {
   genesis: string;
   keyFile: string;
+  allowInsecureKeyFile: boolean;
   addr: string;
   storeDir: string;
   fsync: boolean;
   rpcAddr: string;
+  rpcAuth: RpcAuthMode;
+  rpcTokenFile: string | null;
+  rpcRatePerS: number;
+  rpcBurst: number;
   metricsAddr: string;
   txProposer: boolean;
   txProposerIntervalMs: number;
@@ -33,10 +39,15 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "config", key: "", type: "string", help: "node config file (TOML, [node] table)" },
   { name: "genesis", key: "genesis", type: "string", help: "genesis file", default: "genesis.toml" },
   { name: "key_file", key: "key_file", type: "string", help: "validator key file (hex Ed25519 seed, mode 0600)" },
+  { name: "allow_insecure_key_file", key: "allow_insecure_key_file", type: "bool", help: "use a key or token file that group or others can access (refused otherwise)", default: "false" },
   { name: "addr", key: "addr", type: "string", help: "QUIC listen address host:port (default: this validator's genesis address)" },
   { name: "store_dir", key: "store_dir", type: "string", help: "data directory (SQLite)", default: "pc-data" },
   { name: "fsync", key: "fsync", type: "bool", help: "fsync every committed batch (synchronous=FULL)", default: "true" },
   { name: "rpc_addr", key: "rpc_addr", type: "string", help: "JSON-RPC/REST/explorer listen address", default: "127.0.0.1:8645" },
+  { name: "rpc_auth", key: "rpc.auth", type: "string", help: "auto (bearer token from a 0600 cookie in the store dir unless --rpc_addr is loopback), cookie (always) or none (loopback only)", default: "auto" },
+  { name: "rpc_token_file", key: "rpc.token_file", type: "string", help: "file whose first line is the RPC bearer token (turns auth on, also on loopback)" },
+  { name: "rpc_rate_per_s", key: "rpc.rate_per_s", type: "int", help: "RPC tokens a client regains per second (0 = no rate limit)", default: "1000" },
+  { name: "rpc_burst", key: "rpc.burst", type: "int", help: "RPC token bucket size per client", default: "2000" },
   { name: "metrics_addr", key: "metrics_addr", type: "string", help: "Prometheus /metrics listen address", default: "127.0.0.1:9100" },
   { name: "tx_proposer", key: "proposer.enabled", type: "bool", help: "build payloads from the mempool", default: "true" },
   { name: "tx_proposer_interval_ms", key: "proposer.interval_ms", type: "int", help: "payload build interval", default: "5000" },
@@ -118,14 +129,21 @@ export async function resolveNodeConfig(flags: Record<string, FlagValue>, explic
   };
   const logFormat = v.log_format;
   if (logFormat !== "json" && logFormat !== "text") throw new PhantomError("CONFIG_BAD_VALUE", `--log_format must be json or text, got ${String(logFormat)}`);
+  const rpcAuth = v.rpc_auth as RpcAuthMode;
+  if (!RPC_AUTH_MODES.includes(rpcAuth)) throw new PhantomError("CONFIG_BAD_VALUE", `--rpc_auth must be ${RPC_AUTH_MODES.join(", ")}, got ${String(rpcAuth)}`);
   if (!v.key_file) throw new PhantomError("CONFIG_MISSING", "--key_file is required (a validator key from `phantom genesis new`)");
   return {
     genesis: v.genesis as string,
     keyFile: v.key_file as string,
+    allowInsecureKeyFile: v.allow_insecure_key_file as boolean,
     addr: (v.addr as string | undefined) ?? "",
     storeDir: v.store_dir as string,
     fsync: v.fsync as boolean,
     rpcAddr: v.rpc_addr as string,
+    rpcAuth,
+    rpcTokenFile: (v.rpc_token_file as string | undefined) ?? null,
+    rpcRatePerS: nonNegative("rpc_rate_per_s"),
+    rpcBurst: positive("rpc_burst"),
     metricsAddr: v.metrics_addr as string,
     txProposer: v.tx_proposer as boolean,
     txProposerIntervalMs: positive("tx_proposer_interval_ms"),

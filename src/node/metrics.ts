@@ -11,6 +11,8 @@ export function createConsensusMetrics(registry: Registry, sigCache?: SignatureC
     eventsAccepted: new Counter({ name: "pc_node_events_accepted_total", help: "Events accepted into the DAG (own and peers')", registers: r }),
     eventsRejected: new Counter({ name: "pc_node_events_rejected_total", help: "Events rejected, by typed reason", labelNames: ["code"] as const, registers: r }),
     orphans: new Gauge({ name: "pc_node_orphan_events", help: "Events waiting for a missing parent", registers: r }),
+    rejoins: new Counter({ name: "pc_node_rejoins_total", help: "Events this validator created with an ancient self-parent reference to rejoin (after a pause, partition or an old or wiped store), by cause", labelNames: ["cause"] as const, registers: r }),
+    rejoinWaiting: new Gauge({ name: "pc_node_rejoin_waiting", help: "1 while this validator waits to rejoin (its newest event must first become ancient next to recent events) or to catch up before signing", registers: r }),
     dagEvents: new Gauge({ name: "pc_node_dag_events", help: "Events held in memory by the consensus engine", registers: r }),
     lastDecidedRound: new Gauge({ name: "pc_node_last_decided_round", help: "Highest round whose fame is decided", registers: r }),
     anchorsFinalized: new Counter({ name: "pc_node_anchors_finalized_total", help: "Finalized events applied to the ledger", registers: r }),

@@ -31,10 +31,13 @@ import { isPhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
 import { MintPool, type PendingMint } from "./mint-pool.ts";
+import { TxLifecycle, mempoolAnnouncement } from "./tx-lifecycle.ts";
+import { TxJournalStore } from "../store/tx-journal-store.ts";
 import { eventMessages, eventsByIdAnswer, syncAnswer } from "./sync.ts";
 import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
+import { FailStop, isFatal } from "./fail-stop.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
@@ -46,6 +49,12 @@ export const heartbeatTicks = 10;
 export const inFlightTicksMax = 3_000;
 /** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
 export const relayHoldIntervals = 5;
+/** Seqs a validator skips when it rejoins from a wiped or old store: events it may have signed that no peer reported. */
+export const rejoinSeqGap = 65_536;
+/** While a peer answered a sync with a full message this recently, more history is coming: do not sign yet. */
+export const catchUpQuietMs = 1_000;
+/** A tick this late (in event intervals) means the process was paused (SIGSTOP, suspend): catch up first. */
+export const pausedTickIntervals = 10;
 /** A validator dials one with a lower index only after missing it this long (see redial). */
 export const redialLowerAfterMs = 3_000;
 /** Re-dial missing validators this often (I/O scheduling only). */
@@ -68,11 +77,15 @@ export interface NodeOptions {
   log(line: Record<string, unknown>): void;
   /** Called for every applied anchor (RPC WebSocket subscribers). */
   onAnchor?(info: AppliedAnchorInfo): void;
+  /** Where fatal errors go (the CLI's exits the process); by default the node only stops itself. */
+  failStop?: FailStop;
 }
 
 export class PhantomNode {
   readonly engine: ConsensusEngine;
   readonly mempool: Mempool;
+  /** Persists the mempool and records what became of each accepted tx (tx_status). */
+  readonly txLife: TxLifecycle;
   readonly proposer: Proposer;
   readonly peers: PeerManager;
   readonly metrics: ConsensusMetrics;
@@ -80,6 +93,8 @@ export class PhantomNode {
   private readonly chain: ChainApplier;
   readonly ledgerParams: LedgerParams;
   readonly sigCache: SignatureCache;
+  /** Every timer and connection callback runs through it (see fail-stop.ts). */
+  readonly failStop: FailStop;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   private readonly mintPool = new MintPool();
@@ -96,6 +111,8 @@ export class PhantomNode {
 
   constructor(private readonly opts: NodeOptions) {
     const g = opts.genesis;
+    this.failStop = opts.failStop ?? new FailStop(opts.log);
+    this.failStop.onFail(() => void this.stop());
     this.sigCache = new SignatureCache();
     // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
     this.ledgerParams = { ...ledgerParamsFromGenesis(g), verify: this.sigCache.verify };
@@ -104,11 +121,13 @@ export class PhantomNode {
       coinRoundInterval: g.coinRoundInterval,
       parentsMax: g.parentsMax,
       shard: 0,
+      horizonRounds: g.horizonRounds,
     });
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
-    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits });
+    this.txLife = new TxLifecycle(new TxJournalStore(opts.store.db), opts.registry);
+    this.mempool = new Mempool({ view: opts.store, registry: opts.registry, limits: opts.mempoolLimits, journal: this.txLife, minRelayFeePerByte: g.minRelayFeePerByte });
     this.proposer = new Proposer({ txsPerPayload: opts.txsPerPayload, payloadBudgetBytes: opts.payloadBudgetBytes, registry: opts.registry });
     this.peers = new PeerManager({
       commitment: g.commitment,
@@ -120,6 +139,7 @@ export class PhantomNode {
       now: opts.now,
       metrics: createP2pMetrics(opts.registry),
       log: opts.log,
+      boundary: (where, close, fn) => this.failStop.connection(where, close, fn),
     });
   }
 
@@ -130,11 +150,13 @@ export class PhantomNode {
   /** Replays the store into the engine, starts listening, dialing and the timers. */
   async start(): Promise<void> {
     this.replay();
+    this.opts.log({ type: "mempool_restored", ...this.txLife.restore(this.mempool, this.opts.store, this.validationContext()) });
     await this.opts.transport.listen((link) => this.attach(link));
     this.redial();
-    this.timers.push(setInterval(() => this.redial(), redialIntervalMs));
-    this.timers.push(setInterval(() => this.tick(), this.opts.eventIntervalMs));
-    if (this.opts.txProposer) this.timers.push(setInterval(() => this.propose(), this.opts.txProposerIntervalMs));
+    const guard = this.failStop.guard.bind(this.failStop);
+    this.timers.push(setInterval(guard("redial", () => this.redial()), redialIntervalMs));
+    this.timers.push(setInterval(guard("tick", () => this.tick()), this.opts.eventIntervalMs));
+    if (this.opts.txProposer) this.timers.push(setInterval(guard("propose", () => this.propose()), this.opts.txProposerIntervalMs));
   }
 
   async stop(): Promise<void> {
@@ -147,7 +169,7 @@ export class PhantomNode {
 
   /** Ready: store replayed and connected to enough validators to reach a quorum of stake. */
   ready(): boolean {
-    if (!this.replayed) return false;
+    if (!this.replayed || this.failStop.failed) return false;
     const g = this.opts.genesis;
     let stake = g.validators[this.validator]!.stake;
     for (const p of this.peers.readyPeers()) stake += g.validators[p.validator]!.stake;
@@ -175,7 +197,7 @@ export class PhantomNode {
 
   private attach(link: Link): void {
     if (this.stopped) return link.close("shutdown");
-    this.peers.attach(link);
+    this.failStop.connection("p2p_attach", (reason) => link.close(reason), () => this.peers.attach(link));
   }
 
   /**
@@ -208,9 +230,18 @@ export class PhantomNode {
   private readonly missingSince = new Map<number, number>();
 
   private onPeerReady(peer: Peer): void {
-    this.ownSeqSeenByPeers = Math.max(this.ownSeqSeenByPeers, peer.highestSeq[this.validator] ?? -1);
+    const ownSeqHere = this.engine.highestSeq()[this.validator] ?? -1;
+    const ownSeqThere = peer.highestSeq[this.validator] ?? -1;
+    this.ownSeqSeenByPeers = Math.max(this.ownSeqSeenByPeers, ownSeqThere);
+    // A peer holds an event of ours that we do not: our store was wiped or restored from an
+    // old copy. The next event must rejoin past everything we may have signed (SPEC_CONSENSUS §12).
+    if (ownSeqThere > ownSeqHere && !this.rejoinFromOldStore) {
+      this.rejoinFromOldStore = true;
+      this.opts.log({ type: "rejoin_old_store", ownSeqHere, ownSeqThere });
+    }
     const mine = this.engine.highestSeq();
     if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) peer.send({ kind: "sync_request", highestSeq: mine });
+    for (const m of mempoolAnnouncement(this.mempool)) peer.send(m); // what it may have missed, e.g. while we were down
   }
 
   private onMessage(peer: Peer, m: P2pMessage): void {
@@ -235,7 +266,7 @@ export class PhantomNode {
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
     } catch (e) {
-      if (!isPhantomError(e)) throw e;
+      if (!isPhantomError(e) || isFatal(e)) throw e; // our own fault, not the peer's: the boundary handles it
       this.peers.misbehaved(peer, PENALTY.malformed, e.code);
     }
   }
@@ -263,6 +294,8 @@ export class PhantomNode {
       this.opts.store.putPayload(it.payload, e.header.payloadDigest); // just checked to be its digest
       events.push(e);
     }
+    // A full message means the peer had more: history is still arriving (see mayCreateEvents).
+    if (items.length >= eventsPerMessageMax) this.lastFullSyncAt = this.opts.now();
     if (events.length === 0) return;
     const result = this.addToEngine(events, peer);
     if (result.orphaned > 0 || items.length >= eventsPerMessageMax) peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
@@ -295,7 +328,8 @@ export class PhantomNode {
     }
     for (const r of result.rejected) {
       this.metrics.eventsRejected.inc({ code: r.code });
-      if (from && r.code !== "EVENT_DUPLICATE") this.peers.misbehaved(from, PENALTY.invalidEvent, r.code);
+      // Duplicates, late events below our pruning and evicted orphans are what honest relays produce.
+      if (from && !HARMLESS_REJECTIONS.has(r.code)) this.peers.misbehaved(from, PENALTY.invalidEvent, r.code);
     }
     for (const ev of result.evidence) {
       this.metrics.evidence.inc({ kind: ev.kind });
@@ -311,9 +345,7 @@ export class PhantomNode {
   private onFinalized(result: AddResult): void {
     for (const f of result.finalized) this.inFlight.settle(toHex(f.event.id));
     for (const info of this.chain.apply(result.finalized)) {
-      const spent = info.diff.spent.map((s) => ({ txid: s.txid, index: s.index }));
-      const included = info.diff.outcomes.filter((o) => o.kind === "micro" && o.applied).map((o) => o.id);
-      this.mempool.onFinalized(spent, included);
+      this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
       this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
       this.opts.onAnchor?.(info);
     }
@@ -356,20 +388,43 @@ export class PhantomNode {
    */
   private mayCreateEvents(): boolean {
     if (!this.metQuorum) this.metQuorum = this.ready();
-    return this.metQuorum && (this.engine.highestSeq()[this.validator] ?? -1) >= this.ownSeqSeenByPeers;
+    const catchingUp = this.opts.now() - this.lastFullSyncAt < catchUpQuietMs;
+    const may = this.metQuorum && !catchingUp && (this.engine.highestSeq()[this.validator] ?? -1) >= this.ownSeqSeenByPeers;
+    this.metrics.rejoinWaiting.set(may ? 0 : 1);
+    return may;
   }
   private metQuorum = false;
   private ownSeqSeenByPeers = -1;
+  /** Set when peers know events of ours the store lacks; cleared by the rejoin event. */
+  private rejoinFromOldStore = false;
+  private lastFullSyncAt = Number.NEGATIVE_INFINITY;
+  private lastTickAt = Number.NaN;
+
+  /**
+   * After a pause (SIGSTOP, a suspended VM) the first timer fires late: ask every peer for
+   * what we missed, and hold signing while it arrives, so the next event links to the present.
+   */
+  private noticePause(): void {
+    const now = this.opts.now();
+    const gapMs = now - this.lastTickAt;
+    this.lastTickAt = now;
+    if (Number.isNaN(gapMs) || gapMs <= pausedTickIntervals * this.opts.eventIntervalMs) return;
+    this.lastFullSyncAt = now;
+    this.opts.log({ type: "pause_detected", gapMs: Math.round(gapMs) });
+    for (const p of this.peers.readyPeers()) p.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+  }
 
   private tick(): void {
     if (this.stopped) return;
+    this.noticePause();
     this.tickCount++;
     this.inFlight.expire(this.tickCount);
     this.mintPool.age(this.tickCount);
     if (!this.mayCreateEvents()) return;
     this.ticksSinceEvent++;
     const plan = this.planPayload();
-    const idle = this.news === 0;
+    // A committee of one never hears news: its own events are what decide rounds.
+    const idle = this.news === 0 && this.opts.genesis.k > 1;
     const wanted = plan !== null || (!idle && (this.inFlight.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
     if (wanted) this.createOwnEvent(plan);
   }
@@ -397,12 +452,25 @@ export class PhantomNode {
     const bytes = plan?.bytes ?? EMPTY_PAYLOAD_BYTES;
     const digest = this.opts.store.putPayload(bytes);
     let event: SignedEvent;
+    // Rejoin (SPEC_CONSENSUS §12): after an old or wiped store, or when the others stopped
+    // seeing our events (we were paused, partitioned or behind), link past our old events.
+    const stalled = this.engine.chainStalled(this.validator);
+    const reroot = this.rejoinFromOldStore || stalled;
     try {
-      event = this.engine.createEvent(this.validator, this.opts.identity.keyPair.secretKey, digest);
+      event = this.engine.createEvent(this.validator, this.opts.identity.keyPair.secretKey, digest, {
+        reroot, rejoinSeqGap: this.rejoinFromOldStore ? rejoinSeqGap : 0,
+      });
     } catch (e) {
       // No event by another validator yet: a cross-link is impossible until one arrives.
+      // Rejoining: wait until our newest event is ancient next to the present.
       if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") return;
+      if (isPhantomError(e) && e.code === "CONSENSUS_REJOIN_WAIT") return void this.metrics.rejoinWaiting.set(1);
       throw e;
+    }
+    if (reroot) {
+      this.metrics.rejoins.inc({ cause: this.rejoinFromOldStore ? "old_store" : "stalled" });
+      this.opts.log({ type: "rejoined", cause: this.rejoinFromOldStore ? "old_store" : "stalled", seq: event.header.seq });
+      this.rejoinFromOldStore = false;
     }
     const proposerDigest = plan?.ready?.proposerDigest;
     if (plan) {
@@ -454,7 +522,7 @@ export class PhantomNode {
     if (entries.length === 0) return;
     const key = `relay:${this.relayHolds++}`;
     this.proposer.hold(key, entries.map((e) => e.txidHex), entries.flatMap((e) => e.inputKeys));
-    const t = setTimeout(() => this.proposer.unhold(key), relayHoldIntervals * this.opts.txProposerIntervalMs);
+    const t = setTimeout(this.failStop.guard("relay_hold", () => this.proposer.unhold(key)), relayHoldIntervals * this.opts.txProposerIntervalMs);
     t.unref?.();
   }
   private relayHolds = 0;
@@ -498,6 +566,9 @@ export class PhantomNode {
 }
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
+
+/** Rejections an honest peer's relay can cause: never scored as misbehaviour. */
+const HARMLESS_REJECTIONS = new Set(["EVENT_DUPLICATE", "EVENT_ANCIENT", "EVENT_ORPHAN_EVICTED"]);
 
 
 interface PayloadPlan {

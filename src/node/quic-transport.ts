@@ -9,7 +9,7 @@ import { certificateDer, type Identity } from "../net/quic/tls/certificate.ts";
 import { QuicLink, connectLink } from "../net/p2p/quic-link.ts";
 import { parseHostPort } from "../metrics/server.ts";
 import { equalBytes } from "../crypto/bytes.ts";
-import { PhantomError } from "../errors.ts";
+import { describeOsError, PhantomError } from "../errors.ts";
 import type { Transport } from "./transport.ts";
 
 /** Idle connections close after this long; keepalive PINGs keep live peers open. */
@@ -38,7 +38,7 @@ export function quicTransport(opts: QuicTransportOptions): QuicTransport {
       try {
         endpoint = await QuicEndpoint.listen(port, { ...base, onConnection: (c) => onLink(new QuicLink(c, false)) }, host);
       } catch (e) {
-        throw new PhantomError("TRANSPORT_LISTEN_FAILED", `cannot listen on ${opts.listenAddr} (UDP): ${(e as Error).message}`);
+        throw new PhantomError("TRANSPORT_LISTEN_FAILED", `cannot listen on --addr ${opts.listenAddr} (QUIC, UDP): ${describeOsError(e)}`);
       }
     },
     async dial(address, expectedKey) {

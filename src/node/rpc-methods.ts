@@ -4,7 +4,8 @@
  */
 import type { Json, RpcMethods } from "../rpc/jsonrpc.ts";
 import { PhantomError } from "../errors.ts";
-import { fromHex, toHex } from "../crypto/bytes.ts";
+import { toHex } from "../crypto/bytes.ts";
+import { anchorIndexParam, countParam, hexParam, hexValue, objectParams as params, stringParam as str, type Params } from "../rpc/params.ts";
 import { decodeAddress, encodeAddress } from "../wallet/address.ts";
 import { mintTemplate, mintTemplateToRpc } from "../ledger/emission.ts";
 import { UNITS_PER_PC } from "../types/constants.ts";
@@ -15,37 +16,6 @@ import type { Genesis } from "../genesis/genesis.ts";
 export const anchorsPageMax = 200;
 export const addressUtxosMax = 1_000;
 export const submitTxsMax = 256;
-
-type Params = Record<string, unknown>;
-
-function params(raw: unknown): Params {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new PhantomError("RPC_BAD_PARAMS", "params must be an object");
-  return raw as Params;
-}
-
-function str(p: Params, key: string): string {
-  const v = p[key];
-  if (typeof v !== "string" || v.length === 0) throw new PhantomError("RPC_BAD_PARAMS", `params.${key} must be a non-empty string`);
-  return v;
-}
-
-function hexValue(value: string, name: string, length?: number): Uint8Array {
-  try {
-    return fromHex(value, length, name);
-  } catch (e) {
-    throw new PhantomError("RPC_BAD_PARAMS", (e as Error).message);
-  }
-}
-
-const hexParam = (p: Params, key: string, length?: number): Uint8Array => hexValue(str(p, key), `params.${key}`, length);
-
-function intParam(p: Params, key: string, fallback: number, max: number): number {
-  const v = p[key];
-  if (v === undefined) return fallback;
-  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PhantomError("RPC_BAD_PARAMS", `params.${key} must be a non-negative integer`);
-  return Math.min(n, max);
-}
 
 function addressParam(p: Params, key: string): Uint8Array {
   try {
@@ -85,7 +55,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     peers_list: () => node.peers.info().map((p) => ({ validator: p.validator, remote: p.remote, score: p.score })),
     chain_anchors: (raw) => {
       const p = params(raw);
-      const limit = intParam(p, "limit", 20, anchorsPageMax);
+      const limit = countParam(p, "limit", 20, anchorsPageMax);
       const last = store.lastApplied();
       if (!last) return [];
       const out: Json[] = [];
@@ -97,11 +67,9 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     },
     chain_anchor: (raw) => {
       const p = params(raw);
-      const v = p.index;
-      if (typeof v !== "string" && typeof v !== "number") throw new PhantomError("RPC_BAD_PARAMS", "params.index must be an anchor index");
-      if (!/^\d+$/.test(String(v))) throw new PhantomError("RPC_BAD_PARAMS", "params.index must be a non-negative integer");
-      const a = anchorJson(BigInt(v));
-      if (!a) throw new PhantomError("RPC_NOT_FOUND", `anchor ${v} is not finalized yet`);
+      const index = anchorIndexParam(p, "index");
+      const a = anchorJson(index);
+      if (!a) throw new PhantomError("RPC_NOT_FOUND", `anchor ${index} is not finalized yet`);
       return a;
     },
     chain_lookup: (raw): Json => {
@@ -140,6 +108,15 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
         ? { accepted: true, txid: toHex(r.txid), fee: r.fee.toString() }
         : { accepted: false, txid: r.txid ? toHex(r.txid) : null, code: r.error.code, message: r.error.message });
     },
+    tx_status: (raw): Json => {
+      const txid = hexParam(params(raw), "txid", 32);
+      const st = node.txLife.status(txid, node.mempool, node.index);
+      return {
+        txid: toHex(txid), state: st.state, reason: st.reason, message: st.message,
+        anchorIndex: st.anchorIndex?.toString() ?? null, by: st.by ? toHex(st.by) : null,
+        admittedAt: st.admittedAt?.toString() ?? null, expiresAfter: st.expiresAfter?.toString() ?? null,
+      };
+    },
     mint_getTemplate: (raw) => {
       const recipient = addressParam(params(raw), "recipient");
       return mintTemplateToRpc(mintTemplate(store, node.ledgerParams.emission, recipient));
@@ -156,6 +133,31 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
   };
 }
 
+/**
+ * Rate-limit cost of each method in tokens (docs/RPC.md), roughly its work: one token is
+ * about one anchor row read. Malformed params cost the minimum; the handler refuses them.
+ */
+export const NODE_RPC_COSTS: Record<string, (params: unknown) => number> = {
+  phantom_status: () => 2,
+  peers_list: () => 1,
+  chain_anchors: (raw) => {
+    try {
+      return Math.max(1, countParam(params(raw), "limit", 20, anchorsPageMax));
+    } catch {
+      return 1;
+    }
+  },
+  chain_anchor: () => 2,
+  chain_lookup: () => 2,
+  address_get: () => 50,
+  mint_getTemplate: () => 5,
+  mint_submit: () => 10,
+  tx_submit: (raw) => {
+    const txs = typeof raw === "object" && raw !== null && Array.isArray((raw as Params).txs) ? ((raw as Params).txs as unknown[]).length : 1;
+    return 5 * Math.max(1, Math.min(txs, submitTxsMax)); // a full list (1 280) fits the default burst
+  },
+};
+
 /** REST names (GET /api/<name>) of the read methods; the explorer uses these. */
 export const NODE_REST_ROUTES: Record<string, string> = {
   status: "phantom_status",
@@ -163,6 +165,7 @@ export const NODE_REST_ROUTES: Record<string, string> = {
   anchors: "chain_anchors",
   anchor: "chain_anchor",
   lookup: "chain_lookup",
+  tx: "tx_status",
   address: "address_get",
   template: "mint_getTemplate",
 };

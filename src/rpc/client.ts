@@ -3,13 +3,43 @@ import { PhantomError } from "../errors.ts";
 
 let nextId = 1;
 
-export async function rpcCall<T>(url: string, method: string, params: unknown = {}, signal?: AbortSignal): Promise<T> {
-  const endpoint = url.replace(/\/+$/, "") + (url.endsWith("/rpc") ? "" : "/rpc");
+/**
+ * The endpoint of an RPC URL without credentials, and the bearer token it carries as its
+ * password (`http://:TOKEN@host:port`), if any. Messages name the endpoint, never the token.
+ */
+export function rpcEndpoint(url: string): { endpoint: string; token?: string } {
+  let base = url;
+  let token: string | undefined;
+  try {
+    const u = new URL(url);
+    if (u.password) token = decodeURIComponent(u.password);
+    u.username = "";
+    u.password = "";
+    base = u.toString();
+  } catch {
+    // not a URL: fetch reports it as unreachable below
+  }
+  base = base.replace(/\/+$/, "");
+  return { endpoint: base + (base.endsWith("/rpc") ? "" : "/rpc"), token };
+}
+
+/** `url` carrying `token` as its password (read back by rpcCall, sent as a bearer token). */
+export function withRpcToken(url: string, token: string): string {
+  const u = new URL(url);
+  u.password = encodeURIComponent(token);
+  return u.toString();
+}
+
+/** `token`: the node's bearer token (its --rpc_token_file or store .cookie) when it requires one; else the URL's password. */
+export async function rpcCall<T>(url: string, method: string, params: unknown = {}, signal?: AbortSignal, token?: string): Promise<T> {
+  const parsed = rpcEndpoint(url);
+  const endpoint = parsed.endpoint;
+  token ??= parsed.token;
   let res: Response;
   try {
     res = await fetch(endpoint, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
       signal,
     });

@@ -15,6 +15,10 @@ export const RPC_ERRORS = {
   invalidParams: -32602,
   internal: -32603,
   application: -32000,
+  /** Server-defined (-32000..-32099): a missing or wrong bearer token. */
+  unauthorized: -32001,
+  /** Server-defined: the client's token bucket is empty (or too many WebSocket clients). */
+  rateLimited: -32005,
 } as const;
 
 export const rpcBatchMax = 100;
@@ -36,11 +40,14 @@ export interface DispatchObserver {
   (method: string, outcome: "ok" | "error", errorCode?: string): void;
 }
 
+/** Charges one call before it runs (rate limits); false refuses it with RPC_RATE_LIMITED. */
+export type DispatchAdmit = (method: string, params: unknown) => boolean;
+
 function errorResponse(id: RpcResponse["id"], code: number, message: string, appCode?: string): RpcResponse {
   return { jsonrpc: "2.0", id, error: appCode ? { code, message, data: { code: appCode } } : { code, message } };
 }
 
-async function dispatchOne(methods: RpcMethods, req: unknown, observe?: DispatchObserver): Promise<RpcResponse | null> {
+async function dispatchOne(methods: RpcMethods, req: unknown, observe?: DispatchObserver, admit?: DispatchAdmit): Promise<RpcResponse | null> {
   if (typeof req !== "object" || req === null || Array.isArray(req)) return errorResponse(null, RPC_ERRORS.invalidRequest, "request must be an object");
   const r = req as Record<string, unknown>;
   const id = typeof r.id === "string" || typeof r.id === "number" ? r.id : null;
@@ -48,8 +55,13 @@ async function dispatchOne(methods: RpcMethods, req: unknown, observe?: Dispatch
   if (r.jsonrpc !== "2.0" || typeof r.method !== "string") return errorResponse(id, RPC_ERRORS.invalidRequest, 'request needs jsonrpc "2.0" and a string method');
   const handler = Object.hasOwn(methods, r.method) ? methods[r.method] : undefined;
   if (!handler) {
-    observe?.(r.method, "error", "METHOD_NOT_FOUND");
+    // Not the client's string: an unbounded label set would grow the registry without bound.
+    observe?.("(unknown)", "error", "METHOD_NOT_FOUND");
     return errorResponse(id, RPC_ERRORS.methodNotFound, `method not found: ${r.method}`);
+  }
+  if (admit && !admit(r.method, r.params ?? {})) {
+    observe?.(r.method, "error", "RPC_RATE_LIMITED");
+    return errorResponse(id, RPC_ERRORS.rateLimited, "rate limit exceeded; retry later", "RPC_RATE_LIMITED");
   }
   try {
     const result = await handler(r.params ?? {});
@@ -67,7 +79,7 @@ async function dispatchOne(methods: RpcMethods, req: unknown, observe?: Dispatch
 }
 
 /** Handles a request body (single or batch); returns the JSON to send, or null for notifications only. */
-export async function dispatch(methods: RpcMethods, body: string, observe?: DispatchObserver): Promise<RpcResponse | RpcResponse[] | null> {
+export async function dispatch(methods: RpcMethods, body: string, observe?: DispatchObserver, admit?: DispatchAdmit): Promise<RpcResponse | RpcResponse[] | null> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -79,12 +91,12 @@ export async function dispatch(methods: RpcMethods, body: string, observe?: Disp
     if (parsed.length === 0 || parsed.length > rpcBatchMax) return errorResponse(null, RPC_ERRORS.invalidRequest, `batch must hold 1..${rpcBatchMax} requests`);
     const out: RpcResponse[] = [];
     for (const req of parsed) {
-      const res = await dispatchOne(methods, req, observe);
+      const res = await dispatchOne(methods, req, observe, admit); // each item pays its own cost
       if (res) out.push(res);
     }
     return out.length ? out : null;
   }
-  return dispatchOne(methods, parsed, observe);
+  return dispatchOne(methods, parsed, observe, admit);
 }
 
 /** JSON.stringify that writes bigints as decimal strings (amounts never lose precision). */

@@ -43,7 +43,7 @@ export class ChainIndex {
   }
 
   record(anchorIndex: bigint, eventId: Uint8Array, creator: number, round: number, txCount: number): void {
-    this.st.insert.run(anchorIndex, eventId, creator, round, txCount);
+    this.store.runWrite("anchorIndex", () => this.st.insert.run(anchorIndex, eventId, creator, round, txCount));
   }
 
   has(anchorIndex: bigint): boolean {

@@ -6,7 +6,9 @@ export type StoreErrorCode =
   | "STORE_GENESIS_MISMATCH"
   | "STORE_PAYLOAD_DIGEST_MISMATCH"
   | "STORE_CORRUPT"
-  | "STORE_CLOSED";
+  | "STORE_CLOSED"
+  /** SQLite refused a write (disk full, I/O error, read-only file): the node fail-stops. */
+  | "STORE_WRITE_FAILED";
 
 export class StoreError extends PhantomError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, details?: Record<string, unknown>) {

@@ -55,6 +55,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS anchor_events_by_event ON anchor_events (event_id)`,
     ],
   },
+  {
+    version: 3,
+    statements: [
+      // The mempool's accepted, pending transactions (src/store/tx-journal-store.ts): written
+      // where the mempool admits and removes, reloaded and re-validated at start-up. `row`
+      // keeps admission order; bounded by the mempool's own limits.
+      `CREATE TABLE mempool_txs (row INTEGER PRIMARY KEY, txid BLOB NOT NULL UNIQUE, admitted_at INTEGER NOT NULL, bytes BLOB NOT NULL)`,
+      // What became of each accepted transaction (final, void, expired, replaced, evicted),
+      // for tx_status; the oldest rows beyond the retention bound are deleted.
+      `CREATE TABLE tx_outcomes (row INTEGER PRIMARY KEY, txid BLOB NOT NULL UNIQUE, state TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, anchor INTEGER, other BLOB, admitted_at INTEGER)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

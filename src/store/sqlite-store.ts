@@ -5,7 +5,7 @@
  * WritableLedgerStore: each finalized anchor is committed in ONE transaction.
  */
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { ensurePrivateDir, ensurePrivateFile, tightenIfLoose } from "./private-files.ts";
 import { join } from "node:path";
 import { toHex, equalBytes } from "../crypto/bytes.ts";
 import { blake3_32 } from "../crypto/hash.ts";
@@ -58,6 +58,11 @@ export interface SqliteStoreOptions {
   walAutocheckpointPages?: number;
   /** Page size of a NEW database file (ignored for an existing one). */
   pageSizeBytes?: number;
+  /**
+   * Told of every write SQLite refused, before the STORE_WRITE_FAILED error is thrown,
+   * so the node fail-stops even if a caller catches the error (src/node/fail-stop.ts).
+   */
+  onWriteFailed?(error: StoreError): void;
 }
 
 export interface StoredEventInput {
@@ -78,6 +83,7 @@ export class SqliteStore implements WritableLedgerStore {
   readonly utxoCache: LruCache<string, UtxoEntry>;
   private readonly metrics: StoreMetrics | undefined;
   private readonly emission: EmissionParams | undefined;
+  private readonly onWriteFailed: ((error: StoreError) => void) | undefined;
   private readonly st: ReturnType<typeof prepareStatements>;
   private tip: MintTip | undefined;
   private acc!: Uint8Array;
@@ -87,12 +93,20 @@ export class SqliteStore implements WritableLedgerStore {
   private readonly writeEvents: ReturnType<SqliteStore["makeWriteEvents"]>;
 
   constructor(opts: SqliteStoreOptions) {
-    mkdirSync(opts.storeDir, { recursive: true });
     this.path = join(opts.storeDir, STORE_FILE_NAME);
+    try {
+      ensurePrivateDir(opts.storeDir);
+      // Created 0600 before SQLite opens it, so its -wal and -shm files are 0600 too; older stores are tightened.
+      ensurePrivateFile(this.path);
+      for (const suffix of ["-wal", "-shm"]) tightenIfLoose(this.path + suffix);
+    } catch (e) {
+      throw new StoreError("STORE_OPEN_FAILED", `cannot create store ${this.path}: ${(e as Error).message}`);
+    }
     this.db = openDatabase(this.path, opts.fsync, opts.pageSizeBytes ?? PAGE_SIZE_BYTES, opts.walAutocheckpointPages ?? WAL_AUTOCHECKPOINT_PAGES);
     setLockIndex(this.db, opts.lockIndex ?? true);
     this.emission = opts.emission;
     this.metrics = opts.metrics;
+    this.onWriteFailed = opts.onWriteFailed;
     this.headerCache = new LruCache(opts.cacheHeadersCap ?? CACHE_HEADERS_DEFAULT);
     this.payloadCache = new LruCache(opts.cachePayloadsCap ?? CACHE_PAYLOADS_DEFAULT);
     this.utxoCache = new LruCache(opts.cacheUtxosCap ?? CACHE_UTXOS_DEFAULT);
@@ -107,7 +121,7 @@ export class SqliteStore implements WritableLedgerStore {
     if (!commitment) return;
     const row = this.db.query<Row, [string]>(`SELECT value FROM meta WHERE key = ?`).get("genesis_commitment");
     if (!row) {
-      this.db.query(`INSERT INTO meta (key, value) VALUES (?, ?)`).run("genesis_commitment", commitment);
+      this.runWrite("genesis", () => this.db.query(`INSERT INTO meta (key, value) VALUES (?, ?)`).run("genesis_commitment", commitment));
     } else if (!equalBytes(bytes(row.value), commitment)) {
       throw new StoreError("STORE_GENESIS_MISMATCH", `store ${this.path} belongs to genesis ${toHex(bytes(row.value))}, not ${toHex(commitment)}`);
     }
@@ -173,7 +187,7 @@ export class SqliteStore implements WritableLedgerStore {
     const expected = this.last ? this.last.anchorIndex + 1n : 0n;
     invariant(diff.anchorIndex === expected, `store: anchor ${diff.anchorIndex} committed out of order (expected ${expected})`);
     const started = this.metrics ? performance.now() : 0;
-    this.writeDiff.immediate(diff);
+    this.runWrite("commitAnchor", () => this.writeDiff.immediate(diff));
     // Only after COMMIT: the cache never holds what the database does not.
     if (this.utxoCache.capacity > 0) {
       for (const c of diff.created) this.utxoCache.set(outpointMapKey(c.txid, c.index), c.entry);
@@ -278,7 +292,7 @@ export class SqliteStore implements WritableLedgerStore {
         throw new StoreError("STORE_PAYLOAD_DIGEST_MISMATCH", `payload for event ${toHex(it.event.id)} does not hash to its payload digest`);
       }
     }
-    this.writeEvents.immediate(items);
+    this.runWrite("putEvents", () => this.writeEvents.immediate(items));
     for (const it of items) {
       this.headerCache.set(toHex(it.event.id), it.event);
       if (it.payload) this.payloadCache.set(toHex(it.event.header.payloadDigest), it.payload);
@@ -298,7 +312,7 @@ export class SqliteStore implements WritableLedgerStore {
   /** Stores `payload` under its BLAKE3 digest; a caller that has just computed it passes it in. */
   putPayload(payload: Uint8Array, digest: Uint8Array = blake3_32(payload)): Uint8Array {
     this.assertOpen();
-    this.st.insertPayload.run(digest, payload);
+    this.runWrite("putPayload", () => this.st.insertPayload.run(digest, payload));
     this.payloadCache.set(toHex(digest), payload);
     return digest;
   }
@@ -373,6 +387,28 @@ export class SqliteStore implements WritableLedgerStore {
 
   // ---- lifecycle ----
 
+  /**
+   * Runs one write (a statement or a whole transaction). SQLite has rolled a failed
+   * transaction back, and callers touch caches and in-memory state only after this
+   * returns, so nothing uncommitted is ever served. A refusal (SQLITE_FULL,
+   * SQLITE_IOERR_*, SQLITE_READONLY, ...) becomes one STORE_WRITE_FAILED error.
+   */
+  runWrite<T>(operation: string, write: () => T): T {
+    try {
+      return write();
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      const error = new StoreError(
+        "STORE_WRITE_FAILED",
+        `store write failed (${operation}) in ${this.path}: ${e.message} [${e.code}]; free space or fix the disk under store_dir, then restart the node`,
+        { reason: e.code, errno: e.errno, operation },
+      );
+      this.metrics?.writeFailures.inc({ reason: e.code });
+      this.onWriteFailed?.(error);
+      throw error;
+    }
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new StoreError("STORE_CLOSED", "store is closed");
   }
@@ -383,6 +419,11 @@ export class SqliteStore implements WritableLedgerStore {
     for (const s of Object.values(this.st)) (s as Statement).finalize();
     this.db.close();
   }
+}
+
+/** bun:sqlite's SQLiteError: `code` is SQLite's name for the result code (e.g. SQLITE_FULL). */
+function isSqliteError(e: unknown): e is Error & { code: string; errno: number } {
+  return e instanceof Error && e.name === "SQLiteError" && typeof (e as { code?: unknown }).code === "string";
 }
 
 const clampLimit = (limit: number): number => (Number.isSafeInteger(limit) && limit > 0 ? Math.min(limit, LIST_ROWS_MAX) : 0);

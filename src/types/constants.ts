@@ -36,3 +36,9 @@ export const LOCK_NODES_MAX = 32;
 export const MULTISIG_KEYS_MAX = 16;
 export const HASHLOCK_PREIMAGE_BYTES_MAX = 256;
 export const EVENT_BYTES_MAX = 1024;
+
+/**
+ * A parent whose claimed round is more than this many rounds below the highest parent
+ * round an event claims is ancient: every node ignores that reference (SPEC_CONSENSUS §12).
+ */
+export const ANCIENT_ROUNDS = 8;

@@ -16,6 +16,12 @@ export interface EventHeader {
   seq: number;
   /** Self-parent first (absent when seq = 0), then other parents; at most PARENTS_MAX. */
   parents: Uint8Array[];
+  /**
+   * The round of each parent, as the creator computed it (same order as `parents`). A parent
+   * whose claimed round is more than ANCIENT_ROUNDS below the highest claim is ancient and
+   * ignored by every node (SPEC_CONSENSUS §12); the other claims are checked.
+   */
+  parentRounds: number[];
   /** 1 + max(parents' lamport), 0 with no parents. */
   lamport: number;
   /** BLAKE3 of the AnchorPayload this event carries. */
@@ -32,7 +38,11 @@ export interface SignedEvent {
 export function writeEventHeader(w: Writer, h: EventHeader): void {
   if (h.creator >= COMMITTEE_MAX) throw new CodecError("CODEC_VALUE_OUT_OF_RANGE", `creator ${h.creator} >= ${COMMITTEE_MAX}`);
   w.u8(TAG.eventHeader).u8(CODEC_VERSION).u16(h.shard).u8(h.creator).u64n(h.seq).u64n(h.lamport);
-  w.list(h.parents, PARENTS_MAX, (w, p) => w.fixed(p, HASH_BYTES));
+  if (h.parentRounds.length !== h.parents.length) {
+    throw new CodecError("CODEC_VALUE_OUT_OF_RANGE", `${h.parents.length} parents but ${h.parentRounds.length} parent rounds`);
+  }
+  // Each parent reference: the 32-byte id, then the parent's round (u32).
+  w.list(h.parents, PARENTS_MAX, (w, p, i) => w.fixed(p, HASH_BYTES).u32(h.parentRounds[i]!));
   w.fixed(h.payloadDigest, HASH_BYTES);
 }
 
@@ -44,9 +54,9 @@ export function readEventHeader(r: Reader): EventHeader {
   if (creator >= COMMITTEE_MAX) throw new CodecError("CODEC_VALUE_OUT_OF_RANGE", `creator ${creator} >= ${COMMITTEE_MAX}`);
   const seq = r.u64n("seq");
   const lamport = r.u64n("lamport");
-  const parents = r.list(PARENTS_MAX, (r) => r.fixed(HASH_BYTES, "parent"), "parents");
+  const refs = r.list(PARENTS_MAX, (r) => ({ id: r.fixed(HASH_BYTES, "parent"), round: r.u32("parent round") }), "parents");
   const payloadDigest = r.fixed(HASH_BYTES, "payload digest");
-  return { shard, creator, seq, parents, lamport, payloadDigest };
+  return { shard, creator, seq, parents: refs.map((p) => p.id), parentRounds: refs.map((p) => p.round), lamport, payloadDigest };
 }
 
 export function encodeEventHeader(h: EventHeader): Uint8Array {

@@ -4,7 +4,7 @@
  * node stays the judge of validity; its typed rejection codes are passed through.
  */
 import { rpcCall } from "../rpc/client.ts";
-import { PhantomError, isPhantomError } from "../errors.ts";
+import { PhantomError } from "../errors.ts";
 import { fromHex, toHex } from "../crypto/bytes.ts";
 import { encodeMicroTx } from "../types/tx.ts";
 import { decodeAddress } from "./address.ts";
@@ -26,7 +26,7 @@ interface AddressGetJson {
 
 type SubmitJson = { accepted: true; txid: string; fee: string } | { accepted: false; txid: string | null; code: string; message: string };
 
-export type SendErrorCode = "WALLET_BAD_ADDRESS" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT" | "WALLET_NOT_FINAL";
+export type SendErrorCode = "WALLET_BAD_ADDRESS" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT" | "WALLET_NOT_FINAL" | "WALLET_TX_FAILED";
 export class SendError extends PhantomError<SendErrorCode> {}
 
 const isDigits = (v: unknown): v is string => typeof v === "string" && /^\d+$/.test(v);
@@ -96,23 +96,59 @@ export async function sendPayment(args: {
   return { txid: res.txid, amount: args.amount, fee: sel.fee, change: sel.change, inputs: sel.inputs.length, txBytes: bytes.length };
 }
 
-/** How often `waitForFinality` asks the node whether the tx is in a finalized anchor. */
+/** What a node's `tx_status` says about a tx (docs/RPC.md). */
+export interface TxStatusInfo {
+  txid: string;
+  state: "pending" | "final" | "void" | "expired" | "replaced" | "evicted" | "unknown";
+  reason: string | null;
+  message: string;
+  anchorIndex: bigint | null;
+  /** void: the winning tx; replaced: the replacement. */
+  by: string | null;
+}
+
+const TX_STATES = new Set<string>(["pending", "final", "void", "expired", "replaced", "evicted", "unknown"]);
+/** States after which the tx can no longer become final through this node. */
+const FAILED_STATES = new Set<string>(["void", "expired", "replaced", "evicted"]);
+
+interface TxStatusJson {
+  txid: string;
+  state: string;
+  reason: string | null;
+  message: string;
+  anchorIndex: string | null;
+  by: string | null;
+}
+
+/** Asks the node what became of `txid` (tx_status); checks the answer's shape. */
+export async function fetchTxStatus(rpc: string, txid: string, signal?: AbortSignal): Promise<TxStatusInfo> {
+  const r = await rpcCall<TxStatusJson>(rpc, "tx_status", { txid }, signal);
+  if (!r || typeof r.state !== "string" || !TX_STATES.has(r.state) || typeof r.message !== "string" || (r.anchorIndex !== null && !isDigits(r.anchorIndex))) {
+    throw new SendError("WALLET_BAD_RESPONSE", "tx_status answered without a known state");
+  }
+  return {
+    txid: String(r.txid), state: r.state as TxStatusInfo["state"], reason: typeof r.reason === "string" ? r.reason : null, message: r.message,
+    anchorIndex: r.anchorIndex === null ? null : BigInt(r.anchorIndex), by: typeof r.by === "string" ? r.by : null,
+  };
+}
+
+/** How often `waitForFinality` asks the node about the tx. */
 export const finalityPollMs = 250;
 
 /**
- * Polls chain_lookup until the tx's outputs exist (it was applied by a finalized
- * anchor); returns that anchor index. Bounded by `limitMs`: WALLET_NOT_FINAL after it.
+ * Polls tx_status until the tx is final; returns its anchor index. A tx that ends
+ * void, expired, replaced or evicted is WALLET_TX_FAILED with the node's reason (and
+ * the winning or replacing txid); still pending after `limitMs` is WALLET_NOT_FINAL.
  */
 export async function waitForFinality(rpc: string, txid: string, limitMs: number, signal?: AbortSignal): Promise<bigint> {
   const deadline = performance.now() + limitMs;
   for (;;) {
-    const found = await rpcCall<{ type: string; outputs?: { createdAt: string }[] }>(rpc, "chain_lookup", { id: txid }, signal).catch((e) => {
-      if (isPhantomError(e) && e.code === "RPC_NOT_FOUND") return null;
-      throw e;
-    });
-    const createdAt = found?.type === "tx" ? found.outputs?.[0]?.createdAt : undefined;
-    if (createdAt !== undefined && isDigits(createdAt)) return BigInt(createdAt);
-    if (performance.now() + finalityPollMs > deadline) throw new SendError("WALLET_NOT_FINAL", `tx ${txid} is not final after ${limitMs} ms (it may still be; check chain_lookup later)`, { txid });
+    const st = await fetchTxStatus(rpc, txid, signal);
+    if (st.state === "final" && st.anchorIndex !== null) return st.anchorIndex;
+    if (FAILED_STATES.has(st.state)) {
+      throw new SendError("WALLET_TX_FAILED", `tx ${txid} is ${st.state} [${st.reason ?? "?"}]: ${st.message}`, { txid, state: st.state, reason: st.reason, by: st.by });
+    }
+    if (performance.now() + finalityPollMs > deadline) throw new SendError("WALLET_NOT_FINAL", `tx ${txid} is not final after ${limitMs} ms (state ${st.state}; it may still be: \`phantom wallet status --txid ${txid}\` later)`, { txid });
     await Bun.sleep(finalityPollMs);
   }
 }

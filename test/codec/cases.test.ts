@@ -23,7 +23,7 @@ const concat = (...parts: (Uint8Array | number[])[]): Uint8Array =>
   concatBytes(...parts.map((p) => (p instanceof Uint8Array ? p : new Uint8Array(p))));
 
 const h32 = (b: number) => new Uint8Array(32).fill(b);
-const header: EventHeader = { shard: 1, creator: 2, seq: 3, parents: [h32(0xaa)], lamport: 4, payloadDigest: h32(0xbb) };
+const header: EventHeader = { shard: 1, creator: 2, seq: 3, parents: [h32(0xaa)], parentRounds: [2], lamport: 4, payloadDigest: h32(0xbb) };
 /** Offset of the parents count inside an encoded header: tag, version, shard u16, creator u8, seq u64, lamport u64. */
 const PARENTS_COUNT_OFFSET = 1 + 1 + 2 + 1 + 8 + 8;
 
@@ -148,10 +148,11 @@ describe("tags and versions", () => {
 
 describe("overlong lengths and counts, structural limits", () => {
   test("more than PARENTS_MAX parents", () => {
-    const five = { ...header, parents: Array.from({ length: PARENTS_MAX + 1 }, (_, i) => h32(i)) };
+    const five = { ...header, parents: Array.from({ length: PARENTS_MAX + 1 }, (_, i) => h32(i)), parentRounds: Array.from({ length: PARENTS_MAX + 1 }, (_, i) => i) };
     expect(codeOf(() => encodeEventHeader(five))).toBe("CODEC_LENGTH_TOO_LARGE");
-    const enc = encodeEventHeader({ ...header, parents: five.parents.slice(0, PARENTS_MAX) });
-    const bumped = concat(enc.subarray(0, PARENTS_COUNT_OFFSET), [PARENTS_MAX + 1], enc.subarray(PARENTS_COUNT_OFFSET + 1), h32(9));
+    const enc = encodeEventHeader({ ...header, parents: five.parents.slice(0, PARENTS_MAX), parentRounds: five.parentRounds.slice(0, PARENTS_MAX) });
+    // A fifth parent reference: 32-byte id and a u32 round.
+    const bumped = concat(enc.subarray(0, PARENTS_COUNT_OFFSET), [PARENTS_MAX + 1], enc.subarray(PARENTS_COUNT_OFFSET + 1), h32(9), [0, 0, 0, 0]);
     expect(codeOf(() => decodeEventHeader(bumped))).toBe("CODEC_LENGTH_TOO_LARGE");
   });
 

@@ -17,7 +17,7 @@ const filled = (b: number) => new Uint8Array(32).fill(b);
 describe("SPEC_CODEC worked example", () => {
   const kp = keyPairFromSeed(fromHex(golden.seed));
   const lock: Lock = { kind: "sig", publicKey: kp.publicKey };
-  const header: EventHeader = { shard: 0, creator: 2, seq: 7, lamport: 12, parents: [filled(0xaa), filled(0xbb)], payloadDigest: payloadDigest(EMPTY_PAYLOAD_BYTES) };
+  const header: EventHeader = { shard: 0, creator: 2, seq: 7, lamport: 12, parents: [filled(0xaa), filled(0xbb)], parentRounds: [5, 6], payloadDigest: payloadDigest(EMPTY_PAYLOAD_BYTES) };
 
   test("key, lock and lock_commitment", () => {
     expect(toHex(kp.publicKey)).toBe(golden.publicKey);

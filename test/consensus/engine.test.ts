@@ -19,13 +19,16 @@ function base(): { engine: ConsensusEngine; ev: Map<string, SignedEvent> } {
   const engine = new ConsensusEngine(tc.config);
   const r = engine.addEvents(pic.events);
   expect(r.accepted.length).toBe(8);
+  for (const [name, e] of pic.byName) engineRounds.set(name, engine.describe(e.id)!.round);
   return { engine, ev: pic.byName };
 }
+/** Round of each named event of base(), for the claims of crafted children. */
+const engineRounds = new Map<string, number>();
 
 function craft(ev: Map<string, SignedEvent>, creator: number, seq: number, parents: string[], over: Partial<EventHeader> = {}): SignedEvent {
   const h = buildEventHeader({
     shard: 0, creator, seq, payloadDigest: digest(`craft ${creator} ${seq} ${parents.join()}`),
-    parents: parents.map((p) => ({ id: ev.get(p)!.id, lamport: ev.get(p)!.header.lamport })),
+    parents: parents.map((p) => ({ id: ev.get(p)!.id, lamport: ev.get(p)!.header.lamport, round: engineRounds.get(p) ?? 0 })),
   });
   return signEvent({ ...h, ...over }, tc.keys[creator]!.secretKey);
 }
@@ -208,7 +211,7 @@ describe("hostile input never throws", () => {
         (m) => {
           const { engine, ev } = base();
           const ids = m.parents.map((p) => ev.get(p)?.id ?? digest(p));
-          const header = { shard: m.shard, creator: m.creator, seq: m.seq, lamport: m.lamport, parents: ids, payloadDigest: digest("m") };
+          const header = { shard: m.shard, creator: m.creator, seq: m.seq, lamport: m.lamport, parents: ids, parentRounds: ids.map(() => 0), payloadDigest: digest("m") };
           const signer = tc.keys[m.creator % 4]!.secretKey;
           const e = m.resign ? signEvent(header, signer) : { ...signEvent(header, signer), signature: new Uint8Array(64) };
           const r = engine.addEvents([e]);

@@ -55,3 +55,24 @@ export function growDag(tc: TestCommittee, count: number, seed: number): { engin
   finalized.push(...engine.addEvents([]).finalized);
   return { engine, events, finalized };
 }
+
+/**
+ * Rounds for hand-built events: an engine fed every event as it is built (trusted) tells
+ * each one's round, which a child's header claims for it. Unknown (rejected) events: 0.
+ */
+export class RoundOracle {
+  private readonly engine: ConsensusEngine;
+  constructor(config: EngineConfig) {
+    this.engine = new ConsensusEngine({ ...config, horizonRounds: 1 << 20 });
+  }
+  round(e: SignedEvent): number {
+    return this.engine.describe(e.id)?.round ?? 0;
+  }
+  add(e: SignedEvent): void {
+    this.engine.addEvents([e]);
+  }
+  /** A parent reference for buildEventHeader. */
+  ref(e: SignedEvent): { id: Uint8Array; lamport: number; round: number } {
+    return { id: e.id, lamport: e.header.lamport, round: this.round(e) };
+  }
+}

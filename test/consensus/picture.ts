@@ -13,7 +13,7 @@
 import { buildEventHeader } from "../../src/consensus/header.ts";
 import { signEvent, type SignedEvent } from "../../src/types/event.ts";
 import type { TestCommittee } from "./helpers.ts";
-import { digest } from "./helpers.ts";
+import { digest, RoundOracle } from "./helpers.ts";
 
 export interface Picture {
   /** Events in the order written (a topological order). */
@@ -28,6 +28,7 @@ export function parsePicture(text: string, tc: TestCommittee, opts: { lamportOve
   const byName = new Map<string, SignedEvent>();
   const names = new Map<string, string>();
   const events: SignedEvent[] = [];
+  const rounds = new RoundOracle(tc.config);
   for (const rawLine of text.split("\n")) {
     const line = rawLine.replace(/#.*$/, "").trim();
     if (line === "") continue;
@@ -41,13 +42,14 @@ export function parsePicture(text: string, tc: TestCommittee, opts: { lamportOve
       const parents = parentNames.map((p) => {
         const e = byName.get(p);
         if (e === undefined) throw new Error(`${lhs}: unknown parent ${p} (define parents first)`);
-        return { id: e.id, lamport: e.header.lamport };
+        return rounds.ref(e);
       });
       const header = buildEventHeader({
         shard: 0, creator, seq: Number(m[2]), parents, payloadDigest: digest(`picture ${lhs}`),
         ...(opts.lamportOverride?.has(lhs!) ? { lamport: opts.lamportOverride.get(lhs!)! } : {}),
       });
       const e = signEvent(header, tc.keys[creator]!.secretKey);
+      rounds.add(e);
       byName.set(lhs!, e);
       names.set(Buffer.from(e.id).toString("hex"), lhs!);
       events.push(e);

@@ -25,7 +25,7 @@ function world(k: number, count: number, seed: number, forker: number): { events
     if (c === forker && e.header.seq > 0 && rand() < 0.2) {
       const h = buildEventHeader({
         shard: 0, creator: c, seq: e.header.seq, payloadDigest: digest(`twin ${events.length}`),
-        parents: e.header.parents.map((id) => ({ id, lamport: engine.getEvent(id)!.header.lamport })),
+        parents: e.header.parents.map((id, i) => ({ id, lamport: engine.getEvent(id)?.header.lamport ?? 0, round: e.header.parentRounds[i]! })),
       });
       const twin = signEvent(h, tc.keys[c]!.secretKey);
       engine.addEvents([twin]);

@@ -29,9 +29,9 @@ test("engine rejections and slashing rules agree on mutated signed events", () =
         const parents: SignedEvent[] = parentIdx.map((i) => EVENTS[i]!);
         if (duplicate && parents.length > 0 && parents.length < 4) parents.push(parents[0]!);
         const lamport = Math.max(0, (parents.length ? 1 + Math.max(...parents.map((p) => p.header.lamport)) : 0) + lamportDelta);
-        const event = signed(KEYS, { creator, seq, parents: parents.map((p) => p.id), lamport });
+        const event = signed(KEYS, { creator, seq, parents: parents.map((p) => p.id), parentRounds: parents.map(() => 0), lamport });
         const ctx = { k: K, shard: 0, parentsMax: 4 };
-        const info = parents.map((p) => ({ creator: p.header.creator, seq: p.header.seq, lamport: p.header.lamport }));
+        const info = parents.map((p) => ({ creator: p.header.creator, seq: p.header.seq, lamport: p.header.lamport, round: 0 }));
         const err = checkHeader(event.header, ctx) ?? checkParents(event.header, info, ctx);
         if (err === null) {
           expect(findRuleViolation(event, parents, { k: K, shardCount: 1, parentsMax: 4 })).toBeNull();

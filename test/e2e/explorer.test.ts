@@ -182,7 +182,7 @@ describe("REST and WebSocket endpoints the explorer uses", () => {
     } finally {
       ws.close();
     }
-    expect(got[0]).toEqual({ ok: true, topics: ["anchors"] } as never);
+    expect(got[0]).toEqual({ ok: true, subscribed: "anchors", topicCount: 1 } as never);
     const anchors = got.filter((g) => g.topic === "anchors");
     expect(anchors[0]!.data!.eventId).toMatch(/^[0-9a-f]{64}$/);
     expect(BigInt(anchors[1]!.data!.anchorIndex)).toBe(BigInt(anchors[0]!.data!.anchorIndex) + 1n);

@@ -46,6 +46,10 @@ describe("the repository's genesis.toml", () => {
     expect(quorumStake(g)).toBe(2667n);
     expect(toHex(g.commitment)).toBe(toHex(blake3_32(g.genesisNote)));
     expect(g.fees.floorBps + g.fees.proposerBps + g.fees.performanceBps + g.fees.attestorBps).toBe(10_000);
+    expect(g.minRelayFeePerByte).toBe(1n);
+    // Absent: the default of 1 unit per byte; 0 only when the genesis says so.
+    expect(parseGenesis(edit(REPO_GENESIS, /^min_relay_fee_per_byte = 1\b.*\n/m, "")).minRelayFeePerByte).toBe(1n);
+    expect(parseGenesis(edit(REPO_GENESIS, /^min_relay_fee_per_byte = 1\b/m, "min_relay_fee_per_byte = 0")).minRelayFeePerByte).toBe(0n);
     expect(totalEmissionUnits(g.emission.initialRewardUnits, g.emission.halvingIntervalMints) <= MAX_SUPPLY_UNITS).toBe(true);
   });
 
@@ -93,6 +97,9 @@ describe("each bad field is a GenesisError naming it", () => {
     ["fee shares summing to 9999", edit(REPO_GENESIS, /^floor_bps = 4000$/m, "floor_bps = 3999"), "fees"],
     ["fee shares summing to 10001", edit(REPO_GENESIS, /^attestor_bps = 3000$/m, "attestor_bps = 3001"), "fees"],
     ["fee share above 10000", edit(REPO_GENESIS, /^alpha_bps = 2500$/m, "alpha_bps = 10001"), "fees.alpha_bps"],
+    ["negative min relay fee", edit(REPO_GENESIS, /^min_relay_fee_per_byte = 1\b/m, "min_relay_fee_per_byte = -1"), "fees.min_relay_fee_per_byte"],
+    ["min relay fee above 1 PC per byte", edit(REPO_GENESIS, /^min_relay_fee_per_byte = 1\b/m, "min_relay_fee_per_byte = 100000001"), "fees.min_relay_fee_per_byte"],
+    ["min relay fee as a string", edit(REPO_GENESIS, /^min_relay_fee_per_byte = 1\b/m, 'min_relay_fee_per_byte = "1"'), "fees.min_relay_fee_per_byte"],
     ["emission above the 50,000,000 PC cap (reward)", edit(REPO_GENESIS, /^initial_reward_units = 5000000000/m, "initial_reward_units = 5000100000"), "emission.initial_reward_units"],
     ["emission above the 50,000,000 PC cap (halving interval)", edit(REPO_GENESIS, /^halving_interval_mints = 500000/m, "halving_interval_mints = 500001"), "emission.initial_reward_units"],
     ["initial target outside [min, max]", edit(REPO_GENESIS, /^initial_target_bits = 14$/m, "initial_target_bits = 65"), "emission.initial_target_bits"],

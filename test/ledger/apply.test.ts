@@ -110,7 +110,7 @@ test("a second mint on the same tip in one anchor is void (the mint chain never 
 
 test("evidence is recorded once; bad evidence is void with a typed reason", () => {
   const s = setup();
-  const header = (seq: number, digestByte: number): EventHeader => ({ shard: 0, creator: 1, seq, parents: [], lamport: 0, payloadDigest: new Uint8Array(32).fill(digestByte) });
+  const header = (seq: number, digestByte: number): EventHeader => ({ shard: 0, creator: 1, seq, parents: [], parentRounds: [], lamport: 0, payloadDigest: new Uint8Array(32).fill(digestByte) });
   const a = signEvent(header(0, 1), committee[1]!.secretKey);
   const b = signEvent(header(0, 2), committee[1]!.secretKey);
   const forged = signEvent(header(0, 3), committee[2]!.secretKey);

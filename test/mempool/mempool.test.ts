@@ -1,7 +1,7 @@
 // Mempool admission, limits, replace-by-fee, invalidation and metrics (docs/SPEC_TX.md "Mempool policy").
 import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
-import { Mempool, RBF_CONFLICTS_MAX, type AdmitResult } from "../../src/mempool/mempool.ts";
+import { Mempool, RBF_CONFLICTS_MAX, rbfMinimumBump, type AdmitResult } from "../../src/mempool/mempool.ts";
 import { encodeMicroTx, digestMicroTx } from "../../src/types/tx.ts";
 import { buildMicroTx, payTo, sigLock, sigSolution } from "../../src/wallet/tx-builder.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
@@ -22,7 +22,7 @@ describe("admission", () => {
   test("valid txs are admitted with their fee; duplicates are counted, not admitted twice", async () => {
     const registry = new Registry();
     const { view, ops } = fundedView(3);
-    const pool = new Mempool({ view, registry });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view, registry });
     const a = freeTx([ops[0]!], 500n);
     const b = freeTx([ops[1]!], 700n);
     const r = pool.admit([a, b, a], CTX);
@@ -50,7 +50,7 @@ describe("admission", () => {
     const two = buildMicroTx({ inputs: [{ outpoint: op, lock, solution: sigSolution(alice) }], outputs: [payTo(lock, 40_000n), payTo(sigLock(key(2).publicKey), 50_000n)] });
     const reordered = { ...two, outputs: [two.outputs[1]!, two.outputs[0]!] };
     const missing = buildMicroTx({ inputs: [{ outpoint: outpoint(2), lock, solution: sigSolution(alice) }], outputs: [payTo(lock, 90_000n)] });
-    const pool = new Mempool({ view, registry });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view, registry });
     expect(codes(pool.admit([forged, reordered, missing], CTX))).toEqual(["TX_BAD_SIGNATURE", "TX_BAD_SIGNATURE", "TX_MISSING_INPUT"]);
     expect(pool.size).toBe(0);
     expect(codes(pool.admit([good], CTX))).toEqual(["ok"]);
@@ -60,7 +60,7 @@ describe("admission", () => {
 
   test("wire bytes: valid, truncated at every length, trailing byte, wrong version", () => {
     const { view, ops } = fundedView(2);
-    const pool = new Mempool({ view });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view });
     const bytes = encodeMicroTx(freeTx([ops[0]!], 100n));
     const broken: Uint8Array[] = [];
     for (let n = 0; n < bytes.length; n++) broken.push(bytes.slice(0, n));
@@ -77,10 +77,10 @@ describe("admission", () => {
 });
 
 describe("replace-by-fee", () => {
-  test("a conflict replaces only with a strictly higher fee rate", () => {
+  test("a conflict replaces only with a strictly higher fee rate and the minimum bump", () => {
     const registry = new Registry();
     const { view, ops } = fundedView(2);
-    const pool = new Mempool({ view, registry });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view, registry });
     const first = freeTx([ops[0]!], 1_000n);
     expect(codes(pool.admit([first], CTX))).toEqual(["ok"]);
     // Same size (only the amount differs), same fee: equal rate, refused.
@@ -88,7 +88,10 @@ describe("replace-by-fee", () => {
     expect(codes(pool.admit([same], CTX))).toEqual(["MEMPOOL_RBF_FEE_RATE"]);
     const lower = freeTx([ops[0]!], 999n);
     expect(codes(pool.admit([lower], CTX))).toEqual(["MEMPOOL_RBF_FEE_RATE"]);
-    const higher = freeTx([ops[0]!], 1_001n);
+    // A higher rate alone is not enough: the replacement adds at least 10 % (100 units).
+    expect(codes(pool.admit([freeTx([ops[0]!], 1_001n)], CTX))).toEqual(["MEMPOOL_RBF_FEE"]);
+    expect(codes(pool.admit([freeTx([ops[0]!], 1_099n)], CTX))).toEqual(["MEMPOOL_RBF_FEE"]);
+    const higher = freeTx([ops[0]!], 1_100n);
     const r = pool.admit([higher], CTX);
     expect(codes(r)).toEqual(["ok"]);
     expect(r[0]!.ok && r[0]!.replaced.map(toHex)).toEqual([toHex(digestMicroTx(first))]);
@@ -99,19 +102,20 @@ describe("replace-by-fee", () => {
   test("multiple conflicts: must beat every conflict's rate and pay at least their fee sum", () => {
     const setup = (feeB: bigint) => {
       const { view, ops } = fundedView(3);
-      const pool = new Mempool({ view });
+      const pool = new Mempool({ minRelayFeePerByte: 0n, view });
       expect(codes(pool.admit([freeTx([ops[0]!], 2_000n), freeTx([ops[1]!], feeB)], CTX))).toEqual(["ok", "ok"]);
       return { pool, both: (fee: bigint) => freeTx([ops[0]!, ops[1]!], fee) };
     };
     const sizeOne = BigInt(encodeMicroTx(freeTx(fundedView(1).ops, 1n)).length);
     const sizeBoth = BigInt(encodeMicroTx(setup(1n).both(1n)).length);
     expect(sizeBoth).toBeLessThan(2n * sizeOne);
-    // b pays 3,000: a replacement at a higher rate than both but under 5,000 in total is refused.
+    // b pays 3,000: a replacement at a higher rate than both must still pay the 5,000 sum plus 10 % (500).
     const low = setup(3_000n);
     const beatsRates = (3_000n * sizeBoth) / sizeOne + 1n;
     expect(beatsRates).toBeLessThan(5_000n);
     expect(codes(low.pool.admit([low.both(4_999n)], CTX))).toEqual(["MEMPOOL_RBF_FEE"]);
-    const r = low.pool.admit([low.both(5_000n)], CTX);
+    expect(codes(low.pool.admit([low.both(5_499n)], CTX))).toEqual(["MEMPOOL_RBF_FEE"]);
+    const r = low.pool.admit([low.both(5_500n)], CTX);
     expect(codes(r)).toEqual(["ok"]);
     expect(r[0]!.ok && r[0]!.replaced.length).toBe(2);
     expect(low.pool.size).toBe(1);
@@ -121,13 +125,70 @@ describe("replace-by-fee", () => {
     expect(atRate).toBeGreaterThanOrEqual(6_000n);
     expect(codes(high.pool.admit([high.both(atRate)], CTX))).toEqual(["MEMPOOL_RBF_FEE_RATE"]);
     expect(high.pool.size).toBe(2);
-    expect(codes(high.pool.admit([high.both(atRate + 1n)], CTX))).toEqual(["ok"]);
+    const enough = atRate + 1n > 6_600n ? atRate + 1n : 6_600n;
+    expect(codes(high.pool.admit([high.both(enough)], CTX))).toEqual(["ok"]);
+  });
+
+  test("the bump is at least the replacement's own relay fee when that is more than 10 %", () => {
+    const { view, ops } = fundedView(1);
+    const pool = new Mempool({ minRelayFeePerByte: 1n, view });
+    const bytes = BigInt(encodeMicroTx(freeTx([ops[0]!], 0n)).length);
+    expect(codes(pool.admit([freeTx([ops[0]!], bytes)], CTX))).toEqual(["ok"]); // pays exactly the relay fee
+    // 10 % of `bytes` is less than `bytes` x 1 unit: the replacement pays its relay fee on top.
+    expect(codes(pool.admit([freeTx([ops[0]!], 2n * bytes - 1n, { group: 1 })], CTX))).toEqual(["MEMPOOL_RBF_FEE"]);
+    expect(codes(pool.admit([freeTx([ops[0]!], 2n * bytes, { group: 1 })], CTX))).toEqual(["ok"]);
+  });
+
+  test("churning one output costs geometrically more: 50 minimal replacements pay > 100x the first fee", async () => {
+    const registry = new Registry();
+    const { view, ops } = fundedView(1);
+    const pool = new Mempool({ minRelayFeePerByte: 1n, view, registry });
+    let fee = 1_000n;
+    expect(codes(pool.admit([freeTx([ops[0]!], fee)], CTX))).toEqual(["ok"]);
+    for (let i = 1; i <= 50; i++) {
+      const bytes = encodeMicroTx(freeTx([ops[0]!], fee, { group: i })).length;
+      const next = fee + rbfMinimumBump(fee, bytes, 1n);
+      expect(codes(pool.admit([freeTx([ops[0]!], next - 1n, { group: i })], CTX))).toEqual(["MEMPOOL_RBF_FEE"]);
+      expect(codes(pool.admit([freeTx([ops[0]!], next, { group: i })], CTX))).toEqual(["ok"]);
+      fee = next;
+    }
+    expect(fee).toBeGreaterThan(100n * 1_000n);
+    expect(await metric(registry, "pc_node_mempool_rejected_total", { reason: "MEMPOOL_RBF_FEE" })).toBe(50);
+  });
+
+  test("rbfMinimumBump: the larger of relay fee and 10 % rounded up", () => {
+    expect(rbfMinimumBump(1_000n, 200, 1n)).toBe(200n);
+    expect(rbfMinimumBump(10_000n, 200, 1n)).toBe(1_000n);
+    expect(rbfMinimumBump(1n, 200, 0n)).toBe(1n); // never free, even with relay fee 0
+    expect(rbfMinimumBump(0n, 200, 0n)).toBe(0n); // the strictly-higher-rate rule still applies
+    expect(rbfMinimumBump(10_001n, 10, 0n)).toBe(1_001n);
+  });
+});
+
+describe("minimum relay fee", () => {
+  test("a tx paying less than min_relay_fee_per_byte x its bytes is refused, typed and counted", async () => {
+    const registry = new Registry();
+    const { view, ops } = fundedView(2);
+    const pool = new Mempool({ minRelayFeePerByte: 3n, view, registry });
+    const bytes = BigInt(encodeMicroTx(freeTx([ops[0]!], 0n)).length);
+    const r = pool.admit([freeTx([ops[0]!], 3n * bytes - 1n)], CTX);
+    expect(codes(r)).toEqual(["MEMPOOL_FEE_TOO_LOW"]);
+    expect(!r[0]!.ok && r[0]!.error.message).toContain(`minimum relay fee of ${3n * bytes}`);
+    expect(codes(pool.admit([freeTx([ops[0]!], 3n * bytes)], CTX))).toEqual(["ok"]);
+    expect(codes(pool.admit([freeTx([ops[1]!], 0n)], CTX))).toEqual(["MEMPOOL_FEE_TOO_LOW"]);
+    expect(await metric(registry, "pc_node_mempool_rejected_total", { reason: "MEMPOOL_FEE_TOO_LOW" })).toBe(2);
+  });
+
+  test("0 admits fee-free txs (only where the genesis sets it)", () => {
+    const { view, ops } = fundedView(1);
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view });
+    expect(codes(pool.admit([freeTx([ops[0]!], 0n)], CTX))).toEqual(["ok"]);
   });
 
   test("at most RBF_CONFLICTS_MAX txs are replaced at once", () => {
     const n = RBF_CONFLICTS_MAX + 1;
     const { view, ops } = fundedView(n);
-    const pool = new Mempool({ view });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view });
     pool.admit(ops.map((op) => freeTx([op], 1_000n)), CTX);
     expect(pool.size).toBe(n);
     expect(codes(pool.admit([freeTx(ops, 500_000n)], CTX))).toEqual(["MEMPOOL_RBF_TOO_MANY"]);
@@ -140,7 +201,7 @@ describe("limits and eviction", () => {
   test("count limit: lowest fee rate leaves first; a tx that does not beat it is refused", async () => {
     const registry = new Registry();
     const { view, ops } = fundedView(6);
-    const pool = new Mempool({ view, registry, limits: { txsMax: 3 } });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view, registry, limits: { txsMax: 3 } });
     const fees = [300n, 100n, 200n];
     pool.admit(fees.map((f, i) => freeTx([ops[i]!], f)), CTX);
     const r = pool.admit([freeTx([ops[3]!], 150n)], CTX);
@@ -157,7 +218,7 @@ describe("limits and eviction", () => {
     const { view, ops } = fundedView(8);
     const small = freeTx([ops[0]!], 100n);
     const size = encodeMicroTx(small).length;
-    const pool = new Mempool({ view, limits: { bytesMax: 4 * size } });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view, limits: { bytesMax: 4 * size } });
     expect(codes(pool.admit([0, 1, 2, 3].map((i) => freeTx([ops[i]!], 100n + BigInt(i))), CTX))).toEqual(["ok", "ok", "ok", "ok"]);
     const big = freeTx([ops[4]!, ops[5]!], 10_000n);
     const bigSize = encodeMicroTx(big).length;
@@ -176,7 +237,7 @@ describe("finalization", () => {
   test("included txs leave; txs spending outpoints the anchor spent are invalidated", async () => {
     const registry = new Registry();
     const { view, ops } = fundedView(4);
-    const pool = new Mempool({ view, registry });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view, registry });
     const txs = [0, 1, 2].map((i) => freeTx([ops[i]!], 1_000n));
     pool.admit(txs, CTX);
     // The anchor included txs[0] and some other spend of ops[1] (not the mempool's).

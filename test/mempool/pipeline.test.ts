@@ -42,7 +42,7 @@ describe("mempool -> proposer -> ledger -> mempool", () => {
       coins.push({ outpoint: { txid: diff.mints[0]!.id, index: 0 }, amount: diff.mints[0]!.rewardUnits });
     }
     const registry = new Registry();
-    const mempool = new Mempool({ view: store, registry });
+    const mempool = new Mempool({ minRelayFeePerByte: 0n, view: store, registry });
     const proposer = new Proposer({ txsPerPayload: 2, payloadBudgetBytes: 64 * 1024, registry });
     const ctx = () => ({ anchorIndex: expectedAnchorIndex(store), maturityAnchors: testEmission.maturityAnchors });
     const transfer = (coin: (typeof coins)[number], fee: bigint, to = bob) => buildTransfer({ keyPair: alice, spend: [coin], to: [payTo(sigLock(to.publicKey), 1_000_000n)], fee });

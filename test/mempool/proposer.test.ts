@@ -67,7 +67,7 @@ describe("Proposer with a real mempool", () => {
   test("payload bytes are the canonical encoding; pending txs are skipped until released", async () => {
     const registry = new Registry();
     const { view, ops } = fundedView(30);
-    const pool = new Mempool({ view });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view });
     expect(pool.admit(ops.map((op, i) => freeTx([op], 100n + BigInt(i), { group: i % 4, extraOutputs: i % 3 })), CTX).every((r) => r.ok)).toBe(true);
     const proposer = new Proposer({ txsPerPayload: 8, payloadBudgetBytes: 64 * 1024, registry });
     const first = proposer.build(pool.candidates)!;
@@ -108,7 +108,7 @@ describe("Proposer with a real mempool", () => {
   test("too many pending payloads is a counted error", async () => {
     const registry = new Registry();
     const { view, ops } = fundedView(3);
-    const pool = new Mempool({ view });
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view });
     pool.admit(ops.map((op) => freeTx([op], 100n)), CTX);
     const proposer = new Proposer({ txsPerPayload: 1, payloadBudgetBytes: 4096, pendingPayloadsMax: 2, registry });
     proposer.build(pool.entries());

@@ -65,7 +65,7 @@ describe("bad network input", () => {
       await until(() => target.node.peers.isConnected(3));
 
       const head = (seq: number, parents: SignedEvent[], digest = blake3_32(EMPTY_PAYLOAD_BYTES)) =>
-        signEvent(buildEventHeader({ shard: 0, creator: 3, seq, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport })), payloadDigest: digest }), keys[3]!.secretKey);
+        signEvent(buildEventHeader({ shard: 0, creator: 3, seq, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport, round: target.node.engine.describe(p.id)?.round ?? 0 })), payloadDigest: digest }), keys[3]!.secretKey);
       const e0 = head(0, []);
       const e1 = head(1, [e0, target.store.eventsByCreatorFrom(1, 0, 1)[0]!]);
       const item = (e: SignedEvent, payload = EMPTY_PAYLOAD_BYTES) => ({ event: encodeSignedEvent(e), payload });
@@ -121,7 +121,7 @@ describe("bad network input", () => {
       // Two signed events with seq 0 by validator 3: one without parents, one linked to validator 1.
       const other = target.store.eventsByCreatorFrom(1, 0, 1)[0]!;
       const fork = (parents: SignedEvent[]) =>
-        signEvent(buildEventHeader({ shard: 0, creator: 3, seq: 0, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport })), payloadDigest: blake3_32(EMPTY_PAYLOAD_BYTES) }), keys[3]!.secretKey);
+        signEvent(buildEventHeader({ shard: 0, creator: 3, seq: 0, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport, round: target.node.engine.describe(p.id)?.round ?? 0 })), payloadDigest: blake3_32(EMPTY_PAYLOAD_BYTES) }), keys[3]!.secretKey);
       const [a, b] = [fork([]), fork([other])];
       attacker.send({ kind: "events", items: [a, b].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES })) });
       const evidenceRows = (n: (typeof nodes)[number]) => (n.store.db.query("SELECT COUNT(*) AS n FROM evidence WHERE offender = 3 AND kind = 'equivocation'").get() as { n: bigint }).n;

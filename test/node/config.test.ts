@@ -26,6 +26,15 @@ async function errorCode(p: Promise<unknown>): Promise<string> {
 }
 
 describe("node config", () => {
+  test("the sample docs/systemd/node.toml resolves; RPC auth and rate settings are checked", async () => {
+    const sample = await resolve(["--config", join(import.meta.dir, "..", "..", "docs", "systemd", "node.toml"), "--key_file", "k"]);
+    expect(sample).toMatchObject({ rpcAuth: "auto", rpcTokenFile: null, rpcRatePerS: 1000, rpcBurst: 2000, allowInsecureKeyFile: false });
+    expect(await errorCode(resolve(["--key_file", "k", "--rpc_auth", "open"]))).toBe("CONFIG_BAD_VALUE");
+    expect(await errorCode(resolve(["--key_file", "k", "--rpc_burst", "0"]))).toBe("CONFIG_BAD_VALUE");
+    expect(await errorCode(resolve(["--key_file", "k", "--rpc_rate_per_s", "-1"]))).toBe("CONFIG_BAD_VALUE");
+    expect((await resolve(["--key_file", "k", "--rpc_rate_per_s", "0", "--allow_insecure_key_file"])).allowInsecureKeyFile).toBe(true);
+  });
+
   test("a config file overrides defaults and the command line overrides the file", async () => {
     const file = join(dir, "node.toml");
     writeFileSync(file, `[node]\nrpc_addr = "127.0.0.1:18645"\nfsync = false\n[node.proposer]\ninterval_ms = 750\n[node.mempool]\ntxs_max = 5000\n`);

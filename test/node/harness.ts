@@ -9,6 +9,7 @@ import { parseGenesis, type Genesis } from "../../src/genesis/genesis.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { SqliteStore } from "../../src/store/sqlite-store.ts";
 import { PhantomNode } from "../../src/node/node.ts";
+import type { FailStop } from "../../src/node/fail-stop.ts";
 import { MemoryNetwork } from "../../src/node/transport.ts";
 import { mintTemplate } from "../../src/ledger/emission.ts";
 import { powSearch } from "../../src/crypto/pow.ts";
@@ -39,15 +40,16 @@ export class TestNet {
   }
 
   /** Opens validator i's store in `dir` (a new folder by default) and builds its node; `start()` is the caller's. */
-  node(i: number, dir = this.newDir(i), overrides: { txProposer?: boolean } = {}): TestNode {
+  node(i: number, dir = this.newDir(i), overrides: { txProposer?: boolean; failStop?: FailStop } = {}): TestNode {
     const g = this.genesis;
-    const store = new SqliteStore({ storeDir: dir, emission: g.emission, fsync: false, genesisCommitment: g.commitment });
+    const { failStop } = overrides;
+    const store = new SqliteStore({ storeDir: dir, emission: g.emission, fsync: false, genesisCommitment: g.commitment, onWriteFailed: failStop && ((e) => failStop.fail(e, "store")) });
     const keyPair = keyPairFromSeed(this.seeds[i]!);
     const registry = new Registry();
     const node = new PhantomNode({
       genesis: g, identity: { index: i, keyPair }, store, transport: this.net.transport(g.validators[i]!.address, keyPair.publicKey),
       registry, eventIntervalMs: 15, txProposer: overrides.txProposer ?? true, txProposerIntervalMs: 20, txsPerPayload: 64, payloadBudgetBytes: 65536,
-      now: () => performance.now(), log: () => {},
+      now: () => performance.now(), log: () => {}, failStop,
     });
     return { node, store, registry, dir };
   }

@@ -102,6 +102,24 @@ describe("validator nodes", () => {
     }
   }, 180_000);
 
+  test("a committee of one finalizes on its own: a mint submitted to it is applied", async () => {
+    const net = new TestNet({ k: 1, devnetLabel: "k1-test", initialTargetBits: 8, maturityAnchors: 8n });
+    nets.push(net);
+    const solo = net.node(0);
+    await solo.node.start();
+    try {
+      await until(() => solo.node.ready() && applied(solo) >= 0n);
+      const wallet = accountFromSeed(new Uint8Array(32).fill(5));
+      solo.node.submitMint(await minedHeader(solo.store, net.genesis, wallet.lockCommitment));
+      await until(() => solo.store.mintTip().nextHeight === 1n);
+      const settled = applied(solo);
+      // With nothing more to carry it keeps deciding rounds (no other validator brings news).
+      await until(() => applied(solo) >= settled + 3n);
+    } finally {
+      await stopAll([solo]);
+    }
+  }, 120_000);
+
   test("a mint whose validator goes down before carrying it is carried by the others", async () => {
     const net = network("mint-takeover-test");
     const nodes: TestNode[] = [0, 1, 2, 3].map((i) => net.node(i));

@@ -38,6 +38,11 @@ describe("node RPC methods", () => {
       };
       expect(await code("chain_anchor", { index: "abc" })).toBe("-32602:RPC_BAD_PARAMS");
       expect(await code("chain_anchor", { index: "999999999" })).toBe("-32000:RPC_NOT_FOUND");
+      // Beyond what the store can hold (2^63) or what a JSON number carries exactly (2^53).
+      expect(await code("chain_anchor", { index: "9223372036854775807" })).toBe("-32000:RPC_NOT_FOUND");
+      expect(await code("chain_anchor", { index: "9223372036854775808" })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("chain_anchor", { index: 2 ** 53 + 2 })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("chain_anchors", { limit: -1 })).toBe("-32602:RPC_BAD_PARAMS");
       expect(await code("chain_lookup", { id: "00" })).toBe("-32602:RPC_BAD_PARAMS");
       expect(await code("chain_lookup", { id: "11".repeat(32) })).toBe("-32000:RPC_NOT_FOUND");
       expect(await code("address_get", { address: "pc1qqqq" })).toBe("-32602:RPC_BAD_PARAMS");

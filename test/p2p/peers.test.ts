@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { PeerManager, banScore, peerBurstMessagesMax, type Peer } from "../../src/net/p2p/peers.ts";
 import { linkPair } from "../../src/net/p2p/link.ts";
-import { encodeMessage, frame, type P2pMessage } from "../../src/net/p2p/messages.ts";
+import { encodeMessage, frame, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
 import { createP2pMetrics } from "../../src/net/p2p/metrics.ts";
 import { Registry } from "prom-client";
 
@@ -10,7 +10,7 @@ const commitment = new Uint8Array(32).fill(1);
 const keys = [0, 1, 2].map((i) => new Uint8Array(32).fill(10 + i));
 const flush = () => new Promise((r) => setTimeout(r, 5));
 
-function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number; helloTimeoutMs?: number } = {}) {
+function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number; helloTimeoutMs?: number; onMessage?: (m: P2pMessage) => void } = {}) {
   const got: { peer: Peer; m: P2pMessage }[] = [];
   const registry = new Registry();
   const metrics = createP2pMetrics(registry);
@@ -19,7 +19,10 @@ function manager(me: number, opts: { commitment?: Uint8Array; now?: () => number
     myValidator: me,
     committee: keys,
     highestSeq: () => [me, -1, -1],
-    onMessage: (peer, m) => got.push({ peer, m }),
+    onMessage: (peer, m) => {
+      got.push({ peer, m });
+      opts.onMessage?.(m);
+    },
     now: opts.now ?? (() => 0),
     metrics,
     helloTimeoutMs: opts.helloTimeoutMs,
@@ -103,4 +106,92 @@ describe("P2P peers", () => {
     expect(closed).toBe("P2P_HELLO_TIMEOUT");
     expect(await a.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain("P2P_HELLO_TIMEOUT");
   });
+
+  // Issue 11 item 5: an honest validator was banned for 10 minutes after a restart race.
+
+  test("frames before hello from an authenticated committee key close the session once: no score, no ban, it reconnects", async () => {
+    const a = manager(0);
+    const [la, lb] = linkPair(keys[0]!, keys[1]!);
+    let closed = "";
+    lb.onClose((r) => (closed = r));
+    a.mgr.attach(la);
+    lb.send(chunk(4, getPayload)); // four frames in one read, as a racing session delivers them
+    await flush();
+    expect(closed).toBe("P2P_EXPECTED_HELLO");
+    expect(await count(a.registry, "pc_p2p_errors_total", 'code="P2P_EXPECTED_HELLO"')).toBe(1);
+    expect(await count(a.registry, "pc_p2p_bans_total")).toBe(0);
+    expect(await count(a.registry, "pc_p2p_drops_total", 'reason="session_closed"')).toBe(3);
+    // The same validator comes back with a proper hello and is connected.
+    const b = manager(1);
+    const [la2, lb2] = linkPair(keys[0]!, keys[1]!);
+    expect(a.mgr.attach(la2)).not.toBeNull();
+    b.mgr.attach(lb2);
+    await flush();
+    expect(a.mgr.info().map((p) => p.validator)).toEqual([1]);
+  });
+
+  test("frames before hello on an unauthenticated link: one penalty and a close, the rest of the batch unscored", async () => {
+    const a = manager(0);
+    const [la, lb] = linkPair(null, null);
+    a.mgr.attach(la);
+    lb.send(chunk(4, getPayload));
+    await flush();
+    expect(await count(a.registry, "pc_p2p_errors_total", 'code="P2P_EXPECTED_HELLO"')).toBe(1);
+    expect(await count(a.registry, "pc_p2p_bans_total")).toBe(0);
+  });
+
+  test("restart race: frames still arriving on a replaced session are dropped, never scored; the new session stays", async () => {
+    const a = manager(0);
+    const [la1, lb1] = linkPair(keys[0]!, keys[1]!);
+    const old = a.mgr.attach(la1)!;
+    manager(1).mgr.attach(lb1);
+    await flush();
+    expect(old.ready).toBe(true);
+    // Validator 1 restarts and connects again before the old connection timed out.
+    const [la2, lb2] = linkPair(keys[0]!, keys[1]!);
+    a.mgr.attach(la2);
+    manager(1).mgr.attach(lb2);
+    await flush();
+    expect(await count(a.registry, "pc_p2p_errors_total", 'code="P2P_PEER_REPLACED"')).toBe(1);
+    // Bytes the old connection had in flight reach its session after the replacement
+    // (QUIC hands over every stream frame of a packet batch together).
+    old.receive(chunk(4, getPayload));
+    expect(await count(a.registry, "pc_p2p_errors_total", 'code="P2P_EXPECTED_HELLO"')).toBe(0);
+    expect(await count(a.registry, "pc_p2p_bans_total")).toBe(0);
+    expect(old.score).toBe(0);
+    expect(a.mgr.info().map((p) => p.validator)).toEqual([1]);
+    expect(a.got.filter((g) => g.peer === old && g.m.kind === "get_payload")).toEqual([]);
+  });
+
+  test("a handler that throws closes only that session (P2P_HANDLER_ERROR) and the rest of its batch is not processed", async () => {
+    const a = manager(0, { onMessage: () => { throw new TypeError("handler bug"); } });
+    const [la, lb] = linkPair(keys[0]!, keys[1]!);
+    let closed = "";
+    lb.onClose((r) => (closed = r));
+    a.mgr.attach(la);
+    lb.send(frame(encodeMessage({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment, validator: 1, highestSeq: [-1, -1, -1] })));
+    await flush();
+    lb.send(chunk(3, getPayload));
+    await flush();
+    expect(a.got.length).toBe(1);
+    expect(closed).toBe("P2P_HANDLER_ERROR");
+    expect(await count(a.registry, "pc_p2p_errors_total", 'code="P2P_HANDLER_ERROR"')).toBe(1);
+    expect(await count(a.registry, "pc_p2p_bans_total")).toBe(0);
+  });
 });
+
+const getPayload: P2pMessage = { kind: "get_payload", digest: new Uint8Array(32) };
+
+/** `n` framed copies of `m` in one buffer (one read from the link). */
+const chunk = (n: number, m: P2pMessage) => new Uint8Array(Buffer.concat(Array.from({ length: n }, () => frame(encodeMessage(m)))));
+
+/** The value of one metric series (0 when it was never set). */
+async function count(registry: Registry, name: string, labels = ""): Promise<number> {
+  const text = await registry.getSingleMetricAsString(name);
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const [series, value] = line.split(" ");
+    if (series === name || (labels && series!.startsWith(`${name}{`) && series!.includes(labels))) return Number(value);
+  }
+  return 0;
+}

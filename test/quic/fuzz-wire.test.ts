@@ -46,7 +46,7 @@ describe("wire fuzz", () => {
   test("TLS server: random handshake bytes give CRYPTO_ERROR, never another exception", () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
       const s = new TlsSession(
-        { isClient: false, identity: serverIdentity, alpn: ["phantom/0"], transportParameters: new Uint8Array(0), verifyPeer: () => true, random: (n) => new Uint8Array(randomBytes(n)), nowMs: () => Date.now() },
+        { isClient: false, identity: serverIdentity, alpn: ["phantom/0"], transportParameters: new Uint8Array(0), verifyPeer: () => true, random: (n) => new Uint8Array(randomBytes(n)) },
         { send: () => {}, installKey: () => {} },
       );
       const msg = new Uint8Array(4 + bytes.length);

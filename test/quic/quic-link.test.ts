@@ -2,6 +2,8 @@
 import { describe, expect, test, setDefaultTimeout } from "bun:test";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { PeerManager, type Peer } from "../../src/net/p2p/peers.ts";
+import { createP2pMetrics } from "../../src/net/p2p/metrics.ts";
+import { Registry } from "prom-client";
 import type { P2pMessage } from "../../src/net/p2p/messages.ts";
 import { QuicEndpoint } from "../../src/net/quic/endpoint.ts";
 import { connectLink, listenLinks, type QuicLink } from "../../src/net/p2p/quic-link.ts";
@@ -18,11 +20,13 @@ const isCommittee = (pk: Uint8Array) => committee.some((k) => Buffer.compare(k, 
 function manager(me: number) {
   const got: P2pMessage[] = [];
   const ready: Peer[] = [];
+  const registry = new Registry();
   const mgr = new PeerManager({
     commitment, myValidator: me, committee, highestSeq: () => [-1, -1, -1],
     onMessage: (_p, m) => got.push(m), onPeerReady: (p) => ready.push(p), now: () => performance.now(),
+    metrics: createP2pMetrics(registry),
   });
-  return { mgr, got, ready };
+  return { mgr, got, ready, registry };
 }
 
 describe("QUIC P2P link", () => {
@@ -78,6 +82,47 @@ describe("QUIC P2P link", () => {
       expect(server.stats.connectionErrors.CRYPTO_ERROR).toBe(1);
     } finally {
       client.close();
+      server.close();
+    }
+  });
+
+  test("restart race: a validator reconnects while its old session still streams frames; it is never banned", async () => {
+    const b = manager(1);
+    const server = await listenLinks(0, { identity: ids[1]!, verifyPeer: isCommittee }, (link) => b.mgr.attach(link));
+    const endpoints: QuicEndpoint[] = [];
+    const rounds = 4; // each round is one restart; the race is hit in some of them
+    try {
+      let previous: ReturnType<typeof manager> | null = null;
+      for (let round = 0; round <= rounds; round++) {
+        // The old process (if any) keeps streaming while validator 0 "restarts" and dials again.
+        let streaming = previous !== null;
+        const from = previous;
+        const stream = (async () => {
+          for (let i = 0; streaming && from && i < 5_000; i++) {
+            from.mgr.broadcast({ kind: "txs", txs: [new Uint8Array(200).fill(i & 0xff)] });
+            if (i % 20 === 0) await Bun.sleep(1);
+          }
+        })();
+        if (previous) await Bun.sleep(20);
+        const endpoint = await QuicEndpoint.client({ identity: ids[0]!, verifyPeer: isCommittee });
+        endpoints.push(endpoint);
+        const current = manager(0);
+        current.mgr.attach(await connectLink(endpoint, "127.0.0.1", server.port));
+        await until(() => b.ready.length === round + 1, `session ${round} ready`);
+        await Bun.sleep(50);
+        streaming = false;
+        await stream;
+        previous = current;
+      }
+      await until(() => b.mgr.info().length === 1, "one session left");
+      const errors = await b.registry.getSingleMetricAsString("pc_p2p_errors_total");
+      expect(errors).toContain(`code="P2P_PEER_REPLACED"} ${rounds}`);
+      expect(errors).not.toContain("P2P_EXPECTED_HELLO");
+      expect(await b.registry.getSingleMetricAsString("pc_p2p_bans_total")).toMatch(/pc_p2p_bans_total 0/);
+      expect(b.mgr.info().map((p) => p.validator)).toEqual([0]);
+      expect(b.mgr.info()[0]!.score).toBe(0);
+    } finally {
+      for (const e of endpoints) e.close();
       server.close();
     }
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test, setDefaultTimeout } from "bun:test";
-import { randomBytes } from "node:crypto";
-import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { keyPairFromSeed, sign } from "../../src/crypto/ed25519.ts";
 import { TlsSession, type EncryptionLevel, type TlsConfig } from "../../src/net/quic/tls/handshake.ts";
 import { certificateDer, verifyCertificate } from "../../src/net/quic/tls/certificate.ts";
 import { decodeTransportParameters, defaultTransportParameters, encodeTransportParameters } from "../../src/net/quic/tls/transport-parameters.ts";
@@ -25,7 +25,6 @@ function side(cfg: Partial<TlsConfig> & { isClient: boolean }): Side {
       transportParameters: encodeTransportParameters({ ...defaultTransportParameters(), initialMaxData: 1000 }),
       verifyPeer: () => true,
       random: (n) => new Uint8Array(randomBytes(n)),
-      nowMs: () => Date.now(),
       ...cfg,
     },
     {
@@ -119,14 +118,47 @@ describe("TLS 1.3 handshake (mutual Ed25519)", () => {
 describe("certificate", () => {
   test("round trip and tamper detection", () => {
     const der = certificateDer(serverId);
-    expect(hex(verifyCertificate(der, Date.now()))).toBe(hex(serverId.publicKey));
+    expect(hex(verifyCertificate(der))).toBe(hex(serverId.publicKey));
     const bad = der.slice();
     bad[bad.length - 5] = bad[bad.length - 5]! ^ 1;
-    expect(() => verifyCertificate(bad, Date.now())).toThrow(/self-signature/);
-    expect(() => verifyCertificate(der.subarray(0, 50), Date.now())).toThrow(/parse/);
-    expect(() => verifyCertificate(der, Date.UTC(2024, 11, 31))).toThrow(/validity/);
+    expect(() => verifyCertificate(bad)).toThrow(/self-signature/);
+    expect(() => verifyCertificate(der.subarray(0, 50))).toThrow(/parse/);
+  });
+
+  test("validity dates are not checked: keys are pinned by genesis, not by a clock", () => {
+    // Re-signed certificates whose validity ended in 2020, or starts in 2099.
+    const expired = withValidity(certificateDer(serverId), "200101000000Z", "20201231235959Z");
+    const future = withValidity(certificateDer(serverId), "990101000000Z", "99991231235959Z");
+    for (const der of [expired, future]) {
+      const x509 = new X509Certificate(der);
+      expect(x509.verify(x509.publicKey)).toBe(true); // a well-formed, correctly signed certificate
+      expect(hex(verifyCertificate(der))).toBe(hex(serverId.publicKey));
+    }
+    expect(new X509Certificate(expired).validTo).toContain("2020");
   });
 });
+
+/** `der` with other validity dates (same lengths), re-signed by `serverId`. */
+function withValidity(der: Uint8Array, notBeforeUtc: string, notAfterGeneralized: string): Uint8Array {
+  const out = der.slice();
+  const text = Buffer.from(out).toString("latin1");
+  const patch = (from: string, to: string) => {
+    const at = text.indexOf(from);
+    expect(at).toBeGreaterThan(0);
+    expect(to.length).toBe(from.length);
+    out.set(Buffer.from(to, "latin1"), at);
+  };
+  patch("250101000000Z", notBeforeUtc);
+  patch("99991231235959Z", notAfterGeneralized);
+  // Outer SEQUENCE header, then the tbsCertificate TLV (long-form lengths).
+  const outerHeader = 2 + (out[1]! & 0x80 ? out[1]! & 0x7f : 0);
+  const tbsLenBytes = out[outerHeader + 1]! & 0x80 ? out[outerHeader + 1]! & 0x7f : 0;
+  let tbsLen = tbsLenBytes ? 0 : out[outerHeader + 1]!;
+  for (let i = 0; i < tbsLenBytes; i++) tbsLen = tbsLen * 256 + out[outerHeader + 2 + i]!;
+  const tbs = out.subarray(outerHeader, outerHeader + 2 + tbsLenBytes + tbsLen);
+  out.set(sign(serverId.secretKey, tbs), out.length - 64); // the signature ends the certificate
+  return out;
+}
 
 describe("transport parameters", () => {
   test("round trip, duplicates and server-only checks", () => {

@@ -118,8 +118,8 @@ describe("HTTP endpoints", () => {
     server.publish("other", { x: 1 });
     messages.push(await m);
     ws.close();
-    expect(JSON.parse(messages[0]!).error).toBeDefined();
-    expect(JSON.parse(messages[1]!).topics).toEqual(["anchors"]);
+    expect(JSON.parse(messages[0]!).error.code).toBe("WS_BAD_MESSAGE");
+    expect(JSON.parse(messages[1]!)).toEqual({ ok: true, subscribed: "anchors", topicCount: 1 });
     expect(JSON.parse(messages[2]!)).toEqual({ topic: "anchors", data: { anchorIndex: "5" } });
   });
 });

@@ -25,8 +25,17 @@ test("simulator runs are reproducible from the seed", () => {
   expect({ ticks: a.ticks, fin: a.finalizedMin, ev: a.evidence }).toEqual({ ticks: b.ticks, fin: b.finalizedMin, ev: b.evidence });
 }, TEST_TIMEOUT_MS);
 
+test("a validator paused until its peers pruned past it rejoins: its events are final again (k=4 and 7, 6 seeds)", () => {
+  for (const [k, seed] of [[4, 1], [4, 2], [4, 3], [7, 4], [7, 5], [7, 6]] as const) {
+    const r = runSimulation(simOptions({ seed, k, faults: ["pause"], events: 150 * k, partition: false }));
+    expect({ seed, k, failures: r.failures }).toEqual({ seed, k, failures: [] });
+    // It did come back across the pruning horizon: it linked past its own old events.
+    expect(r.ancient.rejoins).toBeGreaterThan(0);
+  }
+}, TEST_TIMEOUT_MS);
+
 test("faulty runs exercise every fault kind and produce evidence", () => {
-  const r = runSimulation(simOptions({ seed: 5, k: 16, faults: ["equivocate", "invalid", "withhold", "lag", "crash"] }));
+  const r = runSimulation(simOptions({ seed: 5, k: 16, faults: ["equivocate", "invalid", "withhold", "lag", "crash", "pause"] }));
   expect(r.ok).toBe(true);
   expect(r.evidence.equivocation).toBeGreaterThan(0);
   expect(r.evidence.invalid).toBeGreaterThan(0);

@@ -1,7 +1,8 @@
 /**
  * Deterministic consensus simulator. N validators, each with its own ConsensusEngine, on a
  * seeded virtual network (random delays, loss, reordering, partitions that heal), with
- * crashed validators that restart from their stored events and Byzantine validators
+ * crashed validators that restart from their stored events, paused validators that come
+ * back after their peers pruned what they last saw, and Byzantine validators
  * (equivocating, withholding, sending invalid events, lagging). A safety phase with
  * faults on is followed by a liveness phase with the network healed. Same options, same
  * run: nothing here reads a clock or Math.random.
@@ -11,9 +12,11 @@ import { type SignedEvent, signEvent } from "../../src/types/event.ts";
 import { keyPairFromSeed, verifyBatch, type Ed25519KeyPair, type VerifyItem } from "../../src/crypto/ed25519.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
 import { isPhantomError } from "../../src/errors.ts";
+import { effectiveParents } from "../../src/consensus/ancient.ts";
+import { ANCIENT_ROUNDS } from "../../src/types/constants.ts";
 
-export type FaultKind = "equivocate" | "withhold" | "invalid" | "lag" | "crash";
-export const FAULT_KINDS: readonly FaultKind[] = ["equivocate", "withhold", "invalid", "lag", "crash"];
+export type FaultKind = "equivocate" | "withhold" | "invalid" | "lag" | "crash" | "pause";
+export const FAULT_KINDS: readonly FaultKind[] = ["equivocate", "withhold", "invalid", "lag", "crash", "pause"];
 
 export interface SimOptions {
   seed: number;
@@ -42,6 +45,8 @@ export interface SimReport {
   finalizedMin: number;
   ticks: number;
   evidence: { equivocation: number; invalid: number };
+  /** Events dropped as EVENT_ANCIENT (parents below a node's pruning) and honest events whose self-parent reference was ancient (rejoins). */
+  ancient: { dropped: number; rejoins: number };
   repro: string;
 }
 
@@ -105,6 +110,9 @@ interface Validator {
   store: SignedEvent[];
   log: FinalizedEvent[];
   crashed: boolean;
+  /** Paused (SIGSTOP): keeps its state, receives and sends nothing; `pausedAtRound` = its decided round then. */
+  paused: boolean;
+  pausedAtRound: number;
   withheld: SignedEvent[];
   group: number;
 }
@@ -121,6 +129,9 @@ const LAG_INBOUND_DELAY_TICKS = 25;
 const TICKS_MAX_FACTOR = 40;
 const PARTITION_FROM = 0.25;
 const PARTITION_UNTIL = 0.6;
+const PAUSE_FROM = 0.15;
+/** A pause lasts until the others decided this many rounds past the paused one: beyond their pruning. */
+const PAUSE_ROUNDS = (horizon: number): number => horizon + ANCIENT_ROUNDS + 4;
 
 function hexId(e: SignedEvent): string {
   return Buffer.from(e.id).toString("hex");
@@ -154,9 +165,15 @@ export class Simulation {
   private created = 0;
   private readonly honestCreated: string[] = [];
   private readonly faultyIds = new Set<string>();
+  /** Events of paused validators from before their rejoin: legitimately stale when peers pruned their parents. */
+  private readonly mayBeStale = new Set<string>();
+  /** Per validator: its highest seq at the heal; a later one must be finalized everywhere (nobody is excluded). */
+  private readonly seqAtHeal = new Map<number, number>();
   readonly failures: string[] = [];
   private evidenceEquivocation = 0;
   private evidenceInvalid = 0;
+  private ancientDropped = 0;
+  private rejoins = 0;
 
   constructor(options: SimOptions) {
     this.o = options;
@@ -181,17 +198,19 @@ export class Simulation {
       store: [],
       log: [],
       crashed: false,
+      paused: false,
+      pausedAtRound: 0,
       withheld: [],
       group: this.rng.int(2),
     }));
   }
 
   private honest(v: Validator): boolean {
-    return v.fault === "honest" || v.fault === "crash";
+    return v.fault === "honest" || v.fault === "crash" || v.fault === "pause";
   }
 
   private reachable(from: Validator, to: Validator): boolean {
-    if (to.crashed || from.crashed) return false;
+    if (to.crashed || from.crashed || to.paused || from.paused) return false;
     return !this.partitioned() || from.group === to.group;
   }
 
@@ -217,10 +236,11 @@ export class Simulation {
   }
 
   private feed(v: Validator, events: SignedEvent[]): void {
-    if (v.crashed || events.length === 0) return;
+    if (v.crashed || v.paused || events.length === 0) return;
     const r = v.engine.addEvents(events);
     v.store.push(...r.accepted);
     v.log.push(...r.finalized);
+    this.ancientDropped += r.rejected.filter((x) => x.code === "EVENT_ANCIENT").length;
     for (const ev of r.evidence) {
       if (ev.kind === "equivocation") this.evidenceEquivocation++;
       else if (ev.kind === "invalid_event") this.evidenceInvalid++;
@@ -250,15 +270,19 @@ export class Simulation {
   private createOne(v: Validator): void {
     const payload = blake3_32(new TextEncoder().encode(`payload ${v.index} ${this.created}`));
     let e: SignedEvent;
+    // An honest validator whose events others stopped seeing re-roots, as the node does.
+    const reroot = this.honest(v) && v.engine.chainStalled(v.index);
     try {
-      e = v.engine.createEvent(v.index, v.keys.secretKey, payload);
+      e = v.engine.createEvent(v.index, v.keys.secretKey, payload, { reroot });
     } catch (err) {
-      if (isPhantomError(err) && err.code === "CONSENSUS_NO_CROSS_LINK") return;
+      if (isPhantomError(err) && (err.code === "CONSENSUS_NO_CROSS_LINK" || err.code === "CONSENSUS_REJOIN_WAIT")) return;
       throw err;
     }
     this.created++;
     v.store.push(e);
-    if (this.honest(v)) this.honestCreated.push(hexId(e));
+    if (this.honest(v) && e.header.seq > 0 && !effectiveParents(e.header)[0]) this.rejoins++;
+    if (v.fault === "pause" && !this.healed) this.mayBeStale.add(hexId(e));
+    else if (this.honest(v)) this.honestCreated.push(hexId(e));
     else this.faultyIds.add(hexId(e));
     if (v.fault === "withhold" && !this.healed) {
       v.withheld.push(e);
@@ -278,17 +302,19 @@ export class Simulation {
   private invalidEvent(v: Validator, e: SignedEvent): SignedEvent {
     const h = buildEventHeader({
       shard: 0, creator: v.index, seq: e.header.seq + 1,
-      parents: [{ id: e.id, lamport: e.header.lamport }], payloadDigest: e.header.payloadDigest, lamport: e.header.lamport + 7,
+      parents: [{ id: e.id, lamport: e.header.lamport, round: v.engine.describe(e.id)?.round ?? 0 }], payloadDigest: e.header.payloadDigest, lamport: e.header.lamport + 7,
     });
     return signEvent(h, v.keys.secretKey);
   }
 
   private sync(): void {
     for (const v of this.validators) {
-      if (v.crashed || (v.index + this.tick) % SYNC_INTERVAL_TICKS !== 0) continue;
+      if (v.crashed || v.paused || (v.index + this.tick) % SYNC_INTERVAL_TICKS !== 0) continue;
       const peer = this.validators[this.rng.int(this.o.k)]!;
       if (peer === v || !this.reachable(v, peer) || peer.fault === "lag") continue;
       let events = peer.engine.eventsAfter(v.engine.highestSeq(), SYNC_EVENTS_MAX);
+      // Behind by more than the peer keeps in memory: it serves from its store, as a node does.
+      if (v.engine.stats().orphans > 0) events.push(...this.storedAfter(peer, v.engine.highestSeq(), SYNC_EVENTS_MAX));
       if (peer.fault === "withhold" && !this.healed) {
         const hidden = new Set(peer.withheld.map(hexId));
         events = events.filter((e) => !hidden.has(hexId(e)));
@@ -299,6 +325,31 @@ export class Simulation {
         if (e !== undefined && !(peer.fault === "withhold" && !this.healed && peer.withheld.includes(e))) events.push(e);
       }
       this.feed(v, events);
+    }
+  }
+
+  /** The first `limit` stored events of `peer` above `highestSeq`, in its store (topological) order. */
+  private storedAfter(peer: Validator, highestSeq: readonly number[], limit: number): SignedEvent[] {
+    const out: SignedEvent[] = [];
+    for (const e of peer.store) {
+      if (e.header.seq <= (highestSeq[e.header.creator] ?? -1)) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Pauses a "pause" validator early in the safety phase; it resumes once its peers pruned past it. */
+  private pauseAndResume(): void {
+    for (const v of this.validators) {
+      if (v.fault !== "pause") continue;
+      if (!v.paused && !this.healed && v.pausedAtRound === 0 && this.created >= PAUSE_FROM * this.o.events) {
+        v.paused = true;
+        v.pausedAtRound = Math.max(1, v.engine.stats().lastDecidedRound);
+      } else if (v.paused) {
+        const othersDecided = Math.max(...this.validators.filter((o) => o !== v).map((o) => o.engine.stats().lastDecidedRound));
+        if (this.healed || othersDecided >= v.pausedAtRound + PAUSE_ROUNDS(this.o.horizonRounds)) v.paused = false;
+      }
     }
   }
 
@@ -333,8 +384,9 @@ export class Simulation {
     this.tick++;
     this.deliver();
     this.crashAndRestart();
+    this.pauseAndResume();
     for (const v of this.validators) {
-      if (v.crashed) continue;
+      if (v.crashed || v.paused) continue;
       const rate = v.fault === "lag" ? 0.05 : 0.25;
       if (this.rng.chance(rate)) this.createOne(v);
     }
@@ -366,6 +418,7 @@ export class Simulation {
     const targets = [...this.honestCreated];
     const before = Math.min(...this.honestLogs().map((v) => v.log.length));
     const createdAtHeal = this.created;
+    for (const v of this.validators) this.seqAtHeal.set(v.index, v.engine.highestSeq()[v.index]!);
     let finalizedAll = false;
     while (this.created - createdAtHeal < this.o.livenessEventsMax && this.tick < ticksMax) {
       this.step();
@@ -375,6 +428,14 @@ export class Simulation {
       }
     }
     finalizedAll ||= this.allHonestFinalized(targets);
+    // Nobody is excluded: every honest validator's first event after the heal is final everywhere
+    // (also keeps the liveness phase going until it is, within the bound).
+    const finalizedAgain = (v: Validator): boolean =>
+      this.honestLogs().every((w) => w.log.some((f) => f.event.header.creator === v.index && f.event.header.seq > this.seqAtHeal.get(v.index)!));
+    const rejoined = (): string[] => this.honestLogs().filter((v) => !finalizedAgain(v)).map((v) => String(v.index));
+    while (rejoined().length > 0 && this.created - createdAtHeal < this.o.livenessEventsMax && this.tick < ticksMax) for (let i = 0; i < 10; i++) this.step();
+    const excluded = rejoined();
+    if (excluded.length > 0) this.failures.push(`rejoin: validators ${excluded.join(", ")} have no event after the heal that every honest validator finalized`);
     this.checkAgreement("liveness phase");
     const after = Math.min(...this.honestLogs().map((v) => v.log.length));
     if (!finalizedAll) this.failures.push(`validity: not every honest safety-phase event was finalized by every honest validator within ${this.o.livenessEventsMax} events after the heal`);
@@ -386,6 +447,7 @@ export class Simulation {
       finalizedMin: after,
       ticks: this.tick,
       evidence: { equivocation: this.evidenceEquivocation, invalid: this.evidenceInvalid },
+      ancient: { dropped: this.ancientDropped, rejoins: this.rejoins },
       repro: reproCommand(this.o),
     };
   }
@@ -429,10 +491,14 @@ export class Simulation {
       pos.set(id, i);
     });
     longest.log.forEach((f, i) => {
-      for (const p of f.event.header.parents) {
+      const inPlay = effectiveParents(f.event.header);
+      for (const [slot, p] of f.event.header.parents.entries()) {
+        if (!inPlay[slot]) continue; // an ancient reference is out of play: no order constraint
         const at = pos.get(Buffer.from(p).toString("hex"));
-        // A faulty validator's event may be stale (never ordered); an honest one never is.
-        const parentFaulty = at === undefined && this.faultyIds.has(Buffer.from(p).toString("hex"));
+        // A faulty validator's event may be stale (never ordered); so may a paused one's from
+        // before it rejoined; an honest one that kept up never is.
+        const pid = Buffer.from(p).toString("hex");
+        const parentFaulty = at === undefined && (this.faultyIds.has(pid) || this.mayBeStale.has(pid));
         if (at !== undefined && at >= i) {
           this.failures.push(`${phase}: order is not a linear extension: anchor ${i} precedes its parent`);
           return;

@@ -18,7 +18,7 @@ const phantom = (args: string[]) => runPhantom(args, { cwd: ROOT });
 test("CacheBench reads stored headers and payloads through the LRU caches and reports hits and misses", () => {
   const payloads = [encodeAnchorPayload({ txs: [] }), ...generateStream(12, 3).payloads.slice(1)];
   const store = new SqliteStore({ storeDir: dir, fsync: false });
-  store.putEvents(payloads.map((p, seq) => ({ event: signEvent({ shard: 0, creator: 0, seq, parents: [], lamport: seq, payloadDigest: payloadDigest(p) }, committee[0]!.secretKey), payload: p })));
+  store.putEvents(payloads.map((p, seq) => ({ event: signEvent({ shard: 0, creator: 0, seq, parents: [], parentRounds: [], lamport: seq, payloadDigest: payloadDigest(p) }, committee[0]!.secretKey), payload: p })));
   store.close();
   const distinct = new Set(payloads.map((p) => payloadDigest(p).join(","))).size;
 

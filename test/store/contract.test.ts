@@ -61,7 +61,7 @@ describe.each(impls)("LedgerStore contract: %s", (_name, make) => {
 
   test("records evidence once", () => {
     const s = make();
-    const h = (b: number) => ({ shard: 0, creator: 2, seq: 5, parents: [], lamport: 0, payloadDigest: new Uint8Array(32).fill(b) });
+    const h = (b: number) => ({ shard: 0, creator: 2, seq: 5, parents: [], parentRounds: [], lamport: 0, payloadDigest: new Uint8Array(32).fill(b) });
     const ev = { kind: "equivocation" as const, a: signEvent(h(1), committee[2]!.secretKey), b: signEvent(h(2), committee[2]!.secretKey) };
     const d = applyAnchor(s, params, 0n, { txs: [{ kind: "evidence", tx: ev }] });
     expect(s.hasEvidence(d.evidence[0]!.id)).toBe(false);

@@ -57,7 +57,7 @@ test("the SQLite store and the in-memory store agree on every anchor's commitmen
 });
 
 function event(creator: number, seq: number, payload: Uint8Array) {
-  const header: EventHeader = { shard: 0, creator, seq, parents: [], lamport: seq, payloadDigest: payloadDigest(payload) };
+  const header: EventHeader = { shard: 0, creator, seq, parents: [], parentRounds: [], lamport: seq, payloadDigest: payloadDigest(payload) };
   return signEvent(header, committee[creator]!.secretKey);
 }
 

@@ -28,10 +28,10 @@ export const eventHeaderArb: fc.Arbitrary<EventHeader> = fc.record({
   shard: fc.integer({ min: 0, max: 0xffff }),
   creator: fc.integer({ min: 0, max: COMMITTEE_MAX - 1 }),
   seq: safeU64Arb,
-  parents: fc.array(hashArb, { maxLength: PARENTS_MAX }),
+  refs: fc.array(fc.record({ id: hashArb, round: fc.oneof(fc.constantFrom(0, 0xffffffff), fc.nat({ max: 0xffffffff })) }), { maxLength: PARENTS_MAX }),
   lamport: safeU64Arb,
   payloadDigest: hashArb,
-});
+}).map(({ refs, ...h }) => ({ ...h, parents: refs.map((r) => r.id), parentRounds: refs.map((r) => r.round) }));
 
 export const signedEventArb: fc.Arbitrary<SignedEvent> = fc
   .tuple(eventHeaderArb, signatureArb)

@@ -23,8 +23,9 @@ const headerTweaks: [string, (h: EventHeader) => EventHeader][] = [
   ["seq", (h) => ({ ...h, seq: h.seq === 0 ? 1 : h.seq - 1 })],
   ["lamport", (h) => ({ ...h, lamport: h.lamport === 0 ? 1 : h.lamport - 1 })],
   ["payloadDigest", (h) => ({ ...h, payloadDigest: h.payloadDigest.map((b, i) => (i === 31 ? b ^ 1 : b)) })],
-  ["parents: one byte", (h) => (h.parents.length ? { ...h, parents: [h.parents[0]!.map((b, i) => (i === 0 ? b ^ 0x80 : b)), ...h.parents.slice(1)] } : { ...h, parents: [new Uint8Array(32)] })],
-  ["parents: one more or one fewer", (h) => (h.parents.length < 4 ? { ...h, parents: [...h.parents, new Uint8Array(32).fill(7)] } : { ...h, parents: h.parents.slice(1) })],
+  ["parents: one byte", (h) => (h.parents.length ? { ...h, parents: [h.parents[0]!.map((b, i) => (i === 0 ? b ^ 0x80 : b)), ...h.parents.slice(1)] } : { ...h, parents: [new Uint8Array(32)], parentRounds: [0] })],
+  ["parents: one more or one fewer", (h) => (h.parents.length < 4 ? { ...h, parents: [...h.parents, new Uint8Array(32).fill(7)], parentRounds: [...h.parentRounds, 1] } : { ...h, parents: h.parents.slice(1), parentRounds: h.parentRounds.slice(1) })],
+  ["parent round", (h) => (h.parents.length ? { ...h, parentRounds: [(h.parentRounds[0]! ^ 1) >>> 0, ...h.parentRounds.slice(1)] } : { ...h, parents: [new Uint8Array(32)], parentRounds: [1] })],
 ];
 
 describe("event_id", () => {
@@ -40,12 +41,12 @@ describe("event_id", () => {
   });
 
   test("reordering parents changes the id (parent order is part of the event)", () => {
-    const h: EventHeader = { shard: 0, creator: 1, seq: 5, lamport: 9, parents: [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)], payloadDigest: new Uint8Array(32) };
-    expect(hex(eventId({ ...h, parents: [h.parents[1]!, h.parents[0]!] }))).not.toBe(hex(eventId(h)));
+    const h: EventHeader = { shard: 0, creator: 1, seq: 5, lamport: 9, parents: [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)], parentRounds: [3, 4], payloadDigest: new Uint8Array(32) };
+    expect(hex(eventId({ ...h, parents: [h.parents[1]!, h.parents[0]!], parentRounds: [4, 3] }))).not.toBe(hex(eventId(h)));
   });
 
   test("does not depend on the signature: two signers, and a decoded event recomputes the same id", () => {
-    const h: EventHeader = { shard: 0, creator: 3, seq: 0, lamport: 0, parents: [], payloadDigest: payloadDigest(EMPTY_PAYLOAD_BYTES) };
+    const h: EventHeader = { shard: 0, creator: 3, seq: 0, lamport: 0, parents: [], parentRounds: [], payloadDigest: payloadDigest(EMPTY_PAYLOAD_BYTES) };
     const a = keyPairFromSeed(new Uint8Array(32).fill(1));
     const b = keyPairFromSeed(new Uint8Array(32).fill(2));
     const ea = signEvent(h, a.secretKey);

@@ -50,6 +50,8 @@ describe("phantom wallet (offline)", () => {
       [["wallet", "address", "--wallet", ref, "--account", "4294967296"], "WALLET_BAD_ACCOUNT"],
       [["wallet", "new", "--wallet", join(dir, "n.mnemonic"), "--words", "13"], "CLI_BAD_VALUE"],
       [["wallet", "send", "--wallet", ref], "CLI_MISSING_FLAG"],
+      [["wallet", "status"], "CLI_MISSING_FLAG"],
+      [["wallet", "status", "--txid", "abc"], "CLI_MISSING_FLAG"],
       [["wallet", "send", "--wallet", ref, "--to", accountFromMnemonic(reference, 1).address, "--amount", "1", "--fee", "0.000000001"], "WALLET_AMOUNT_PRECISION"],
       [["wallet", "send", "--wallet", ref, "--to", accountFromMnemonic(reference, 1).address, "--amount", "1", "--wait_s", "-1"], "CLI_BAD_VALUE"],
     ];

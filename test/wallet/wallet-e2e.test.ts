@@ -87,6 +87,10 @@ describe("phantom wallet against a localnet", () => {
     expect(lookup.type).toBe("tx");
     expect(final).toEqual({ type: "tx_final", txid: tx.txid, anchorIndex: lookup.outputs[0]!.createdAt });
     expect(lookup.outputs.map((o) => [o.address, o.amount])).toEqual([[a2, "150000000"], [a1, String(rewardUnits - 150_000_000n - feeUnits)]]);
+    // `wallet status` shows what became of the sent tx, with its anchor.
+    const status = phantom(["wallet", "status", "--rpc", rpc, "--txid", tx.txid]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.out)).toMatchObject({ type: "tx_status", txid: tx.txid, state: "final", reason: "INCLUDED", anchorIndex: final.anchorIndex });
     const after2 = JSON.parse(phantom(["wallet", "balance", "--wallet", w2, "--rpc", other]).out);
     expect(after2.balancePc).toBe("1.50000000");
   }, 100_000);

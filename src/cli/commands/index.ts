@@ -10,10 +10,12 @@ import { command as consensusAckDists } from "./consensus-ack-dists.ts";
 import { command as consensusPayoutRoot } from "./consensus-payout-root.ts";
 import { command as cacheBench } from "./cache-bench.ts";
 import { command as wallet } from "./wallet.ts";
+import { command as key } from "./key.ts";
 
 export const commands: Command[] = [
   localnet,
   genesis,
+  key,
   selftest,
   p2pQuicListen,
   metricsServe,

@@ -5,6 +5,7 @@
  * while the others keep running. The embedded genesis.toml is a public devnet whose
  * validator keys anyone can derive: for local use only.
  */
+import { formatLogLine } from "../log-line.ts";
 import { mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "../command.ts";
@@ -106,7 +107,7 @@ export const command: Command = {
       const args = [...self, "mine", "--rpc", endpoints[0]!.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)];
       supervisor.add({ name: "miner", spawn: () => spawnPiped("miner", args) });
     }
-    ctx.out(JSON.stringify({ type: "localnet_started", dir, validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
+    ctx.out(formatLogLine("json", { type: "localnet_started", dir, validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
     ctx.err(`localnet: ${endpoints.length} validators; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; Ctrl-C stops`);
 
     const duration = ctx.flags.duration_s as number;

@@ -3,6 +3,8 @@
  * mint template, searches nonces on all cores with native PoW, submits a hit, and
  * starts over on the new tip. SIGINT/SIGTERM stop it cleanly between or during searches.
  */
+import { RPC_TOKEN_FILE_FLAG, rpcUrl } from "../rpc-target.ts";
+import { formatLogLine } from "../log-line.ts";
 import type { Command } from "../command.ts";
 import { rpcCall } from "../../rpc/client.ts";
 import { powSearch } from "../../crypto/pow.ts";
@@ -51,12 +53,13 @@ export const command: Command = {
   usage: "phantom mine --rpc http://127.0.0.1:8645 --to <pc1… address> [--threads N] [--max_mints N]",
   flags: [
     { name: "rpc", type: "string", help: "node RPC URL", default: "http://127.0.0.1:8645" },
+    RPC_TOKEN_FILE_FLAG,
     { name: "to", type: "string", help: "address that receives the rewards", required: true },
     { name: "threads", type: "int", help: "PoW threads (default: all cores)" },
     { name: "max_mints", type: "int", help: "stop after this many accepted mints (0 = run until stopped)", default: "0" },
   ],
   async run(ctx) {
-    const url = ctx.flags.rpc as string;
+    const url = rpcUrl(ctx.flags);
     const to = ctx.flags.to as string;
     decodeAddress(to); // fail fast on a bad address
     const threads = (ctx.flags.threads as number | undefined) ?? availableParallelism();
@@ -73,7 +76,7 @@ export const command: Command = {
       });
       if (!t) break;
       if (t === "unreachable") {
-        if (!waiting) ctx.err(`miner: node at ${url} is not reachable yet; retrying every ${retryMs} ms`);
+        if (!waiting) ctx.err(`miner: node at ${ctx.flags.rpc as string} is not reachable yet; retrying every ${retryMs} ms`);
         waiting = true;
         await abortableSleep(retryMs, ctx.signal);
         continue;
@@ -90,7 +93,7 @@ export const command: Command = {
       });
       if (!res) continue;
       if (res.accepted) accepted++;
-      ctx.out(JSON.stringify({ type: "mint_submitted", height: t.height, targetBits: t.targetBits, accepted: res.accepted, mintId: res.mintId, code: res.code, hashes: result.hashes.toString() }));
+      ctx.out(formatLogLine("json", { type: "mint_submitted", height: t.height, targetBits: t.targetBits, accepted: res.accepted, mintId: res.mintId, code: res.code, hashes: result.hashes.toString() }));
       // A queued mint holds the tip until it is final: mining on the same template again
       // would only produce a competitor that is void. Wait (bounded) for the next height.
       if (res.accepted || res.code === "MINT_ALREADY_PENDING") await waitForNextHeight(url, to, t.height, ctx.signal);

@@ -1,4 +1,5 @@
 /** `phantom P2pMetricsServe --addr 127.0.0.1:9100`: a standalone metrics endpoint (process metrics). */
+import { formatLogLine } from "../log-line.ts";
 import type { Command } from "../command.ts";
 import { createRegistry, createNodeMetrics } from "../../metrics/registry.ts";
 import { serveMetrics } from "../../metrics/server.ts";
@@ -13,7 +14,7 @@ export const command: Command = {
     const registry = createRegistry({ component: "metrics-serve" });
     createNodeMetrics(registry).up.set(1);
     const server = serveMetrics(registry, ctx.flags.addr as string);
-    ctx.out(JSON.stringify({ type: "metrics_listening", url: server.url }));
+    ctx.out(formatLogLine("json", { type: "metrics_listening", url: server.url }));
     await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
     server.stop();
     return 0;

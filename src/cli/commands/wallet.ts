@@ -1,7 +1,8 @@
 /**
- * `phantom wallet new|address|balance|send`: a single-key wallet over a node's RPC.
+ * `phantom wallet new|address|balance|send|status`: a single-key wallet over a node's RPC.
  * The mnemonic lives in a 0600 file and is printed only with --show_mnemonic.
  */
+import { RPC_TOKEN_FILE_FLAG, rpcUrl } from "../rpc-target.ts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command, CommandContext } from "../command.ts";
@@ -9,13 +10,13 @@ import { CliError } from "../args.ts";
 import { newMnemonic, accountFromMnemonic, type WalletAccount } from "../../wallet/keys.ts";
 import { writeWalletFile, loadAccount } from "../../wallet/wallet-file.ts";
 import { parseAmount, formatPc } from "../../wallet/amount.ts";
-import { fetchAddress, fetchNextAnchorIndex, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
+import { fetchAddress, fetchNextAnchorIndex, fetchTxStatus, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
 import { isPhantomError } from "../../errors.ts";
 import { isSpendable } from "../../wallet/select.ts";
 import { loadGenesis } from "../../genesis/index.ts";
 
 const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
-const subcommands = ["new", "address", "balance", "send"] as const;
+const subcommands = ["new", "address", "balance", "send", "status"] as const;
 /** A node that accepts the connection but never answers must not hang the wallet (default of --rpc_timeout_ms). */
 export const walletRpcTimeoutMs = 15_000;
 /** Longest --wait_s accepted. */
@@ -67,7 +68,7 @@ async function runNew(ctx: CommandContext): Promise<number> {
 
 async function runBalance(ctx: CommandContext): Promise<number> {
   const acct = await withAccount(ctx, (a) => ({ address: a.address, index: a.index }));
-  const rpc = ctx.flags.rpc as string;
+  const rpc = rpcUrl(ctx.flags);
   const info = await fetchAddress(rpc, acct.address, ctx.signal);
   const maturityAnchors = await maturityFromGenesis(ctx);
   let spendable = info.balanceUnits;
@@ -89,29 +90,39 @@ async function runSend(ctx: CommandContext): Promise<number> {
   const amount = parseAmount(amountText);
   const fee = parseAmount(ctx.flags.fee as string, { allowZero: true });
   const maturityAnchors = await maturityFromGenesis(ctx);
-  const res = await withAccount(ctx, (account) => sendPayment({ rpc: ctx.flags.rpc as string, account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
+  const res = await withAccount(ctx, (account) => sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
   ctx.out(JSON.stringify({
     type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
     feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
   }));
   const waitS = ctx.flags.wait_s as number;
   if (waitS > 0) {
-    const anchor = await waitForFinality(ctx.flags.rpc as string, res.txid, waitS * 1000, ctx.signal);
+    const anchor = await waitForFinality(rpcUrl(ctx.flags), res.txid, waitS * 1000, ctx.signal);
     ctx.out(JSON.stringify({ type: "tx_final", txid: res.txid, anchorIndex: anchor.toString() }));
   }
+  return 0;
+}
+
+/** `wallet status --txid`: what the node knows of a sent tx (tx_status). */
+async function runStatus(ctx: CommandContext): Promise<number> {
+  const txid = ctx.flags.txid as string | undefined;
+  if (!txid || !/^[0-9a-f]{64}$/i.test(txid)) throw new CliError("CLI_MISSING_FLAG", "wallet status needs --txid <64 hex characters> (printed by wallet send)");
+  const st = await fetchTxStatus(ctx.flags.rpc as string, txid.toLowerCase(), ctx.signal);
+  ctx.out(JSON.stringify({ type: "tx_status", txid: st.txid, state: st.state, reason: st.reason, message: st.message, anchorIndex: st.anchorIndex?.toString() ?? null, by: st.by }));
   return 0;
 }
 
 export const command: Command = {
   name: "wallet",
   aliases: [],
-  summary: "wallet: new (mnemonic file) | address | balance | send, against a node's RPC",
+  summary: "wallet: new (mnemonic file) | address | balance | send | status, against a node's RPC",
   usage: [
-    "phantom wallet <new|address|balance|send> [flags]",
+    "phantom wallet <new|address|balance|send|status> [flags]",
     "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]",
     "  phantom wallet address [--account i]",
     "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml]",
     "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
+    "  phantom wallet status --rpc URL --txid <txid printed by send>   (pending | final | void | expired | replaced | evicted | unknown, with the reason)",
     "amounts: \"1.5\" or \"1.5pc\" is PC (at most 8 decimals); \"150000000u\" is units (1 PC = 10^8 units)",
   ].join("\n"),
   positionals: true,
@@ -119,11 +130,13 @@ export const command: Command = {
     { name: "wallet", type: "string", help: "wallet file (one BIP39 mnemonic line, mode 0600)", default: defaultWalletPath },
     { name: "account", type: "int", help: "account index derived from the mnemonic", default: "0" },
     { name: "rpc", type: "string", help: "node RPC URL", default: "http://127.0.0.1:8645" },
+    RPC_TOKEN_FILE_FLAG,
     { name: "rpc_timeout_ms", type: "int", help: "give up on an RPC call after this long", default: String(walletRpcTimeoutMs) },
     { name: "to", type: "string", help: "send: recipient address (pc1…)" },
     { name: "amount", type: "string", help: "send: amount, PC decimal (1.5) or units (150000000u)" },
     { name: "fee", type: "string", help: "send: fee, PC decimal or units", default: "10000u" },
-    { name: "wait_s", type: "int", help: "send: then wait up to this long for the tx to be final (0 = do not wait)", default: "0" },
+    { name: "wait_s", type: "int", help: "send: then wait up to this long for the tx to be final (0 = do not wait); a void/expired/replaced/evicted tx stops the wait with WALLET_TX_FAILED", default: "0" },
+    { name: "txid", type: "string", help: "status: the txid to ask about" },
     { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors)" },
     { name: "words", type: "int", help: "new: mnemonic length, 12 or 24", default: "24" },
     { name: "show_mnemonic", type: "bool", help: "new: also print the mnemonic", default: "false" },
@@ -142,6 +155,8 @@ export const command: Command = {
         return withDeadline(ctx, runBalance);
       case "send":
         return withDeadline(ctx, runSend);
+      case "status":
+        return withDeadline(ctx, runStatus);
     }
   },
 };

@@ -29,6 +29,16 @@ export interface PeerInfo {
   highestSeq: number[];
 }
 
+/**
+ * Runs one callback of a connection; if it throws, the boundary calls `close(reason)`
+ * for that connection and decides what else the exception means (the node passes
+ * FailStop.connection, which fail-stops on a store write failure).
+ */
+export type CallbackBoundary = (where: string, close: (reason: string) => void, fn: () => void) => void;
+
+/** The close reason when a handler throws and no boundary was given. */
+export const HANDLER_ERROR_CODE = "P2P_HANDLER_ERROR";
+
 export interface PeerManagerOptions {
   commitment: Uint8Array;
   myValidator: number;
@@ -43,6 +53,8 @@ export interface PeerManagerOptions {
   helloTimeoutMs?: number;
   metrics?: P2pMetrics;
   log?(line: Record<string, unknown>): void;
+  /** Where frame handlers and the hello timer run (default: close the connection on any exception). */
+  boundary?: CallbackBoundary;
 }
 
 export class Peer {
@@ -50,6 +62,8 @@ export class Peer {
   score = 0;
   highestSeq: number[] = [];
   ready = false;
+  /** Set once the session is closed: later frames are dropped unread and never scored. */
+  closed = false;
   private tokens = peerBurstMessagesMax;
   private lastRefillMs: number;
   private readonly frames = new FrameDecoder();
@@ -77,6 +91,7 @@ export class Peer {
   }
 
   receive(bytes: Uint8Array): void {
+    if (this.closed) return; // bytes still in flight for a finished session: never read
     this.mgr.opts.metrics?.inboundBytes.inc(bytes.length);
     let frames: Uint8Array[];
     try {
@@ -84,7 +99,10 @@ export class Peer {
     } catch (e) {
       return this.mgr.misbehaved(this, PENALTY.protocol, isPhantomError(e) ? e.code : "FRAME_ERROR", true);
     }
-    for (const f of frames) {
+    for (const [i, f] of frames.entries()) {
+      // A fatal close (or a handler that threw) ends the session mid-batch: the rest
+      // of the batch is dropped, not scored (a restart race must never add up to a ban).
+      if (this.closed) return void this.mgr.opts.metrics?.drops.inc({ reason: "session_closed" }, frames.length - i);
       let message: P2pMessage;
       try {
         message = decodeMessage(f);
@@ -98,8 +116,10 @@ export class Peer {
         this.mgr.misbehaved(this, PENALTY.rateLimited, "RATE_LIMITED");
         continue;
       }
-      if (!this.ready) this.mgr.handshake(this, message);
-      else this.mgr.opts.onMessage(this, message);
+      this.mgr.runHandler(this, "p2p_frame", () => {
+        if (!this.ready) this.mgr.handshake(this, message);
+        else this.mgr.opts.onMessage(this, message);
+      });
     }
   }
 }
@@ -126,15 +146,32 @@ export class PeerManager {
     link.onClose(() => this.detach(peer));
     link.onData((b) => peer.receive(b));
     // A connection that never says hello would hold a session slot forever.
-    const timer = setTimeout(() => {
-      if (!peer.ready && this.sessions.has(peer)) this.reject(peer, "P2P_HELLO_TIMEOUT", `no hello within ${this.opts.helloTimeoutMs ?? helloTimeoutMs} ms`);
-    }, this.opts.helloTimeoutMs ?? helloTimeoutMs);
+    const timer = setTimeout(() => this.runHandler(peer, "p2p_hello_timer", () => {
+      if (!peer.ready && !peer.closed) this.reject(peer, "P2P_HELLO_TIMEOUT", `no hello within ${this.opts.helloTimeoutMs ?? helloTimeoutMs} ms`);
+    }), this.opts.helloTimeoutMs ?? helloTimeoutMs);
     timer.unref?.();
     return peer;
   }
 
+  /** Runs a handler of `peer`'s session inside the boundary; a throw closes that session. */
+  runHandler(peer: Peer, where: string, fn: () => void): void {
+    const close = (reason: string) => this.drop(peer, reason);
+    if (this.opts.boundary) return this.opts.boundary(where, close, fn);
+    try {
+      fn();
+    } catch (e) {
+      close(HANDLER_ERROR_CODE);
+      this.opts.log?.({ type: "handler_error", where, message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
   handshake(peer: Peer, m: P2pMessage): void {
-    if (m.kind !== "hello") return this.misbehaved(peer, PENALTY.protocol, "P2P_EXPECTED_HELLO", true);
+    if (m.kind !== "hello") {
+      // The transport already proved a committee key: out-of-order frames from it come
+      // from a restart or reconnect race, not an attack. Close, never score (no ban).
+      if (this.isCommitteeKey(peer.link.peerPublicKey)) return this.drop(peer, "P2P_EXPECTED_HELLO");
+      return this.misbehaved(peer, PENALTY.protocol, "P2P_EXPECTED_HELLO", true);
+    }
     if (!equalBytes(m.commitment, this.opts.commitment)) return this.reject(peer, "P2P_GENESIS_MISMATCH", "peer runs a different genesis");
     const key = this.opts.committee[m.validator];
     if (key === undefined || m.validator === this.opts.myValidator) return this.reject(peer, "P2P_NOT_A_VALIDATOR", `peer claims validator ${m.validator}`);
@@ -148,8 +185,7 @@ export class PeerManager {
         if (!peer.link.peerPublicKey) return this.reject(peer, "P2P_DUPLICATE_PEER", `already connected to validator ${m.validator}`);
         this.opts.metrics?.errors.inc({ code: "P2P_PEER_REPLACED" });
         this.opts.log?.({ type: "peer_replaced", validator: m.validator, old: other.link.remote, new: peer.link.remote });
-        other.ready = false;
-        other.link.close("P2P_PEER_REPLACED");
+        this.close(other, "P2P_PEER_REPLACED");
       }
     }
     peer.validator = m.validator;
@@ -163,11 +199,31 @@ export class PeerManager {
   private reject(peer: Peer, code: string, message: string): void {
     this.opts.metrics?.errors.inc({ code });
     this.opts.log?.({ type: "peer_rejected", code, message, remote: peer.link.remote });
-    peer.link.close(code);
+    this.close(peer, code);
   }
 
-  /** Adds to a peer's misbehavior score; bans it at banScore. */
+  /** Closes a session without scoring it (counted and logged as `peer_dropped`). */
+  private drop(peer: Peer, code: string): void {
+    if (peer.closed) return;
+    this.opts.metrics?.errors.inc({ code });
+    this.opts.log?.({ type: "peer_dropped", code, score: peer.score, validator: peer.validator, remote: peer.link.remote });
+    this.close(peer, code);
+  }
+
+  /** Every session close goes through here: from now on its frames are dropped unread. */
+  private close(peer: Peer, reason: string): void {
+    peer.closed = true;
+    peer.ready = false;
+    peer.link.close(reason);
+  }
+
+  private isCommitteeKey(key: Uint8Array | null): boolean {
+    return key !== null && this.opts.committee.some((k) => equalBytes(k, key));
+  }
+
+  /** Adds to a peer's misbehavior score; bans it at banScore. A closed session is not scored. */
   misbehaved(peer: Peer, points: number, code: string, fatal = false): void {
+    if (peer.closed) return;
     this.opts.metrics?.errors.inc({ code });
     peer.score += points;
     if (peer.score >= banScore || fatal) {
@@ -177,11 +233,13 @@ export class PeerManager {
         this.opts.metrics?.bans.inc();
       }
       this.opts.log?.({ type: "peer_dropped", code, score: peer.score, validator: peer.validator });
-      peer.link.close(code);
+      this.close(peer, code);
     }
   }
 
   private detach(peer: Peer): void {
+    peer.closed = true;
+    peer.ready = false;
     this.sessions.delete(peer);
     this.opts.metrics?.peers.set(this.readyPeers().length);
   }
@@ -199,7 +257,7 @@ export class PeerManager {
   }
 
   closeAll(reason: string): void {
-    for (const p of [...this.sessions]) p.link.close(reason);
+    for (const p of [...this.sessions]) this.close(p, reason);
   }
 
   info(): PeerInfo[] {

@@ -31,7 +31,9 @@ export class QuicLink implements Link {
   constructor(readonly connection: QuicConnection, isClient: boolean) {
     this.streamOpen = isClient;
     connection.onData((streamId, data, fin) => {
-      if (streamId !== LINK_STREAM_ID) return;
+      // Data the connection delivers after we closed the link (same batch of packets)
+      // belongs to a finished session: never hand it to the P2P layer.
+      if (streamId !== LINK_STREAM_ID || this.closed) return;
       if (!this.streamOpen) this.openServerSide();
       if (data.length) {
         if (this.dataCb) this.dataCb(data);

@@ -284,7 +284,6 @@ export class Connection {
         serverName: opts.serverName,
         cipherSuites: opts.cipherSuites,
         random: this.random,
-        nowMs: () => Date.now(),
       },
       {
         send: (level, data) => this.spaceOf(level).cryptoSend.write(data, false),

@@ -62,7 +62,6 @@ export interface TlsConfig {
   /** Preference order; default AES-128-GCM then ChaCha20-Poly1305. */
   cipherSuites?: readonly CipherSuite[];
   random: (n: number) => Uint8Array;
-  nowMs: () => number;
 }
 
 export interface TlsCallbacks {
@@ -270,7 +269,7 @@ export class TlsSession {
     const leaf = list.vec24();
     list.vec16();
     // Further chain entries are ignored: the leaf is self-signed and checked by key.
-    this.peerCertKey = verifyCertificate(leaf, this.cfg.nowMs());
+    this.peerCertKey = verifyCertificate(leaf); // the key is what authenticates (verifyPeer), never a date
     this.transcript.add(msg);
     this.state = this.cfg.isClient ? "wait_cv" : "wait_client_cv";
   }
