@@ -76,15 +76,17 @@ describe("chaos checks", () => {
     expect(c.detail).toContain("v3");
   });
 
-  test("disk full: only a typed exit within a second passes; exits inside the window are not crashes", () => {
-    const outcome = [{ faultId: 1, validator: 0, filledAtMs: 10_000, bytes: 1 }];
-    expect(checkDiskFull(outcome, [], null)!.ok).toBe(false);
+  test("disk full: a typed exit while full is the fail-stop; over a second misses the time target; exits inside the window are not crashes", () => {
+    const outcome = [{ faultId: 1, validator: 0, filledAtMs: 10_000, freedAtMs: 15_000, bytes: 1 }];
+    const oks = (exits: Parameters<typeof checkDiskFull>[1]) => checkDiskFull(outcome, exits, null).map((c) => c.ok);
+    expect(oks([])).toEqual([false, false]);
     const line = "error [STORE_WRITE_FAILED]: disk full (ENOSPC)";
-    const typed = { validator: 0, code: 2, signal: null, atMs: 10_400, lastLine: "node_stopped", tail: [line, "node_stopped"] };
-    expect(checkDiskFull(outcome, [typed], null)!.ok).toBe(true);
-    expect(checkDiskFull(outcome, [{ ...typed, atMs: 12_000 }], null)!.ok).toBe(false);
-    expect(checkDiskFull(outcome, [{ ...typed, tail: ["SQLiteError: database or disk is full"] }], null)!.ok).toBe(false);
-    expect(checkDiskFull([], [], "no tmpfs")!.detail).toBe("not run: no tmpfs");
+    const typed = { validator: 0, code: 74, signal: null, atMs: 10_400, lastLine: "node_stopped", tail: [line, "node_stopped"] };
+    expect(oks([typed])).toEqual([true, true]);
+    expect(oks([{ ...typed, atMs: 12_000 }])).toEqual([true, false]);
+    expect(oks([{ ...typed, atMs: 16_000 }])).toEqual([false, false]); // after the heal: not a fail-stop of the full disk
+    expect(oks([{ ...typed, tail: ["SQLiteError: database or disk is full"] }])).toEqual([false, false]);
+    expect(checkDiskFull([], [], "no tmpfs")[0]!.detail).toBe("not run: no tmpfs");
     const fault = { id: 1, kind: "disk_full" as const, targets: [0], atMs: 9_000, durationMs: 3_000 };
     expect(checkCrashes([typed], outcome, [fault], 1_000).ok).toBe(true);
     expect(checkCrashes([{ ...typed, validator: 2 }], outcome, [fault], 1_000).ok).toBe(false);

@@ -13,7 +13,12 @@ import type { Rejoin } from "./observer.ts";
 import type { UnexpectedExit } from "./cluster.ts";
 import type { Fault } from "./schedule.ts";
 
-export type CheckName = "agreement" | "caught_up" | "integrity" | "no_evidence" | "rejoin" | "rejoin_time" | "tx_accounted" | "finality" | "disk_full_failstop" | "no_crash" | "harness";
+export type CheckName =
+  | "agreement" | "caught_up" | "integrity" | "no_evidence" | "rejoin" | "rejoin_time" | "tx_accounted" | "finality"
+  | "disk_full_failstop" | "disk_full_exit_time" | "no_crash" | "harness";
+
+/** Checks against wall-clock targets (issue 11): printed by every run, asserted only by runs meant to measure. */
+export const TIMING_CHECKS: ReadonlySet<CheckName> = new Set<CheckName>(["rejoin_time", "finality", "disk_full_exit_time"]);
 
 export interface Check {
   name: CheckName;
@@ -155,20 +160,33 @@ export function checkFinality(stallMsMax: number, limitMs: number, stallEndedAtM
 export interface DiskFullOutcome {
   faultId: number;
   validator: number;
+  /** When the file system was full (the filler written). */
   filledAtMs: number;
+  /** When the filler was removed; null while still full. */
+  freedAtMs: number | null;
   bytes: number;
 }
 
-export function checkDiskFull(outcomes: DiskFullOutcome[], exits: UnexpectedExit[], skipped: string | null): Check | null {
-  if (skipped) return { name: "disk_full_failstop", ok: true, detail: `not run: ${skipped}` };
-  if (outcomes.length === 0) return null;
-  const lines = outcomes.map((o) => {
-    const exit = exits.find((e) => e.validator === o.validator && e.atMs >= o.filledAtMs);
-    const ms = exit ? exit.atMs - o.filledAtMs : null;
+/**
+ * Two checks: the fail-stop itself (a STORE_WRITE_FAILED exit while the disk was full),
+ * and its latency target (within a second of the disk filling up), which is a wall-clock
+ * figure and reported, like rejoin_time and finality.
+ */
+export function checkDiskFull(outcomes: DiskFullOutcome[], exits: UnexpectedExit[], skipped: string | null): Check[] {
+  if (skipped) return [{ name: "disk_full_failstop", ok: true, detail: `not run: ${skipped}` }];
+  if (outcomes.length === 0) return [];
+  const seen = outcomes.map((o) => {
+    const exit = exits.find((e) => e.validator === o.validator && e.atMs >= o.filledAtMs && e.atMs <= (o.freedAtMs ?? Infinity));
+    const ms = exit ? Math.round(exit.atMs - o.filledAtMs) : null;
     const typed = exit ? exit.tail.some((l) => l.includes("STORE_WRITE_FAILED")) : false;
-    return { o, ok: ms !== null && ms <= diskFullExitMsMax && typed, text: `v${o.validator} #${o.faultId}: ${exit ? `exit ${exit.code} after ${ms} ms${typed ? " with STORE_WRITE_FAILED" : ` (last line: ${exit.lastLine.slice(0, 120)})`}` : "kept running (no fail-stop)"}` };
+    const text = `v${o.validator} #${o.faultId}: ${exit ? `exit ${exit.code} after ${ms} ms${typed ? " with STORE_WRITE_FAILED" : ` (last line: ${exit.lastLine.slice(0, 120)})`}` : "kept running while the disk was full (no fail-stop)"}`;
+    return { ms, typed, text };
   });
-  return { name: "disk_full_failstop", ok: lines.every((l) => l.ok), detail: `typed error and exit within ${diskFullExitMsMax} ms: ${lines.map((l) => l.text).join("; ")}` };
+  const detail = seen.map((x) => x.text).join("; ");
+  return [
+    { name: "disk_full_failstop", ok: seen.every((x) => x.typed), detail: `typed error and exit while full: ${detail}` },
+    { name: "disk_full_exit_time", ok: seen.every((x) => x.typed && x.ms !== null && x.ms <= diskFullExitMsMax), detail: `exit within ${diskFullExitMsMax} ms of the disk filling up: ${seen.map((x) => (x.ms === null ? "none" : `${x.ms} ms`)).join(", ")}` },
+  ];
 }
 
 export function checkCrashes(exits: UnexpectedExit[], diskFull: DiskFullOutcome[], faults: Fault[], phaseStartMs: number): Check {

@@ -84,6 +84,8 @@ export interface ClusterOptions {
   label: string;
   seed: number;
   eventIntervalMs: number;
+  /** Genesis consensus.horizon_rounds. */
+  horizonRounds: number;
   /** Validators whose store lives on its own small tmpfs (disk_full targets). */
   tmpfsStores: number[];
   now: () => number;
@@ -120,7 +122,8 @@ export class Cluster {
     const c = new Cluster(opts, genesisPath);
     live.add(c);
     const created = createGenesis({ k: opts.nodes, devnetLabel: opts.label, basePort: 1, initialTargetBits: targetBits, maturityAnchors });
-    let toml = created.toml;
+    let toml = created.toml.replace("parents_max = 4\n", `parents_max = 4\nhorizon_rounds = ${opts.horizonRounds}\n`);
+    if (!toml.includes(`horizon_rounds = ${opts.horizonRounds}`)) throw new Error("genesis template changed: cannot set horizon_rounds");
     for (let i = 0; i < opts.nodes; i++) {
       const proxy = await LossyProxy.start({ seed: opts.seed + i, serverPort: 1, gate: (port) => c.passes(i, port) });
       const port = await freeUdpPort();

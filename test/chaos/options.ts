@@ -22,6 +22,8 @@ export interface ChaosOptions {
   dir: string | null;
   /** How often a validator considers creating an event. */
   eventIntervalMs: number;
+  /** Genesis `consensus.horizon_rounds` (pruning horizon); smaller makes a pause past it shorter. */
+  horizonRounds: number;
   /** Transfers the load generator submits per second (spread over the validators). */
   txPerSecond: number;
   /** Longest SIGSTOP of a `pause` fault. */
@@ -47,6 +49,7 @@ export const defaultOptions: ChaosOptions = {
   out: null,
   dir: null,
   eventIntervalMs: 100,
+  horizonRounds: 64,
   txPerSecond: 10,
   pauseMsMax: 20_000,
   pauseLongMsMax: 60_000,
@@ -57,7 +60,7 @@ export const defaultOptions: ChaosOptions = {
 };
 
 const usage = `usage: bun run chaos [--nodes 4..7] [--seed N] [--faults N] [--duration_s S] [--kinds kill,pause,...]
-                     [--out summary.json] [--dir DIR] [--event_interval_ms MS] [--tx_per_second N]
+                     [--out summary.json] [--dir DIR] [--event_interval_ms MS] [--horizon_rounds N] [--tx_per_second N]
                      [--pause_ms_max MS] [--pause_long_ms_max MS] [--recovery_ms MS] [--stall_ms_max MS] [--quiet]
 fault kinds: ${FAULT_KINDS.join(", ")}`;
 
@@ -71,7 +74,7 @@ export class ChaosUsageError extends Error {
 const intFlags: Record<string, keyof ChaosOptions> = {
   nodes: "nodes", seed: "seed", faults: "faults", duration_s: "durationS", event_interval_ms: "eventIntervalMs",
   tx_per_second: "txPerSecond", pause_ms_max: "pauseMsMax", pause_long_ms_max: "pauseLongMsMax", recovery_ms: "recoveryMs",
-  stall_ms_max: "stallMsMax",
+  stall_ms_max: "stallMsMax", horizon_rounds: "horizonRounds",
 };
 
 export function parseChaosArgs(argv: string[]): ChaosOptions {
@@ -102,6 +105,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     else throw new ChaosUsageError(`unknown option --${name}`);
   }
   if (o.nodes < 4 || o.nodes > 7) throw new ChaosUsageError(`--nodes must be 4..7, got ${o.nodes}`);
+  if (o.horizonRounds < 16) throw new ChaosUsageError(`--horizon_rounds must be >= 16 (genesis rule), got ${o.horizonRounds}`);
   if (o.durationS < 10) throw new ChaosUsageError(`--duration_s must be >= 10, got ${o.durationS}`);
   return o;
 }
@@ -110,7 +114,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
 export function replayCommand(o: ChaosOptions): string {
   const parts = [
     "bun run chaos", `--nodes ${o.nodes}`, `--seed ${o.seed}`, `--faults ${o.faults}`, `--duration_s ${o.durationS}`,
-    `--kinds ${o.kinds.join(",")}`, `--event_interval_ms ${o.eventIntervalMs}`, `--tx_per_second ${o.txPerSecond}`,
+    `--kinds ${o.kinds.join(",")}`, `--event_interval_ms ${o.eventIntervalMs}`, `--horizon_rounds ${o.horizonRounds}`, `--tx_per_second ${o.txPerSecond}`,
     `--pause_ms_max ${o.pauseMsMax}`, `--pause_long_ms_max ${o.pauseLongMsMax}`, `--recovery_ms ${o.recoveryMs}`, `--stall_ms_max ${o.stallMsMax}`,
   ];
   return parts.join(" ");

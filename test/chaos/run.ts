@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HORIZON_ROUNDS_DEFAULT } from "../../src/consensus/engine.ts";
+import { ANCIENT_ROUNDS } from "../../src/types/constants.ts";
 import { Cluster, tmpfsAvailable } from "./cluster.ts";
 import { LoadGenerator } from "./load.ts";
 import { Observer } from "./observer.ts";
@@ -23,8 +23,8 @@ import { printSummary, summarize, writeSummary, type ChaosSummary, type Executed
 const warmupMsMax = 120_000;
 const observeEveryMs = 500;
 const loadEveryMs = 200;
-/** A pause_long lasts until the others decided this many rounds: twice the pruning horizon, so its last parents are surely pruned. */
-const pauseLongRounds = 2 * HORIZON_ROUNDS_DEFAULT;
+/** A pause_long lasts until the others decided twice what they keep (horizon + ANCIENT_ROUNDS), so its last parents are surely pruned. */
+const pauseLongRounds = (horizonRounds: number) => 2 * (horizonRounds + ANCIENT_ROUNDS);
 const drainMsMin = 20_000;
 const txLookupsPerDrainTick = 500;
 const maturityAnchors = 10n;
@@ -56,7 +56,7 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
   if (peakFaulty(schedule, o.recoveryMs) > faultyMax(o.nodes)) throw new Error("schedule invariant broken: more than f faulty at once");
 
   const diskFullTargets = schedule.filter((f) => f.kind === "disk_full").flatMap((f) => f.targets);
-  const cluster = await Cluster.start({ nodes: o.nodes, dir, label: `chaos-${o.seed}`, seed: o.seed, eventIntervalMs: o.eventIntervalMs, tmpfsStores: diskFullTargets, now, say });
+  const cluster = await Cluster.start({ nodes: o.nodes, dir, label: `chaos-${o.seed}`, seed: o.seed, eventIntervalMs: o.eventIntervalMs, horizonRounds: o.horizonRounds, tmpfsStores: diskFullTargets, now, say });
   const active = new Set<number>();
   const healthy = (i: number) => cluster.state(i) === "up" && !active.has(i) && cluster.rpc(i) !== null;
   const healthyList = () => Array.from({ length: o.nodes }, (_, i) => i).filter(healthy);
@@ -164,9 +164,9 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
           for (const t of f.targets) cluster.pause(t);
           const r0 = observer.round();
           const end = now() + f.durationMs;
-          while (now() < end && observer.round() < r0 + pauseLongRounds) await Bun.sleep(250);
+          while (now() < end && observer.round() < r0 + pauseLongRounds(o.horizonRounds)) await Bun.sleep(250);
           f.roundsPassed = observer.round() - r0;
-          f.note = `paused while the others decided ${f.roundsPassed} rounds (horizon ${HORIZON_ROUNDS_DEFAULT}) in ${((now() - phase0 - f.startedAtMs) / 1000).toFixed(1)} s`;
+          f.note = `paused while the others decided ${f.roundsPassed} rounds (horizon ${o.horizonRounds} + ${ANCIENT_ROUNDS} kept) in ${((now() - phase0 - f.startedAtMs) / 1000).toFixed(1)} s`;
           f.healedAtMs = now() - phase0;
           for (const t of f.targets) cluster.resume(t);
           break;
@@ -178,14 +178,18 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
           cluster.heal(f.id);
           break;
         case "disk_full":
+          const filled: DiskFullOutcome[] = [];
           for (const t of f.targets) {
-            const filledAtMs = now();
             const bytes = cluster.fill(t);
-            diskFull.push({ faultId: f.id, validator: t, filledAtMs, bytes });
+            filled.push({ faultId: f.id, validator: t, filledAtMs: now(), freedAtMs: null, bytes });
           }
+          diskFull.push(...filled);
           await Bun.sleep(f.durationMs);
           f.healedAtMs = now() - phase0;
-          for (const t of f.targets) cluster.unfill(t);
+          for (const d of filled) {
+            cluster.unfill(d.validator);
+            d.freedAtMs = now();
+          }
           break;
       }
       const healAtMs = phase0 + f.healedAtMs;
@@ -267,8 +271,7 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
   checks.push(checkIntegrity(stores), checkEvidence(stores), ...checkRejoins(rejoins, o.rejoinMsTarget));
   if (txAccount) checks.push(checkTxs(txAccount));
   checks.push(checkFinality(observer.stallMsMax, o.stallMsMax, observer.stallEndedAtMs - phase0, observer.stallNotRejoined));
-  const df = checkDiskFull(diskFull, cluster.exits, diskFullSkipped);
-  if (df) checks.push(df);
+  checks.push(...checkDiskFull(diskFull, cluster.exits, diskFullSkipped));
   checks.push(checkCrashes(cluster.exits, diskFull, schedule, phase0));
   if (harnessFailed) checks.push({ name: "harness", ok: false, detail: "a fault could not be carried out (see the notes)" });
   const summary = summarize({
