@@ -149,7 +149,7 @@ export function checkTxs(acc: TxAccount): Check {
 }
 
 export function checkFinality(stallMsMax: number, limitMs: number, stallEndedAtMs: number, notRejoined: number[]): Check {
-  const why = notRejoined.length ? `; healed but not rejoined meanwhile: ${notRejoined.map((v) => `v${v}`).join(", ")}, so more than f were effectively out` : "";
+  const why = notRejoined.length && stallMsMax > limitMs ? `; healed but not rejoined meanwhile: ${notRejoined.map((v) => `v${v}`).join(", ")}, so more than f were effectively out` : "";
   return {
     name: "finality",
     ok: stallMsMax <= limitMs,
