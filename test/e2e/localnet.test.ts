@@ -1,6 +1,8 @@
 // The main job as a user runs it: `phantom localnet` starts four validator processes
 // talking QUIC on loopback and a miner; they finalize anchors, apply mints, agree on
-// every state root, stop cleanly on SIGTERM, and resume from their stores.
+// every state root, survive a `kill -9` of one validator (the localnet restarts it with a
+// printed line while the others keep finalizing), stop cleanly on SIGTERM, and resume
+// from their stores.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,11 +29,30 @@ interface Status {
 
 const rpc = (i: number) => `http://127.0.0.1:${RPC_PORT + i}`;
 
+/** The localnet's stderr so far (its supervisor's restart lines go there). */
+let stderrText = "";
+
 function startLocalnet(genesisPath: string, fresh: boolean): Subprocess<"ignore", "pipe", "pipe"> {
-  return Bun.spawn([
+  const proc = Bun.spawn([
     join(ROOT, "bin", "phantom"), "localnet", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", join(dir, "net"),
     "--base_rpc_port", String(RPC_PORT), "--base_metrics_port", String(METRICS_PORT), ...(fresh ? ["--fresh"] : []),
   ], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  void (async () => {
+    for await (const _ of proc.stdout) { /* drained so the localnet never blocks on a full pipe */ }
+  })();
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) stderrText = (stderrText + decoder.decode(chunk, { stream: true })).slice(-100_000);
+  })();
+  return proc;
+}
+
+/** Pid of the localnet's validator `i` (a direct child whose arguments name its key file). */
+function validatorPid(localnetPid: number, i: number): number {
+  const ps = Bun.spawnSync(["ps", "-o", "pid=,args=", "--ppid", String(localnetPid)]).stdout.toString();
+  const line = ps.split("\n").find((l) => l.includes("P2pQuicListen") && l.includes(`validator-${i}.key`));
+  if (!line) throw new Error(`validator ${i} is not a child of the localnet:\n${ps}`);
+  return Number(line.trim().split(/\s+/)[0]);
 }
 
 async function statuses(): Promise<(Status | null)[]> {
@@ -72,6 +93,15 @@ describe("phantom localnet", () => {
       const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
       expect(metrics).toMatch(/^pc_node_ledger_anchor_index\{[^}]*\} \d+/m);
       expect(metrics).toMatch(/^pc_p2p_peers\{[^}]*\} 3/m);
+
+      // kill -9 one validator: the localnet says so, restarts it, and the others keep finalizing.
+      const victim = validatorPid(proc.pid, 2);
+      process.kill(victim, "SIGKILL");
+      const atKill = BigInt((await rpcCall<Status>(rpc(0), "phantom_status")).anchorCount);
+      await untilAll((s) => s.ready && BigInt(s.anchorCount) >= atKill + 20n);
+      expect(stderrText).toMatch(/localnet: v2 exited with signal SIGKILL after [\d.]+ s; restarting in 0\.5 s \(restart 1\)/);
+      expect(validatorPid(proc.pid, 2)).not.toBe(victim);
+      expect(proc.exitCode).toBeNull();
 
       expect(await stop(proc)).toBe(0);
       proc = startLocalnet(genesisPath, false);

@@ -146,4 +146,39 @@ describe("LossyProxy (raw UDP on loopback)", () => {
     expect(xs).toEqual(Array.from({ length: 1000 }, () => b()));
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
   });
+  test("gate: a closed gate drops both directions; reopening lets traffic through", async () => {
+    const server = await echoServer();
+    let open = true;
+    const proxy = await LossyProxy.start({ seed: 3, serverPort: server.sock.port, gate: () => open });
+    cleanup.push(() => proxy.close());
+    let echoes = 0;
+    const client = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() { echoes++; } } });
+    cleanup.push(() => client.close());
+    client.send(new Uint8Array(10), proxy.port, "127.0.0.1");
+    await waitFor(() => echoes === 1);
+    open = false;
+    for (let i = 0; i < 5; i++) client.send(new Uint8Array(10), proxy.port, "127.0.0.1");
+    await waitFor(() => proxy.gated === 5);
+    expect([proxy.gated, server.received(), echoes]).toEqual([5, 1, 1]);
+    open = true;
+    client.send(new Uint8Array(10), proxy.port, "127.0.0.1");
+    await waitFor(() => echoes === 2);
+    expect([server.received(), echoes]).toEqual([2, 2]);
+  });
+
+  test("retarget: later datagrams go to the new server port", async () => {
+    const first = await echoServer();
+    const second = await echoServer();
+    const proxy = await LossyProxy.start({ seed: 4, serverPort: first.sock.port });
+    cleanup.push(() => proxy.close());
+    let echoes = 0;
+    const client = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() { echoes++; } } });
+    cleanup.push(() => client.close());
+    client.send(new Uint8Array(10), proxy.port, "127.0.0.1");
+    await waitFor(() => echoes === 1);
+    proxy.retarget(second.sock.port);
+    client.send(new Uint8Array(10), proxy.port, "127.0.0.1");
+    await waitFor(() => echoes === 2);
+    expect([first.received(), second.received(), echoes]).toEqual([1, 1, 2]);
+  });
 });

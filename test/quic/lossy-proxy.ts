@@ -31,6 +31,12 @@ export interface LossyProxyOptions extends ImpairmentOptions {
   clientsMax?: number;
   /** Separate impairments for server -> client (defaults to the same as client -> server). */
   toClient?: ImpairmentOptions;
+  /**
+   * Decides per datagram whether traffic with this client may pass at all (both
+   * directions), before impairment; a refused one is counted in `gated`. The chaos
+   * harness cuts partitions with it.
+   */
+  gate?: (clientPort: number, clientAddress: string) => boolean;
   /** Sees every datagram as received, before impairment (e.g. to record a session for fuzzing). */
   tap?: (direction: "toServer" | "toClient", data: Uint8Array) => void;
 }
@@ -150,8 +156,12 @@ export class LossyProxy {
   clientsRefused = 0;
   /** Sends or receives the OS refused (e.g. ICMP port unreachable after a peer closed). */
   socketErrors = 0;
+  /** Datagrams the gate refused. */
+  gated = 0;
+  private serverPort: number;
 
   private constructor(private readonly front: UdpSocket, private readonly opts: LossyProxyOptions) {
+    this.serverPort = opts.serverPort;
     const queueMax = opts.queueDatagramsMax ?? queueDatagramsMaxDefault;
     this.toServer = new Direction(opts.seed, fill(opts), queueMax);
     this.toClient = new Direction(opts.seed ^ 0x5bd1e995, fill(opts.toClient ?? opts), queueMax);
@@ -181,6 +191,17 @@ export class LossyProxy {
     return this.front.port;
   }
 
+  /** Forwards to another server port from now on (the server restarted elsewhere). */
+  retarget(serverPort: number): void {
+    this.serverPort = serverPort;
+  }
+
+  private passes(clientPort: number, clientAddress: string): boolean {
+    if (!this.opts.gate || this.opts.gate(clientPort, clientAddress)) return true;
+    this.gated++;
+    return false;
+  }
+
   counters(): { toServer: DirectionCounters; toClient: DirectionCounters } {
     return { toServer: { ...this.toServer.counters }, toClient: { ...this.toClient.counters } };
   }
@@ -189,6 +210,7 @@ export class LossyProxy {
     if (this.closed) return;
     const key = `${address}:${port}`;
     this.opts.tap?.("toServer", data);
+    if (!this.passes(port, address)) return;
     const upstream = this.upstreams.get(key);
     if (upstream) {
       this.toServer.handle(data, (d) => this.sendUp(upstream, d));
@@ -218,6 +240,7 @@ export class LossyProxy {
         data: (_s, data) => {
           if (this.closed) return;
           this.opts.tap?.("toClient", data);
+          if (!this.passes(clientPort, clientAddress)) return;
           this.toClient.handle(data, (d) => {
             if (!this.closed) this.trySend(() => this.front.send(d, clientPort, clientAddress));
           });
@@ -240,7 +263,7 @@ export class LossyProxy {
   }
 
   private sendUp(sock: UdpSocket, data: Uint8Array): void {
-    if (!this.closed && !sock.closed) this.trySend(() => sock.send(data, this.opts.serverPort, loopback));
+    if (!this.closed && !sock.closed) this.trySend(() => sock.send(data, this.serverPort, loopback));
   }
 
   /** A send can throw ECONNREFUSED once the destination port closed: count it, carry on. */

@@ -1,15 +1,16 @@
 /**
  * `phantom localnet`: the main job. Runs every validator of a devnet genesis as its
  * own process (real QUIC on loopback), a miner, and prints where the RPC, explorer
- * and metrics endpoints are. The embedded genesis.toml is a public devnet whose
+ * and metrics endpoints are. A child that exits is restarted with backoff (supervisor.ts)
+ * while the others keep running. The embedded genesis.toml is a public devnet whose
  * validator keys anyone can derive: for local use only.
  */
 import { formatLogLine } from "../log-line.ts";
 import { mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
 import type { Command } from "../command.ts";
 import { CliError } from "../args.ts";
+import { Supervisor, localnetBackoff, type Child } from "../supervisor.ts";
 import { parseGenesis, genesisLoadedLine } from "../../genesis/index.ts";
 import { devnetSeed } from "../../genesis/create.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
@@ -76,7 +77,6 @@ export const command: Command = {
     seeds.forEach((seed, i) => writeFileSync(join(dir, "keys", `validator-${i}.key`), toHex(seed) + "\n", { mode: 0o600 }));
 
     const self = selfCommand();
-    const children: { name: string; proc: Subprocess<"ignore", "pipe", "pipe"> }[] = [];
     const rpcPort = ctx.flags.base_rpc_port as number;
     const metricsPort = ctx.flags.base_metrics_port as number;
     const endpoints = genesis.validators.map((v, i) => ({
@@ -86,36 +86,37 @@ export const command: Command = {
       explorer: `http://127.0.0.1:${rpcPort + i}/`,
       metrics: `http://127.0.0.1:${metricsPort + i}/metrics`,
     }));
+    // A crashed validator or miner is restarted with backoff; the others keep running.
+    const supervisor = new Supervisor(localnetBackoff, ctx.err);
+    const spawnPiped = (name: string, args: string[]): Child => {
+      const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      prefixLines(name, proc.stdout, ctx.out);
+      prefixLines(name, proc.stderr, ctx.err);
+      return proc;
+    };
     for (const [i] of genesis.validators.entries()) {
       const args = [
         ...self, "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, "keys", `validator-${i}.key`),
         "--store_dir", join(dir, `node-${i}`), "--rpc_addr", `127.0.0.1:${rpcPort + i}`, "--metrics_addr", `127.0.0.1:${metricsPort + i}`,
         "--fsync", String(ctx.flags.fsync), "--tx_proposer_interval_ms", "1000",
       ];
-      const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-      children.push({ name: `v${i}`, proc });
+      supervisor.add({ name: `v${i}`, spawn: () => spawnPiped(`v${i}`, args) });
     }
     const miner = accountFromSeed(blake3DeriveKey("phantom devnet miner seed v0", new TextEncoder().encode(label)));
     if (ctx.flags.miner) {
-      const proc = Bun.spawn([...self, "mine", "--rpc", endpoints[0]!.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-      children.push({ name: "miner", proc });
-    }
-    for (const c of children) {
-      prefixLines(c.name, c.proc.stdout, ctx.out);
-      prefixLines(c.name, c.proc.stderr, ctx.err);
+      const args = [...self, "mine", "--rpc", endpoints[0]!.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)];
+      supervisor.add({ name: "miner", spawn: () => spawnPiped("miner", args) });
     }
     ctx.out(formatLogLine("json", { type: "localnet_started", dir, validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
     ctx.err(`localnet: ${endpoints.length} validators; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; Ctrl-C stops`);
 
     const duration = ctx.flags.duration_s as number;
     const stopped = new Promise<void>((res) => ctx.signal.addEventListener("abort", () => res(), { once: true }));
-    const exited = Promise.race(children.map((c) => c.proc.exited.then((code) => ({ name: c.name, code }))));
     const timer = duration > 0 ? Bun.sleep(duration * 1000) : new Promise<void>(() => {});
-    const first = await Promise.race([stopped.then(() => null), timer.then(() => null), exited]);
-    for (const c of children) c.proc.kill("SIGTERM");
-    await Promise.all(children.map((c) => Promise.race([c.proc.exited, Bun.sleep(10_000).then(() => c.proc.kill("SIGKILL"))])));
-    if (first) {
-      ctx.err(`localnet: ${first.name} exited with code ${first.code}; stopped the rest`);
+    const gaveUp = await Promise.race([stopped.then(() => null), timer.then(() => null), supervisor.gaveUp]);
+    await supervisor.stop();
+    if (gaveUp) {
+      ctx.err(`localnet: ${gaveUp}; stopped the rest`);
       return 1;
     }
     return 0;
