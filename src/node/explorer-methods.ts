@@ -9,7 +9,7 @@ import { equalBytes, toHex } from "../crypto/bytes.ts";
 import { countParam, hexParam, objectParams as params } from "../rpc/params.ts";
 import { encodeAddress } from "../wallet/address.ts";
 import { decodeAnchorPayload } from "../types/payload.ts";
-import { digestMicroTx, type MicroTx } from "../types/tx.ts";
+import { digestMicroTx, encodeMicroTx, type MicroTx } from "../types/tx.ts";
 import { mintId, type MintTx } from "../types/mint.ts";
 import { ExplorerReads } from "../store/explorer-reads.ts";
 import { seriesPointsMax, seriesSampleMs } from "./node-series.ts";
@@ -35,7 +35,7 @@ export function txStatusJson(txid: Uint8Array, st: TxStatus): Json {
   };
 }
 
-type Body = { kind: "micro"; tx: MicroTx; fee: bigint | null; bytes: number | null } | { kind: "mint"; tx: MintTx };
+type Body = { kind: "micro"; tx: MicroTx; fee: bigint | null; bytes: number } | { kind: "mint"; tx: MintTx };
 
 export function explorerRpcMethods(node: PhantomNode, store: SqliteStore, k: number): RpcMethods {
   let cached: ExplorerReads | undefined;
@@ -54,7 +54,7 @@ export function explorerRpcMethods(node: PhantomNode, store: SqliteStore, k: num
       return undefined; // applied as empty (SPEC_POW §9): it carried nothing
     }
     for (const t of txs) {
-      if (t.kind === "micro" && equalBytes(digestMicroTx(t.tx), txid)) return { body: { kind: "micro", tx: t.tx, fee: null, bytes: null }, eventId: a.eventId };
+      if (t.kind === "micro" && equalBytes(digestMicroTx(t.tx), txid)) return { body: { kind: "micro", tx: t.tx, fee: null, bytes: encodeMicroTx(t.tx).length }, eventId: a.eventId };
       if (t.kind === "mint" && equalBytes(mintId(t.tx), txid)) return { body: { kind: "mint", tx: t.tx }, eventId: a.eventId };
     }
     return undefined;

@@ -90,7 +90,7 @@ describe("explorer RPC methods", () => {
 
       await until(() => n.store.getUtxo(mintId, 0) === undefined);
       const done = await call<TxJson>(n, "tx_get", { txid });
-      expect(done).toMatchObject({ kind: "micro", source: "anchor", fee: "10000", status: { state: "final" } });
+      expect(done).toMatchObject({ kind: "micro", source: "anchor", fee: "10000", sizeBytes: encodeMicroTx(tx).length, status: { state: "final" } });
       const at = done.status.anchorIndex!;
       expect(done.outputs.map((o) => o.createdAt)).toEqual([at, at]);
       expect(done.eventId).toBe((await call<{ eventId: string }>(n, "chain_anchor", { index: at })).eventId);
