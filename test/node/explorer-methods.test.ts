@@ -3,7 +3,7 @@
 // index as chain_anchor; tx_get shows a real transfer's inputs, outputs, fee and status,
 // from the mempool while pending and from its anchor once final; node_series samples.
 import { afterAll, describe, expect, test } from "bun:test";
-import { toHex } from "../../src/crypto/bytes.ts";
+import { fromHex, toHex } from "../../src/crypto/bytes.ts";
 import { accountFromSeed } from "../../src/wallet/keys.ts";
 import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
 import { digestMicroTx, encodeMicroTx } from "../../src/types/tx.ts";
@@ -11,6 +11,8 @@ import { dispatch, type Json, type RpcResponse } from "../../src/rpc/jsonrpc.ts"
 import { nodeRpcMethods } from "../../src/node/rpc-methods.ts";
 import { dagEventsMax } from "../../src/node/explorer-methods.ts";
 import { NodeSeries, seriesPointsMax } from "../../src/node/node-series.ts";
+import { signEvent } from "../../src/types/event.ts";
+import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { TestNet, applied, minedHeader, stopAll, until, type TestNode } from "./harness.ts";
 
 const net = new TestNet({ k: 4, devnetLabel: "explorer-methods-test", initialTargetBits: 8, maturityAnchors: 4n });
@@ -104,6 +106,17 @@ describe("explorer RPC methods", () => {
       const series = await call<{ intervalMs: number; points: Json[] }>(n, "node_series", {});
       expect(series.intervalMs).toBeGreaterThan(0);
       expect(await errorCode(n, "node_series", { limit: -1 })).toBe("-32602:RPC_BAD_PARAMS");
+
+      // Last (it leaves node 0's engine holding an event its store lacks): validator 3 signs a
+      // twin of its newest event (same seq and parents, another payload); both halves of the
+      // fork are marked and validator 3 is named.
+      const newest = (await call<DagJson>(n, "dag_recent", { limit: dagEventsMax })).events.find((e) => e.creator === 3)!;
+      const original = n.node.engine.getEvent(fromHex(newest.id))!;
+      const twin = signEvent({ ...original.header, payloadDigest: new Uint8Array(32).fill(3) }, keyPairFromSeed(net.seeds[3]!).secretKey);
+      expect(n.node.engine.addEvents([twin]).evidence.map((e) => e.kind)).toEqual(["equivocation"]);
+      const forked = await call<DagJson>(n, "dag_recent", { limit: dagEventsMax });
+      expect(forked.forkedCreators).toEqual([3]);
+      expect(forked.events.filter((e) => e.fork).map((e) => [e.creator, e.seq])).toEqual([[3, newest.seq], [3, newest.seq]]);
     } finally {
       await stopAll(nodes);
     }
