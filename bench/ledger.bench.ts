@@ -53,7 +53,7 @@ const emission: EmissionParams = {
   initialRewardUnits: 5_000_000_000_000n, halvingIntervalMints: 1_000n, initialTargetBits: 0, retargetWindowMints: 1_000_000,
   targetAnchorsPerMint: 1n, retargetStepBitsMax: 1, minTargetBits: 0, maxTargetBits: 8, maturityAnchors: 0n,
 };
-const params: LedgerParams = { emission, committee: [] };
+const params: LedgerParams = { emission, committee: [], evidenceRules: { shardCount: 1, parentsMax: 4 } };
 const seedKey = (n: number): Ed25519KeyPair => keyPairFromSeed(new Uint8Array(32).fill(n));
 const alice = seedKey(1);
 const bob = seedKey(2);

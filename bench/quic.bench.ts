@@ -9,6 +9,9 @@
  *   - memory per idle connection with 1,000 concurrent connections (both ends in-process);
  *   - per-packet cost of the pure parts (frame parse + write, ACK tracking, loss
  *     recovery + NewReno), next to copying the same 1100-byte payload (memcpy reference).
+ *   - half-open flood: 50,000 genuine client Initials from a raw socket that never
+ *     continues; RSS growth at the peak and after the half-open handshakes expire
+ *     (issue 13 target: <= 50 MB and it returns). Alone: `--case half_open`.
  * Targets from the issue: QUIC >= 50% of raw and >= 300 Mbit/s, >= 500 handshakes/s,
  * p50 < 200 µs. Run: `bun run bench/quic.bench.ts` (~30-50 s).
  * Throughput is measured twice: both ends in this process, and with the receiver in a
@@ -16,7 +19,9 @@
  * (two processes) is. Raw and bulk figures are the median of 3 runs. Env: PHANTOM_BENCH_QUIC_BULK_MB (default 32), PHANTOM_BENCH_QUIC_IDLE_CONNS (default 1000).
  */
 import { keyPairFromSeed } from "../src/crypto/ed25519.ts";
-import { QuicEndpoint, type QuicConnection } from "../src/net/quic/endpoint.ts";
+import { Connection } from "../src/net/quic/connection.ts";
+import { HANDSHAKE_TIMEOUT_MS_DEFAULT, QuicEndpoint, type QuicConnection } from "../src/net/quic/endpoint.ts";
+import { certificateDer } from "../src/net/quic/tls/certificate.ts";
 import { parseFrames, writeFrame, type Frame } from "../src/net/quic/frames.ts";
 import { AckTracker } from "../src/net/quic/ack-tracker.ts";
 import { LossRecovery } from "../src/net/quic/recovery.ts";
@@ -40,6 +45,11 @@ const RTT_MESSAGE_BYTES = 32;
 const IDLE_CONNECTIONS = Number(process.env.PHANTOM_BENCH_QUIC_IDLE_CONNS ?? 1000);
 const IDLE_CONNECT_CONCURRENCY = 25;
 const CLOSE_SETTLE_MS = 200;
+const HALF_OPEN_INITIALS = Number(process.env.PHANTOM_BENCH_QUIC_HALF_OPEN ?? 50_000);
+/** Initials per burst, then wait until the server has read them (its receive buffer is finite). */
+const HALF_OPEN_BURST = 20;
+const HALF_OPEN_READ_TIMEOUT_MS = 10_000;
+const TARGET_HALF_OPEN_RSS_MB = 50;
 const TARGET_RATIO = 0.5;
 const TARGET_MBITS = 300;
 const TARGET_HANDSHAKES = 500;
@@ -217,6 +227,57 @@ async function benchIdleMemory(): Promise<void> {
     params: { concurrency: IDLE_CONNECT_CONCURRENCY, connections: conns.length } });
 }
 
+/**
+ * 50,000 half-open Initials (genuine ClientHellos from one raw socket, never continued)
+ * against a server with default options: beyond the half-open threshold it answers with
+ * stateless Retry. RSS growth is sampled at every burst (peak), after the flood, and
+ * after the half-open handshakes time out; a real client connects after the flood.
+ */
+async function benchHalfOpen(): Promise<void> {
+  const server = await QuicEndpoint.listen(0, { identity: serverIdentity, verifyPeer: () => true, onConnection: (c) => c.onData((sid, d, fin) => c.write(sid, d, fin)) });
+  let retries = 0;
+  const sock = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() { retries++; } } });
+  const certificate = certificateDer(clientIdentity);
+  Bun.gc(true);
+  const rss0 = process.memoryUsage().rss;
+  let rssPeak = rss0;
+  let halfOpenPeak = 0;
+  const start = performance.now();
+  for (let sent = 0; sent < HALF_OPEN_INITIALS; ) {
+    const n = Math.min(HALF_OPEN_BURST, HALF_OPEN_INITIALS - sent);
+    for (let i = 0; i < n; i++) sock.send(Connection.client({ identity: clientIdentity, certificate, verifyPeer: () => true }).send(0)[0]!.slice(), server.port, "127.0.0.1");
+    sent += n;
+    const deadline = performance.now() + HALF_OPEN_READ_TIMEOUT_MS;
+    while (server.stats.datagramsReceived < sent && performance.now() < deadline) await Bun.sleep(1);
+    halfOpenPeak = Math.max(halfOpenPeak, server.halfOpenCount);
+    if (sent % 1000 === 0) rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  }
+  const floodMs = performance.now() - start;
+  Bun.gc(true);
+  const rssAfterFlood = process.memoryUsage().rss;
+  const client = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
+  let connected = false;
+  try {
+    await client.connect("127.0.0.1", server.port);
+    connected = true;
+  } catch {
+    connected = false;
+  }
+  client.close();
+  const settleDeadline = performance.now() + HANDSHAKE_TIMEOUT_MS_DEFAULT + 5000;
+  while (server.halfOpenCount > 0 && performance.now() < settleDeadline) await Bun.sleep(100);
+  Bun.gc(true);
+  const rssSettled = process.memoryUsage().rss;
+  const params = {
+    initials: HALF_OPEN_INITIALS, received: server.stats.datagramsReceived, retries_sent: server.stats.retriesSent, retries_seen: retries,
+    half_open_peak: halfOpenPeak, accepted: server.stats.connectionsAccepted, real_client_connected: connected, flood_s: round1(floodMs / 1000),
+    rss_after_flood_mb: round1((rssAfterFlood - rss0) / 1e6), rss_settled_mb: round1((rssSettled - rss0) / 1e6), rss_base_mb: round1(rss0 / 1e6),
+  };
+  sock.close();
+  server.close();
+  emit({ suite: SUITE, name: "quic_half_open_flood_rss_peak_growth", value: round1((rssPeak - rss0) / 1e6), unit: "MB", higher_is_better: false, target: TARGET_HALF_OPEN_RSS_MB, params });
+}
+
 /** ns per typical 1-RTT packet (ACK + 1100-byte STREAM frame) for the pure modules. */
 function benchPerPacket(): void {
   const data = new Uint8Array(1100).fill(5);
@@ -383,12 +444,19 @@ if (peerRole) {
   process.exit(0);
 }
 
+const caseIndex = process.argv.indexOf("--case");
+if (caseIndex >= 0 && process.argv[caseIndex + 1] === "half_open") {
+  await benchHalfOpen();
+  process.exit(0);
+}
+
 benchPerPacket();
 await benchThroughput();
 await benchThroughputTwoProcesses();
 await benchHandshakes();
 await benchRoundTrip();
 await benchIdleMemory();
+await benchHalfOpen();
 if (closeErrors) console.error(`quic.bench: ${closeErrors} endpoint close() calls threw (${lastCloseError})`);
 // An endpoint whose close() threw could keep its socket open: end explicitly.
 process.exit(0);

@@ -21,7 +21,7 @@ import { encodeMintTx } from "../types/mint.ts";
 import { type SigCheck, type UtxoEntry, type UtxoReader, type ValidationContext, validatePreparedBatch } from "./validate.ts";
 import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpointString, outpointMapKey, ZERO_ID } from "./state.ts";
 import { checkMint, advanceMintTip, MintRejected } from "./emission.ts";
-import { checkEvidence, canonicalEvidence, evidenceId, offenderOf, EvidenceRejected } from "./evidence.ts";
+import { checkEvidence, evidenceId, EvidenceRejected, type CheckedEvidence, type EvidenceRules } from "./evidence.ts";
 import { LtHash } from "./lthash.ts";
 import { toHex } from "../crypto/bytes.ts";
 import { HASH_BYTES } from "../types/constants.ts";
@@ -30,12 +30,14 @@ export interface LedgerParams {
   emission: EmissionParams;
   /** Committee public keys by validator index (to check evidence). */
   committee: Uint8Array[];
+  /** Genesis shard count and parents_max (to decide invalid-event evidence). */
+  evidenceRules: EvidenceRules;
   /** Batch signature check with exactly `verifyBatch`'s answers (default); see ValidationContext.verify. */
   verify?: (items: readonly SigCheck[]) => boolean[];
 }
 
 export function ledgerParamsFromGenesis(g: Genesis): LedgerParams {
-  return { emission: g.emission, committee: g.validators.map((v) => v.publicKey) };
+  return { emission: g.emission, committee: g.validators.map((v) => v.publicKey), evidenceRules: { shardCount: g.shardCount, parentsMax: g.parentsMax } };
 }
 
 /** Ledger-level reasons a MicroTx is void (the validator's TxRejected codes pass through as they are). */
@@ -249,16 +251,17 @@ function applyMint(w: Working, position: number, mint: MintTx): void {
 
 function applyEvidence(store: LedgerStore, w: Working, position: number, evidence: Evidence): void {
   const id = evidenceId(evidence);
-  const key = toHex(id);
+  let checked: CheckedEvidence;
   try {
-    if (w.evidenceHere.has(key) || store.hasEvidence(id)) throw new EvidenceRejected("EVIDENCE_DUPLICATE", "this evidence is already recorded");
-    checkEvidence(evidence, w.params.committee);
+    checked = checkEvidence(evidence, w.params.committee, w.params.evidenceRules);
+    // Once per offense (SPEC_SLASHING §4): records are keyed by offense id, not evidence id.
+    if (w.evidenceHere.has(checked.offenseKey) || store.hasEvidence(checked.offenseId)) throw new EvidenceRejected("EVIDENCE_DUPLICATE", `offense ${checked.offenseKey} is already recorded`);
   } catch (e) {
     if (!(e instanceof EvidenceRejected)) throw e;
     return voidTx(w, position, "evidence", id, e.code, e.message);
   }
-  w.evidenceHere.add(key);
-  w.diff.evidence.push({ id, kind: evidence.kind, offender: offenderOf(evidence), anchorIndex: w.anchorIndex, bytes: encodeEvidence(canonicalEvidence(evidence)) });
+  w.evidenceHere.add(checked.offenseKey);
+  w.diff.evidence.push({ id: checked.offenseId, kind: checked.kind, offender: checked.offender, anchorIndex: w.anchorIndex, bytes: encodeEvidence(checked.canonical) });
   w.diff.outcomes.push({ position, kind: "evidence", id, applied: true });
 }
 

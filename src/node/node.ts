@@ -14,7 +14,7 @@ import { Mempool, outpointKey } from "../mempool/mempool.ts";
 import { Proposer } from "../mempool/proposer.ts";
 import { PeerManager, PENALTY, type Peer } from "../net/p2p/peers.ts";
 import { createP2pMetrics } from "../net/p2p/metrics.ts";
-import { eventsPerMessageMax, type P2pMessage } from "../net/p2p/messages.ts";
+import { eventsPerMessageMax, type P2pMessage, type ServedEvent } from "../net/p2p/messages.ts";
 import type { Link } from "../net/p2p/link.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
 import { ChainIndex } from "../store/chain-index.ts";
@@ -34,6 +34,7 @@ import { MintPool, type PendingMint } from "./mint-pool.ts";
 import { TxLifecycle, mempoolAnnouncement } from "./tx-lifecycle.ts";
 import { TxJournalStore } from "../store/tx-journal-store.ts";
 import { eventMessages, eventsByIdAnswer, syncAnswer } from "./sync.ts";
+import { DataAvailabilityWatch, ServeSigner } from "./data-availability.ts";
 import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
@@ -102,6 +103,9 @@ export class PhantomNode {
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   private readonly mintPool = new MintPool();
   private evidenceQueue: Evidence[] = [];
+  /** Signs the payloads we serve; checks those served to us (conflicting-DA evidence). */
+  private readonly serveSigner: ServeSigner;
+  private readonly daWatch: DataAvailabilityWatch;
   /** Accepted events of other creators since our last event. */
   private news = 0;
   /** Accepted, not yet finalized events whose payload is not empty, and what each holds. */
@@ -118,6 +122,8 @@ export class PhantomNode {
     this.failStop.onFail(() => void this.stop());
     this.sigCache = new SignatureCache();
     this.series = new NodeSeries(opts.now);
+    this.serveSigner = new ServeSigner(opts.identity.keyPair.secretKey);
+    this.daWatch = new DataAvailabilityWatch({ publicKeys: g.validators.map((v) => v.publicKey), shardCount: g.shardCount, parentsMax: g.parentsMax });
     // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
     this.ledgerParams = { ...ledgerParamsFromGenesis(g), verify: this.sigCache.verify };
     this.engine = new ConsensusEngine({
@@ -255,18 +261,19 @@ export class PhantomNode {
         case "events":
           return this.onEvents(peer, m.items);
         case "sync_request":
-          return syncAnswer(this.opts.store, this.opts.genesis.k, m.highestSeq).forEach((r) => peer.send(r));
+          return syncAnswer(this.opts.store, this.opts.genesis.k, m.highestSeq, this.signServe).forEach((r) => peer.send(r));
         case "txs":
           return this.onTxs(peer, m.txs);
-        case "get_payload": {
-          const payload = this.opts.store.getPayload(m.digest);
-          if (payload) peer.send({ kind: "payload", digest: m.digest, payload });
+        case "get_payload":
+          return this.answerGetPayload(peer, m.eventId);
+        case "get_events":
+          return eventsByIdAnswer(this.opts.store, m.ids, this.signServe).forEach((r) => peer.send(r));
+        case "payload": {
+          // Payloads travel with their events; this answer only matters when its bytes do not match.
+          const e = this.opts.store.getEvent(m.eventId);
+          if (e) this.servedMismatch(peer, e, m.payload, m.serveSignature);
           return;
         }
-        case "get_events":
-          return eventsByIdAnswer(this.opts.store, m.ids).forEach((r) => peer.send(r));
-        case "payload":
-          return; // payloads travel with their events; an unsolicited one is ignored
         case "hello":
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
@@ -278,7 +285,7 @@ export class PhantomNode {
 
   // ---------------------------------------------------------------- events
 
-  private onEvents(peer: Peer, items: { event: Uint8Array; payload: Uint8Array }[]): void {
+  private onEvents(peer: Peer, items: ServedEvent[]): void {
     const events: SignedEvent[] = [];
     for (const it of items) {
       let e: SignedEvent;
@@ -290,11 +297,7 @@ export class PhantomNode {
         this.peers.misbehaved(peer, PENALTY.malformed, err.code);
         continue;
       }
-      if (!equalBytes(blake3_32(it.payload), e.header.payloadDigest)) {
-        this.metrics.eventsRejected.inc({ code: "EVENT_PAYLOAD_MISMATCH" });
-        this.peers.misbehaved(peer, PENALTY.invalidEvent, "EVENT_PAYLOAD_MISMATCH");
-        continue;
-      }
+      if (this.servedMismatch(peer, e, it.payload, it.serveSignature)) continue;
       if (this.opts.store.hasEvent(e.id)) continue;
       this.opts.store.putPayload(it.payload, e.header.payloadDigest); // just checked to be its digest
       events.push(e);
@@ -336,10 +339,7 @@ export class PhantomNode {
       // Duplicates, late events below our pruning and evicted orphans are what honest relays produce.
       if (from && !HARMLESS_REJECTIONS.has(r.code)) this.peers.misbehaved(from, PENALTY.invalidEvent, r.code);
     }
-    for (const ev of result.evidence) {
-      this.metrics.evidence.inc({ kind: ev.kind });
-      if (this.evidenceQueue.length < evidenceQueueMax) this.evidenceQueue.push(ev);
-    }
+    for (const ev of result.evidence) this.queueEvidence(ev);
     const stats = this.engine.stats();
     this.metrics.orphans.set(stats.orphans);
     this.metrics.dagEvents.set(stats.events);
@@ -379,7 +379,35 @@ export class PhantomNode {
   }
 
   private relay(events: SignedEvent[], except: Peer | null): void {
-    for (const chunk of eventMessages(this.opts.store, events)) this.peers.broadcast(chunk, except ?? undefined);
+    for (const chunk of eventMessages(this.opts.store, events, this.signServe)) this.peers.broadcast(chunk, except ?? undefined);
+  }
+
+  private readonly signServe = (eventId: Uint8Array, payloadDigest: Uint8Array): Uint8Array => this.serveSigner.sign(eventId, payloadDigest);
+
+  private queueEvidence(ev: Evidence): void {
+    this.metrics.evidence.inc({ kind: ev.kind });
+    if (this.evidenceQueue.length < evidenceQueueMax) this.evidenceQueue.push(ev);
+  }
+
+  /**
+   * Payload bytes a peer served for `e` that do not match its signed digest are refused and
+   * scored; under the server's valid signature they are conflicting-DA evidence (SPEC_SLASHING §3).
+   */
+  private servedMismatch(peer: Peer, e: SignedEvent, payload: Uint8Array, serveSignature: Uint8Array): boolean {
+    const found = this.daWatch.check(e, payload, serveSignature, peer.validator);
+    if (found === "match") return false;
+    this.metrics.eventsRejected.inc({ code: "EVENT_PAYLOAD_MISMATCH" });
+    this.peers.misbehaved(peer, PENALTY.invalidEvent, "EVENT_PAYLOAD_MISMATCH");
+    if (typeof found === "object") this.queueEvidence(found);
+    return true;
+  }
+
+  private answerGetPayload(peer: Peer, eventId: Uint8Array): void {
+    const e = this.opts.store.getEvent(eventId);
+    const payload = e && this.opts.store.getPayload(e.header.payloadDigest);
+    if (!e || !payload) return;
+    const digest = blake3_32(payload); // what we sign is what we send (see eventMessages)
+    if (equalBytes(digest, e.header.payloadDigest)) peer.send({ kind: "payload", eventId, payload, serveSignature: this.signServe(eventId, digest) });
   }
 
 

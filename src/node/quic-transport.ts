@@ -4,7 +4,9 @@
  * mutually authenticated by the validators' Ed25519 keys (TRANSPORT.md); an incoming
  * peer must hold a committee key, a dialed one exactly the key we expect.
  */
+import type { Registry } from "prom-client";
 import { QuicEndpoint } from "../net/quic/endpoint.ts";
+import { createQuicMetrics } from "../net/quic/metrics.ts";
 import { certificateDer, type Identity } from "../net/quic/tls/certificate.ts";
 import { QuicLink, connectLink } from "../net/p2p/quic-link.ts";
 import { parseHostPort } from "../metrics/server.ts";
@@ -20,19 +22,27 @@ export interface QuicTransportOptions {
   listenAddr: string;
   identity: Identity;
   committee: readonly Uint8Array[];
+  /** The node's registry: QUIC handshake, rejection, RTT, congestion and loss metrics go here. */
+  registry?: Registry;
+  /** Log sink (peers refused by key are logged, rate-limited). */
+  log?: (line: Record<string, unknown>) => void;
 }
 
 export interface QuicTransport extends Transport {
   certificateDer(): Uint8Array;
+  /** The bound UDP port once listening (useful with port 0), else 0. */
+  localPort(): number;
 }
 
 export function quicTransport(opts: QuicTransportOptions): QuicTransport {
   const certificate = certificateDer(opts.identity);
   const isMember = (pk: Uint8Array) => opts.committee.some((k) => equalBytes(k, pk));
-  const base = { identity: opts.identity, certificate, verifyPeer: isMember, idleTimeoutMs: peerIdleTimeoutMs, keepAliveMs: peerKeepAliveMs };
+  const metrics = opts.registry ? createQuicMetrics(opts.registry) : undefined;
+  const base = { identity: opts.identity, certificate, verifyPeer: isMember, idleTimeoutMs: peerIdleTimeoutMs, keepAliveMs: peerKeepAliveMs, metrics, log: opts.log };
   let endpoint: QuicEndpoint | null = null;
   return {
     certificateDer: () => certificate,
+    localPort: () => endpoint?.port ?? 0,
     async listen(onLink) {
       const { host, port } = parseHostPort(opts.listenAddr, "--addr");
       try {

@@ -3,8 +3,9 @@
  * Lamport order — a topological order, since a parent's Lamport value is always
  * smaller — split into messages within the count and byte limits.
  */
-import { compareBytes } from "../crypto/bytes.ts";
-import { eventsPerMessageMax, messageBytesMax, type P2pMessage } from "../net/p2p/messages.ts";
+import { compareBytes, equalBytes } from "../crypto/bytes.ts";
+import { blake3_32 } from "../crypto/hash.ts";
+import { eventsPerMessageMax, messageBytesMax, type P2pMessage, type ServedEvent } from "../net/p2p/messages.ts";
 import { encodeSignedEvent, type SignedEvent } from "../types/event.ts";
 
 /** Events answered per sync request; the peer asks again while it is behind. */
@@ -20,22 +21,27 @@ export interface EventSource {
 
 const lamportOrder = (a: SignedEvent, b: SignedEvent): number => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id);
 
-/** `events` messages carrying `events` and their payloads (events whose payload is missing are skipped). */
-export function eventMessages(store: EventSource, events: readonly SignedEvent[]): P2pMessage[] {
+/** Signs served payload bytes (ServeSigner.sign): the server's data-availability statement. */
+export type SignServe = (eventId: Uint8Array, payloadDigest: Uint8Array) => Uint8Array;
+
+/** `events` messages carrying `events`, their payloads and our serve signatures (events whose payload is missing are skipped). */
+export function eventMessages(store: EventSource, events: readonly SignedEvent[], signServe: SignServe): P2pMessage[] {
   const out: P2pMessage[] = [];
-  let items: { event: Uint8Array; payload: Uint8Array }[] = [];
+  let items: ServedEvent[] = [];
   let bytes = 0;
   for (const e of events) {
     const payload = store.getPayload(e.header.payloadDigest);
-    if (!payload) continue;
+    // We sign the digest of the bytes we send, and never send bytes that differ from the
+    // signed digest: a damaged store must not make us sign a conflicting-DA statement.
+    if (!payload || !equalBytes(blake3_32(payload), e.header.payloadDigest)) continue;
     const event = encodeSignedEvent(e);
-    const size = event.length + payload.length + 16;
+    const size = event.length + payload.length + 80;
     if (items.length > 0 && (items.length >= eventsPerMessageMax || bytes + size > messageBytesMax - messageSlackBytes)) {
       out.push({ kind: "events", items });
       items = [];
       bytes = 0;
     }
-    items.push({ event, payload });
+    items.push({ event, payload, serveSignature: signServe(e.id, e.header.payloadDigest) });
     bytes += size;
   }
   if (items.length > 0) out.push({ kind: "events", items });
@@ -43,14 +49,14 @@ export function eventMessages(store: EventSource, events: readonly SignedEvent[]
 }
 
 /** The answer to `sync_request`: every creator's events above the peer's highest seq, bounded. */
-export function syncAnswer(store: EventSource, k: number, highestSeq: readonly number[]): P2pMessage[] {
+export function syncAnswer(store: EventSource, k: number, highestSeq: readonly number[], signServe: SignServe): P2pMessage[] {
   const wanted: SignedEvent[] = [];
   for (let c = 0; c < k; c++) wanted.push(...store.eventsByCreatorFrom(c, (highestSeq[c] ?? -1) + 1, Math.ceil(syncResponseEventsMax / k)));
-  return eventMessages(store, wanted.sort(lamportOrder));
+  return eventMessages(store, wanted.sort(lamportOrder), signServe);
 }
 
 /** The answer to `get_events`: the ones we have. */
-export function eventsByIdAnswer(store: EventSource, ids: readonly Uint8Array[]): P2pMessage[] {
+export function eventsByIdAnswer(store: EventSource, ids: readonly Uint8Array[], signServe: SignServe): P2pMessage[] {
   const found = ids.flatMap((id) => store.getEvent(id) ?? []);
-  return eventMessages(store, found.sort(lamportOrder));
+  return eventMessages(store, found.sort(lamportOrder), signServe);
 }

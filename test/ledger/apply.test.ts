@@ -120,7 +120,7 @@ test("evidence is recorded once; bad evidence is void with a typed reason", () =
     { kind: "evidence", tx: { kind: "equivocation", a, b: forged } },
     { kind: "evidence", tx: { kind: "equivocation", a, b: a } },
   ]);
-  expect(codes(d)).toEqual(["ok", "EVIDENCE_DUPLICATE", "EVIDENCE_BAD_SIGNATURE", "EVIDENCE_NOT_EQUIVOCATION"]);
+  expect(codes(d)).toEqual(["ok", "EVIDENCE_DUPLICATE", "EVIDENCE_BAD_SIGNATURE", "EVIDENCE_SAME_EVENT"]);
   expect(d.evidence[0]).toMatchObject({ kind: "equivocation", offender: 1, anchorIndex: 0n });
   expect(codes(s.step([{ kind: "evidence", tx: { kind: "equivocation", a, b } }]))).toEqual(["EVIDENCE_DUPLICATE"]);
 });

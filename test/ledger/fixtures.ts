@@ -28,7 +28,7 @@ export { key };
 export const committee: Ed25519KeyPair[] = [0, 1, 2, 3].map((i) => key(1000 + i));
 
 export function testParams(emission: EmissionParams = testEmission): LedgerParams {
-  return { emission, committee: committee.map((k) => k.publicKey) };
+  return { emission, committee: committee.map((k) => k.publicKey), evidenceRules: { shardCount: 1, parentsMax: 4 } };
 }
 
 export const sigLock = (k: Ed25519KeyPair): Lock => ({ kind: "sig", publicKey: k.publicKey });

@@ -4,43 +4,17 @@
 // peer when its score is spent, keeps finalizing with the honest validators, and its
 // committed anchors are untouched.
 import { afterAll, describe, expect, test } from "bun:test";
-import type { Registry } from "prom-client";
-import type { Genesis } from "../../src/genesis/genesis.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
-import type { PhantomNode } from "../../src/node/node.ts";
-import { linkPair, type Link } from "../../src/net/p2p/link.ts";
-import { encodeMessage, frame, decodeMessage, FrameDecoder, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
+import { frame } from "../../src/net/p2p/messages.ts";
 import { buildEventHeader } from "../../src/consensus/engine.ts";
 import { encodeSignedEvent, signEvent, type SignedEvent } from "../../src/types/event.ts";
 import { EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
-import { TestNet, stopAll, until } from "./harness.ts";
+import { TestNet, stopAll, until, rogue, metricValue } from "./harness.ts";
 
 const nets: TestNet[] = [];
 afterAll(() => nets.forEach((n) => n.cleanup()));
-
-/** A hand-driven connection that claims to be validator `me`. */
-function rogue(node: PhantomNode, genesis: Genesis, me: number, publicKey: Uint8Array) {
-  const [mine, theirs] = linkPair(publicKey, genesis.validators[node.validator]!.publicKey);
-  const got: P2pMessage[] = [];
-  const frames = new FrameDecoder();
-  let closed: string | null = null;
-  mine.onData((b) => {
-    for (const f of frames.push(b)) got.push(decodeMessage(f));
-  });
-  mine.onClose((r) => (closed = r));
-  node.peers.attach(theirs as Link);
-  const send = (m: P2pMessage) => mine.send(frame(encodeMessage(m)));
-  send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: genesis.commitment, validator: me, highestSeq: new Array(genesis.k).fill(-1) });
-  return { got, send, raw: (b: Uint8Array) => mine.send(b), closed: () => closed };
-}
-
-async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  if (!m) return 0;
-  return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
-}
 
 /** Validators 0..2 run as honest nodes; validator 3's key is held by the test (the attacker). */
 function honestNetwork(label: string) {
@@ -68,7 +42,8 @@ describe("bad network input", () => {
         signEvent(buildEventHeader({ shard: 0, creator: 3, seq, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport, round: target.node.engine.describe(p.id)?.round ?? 0 })), payloadDigest: digest }), keys[3]!.secretKey);
       const e0 = head(0, []);
       const e1 = head(1, [e0, target.store.eventsByCreatorFrom(1, 0, 1)[0]!]);
-      const item = (e: SignedEvent, payload = EMPTY_PAYLOAD_BYTES) => ({ event: encodeSignedEvent(e), payload });
+      // Served without a signature: a mismatch among them proves nothing (peer score only).
+      const item = (e: SignedEvent, payload = EMPTY_PAYLOAD_BYTES) => ({ event: encodeSignedEvent(e), payload, serveSignature: new Uint8Array(64) });
 
       // Child before parent (reordered): buffered as an orphan, then accepted with its parent.
       attacker.send({ kind: "events", items: [item(e1)] });
@@ -83,7 +58,7 @@ describe("bad network input", () => {
       forged.signature[0]! ^= 1;
       attacker.send({ kind: "events", items: [item(forged)] });
       // Truncated event bytes.
-      attacker.send({ kind: "events", items: [{ event: encodeSignedEvent(head(2, [e1])).subarray(0, 40), payload: EMPTY_PAYLOAD_BYTES }] });
+      attacker.send({ kind: "events", items: [{ event: encodeSignedEvent(head(2, [e1])).subarray(0, 40), payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) }] });
       await until(() => attacker.closed() !== null || target.node.peers.isConnected(3) === false, 10_000).catch(() => {});
       // Garbage frames until the score runs out.
       for (let i = 0; i < 8 && attacker.closed() === null; i++) attacker.raw(frame(new Uint8Array([0xee, i])));
@@ -123,7 +98,7 @@ describe("bad network input", () => {
       const fork = (parents: SignedEvent[]) =>
         signEvent(buildEventHeader({ shard: 0, creator: 3, seq: 0, parents: parents.map((p) => ({ id: p.id, lamport: p.header.lamport, round: target.node.engine.describe(p.id)?.round ?? 0 })), payloadDigest: blake3_32(EMPTY_PAYLOAD_BYTES) }), keys[3]!.secretKey);
       const [a, b] = [fork([]), fork([other])];
-      attacker.send({ kind: "events", items: [a, b].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES })) });
+      attacker.send({ kind: "events", items: [a, b].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) })) });
       const evidenceRows = (n: (typeof nodes)[number]) => (n.store.db.query("SELECT COUNT(*) AS n FROM evidence WHERE offender = 3 AND kind = 'equivocation'").get() as { n: bigint }).n;
       await until(() => nodes.every((n) => evidenceRows(n) === 1n));
       expect(await metricValue(registries[0]!, "pc_node_evidence_total", { kind: "equivocation" })).toBeGreaterThanOrEqual(1);

@@ -13,6 +13,8 @@ import type { FailStop } from "../../src/node/fail-stop.ts";
 import { MemoryNetwork } from "../../src/node/transport.ts";
 import { mintTemplate } from "../../src/ledger/emission.ts";
 import { powSearch } from "../../src/crypto/pow.ts";
+import { linkPair, type Link } from "../../src/net/p2p/link.ts";
+import { encodeMessage, frame, decodeMessage, FrameDecoder, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
 
 export interface TestNode {
   node: PhantomNode;
@@ -86,3 +88,26 @@ export async function minedHeader(store: SqliteStore, genesis: Genesis, recipien
   new DataView(header.buffer).setBigUint64(template.nonceOffset, found.nonce!, true);
   return header;
 }
+
+/** A hand-driven connection that claims to be validator `me`. */
+export function rogue(node: PhantomNode, genesis: Genesis, me: number, publicKey: Uint8Array) {
+  const [mine, theirs] = linkPair(publicKey, genesis.validators[node.validator]!.publicKey);
+  const got: P2pMessage[] = [];
+  const frames = new FrameDecoder();
+  let closed: string | null = null;
+  mine.onData((b) => {
+    for (const f of frames.push(b)) got.push(decodeMessage(f));
+  });
+  mine.onClose((r) => (closed = r));
+  node.peers.attach(theirs as Link);
+  const send = (m: P2pMessage) => mine.send(frame(encodeMessage(m)));
+  send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: genesis.commitment, validator: me, highestSeq: new Array(genesis.k).fill(-1) });
+  return { got, send, raw: (b: Uint8Array) => mine.send(b), closed: () => closed };
+}
+
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+  if (!m) return 0;
+  return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
+}
+

@@ -2,14 +2,19 @@
 // per-message count limit, only events whose payload it has, and only what was asked.
 import { expect, test } from "bun:test";
 import { generateSignedDag } from "../../src/consensus/headers-gen.ts";
-import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
+import { keyPairFromSeed, verify } from "../../src/crypto/ed25519.ts";
+import { blake3_32 } from "../../src/crypto/hash.ts";
+import { daServeMessage } from "../../src/consensus/slashing.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { eventsPerMessageMax, type P2pMessage } from "../../src/net/p2p/messages.ts";
 import { decodeSignedEvent, type SignedEvent } from "../../src/types/event.ts";
 import { EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
 import { eventMessages, eventsByIdAnswer, syncAnswer, type EventSource } from "../../src/node/sync.ts";
+import { ServeSigner } from "../../src/node/data-availability.ts";
 
 const k = 4;
+const server = new ServeSigner(keyPairFromSeed(new Uint8Array(32).fill(5)).secretKey);
+const signServe = (id: Uint8Array, digest: Uint8Array) => server.sign(id, digest);
 const events = generateSignedDag({ secretKeys: [1, 2, 3, 4].map((i) => keyPairFromSeed(new Uint8Array(32).fill(i)).secretKey), eventCount: 1200, seed: new Uint8Array(32).fill(7) });
 
 function source(withPayloads = true): EventSource {
@@ -25,7 +30,7 @@ const carried = (ms: P2pMessage[]): SignedEvent[] => ms.flatMap((m) => (m.kind =
 
 test("a sync answer holds what the peer lacks, parents first, within the message limits", () => {
   const highest = [10, -1, 200, 5000];
-  const ms = syncAnswer(source(), k, highest);
+  const ms = syncAnswer(source(), k, highest, signServe);
   expect(ms.every((m) => m.kind === "events" && m.items.length <= eventsPerMessageMax)).toBe(true);
   const got = carried(ms);
   expect(got.length).toBe(events.filter((e) => e.header.seq > highest[e.header.creator]!).length);
@@ -39,6 +44,21 @@ test("a sync answer holds what the peer lacks, parents first, within the message
 
 test("events by id: only those we have, ordered; nothing without a payload", () => {
   const ids = [events[900]!.id, new Uint8Array(32).fill(9), events[3]!.id];
-  expect(carried(eventsByIdAnswer(source(), ids)).map((e) => toHex(e.id))).toEqual([toHex(events[3]!.id), toHex(events[900]!.id)]);
-  expect(eventMessages(source(false), events.slice(0, 10))).toEqual([]);
+  expect(carried(eventsByIdAnswer(source(), ids, signServe)).map((e) => toHex(e.id))).toEqual([toHex(events[3]!.id), toHex(events[900]!.id)]);
+  expect(eventMessages(source(false), events.slice(0, 10), signServe)).toEqual([]);
+});
+
+test("every served payload carries our signature over (event id, digest of the bytes sent); damaged bytes are never served", () => {
+  const serverKey = keyPairFromSeed(new Uint8Array(32).fill(5)).publicKey;
+  const ms = eventsByIdAnswer(source(), [events[3]!.id, events[900]!.id], signServe);
+  const items = ms.flatMap((m) => (m.kind === "events" ? m.items : []));
+  expect(items).toHaveLength(2);
+  for (const it of items) {
+    const e = decodeSignedEvent(it.event);
+    expect(verify(it.serveSignature, daServeMessage(e.id, blake3_32(it.payload)), serverKey)).toBe(true);
+    expect(verify(it.serveSignature, daServeMessage(e.id, blake3_32(Uint8Array.of(1))), serverKey)).toBe(false);
+  }
+  // A store whose bytes no longer hash to the event's digest: signing them would be a conflicting-DA statement.
+  const damaged: EventSource = { ...source(), getPayload: () => Uint8Array.of(2, 1, 0, 9) };
+  expect(eventsByIdAnswer(damaged, [events[3]!.id], signServe)).toEqual([]);
 });

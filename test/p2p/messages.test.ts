@@ -1,18 +1,19 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { encodeMessage, decodeMessage, FrameDecoder, frame, messageBytesMax, type P2pMessage } from "../../src/net/p2p/messages.ts";
+import { encodeMessage, decodeMessage, FrameDecoder, frame, messageBytesMax, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
 import { isPhantomError } from "../../src/errors.ts";
 
 const hash = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const signature = fc.uint8Array({ minLength: 64, maxLength: 64 });
 const seqs = fc.array(fc.integer({ min: -1, max: 1_000_000 }), { maxLength: 64 });
 const message: fc.Arbitrary<P2pMessage> = fc.oneof(
-  fc.record({ kind: fc.constant("hello" as const), version: fc.constant(1), commitment: hash, validator: fc.integer({ min: 0, max: 63 }), highestSeq: seqs }),
-  fc.record({ kind: fc.constant("events" as const), items: fc.array(fc.record({ event: fc.uint8Array({ maxLength: 300 }), payload: fc.uint8Array({ maxLength: 300 }) }), { maxLength: 5 }) }),
+  fc.record({ kind: fc.constant("hello" as const), version: fc.constant(P2P_PROTOCOL_VERSION), commitment: hash, validator: fc.integer({ min: 0, max: 63 }), highestSeq: seqs }),
+  fc.record({ kind: fc.constant("events" as const), items: fc.array(fc.record({ event: fc.uint8Array({ maxLength: 300 }), payload: fc.uint8Array({ maxLength: 300 }), serveSignature: signature }), { maxLength: 5 }) }),
   fc.record({ kind: fc.constant("sync_request" as const), highestSeq: seqs }),
   fc.record({ kind: fc.constant("txs" as const), txs: fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 5 }) }),
-  fc.record({ kind: fc.constant("get_payload" as const), digest: hash }),
+  fc.record({ kind: fc.constant("get_payload" as const), eventId: hash }),
   fc.record({ kind: fc.constant("get_events" as const), ids: fc.array(hash, { maxLength: 8 }) }),
-  fc.record({ kind: fc.constant("payload" as const), digest: hash, payload: fc.uint8Array({ maxLength: 500 }) }),
+  fc.record({ kind: fc.constant("payload" as const), eventId: hash, payload: fc.uint8Array({ maxLength: 500 }), serveSignature: signature }),
 );
 
 describe("P2P messages", () => {
@@ -38,8 +39,8 @@ describe("P2P messages", () => {
   });
 
   test("wrong protocol version and unknown kinds are refused", () => {
-    const hello = encodeMessage({ kind: "hello", version: 1, commitment: new Uint8Array(32), validator: 0, highestSeq: [] });
-    hello[1] = 2;
+    const hello = encodeMessage({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: new Uint8Array(32), validator: 0, highestSeq: [] });
+    hello[1] = 1; // a v1 peer (payloads without serve signatures)
     expect(() => decodeMessage(hello)).toThrow(expect.objectContaining({ code: "CODEC_UNKNOWN_VERSION" }));
     expect(() => decodeMessage(new Uint8Array([99]))).toThrow(expect.objectContaining({ code: "CODEC_UNKNOWN_TAG" }));
     expect(() => decodeMessage(new Uint8Array(0))).toThrow(expect.objectContaining({ code: "CODEC_TRUNCATED" }));

@@ -46,7 +46,7 @@ describe("P2P peers", () => {
     const { a, b } = await linked();
     expect(a.mgr.info().map((p) => p.validator)).toEqual([1]);
     expect(b.mgr.info()[0]!.highestSeq).toEqual([0, -1, -1]);
-    a.mgr.broadcast({ kind: "get_payload", digest: new Uint8Array(32) });
+    a.mgr.broadcast({ kind: "get_payload", eventId: new Uint8Array(32) });
     await flush();
     expect(b.got.map((g) => g.m.kind)).toEqual(["get_payload"]);
   });
@@ -78,7 +78,7 @@ describe("P2P peers", () => {
 
   test("messages over the rate are dropped and counted", async () => {
     const { a, lb } = await linked();
-    const m = frame(encodeMessage({ kind: "get_payload", digest: new Uint8Array(32) }));
+    const m = frame(encodeMessage({ kind: "get_payload", eventId: new Uint8Array(32) }));
     const burst = Buffer.concat(Array.from({ length: peerBurstMessagesMax + 10 }, () => m));
     lb.send(new Uint8Array(burst));
     await flush();
@@ -90,7 +90,7 @@ describe("P2P peers", () => {
     const a = manager(0);
     const [la, lb] = linkPair(keys[0]!, keys[1]!);
     a.mgr.attach(la);
-    lb.send(frame(encodeMessage({ kind: "get_payload", digest: new Uint8Array(32) })));
+    lb.send(frame(encodeMessage({ kind: "get_payload", eventId: new Uint8Array(32) })));
     await flush();
     expect(a.mgr.info()).toEqual([]);
     expect(await a.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain("P2P_EXPECTED_HELLO");
@@ -180,7 +180,7 @@ describe("P2P peers", () => {
   });
 });
 
-const getPayload: P2pMessage = { kind: "get_payload", digest: new Uint8Array(32) };
+const getPayload: P2pMessage = { kind: "get_payload", eventId: new Uint8Array(32) };
 
 /** `n` framed copies of `m` in one buffer (one read from the link). */
 const chunk = (n: number, m: P2pMessage) => new Uint8Array(Buffer.concat(Array.from({ length: n }, () => frame(encodeMessage(m)))));

@@ -50,7 +50,7 @@ describe("QUIC P2P link", () => {
       // Many messages, including large ones, arrive complete and in order.
       const big = new Uint8Array(60_000).map((_, i) => i & 0xff);
       for (let i = 0; i < 50; i++) a.mgr.broadcast({ kind: "txs", txs: [new Uint8Array([i]), i % 10 === 0 ? big : new Uint8Array(3)] });
-      b.mgr.broadcast({ kind: "get_payload", digest: new Uint8Array(32).fill(9) });
+      b.mgr.broadcast({ kind: "get_payload", eventId: new Uint8Array(32).fill(9) });
       await until(() => b.got.length === 50 && a.got.length === 1, "messages");
       b.got.forEach((m, i) => {
         expect(m.kind).toBe("txs");

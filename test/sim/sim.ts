@@ -113,6 +113,8 @@ interface Validator {
   /** Paused (SIGSTOP): keeps its state, receives and sends nothing; `pausedAtRound` = its decided round then. */
   paused: boolean;
   pausedAtRound: number;
+  /** Woken from a pause and still placing what it missed: signs nothing yet, as the node holds off while history arrives. */
+  catchingUp: boolean;
   withheld: SignedEvent[];
   group: number;
 }
@@ -200,6 +202,7 @@ export class Simulation {
       crashed: false,
       paused: false,
       pausedAtRound: 0,
+      catchingUp: false,
       withheld: [],
       group: this.rng.int(2),
     }));
@@ -281,7 +284,8 @@ export class Simulation {
     this.created++;
     v.store.push(e);
     if (this.honest(v) && e.header.seq > 0 && !effectiveParents(e.header)[0]) this.rejoins++;
-    if (v.fault === "pause" && !this.healed) this.mayBeStale.add(hexId(e));
+    // A paused validator's events from before it caught up may be stale (created with old parents).
+    if (v.fault === "pause" && (!this.healed || v.catchingUp)) this.mayBeStale.add(hexId(e));
     else if (this.honest(v)) this.honestCreated.push(hexId(e));
     else this.faultyIds.add(hexId(e));
     if (v.fault === "withhold" && !this.healed) {
@@ -348,7 +352,10 @@ export class Simulation {
         v.pausedAtRound = Math.max(1, v.engine.stats().lastDecidedRound);
       } else if (v.paused) {
         const othersDecided = Math.max(...this.validators.filter((o) => o !== v).map((o) => o.engine.stats().lastDecidedRound));
-        if (this.healed || othersDecided >= v.pausedAtRound + PAUSE_ROUNDS(this.o.horizonRounds)) v.paused = false;
+        if (this.healed || othersDecided >= v.pausedAtRound + PAUSE_ROUNDS(this.o.horizonRounds)) {
+          v.paused = false;
+          v.catchingUp = true;
+        }
       }
     }
   }
@@ -387,6 +394,13 @@ export class Simulation {
     this.pauseAndResume();
     for (const v of this.validators) {
       if (v.crashed || v.paused) continue;
+      if (v.catchingUp) {
+        // Caught up once nothing it received waits for a parent and it decides near the others.
+        const othersDecided = Math.max(...this.validators.filter((o) => o !== v).map((o) => o.engine.stats().lastDecidedRound));
+        const st = v.engine.stats();
+        if (st.orphans > 0 || st.lastDecidedRound + (this.o.horizonRounds >> 1) < othersDecided) continue;
+        v.catchingUp = false;
+      }
       const rate = v.fault === "lag" ? 0.05 : 0.25;
       if (this.rng.chance(rate)) this.createOne(v);
     }

@@ -90,7 +90,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
     limitStoreGrowthForTests(store);
     const rpcToken = rpcTokenFromPlan(rpcAuth, fileOpts); // the store directory exists now (the cookie lives there)
     if (rpcAuth.kind === "cookie") opened.push(() => removeCookie(rpcAuth.path));
-    const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey) });
+    const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey), registry, log });
     if (config.certOut) {
       try {
         writeFileSync(config.certOut, transport.certificateDer());

@@ -3,9 +3,10 @@
  * Every message: u8 kind, then the body. Decoding is strict (src/codec).
  */
 import { Writer, Reader, decodeExact, CodecError } from "../../codec/index.ts";
-import { HASH_BYTES, COMMITTEE_MAX, PAYLOAD_BYTES_MAX } from "../../types/constants.ts";
+import { HASH_BYTES, COMMITTEE_MAX, PAYLOAD_BYTES_MAX, SIGNATURE_BYTES } from "../../types/constants.ts";
 
-export const P2P_PROTOCOL_VERSION = 1;
+/** 2: served payloads carry the server's data-availability signature (events items, get_payload by event id). */
+export const P2P_PROTOCOL_VERSION = 2;
 /** Largest frame a peer may send; bigger ones close the connection. */
 export const messageBytesMax = PAYLOAD_BYTES_MAX + 64 * 1024;
 export const eventsPerMessageMax = 512;
@@ -13,19 +14,28 @@ export const txsPerMessageMax = 1024;
 const eventBytesMax = 1024;
 const txBytesMax = 64 * 1024;
 
+/** Payload bytes served for a signed event, with the server's signature over (event id, blake3_32(payload)) (SPEC_SLASHING §3). */
+export interface ServedEvent {
+  event: Uint8Array;
+  payload: Uint8Array;
+  serveSignature: Uint8Array;
+}
+
 export type P2pMessage =
   /** First message on a connection: who I am and what I have. */
   | { kind: "hello"; version: number; commitment: Uint8Array; validator: number; highestSeq: number[] }
   /** Signed events with their payloads, in topological (Lamport) order. */
-  | { kind: "events"; items: { event: Uint8Array; payload: Uint8Array }[] }
+  | { kind: "events"; items: ServedEvent[] }
   /** "Send me every event of creator c with seq > highestSeq[c]" (-1 = none known). */
   | { kind: "sync_request"; highestSeq: number[] }
   /** Transactions (encoded PayloadTx: micro or mint) for the mempool. */
   | { kind: "txs"; txs: Uint8Array[] }
-  | { kind: "get_payload"; digest: Uint8Array }
+  /** "Send me the payload of this event". */
+  | { kind: "get_payload"; eventId: Uint8Array }
   /** "Send me these events by id" (parents that orphans wait for, e.g. the other side of a fork). */
   | { kind: "get_events"; ids: Uint8Array[] }
-  | { kind: "payload"; digest: Uint8Array; payload: Uint8Array };
+  /** The answer: the event's payload bytes and the server's signature over (event id, their digest). */
+  | { kind: "payload"; eventId: Uint8Array; payload: Uint8Array; serveSignature: Uint8Array };
 
 const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7 } as const;
 
@@ -47,7 +57,7 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
       writeSeqs(w, m.highestSeq);
       break;
     case "events":
-      w.list(m.items, eventsPerMessageMax, (w, it) => w.bytes(it.event, eventBytesMax).bytes(it.payload, PAYLOAD_BYTES_MAX));
+      w.list(m.items, eventsPerMessageMax, (w, it) => w.bytes(it.event, eventBytesMax).bytes(it.payload, PAYLOAD_BYTES_MAX).fixed(it.serveSignature, SIGNATURE_BYTES));
       break;
     case "sync_request":
       writeSeqs(w, m.highestSeq);
@@ -56,17 +66,19 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
       w.list(m.txs, txsPerMessageMax, (w, t) => w.bytes(t, txBytesMax));
       break;
     case "get_payload":
-      w.fixed(m.digest, HASH_BYTES);
+      w.fixed(m.eventId, HASH_BYTES);
       break;
     case "get_events":
       w.list(m.ids, eventsPerMessageMax, (w, id) => w.fixed(id, HASH_BYTES));
       break;
     case "payload":
-      w.fixed(m.digest, HASH_BYTES).bytes(m.payload, PAYLOAD_BYTES_MAX);
+      w.fixed(m.eventId, HASH_BYTES).bytes(m.payload, PAYLOAD_BYTES_MAX).fixed(m.serveSignature, SIGNATURE_BYTES);
       break;
   }
   return w.finish();
 }
+
+const readServedEvent = (r: Reader): ServedEvent => ({ event: r.bytes(eventBytesMax, "event"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload"), serveSignature: r.fixed(SIGNATURE_BYTES, "serve signature") });
 
 function readMessage(r: Reader): P2pMessage {
   const kind = r.u8("message kind");
@@ -77,17 +89,17 @@ function readMessage(r: Reader): P2pMessage {
       return { kind: "hello", version, commitment: r.fixed(HASH_BYTES, "genesis commitment"), validator: r.u8("validator"), highestSeq: readSeqs(r) };
     }
     case KIND.events:
-      return { kind: "events", items: r.list(eventsPerMessageMax, (r) => ({ event: r.bytes(eventBytesMax, "event"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload") }), "events") };
+      return { kind: "events", items: r.list(eventsPerMessageMax, readServedEvent, "events") };
     case KIND.sync_request:
       return { kind: "sync_request", highestSeq: readSeqs(r) };
     case KIND.txs:
       return { kind: "txs", txs: r.list(txsPerMessageMax, (r) => r.bytes(txBytesMax, "tx"), "txs") };
     case KIND.get_payload:
-      return { kind: "get_payload", digest: r.fixed(HASH_BYTES, "digest") };
+      return { kind: "get_payload", eventId: r.fixed(HASH_BYTES, "event id") };
     case KIND.get_events:
       return { kind: "get_events", ids: r.list(eventsPerMessageMax, (r) => r.fixed(HASH_BYTES, "event id"), "event ids") };
     case KIND.payload:
-      return { kind: "payload", digest: r.fixed(HASH_BYTES, "digest"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload") };
+      return { kind: "payload", eventId: r.fixed(HASH_BYTES, "event id"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload"), serveSignature: r.fixed(SIGNATURE_BYTES, "serve signature") };
     default:
       throw new CodecError("CODEC_UNKNOWN_TAG", `unknown P2P message kind ${kind}`);
   }

@@ -6,6 +6,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
+import { CONFIDENTIALITY_CLOSE_MARGIN_PACKETS, KEY_UPDATE_PACKETS_DEFAULT, confidentialityLimitPackets, integrityLimitPackets } from "./aead-limits.ts";
 import { ByteArena } from "./byte-arena.ts";
 import { NewReno } from "./congestion.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
@@ -88,6 +89,24 @@ export interface ConnectionOptions {
   maxReceiveDatagramBytes?: number;
   /** Accept DATAGRAM frames up to this size (0 disables). */
   maxDatagramFrameBytes?: number;
+  /**
+   * Received stream data counts as consumed as soon as it is delivered as an event
+   * (default true). With false the application must call `consumeStream`, and flow
+   * credit (MAX_STREAM_DATA / MAX_DATA) is only re-granted for consumed bytes.
+   */
+  consumeOnDelivery?: boolean;
+  /**
+   * Bytes received and not yet consumed (in order or not) the connection holds at
+   * most: the cap of its MAX_DATA window, auto-tuning included. Default
+   * CONNECTION_WINDOW_GROWTH × connectionWindowBytes.
+   */
+  receiveBufferBytesMax?: number;
+  /** Start a key update after protecting this many 1-RTT packets with one key (default KEY_UPDATE_PACKETS_DEFAULT). */
+  keyUpdatePackets?: number;
+  /** Override of the suite's confidentiality limit (RFC 9001 §6.6), for tests. */
+  aeadConfidentialityLimit?: number;
+  /** Override of the suite's integrity limit (packets failing authentication), for tests. */
+  aeadIntegrityLimit?: number;
   /** Secret for stateless reset tokens (shared by an endpoint's connections). */
   resetKey?: Uint8Array;
   random?: (n: number) => Uint8Array;
@@ -192,6 +211,10 @@ export class Connection {
   private readonly sendStreams = new Map<number, SendStream>();
   private readonly recvStreams = new Map<number, RecvStream>();
   private readonly maxStreamDataDirty = new Set<number>();
+  private readonly consumeOnDelivery: boolean;
+  /** Delivered, not yet consumed bytes per stream (kept after a stream finishes until consumed). */
+  private readonly unconsumed = new Map<number, number>();
+  private unconsumedTotal = 0;
   private readonly sendQueue: number[] = [];
   private readonly queued = new Set<number>();
   private nextBidi: number;
@@ -213,6 +236,19 @@ export class Connection {
   private writePhase = 0;
   private prevReadKeys: PacketKeys | null = null;
   private keyUpdatePn = -1;
+  // AEAD limits (RFC 9001 §6.6).
+  private readonly keyUpdatePackets: number;
+  private readonly confidentialityLimitOverride: number | undefined;
+  private readonly integrityLimitOverride: number | undefined;
+  /** 1-RTT packets protected with the current write key. */
+  private packetsWithWriteKey = 0;
+  /** Handshake and 1-RTT packets that failed authentication, over the connection's life. */
+  private authFailures = 0;
+  /** Write-key rotations (ours or following the peer's). */
+  keyUpdates = 0;
+  /** RTT samples taken (the latest is `rttMs.latest`) and packets declared lost, for metrics. */
+  rttSamples = 0;
+  packetsLost = 0;
   // Timers and closing.
   private idleTimeoutMs: number;
   private readonly keepAliveMs: number;
@@ -239,14 +275,21 @@ export class Connection {
     this.originalDcid = originalDcid;
     // A server that made the client echo a Retry token has validated its address.
     this.addressValidated = isClient || retryOriginalDcid !== undefined;
-    this.connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
-    this.recvWindow = new ReceiveWindow({ windowBytes: this.connectionWindow, windowBytesMax: this.connectionWindow * CONNECTION_WINDOW_GROWTH, level: "connection" });
+    const connectionWindow = opts.connectionWindowBytes ?? CONNECTION_WINDOW_BYTES_DEFAULT;
+    const receiveBufferBytesMax = Math.max(1, opts.receiveBufferBytesMax ?? connectionWindow * CONNECTION_WINDOW_GROWTH);
+    // The initial MAX_DATA never exceeds the receive buffer it stands for.
+    this.connectionWindow = Math.min(connectionWindow, receiveBufferBytesMax);
+    this.consumeOnDelivery = opts.consumeOnDelivery ?? true;
+    this.recvWindow = new ReceiveWindow({ windowBytes: this.connectionWindow, windowBytesMax: receiveBufferBytesMax, level: "connection" });
     this.nextBidi = isClient ? 0 : 1;
     this.nextUni = isClient ? 2 : 3;
     this.localMaxStreamsBidi = opts.maxStreamsBidi ?? STREAMS_MAX_DEFAULT;
     this.localMaxStreamsUni = opts.maxStreamsUni ?? STREAMS_MAX_DEFAULT;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS_DEFAULT;
     this.keepAliveMs = opts.keepAliveMs ?? 0;
+    this.keyUpdatePackets = Math.max(1, opts.keyUpdatePackets ?? KEY_UPDATE_PACKETS_DEFAULT);
+    this.confidentialityLimitOverride = opts.aeadConfidentialityLimit;
+    this.integrityLimitOverride = opts.aeadIntegrityLimit;
     this.localCids.set(0, scid);
     this.peerCids.set(0, { cid: dcid, token: null });
     const streamWindow = opts.streamWindowBytes ?? STREAM_WINDOW_BYTES_DEFAULT;
@@ -345,6 +388,9 @@ export class Connection {
   get congestionWindowBytes(): number {
     return this.cc.congestionWindow;
   }
+  get bytesInFlight(): number {
+    return this.cc.bytesInFlight;
+  }
 
   pollEvents(): ConnectionEvent[] {
     return this.events.splice(0);
@@ -369,6 +415,30 @@ export class Connection {
     if (!s) throw new QuicError("STREAM_STATE_ERROR", `stream ${streamId} is not open for sending`);
     s.write(data, fin);
     this.markSendable(streamId);
+  }
+
+  /**
+   * The application consumed `bytes` of the data delivered on `streamId` (only needed
+   * with `consumeOnDelivery: false`): flow credit is re-granted for them.
+   */
+  consumeStream(streamId: number, bytes: number): void {
+    const held = this.unconsumed.get(streamId) ?? 0;
+    const n = Math.min(held, Math.max(0, bytes));
+    if (n === 0) return;
+    if (held === n) this.unconsumed.delete(streamId);
+    else this.unconsumed.set(streamId, held - n);
+    this.unconsumedTotal -= n;
+    this.recvWindow.onConsumed(n);
+    if (this.recvWindow.updateNeeded()) this.maxDataDirty = true;
+    const r = this.recvStreams.get(streamId);
+    if (!r) return;
+    r.consume(n);
+    if (r.creditUpdate() !== null) this.maxStreamDataDirty.add(streamId);
+  }
+
+  /** Stream bytes delivered to the application and not yet consumed (all streams). */
+  get unconsumedBytes(): number {
+    return this.unconsumedTotal;
   }
 
   /** Bytes written to a stream and not yet acknowledged (for application backpressure). */
@@ -407,10 +477,40 @@ export class Connection {
     const app = this.spaces[SPACE_APP];
     if (!this.handshakeConfirmed || !app.writeKeys || this.readPhase !== this.writePhase) return false;
     if (this.keyUpdatePn >= 0 && this.recovery.largestAcked("application") < this.keyUpdatePn) return false;
-    app.writeKeys = app.writeKeys.next();
+    this.rotateWriteKeys();
+    return true;
+  }
+
+  /** Next write key phase; packets counted against the AEAD limits start again. */
+  private rotateWriteKeys(): void {
+    const app = this.spaces[SPACE_APP];
+    app.writeKeys = app.writeKeys!.next();
     this.writePhase ^= 1;
     this.keyUpdatePn = app.nextPn;
-    return true;
+    this.packetsWithWriteKey = 0;
+    this.keyUpdates++;
+  }
+
+  /**
+   * RFC 9001 §6.6: update the write key well before its confidentiality limit; if that
+   * is not possible in time (the previous update is still unacknowledged), close with
+   * AEAD_LIMIT_REACHED before the limit.
+   */
+  private enforceConfidentialityLimit(nowMs: number): void {
+    const keys = this.spaces[SPACE_APP].writeKeys;
+    if (!keys || this.packetsWithWriteKey < this.keyUpdatePackets) return;
+    if (this.initiateKeyUpdate()) return;
+    const limit = this.confidentialityLimitOverride ?? confidentialityLimitPackets(keys.suite);
+    if (this.packetsWithWriteKey >= limit - CONFIDENTIALITY_CLOSE_MARGIN_PACKETS) {
+      this.failWith(new QuicError("AEAD_LIMIT_REACHED", `key used for ${this.packetsWithWriteKey} packets and no key update possible`), nowMs);
+    }
+  }
+
+  /** RFC 9001 §6.6: count packets failing authentication; close at the integrity limit. */
+  private onAuthFailure(keys: PacketKeys): void {
+    this.authFailures++;
+    const limit = this.integrityLimitOverride ?? integrityLimitPackets(keys.suite);
+    if (this.authFailures >= limit) throw new QuicError("AEAD_LIMIT_REACHED", `${this.authFailures} packets failed authentication`);
   }
 
   get keyPhase(): number {
@@ -481,6 +581,8 @@ export class Connection {
     if (!opened) {
       this.packetsDropped++;
       if (spaceId === SPACE_APP) this.checkStatelessReset(datagram, nowMs);
+      // Initial keys are public: their failures say nothing about the AEAD's bounds.
+      if (spaceId !== SPACE_INITIAL && !this.isClosing) this.onAuthFailure(space.readKeys);
       return;
     }
     const reserved = hdr.form === "short" ? opened.firstByte & 0x18 : opened.firstByte & 0x0c;
@@ -520,9 +622,7 @@ export class Connection {
         app.readKeys = next;
         this.readPhase ^= 1;
         if (this.writePhase !== this.readPhase) {
-          app.writeKeys = app.writeKeys!.next();
-          this.writePhase = this.readPhase;
-          this.keyUpdatePn = app.nextPn;
+          this.rotateWriteKeys();
         }
         return opened;
       }
@@ -780,7 +880,13 @@ export class Connection {
     const { pieces, fin: finNow } = r.receive(offset, data, fin);
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i]!;
-      this.recvWindow.onConsumed(piece.length);
+      if (this.consumeOnDelivery) {
+        this.recvWindow.onConsumed(piece.length);
+        r.consume(piece.length);
+      } else if (piece.length > 0) {
+        this.unconsumed.set(id, (this.unconsumed.get(id) ?? 0) + piece.length);
+        this.unconsumedTotal += piece.length;
+      }
       this.events.push({ type: "stream_data", streamId: id, data: piece, fin: finNow && i === pieces.length - 1 });
     }
     if (finNow && pieces.length === 0) this.events.push({ type: "stream_data", streamId: id, data: new Uint8Array(0), fin: true });
@@ -807,7 +913,12 @@ export class Connection {
     const before = r.highestOffset;
     r.onReset(errorCode, finalSize);
     this.recvWindow.onBytesReceived(finalSize - before);
-    this.recvWindow.onConsumed(finalSize - r.readOffset);
+    // Bytes never delivered, and delivered ones not yet consumed, are given back at once.
+    const held = this.unconsumed.get(id) ?? 0;
+    this.unconsumed.delete(id);
+    this.unconsumedTotal -= held;
+    this.recvWindow.onConsumed(finalSize - r.readOffset + held);
+    if (this.recvWindow.updateNeeded()) this.maxDataDirty = true;
     this.events.push({ type: "stream_reset", streamId: id, errorCode });
     this.retireRecvStream(r);
   }
@@ -842,6 +953,8 @@ export class Connection {
   private onAck(space: Space, f: AckFrame, nowMs: number): void {
     const exponent = space.id === SPACE_APP ? (this.peerParams?.ackDelayExponent ?? 3) : 3;
     const res = this.recovery.onAckReceived(space.name, { ranges: f.ranges, ackDelayMs: (f.ackDelay * 2 ** exponent) / 1000 }, nowMs);
+    if (res.rttSampled) this.rttSamples++;
+    this.packetsLost += res.lost.length;
     for (const p of res.newlyAcked) this.onPacketAcked(space, p);
     for (const p of res.lost) this.onPacketLost(space, p);
   }
@@ -908,6 +1021,7 @@ export class Connection {
     if (!r) return;
     const space = this.spaces[SPACE_NAMES.indexOf(r.space) as SpaceId];
     if (r.kind === "loss") {
+      this.packetsLost += r.lost.length;
       for (const p of r.lost) this.onPacketLost(space, p);
       return;
     }
@@ -957,6 +1071,12 @@ export class Connection {
       return out;
     }
     for (let i = 0; i < DATAGRAMS_PER_SEND_MAX; i++) {
+      this.enforceConfidentialityLimit(nowMs);
+      if (this.isClosing) {
+        const c = this.closeDatagram(nowMs);
+        if (c) out.push(c);
+        break;
+      }
       const d = this.buildDatagram(nowMs);
       if (!d) break;
       out.push(d);
@@ -1016,6 +1136,7 @@ export class Connection {
     for (const d of drafts) {
       const start = o;
       o = sealPacketInto(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used), out, o);
+      if (d.space.id === SPACE_APP) this.packetsWithWriteKey++;
       if (track) {
         const inFlight = d.ackEliciting || d.nonAckFrames;
         this.recovery.onPacketSent({ pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: o - start, timeSentMs: nowMs, frames: d.frames });

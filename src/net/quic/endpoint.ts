@@ -11,6 +11,7 @@ import { QUIC_VERSION_1 } from "./initial-keys.ts";
 import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
+import type { QuicGaugeSource, QuicMetrics } from "./metrics.ts";
 
 /** Time source and timers; tests inject a virtual one. */
 export interface Clock {
@@ -36,6 +37,10 @@ export interface EndpointStats {
   statelessResetsSent: number;
   retriesSent: number;
   connectionsAccepted: number;
+  /** Initials refused because `halfOpenMax` server handshakes were already in progress. */
+  halfOpenRefused: number;
+  /** Server handshakes dropped because they did not complete within `handshakeTimeoutMs`. */
+  halfOpenTimedOut: number;
   /** Connections closed with a transport error, by RFC 9000 error name (CRYPTO_ERROR covers TLS alerts). */
   connectionErrors: Record<string, number>;
 }
@@ -53,20 +58,47 @@ const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
 /** How long a Retry token stays valid. */
 export const RETRY_TOKEN_LIFETIME_MS = 10_000;
 const RETRY_TOKEN_MAC_BYTES = 16;
+/**
+ * Half-open (accepted, handshake not complete) server connections above which a
+ * token-less Initial is answered with a stateless Retry instead of new state. A
+ * legitimate handshake costs one extra round trip only while the server is loaded.
+ */
+export const RETRY_HALF_OPEN_THRESHOLD_DEFAULT = 64;
+/** Half-open server connections kept at most; Initials beyond it are dropped even with a valid token. */
+export const HALF_OPEN_MAX_DEFAULT = 1024;
+/** A server handshake not complete after this long is dropped silently (its state is freed). */
+export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000;
+/** `quic_peer_rejected` log lines per minute at most; the next line counts the ones left out. */
+export const PEER_REJECTED_LOGS_PER_MINUTE = 10;
+const LOG_WINDOW_MS = 60_000;
 
 export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "serverName"> & {
   clock?: Clock;
-  /** Server: validate client addresses with a Retry round trip before keeping any state (RFC 9000 §8.1.2). */
+  /** Server: always validate client addresses with a Retry round trip before keeping any state (RFC 9000 §8.1.2). */
   retry?: boolean;
+  /** Server: Retry every token-less Initial once this many handshakes are half-open (default RETRY_HALF_OPEN_THRESHOLD_DEFAULT; 0 = always). */
+  retryHalfOpenThreshold?: number;
+  /** Server: half-open handshakes kept at most (default HALF_OPEN_MAX_DEFAULT). */
+  halfOpenMax?: number;
+  /** Server: drop a handshake not complete after this long (default HANDSHAKE_TIMEOUT_MS_DEFAULT). */
+  handshakeTimeoutMs?: number;
   /** Called for each connection accepted by a listening endpoint, once its handshake is done. */
   onConnection?: (conn: QuicConnection) => void;
+  /** Metrics to report into (createQuicMetrics on the node's registry). */
+  metrics?: QuicMetrics;
+  /** Log sink for operator-visible events (peers refused by verifyPeer; rate-limited). */
+  log?: (line: Record<string, unknown>) => void;
 };
+
+type HandshakeOutcome = "pending" | "completed" | "failed";
 
 type UdpSocket = import("bun").udp.Socket<"uint8array">;
 
 /** Application view of one connection. */
 export class QuicConnection {
   private dataCb: ((streamId: number, data: Uint8Array, fin: boolean) => void) | null = null;
+  /** The application calls consume() itself instead of data counting as consumed when dataCb returns. */
+  private manualConsume = false;
   private datagramCb: ((data: Uint8Array) => void) | null = null;
   private closeCb: ((errorCode: number, reason: string) => void) | null = null;
   private resetCb: ((streamId: number, errorCode: number) => void) | null = null;
@@ -78,10 +110,21 @@ export class QuicConnection {
   /** Keys under which the endpoint routes to this connection. */
   readonly cidKeys = new Set<string>();
   timerAt = Infinity;
+  /** Server side: timer that drops the connection if its handshake stalls. */
+  handshakeTimer: unknown = null;
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
   private drainWaiters: { streamId: number; lowWaterBytes: number; resolve: () => void }[] = [];
 
+  /** @internal Handshake bookkeeping for metrics: outcome, a reason set before the close, counters already reported. */
+  handshakeOutcome: HandshakeOutcome = "pending";
+  failReason: string | null = null;
+  reported = { rttSamples: 0, packetsLost: 0, keyUpdates: 0 };
+
   constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
+
+  get role(): "client" | "server" {
+    return this.conn.isClient ? "client" : "server";
+  }
 
   get peerPublicKey(): Uint8Array | null {
     return this.conn.peerPublicKey;
@@ -142,9 +185,28 @@ export class QuicConnection {
     this.endpoint.kick(this);
   }
 
-  onData(cb: (streamId: number, data: Uint8Array, fin: boolean) => void): void {
+  /**
+   * Sets the stream data handler. Flow credit is re-granted for data only once it is
+   * consumed: when `cb` returns, or with `{ manualConsume: true }` when the
+   * application calls `consume(streamId, bytes)`. Until then the peer is held back
+   * by flow control; data that arrives before a handler is set is kept (within the
+   * same limits) and handed over here.
+   */
+  onData(cb: (streamId: number, data: Uint8Array, fin: boolean) => void, opts: { manualConsume?: boolean } = {}): void {
     this.dataCb = cb;
+    this.manualConsume = opts.manualConsume ?? false;
     this.replay();
+  }
+
+  /** With `manualConsume`: the application is done with `bytes` more bytes of `streamId`. */
+  consume(streamId: number, bytes: number): void {
+    this.conn.consumeStream(streamId, bytes);
+    this.endpoint.kick(this);
+  }
+
+  /** Stream bytes delivered and not yet consumed (bounded by the connection's receive buffer). */
+  get unconsumedBytes(): number {
+    return this.conn.unconsumedBytes;
   }
   onDatagram(cb: (data: Uint8Array) => void): void {
     this.datagramCb = cb;
@@ -161,16 +223,21 @@ export class QuicConnection {
 
   private replay(): void {
     const events = this.backlog;
+    if (events.length === 0) return;
     this.backlog = [];
     for (const e of events) this.dispatch(e);
+    this.endpoint.kick(this); // consumed backlog may re-grant credit
   }
 
   /** @internal */
   dispatch(e: ConnectionEvent): void {
     switch (e.type) {
       case "stream_data":
-        if (this.dataCb) this.dataCb(e.streamId, e.data, e.fin);
-        else this.backlog.push(e);
+        if (!this.dataCb) this.backlog.push(e);
+        else {
+          this.dataCb(e.streamId, e.data, e.fin);
+          if (!this.manualConsume) this.conn.consumeStream(e.streamId, e.data.length);
+        }
         return;
       case "datagram":
         if (this.datagramCb) this.datagramCb(e.data);
@@ -195,10 +262,12 @@ export class QuicConnection {
   }
 }
 
-export class QuicEndpoint {
+export class QuicEndpoint implements QuicGaugeSource {
   private readonly byCid = new Map<string, QuicConnection>();
   private readonly connections = new Set<QuicConnection>();
   private readonly dirty = new Set<QuicConnection>();
+  /** Accepted server connections whose handshake is not complete yet (bounded by halfOpenMax). */
+  private readonly halfOpen = new Set<QuicConnection>();
   private flushScheduled = false;
   private readonly clock: Clock;
   private readonly resetKey = new Uint8Array(randomBytes(32));
@@ -207,6 +276,10 @@ export class QuicEndpoint {
   private resetBudget = STATELESS_RESETS_PER_SECOND;
   private resetBudgetAt = 0;
   private closedEndpoint = false;
+  private readonly metrics: QuicMetrics | undefined;
+  private rejectLogWindowAt = -Infinity;
+  private rejectLogsInWindow = 0;
+  private rejectLogsSuppressed = 0;
   /** Counters for metrics (bad input is dropped and counted, never thrown). */
   readonly stats: EndpointStats = {
     datagramsReceived: 0,
@@ -217,12 +290,16 @@ export class QuicEndpoint {
     statelessResetsSent: 0,
     retriesSent: 0,
     connectionsAccepted: 0,
+    halfOpenRefused: 0,
+    halfOpenTimedOut: 0,
     connectionErrors: {},
   };
 
   private constructor(private readonly socket: UdpSocket, private readonly opts: EndpointOptions, private readonly listening: boolean) {
     this.clock = opts.clock ?? realClock;
     this.certificate = opts.certificate ?? certificateDer(opts.identity);
+    this.metrics = opts.metrics;
+    this.metrics?.sources.add(this);
   }
 
   /** Binds a UDP socket on `port` (0 = any) that accepts connections. */
@@ -267,16 +344,26 @@ export class QuicEndpoint {
     return this.connections.size;
   }
 
+  /** Accepted server connections whose handshake has not completed. */
+  get halfOpenCount(): number {
+    return this.halfOpen.size;
+  }
+
   /** Connects to a server and resolves once the handshake (with peer verification) completes. */
   connect(host: string, port: number, overrides: Partial<ConnectionOptions> = {}, timeoutMs = CONNECT_TIMEOUT_MS_DEFAULT): Promise<QuicConnection> {
     if (this.closedEndpoint) return Promise.reject(new QuicEndpointError("QUIC_ENDPOINT_CLOSED", "endpoint is closed"));
-    const conn = Connection.client({ ...this.connOptions(), serverName: "localhost", ...overrides });
+    const target = { qc: null as QuicConnection | null };
+    const verify = overrides.verifyPeer ?? this.opts.verifyPeer;
+    const conn = Connection.client({ ...this.connOptions(), serverName: "localhost", ...overrides, verifyPeer: (pk) => this.verifyPeer(target.qc, verify, pk) });
     const qc = new QuicConnection(this, conn, host, port);
+    target.qc = qc;
     this.register(qc);
+    this.metrics?.handshakesStarted.inc({ role: "client" });
     return new Promise((resolve, reject) => {
       const timer = this.clock.setTimer(() => {
         if (qc.handshakeWaiters) {
           qc.handshakeWaiters = null;
+          qc.failReason ??= "timeout";
           qc.close(0, "connect timeout");
           reject(new QuicEndpointError("QUIC_CONNECT_TIMEOUT", `handshake with ${host}:${port} timed out`));
         }
@@ -289,9 +376,41 @@ export class QuicEndpoint {
     });
   }
 
+  /**
+   * Runs the application's verifyPeer; a refusal is counted and logged (rate-limited),
+   * and names the handshake's failure reason.
+   */
+  private verifyPeer(qc: QuicConnection | null, verify: (pk: Uint8Array) => boolean, publicKey: Uint8Array): boolean {
+    if (verify(publicKey)) return true;
+    const role = qc?.role ?? "server";
+    if (qc) qc.failReason = "peer_rejected";
+    this.metrics?.peersRejected.inc({ role });
+    this.logPeerRejected(role, qc?.remote ?? "", publicKey);
+    return false;
+  }
+
+  private logPeerRejected(role: string, remote: string, publicKey: Uint8Array): void {
+    const log = this.opts.log;
+    if (!log) return;
+    const now = this.clock.nowMs();
+    if (now - this.rejectLogWindowAt >= LOG_WINDOW_MS) {
+      this.rejectLogWindowAt = now;
+      this.rejectLogsInWindow = 0;
+    }
+    if (this.rejectLogsInWindow >= PEER_REJECTED_LOGS_PER_MINUTE) {
+      this.rejectLogsSuppressed++;
+      return;
+    }
+    this.rejectLogsInWindow++;
+    const suppressed = this.rejectLogsSuppressed;
+    this.rejectLogsSuppressed = 0;
+    log({ type: "quic_peer_rejected", role, remote, publicKey: Buffer.from(publicKey).toString("hex"), ...(suppressed > 0 ? { suppressed } : {}) });
+  }
+
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, retry: _r, ...rest } = this.opts;
-    return { ...rest, certificate: this.certificate, resetKey: this.resetKey };
+    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, ...rest } = this.opts;
+    // Credit follows the application's consumption (QuicConnection.onData / consume).
+    return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false };
   }
 
   private register(qc: QuicConnection): void {
@@ -333,7 +452,11 @@ export class QuicEndpoint {
       this.stats.datagramsDropped++;
       return;
     }
-    if (fresh) this.stats.connectionsAccepted++;
+    if (fresh) {
+      this.stats.connectionsAccepted++;
+      this.metrics?.handshakesStarted.inc({ role: "server" });
+      this.trackHalfOpen(qc);
+    }
     this.kick(qc);
   }
 
@@ -354,29 +477,68 @@ export class QuicEndpoint {
       }
       return null;
     }
-    if (hdr.type !== PACKET_TYPE_INITIAL || buf.length < INITIAL_DATAGRAM_BYTES_MIN || hdr.dcid.length < 8 || this.connections.size >= CONNECTIONS_MAX) {
+    if (hdr.type !== PACKET_TYPE_INITIAL || buf.length < INITIAL_DATAGRAM_BYTES_MIN || hdr.dcid.length < 8) {
       this.stats.datagramsDropped++;
       return null;
     }
+    if (this.connections.size >= CONNECTIONS_MAX) {
+      this.stats.datagramsDropped++;
+      this.metrics?.initialsRefused.inc({ reason: "connections_max" });
+      return null;
+    }
+    // Under load (or always with `retry`), make the client prove its address with a
+    // stateless Retry before any per-connection state exists (RFC 9000 §8.1.2).
     let retryOriginalDcid: Uint8Array | undefined;
-    if (this.opts.retry) {
-      if (hdr.token.length === 0) {
+    if (hdr.token.length === 0) {
+      if (this.opts.retry || this.halfOpen.size >= (this.opts.retryHalfOpenThreshold ?? RETRY_HALF_OPEN_THRESHOLD_DEFAULT)) {
         this.sendRetry(hdr.dcid, hdr.scid, port, addr);
         return null;
       }
+    } else {
       const odcid = this.openRetryToken(hdr.token, hdr.dcid, port, addr);
       if (!odcid) {
         this.stats.datagramsDropped++;
+        this.metrics?.initialsRefused.inc({ reason: "invalid_token" });
         return null;
       }
       retryOriginalDcid = odcid;
     }
-    const conn = Connection.server(this.connOptions(), hdr.dcid, hdr.scid, retryOriginalDcid);
+    if (this.halfOpen.size >= (this.opts.halfOpenMax ?? HALF_OPEN_MAX_DEFAULT)) {
+      this.stats.halfOpenRefused++;
+      this.stats.datagramsDropped++;
+      this.metrics?.initialsRefused.inc({ reason: "half_open_max" });
+      return null;
+    }
+    const target = { qc: null as QuicConnection | null };
+    const verify = this.opts.verifyPeer;
+    const conn = Connection.server({ ...this.connOptions(), verifyPeer: (pk) => this.verifyPeer(target.qc, verify, pk) }, hdr.dcid, hdr.scid, retryOriginalDcid);
     const qc = new QuicConnection(this, conn, addr, port);
+    target.qc = qc;
     this.register(qc);
     this.route(key, qc);
     qc.handshakeWaiters = { resolve: (c) => this.opts.onConnection?.(c), reject: () => {} };
     return qc;
+  }
+
+  /** Counts an accepted server connection as half-open until its handshake completes or it times out. */
+  private trackHalfOpen(qc: QuicConnection): void {
+    this.halfOpen.add(qc);
+    qc.handshakeTimer = this.clock.setTimer(() => {
+      qc.handshakeTimer = null;
+      if (!this.halfOpen.has(qc)) return;
+      // A handshake that already failed is only finishing its closing period.
+      if (qc.handshakeOutcome === "pending") this.stats.halfOpenTimedOut++;
+      this.handshakeFailed(qc, "timeout");
+      if (qc.timer !== null) this.clock.clearTimer(qc.timer);
+      qc.timer = null;
+      this.discard(qc);
+    }, this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT);
+  }
+
+  private untrackHalfOpen(qc: QuicConnection): void {
+    if (!this.halfOpen.delete(qc)) return;
+    if (qc.handshakeTimer !== null) this.clock.clearTimer(qc.handshakeTimer);
+    qc.handshakeTimer = null;
   }
 
   /**
@@ -394,6 +556,7 @@ export class QuicEndpoint {
     token.set(body);
     token.set(this.retryMac(body, newDcid, port, addr), body.length);
     this.stats.retriesSent++;
+    this.metrics?.retriesSent.inc();
     this.sendRaw([writeRetry(odcid, clientScid, newDcid, token)], port, addr);
   }
 
@@ -458,6 +621,7 @@ export class QuicEndpoint {
   }
 
   private service(qc: QuicConnection, now: number): void {
+    if (!this.connections.has(qc)) return; // discarded or forgotten since it was kicked
     const conn = qc.conn;
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
     const datagrams = conn.send(now);
@@ -465,6 +629,7 @@ export class QuicEndpoint {
     // A full batch means more may be ready: come back on the next tick.
     if (datagrams.length >= DATAGRAMS_PER_SEND_MAX) setImmediate(() => this.kick(qc));
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
+    if (this.metrics) this.reportConnection(qc);
     qc.checkDrained();
     if (conn.isFinished) return this.forget(qc);
     this.armTimer(qc, now);
@@ -472,6 +637,11 @@ export class QuicEndpoint {
 
   private onEvent(qc: QuicConnection, e: ConnectionEvent): void {
     if (e.type === "handshake_done") {
+      this.untrackHalfOpen(qc);
+      if (qc.handshakeOutcome === "pending") {
+        qc.handshakeOutcome = "completed";
+        this.metrics?.handshakesCompleted.inc({ role: qc.role });
+      }
       const w = qc.handshakeWaiters;
       qc.handshakeWaiters = null;
       w?.resolve(qc);
@@ -490,8 +660,57 @@ export class QuicEndpoint {
     if (e.type === "closed" && e.errorCode !== 0 && !e.application) {
       const name = transportErrorName(e.errorCode) ?? "UNKNOWN";
       this.stats.connectionErrors[name] = (this.stats.connectionErrors[name] ?? 0) + 1;
+      this.metrics?.connectionErrors.inc({ error: name });
     }
+    if (e.type === "closed") this.handshakeFailed(qc, closeReason(e));
     qc.dispatch(e);
+  }
+
+  /** Counts a handshake that ended before completing (once; a reason set earlier wins). */
+  private handshakeFailed(qc: QuicConnection, reason: string): void {
+    if (qc.handshakeOutcome !== "pending") return;
+    qc.handshakeOutcome = "failed";
+    this.metrics?.handshakesFailed.inc({ role: qc.role, reason: qc.failReason ?? reason });
+  }
+
+  /** Reports what changed on one connection since its last service pass (RTT sample, losses, key updates). */
+  private reportConnection(qc: QuicConnection): void {
+    const m = this.metrics!;
+    const conn = qc.conn;
+    const seen = qc.reported;
+    if (conn.rttSamples !== seen.rttSamples) {
+      seen.rttSamples = conn.rttSamples;
+      m.rtt.observe(conn.rttMs.latest / 1000);
+    }
+    if (conn.packetsLost !== seen.packetsLost) {
+      m.packetsLost.inc(conn.packetsLost - seen.packetsLost);
+      seen.packetsLost = conn.packetsLost;
+    }
+    if (conn.keyUpdates !== seen.keyUpdates) {
+      m.keyUpdates.inc(conn.keyUpdates - seen.keyUpdates);
+      seen.keyUpdates = conn.keyUpdates;
+    }
+  }
+
+  /** QuicGaugeSource: connection counts by state (read at scrape time). */
+  connectionCounts(): { established: number; handshaking: number; halfOpen: number } {
+    let established = 0;
+    for (const qc of this.connections) if (qc.conn.isEstablished) established++;
+    return { established, handshaking: this.connections.size - established, halfOpen: this.halfOpen.size };
+  }
+
+  /** QuicGaugeSource: path figures over established connections (read at scrape time). */
+  pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number } {
+    let smoothedRttMsMax = 0;
+    let congestionWindowBytes = 0;
+    let bytesInFlight = 0;
+    for (const qc of this.connections) {
+      if (!qc.conn.isEstablished) continue;
+      smoothedRttMsMax = Math.max(smoothedRttMsMax, qc.conn.rttMs.smoothed);
+      congestionWindowBytes += qc.conn.congestionWindowBytes;
+      bytesInFlight += qc.conn.bytesInFlight;
+    }
+    return { smoothedRttMsMax, congestionWindowBytes, bytesInFlight };
   }
 
   private armTimer(qc: QuicConnection, now: number): void {
@@ -512,6 +731,8 @@ export class QuicEndpoint {
 
   /** Drops a connection without telling anyone (it never authenticated a packet). */
   private discard(qc: QuicConnection): void {
+    this.untrackHalfOpen(qc);
+    this.dirty.delete(qc);
     this.connections.delete(qc);
     for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
     qc.cidKeys.clear();
@@ -520,9 +741,11 @@ export class QuicEndpoint {
   private forget(qc: QuicConnection): void {
     if (qc.timer !== null) this.clock.clearTimer(qc.timer);
     qc.timer = null;
+    this.untrackHalfOpen(qc);
     this.connections.delete(qc);
     for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
     qc.cidKeys.clear();
+    this.handshakeFailed(qc, "closed");
     qc.dispatch({ type: "closed", errorCode: 0, reason: "closed", remote: false, application: false });
   }
 
@@ -563,8 +786,12 @@ export class QuicEndpoint {
       qc.conn.close(0, "endpoint closing");
       for (const d of qc.conn.send(this.clock.nowMs())) this.trySend(() => this.socket.send(d, qc.remotePort, qc.remoteHost));
       if (qc.timer !== null) this.clock.clearTimer(qc.timer);
+      if (qc.handshakeTimer !== null) this.clock.clearTimer(qc.handshakeTimer);
+      this.handshakeFailed(qc, "endpoint_closed");
       qc.dispatch({ type: "closed", errorCode: 0, reason: "endpoint closed", remote: false, application: true });
     }
+    this.metrics?.sources.delete(this);
+    this.halfOpen.clear();
     this.connections.clear();
     this.byCid.clear();
     this.closedEndpoint = true;
@@ -582,4 +809,12 @@ function cidKey(buf: Uint8Array, at = 0, bytes = buf.length): string {
   let s = "";
   for (let i = 0; i < bytes; i++) s += String.fromCharCode(buf[at + i]!);
   return s;
+}
+
+/** Failure reason of a handshake that ended with this close: who closed, and the RFC 9000 name. */
+function closeReason(e: Extract<ConnectionEvent, { type: "closed" }>): string {
+  if (e.reason === "idle timeout" && !e.remote) return "idle_timeout";
+  if (e.application) return e.remote ? "peer_closed" : "closed";
+  const name = (transportErrorName(e.errorCode) ?? "unknown").toLowerCase();
+  return e.remote ? `peer_${name}` : name;
 }

@@ -219,6 +219,12 @@ export const REASSEMBLY_SLACK_BYTES = 65_536;
 export class RecvStream {
   /** Next offset to deliver. */
   readOffset = 0;
+  /**
+   * Offset up to which the application has consumed delivered bytes. Credit
+   * (MAX_STREAM_DATA) is re-granted from here, not from readOffset, so a slow
+   * reader holds the sender back instead of buffering without bound.
+   */
+  consumedOffset = 0;
   /** Highest offset received + 1. */
   highestOffset = 0;
   finalSize: number | null = null;
@@ -315,11 +321,16 @@ export class RecvStream {
     return this.pendingBytes;
   }
 
+  /** The application consumed `bytes` more delivered bytes (capped at what was delivered). */
+  consume(bytes: number): void {
+    this.consumedOffset = Math.min(this.readOffset, this.consumedOffset + bytes);
+  }
+
   /** New MAX_STREAM_DATA to advertise once half the window is consumed, else null. */
   creditUpdate(): number | null {
     if (this.finalSize !== null || this.resetCode !== null) return null;
-    if (this.maxData - this.readOffset > this.window / 2) return null;
-    this.maxData = this.readOffset + this.window;
+    if (this.maxData - this.consumedOffset > this.window / 2) return null;
+    this.maxData = this.consumedOffset + this.window;
     return this.maxData;
   }
 
