@@ -134,6 +134,7 @@ describe("explorer in headless Chromium", () => {
     const svg = /<svg[^>]* id="dag-svg" data-events="(\d+)">([\s\S]*?)<\/svg>/.exec(dom);
     expect(svg, "the DAG picture is not in the rendered page").not.toBeNull();
     expect(Number(svg![1])).toBeGreaterThan(20);
+    expect(dom).toContain('<span id="conn" class="live">'); // subscribed to the anchors topic: redrawn as anchors arrive
     const lanes = [...svg![2]!.matchAll(/<text class="lane-head[^"]*"[^>]*>(v\d)[^<]*<\/text>/g)].map((m) => m[1]);
     expect(lanes).toEqual(["v0", "v1", "v2", "v3"]);
     expect(svg![2]).toContain("v1 (this node)");
