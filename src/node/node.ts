@@ -352,7 +352,7 @@ export class PhantomNode {
     for (const info of this.chain.apply(result.finalized)) {
       this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
       this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
-      this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && o.kind !== "evidence").length);
+      this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && (o.kind === "micro" || o.kind === "mint")).length);
       this.opts.onAnchor?.(info);
     }
   }
