@@ -17,6 +17,7 @@ import { receiveRound } from "./order.ts";
 import { OrphanBuffer, ORPHAN_EVENTS_MAX_DEFAULT, type MissingParent } from "./orphans.ts";
 import { buildEventHeader, type HeaderParent } from "./header.ts";
 import { effectiveParents, isAncientRound, maxParentRound } from "./ancient.ts";
+import { recentDagEvents, type DagView } from "./dag-view.ts";
 import { ANCIENT_ROUNDS, COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
 
 export { buildEventHeader } from "./header.ts";
@@ -411,6 +412,11 @@ export class ConsensusEngine {
 
   stats(): EngineStats {
     return { events: this.dag.nodes.size, orphans: this.orphans.size, lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount, maxRound: this.dag.maxRound };
+  }
+
+  /** The newest `limit` events in memory with their round, witness and fame facts (explorer; O(limit)). */
+  recentEvents(limit: number): DagView & { lastDecidedRound: number } {
+    return { ...recentDagEvents(this.dag, Math.max(0, Math.floor(limit))), lastDecidedRound: this.lastDecidedRound };
   }
 
   /** Round and witness facts of an event in memory (tests, metrics, debugging). */

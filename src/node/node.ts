@@ -39,6 +39,7 @@ import { createConsensusMetrics, type ConsensusMetrics } from "./metrics.ts";
 import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
 import { FailStop, isFatal } from "./fail-stop.ts";
+import { NodeSeries, seriesSampleMs } from "./node-series.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
@@ -101,6 +102,8 @@ export class PhantomNode {
   readonly sigCache: SignatureCache;
   /** Every timer and connection callback runs through it (see fail-stop.ts). */
   readonly failStop: FailStop;
+  /** What the explorer charts (TPS, finality latency, mempool, peers), sampled on a timer. */
+  readonly series: NodeSeries;
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   private readonly mintPool = new MintPool();
@@ -123,6 +126,7 @@ export class PhantomNode {
     this.failStop = opts.failStop ?? new FailStop(opts.log);
     this.failStop.onFail(() => void this.stop());
     this.sigCache = new SignatureCache();
+    this.series = new NodeSeries(opts.now);
     this.serveSigner = new ServeSigner(opts.identity.keyPair.secretKey);
     this.daWatch = new DataAvailabilityWatch({ publicKeys: g.validators.map((v) => v.publicKey), shardCount: g.shardCount, parentsMax: g.parentsMax });
     // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
@@ -168,6 +172,7 @@ export class PhantomNode {
     this.timers.push(setInterval(guard("redial", () => this.redial()), redialIntervalMs));
     this.timers.push(setInterval(guard("tick", () => this.tick()), this.opts.eventIntervalMs));
     if (this.opts.txProposer) this.timers.push(setInterval(guard("propose", () => this.propose()), this.opts.txProposerIntervalMs));
+    this.timers.push(setInterval(guard("series", () => this.series.sample({ mempool: this.mempool.size, peers: this.peers.readyPeers().length, lastDecidedRound: this.engine.stats().lastDecidedRound })), seriesSampleMs));
   }
 
   async stop(): Promise<void> {
@@ -352,6 +357,7 @@ export class PhantomNode {
     for (const info of this.chain.apply(result.finalized)) {
       this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
       this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
+      this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && (o.kind === "micro" || o.kind === "mint")).length);
       this.opts.onAnchor?.(info);
     }
   }
@@ -512,6 +518,7 @@ export class PhantomNode {
       this.evidenceQueue.splice(0, plan.evidenceCount);
     }
     this.metrics.eventsCreated.inc();
+    this.series.noteCreated(event.id);
     this.news = 0;
     this.ticksSinceEvent = 0;
     this.opts.store.putEvents([{ event, payload: bytes }]);

@@ -12,6 +12,7 @@ import { UNITS_PER_PC } from "../types/constants.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
 import type { PhantomNode } from "./node.ts";
 import type { Genesis } from "../genesis/genesis.ts";
+import { EXPLORER_REST_ROUTES, EXPLORER_RPC_COSTS, explorerRpcMethods, fameName, txStatusJson } from "./explorer-methods.ts";
 
 export const anchorsPageMax = 200;
 export const addressUtxosMax = 1_000;
@@ -23,6 +24,12 @@ function addressParam(p: Params, key: string): Uint8Array {
   } catch (e) {
     throw new PhantomError("RPC_BAD_PARAMS", (e as Error).message);
   }
+}
+
+/** Round, witness and fame of an event still in the engine's memory; null once pruned. */
+function dagFacts(node: PhantomNode, id: Uint8Array): Json {
+  const d = node.engine.describe(id);
+  return d === undefined ? null : { round: d.round, witness: d.witness, fame: d.witness ? fameName(d.fame) : null };
 }
 
 const pc = (units: bigint): string => `${units / UNITS_PER_PC}.${(units % UNITS_PER_PC).toString().padStart(8, "0")}`;
@@ -38,6 +45,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     };
   };
   return {
+    ...explorerRpcMethods(node, store, genesis.k),
     phantom_status: () => {
       const tip = store.mintTip();
       const last = store.lastApplied();
@@ -77,7 +85,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const event = store.getEvent(id);
       if (event) {
         const h = event.header;
-        return { type: "event", id: toHex(id), creator: h.creator, seq: h.seq, lamport: h.lamport, parents: h.parents.map(toHex), payloadDigest: toHex(h.payloadDigest), anchorIndex: node.index.anchorOfEvent(id)?.toString() ?? null };
+        return { type: "event", id: toHex(id), creator: h.creator, seq: h.seq, lamport: h.lamport, parents: h.parents.map(toHex), payloadDigest: toHex(h.payloadDigest), anchorIndex: node.index.anchorOfEvent(id)?.toString() ?? null, dag: dagFacts(node, id) };
       }
       const outputs = node.index.outputsOfTx(id);
       if (outputs.length > 0) return { type: "tx", txid: toHex(id), outputs: outputs.map((o) => ({ index: o.index, amount: o.amount.toString(), address: encodeAddress(o.lockCommitment), createdAt: o.createdAt.toString(), spentAt: o.spentAt?.toString() ?? null })) };
@@ -110,12 +118,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     },
     tx_status: (raw): Json => {
       const txid = hexParam(params(raw), "txid", 32);
-      const st = node.txLife.status(txid, node.mempool, node.index);
-      return {
-        txid: toHex(txid), state: st.state, reason: st.reason, message: st.message,
-        anchorIndex: st.anchorIndex?.toString() ?? null, by: st.by ? toHex(st.by) : null,
-        admittedAt: st.admittedAt?.toString() ?? null, expiresAfter: st.expiresAfter?.toString() ?? null,
-      };
+      return txStatusJson(txid, node.txLife.status(txid, node.mempool, node.index));
     },
     mint_getTemplate: (raw) => {
       const recipient = addressParam(params(raw), "recipient");
@@ -152,6 +155,7 @@ export const NODE_RPC_COSTS: Record<string, (params: unknown) => number> = {
   address_get: () => 50,
   mint_getTemplate: () => 5,
   mint_submit: () => 10,
+  ...EXPLORER_RPC_COSTS,
   tx_submit: (raw) => {
     const txs = typeof raw === "object" && raw !== null && Array.isArray((raw as Params).txs) ? ((raw as Params).txs as unknown[]).length : 1;
     return 5 * Math.max(1, Math.min(txs, submitTxsMax)); // a full list (1 280) fits the default burst
@@ -168,4 +172,5 @@ export const NODE_REST_ROUTES: Record<string, string> = {
   tx: "tx_status",
   address: "address_get",
   template: "mint_getTemplate",
+  ...EXPLORER_REST_ROUTES,
 };

@@ -4,10 +4,17 @@
 // loads the explorer, runs its JavaScript, and the rendered DOM must show real
 // numbers; a missing browser is a failure that says what to install, never a skip.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync, existsSync } from "node:fs";
+import { readFileSync, statSync, existsSync, mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalnet, until, getJson, ROOT, type Localnet } from "../wallet/localnet-harness.ts";
 import { nodeRpcMethods, NODE_REST_ROUTES } from "../../src/node/rpc-methods.ts";
+import { accountFromSeed } from "../../src/wallet/keys.ts";
+import { blake3DeriveKey } from "../../src/crypto/hash.ts";
+import { fromHex, toHex } from "../../src/crypto/bytes.ts";
+import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
+import { digestMicroTx, encodeMicroTx } from "../../src/types/tx.ts";
+import { rpcCall } from "../../src/rpc/client.ts";
 
 const chromiumCandidates = [process.env.PHANTOM_CHROMIUM ?? "", "chromium", "chromium-browser", "google-chrome"].filter((c) => c.length > 0);
 const chromium = chromiumCandidates.map((c) => Bun.which(c)).find((p): p is string => p !== null);
@@ -15,6 +22,11 @@ const chromium = chromiumCandidates.map((c) => Bun.which(c)).find((p): p is stri
 const virtualTimeMs = 5_000;
 const browserTimeoutMs = 40_000;
 const window = { width: 1280, height: 900 };
+/** Screenshots are kept for a person to look at (never committed): PHANTOM_SCREENSHOT_DIR or a new temp folder. */
+const screenshotDir = process.env.PHANTOM_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), "phantom-explorer-screenshots-"));
+mkdirSync(screenshotDir, { recursive: true });
+const label = `explorer-e2e-${process.pid}`;
+const maturityAnchors = 5n;
 
 interface Status { chainId: string; anchorCount: string; peers: number; mintHeight: string; supplyUnits: string; k: number }
 interface Anchor { anchorIndex: string; eventId: string; round: number; creator: number; stateRoot: string }
@@ -24,6 +36,15 @@ function runChromium(args: string[]): { code: number | null; out: string; err: s
   const p = Bun.spawnSync([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
     `--virtual-time-budget=${virtualTimeMs}`, `--window-size=${window.width},${window.height}`, ...args], { stdout: "pipe", stderr: "pipe", timeout: browserTimeoutMs });
   return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+/** Saves a screenshot of `url` as `name` in the screenshot folder; returns its path. */
+function screenshot(name: string, url: string): string {
+  const file = join(screenshotDir, name);
+  const r = runChromium([`--screenshot=${file}`, url]);
+  if (r.code !== 0) throw new Error(`chromium --screenshot exited ${r.code}: ${r.err.slice(-500)}`);
+  console.log(`screenshot: ${file}`);
+  return file;
 }
 
 /** The value shown in the status card `key` of a dumped explorer DOM. */
@@ -36,7 +57,7 @@ function cardValue(dom: string, key: string): string {
 let net: Localnet;
 let minerAddress = "";
 beforeAll(async () => {
-  net = await startLocalnet({ label: `explorer-e2e-${process.pid}`, miner: true, durationS: 90 });
+  net = await startLocalnet({ label, miner: true, durationS: 120, maturityAnchors });
   const rpc = net.rpc[0]!;
   // Anchors, a full mesh and at least one applied mint before the page is looked at.
   let last: Status | undefined;
@@ -108,10 +129,69 @@ describe("explorer in headless Chromium", () => {
     expect(bad).toMatch(/<pre id="lookup" class="err">[^<]*\[RPC_BAD_PARAMS\]<\/pre>/);
   }, 60_000);
 
+  test("the DAG view shows the validators' lanes and finalized events with the anchor index every validator agrees on; charts have samples", async () => {
+    const dom = runChromium(["--dump-dom", `${net.rpc[1]}/`]).out;
+    const svg = /<svg[^>]* id="dag-svg" data-events="(\d+)">([\s\S]*?)<\/svg>/.exec(dom);
+    expect(svg, "the DAG picture is not in the rendered page").not.toBeNull();
+    expect(Number(svg![1])).toBeGreaterThan(20);
+    expect(dom).toContain('<span id="conn" class="live">'); // subscribed to the anchors topic: redrawn as anchors arrive
+    const lanes = [...svg![2]!.matchAll(/<text class="lane-head[^"]*"[^>]*>(v\d)[^<]*<\/text>/g)].map((m) => m[1]);
+    expect(lanes).toEqual(["v0", "v1", "v2", "v3"]);
+    expect(svg![2]).toContain("v1 (this node)");
+    // Finalized events: filled, with "#<anchor index>" next to them.
+    const finals = [...svg![2]!.matchAll(/<g class="ev final[^"]*" data-id="([0-9a-f]{64})" data-anchor="(\d+)">[\s\S]*?<text[^>]*>#(\d+)<\/text><\/g>/g)];
+    expect(finals.length).toBeGreaterThan(8);
+    for (const m of finals) expect(m[3]).toBe(m[2]);
+    // The same anchor index names the same event at another validator: the total order.
+    for (const m of finals.slice(0, 6)) expect((await getJson<Anchor>(`${net.rpc[3]}/api/anchor?index=${m[2]}`)).eventId).toBe(m[1]!);
+    // Witnesses carry their fame; the newest rounds are still undecided.
+    expect(svg![2]).toMatch(/<g class="ev final witness famous"/);
+    expect(svg![2]).toMatch(/<g class="ev witness undecided"/);
+    const charts = [...dom.matchAll(/<figure class="chart" data-key="(\w+)" data-points="(\d+)"><figcaption><span>[^<]*<\/span><b>([^<]*)<\/b>/g)];
+    expect(charts.map((c) => c[1])).toEqual(["tps", "latency", "mempool", "peers"]);
+    for (const c of charts) expect(Number(c[2])).toBeGreaterThanOrEqual(2);
+    expect(charts[3]![3]).toBe("3"); // peers now
+    // Own events were finalized: latencies were measured and drawn.
+    expect(/<figure class="chart" data-key="latency"[\s\S]*?<\/figure>/.exec(dom)![0]).toMatch(/<path class="line a" d="M\d/);
+  }, 60_000);
+
+  test("a transfer's page shows its status, fee, input and outputs", async () => {
+    const rpc = net.rpc[0]!;
+    const miner = accountFromSeed(blake3DeriveKey("phantom devnet miner seed v0", new TextEncoder().encode(label)));
+    expect(miner.address).toBe(minerAddress);
+    interface Utxo { txid: string; index: number; amount: string; createdAt: string }
+    const coin = await until("a mature mint reward", async () => {
+      const next = BigInt((await getJson<Status>(`${rpc}/api/status`)).anchorCount);
+      return (await getJson<{ utxos: Utxo[] }>(`${rpc}/api/address?address=${miner.address}`)).utxos.find((u) => BigInt(u.createdAt) + maturityAnchors <= next);
+    }, 30_000);
+    const to = accountFromSeed(new Uint8Array(32).fill(77));
+    const fee = 12_345n;
+    const tx = buildTransfer({ keyPair: miner.keyPair, spend: [{ outpoint: { txid: fromHex(coin.txid), index: coin.index }, amount: BigInt(coin.amount) }], to: [payTo(sigLock(to.keyPair.publicKey), 123_000_000n)], fee });
+    const txid = toHex(digestMicroTx(tx));
+    const [submitted] = await rpcCall<{ accepted: boolean }[]>(rpc, "tx_submit", { tx: toHex(encodeMicroTx(tx)) });
+    expect(submitted).toMatchObject({ accepted: true });
+    const status = await until("the transfer final", async () => {
+      const st = await getJson<{ state: string; anchorIndex: string | null }>(`${net.rpc[2]}/api/tx?txid=${txid}`);
+      return st.state === "final" ? st : undefined;
+    }, 30_000);
+    // Searched on another validator than the one it was submitted to.
+    const page = `${net.rpc[2]}/?q=${txid}`;
+    const dom = runChromium(["--dump-dom", page]).out;
+    expect(dom).toContain(`<h3>Transaction ${txid}<span class="badge final" data-state="final">final</span></h3>`);
+    expect(dom).toContain(`<span data-fee="${fee}">0.00012345</span>`);
+    expect(dom).toContain(`applied by anchor <a href="?q=${status.anchorIndex}">${status.anchorIndex}</a>`);
+    const inputs = /<div class="tx-inputs">([\s\S]*?)<\/div>/.exec(dom)![1]!;
+    expect(inputs).toContain(`<a href="?q=${coin.txid}">${coin.txid.slice(0, 16)}…</a>:${coin.index}`);
+    expect(inputs).toContain(`${(BigInt(coin.amount) / 100_000_000n).toString()}.00000000`);
+    const outputs = /<div class="tx-outputs">([\s\S]*?)<\/div>/.exec(dom)![1]!;
+    expect([...outputs.matchAll(/<tr><td>(\d)<\/td>/g)].map((m) => m[1])).toEqual(["0", "1"]);
+    expect(outputs).toContain("1.23000000");
+    expect(outputs).toContain(`<a href="?q=${to.address}">`);
+    screenshot("transaction.png", page);
+  }, 90_000);
+
   test("a screenshot renders at the window size", () => {
-    const file = join(net.dir, "explorer.png");
-    const r = runChromium([`--screenshot=${file}`, `${net.rpc[0]}/`]);
-    expect(r.code).toBe(0);
+    const file = screenshot("explorer.png", `${net.rpc[0]}/`);
     expect(existsSync(file)).toBe(true);
     const png = readFileSync(file);
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -161,6 +241,15 @@ describe("REST and WebSocket endpoints the explorer uses", () => {
     expect(documented("chain_anchors")).toEqual(Object.keys(anchor!).sort());
     const address = await getJson<Record<string, unknown>>(`${rpc}/api/address?address=${minerAddress}`);
     expect(documented("address_get")).toEqual(Object.keys(address).sort());
+    const dag = await getJson<Record<string, unknown>>(`${rpc}/api/dag?limit=1`);
+    expect(documented("dag_recent")).toEqual(Object.keys(dag).sort());
+    const series = await getJson<Record<string, unknown>>(`${rpc}/api/series?limit=1`);
+    expect(documented("node_series")).toEqual(Object.keys(series).sort());
+    const mint = await getJson<Record<string, unknown>>(`${rpc}/api/transaction?txid=${(anchor as { eventId: string }).eventId.replace(/./g, "0")}`).catch(() => undefined);
+    expect(mint).toBeUndefined(); // unknown txid: RPC_NOT_FOUND (HTTP 422)
+    const utxo = (address.utxos as { txid: string }[])[0]!;
+    const tx = await getJson<Record<string, unknown>>(`${rpc}/api/transaction?txid=${utxo.txid}`);
+    expect(documented("tx_get")).toEqual(Object.keys(tx).sort());
   });
 
   test("the anchors WebSocket topic delivers finalized anchors", async () => {
