@@ -3,9 +3,12 @@
  * or `bun run sim --seeds 50 --k 21`. Prints one JSON line per run; a failing run prints
  * the command that replays it and the process exits 1. `--headers_out FILE` (one seed)
  * writes every stored event as a headers.bin for `phantom ConsensusAckDists` and
- * `phantom ConsensusPayoutRoot` (docs/SPEC_FEES.md).
+ * `phantom ConsensusPayoutRoot` (docs/SPEC_FEES.md); `--order_out FILE` (one seed) writes the
+ * committee parameters and every honest validator's finalized order (ids, round received,
+ * consensus time) as JSON, for an outside implementation to compare against.
  */
-import { runSimulation, simulatedEvents, simOptions, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
+import { runSimulation, simulatedEvents, simOptions, orderFileJson, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
+import { writeFileSync } from "node:fs";
 import { writeHeadersFile } from "../../src/cli/headers-file-io.ts";
 import { compareBytes } from "../../src/crypto/bytes.ts";
 
@@ -60,14 +63,21 @@ function main(): number {
     const coin = num(args, "coin");
     if (coin !== undefined) partial.coinRoundInterval = coin;
     const headersOut = args.get("headers_out");
+    const orderOut = args.get("order_out");
     let report;
-    if (headersOut) {
+    if (headersOut || orderOut) {
       const sim = simulatedEvents(simOptions(partial));
       report = sim.report;
-      // Lamport order is parents-first, as the headers file requires.
-      const events = [...sim.events].sort((a, b) => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id));
-      writeHeadersFile(headersOut, events);
-      console.log(JSON.stringify({ headers_out: headersOut, events: events.length, first_event: Buffer.from(events[0]!.id).toString("hex") }));
+      if (headersOut) {
+        // Lamport order is parents-first, as the headers file requires.
+        const events = [...sim.events].sort((a, b) => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id));
+        writeHeadersFile(headersOut, events);
+        console.log(JSON.stringify({ headers_out: headersOut, events: events.length, first_event: Buffer.from(events[0]!.id).toString("hex") }));
+      }
+      if (orderOut) {
+        writeFileSync(orderOut, orderFileJson(sim));
+        console.log(JSON.stringify({ order_out: orderOut, validators: sim.orders.length }));
+      }
     } else report = runSimulation(simOptions(partial));
     console.log(JSON.stringify({ seed, k, ok: report.ok, finalized: report.finalizedMin, ticks: report.ticks, evidence: report.evidence, faults: report.options.faults, failures: report.failures.slice(0, 5) }));
     if (!report.ok) {

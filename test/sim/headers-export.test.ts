@@ -33,3 +33,31 @@ test("ConsensusAckDists and ConsensusPayoutRoot read a headers file the simulato
   expect(p.root).toMatch(/^[0-9a-f]{64}$/);
   expect(p.payouts.reduce((s, x) => s + BigInt(x.amount), 0n)).toBe(1000003n);
 });
+
+test("--order_out: every honest validator's order, recomputed from the --headers_out file by a fresh engine", async () => {
+  const headers = join(dir, "order-headers.bin");
+  const orderFile = join(dir, "order.json");
+  const sim = run([process.execPath, "test/sim/cli.ts", "--seed", "11", "--k", "4", "--faults", "equivocate", "--headers_out", headers, "--order_out", orderFile]);
+  expect(sim.code).toBe(0);
+  const { readHeadersFile } = await import("../../src/cli/headers-file-io.ts");
+  const { ConsensusEngine } = await import("../../src/consensus/engine.ts");
+  const file = JSON.parse(await Bun.file(orderFile).text()) as {
+    committee: { publicKeys: string[]; stakes: string[]; coinRoundInterval: number; parentsMax: number; shard: number; horizonRounds: number };
+    validators: { order: { anchorIndex: string; id: string; roundReceived: number; medianLamport: number; lamport: number }[] }[];
+  };
+  const c = file.committee;
+  const engine = new ConsensusEngine({
+    committee: { publicKeys: c.publicKeys.map((h) => Uint8Array.from(Buffer.from(h, "hex"))), stakes: c.stakes.map(BigInt) },
+    coinRoundInterval: c.coinRoundInterval, parentsMax: c.parentsMax, shard: c.shard, horizonRounds: c.horizonRounds,
+  });
+  const recomputed = engine.addEvents(readHeadersFile(headers)).finalized.map((f) => ({
+    anchorIndex: f.anchorIndex.toString(), id: Buffer.from(f.event.id).toString("hex"), roundReceived: f.roundReceived,
+    medianLamport: f.consensusTime.medianLamport, lamport: f.consensusTime.lamport,
+  }));
+  expect(file.validators.length).toBeGreaterThanOrEqual(3);
+  for (const v of file.validators) {
+    expect(v.order.length).toBeGreaterThan(100);
+    // Each validator's order is a prefix of the order of all stored events.
+    expect(v.order.map(({ anchorIndex, id, roundReceived, medianLamport, lamport }) => ({ anchorIndex, id, roundReceived, medianLamport, lamport }))).toEqual(recomputed.slice(0, v.order.length));
+  }
+}, 60_000);

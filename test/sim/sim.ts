@@ -484,6 +484,11 @@ export class Simulation {
     return this.config;
   }
 
+  /** Every honest validator's finalized order, as it saw it (prefixes of one another). */
+  honestOrders(): { validator: number; fault: string; order: FinalizedEvent[] }[] {
+    return this.honestLogs().map((v) => ({ validator: v.index, fault: v.fault, order: v.log }));
+  }
+
   /** Identical prefixes (ids and anchor indices), no double finalization, linear extension of the DAG. */
   private checkAgreement(phase: string): void {
     const logs = this.honestLogs().filter((v) => !v.crashed);
@@ -527,10 +532,35 @@ export class Simulation {
 }
 
 /** Runs a simulation and returns every event any validator stored, deduplicated, in first-stored order. */
-export function simulatedEvents(options: SimOptions): { events: SignedEvent[]; config: EngineConfig; report: SimReport } {
+export function simulatedEvents(options: SimOptions): { events: SignedEvent[]; config: EngineConfig; report: SimReport; orders: ReturnType<Simulation["honestOrders"]> } {
   const sim = new Simulation(options);
   const report = sim.run();
-  return { events: sim.storedUnion(), config: sim.engineConfig(), report };
+  return { events: sim.storedUnion(), config: sim.engineConfig(), report, orders: sim.honestOrders() };
+}
+
+/**
+ * The `--order_out` file (README, "Consensus tools"): the committee parameters and every
+ * honest validator's finalized order with round received and consensus time, so an outside
+ * implementation can recompute the order from the `--headers_out` file and compare.
+ */
+export function orderFileJson(sim: ReturnType<typeof simulatedEvents>): string {
+  const c = sim.config;
+  return JSON.stringify({
+    committee: {
+      k: c.committee.publicKeys.length,
+      publicKeys: c.committee.publicKeys.map((pk) => Buffer.from(pk).toString("hex")),
+      stakes: c.committee.stakes.map(String),
+      coinRoundInterval: c.coinRoundInterval, parentsMax: c.parentsMax, shard: c.shard,
+      horizonRounds: c.horizonRounds, ancientRounds: ANCIENT_ROUNDS,
+    },
+    validators: sim.orders.map((o) => ({
+      validator: o.validator, fault: o.fault,
+      order: o.order.map((f) => ({
+        anchorIndex: f.anchorIndex.toString(), id: Buffer.from(f.event.id).toString("hex"), creator: f.event.header.creator, seq: f.event.header.seq,
+        roundReceived: f.roundReceived, medianLamport: f.consensusTime.medianLamport, lamport: f.consensusTime.lamport,
+      })),
+    })),
+  }, null, 1);
 }
 
 export function runSimulation(options: SimOptions): SimReport {
