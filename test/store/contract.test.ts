@@ -1,7 +1,7 @@
 // One contract, two implementations: the in-memory LedgerStore and the SQLite store must
 // behave identically for everything the pure ledger reads and writes.
-import { commitmentOf } from "../../src/ledger/commitment.ts";
 import { afterAll, describe, expect, test } from "bun:test";
+import { commitmentOf } from "../../src/ledger/commitment.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
