@@ -121,10 +121,12 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const truncated = utxos.length > addressUtxosMax;
       if (truncated) utxos.pop();
       const balance = store.balanceOf(lock);
+      const rewards = store.payoutBalanceOf(lock);
       return {
         address: encodeAddress(lock), balanceUnits: balance.toString(), balancePc: pc(balance),
+        rewardsUnits: rewards.toString(), rewardsPc: pc(rewards),
         truncated,
-        utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase })),
+        utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase, payout: store.isPayoutTxid(u.txid) })),
       };
     },
     tx_submit: (raw) => {

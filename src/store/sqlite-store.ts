@@ -300,6 +300,16 @@ export class SqliteStore implements WritableLedgerStore {
     };
   }
 
+  /** True when `txid` is the txid of an anchor's payout outputs (validator rewards). */
+  isPayoutTxid(txid: Uint8Array): boolean {
+    return this.st.isPayoutTxid.get(txid) !== null;
+  }
+
+  /** Σ of the unspent payout outputs (validator rewards) locked to `lockCommitment`, in units. */
+  payoutBalanceOf(lockCommitment: Uint8Array): bigint {
+    return big((this.st.payoutBalanceOf.get(lockCommitment) as Row).total);
+  }
+
   /** Every penalty applied, in anchor order (at most `limit`). */
   slashes(limit: number): SlashRecord[] {
     return (this.db.query(`SELECT * FROM slashes ORDER BY anchor, evidence_id LIMIT ?`).all(clampLimit(limit)) as Row[]).map((r) => ({
@@ -556,6 +566,8 @@ function prepareStatements(db: Database) {
     utxosByLock: db.prepare(`SELECT outpoint, amount, lock, created_at, coinbase FROM outputs WHERE lock = ? AND spent_at IS NULL ORDER BY outpoint LIMIT ?`),
     balanceOf: db.prepare(`SELECT COALESCE(SUM(amount), 0) AS total FROM outputs WHERE lock = ? AND spent_at IS NULL`),
     getAnchor: db.prepare(`SELECT commitment FROM anchors WHERE anchor = ?`),
+    isPayoutTxid: db.prepare(`SELECT 1 FROM settlements WHERE txid = ?`),
+    payoutBalanceOf: db.prepare(`SELECT COALESCE(SUM(amount), 0) AS total FROM outputs WHERE lock = ? AND spent_at IS NULL AND substr(outpoint, 1, 32) IN (SELECT txid FROM settlements)`),
     settlementAt: db.prepare(`SELECT root FROM settlements WHERE settled_at = ?`),
     upsertStake: db.prepare(`INSERT OR REPLACE INTO stakes (validator, stake, da_offenses) VALUES (?, ?, ?)`),
     insertSlash: db.prepare(`INSERT INTO slashes (anchor, evidence_id, kind, offender, bps, stake_before, slashed) VALUES (?, ?, ?, ?, ?, ?, ?)`),

@@ -77,6 +77,10 @@ describe("validator nodes", () => {
         const entry = { index: p.index, recipient: fromHex(p.recipient), amount: BigInt(p.amount) };
         expect(verifyPayoutProof(fromHex(rpc.root), entry, { index: p.index, leafCount: p.proof.leafCount, siblings: p.proof.siblings.map((h) => fromHex(h)) })).toBe(true);
       }
+      // The validator's payout address shows the payout as rewards (the only fee paid so far).
+      const paidOut = rpc.payouts.find((p) => BigInt(p.amount) > 0n) as unknown as { address: string; amount: string };
+      const info = (await dispatch(nodeRpcMethods(nodes[2]!.node, nodes[2]!.store, genesis), JSON.stringify({ jsonrpc: "2.0", id: 2, method: "address_get", params: { address: paidOut.address } })) as RpcResponse).result;
+      expect(info).toMatchObject({ balanceUnits: paidOut.amount, rewardsUnits: paidOut.amount, utxos: [{ payout: true, amount: paidOut.amount }] });
 
       // Every node recorded the same state root at every anchor index.
       const upTo = nodes.reduce((m, n) => (applied(n) < m ? applied(n) : m), applied(nodes[0]!));
