@@ -17,8 +17,8 @@ import { join } from "node:path";
 import { MemoryLedgerStore } from "../../src/ledger/memory-store.ts";
 import { SqliteStore } from "../../src/store/sqlite-store.ts";
 import { payoutTxid, settlementDelay } from "../../src/ledger/settlement.ts";
-import { anchorPayout } from "../../src/consensus/fees.ts";
-import { payoutProof, verifyPayoutProof } from "../../src/consensus/payout.ts";
+import { anchorPayout, splitFees, DEFAULT_FEE_PARAMS } from "../../src/consensus/fees.ts";
+import { payoutProof, payoutRoot, verifyPayoutProof } from "../../src/consensus/payout.ts";
 import { writeHeadersFile } from "../../src/cli/headers-file-io.ts";
 import { toHex, equalBytes } from "../../src/crypto/bytes.ts";
 import type { Evidence } from "../../src/types/evidence.ts";
@@ -141,3 +141,14 @@ test("ConsensusPayoutRoot recomputes the committed payout root from a headers fi
   }
   expect(delay).toBe(16);
 }, 120_000);
+
+test("the worked example of SPEC_FEES §7", () => {
+  const split = splitFees({ feesUnits: 1_000_000n, params: DEFAULT_FEE_PARAMS, stakes: [1000n, 1000n, 1000n, 0n], ackDistances: [2, 0, 1, 1], proposerIndex: 1 });
+  expect(split.payouts.map((p) => p.bonus)).toEqual([25_000n, 50_000n, 37_500n, 37_500n]);
+  expect(split.unearnedBonus).toBe(50_000n);
+  expect(split.attestors).toEqual([0, 2]);
+  expect(split.payouts.map((p) => p.total)).toEqual([300_000n, 250_000n, 312_500n, 137_500n]);
+  const entries = split.payouts.map((p) => ({ index: p.index, recipient: new Uint8Array(32).fill(0x10 + p.index), amount: p.total }));
+  expect(toHex(payoutRoot(entries))).toBe("b5613c8e61cb338e1f999645f3ec16f20156d3046998631c0f2a4aca59c79ed2");
+  expect(toHex(payoutTxid(830n))).toBe("7593f9081726391d28cc25879aca8d000c2bccfef2d297d6af05886b3380d34d");
+}, 10_000);
