@@ -114,6 +114,16 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       feesPendingUnits: store.pendingFeesUnits().toString(),
       slashes: store.slashes(anchorsPageMax).map((x) => ({ anchorIndex: x.anchorIndex.toString(), evidenceId: toHex(x.evidenceId), kind: x.kind, offender: x.offender, bps: x.bps, slashedUnits: x.slashedUnits.toString() })),
     }),
+    chain_supply: (): Json => {
+      // Commits are synchronous and these reads are too, so the figures belong to one anchor.
+      const emitted = store.mintTip().emittedUnits;
+      const unspent = store.unspentUnits();
+      const pending = store.pendingFeesUnits();
+      return {
+        anchorIndex: store.lastApplied()?.anchorIndex.toString() ?? null, emittedUnits: emitted.toString(), unspentUnits: unspent.toString(),
+        feesPendingUnits: pending.toString(), balanced: emitted === unspent + pending,
+      };
+    },
     address_get: (raw) => {
       const p = params(raw);
       const lock = addressParam(p, "address");
@@ -184,6 +194,7 @@ export const NODE_RPC_COSTS: Record<string, (params: unknown) => number> = {
   chain_lookup: () => 2,
   chain_payouts: () => 5,
   chain_stakes: () => 5,
+  chain_supply: () => 50,
   address_get: () => 50,
   mint_getTemplate: () => 5,
   mint_submit: () => 10,
@@ -202,6 +213,7 @@ export const NODE_REST_ROUTES: Record<string, string> = {
   lookup: "chain_lookup",
   payouts: "chain_payouts",
   stakes: "chain_stakes",
+  supply: "chain_supply",
   tx: "tx_status",
   address: "address_get",
   template: "mint_getTemplate",

@@ -36,6 +36,7 @@ describe("node RPC methods", () => {
       const stakes = (await call(n, "chain_stakes", {})).result as { stakes: { stakeUnits: string; genesisUnits: string }[]; slashes: unknown[] };
       expect(stakes.stakes.map((x) => x.stakeUnits)).toEqual(net.genesis.validators.map((v) => v.stake.toString()));
       expect(stakes.slashes).toEqual([]);
+      expect((await call(n, "chain_supply", {})).result).toMatchObject({ balanced: true });
       const last = n.store.lastApplied()!.anchorIndex;
       const pending = (await call(n, "chain_payouts", { index: last.toString() })).result;
       expect(pending).toMatchObject({ anchorIndex: last.toString(), settled: false, settlesAt: (last + BigInt(net.genesis.k * net.genesis.fees.dMax)).toString() });
