@@ -1,6 +1,6 @@
 /**
  * The block explorer: one self-contained page that reads the node's REST API
- * (/api/status, /api/anchors, /api/anchor, /api/lookup, /api/address) and refreshes
+ * (/api/status, /api/anchors, /api/anchor, /api/payouts, /api/lookup, /api/address) and refreshes
  * on the WebSocket "anchors" topic, at most once per refreshMinMs. `/?q=<query>`
  * opens with that search done (links can be shared; the browser test uses it).
  * Every value from the API is escaped before it reaches innerHTML.
@@ -90,15 +90,25 @@ function render(res) {
     ["voided", res.voided.length ? res.voided.map((v) => esc(v.kind + " " + v.id.slice(0, 16) + "… " + v.code)).join("<br>") : '<span class="muted">none</span>']]);
   return "";
 }
+function renderPayouts(p) {
+  if (!p) return "";
+  if (!p.settled) return '<h3>Fee payouts</h3>' + kv([["settles at anchor", esc(p.settlesAt)]]);
+  return '<h3>Fee payouts</h3>' + kv([["settled at anchor", link(p.settlesAt)], ["payout root", esc(p.root)]]) +
+    grid(["validator", "address", "amount (PC)", "ack distance"], p.payouts.map((x) => [esc(x.index), link(x.address, x.address.slice(0, 30) + "…"), esc(units(x.amount)), esc(p.ackDistances[x.index] ?? "")]));
+}
 async function search(q) {
   q = q.trim(); if (!q) return;
   const box = $("result"), view = $("result-view"), out = $("lookup");
   box.hidden = false; out.className = ""; view.innerHTML = '<span class="muted">looking up ' + esc(q) + '…</span>'; out.textContent = "";
   history.replaceState(null, "", "?q=" + encodeURIComponent(q));
   try {
-    const res = q.startsWith("pc1") ? await api("address", { address: q }) : /^\\d+$/.test(q) ? await api("anchor", { index: q }) :
-      await api("lookup", { id: q });
-    view.innerHTML = render(res); out.textContent = JSON.stringify(res, null, 2); out.dataset.query = q;
+    const isAnchor = /^\\d+$/.test(q);
+    // An anchor's payouts are fetched alongside it (same latency); not finalized yet: no payouts.
+    const [res, payouts] = await Promise.all([
+      q.startsWith("pc1") ? api("address", { address: q }) : isAnchor ? api("anchor", { index: q }) : api("lookup", { id: q }),
+      isAnchor ? api("payouts", { index: q }).catch(() => null) : null,
+    ]);
+    view.innerHTML = render(res) + renderPayouts(payouts); out.textContent = JSON.stringify(res, null, 2); out.dataset.query = q;
   } catch (e) { view.innerHTML = '<span class="err">' + esc(e.message) + '</span>'; out.textContent = e.message; out.className = "err"; }
 }
 $("q").addEventListener("keydown", (ev) => { if (ev.key === "Enter") search($("q").value); });
