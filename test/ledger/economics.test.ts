@@ -120,22 +120,26 @@ test("fees settle as payout outputs at a + k·D_max, stake is slashed by finaliz
 test("ConsensusPayoutRoot recomputes the committed payout root from a headers file of the finalized events", () => {
   const s = buildScenario();
   const delay = Number(settlementDelay(s.params.economics!));
-  const script = new PayloadScript(new Map());
+  // Validator 2 is slashed at anchor 30: the last check needs --stakes with the chain's table.
+  const script = new PayloadScript(new Map([[30, [equivocationEvidence(s.finalized.find((e) => e.header.creator === 2)!, forkOf(s, s.finalized.find((e) => e.header.creator === 2)!))]]]));
   const mem = new MemoryLedgerStore(s.params.emission);
-  const settled: { settledAt: number; root: string; anchorId: string; fees: bigint }[] = [];
+  const settled: { settledAt: number; root: string; anchorId: string; fees: bigint; stakes: string }[] = [];
   for (let i = 0; i < 40; i++) {
     const d = applyScenarioAnchor(s, mem, i, script.payload(mem, i));
     mem.commitAnchor(d);
     script.observe(d);
-    if (d.settlement && d.settlement.feesUnits > 0n) settled.push({ settledAt: i, root: toHex(d.settlement.root), anchorId: toHex(d.settlement.eventId), fees: d.settlement.feesUnits });
+    if (d.settlement && d.settlement.feesUnits > 0n) {
+      settled.push({ settledAt: i, root: toHex(d.settlement.root), anchorId: toHex(d.settlement.eventId), fees: d.settlement.feesUnits, stakes: d.stakes.map((x) => x.stakeUnits).join(",") });
+    }
   }
+  expect(settled[settled.length - 1]!.stakes).toBe("1000,1000,0,1000");
   expect(settled.length).toBeGreaterThan(10);
   const cwd = mkdtempSync(join(dir, "tool-"));
   writeFileSync(join(cwd, "genesis.toml"), s.genesisToml);
   const recipients = s.params.economics!.payoutLocks.map(toHex).join(",");
   for (const x of [settled[0]!, settled[settled.length - 1]!]) {
     writeHeadersFile(join(cwd, "headers.bin"), s.finalized.slice(0, x.settledAt + 1));
-    const r = runPhantom(["ConsensusPayoutRoot", "--ack_id", x.anchorId, "--headers_file", "headers.bin", "--fees", x.fees.toString(), "--recipients", recipients, "--genesis", "genesis.toml"], { cwd, timeoutMs: 30_000 });
+    const r = runPhantom(["ConsensusPayoutRoot", "--ack_id", x.anchorId, "--headers_file", "headers.bin", "--fees", x.fees.toString(), "--recipients", recipients, "--genesis", "genesis.toml", "--stakes", x.stakes], { cwd, timeoutMs: 30_000 });
     expect(r.err).toBe("");
     expect(JSON.parse(r.out).root).toBe(x.root);
   }
