@@ -7,9 +7,13 @@
  *    measured anchor by anchor interleaved with the ledger;
  *  - ledger_vs_verify_ratio_fsync_*: ledger rate over verifyBatch rate;
  *  - utxo_fill / utxo_lookup / utxo_disk: a store filled with --utxos outputs (real
- *    fan-out transactions), random point lookups, and bytes on disk.
+ *    fan-out transactions), random point lookups, and bytes on disk;
+ *  - settlement_*: fee settlement on (issue 12), k = 21, 1,024 transfers per anchor: the
+ *    same anchors applied to a store with genesis economics and to one without,
+ *    interleaved; the extra time is settlement's cost as a fraction of apply time.
  *
  * Usage: bun run bench/ledger.bench.ts [--transfers 50000] [--utxos 1000000] [--lookups 200000] [--lock_index 1|0] [--dir /tmp/x]
+ *        bun run bench/ledger.bench.ts --case settlement [--settle_anchors 32]   (only the settlement case)
  * Full-size run (10,000,000 outputs, several minutes):
  *   bun run bench/ledger.bench.ts --utxos 10000000
  */
@@ -27,6 +31,10 @@ import { type MicroTx, type Outpoint, type Output, digestMicroTx } from "../src/
 import { encodeAnchorPayload, type AnchorPayload, type PayloadTx } from "../src/types/payload.ts";
 import type { MintTx } from "../src/types/mint.ts";
 import { ZERO_ID } from "../src/ledger/state.ts";
+import { generateSignedDag } from "../src/consensus/headers-gen.ts";
+import { DEFAULT_FEE_PARAMS } from "../src/consensus/fees.ts";
+import { settleAnchor, settlementDelay, type EconomicsParams } from "../src/ledger/settlement.ts";
+import type { SignedEvent } from "../src/types/event.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number): number => {
@@ -71,15 +79,23 @@ function signedTx(inputs: Outpoint[], outputs: Output[], k: Ed25519KeyPair, lock
  * Applies payload bytes (decoded, validated, applied and committed as the node does with
  * a finalized event's payload), one anchor = one SQLite transaction each; returns ms spent.
  */
-function applyAll(store: WritableLedgerStore, payloads: Uint8Array[]): number {
+function applyAll(store: WritableLedgerStore, payloads: Uint8Array[], withParams: LedgerParams = params, headers?: readonly SignedEvent[]): number {
   const start = performance.now();
   for (const p of payloads) {
     const last = store.lastApplied();
-    const diff = applyAnchorBytes(store, params, last ? last.anchorIndex + 1n : 0n, p);
+    const index = last ? last.anchorIndex + 1n : 0n;
+    const diff = applyAnchorBytes(store, withParams, index, p, headers && windowAt(withParams.economics!, headers, index));
     for (const o of diff.outcomes) if (!o.applied) throw new Error(`bench tx void: ${o.code} ${o.message}`);
     store.commitAnchor(diff);
   }
   return performance.now() - start;
+}
+
+/** What src/node/chain.ts passes: the finalized event of anchor i and the k·D_max before it. */
+function windowAt(eco: EconomicsParams, headers: readonly SignedEvent[], index: bigint) {
+  const i = Number(index);
+  const from = Math.max(0, i - Number(settlementDelay(eco)));
+  return { event: headers[i]!, window: headers.slice(from, i + 1) };
 }
 
 const chunk = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
@@ -192,10 +208,80 @@ function benchUtxoSet(results: BenchResult[]): void {
   store.close();
 }
 
+/**
+ * Settlement on (k = 21, D_max = 4: fees settle 84 anchors later). Warm-up: one fee-paying
+ * transfer per anchor for k·D_max anchors (a settled anchor's cost does not depend on its
+ * fee total), then --settle_anchors anchors of 1,024 transfers, each of which settles a
+ * fee-paying anchor. Each measured anchor is applied to a store with economics and to one
+ * without, alternating which goes first; CPU time of all threads.
+ */
+function benchSettlement(results: BenchResult[]): void {
+  const k = 21;
+  const measured = flag("settle_anchors", 32);
+  const keys = Array.from({ length: k }, (_, i) => seedKey(100 + i));
+  const eco: EconomicsParams = { genesisStakes: keys.map(() => 1_000n), fees: DEFAULT_FEE_PARAMS, payoutLocks: keys.map((x) => lockCommitment({ kind: "sig", publicKey: x.publicKey })) };
+  const on: LedgerParams = { ...params, economics: eco };
+  const delay = Number(settlementDelay(eco));
+  const { payloads: funding, leaves } = fundingStream(delay + measured * TXS_PER_ANCHOR);
+  const transfers = leaves.slice(0, delay + measured * TXS_PER_ANCHOR).map((l) => signedTx([l.op], [{ amount: l.amount - FEE, lockCommitment: bobCommit }], alice, aliceLock));
+  const warm = transfers.slice(0, delay).map((tx) => encodeAnchorPayload({ txs: [{ kind: "micro", tx }] }));
+  const hot = chunk(transfers.slice(delay), TXS_PER_ANCHOR).map((txs) => encodeAnchorPayload({ txs: txs.map((tx): PayloadTx => ({ kind: "micro", tx })) }));
+  // Finalized headers: a valid signed DAG of k creators in topological order (as the total order is).
+  const headers = generateSignedDag({ secretKeys: keys.map((x) => x.secretKey), eventCount: funding.length + warm.length + hot.length + 1, seed: new TextEncoder().encode("settlement-bench"), skipPercent: 30 });
+  const storeOn = openStore("settlement-on", false);
+  const storeOff = openStore("settlement-off", false);
+  applyAll(storeOn, [...funding, ...warm], on, headers);
+  applyAll(storeOff, [...funding, ...warm]);
+  let onUs = 0;
+  let offUs = 0;
+  let onMs = 0;
+  let settled = 0;
+  hot.forEach((p, i) => {
+    const run = (store: SqliteStore, economics: boolean): number => {
+      const c = process.cpuUsage();
+      const ms = economics ? applyAll(store, [p], on, headers) : applyAll(store, [p]);
+      const used = process.cpuUsage(c);
+      if (economics) onMs += ms;
+      return used.user + used.system;
+    };
+    if (i % 2 === 0) {
+      onUs += run(storeOn, true);
+      offUs += run(storeOff, false);
+    } else {
+      offUs += run(storeOff, false);
+      onUs += run(storeOn, true);
+    }
+    const last = storeOn.lastApplied()!.anchorIndex;
+    if (storeOn.settlementOf(last - BigInt(delay))?.feesUnits) settled++;
+  });
+  // The settlement computation alone (ack distances, split, payout root), re-run on the same windows.
+  const last = Number(storeOn.lastApplied()!.anchorIndex);
+  const c0 = process.cpuUsage();
+  for (let s = last - hot.length + 1; s <= last; s++) {
+    const a = s - delay;
+    settleAnchor(eco, { anchorIndex: BigInt(a), eventId: headers[a]!.id, creator: headers[a]!.header.creator, feesUnits: FEE }, BigInt(s), headers.slice(a, s + 1), storeOn.stakeTable());
+  }
+  const c1 = process.cpuUsage(c0);
+  const computeUs = c1.user + c1.system;
+  const common = { k, d_max: DEFAULT_FEE_PARAMS.dMax, txs_per_anchor: TXS_PER_ANCHOR, anchors: hot.length, settled_with_fees: settled, fsync: false };
+  results.push({ suite: "ledger", name: "settlement_cost_fraction", value: Math.max(0, onUs - offUs) / onUs, unit: "ratio", higher_is_better: false, target: 0.05, params: {
+    ...common, apply_on_cpu_us_per_anchor: Math.round(onUs / hot.length), apply_off_cpu_us_per_anchor: Math.round(offUs / hot.length),
+    settle_compute_cpu_us_per_anchor: Math.round(computeUs / hot.length), settle_compute_fraction: round1((1000 * computeUs) / onUs) / 1000, load_avg_1m: round1(loadavg()[0]!),
+  } });
+  results.push({ suite: "ledger", name: "ledger_transfers_settlement_on", value: (hot.length * TXS_PER_ANCHOR) / (onMs / 1000), unit: "ops/s", higher_is_better: true, target: 20_000, params: common });
+  storeOn.close();
+  storeOff.close();
+}
+
 const results: BenchResult[] = [];
 try {
-  benchTransfers(results);
-  benchUtxoSet(results);
+  if (args.includes("--case") && args[args.indexOf("--case") + 1] === "settlement") {
+    benchSettlement(results);
+  } else {
+    benchTransfers(results);
+    benchUtxoSet(results);
+    benchSettlement(results);
+  }
 } finally {
   for (const r of results) emit(r);
   if (!args.includes("--dir")) rmSync(rootDir, { recursive: true, force: true });

@@ -75,7 +75,8 @@ function checkInput(x: FeeSplitInput): void {
   if (!Number.isSafeInteger(p.dMax) || p.dMax < 1) throw new FeesError("FEES_BAD_PARAMS", "d_max must be a positive integer");
   const k = x.stakes.length;
   if (k < 1 || k > 64) throw new FeesError("FEES_BAD_COMMITTEE", `committee size must be 1..64, got ${k}`);
-  if (x.stakes.some((s) => s <= 0n || s > U64_MAX)) throw new FeesError("FEES_BAD_COMMITTEE", "every stake must be a positive u64");
+  // A stake slashed to 0 is allowed (it only leaves the attestor pool, §3).
+  if (x.stakes.some((s) => s < 0n || s > U64_MAX)) throw new FeesError("FEES_BAD_COMMITTEE", "every stake must be a u64");
   if (x.ackDistances.length !== k) throw new FeesError("FEES_BAD_COMMITTEE", `${x.ackDistances.length} ack distances for a committee of ${k}`);
   if (x.ackDistances.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FeesError("FEES_BAD_COMMITTEE", "ack distances must be non-negative integers");
   if (!Number.isInteger(x.proposerIndex) || x.proposerIndex < 0 || x.proposerIndex >= k) {
@@ -104,7 +105,8 @@ export function splitFees(x: FeeSplitInput): FeeSplit {
   // Capped bonus: at full weight a validator earns exactly its 1/k of the performance pool.
   const bonus = x.ackDistances.map((d) => (pools.performance * BigInt(bonusWeightBps(d, x.params))) / (BPS * kn));
   const unearnedBonus = pools.performance - bonus.reduce((a, b) => a + b, 0n);
-  const attestors = x.ackDistances.flatMap((d, i) => (d < x.params.dMax && i !== x.proposerIndex ? [i] : []));
+  // Paid by stake, so a validator slashed to zero stake is no attestor.
+  const attestors = x.ackDistances.flatMap((d, i) => (d < x.params.dMax && i !== x.proposerIndex && x.stakes[i]! > 0n ? [i] : []));
   const attestorTotal = pools.attestor + unearnedBonus;
   const attestorStake = attestors.reduce((s, i) => s + x.stakes[i]!, 0n);
   const attestor: bigint[] = new Array(k).fill(0n);

@@ -23,8 +23,13 @@ import { type AnchorDiff, type LedgerStore, type TxOutcome, type MintTip, outpoi
 import { checkMint, advanceMintTip, MintRejected } from "./emission.ts";
 import { checkEvidence, evidenceId, EvidenceRejected, type CheckedEvidence, type EvidenceRules } from "./evidence.ts";
 import { LtHash } from "./lthash.ts";
-import { toHex } from "../crypto/bytes.ts";
+import { equalBytes, toHex } from "../crypto/bytes.ts";
 import { HASH_BYTES } from "../types/constants.ts";
+import { lockCommitment } from "../types/lock.ts";
+import type { SignedEvent } from "../types/event.ts";
+import { type StakeEntry, applySlash, genesisStakeTable } from "./stake.ts";
+import { type EconomicsParams, type PendingFee, settleAnchor, settlementDelay } from "./settlement.ts";
+import { NO_PAYOUT_ROOT, commitmentOf } from "./commitment.ts";
 
 export interface LedgerParams {
   emission: EmissionParams;
@@ -34,10 +39,35 @@ export interface LedgerParams {
   evidenceRules: EvidenceRules;
   /** Batch signature check with exactly `verifyBatch`'s answers (default); see ValidationContext.verify. */
   verify?: (items: readonly SigCheck[]) => boolean[];
+  /**
+   * Stake, slashing and fee settlement (genesis). Without it (ledger-only tests and
+   * benches) there is no stake table and fees stay pending for ever.
+   */
+  economics?: EconomicsParams;
 }
 
 export function ledgerParamsFromGenesis(g: Genesis): LedgerParams {
-  return { emission: g.emission, committee: g.validators.map((v) => v.publicKey), evidenceRules: { shardCount: g.shardCount, parentsMax: g.parentsMax } };
+  return {
+    emission: g.emission,
+    committee: g.validators.map((v) => v.publicKey),
+    evidenceRules: { shardCount: g.shardCount, parentsMax: g.parentsMax },
+    economics: {
+      genesisStakes: g.validators.map((v) => v.stake),
+      fees: g.fees,
+      // Default payout address (SPEC_FEES §7): a Sig lock on the validator's genesis key.
+      payoutLocks: g.validators.map((v) => lockCommitment({ kind: "sig", publicKey: v.publicKey })),
+    },
+  };
+}
+
+/**
+ * The finalized event an anchor carries and the finalized headers before it: `window`
+ * holds the events of anchor indices max(0, i − k·D_max)..i in order (the last is
+ * `event`). Needed when `economics` is set; the node passes it from src/node/chain.ts.
+ */
+export interface AnchorContext {
+  event: SignedEvent;
+  window: readonly SignedEvent[];
 }
 
 /** Ledger-level reasons a MicroTx is void (the validator's TxRejected codes pass through as they are). */
@@ -64,6 +94,7 @@ interface Working {
   /** UTXO entries read from the store for this anchor's inputs (undefined = absent). */
   fromStore: Map<string, UtxoEntry | undefined>;
   evidenceHere: Set<string>;
+  stakes: StakeEntry[];
 }
 
 export function expectedAnchorIndex(store: LedgerStore): bigint {
@@ -72,13 +103,18 @@ export function expectedAnchorIndex(store: LedgerStore): bigint {
 }
 
 /** Applies one finalized anchor. Does not write: the caller commits the returned diff atomically. */
-export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payload: AnchorPayload, hints?: PayloadHints): AnchorDiff {
+export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payload: AnchorPayload, hints?: PayloadHints, ctx?: AnchorContext): AnchorDiff {
   const expected = expectedAnchorIndex(store);
   if (anchorIndex !== expected) throw new LedgerError(`anchor ${anchorIndex} applied out of order: expected ${expected}`);
+  const stored = store.stakeTable();
+  const stakes = stored.length > 0 ? stored.map((e) => ({ ...e })) : genesisStakeTable(params.economics?.genesisStakes ?? []);
   const w: Working = {
     anchorIndex, params, tip: store.mintTip(), acc: LtHash.fromBytes(store.accumulator()),
-    diff: { anchorIndex, created: [], spent: [], mints: [], evidence: [], mintTip: store.mintTip(), accumulator: new Uint8Array(0), commitment: new Uint8Array(0), feesUnits: 0n, outcomes: [] },
-    createdHere: new Map(), spentHere: new Map(), fromStore: new Map(), evidenceHere: new Set(),
+    diff: {
+      anchorIndex, created: [], spent: [], mints: [], evidence: [], mintTip: store.mintTip(), accumulator: new Uint8Array(0), utxoRoot: new Uint8Array(0), commitment: new Uint8Array(0), feesUnits: 0n, outcomes: [],
+      stakes: [], slashes: [], payoutRoot: NO_PAYOUT_ROOT, pendingFeesUnits: 0n,
+    },
+    createdHere: new Map(), spentHere: new Map(), fromStore: new Map(), evidenceHere: new Set(), stakes,
   };
   const { micro, malformed } = withTxids(payload, hints);
   const mints = payload.txs.flatMap((t) => (t.kind === "mint" ? [t.tx] : []));
@@ -89,10 +125,47 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
     else if (t.kind === "mint") applyMint(w, position, t.tx);
     else applyEvidence(store, w, position, t.tx);
   });
+  const pending = settleAndQueue(store, w, ctx);
   w.diff.mintTip = w.tip;
+  w.diff.stakes = w.stakes;
+  w.diff.pendingFeesUnits = pending.reduce((s, p) => s + p.feesUnits, 0n);
   w.diff.accumulator = w.acc.toBytes();
-  w.diff.commitment = w.acc.commitment();
+  w.diff.utxoRoot = w.acc.commitment();
+  w.diff.commitment = commitmentOf(w.diff.utxoRoot, w.stakes, pending, w.diff.payoutRoot);
   return w.diff;
+}
+
+/**
+ * After the anchor's transactions: queues its fees, and settles the anchor k·D_max
+ * back (payout outputs created now, at this anchor index). Returns the pending list after.
+ */
+function settleAndQueue(store: LedgerStore, w: Working, ctx: AnchorContext | undefined): PendingFee[] {
+  const eco = w.params.economics;
+  let pending = [...store.pendingFees()];
+  if (eco) {
+    invariant(ctx !== undefined && equalBytes(ctx.window[ctx.window.length - 1]?.id ?? ZERO_ID, ctx.event.id), `anchor ${w.anchorIndex}: the ledger needs the finalized event and its window`);
+    const delay = settlementDelay(eco);
+    const expectedWindow = (w.anchorIndex < delay ? w.anchorIndex : delay) + 1n;
+    invariant(BigInt(ctx.window.length) === expectedWindow, `anchor ${w.anchorIndex}: window of ${ctx.window.length} events, expected ${expectedWindow}`);
+    if (w.anchorIndex >= delay) {
+      const a = w.anchorIndex - delay;
+      const head = pending[0];
+      const due = head !== undefined && head.anchorIndex === a ? head : { anchorIndex: a, eventId: ctx.window[0]!.id, creator: ctx.window[0]!.header.creator, feesUnits: 0n };
+      if (due === head) pending = pending.slice(1);
+      invariant(pending.every((p) => p.anchorIndex > a), `fees of anchor ${pending[0]?.anchorIndex} were never settled`);
+      const s = settleAnchor(eco, due, w.anchorIndex, ctx.window, w.stakes);
+      s.entries.forEach((e) => {
+        if (e.amount > 0n) createOutput(w, s.txid, e.index, { amount: e.amount, lockCommitment: e.recipient, createdAt: w.anchorIndex, coinbase: false });
+      });
+      w.diff.settlement = s;
+      w.diff.payoutRoot = s.root;
+    }
+  }
+  if (w.diff.feesUnits > 0n) {
+    w.diff.pendingAdded = { anchorIndex: w.anchorIndex, eventId: ctx?.event.id ?? ZERO_ID, creator: ctx?.event.header.creator ?? 0, feesUnits: w.diff.feesUnits };
+    pending.push(w.diff.pendingAdded);
+  }
+  return pending;
 }
 
 /**
@@ -100,15 +173,15 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
  * decode as an AnchorPayload apply as an empty payload, so every node still consumes
  * the anchor index identically; `payloadError` carries the codec error code.
  */
-export function applyAnchorBytes(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payloadBytes: Uint8Array): AnchorDiff {
+export function applyAnchorBytes(store: LedgerStore, params: LedgerParams, anchorIndex: bigint, payloadBytes: Uint8Array, ctx?: AnchorContext): AnchorDiff {
   let indexed: IndexedPayload;
   try {
     indexed = decodePayloadIndexed(payloadBytes);
   } catch (e) {
     if (!(e instanceof CodecError)) throw e;
-    return { ...applyAnchor(store, params, anchorIndex, { txs: [] }), payloadError: e.code };
+    return { ...applyAnchor(store, params, anchorIndex, { txs: [] }, undefined, ctx), payloadError: e.code };
   }
-  return applyAnchor(store, params, anchorIndex, indexed.payload, indexed.hints);
+  return applyAnchor(store, params, anchorIndex, indexed.payload, indexed.hints, ctx);
 }
 
 type Verdict = { txid: Uint8Array; ok: true; fee: bigint } | { txid: Uint8Array; ok: false; code: string; message: string };
@@ -263,6 +336,9 @@ function applyEvidence(store: LedgerStore, w: Working, position: number, evidenc
   w.evidenceHere.add(checked.offenseKey);
   w.diff.evidence.push({ id: checked.offenseId, kind: checked.kind, offender: checked.offender, anchorIndex: w.anchorIndex, bytes: encodeEvidence(checked.canonical) });
   w.diff.outcomes.push({ position, kind: "evidence", id, applied: true });
+  // Finalized evidence takes effect here, identically on every node (SPEC_SLASHING §5).
+  const slash = applySlash(w.stakes, checked, id, w.anchorIndex);
+  if (slash) w.diff.slashes.push(slash);
 }
 
 export type { TxOutcome };

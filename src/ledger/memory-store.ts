@@ -10,6 +10,8 @@ import type { UtxoEntry } from "./validate.ts";
 import { type AnchorDiff, type AppliedAnchor, type CreatedUtxo, type MintRecord, type MintTip, type SpentRecord, type WritableLedgerStore, type EvidenceRecord, outpointMapKey, outpointString, outpointKey } from "./state.ts";
 import { genesisMintTip } from "./emission.ts";
 import { LTHASH_BYTES } from "./lthash.ts";
+import type { SlashRecord, StakeEntry } from "./stake.ts";
+import type { PendingFee, SettlementRecord } from "./settlement.ts";
 
 export class MemoryLedgerStore implements WritableLedgerStore {
   private readonly utxos = new Map<string, CreatedUtxo>();
@@ -21,6 +23,11 @@ export class MemoryLedgerStore implements WritableLedgerStore {
   /** Commitment recorded per anchor index. */
   readonly commitments: Uint8Array[] = [];
   readonly mints: MintRecord[] = [];
+  private stakes: StakeEntry[] = [];
+  private pending: PendingFee[] = [];
+  /** Every settlement and every penalty, in anchor order. */
+  readonly settlements: SettlementRecord[] = [];
+  readonly slashes: SlashRecord[] = [];
 
   constructor(emission: EmissionParams) {
     this.tip = genesisMintTip(emission);
@@ -50,6 +57,14 @@ export class MemoryLedgerStore implements WritableLedgerStore {
     return this.evidence.has(toHex(id));
   }
 
+  stakeTable(): readonly StakeEntry[] {
+    return this.stakes;
+  }
+
+  pendingFees(): readonly PendingFee[] {
+    return this.pending;
+  }
+
   commitAnchor(diff: AnchorDiff): void {
     const expected = this.last ? this.last.anchorIndex + 1n : 0n;
     invariant(diff.anchorIndex === expected, `memory store: anchor ${diff.anchorIndex} committed out of order (expected ${expected})`);
@@ -65,6 +80,14 @@ export class MemoryLedgerStore implements WritableLedgerStore {
     }
     for (const e of diff.evidence) this.evidence.set(toHex(e.id), e);
     this.mints.push(...diff.mints);
+    this.stakes = diff.stakes;
+    if (diff.settlement) {
+      const settled = diff.settlement.anchorIndex;
+      this.pending = this.pending.filter((p) => p.anchorIndex !== settled);
+      this.settlements.push(diff.settlement);
+    }
+    if (diff.pendingAdded) this.pending = [...this.pending, diff.pendingAdded];
+    this.slashes.push(...diff.slashes);
     this.tip = diff.mintTip;
     this.acc = diff.accumulator;
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
@@ -74,6 +97,13 @@ export class MemoryLedgerStore implements WritableLedgerStore {
   /** The UTXO set in outpoint-key order (txid bytes, then index), as the SQLite store lists it. */
   allUtxos(): CreatedUtxo[] {
     return [...this.utxos.values()].sort((a, b) => compareBytes(outpointKey(a.txid, a.index), outpointKey(b.txid, b.index)));
+  }
+
+  /** Σ of every unspent output, in units (supply audits). */
+  unspentUnits(): bigint {
+    let total = 0n;
+    for (const u of this.utxos.values()) total += u.entry.amount;
+    return total;
   }
 
   utxoCount(): number {

@@ -7,6 +7,8 @@ import type { UtxoEntry, UtxoReader } from "./validate.ts";
 import type { MintTx } from "../types/mint.ts";
 import type { EvidenceKind } from "./evidence.ts";
 import { HASH_BYTES } from "../types/constants.ts";
+import type { SlashRecord, StakeEntry } from "./stake.ts";
+import type { PendingFee, SettlementRecord } from "./settlement.ts";
 
 export interface MintTip {
   /** Id of the last accepted mint; all zero before the first. */
@@ -43,6 +45,10 @@ export interface LedgerStore extends UtxoReader {
   /** The last applied anchor, undefined before the first. */
   lastApplied(): AppliedAnchor | undefined;
   hasEvidence(id: Uint8Array): boolean;
+  /** The stake table after the last applied anchor; empty before the first (the ledger then starts from genesis). */
+  stakeTable(): readonly StakeEntry[];
+  /** Fees awaiting settlement, by ascending anchor index (SPEC_FEES §7). */
+  pendingFees(): readonly PendingFee[];
 }
 
 /** A LedgerStore that can also commit one anchor's changes atomically. */
@@ -98,9 +104,23 @@ export interface AnchorDiff {
   mintTip: MintTip;
   /** LtHash accumulator after this anchor (2048 bytes). */
   accumulator: Uint8Array;
-  /** blake3_32(accumulator): the state commitment recorded for this anchor index. */
+  /** blake3_32(accumulator): the UTXO part of the commitment. */
+  utxoRoot: Uint8Array;
+  /** The state commitment recorded for this anchor index (src/ledger/commitment.ts). */
   commitment: Uint8Array;
   feesUnits: bigint;
+  /** Stake table after this anchor (k entries; empty without economics). */
+  stakes: StakeEntry[];
+  /** Penalties applied by this anchor's evidence, in payload order. */
+  slashes: SlashRecord[];
+  /** This anchor's fees, now awaiting settlement (absent when it carried none). */
+  pendingAdded?: PendingFee;
+  /** The earlier anchor settled here (payout outputs are in `created`). */
+  settlement?: SettlementRecord;
+  /** Payout root committed by this anchor (all zero when it settles nothing). */
+  payoutRoot: Uint8Array;
+  /** Σ fees awaiting settlement after this anchor. */
+  pendingFeesUnits: bigint;
   outcomes: TxOutcome[];
   /** Set when the finalized payload bytes did not decode: the anchor applied as empty (codec error code). */
   payloadError?: string;

@@ -13,6 +13,8 @@ import type { SqliteStore } from "../store/sqlite-store.ts";
 import type { PhantomNode } from "./node.ts";
 import type { Genesis } from "../genesis/genesis.ts";
 import { EXPLORER_REST_ROUTES, EXPLORER_RPC_COSTS, explorerRpcMethods, fameName, txStatusJson } from "./explorer-methods.ts";
+import { payoutProof, type PayoutEntry } from "../consensus/payout.ts";
+import { settlementDelay } from "../ledger/settlement.ts";
 
 export const anchorsPageMax = 200;
 export const addressUtxosMax = 1_000;
@@ -91,6 +93,45 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       if (outputs.length > 0) return { type: "tx", txid: toHex(id), outputs: outputs.map((o) => ({ index: o.index, amount: o.amount.toString(), address: encodeAddress(o.lockCommitment), createdAt: o.createdAt.toString(), spentAt: o.spentAt?.toString() ?? null })) };
       throw new PhantomError("RPC_NOT_FOUND", "no event or transaction with that id");
     },
+    chain_payouts: (raw): Json => {
+      const index = anchorIndexParam(params(raw), "index");
+      const economics = node.ledgerParams.economics;
+      const a = node.index.anchor(index);
+      if (!a || !economics) throw new PhantomError("RPC_NOT_FOUND", `anchor ${index} is not finalized yet`);
+      const settlesAt = index + settlementDelay(economics);
+      const st = store.settlementOf(index);
+      if (!st) return { anchorIndex: index.toString(), fees: a.feesUnits.toString(), settled: false, settlesAt: settlesAt.toString() };
+      // Zero-fee anchors store no entries: all k amounts are 0.
+      const entries: PayoutEntry[] = st.entries.length > 0 ? st.entries : economics.payoutLocks.map((recipient, i) => ({ index: i, recipient, amount: 0n }));
+      return {
+        anchorIndex: index.toString(), fees: st.feesUnits.toString(), settled: true, settlesAt: st.settledAt.toString(), eventId: toHex(st.eventId),
+        proposer: st.creator, root: toHex(st.root), txid: toHex(st.txid), ackDistances: st.distances,
+        payouts: entries.map((e) => {
+          const proof = payoutProof(entries, e.index);
+          return {
+            index: e.index, recipient: toHex(e.recipient), address: encodeAddress(e.recipient), amount: e.amount.toString(),
+            outpoint: e.amount > 0n ? { txid: toHex(st.txid), index: e.index } : null,
+            proof: { leafCount: proof.leafCount, siblings: proof.siblings.map(toHex) },
+          };
+        }),
+      };
+    },
+    chain_stakes: (): Json => ({
+      // Before the first anchor the table is the genesis one.
+      stakes: (store.stakeTable().length > 0 ? store.stakeTable() : genesis.validators.map((v) => ({ stakeUnits: v.stake, daOffenses: 0 }))).map((e, v) => ({ validator: v, stakeUnits: e.stakeUnits.toString(), genesisUnits: genesis.validators[v]!.stake.toString(), daOffenses: e.daOffenses })),
+      feesPendingUnits: store.pendingFeesUnits().toString(),
+      slashes: store.slashes(anchorsPageMax).map((x) => ({ anchorIndex: x.anchorIndex.toString(), evidenceId: toHex(x.evidenceId), kind: x.kind, offender: x.offender, bps: x.bps, slashedUnits: x.slashedUnits.toString() })),
+    }),
+    chain_supply: (): Json => {
+      // Commits are synchronous and these reads are too, so the figures belong to one anchor.
+      const emitted = store.mintTip().emittedUnits;
+      const unspent = store.unspentUnits();
+      const pending = store.pendingFeesUnits();
+      return {
+        anchorIndex: store.lastApplied()?.anchorIndex.toString() ?? null, emittedUnits: emitted.toString(), unspentUnits: unspent.toString(),
+        feesPendingUnits: pending.toString(), balanced: emitted === unspent + pending,
+      };
+    },
     address_get: (raw) => {
       const p = params(raw);
       const lock = addressParam(p, "address");
@@ -98,10 +139,12 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const truncated = utxos.length > addressUtxosMax;
       if (truncated) utxos.pop();
       const balance = store.balanceOf(lock);
+      const rewards = store.payoutBalanceOf(lock);
       return {
         address: encodeAddress(lock), balanceUnits: balance.toString(), balancePc: pc(balance),
+        rewardsUnits: rewards.toString(), rewardsPc: pc(rewards),
         truncated,
-        utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase })),
+        utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase, payout: store.isPayoutTxid(u.txid) })),
       };
     },
     tx_submit: (raw) => {
@@ -152,6 +195,9 @@ export const NODE_RPC_COSTS: Record<string, (params: unknown) => number> = {
   },
   chain_anchor: () => 2,
   chain_lookup: () => 2,
+  chain_payouts: () => 5,
+  chain_stakes: () => 5,
+  chain_supply: () => 50,
   address_get: () => 50,
   mint_getTemplate: () => 5,
   mint_submit: () => 10,
@@ -169,6 +215,9 @@ export const NODE_REST_ROUTES: Record<string, string> = {
   anchors: "chain_anchors",
   anchor: "chain_anchor",
   lookup: "chain_lookup",
+  payouts: "chain_payouts",
+  stakes: "chain_stakes",
+  supply: "chain_supply",
   tx: "tx_status",
   address: "address_get",
   template: "mint_getTemplate",

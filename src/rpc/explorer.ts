@@ -1,7 +1,8 @@
 /**
  * The block explorer: one self-contained page over the node's REST API. It shows the
  * node's status, a live picture of the DAG (/api/dag), charts over time (/api/series),
- * the latest anchors (/api/anchors) and searches (/api/anchor, /api/lookup,
+ * the latest anchors (/api/anchors) and searches (/api/anchor with its fee payouts from
+ * /api/payouts, /api/lookup,
  * /api/transaction, /api/address); it refreshes on the WebSocket "anchors" topic, at
  * most once per refreshMinMs, and every refreshEveryMs. `/?q=<query>` opens with that
  * search done (links can be shared; the browser test uses it). Every value from the API
@@ -110,6 +111,12 @@ function render(res) {
     ["voided", res.voided.length ? res.voided.map((v) => link(v.id, v.kind + " " + short(v.id)) + " " + esc(v.code)).join("<br>") : '<span class="muted">none</span>']]);
   return "";
 }
+function renderPayouts(p) {
+  if (!p) return "";
+  if (!p.settled) return '<h3>Fee payouts</h3>' + kv([["settles at anchor", esc(p.settlesAt)]]);
+  return '<h3>Fee payouts</h3>' + kv([["settled at anchor", link(p.settlesAt)], ["payout root", esc(p.root)]]) +
+    grid(["validator", "address", "amount (PC)", "ack distance"], p.payouts.map((x) => [esc(x.index), link(x.address, x.address.slice(0, 30) + "…"), esc(units(x.amount)), esc(p.ackDistances[x.index] ?? "")]));
+}
 /** The search shown now; a pending transaction is looked up again at every refresh. */
 let watched = null;
 async function lookupHex(q) {
@@ -127,10 +134,15 @@ async function search(q, quiet) {
     history.replaceState(null, "", "?q=" + encodeURIComponent(q));
   }
   try {
-    const res = q.startsWith("pc1") ? await api("address", { address: q }) : /^\d+$/.test(q) ? await api("anchor", { index: q }) : await lookupHex(q);
+    const isAnchor = /^\d+$/.test(q);
+    // An anchor's payouts are fetched alongside it (same latency); not settled yet: where they will settle.
+    const [res, payouts] = await Promise.all([
+      q.startsWith("pc1") ? api("address", { address: q }) : isAnchor ? api("anchor", { index: q }) : lookupHex(q),
+      isAnchor ? api("payouts", { index: q }).catch(() => null) : null,
+    ]);
     if (watched && watched.q !== q) watched = null;
     if (res.status && res.inputs) { watched = watched || { q, seen: [] }; noteTxState(watched, res.status); watched.pending = res.status.state === "pending"; res.seen = watched.seen; }
-    view.innerHTML = render(res); out.textContent = JSON.stringify(res, (k, v) => k === "seen" ? undefined : v, 2); out.dataset.query = q;
+    view.innerHTML = render(res) + renderPayouts(payouts); out.textContent = JSON.stringify(res, (k, v) => k === "seen" ? undefined : v, 2); out.dataset.query = q;
   } catch (e) { if (quiet) return; view.innerHTML = '<span class="err">' + esc(e.message) + '</span>'; out.textContent = e.message; out.className = "err"; }
 }
 $("q").addEventListener("keydown", (ev) => { if (ev.key === "Enter") search($("q").value); });

@@ -19,6 +19,10 @@ export function createStoreMetrics(registry: Registry) {
     ledgerVoid: new Counter({ name: "pc_node_ledger_void_total", help: "Payload transactions voided by the ledger, by reason code", labelNames: ["code"] as const, registers: r }),
     ledgerAnchorIndex: new Gauge({ name: "pc_node_ledger_anchor_index", help: "Last finalized anchor index applied to the store", registers: r }),
     ledgerFeesUnits: new Counter({ name: "pc_node_ledger_fees_units_total", help: "Fees of applied MicroTxs, in units", registers: r }),
+    ledgerFeesPendingUnits: new Gauge({ name: "pc_node_ledger_fees_pending_units", help: "Fees awaiting settlement (paid out k*D_max anchors after their anchor), in units", registers: r }),
+    ledgerPayoutsUnits: new Counter({ name: "pc_node_ledger_payouts_units_total", help: "Fees paid out to validators as payout outputs, in units", registers: r }),
+    ledgerSlashedUnits: new Counter({ name: "pc_node_ledger_slashed_units_total", help: "Stake burned by slashing, in units, by offense kind", labelNames: ["kind"] as const, registers: r }),
+    stakeUnits: new Gauge({ name: "pc_node_stake_units", help: "Bonded stake of each validator in the ledger's stake table, in units", labelNames: ["validator"] as const, registers: r }),
   };
 }
 

@@ -67,6 +67,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE tx_outcomes (row INTEGER PRIMARY KEY, txid BLOB NOT NULL UNIQUE, state TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, anchor INTEGER, other BLOB, admitted_at INTEGER)`,
     ],
   },
+  {
+    version: 4,
+    statements: [
+      // Ledger economics (SPEC_FEES §7, SPEC_SLASHING §5), written in each anchor's transaction.
+      // The stake table: one row per validator once the first anchor is applied.
+      `CREATE TABLE stakes (validator INTEGER PRIMARY KEY, stake INTEGER NOT NULL, da_offenses INTEGER NOT NULL)`,
+      // Fees awaiting settlement (at most k·D_max + 1 rows).
+      `CREATE TABLE fees_pending (anchor INTEGER PRIMARY KEY, event_id BLOB NOT NULL, creator INTEGER NOT NULL, fees INTEGER NOT NULL)`,
+      // One row per settled anchor (zero-fee anchors too: their root is committed as well).
+      `CREATE TABLE settlements (anchor INTEGER PRIMARY KEY, settled_at INTEGER NOT NULL UNIQUE, event_id BLOB NOT NULL, creator INTEGER NOT NULL, fees INTEGER NOT NULL, root BLOB NOT NULL, txid BLOB NOT NULL UNIQUE, distances BLOB NOT NULL)`,
+      // The k payout entries of every settled anchor with fees (zero-fee anchors: all amounts 0, not stored).
+      `CREATE TABLE payouts (anchor INTEGER NOT NULL, validator INTEGER NOT NULL, recipient BLOB NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (anchor, validator)) WITHOUT ROWID`,
+      `CREATE TABLE slashes (anchor INTEGER NOT NULL, evidence_id BLOB NOT NULL, kind TEXT NOT NULL, offender INTEGER NOT NULL, bps INTEGER NOT NULL, stake_before INTEGER NOT NULL, slashed INTEGER NOT NULL, PRIMARY KEY (anchor, evidence_id)) WITHOUT ROWID`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

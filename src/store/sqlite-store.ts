@@ -21,6 +21,10 @@ import { HASH_BYTES } from "../types/constants.ts";
 import { StoreError } from "./errors.ts";
 import { LruCache } from "./lru.ts";
 import { migrate, setLockIndex } from "./schema.ts";
+import type { SlashRecord, StakeEntry } from "../ledger/stake.ts";
+import type { PendingFee, SettlementRecord } from "../ledger/settlement.ts";
+import { NO_PAYOUT_ROOT, commitmentOf } from "../ledger/commitment.ts";
+import type { PayoutEntry } from "../consensus/payout.ts";
 import type { StoreMetrics } from "./metrics.ts";
 
 export const STORE_FILE_NAME = "phantom.sqlite";
@@ -88,6 +92,8 @@ export class SqliteStore implements WritableLedgerStore {
   private tip: MintTip | undefined;
   private acc!: Uint8Array;
   private last: AppliedAnchor | undefined;
+  private stakes: StakeEntry[] = [];
+  private pending: PendingFee[] = [];
   private closed = false;
   private readonly writeDiff: ReturnType<SqliteStore["makeWriteDiff"]>;
   private readonly writeEvents: ReturnType<SqliteStore["makeWriteEvents"]>;
@@ -138,7 +144,16 @@ export class SqliteStore implements WritableLedgerStore {
     this.acc = bytes(row.accumulator).slice();
     if (this.acc.length !== LTHASH_BYTES) throw new StoreError("STORE_CORRUPT", "ledger_state.accumulator has the wrong size");
     const commitment = bytes(row.commitment).slice();
-    if (!equalBytes(LtHash.fromBytes(this.acc).commitment(), commitment)) throw new StoreError("STORE_CORRUPT", "ledger_state commitment does not match its accumulator");
+    this.stakes = (this.db.query(`SELECT stake, da_offenses FROM stakes ORDER BY validator`).all() as Row[]).map((r) => ({ stakeUnits: big(r.stake), daOffenses: Number(r.da_offenses) }));
+    this.pending = (this.db.query(`SELECT anchor, event_id, creator, fees FROM fees_pending ORDER BY anchor`).all() as Row[]).map(rowToPending);
+    const utxoRoot = LtHash.fromBytes(this.acc).commitment();
+    const settled = row.last_anchor === null ? null : (this.st.settlementAt.get(big(row.last_anchor)) as Row | null);
+    const recomputed = commitmentOf(utxoRoot, this.stakes, this.pending, settled ? bytes(settled.root) : NO_PAYOUT_ROOT);
+    if (!equalBytes(recomputed, commitment)) {
+      // Before schema 4 the commitment was blake3_32(accumulator) alone (state commitment v0).
+      const v0 = equalBytes(utxoRoot, commitment) ? " (it was written before state commitment v1: rebuild this store by resyncing)" : "";
+      throw new StoreError("STORE_CORRUPT", `ledger_state commitment does not match its accumulator, stakes, pending fees and payout root${v0}`);
+    }
     this.last = row.last_anchor === null ? undefined : { anchorIndex: big(row.last_anchor), commitment };
     this.tip = {
       tipId: bytes(row.mint_tip).slice(),
@@ -181,6 +196,14 @@ export class SqliteStore implements WritableLedgerStore {
     return this.st.hasEvidence.get(id) !== null;
   }
 
+  stakeTable(): readonly StakeEntry[] {
+    return this.stakes;
+  }
+
+  pendingFees(): readonly PendingFee[] {
+    return this.pending;
+  }
+
   /** Commits one anchor's diff in one SQLite transaction (all or nothing). */
   commitAnchor(diff: AnchorDiff): void {
     this.assertOpen();
@@ -195,6 +218,12 @@ export class SqliteStore implements WritableLedgerStore {
     }
     this.tip = diff.mintTip;
     this.acc = diff.accumulator;
+    this.stakes = diff.stakes;
+    if (diff.settlement) {
+      const settled = diff.settlement.anchorIndex;
+      this.pending = this.pending.filter((p) => p.anchorIndex !== settled);
+    }
+    if (diff.pendingAdded) this.pending = [...this.pending, diff.pendingAdded];
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
     if (this.metrics) this.observeAnchor(this.metrics, diff, started);
   }
@@ -204,6 +233,10 @@ export class SqliteStore implements WritableLedgerStore {
     m.anchorsCommitted.inc();
     m.ledgerAnchorIndex.set(Number(diff.anchorIndex));
     m.ledgerFeesUnits.inc(Number(diff.feesUnits));
+    m.ledgerFeesPendingUnits.set(Number(diff.pendingFeesUnits));
+    if (diff.settlement) m.ledgerPayoutsUnits.inc(Number(diff.settlement.feesUnits));
+    for (const x of diff.slashes) m.ledgerSlashedUnits.inc({ kind: x.kind }, Number(x.slashedUnits));
+    diff.stakes.forEach((e, v) => m.stakeUnits.set({ validator: String(v) }, Number(e.stakeUnits)));
     for (const o of diff.outcomes) {
       m.ledgerTxs.inc({ kind: o.kind, outcome: o.applied ? "applied" : "void" });
       if (!o.applied) m.ledgerVoid.inc({ code: o.code });
@@ -221,6 +254,7 @@ export class SqliteStore implements WritableLedgerStore {
       }
       for (const m of diff.mints) st.insertMint.run(m.mint.height, m.id, m.anchorIndex, m.rewardUnits, encodeMintTx(m.mint));
       for (const e of diff.evidence) st.insertEvidence.run(e.id, e.anchorIndex, e.kind, e.offender, e.bytes);
+      this.writeEconomics(diff);
       let voided = 0;
       for (const o of diff.outcomes) {
         if (o.applied) continue;
@@ -234,7 +268,65 @@ export class SqliteStore implements WritableLedgerStore {
     return this.db.transaction(fn);
   }
 
+  /** Stake table, pending fees, settlement and penalties of one anchor (inside its transaction). */
+  private writeEconomics(diff: AnchorDiff): void {
+    const st = this.st;
+    if (diff.slashes.length > 0 || this.stakes.length !== diff.stakes.length) {
+      diff.stakes.forEach((e, v) => st.upsertStake.run(v, e.stakeUnits, e.daOffenses));
+    }
+    for (const x of diff.slashes) st.insertSlash.run(x.anchorIndex, x.evidenceId, x.kind, x.offender, x.bps, x.stakeBeforeUnits, x.slashedUnits);
+    const s = diff.settlement;
+    if (s) {
+      st.deletePending.run(s.anchorIndex);
+      st.insertSettlement.run(s.anchorIndex, s.settledAt, s.eventId, s.creator, s.feesUnits, s.root, s.txid, new Uint8Array(s.distances));
+      if (s.feesUnits > 0n) for (const e of s.entries) st.insertPayout.run(s.anchorIndex, e.index, e.recipient, e.amount);
+    }
+    const p = diff.pendingAdded;
+    if (p) st.insertPending.run(p.anchorIndex, p.eventId, p.creator, p.feesUnits);
+  }
+
   // ---- ledger queries ----
+
+  /** The settlement of anchor `anchorIndex` (its fees split k·D_max anchors later), undefined until then. */
+  settlementOf(anchorIndex: bigint): SettlementRecord | undefined {
+    const row = this.db.query(`SELECT * FROM settlements WHERE anchor = ?`).get(anchorIndex) as Row | null;
+    if (!row) return undefined;
+    const stored = (this.db.query(`SELECT validator, recipient, amount FROM payouts WHERE anchor = ? ORDER BY validator`).all(anchorIndex) as Row[]).map(
+      (r): PayoutEntry => ({ index: Number(r.validator), recipient: bytes(r.recipient), amount: big(r.amount) }),
+    );
+    return {
+      anchorIndex, settledAt: big(row.settled_at), eventId: bytes(row.event_id), creator: Number(row.creator), feesUnits: big(row.fees),
+      distances: [...bytes(row.distances)], entries: stored, root: bytes(row.root), txid: bytes(row.txid),
+    };
+  }
+
+  /** True when `txid` is the txid of an anchor's payout outputs (validator rewards). */
+  isPayoutTxid(txid: Uint8Array): boolean {
+    return this.st.isPayoutTxid.get(txid) !== null;
+  }
+
+  /** Σ of the unspent payout outputs (validator rewards) locked to `lockCommitment`, in units. */
+  payoutBalanceOf(lockCommitment: Uint8Array): bigint {
+    return big((this.st.payoutBalanceOf.get(lockCommitment) as Row).total);
+  }
+
+  /** Every penalty applied, in anchor order (at most `limit`). */
+  slashes(limit: number): SlashRecord[] {
+    return (this.db.query(`SELECT * FROM slashes ORDER BY anchor, evidence_id LIMIT ?`).all(clampLimit(limit)) as Row[]).map((r) => ({
+      anchorIndex: big(r.anchor), evidenceId: bytes(r.evidence_id), kind: String(r.kind) as SlashRecord["kind"], offender: Number(r.offender),
+      bps: Number(r.bps), stakeBeforeUnits: big(r.stake_before), slashedUnits: big(r.slashed),
+    }));
+  }
+
+  /** Σ fees awaiting settlement, in units. */
+  pendingFeesUnits(): bigint {
+    return this.pending.reduce((s, p) => s + p.feesUnits, 0n);
+  }
+
+  /** Σ of every unspent output, in units (supply audits). */
+  unspentUnits(): bigint {
+    return big((this.db.query(`SELECT COALESCE(SUM(amount), 0) AS total FROM outputs WHERE spent_at IS NULL`).get() as Row).total);
+  }
 
   commitmentAt(anchorIndex: bigint): Uint8Array | undefined {
     const row = this.st.getAnchor.get(anchorIndex) as Row | null;
@@ -428,6 +520,10 @@ function isSqliteError(e: unknown): e is Error & { code: string; errno: number }
 
 const clampLimit = (limit: number): number => (Number.isSafeInteger(limit) && limit > 0 ? Math.min(limit, LIST_ROWS_MAX) : 0);
 
+function rowToPending(r: Row): PendingFee {
+  return { anchorIndex: big(r.anchor), eventId: bytes(r.event_id).slice(), creator: Number(r.creator), feesUnits: big(r.fees) };
+}
+
 function rowToUtxo(row: Row): CreatedUtxo {
   const key = bytes(row.outpoint);
   return {
@@ -470,6 +566,15 @@ function prepareStatements(db: Database) {
     utxosByLock: db.prepare(`SELECT outpoint, amount, lock, created_at, coinbase FROM outputs WHERE lock = ? AND spent_at IS NULL ORDER BY outpoint LIMIT ?`),
     balanceOf: db.prepare(`SELECT COALESCE(SUM(amount), 0) AS total FROM outputs WHERE lock = ? AND spent_at IS NULL`),
     getAnchor: db.prepare(`SELECT commitment FROM anchors WHERE anchor = ?`),
+    isPayoutTxid: db.prepare(`SELECT 1 FROM settlements WHERE txid = ?`),
+    payoutBalanceOf: db.prepare(`SELECT COALESCE(SUM(amount), 0) AS total FROM outputs WHERE lock = ? AND spent_at IS NULL AND substr(outpoint, 1, 32) IN (SELECT txid FROM settlements)`),
+    settlementAt: db.prepare(`SELECT root FROM settlements WHERE settled_at = ?`),
+    upsertStake: db.prepare(`INSERT OR REPLACE INTO stakes (validator, stake, da_offenses) VALUES (?, ?, ?)`),
+    insertSlash: db.prepare(`INSERT INTO slashes (anchor, evidence_id, kind, offender, bps, stake_before, slashed) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    insertPending: db.prepare(`INSERT INTO fees_pending (anchor, event_id, creator, fees) VALUES (?, ?, ?, ?)`),
+    deletePending: db.prepare(`DELETE FROM fees_pending WHERE anchor = ?`),
+    insertSettlement: db.prepare(`INSERT INTO settlements (anchor, settled_at, event_id, creator, fees, root, txid, distances) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertPayout: db.prepare(`INSERT INTO payouts (anchor, validator, recipient, amount) VALUES (?, ?, ?, ?)`),
     voidedAt: db.prepare(`SELECT position, kind, id, code FROM voided WHERE anchor = ? ORDER BY position`),
     insertEvent: db.prepare(`INSERT OR IGNORE INTO events (id, creator, seq, payload_digest, bytes) VALUES (?, ?, ?, ?, ?)`),
     insertPayload: db.prepare(`INSERT OR IGNORE INTO payloads (digest, bytes) VALUES (?, ?)`),

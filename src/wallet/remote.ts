@@ -15,12 +15,15 @@ import type { WalletAccount } from "./keys.ts";
 export interface AddressInfo {
   address: string;
   balanceUnits: bigint;
+  /** Part of the balance that is validator rewards (fee payout outputs); 0 from a node that does not say. */
+  rewardsUnits: bigint;
   utxos: WalletUtxo[];
 }
 
 interface AddressGetJson {
   address: string;
   balanceUnits: string;
+  rewardsUnits?: string;
   utxos: { txid: string; index: number; amount: string; createdAt: string; coinbase: boolean }[];
 }
 
@@ -41,7 +44,7 @@ export async function fetchAddress(rpc: string, address: string, signal?: AbortS
     }
     return { txid: u.txid, index: u.index, amount: BigInt(u.amount), createdAt: BigInt(u.createdAt), coinbase: u.coinbase === true };
   });
-  return { address: r.address, balanceUnits: BigInt(r.balanceUnits), utxos };
+  return { address: r.address, balanceUnits: BigInt(r.balanceUnits), rewardsUnits: isDigits(r.rewardsUnits) ? BigInt(r.rewardsUnits) : 0n, utxos };
 }
 
 /** The next anchor index from phantom_status (anchorCount), for the maturity filter. */

@@ -100,13 +100,25 @@ describe("fee split", () => {
     expect(alone.payouts[0]!.floor).toBe((400n + 300n + 100n) / 2n);
   });
 
+  test("a validator slashed to zero stake is no attestor; its share goes to the floor when nobody else attests", () => {
+    const x: FeeSplitInput = { feesUnits: 1_000_000n, params: DEFAULT_FEE_PARAMS, stakes: [1n, 1n, 0n], ackDistances: [0, 1, 1], proposerIndex: 0 };
+    const s = splitFees(x);
+    expect(s.attestors).toEqual([1]);
+    expect(s.payouts[2]!.attestor).toBe(0n);
+    expect(s.payouts.reduce((a, p) => a + p.total, 0n)).toBe(1_000_000n);
+    const none = splitFees({ ...x, stakes: [1n, 0n, 0n] });
+    expect(none.attestors).toEqual([]);
+    expect(none.payouts[1]!.floor).toBe((400_000n + 300_000n + none.unearnedBonus) / 3n);
+    expect(none.payouts.reduce((a, p) => a + p.total, 0n)).toBe(1_000_000n);
+  });
+
   test("bad input is typed", () => {
     const ok: FeeSplitInput = { feesUnits: 1n, params: DEFAULT_FEE_PARAMS, stakes: [1n, 1n], ackDistances: [0, 0], proposerIndex: 0 };
     expect(code(() => splitFees({ ...ok, feesUnits: U64_MAX + 1n }))).toBe("FEES_OUT_OF_RANGE");
     expect(code(() => splitFees({ ...ok, feesUnits: -1n }))).toBe("FEES_OUT_OF_RANGE");
     expect(code(() => splitFees({ ...ok, params: { ...DEFAULT_FEE_PARAMS, floorBps: 4_001 } }))).toBe("FEES_BAD_PARAMS");
     expect(code(() => splitFees({ ...ok, params: { ...DEFAULT_FEE_PARAMS, dMax: 0 } }))).toBe("FEES_BAD_PARAMS");
-    expect(code(() => splitFees({ ...ok, stakes: [1n, 0n] }))).toBe("FEES_BAD_COMMITTEE");
+    expect(code(() => splitFees({ ...ok, stakes: [1n, -1n] }))).toBe("FEES_BAD_COMMITTEE");
     expect(code(() => splitFees({ ...ok, ackDistances: [0] }))).toBe("FEES_BAD_COMMITTEE");
     expect(code(() => splitFees({ ...ok, ackDistances: [0, -1] }))).toBe("FEES_BAD_COMMITTEE");
     expect(code(() => splitFees({ ...ok, proposerIndex: 2 }))).toBe("FEES_BAD_PROPOSER");

@@ -124,6 +124,8 @@ describe("ConsensusPayoutRoot", () => {
     expectError(run("--recipients", [...recipients.slice(1), "00"].join(",")), "BAD_HEX");
     expectError(run("--fees", (1n << 64n).toString()), "FEES_OUT_OF_RANGE");
     expectError(run("--fees", "-5"), "CLI_BAD_VALUE");
+    expectError(run("--stakes", "1,2"), "CLI_BAD_VALUE");
+    expectError(run("--stakes", "1,2,3,4,x"), "CLI_BAD_VALUE");
     expectError(run("--proposer_index", String((Number(creator) + 1) % K)), "FEES_BAD_PROPOSER");
     expectError(run("--genesis", "other-genesis.toml"), "HEADERS_BAD_SIGNATURE");
     expectError(run("--genesis", "missing.toml"), "GENESIS_IO");

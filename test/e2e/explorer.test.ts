@@ -108,6 +108,9 @@ describe("explorer in headless Chromium", () => {
     expect(shown.anchorIndex).toBe("3");
     // The rendered view: a heading and the event as a link that searches it.
     expect(dom).toContain("<h3>Anchor 3</h3>");
+    // Its fees (none here) were settled k·D_max = 16 anchors later: the payouts section says where.
+    expect(dom).toContain("<h3>Fee payouts</h3>");
+    expect(dom).toContain('<td>settled at anchor</td><td><a href="?q=19">19</a></td>');
     expect(dom).toContain(`<a href="?q=${shown.eventId}">${shown.eventId}</a>`);
     for (const other of net.rpc) {
       const a = await getJson<Anchor>(`${other}/api/anchor?index=3`);

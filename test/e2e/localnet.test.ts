@@ -90,6 +90,9 @@ describe("phantom localnet", () => {
       const anchors = await Promise.all([0, 1, 2, 3].map((i) => rpcCall<{ stateRoot: string; eventId: string }>(rpc(i), "chain_anchor", { index: index.toString() })));
       expect(new Set(anchors.map((a) => a.stateRoot)).size).toBe(1);
       expect(new Set(anchors.map((a) => a.eventId)).size).toBe(1);
+      // Every unit accounted on every validator: emitted = unspent outputs + fees awaiting settlement.
+      const supply = await Promise.all([0, 1, 2, 3].map((i) => rpcCall<{ balanced: boolean; emittedUnits: string }>(rpc(i), "chain_supply")));
+      for (const x of supply) expect(x).toMatchObject({ balanced: true });
       const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
       expect(metrics).toMatch(/^pc_node_ledger_anchor_index\{[^}]*\} \d+/m);
       expect(metrics).toMatch(/^pc_p2p_peers\{[^}]*\} 3/m);

@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { commitmentOf } from "../../src/ledger/commitment.ts";
 import fc from "fast-check";
 import { generateStream } from "./stream.ts";
 import { MemoryLedgerStore } from "../../src/ledger/memory-store.ts";
@@ -162,11 +163,12 @@ test("the incremental commitment equals a from-scratch LtHash of the UTXO set af
   for (let i = 0; i < 5; i++) {
     const tx = buildTx([sigSpend(coin, alice)], [out(amount - 2_000n, sigLock(alice)), out(1_000n, sigLock(bob))]);
     const d = f.step([{ kind: "micro", tx }, { kind: "mint", tx: mineMint(f.mem.mintTip(), lockCommitment(sigLock(bob))) }]);
-    expect(equalBytes(d.commitment, ltHashOfSet(f.mem.allUtxos()).commitment())).toBe(true);
+    expect(equalBytes(d.utxoRoot, ltHashOfSet(f.mem.allUtxos()).commitment())).toBe(true);
+    expect(equalBytes(d.commitment, commitmentOf(d.utxoRoot, f.mem.stakeTable(), f.mem.pendingFees()))).toBe(true);
     coin = { txid: digest(tx), index: 0 };
     amount -= 2_000n;
   }
-  expect(toHex(f.mem.lastApplied()!.commitment)).toBe(toHex(ltHashOfSet(f.mem.allUtxos()).commitment()));
+  expect(toHex(f.mem.lastApplied()!.commitment)).toBe(toHex(commitmentOf(ltHashOfSet(f.mem.allUtxos()).commitment(), f.mem.stakeTable(), f.mem.pendingFees())));
 });
 
 test("fuzz: random and mutated payload bytes never crash the ledger; the result is deterministic", () => {

@@ -47,6 +47,17 @@ function independentCommitment(utxos: CreatedUtxo[]): string {
   return toHex(blake3_32(bytes));
 }
 
+/** Independent state commitment v1 (docs/SPEC_POW.md §10) of a ledger with no stake table and no settlement yet. */
+function independentStateCommitment(utxoRootHex: string, pending: { anchorIndex: bigint; eventId: Uint8Array; creator: number; feesUnits: bigint }[]): string {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const stake = blake3_32(new Uint8Array([...enc("phantom/stake/v0"), 0]));
+  const rows: number[] = [...enc("phantom/fees-pending/v0"), pending.length & 0xff, (pending.length >> 8) & 0xff, 0, 0];
+  const le64 = (v: bigint) => Array.from({ length: 8 }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn));
+  for (const p of pending) rows.push(...le64(p.anchorIndex), ...p.eventId, p.creator, ...le64(p.feesUnits));
+  const utxoRoot = Uint8Array.from(utxoRootHex.match(/../g)!.map((h) => parseInt(h, 16)));
+  return toHex(blake3_32(new Uint8Array([...enc("phantom/state/v1"), ...utxoRoot, ...stake, ...blake3_32(new Uint8Array(rows)), ...new Uint8Array(32)])));
+}
+
 test("mine, mature, and spend through every predicate; voids are typed; state agrees on both stores", () => {
   const mem = new MemoryLedgerStore(params.emission);
   const sql = new SqliteStore({ storeDir: dir, emission: params.emission, fsync: true });
@@ -134,10 +145,13 @@ test("mine, mature, and spend through every predicate; voids are typed; state ag
   expect(mem.mintTip().emittedUnits).toBe(2n * reward);
 
   // 6. The commitment equals an independent from-scratch recomputation, on both stores.
-  const expected = independentCommitment(mem.allUtxos());
+  // Without economics the fees stay pending (never settled): every fee-paying anchor is listed.
+  expect(mem.pendingFees().reduce((s, p) => s + p.feesUnits, 0n)).toBe(10_000n + 5_000n + 2_000n);
+  const utxoRoot = independentCommitment(mem.allUtxos());
+  expect(independentCommitment([...sql.allUtxos()])).toBe(utxoRoot);
+  const expected = independentStateCommitment(utxoRoot, [...mem.pendingFees()]);
   expect(toHex(mem.lastApplied()!.commitment)).toBe(expected);
   expect(toHex(sql.lastApplied()!.commitment)).toBe(expected);
-  expect(independentCommitment([...sql.allUtxos()])).toBe(expected);
   expect(sql.voidedAt(2n).map((v) => v.code)).toEqual(["TX_IMMATURE"]);
   for (const lock of [sigLock(alice), sigLock(bob), sigLock(carol), multisig]) {
     expect(sql.balanceOf(lockCommitment(lock))).toBe(balance(lock));

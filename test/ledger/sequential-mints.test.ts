@@ -79,7 +79,7 @@ test("payloads that mint and spend mint outputs: batched = sequential", () => {
         anchor++;
         expect(diff.outcomes.map((o) => o.applied)).toEqual(expected.applied);
         expect(mem.mintTip()).toEqual(tip);
-        expect(toHex(diff.commitment)).toBe(toHex(ltHashOfSet(utxos.values()).commitment()));
+        expect(toHex(diff.utxoRoot)).toBe(toHex(ltHashOfSet(utxos.values()).commitment()));
       }
     }),
     { numRuns: 40 },

@@ -77,7 +77,7 @@ test("batched application equals sequential validation on random conflicting pay
         mem.commitAnchor(diff);
         idx++;
         expect(diff.outcomes.map((o) => o.applied)).toEqual(expected);
-        expect(toHex(diff.commitment)).toBe(toHex(ltHashOfSet(model.values()).commitment()));
+        expect(toHex(diff.utxoRoot)).toBe(toHex(ltHashOfSet(model.values()).commitment()));
       }
     }),
     { numRuns: Number(process.env.PHANTOM_MODEL_RUNS ?? 40), endOnFailure: true },

@@ -9,6 +9,10 @@ import { accountFromSeed } from "../../src/wallet/keys.ts";
 import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
 import { encodeMicroTx } from "../../src/types/tx.ts";
 import { mintId, decodeMintTx } from "../../src/types/mint.ts";
+import { dispatch, type RpcResponse } from "../../src/rpc/jsonrpc.ts";
+import { nodeRpcMethods } from "../../src/node/rpc-methods.ts";
+import { verifyPayoutProof } from "../../src/consensus/payout.ts";
+import { fromHex } from "../../src/crypto/bytes.ts";
 import { TestNet, applied, minedHeader, stopAll, until, type TestNode } from "./harness.ts";
 
 const nets: TestNet[] = [];
@@ -48,6 +52,35 @@ describe("validator nodes", () => {
       await until(() => nodes.every((n) => n.store.getUtxo(id, 0) === undefined && n.store.utxosByLock(bob.lockCommitment, 10).length === 1));
       // It was carried once: no node voided a duplicate of it.
       for (const n of nodes) expect(n.store.db.query("SELECT COUNT(*) AS n FROM voided").get()).toEqual({ n: 0n });
+
+      // Its fee is paid out to the validators k·D_max anchors later, identically on every node,
+      // with a payout proof (chain_payouts) that verifies against the committed root.
+      if (!res!.ok) throw new Error("transfer refused");
+      const at = nodes[1]!.node.txLife.status(res!.txid, nodes[1]!.node.mempool, nodes[1]!.node.index).anchorIndex!;
+      const settlesAt = at + BigInt(genesis.k * genesis.fees.dMax);
+      await until(() => nodes.every((n) => applied(n) >= settlesAt));
+      const roots = new Set<string>();
+      for (const n of nodes) {
+        const settled = n.store.settlementOf(at)!;
+        expect(settled.feesUnits).toBe(10_000n);
+        expect(settled.settledAt).toBe(settlesAt);
+        roots.add(toHex(settled.root));
+        const paid = settled.entries.filter((e) => e.amount > 0n).map((e) => n.store.getUtxo(settled.txid, e.index)!.amount);
+        expect(paid.reduce((a, b) => a + b, 0n)).toBe(10_000n);
+      }
+      expect(roots.size).toBe(1);
+      const rpc = (await dispatch(nodeRpcMethods(nodes[2]!.node, nodes[2]!.store, genesis), JSON.stringify({ jsonrpc: "2.0", id: 1, method: "chain_payouts", params: { index: at.toString() } })) as RpcResponse).result as {
+        root: string; payouts: { index: number; recipient: string; amount: string; proof: { leafCount: number; siblings: string[] } }[];
+      };
+      expect(rpc.payouts).toHaveLength(genesis.k);
+      for (const p of rpc.payouts) {
+        const entry = { index: p.index, recipient: fromHex(p.recipient), amount: BigInt(p.amount) };
+        expect(verifyPayoutProof(fromHex(rpc.root), entry, { index: p.index, leafCount: p.proof.leafCount, siblings: p.proof.siblings.map((h) => fromHex(h)) })).toBe(true);
+      }
+      // The validator's payout address shows the payout as rewards (the only fee paid so far).
+      const paidOut = rpc.payouts.find((p) => BigInt(p.amount) > 0n) as unknown as { address: string; amount: string };
+      const info = (await dispatch(nodeRpcMethods(nodes[2]!.node, nodes[2]!.store, genesis), JSON.stringify({ jsonrpc: "2.0", id: 2, method: "address_get", params: { address: paidOut.address } })) as RpcResponse).result;
+      expect(info).toMatchObject({ balanceUnits: paidOut.amount, rewardsUnits: paidOut.amount, utxos: [{ payout: true, amount: paidOut.amount }] });
 
       // Every node recorded the same state root at every anchor index.
       const upTo = nodes.reduce((m, n) => (applied(n) < m ? applied(n) : m), applied(nodes[0]!));

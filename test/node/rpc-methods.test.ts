@@ -32,6 +32,15 @@ describe("node RPC methods", () => {
       const empty = (await call(n, "address_get", { address: accountFromSeed(new Uint8Array(32).fill(1)).address })).result;
       expect(empty).toMatchObject({ balanceUnits: "0", truncated: false, utxos: [] });
 
+      // Stake table (genesis until a penalty) and an anchor whose fees settle k·D_max later.
+      const stakes = (await call(n, "chain_stakes", {})).result as { stakes: { stakeUnits: string; genesisUnits: string }[]; slashes: unknown[] };
+      expect(stakes.stakes.map((x) => x.stakeUnits)).toEqual(net.genesis.validators.map((v) => v.stake.toString()));
+      expect(stakes.slashes).toEqual([]);
+      expect((await call(n, "chain_supply", {})).result).toMatchObject({ balanced: true });
+      const last = n.store.lastApplied()!.anchorIndex;
+      const pending = (await call(n, "chain_payouts", { index: last.toString() })).result;
+      expect(pending).toMatchObject({ anchorIndex: last.toString(), settled: false, settlesAt: (last + BigInt(net.genesis.k * net.genesis.fees.dMax)).toString() });
+
       const code = async (method: string, params: unknown) => {
         const r = await call(n, method, params);
         return r.error ? `${r.error.code}:${r.error.data?.code ?? ""}` : "ok";
@@ -44,6 +53,8 @@ describe("node RPC methods", () => {
       expect(await code("chain_anchor", { index: 2 ** 53 + 2 })).toBe("-32602:RPC_BAD_PARAMS");
       expect(await code("chain_anchors", { limit: -1 })).toBe("-32602:RPC_BAD_PARAMS");
       expect(await code("chain_lookup", { id: "00" })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("chain_payouts", { index: "x" })).toBe("-32602:RPC_BAD_PARAMS");
+      expect(await code("chain_payouts", { index: "999999999" })).toBe("-32000:RPC_NOT_FOUND");
       expect(await code("chain_lookup", { id: "11".repeat(32) })).toBe("-32000:RPC_NOT_FOUND");
       expect(await code("address_get", { address: "pc1qqqq" })).toBe("-32602:RPC_BAD_PARAMS");
       expect(await code("address_get", [])).toBe("-32602:RPC_BAD_PARAMS");

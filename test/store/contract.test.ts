@@ -1,6 +1,7 @@
 // One contract, two implementations: the in-memory LedgerStore and the SQLite store must
 // behave identically for everything the pure ledger reads and writes.
 import { afterAll, describe, expect, test } from "bun:test";
+import { commitmentOf } from "../../src/ledger/commitment.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,7 +39,7 @@ describe.each(impls)("LedgerStore contract: %s", (_name, make) => {
     stream.payloads.forEach((p, i) => s.commitAnchor(applyAnchorBytes(s, params, BigInt(i), p)));
     expect(toHex(s.lastApplied()!.commitment)).toBe(toHex(stream.commitments[39]!));
     expect(s.mintTip()).toEqual(stream.tips[39]!);
-    expect(toHex(ltHashOfSet(stream.final.allUtxos()).commitment())).toBe(toHex(s.lastApplied()!.commitment));
+    expect(toHex(commitmentOf(ltHashOfSet(stream.final.allUtxos()).commitment(), s.stakeTable(), s.pendingFees()))).toBe(toHex(s.lastApplied()!.commitment));
   });
 
   test("records spends (anchor, spender) and removes the output; refuses out-of-order commits", () => {

@@ -15,6 +15,7 @@ export const command: Command = {
     { name: "fees", type: "bigint", help: "fees of the anchor in units (u64)", required: true },
     { name: "recipients", type: "list", help: "k comma-separated 32-byte hex recipients (lock commitments), validator order", required: true },
     { name: "proposer_index", type: "int", help: "the anchor's creator (checked; defaults to it)" },
+    { name: "stakes", type: "list", help: "k comma-separated stakes in units, overriding the genesis ones: the chain's stake table at the settling anchor after a slash (RPC chain_stakes)" },
   ],
   async run(ctx) {
     const committee = await loadToolCommittee(ctx);
@@ -24,8 +25,9 @@ export const command: Command = {
     }
     const recipients = recipientsHex.map((h, i) => fromHex(h, 32, `--recipients[${i}]`));
     const { anchorId, events } = loadToolInputs(ctx, committee);
+    const stakes = ctx.flags.stakes === undefined ? committee.stakes : parseStakes(ctx.flags.stakes as string[], committee.k);
     const p = anchorPayout({
-      events, anchorId, feesUnits: ctx.flags.fees as bigint, recipients, stakes: committee.stakes, params: committee.fees,
+      events, anchorId, feesUnits: ctx.flags.fees as bigint, recipients, stakes, params: committee.fees,
       proposerIndex: ctx.flags.proposer_index as number | undefined,
     });
     const s = p.split;
@@ -50,3 +52,13 @@ export const command: Command = {
     return 0;
   },
 };
+
+const U64_MAX = (1n << 64n) - 1n;
+
+function parseStakes(list: readonly string[], k: number): bigint[] {
+  if (list.length !== k) throw new CliError("CLI_BAD_VALUE", `--stakes lists ${list.length} stakes, the committee has k = ${k}`);
+  return list.map((v, i) => {
+    if (!/^\d{1,20}$/.test(v) || BigInt(v) > U64_MAX) throw new CliError("CLI_BAD_VALUE", `--stakes[${i}] must be a u64 in units, got "${v}"`);
+    return BigInt(v);
+  });
+}

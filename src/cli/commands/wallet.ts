@@ -78,6 +78,7 @@ async function runBalance(ctx: CommandContext): Promise<number> {
   }
   ctx.out(JSON.stringify({
     address: acct.address, account: acct.index, balancePc: formatPc(info.balanceUnits), balanceUnits: info.balanceUnits.toString(),
+    rewardsPc: formatPc(info.rewardsUnits), rewardsUnits: info.rewardsUnits.toString(),
     utxos: info.utxos.length, ...(maturityAnchors !== undefined ? { spendablePc: formatPc(spendable), spendableUnits: spendable.toString() } : {}),
   }));
   return 0;
