@@ -47,6 +47,23 @@ export function sortedWitnesses(dag: Dag, round: number): DagNode[] {
 
 const sortedCache = new WeakMap<Dag, Map<number, { count: number; prunedBelow: number; nodes: DagNode[] }>>();
 
+/**
+ * The strongly seen witnesses that vote, one per creator: a creator's stake counts once.
+ * Two of one creator only arise when a Byzantine creator links past a recent own event
+ * (SPEC_CONSENSUS §12); the lowest id then votes, the same at every node.
+ */
+function oneVoterPerCreator(dag: Dag, serials: readonly number[]): DagNode[] {
+  const chosen: DagNode[] = [];
+  for (const s of serials) {
+    const u = dag.get(s);
+    if (u === undefined) continue;
+    const i = chosen.findIndex((c) => c.creator === u.creator);
+    if (i < 0) chosen.push(u);
+    else if (u.key < chosen[i]!.key) chosen[i] = u;
+  }
+  return chosen;
+}
+
 /** Vote of witness w (round r + d) on witness y (round r); returns the decision if w makes one. */
 function vote(dag: Dag, stakes: StakeTable, w: DagNode, y: DagNode, distance: number, coinRoundInterval: number): number {
   const cached = w.votes!.get(y.serial);
@@ -58,9 +75,7 @@ function vote(dag: Dag, stakes: StakeTable, w: DagNode, y: DagNode, distance: nu
   } else {
     let yes = 0;
     let no = 0;
-    for (const s of w.stronglySeen!) {
-      const u = dag.get(s);
-      if (u === undefined) continue;
+    for (const u of oneVoterPerCreator(dag, w.stronglySeen!)) {
       const uv = u.votes!.get(y.serial);
       if (uv === undefined) continue; // u was pruned-in-the-past voter; cannot happen for live rounds
       if (uv === 1) yes += stakes.stake[u.creator]!;

@@ -47,15 +47,22 @@ export function stronglySees(dag: Dag, stakes: StakeTable, x: DagNode, w: DagNod
   return sum >= stakes.quorum;
 }
 
-/** Witnesses of `round` that x strongly sees, and their creators' total stake. */
+/**
+ * Witnesses of `round` that x strongly sees, and their creators' total stake, each creator
+ * counted once. Two strongly seen witnesses of one creator cannot come from a fork (that
+ * would be a fork in x's ancestry), but a Byzantine creator can make them by linking past
+ * a recent own event through an ancient self-parent reference (SPEC_CONSENSUS §12).
+ */
 function stronglySeenWitnesses(dag: Dag, stakes: StakeTable, x: DagNode, round: number): { serials: number[]; stake: number } {
   const serials: number[] = [];
+  const creators = new Set<number>();
   let stake = 0;
   for (const s of dag.witnesses(round)) {
     const w = dag.get(s);
     if (w === undefined || !stronglySees(dag, stakes, x, w)) continue;
     serials.push(s);
-    // At most one witness per creator can be strongly seen: two would be a fork in x's ancestry.
+    if (creators.has(w.creator)) continue;
+    creators.add(w.creator);
     stake += stakes.stake[w.creator]!;
   }
   return { serials, stake };
