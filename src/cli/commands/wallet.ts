@@ -1,6 +1,7 @@
 /**
- * `phantom wallet new|address|balance|send|status`: a single-key wallet over a node's RPC.
- * The mnemonic lives in a 0600 file and is printed only with --show_mnemonic.
+ * `phantom wallet …`: a single-key wallet over a node's RPC. The mnemonic lives in a
+ * 0600 file sealed under a passphrase (src/wallet/keystore.ts) and is printed only
+ * with --show_mnemonic.
  */
 import { RPC_TOKEN_FILE_FLAG, rpcUrl } from "../rpc-target.ts";
 import { homedir } from "node:os";
@@ -8,7 +9,9 @@ import { join } from "node:path";
 import type { Command, CommandContext } from "../command.ts";
 import { CliError } from "../args.ts";
 import { newMnemonic, accountFromMnemonic, type WalletAccount } from "../../wallet/keys.ts";
-import { writeWalletFile, loadAccount } from "../../wallet/wallet-file.ts";
+import { writeWalletFile, loadAccount, convertToEncrypted } from "../../wallet/wallet-file.ts";
+import { defaultScryptParams, type ScryptParams } from "../../wallet/keystore.ts";
+import { PASSPHRASE_FILE_FLAG, readPassphrase } from "../passphrase.ts";
 import { parseAmount, formatPc } from "../../wallet/amount.ts";
 import { fetchAddress, fetchNextAnchorIndex, fetchTxStatus, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
 import { isPhantomError } from "../../errors.ts";
@@ -16,7 +19,7 @@ import { isSpendable } from "../../wallet/select.ts";
 import { loadGenesis } from "../../genesis/index.ts";
 
 const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
-const subcommands = ["new", "address", "balance", "send", "status"] as const;
+const subcommands = ["new", "encrypt", "address", "balance", "send", "status"] as const;
 /** A node that accepts the connection but never answers must not hang the wallet (default of --rpc_timeout_ms). */
 export const walletRpcTimeoutMs = 15_000;
 /** Longest --wait_s accepted. */
@@ -44,9 +47,15 @@ async function maturityFromGenesis(ctx: CommandContext): Promise<bigint | undefi
   return file ? (await loadGenesis(file)).emission.maturityAnchors : undefined;
 }
 
+/** scrypt cost for new and encrypt: the default unless --scrypt_log_n lowers or raises N. */
+function kdfParams(ctx: CommandContext): ScryptParams {
+  return { ...defaultScryptParams, logN: ctx.flags.scrypt_log_n as number };
+}
+
 /** Loads the account for `use` and zeroes its secret key afterwards, whatever happens. */
 async function withAccount<T>(ctx: CommandContext, use: (acct: WalletAccount) => Promise<T> | T): Promise<T> {
-  const acct = loadAccount(ctx.flags.wallet as string, ctx.flags.account as number, ctx.err);
+  const passphrase = () => readPassphrase(ctx.flags, { confirm: false, purpose: `unlock ${ctx.flags.wallet as string}` });
+  const acct = await loadAccount(ctx.flags.wallet as string, ctx.flags.account as number, passphrase, ctx.err);
   try {
     return await use(acct);
   } finally {
@@ -59,10 +68,23 @@ async function runNew(ctx: CommandContext): Promise<number> {
   if (words !== 12 && words !== 24) throw new CliError("CLI_BAD_VALUE", "--words must be 12 or 24");
   const mnemonic = newMnemonic(words === 12 ? 128 : 256);
   const path = ctx.flags.wallet as string;
-  writeWalletFile(path, mnemonic);
+  const kdf = kdfParams(ctx);
+  const passphrase = await readPassphrase(ctx.flags, { confirm: true, purpose: `encrypt the new wallet ${path}` });
+  writeWalletFile(path, mnemonic, passphrase, kdf);
   const first = accountFromMnemonic(mnemonic, 0);
-  ctx.out(JSON.stringify({ type: "wallet_created", file: path, address: first.address, ...(ctx.flags.show_mnemonic ? { mnemonic } : {}) }));
-  ctx.err(`wallet: mnemonic written to ${path} (mode 0600); back it up offline — it is the only way to recover the funds`);
+  first.keyPair.secretKey.fill(0);
+  ctx.out(JSON.stringify({ type: "wallet_created", file: path, address: first.address, encrypted: true, ...(ctx.flags.show_mnemonic ? { mnemonic } : {}) }));
+  ctx.err(`wallet: mnemonic encrypted into ${path} (mode 0600); back the phrase up offline (--show_mnemonic prints it) — with the passphrase lost, only the phrase recovers the funds`);
+  return 0;
+}
+
+/** `wallet encrypt`: seals a legacy plain mnemonic file in place. */
+async function runEncrypt(ctx: CommandContext): Promise<number> {
+  const path = ctx.flags.wallet as string;
+  const kdf = kdfParams(ctx);
+  const passphrase = await readPassphrase(ctx.flags, { confirm: true, purpose: `encrypt ${path}` });
+  await convertToEncrypted(path, passphrase, kdf);
+  ctx.out(JSON.stringify({ type: "wallet_encrypted", file: path }));
   return 0;
 }
 
@@ -118,7 +140,8 @@ export const command: Command = {
   summary: "wallet: new (mnemonic file) | address | balance | send | status, against a node's RPC",
   usage: [
     "phantom wallet <new|address|balance|send|status> [flags]",
-    "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]",
+    "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]   (asks for a passphrase; or --passphrase_file / env PHANTOM_WALLET_PASSPHRASE)",
+    "  phantom wallet encrypt [--wallet FILE]   (seals a legacy plain mnemonic file in place)",
     "  phantom wallet address [--account i]",
     "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml]",
     "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
@@ -127,7 +150,9 @@ export const command: Command = {
   ].join("\n"),
   positionals: true,
   flags: [
-    { name: "wallet", type: "string", help: "wallet file (one BIP39 mnemonic line, mode 0600)", default: defaultWalletPath },
+    { name: "wallet", type: "string", help: "wallet file (the BIP39 mnemonic sealed under a passphrase, mode 0600)", default: defaultWalletPath },
+    PASSPHRASE_FILE_FLAG,
+    { name: "scrypt_log_n", type: "int", help: "new/encrypt: scrypt cost log2(N), 10..20 (lower is faster to open and to guess)", default: String(defaultScryptParams.logN) },
     { name: "account", type: "int", help: "account index derived from the mnemonic", default: "0" },
     { name: "rpc", type: "string", help: "node RPC URL", default: "http://127.0.0.1:8645" },
     RPC_TOKEN_FILE_FLAG,
@@ -148,6 +173,8 @@ export const command: Command = {
     switch (sub as (typeof subcommands)[number]) {
       case "new":
         return runNew(ctx);
+      case "encrypt":
+        return runEncrypt(ctx);
       case "address":
         ctx.out(await withAccount(ctx, (a) => a.address));
         return 0;
