@@ -8,61 +8,18 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command, CommandContext } from "../command.ts";
 import { CliError } from "../args.ts";
-import { newMnemonic, accountFromMnemonic, type WalletAccount } from "../../wallet/keys.ts";
-import { writeWalletFile, loadAccount, convertToEncrypted } from "../../wallet/wallet-file.ts";
-import { defaultScryptParams, type ScryptParams } from "../../wallet/keystore.ts";
+import { newMnemonic, accountFromMnemonic } from "../../wallet/keys.ts";
+import { writeWalletFile, convertToEncrypted } from "../../wallet/wallet-file.ts";
+import { defaultScryptParams } from "../../wallet/keystore.ts";
 import { PASSPHRASE_FILE_FLAG, readPassphrase } from "../passphrase.ts";
-import { parseAmount, formatPc } from "../../wallet/amount.ts";
-import { fetchAddress, fetchNextAnchorIndex, fetchTxStatus, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
-import { isPhantomError } from "../../errors.ts";
+import { runBroadcast, runBuild, runDigest, runHistory, runLock, runPubkey, runSend, runSign } from "../wallet-tx.ts";
+import { kdfParams, maturityFromGenesis, withAccount, withDeadline, walletRpcTimeoutMs } from "../wallet-common.ts";
+import { formatPc } from "../../wallet/amount.ts";
+import { fetchAddress, fetchNextAnchorIndex, fetchTxStatus } from "../../wallet/remote.ts";
 import { isSpendable } from "../../wallet/select.ts";
-import { loadGenesis } from "../../genesis/index.ts";
 
 const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
-const subcommands = ["new", "encrypt", "address", "balance", "send", "status"] as const;
-/** A node that accepts the connection but never answers must not hang the wallet (default of --rpc_timeout_ms). */
-export const walletRpcTimeoutMs = 15_000;
-/** Longest --wait_s accepted. */
-export const waitSMax = 3_600;
-
-/** Runs an RPC-using subcommand under a deadline; a timeout becomes WALLET_RPC_TIMEOUT. */
-async function withDeadline(ctx: CommandContext, run: (ctx: CommandContext) => Promise<number>): Promise<number> {
-  const rpcTimeoutMs = ctx.flags.rpc_timeout_ms as number;
-  const waitS = ctx.flags.wait_s as number;
-  if (rpcTimeoutMs <= 0) throw new CliError("CLI_BAD_VALUE", "--rpc_timeout_ms must be positive");
-  if (waitS < 0 || waitS > waitSMax) throw new CliError("CLI_BAD_VALUE", `--wait_s must be 0..${waitSMax}`);
-  // Waiting for finality is bounded by --wait_s on top of the RPC deadline.
-  const timeoutMs = rpcTimeoutMs + waitS * 1000;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    return await run({ ...ctx, signal: AbortSignal.any([ctx.signal, timeout]) });
-  } catch (e) {
-    if (timeout.aborted && isPhantomError(e) && e.code === "RPC_ABORTED") throw new SendError("WALLET_RPC_TIMEOUT", `no answer from ${ctx.flags.rpc as string} within ${timeoutMs} ms`);
-    throw e;
-  }
-}
-
-async function maturityFromGenesis(ctx: CommandContext): Promise<bigint | undefined> {
-  const file = ctx.flags.genesis as string | undefined;
-  return file ? (await loadGenesis(file)).emission.maturityAnchors : undefined;
-}
-
-/** scrypt cost for new and encrypt: the default unless --scrypt_log_n lowers or raises N. */
-function kdfParams(ctx: CommandContext): ScryptParams {
-  return { ...defaultScryptParams, logN: ctx.flags.scrypt_log_n as number };
-}
-
-/** Loads the account for `use` and zeroes its secret key afterwards, whatever happens. */
-async function withAccount<T>(ctx: CommandContext, use: (acct: WalletAccount) => Promise<T> | T): Promise<T> {
-  const passphrase = () => readPassphrase(ctx.flags, { confirm: false, purpose: `unlock ${ctx.flags.wallet as string}` });
-  const acct = await loadAccount(ctx.flags.wallet as string, ctx.flags.account as number, passphrase, ctx.err);
-  try {
-    return await use(acct);
-  } finally {
-    acct.keyPair.secretKey.fill(0);
-  }
-}
-
+const subcommands = ["new", "encrypt", "address", "pubkey", "balance", "send", "status", "history", "lock", "digest", "build", "sign", "broadcast"] as const;
 async function runNew(ctx: CommandContext): Promise<number> {
   const words = ctx.flags.words as number;
   if (words !== 12 && words !== 24) throw new CliError("CLI_BAD_VALUE", "--words must be 12 or 24");
@@ -105,26 +62,6 @@ async function runBalance(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-async function runSend(ctx: CommandContext): Promise<number> {
-  const to = ctx.flags.to as string | undefined;
-  const amountText = ctx.flags.amount as string | undefined;
-  if (!to || !amountText) throw new CliError("CLI_MISSING_FLAG", "wallet send needs --to <pc1… address> and --amount <PC, e.g. 1.5, or units, e.g. 150000000u>");
-  const amount = parseAmount(amountText);
-  const fee = parseAmount(ctx.flags.fee as string, { allowZero: true });
-  const maturityAnchors = await maturityFromGenesis(ctx);
-  const res = await withAccount(ctx, (account) => sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
-  ctx.out(JSON.stringify({
-    type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
-    feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
-  }));
-  const waitS = ctx.flags.wait_s as number;
-  if (waitS > 0) {
-    const anchor = await waitForFinality(rpcUrl(ctx.flags), res.txid, waitS * 1000, ctx.signal);
-    ctx.out(JSON.stringify({ type: "tx_final", txid: res.txid, anchorIndex: anchor.toString() }));
-  }
-  return 0;
-}
-
 /** `wallet status --txid`: what the node knows of a sent tx (tx_status). */
 async function runStatus(ctx: CommandContext): Promise<number> {
   const txid = ctx.flags.txid as string | undefined;
@@ -139,13 +76,21 @@ export const command: Command = {
   aliases: [],
   summary: "wallet: new (mnemonic file) | address | balance | send | status, against a node's RPC",
   usage: [
-    "phantom wallet <new|address|balance|send|status> [flags]",
+    `phantom wallet <${subcommands.join("|")}> [flags]`,
     "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]   (asks for a passphrase; or --passphrase_file / env PHANTOM_WALLET_PASSPHRASE)",
     "  phantom wallet encrypt [--wallet FILE]   (seals a legacy plain mnemonic file in place)",
     "  phantom wallet address [--account i]",
     "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml]",
     "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
     "  phantom wallet status --rpc URL --txid <txid printed by send>   (pending | final | void | expired | replaced | evicted | unknown, with the reason)",
+    "  phantom wallet history --rpc URL [--address pc1…]   (received outputs, sent txs with fee and state)",
+    "  phantom wallet pubkey                                  (this account's public key, for multisig and timelocked locks)",
+    "  phantom wallet lock --spec 'multi(2,PK1,PK2,PK3)'       (the address of a lock; pay it with send --to to create the output)",
+    "  phantom wallet digest --preimage_file SECRET           (the digest for hash(DIGEST))",
+    "  phantom wallet send --from_lock 'hash(…)' --preimage_file SECRET --to pc1… --amount 1   (spend a script output)",
+    "  phantom wallet build --rpc URL [--from_lock TEXT] --to pc1… --amount 1.5 --out tx.json   (or send --offline --out; no key needed)",
+    "  phantom wallet sign --in tx.json [--out signed.json] [--preimage_file F]   (offline; each multisig signer signs in turn)",
+    "  phantom wallet broadcast --rpc URL --in signed.json [--wait_s 30]",
     "amounts: \"1.5\" or \"1.5pc\" is PC (at most 8 decimals); \"150000000u\" is units (1 PC = 10^8 units)",
   ].join("\n"),
   positionals: true,
@@ -162,6 +107,15 @@ export const command: Command = {
     { name: "fee", type: "string", help: "send: fee, PC decimal or units", default: "10000u" },
     { name: "wait_s", type: "int", help: "send: then wait up to this long for the tx to be final (0 = do not wait); a void/expired/replaced/evicted tx stops the wait with WALLET_TX_FAILED", default: "0" },
     { name: "txid", type: "string", help: "status: the txid to ask about" },
+    { name: "from_lock", type: "string", help: "send/build: spend outputs of this lock (lock text, see `wallet lock`) instead of the wallet's own key" },
+    { name: "preimage_file", type: "string", help: "send/sign: the secret that opens a hash lock; digest: the secret to hash" },
+    { name: "spec", type: "string", help: "lock: the lock text, e.g. multi(2,PK1,PK2,PK3) | hash(DIGEST) | after(N) | sig(PK) | and(A,B) | or(A,B)" },
+    { name: "offline", type: "bool", help: "send: only build the unsigned tx file (--out) for an offline signer", default: "false" },
+    { name: "out", type: "string", help: "build/send --offline: write the tx file here; sign: write the signed file here (default: over --in)" },
+    { name: "in", type: "string", help: "sign/broadcast: the tx file" },
+    { name: "change", type: "string", help: "build: change address (default: the address spent from)" },
+    { name: "address", type: "string", help: "history: watch this address without opening the wallet" },
+    { name: "history_file", type: "string", help: "journal of submitted txs (default: <wallet>.history.jsonl)" },
     { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors)" },
     { name: "words", type: "int", help: "new: mnemonic length, 12 or 24", default: "24" },
     { name: "show_mnemonic", type: "bool", help: "new: also print the mnemonic", default: "false" },
@@ -184,6 +138,20 @@ export const command: Command = {
         return withDeadline(ctx, runSend);
       case "status":
         return withDeadline(ctx, runStatus);
+      case "pubkey":
+        return runPubkey(ctx);
+      case "lock":
+        return runLock(ctx);
+      case "digest":
+        return runDigest(ctx);
+      case "sign":
+        return runSign(ctx);
+      case "history":
+        return withDeadline(ctx, runHistory);
+      case "build":
+        return withDeadline(ctx, runBuild);
+      case "broadcast":
+        return withDeadline(ctx, runBroadcast);
     }
   },
 };
