@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, ROOT } from "./localnet-harness.ts";
+import { readUntil } from "../phantom-cli.ts";
 import { accountFromMnemonic } from "../../src/wallet/keys.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "phantom-wallet-cli-"));
@@ -114,6 +115,36 @@ describe("phantom wallet (offline)", () => {
     expect(after.out.trim()).toBe(accountFromMnemonic(reference).address);
     expect(after.err).toBe("");
     await typed(["wallet", "encrypt", "--wallet", legacy], { PHANTOM_WALLET_PASSPHRASE: "legacy passphrase" }, "WALLET_ALREADY_ENCRYPTED");
+  }, 60_000);
+
+  // `script` gives the CLI a real pseudo-terminal: the prompt path, with echo off.
+  test.skipIf(!Bun.which("script"))("on a terminal the passphrase is prompted for, twice for new, never echoed", async () => {
+    const file = join(dir, "tty.mnemonic");
+    const base = { ...process.env };
+    delete base.PHANTOM_WALLET_PASSPHRASE;
+    const onTty = async (args: string[], answers: string[]) => {
+      const p = Bun.spawn(["script", "-qec", [BIN, ...args].map((a) => `'${a}'`).join(" "), "/dev/null"], { cwd: ROOT, stdin: "pipe", stdout: "pipe", stderr: "pipe", env: base });
+      const reader = p.stdout.getReader();
+      let seen = "";
+      for (const answer of answers) {
+        seen += await readUntil({ read: () => reader.read() }, "passphrase", 20_000); // the next prompt
+        await Bun.sleep(200); // it is printed just before echo is turned off
+        p.stdin.write(answer + "\r");
+        p.stdin.flush();
+      }
+      seen += await readUntil({ read: () => reader.read() }, undefined, 20_000);
+      return { code: await p.exited, text: seen };
+    };
+    const created = await onTty(["wallet", "new", "--wallet", file, "--scrypt_log_n", "12"], ["tty passphrase 1", "tty passphrase 1"]);
+    expect(created.text).toContain("repeat the passphrase");
+    expect(created.text).not.toContain("tty passphrase 1");
+    expect(created.code).toBe(0);
+    const address = JSON.parse(created.text.slice(created.text.indexOf("{"), created.text.indexOf("}") + 1)).address;
+    const opened = await onTty(["wallet", "address", "--wallet", file], ["tty passphrase 1"]);
+    expect(opened.text).toContain(address);
+    expect(opened.text).not.toContain("tty passphrase 1");
+    const wrong = await onTty(["wallet", "address", "--wallet", file], ["tty passphrase 2"]);
+    expect(wrong.text).toContain("[WALLET_BAD_PASSPHRASE]");
   }, 60_000);
 
   test("a node that accepts connections but never answers gives WALLET_RPC_TIMEOUT", async () => {
