@@ -32,9 +32,9 @@ function fromFile(path: string): string {
 /** Reads one line from the terminal with echo off. Ctrl-C or Ctrl-D abandons it. */
 async function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
-  stdin.setRawMode(true);
+  stdin.setRawMode(true); // echo off before the prompt invites typing
   stdin.resume();
+  process.stderr.write(prompt);
   try {
     return await new Promise<string>((resolve, reject) => {
       let text = "";

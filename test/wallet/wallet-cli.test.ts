@@ -128,7 +128,6 @@ describe("phantom wallet (offline)", () => {
       let seen = "";
       for (const answer of answers) {
         seen += await readUntil({ read: () => reader.read() }, "passphrase", 20_000); // the next prompt
-        await Bun.sleep(200); // it is printed just before echo is turned off
         p.stdin.write(answer + "\r");
         p.stdin.flush();
       }
