@@ -97,7 +97,7 @@ function summary(f: TxFile): Record<string, unknown> {
 export async function runBuild(ctx: CommandContext): Promise<number> {
   const pay = needPayment(ctx, "build");
   const out = ctx.flags.out as string | undefined;
-  if (!out) throw new CliError("CLI_MISSING_FLAG", "wallet build needs --out FILE (the unsigned tx file to carry to the signer)");
+  if (!out) throw new CliError("CLI_MISSING_FLAG", "wallet build (and send --offline) needs --out FILE (the unsigned tx file to carry to the signer)");
   checkRecipient(pay.to);
   const fromLock = fromLockFlag(ctx) ?? (await withAccount(ctx, (a) => a.lock));
   const change = ctx.flags.change as string | undefined;
@@ -124,7 +124,7 @@ function readTxFile(ctx: CommandContext): { path: string; file: TxFile } {
 export async function runSign(ctx: CommandContext): Promise<number> {
   const { path, file } = readTxFile(ctx);
   const preimages = readPreimages(ctx);
-  const added = await withAccount(ctx, (a) => signTxFile(file, [a.keyPair], preimages));
+  const added = await withAccount(ctx, (a) => signTxFile(file, [a.keyPair], preimages)).finally(() => preimages.forEach(wipe));
   const out = (ctx.flags.out as string | undefined) ?? path;
   writeFileSync(out, txFileToJson(file), { mode: 0o600 });
   const missing = incompleteInputs(file);
@@ -151,7 +151,8 @@ export async function runSend(ctx: CommandContext): Promise<number> {
   const fromLock = fromLockFlag(ctx);
   const preimages = readPreimages(ctx);
   const maturityAnchors = await maturityFromGenesis(ctx);
-  const res = await withAccount(ctx, (account) => sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, fromLock, preimages, maturityAnchors, signal: ctx.signal }));
+  const res = await withAccount(ctx, (account) => sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, fromLock, preimages, maturityAnchors, signal: ctx.signal }))
+    .finally(() => preimages.forEach(wipe));
   ctx.out(JSON.stringify({
     type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
     feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,

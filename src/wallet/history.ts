@@ -11,8 +11,10 @@ import { isPhantomError } from "../errors.ts";
 import { fetchAddress, fetchTxStatus, type TxStatusInfo } from "./remote.ts";
 import type { JournalEntry } from "./journal.ts";
 
-/** Most chain_lookup/tx_status calls one history makes (newest journal entries first). */
+/** Most chain_lookup/tx_status calls one history makes (the newest journal entries). */
 export const historyLookupsMax = 500;
+/** Most addresses one history asks address_get about (the wallet's own first, then the journal's). */
+export const historyAddressesMax = 64;
 
 export interface ReceivedItem {
   type: "received";
@@ -65,7 +67,7 @@ export async function walletHistory(rpc: string, addresses: readonly string[], j
   const recent = journal.slice(-historyLookupsMax);
   const received = new Map<string, ReceivedItem>();
   const key = (txid: string, index: number) => `${txid}:${index}`;
-  for (const address of own) {
+  for (const address of [...own].slice(0, historyAddressesMax)) {
     for (const u of (await fetchAddress(rpc, address, signal)).utxos) {
       received.set(key(u.txid, u.index), { type: "received", txid: u.txid, index: u.index, address, amountUnits: u.amount.toString(), coinbase: u.coinbase, createdAt: u.createdAt.toString(), spentAt: null, spentBy: null });
     }

@@ -141,5 +141,6 @@ describe("wallet scripts and offline signing against a localnet", () => {
     // Watch-only history of B from its address: what it received, nothing sent from this journal-less view.
     const bHistory = ok(["history", "--address", B.address, "--rpc", rpc, "--history_file", join(net.dir, "none.jsonl")]);
     expect(bHistory.filter((l) => l.type === "received").reduce((s, l) => s + BigInt(l.amountUnits as string), 0n)).toBe(await balance(B.address));
+    expect(ok(["balance", "--address", B.address, "--rpc", rpc, "--wallet", join(net.dir, "absent.wallet")])[0]).toMatchObject({ address: B.address, balanceUnits: String(await balance(B.address)) });
   }, 420_000);
 });

@@ -15,7 +15,7 @@ import { PASSPHRASE_FILE_FLAG, readPassphrase } from "../passphrase.ts";
 import { runBroadcast, runBuild, runDigest, runHistory, runLock, runPubkey, runSend, runSign } from "../wallet-tx.ts";
 import { kdfParams, maturityFromGenesis, withAccount, withDeadline, walletRpcTimeoutMs } from "../wallet-common.ts";
 import { formatPc } from "../../wallet/amount.ts";
-import { fetchAddress, fetchNextAnchorIndex, fetchTxStatus } from "../../wallet/remote.ts";
+import { checkRecipient, fetchAddress, fetchNextAnchorIndex, fetchTxStatus } from "../../wallet/remote.ts";
 import { isSpendable } from "../../wallet/select.ts";
 
 const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
@@ -46,7 +46,10 @@ async function runEncrypt(ctx: CommandContext): Promise<number> {
 }
 
 async function runBalance(ctx: CommandContext): Promise<number> {
-  const acct = await withAccount(ctx, (a) => ({ address: a.address, index: a.index }));
+  const watch = ctx.flags.address as string | undefined;
+  if (watch) checkRecipient(watch);
+  // --address: watch-only, the wallet file is not opened (no passphrase).
+  const acct = watch ? { address: watch, index: null } : await withAccount(ctx, (a) => ({ address: a.address, index: a.index as number | null }));
   const rpc = rpcUrl(ctx.flags);
   const info = await fetchAddress(rpc, acct.address, ctx.signal);
   const maturityAnchors = await maturityFromGenesis(ctx);
@@ -80,7 +83,7 @@ export const command: Command = {
     "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]   (asks for a passphrase; or --passphrase_file / env PHANTOM_WALLET_PASSPHRASE)",
     "  phantom wallet encrypt [--wallet FILE]   (seals a legacy plain mnemonic file in place)",
     "  phantom wallet address [--account i]",
-    "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml]",
+    "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml] [--address pc1… (watch-only)]",
     "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
     "  phantom wallet status --rpc URL --txid <txid printed by send>   (pending | final | void | expired | replaced | evicted | unknown, with the reason)",
     "  phantom wallet history --rpc URL [--address pc1…]   (received outputs, sent txs with fee and state)",
@@ -114,7 +117,7 @@ export const command: Command = {
     { name: "out", type: "string", help: "build/send --offline: write the tx file here; sign: write the signed file here (default: over --in)" },
     { name: "in", type: "string", help: "sign/broadcast: the tx file" },
     { name: "change", type: "string", help: "build: change address (default: the address spent from)" },
-    { name: "address", type: "string", help: "history: watch this address without opening the wallet" },
+    { name: "address", type: "string", help: "balance/history: watch this address without opening the wallet" },
     { name: "history_file", type: "string", help: "journal of submitted txs (default: <wallet>.history.jsonl)" },
     { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors)" },
     { name: "words", type: "int", help: "new: mnemonic length, 12 or 24", default: "24" },
