@@ -7,6 +7,7 @@
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import type { CommandContext } from "./command.ts";
 import { CliError } from "./args.ts";
+import { describeOsError } from "../errors.ts";
 import { rpcUrl } from "./rpc-target.ts";
 import { toHex, wipe } from "../crypto/bytes.ts";
 import { blake3_32 } from "../crypto/hash.ts";
@@ -50,7 +51,13 @@ function needPayment(ctx: CommandContext, sub: string): { to: string; amount: bi
 
 /** Records an accepted tx in the journal and, with --wait_s, waits for it to be final. */
 async function afterSubmit(ctx: CommandContext, file: TxFile, txid: string): Promise<void> {
-  appendJournal(journalPath(ctx), journalEntry(file));
+  const journal = journalPath(ctx);
+  try {
+    appendJournal(journal, journalEntry(file));
+  } catch (e) {
+    // The tx is already accepted; only `history` loses it.
+    ctx.err(`warning: could not record ${txid} in the journal ${journal} (${describeOsError(e)}); wallet history will not list it`);
+  }
   const waitS = ctx.flags.wait_s as number;
   if (waitS > 0) {
     const anchor = await waitForFinality(rpcUrl(ctx.flags), txid, waitS * 1000, ctx.signal);

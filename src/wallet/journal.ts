@@ -6,7 +6,8 @@
  * `wallet history` joins it with address_get, chain_lookup and tx_status. It holds no
  * secret (mode 0600 anyway: it tells what the wallet owns).
  */
-import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { toHex } from "../crypto/bytes.ts";
 import { encodeAddress } from "./address.ts";
 import { lockAddress } from "./lock-spec.ts";
@@ -32,6 +33,7 @@ export function journalEntry(f: TxFile): JournalEntry {
 }
 
 export function appendJournal(path: string, entry: JournalEntry): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   appendFileSync(path, JSON.stringify({ type: "sent", ...entry }) + "\n", { mode: 0o600 });
 }
 
