@@ -77,7 +77,7 @@ async function runStatus(ctx: CommandContext): Promise<number> {
 export const command: Command = {
   name: "wallet",
   aliases: [],
-  summary: "wallet: new (mnemonic file) | address | balance | send | status, against a node's RPC",
+  summary: "wallet: encrypted key file, send, history, multisig/hash/timelock outputs, offline sign and broadcast",
   usage: [
     `phantom wallet <${subcommands.join("|")}> [flags]`,
     "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]   (asks for a passphrase; or --passphrase_file / env PHANTOM_WALLET_PASSPHRASE)",
