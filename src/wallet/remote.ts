@@ -8,9 +8,13 @@ import { PhantomError } from "../errors.ts";
 import { fromHex, toHex } from "../crypto/bytes.ts";
 import { encodeMicroTx } from "../types/tx.ts";
 import { decodeAddress } from "./address.ts";
-import { buildTransfer } from "./tx-builder.ts";
 import { selectUtxos, type Maturity, type Selection, type WalletUtxo } from "./select.ts";
 import type { WalletAccount } from "./keys.ts";
+import type { Lock } from "../types/lock.ts";
+import { lockCommitment } from "../types/lock.ts";
+import type { MicroTx } from "../types/tx.ts";
+import { lockAddress } from "./lock-spec.ts";
+import { finishTx, newTxFile, signTxFile, type TxFile } from "./tx-file.ts";
 
 export interface AddressInfo {
   address: string;
@@ -62,6 +66,42 @@ export function checkRecipient(to: string): Uint8Array {
   }
 }
 
+/**
+ * Builds an unsigned tx file (tx-file.ts) paying `amount` to `to` from the outputs of
+ * `fromLock`'s address, change to the `changeTo` commitment (default `fromLock`'s). Needs the
+ * node, never a key: a watch-only machine builds what an offline one signs.
+ */
+export async function buildPayment(args: {
+  rpc: string;
+  fromLock: Lock;
+  to: string;
+  amount: bigint;
+  fee: bigint;
+  changeTo?: Uint8Array;
+  maturityAnchors?: bigint;
+  signal?: AbortSignal;
+}): Promise<{ file: TxFile; selection: Selection }> {
+  const recipient = checkRecipient(args.to);
+  const info = await fetchAddress(args.rpc, lockAddress(args.fromLock), args.signal);
+  let maturity: Maturity | undefined;
+  if (args.maturityAnchors !== undefined) maturity = { nextAnchorIndex: await fetchNextAnchorIndex(args.rpc, args.signal), maturityAnchors: args.maturityAnchors };
+  const selection = selectUtxos(info.utxos, args.amount, args.fee, maturity);
+  const outputs = [{ amount: args.amount, lockCommitment: recipient }];
+  if (selection.change > 0n) outputs.push({ amount: selection.change, lockCommitment: args.changeTo ?? lockCommitment(args.fromLock) });
+  const inputs = selection.inputs.map((u) => ({ outpoint: { txid: fromHex(u.txid, 32, "utxo txid"), index: u.index }, amount: u.amount, lock: args.fromLock }));
+  return { file: newTxFile(inputs, outputs), selection };
+}
+
+/** Submits one signed tx (tx_submit); a refusal is WALLET_TX_REJECTED with the node's code. Returns the node's fee. */
+export async function submitTx(rpc: string, tx: MicroTx, signal?: AbortSignal): Promise<{ txid: string; fee: bigint; txBytes: number }> {
+  const bytes = encodeMicroTx(tx);
+  const [res] = await rpcCall<SubmitJson[]>(rpc, "tx_submit", { tx: toHex(bytes) }, signal);
+  if (!res) throw new SendError("WALLET_BAD_RESPONSE", "tx_submit returned no result");
+  if (!res.accepted) throw new SendError("WALLET_TX_REJECTED", `node rejected the tx: [${res.code}] ${res.message}`, { code: res.code, txid: res.txid });
+  if (!isDigits(res.fee)) throw new SendError("WALLET_BAD_RESPONSE", "tx_submit accepted without a fee");
+  return { txid: res.txid, fee: BigInt(res.fee), txBytes: bytes.length };
+}
+
 export interface SendResult {
   txid: string;
   amount: bigint;
@@ -69,34 +109,32 @@ export interface SendResult {
   change: bigint;
   inputs: number;
   txBytes: number;
+  /** What was submitted, for the journal. */
+  file: TxFile;
 }
 
-/** Pays `amount` units to `to` from `account`, `fee` units to the validators. Throws typed errors. */
+/**
+ * Pays `amount` units to `to` from `fromLock` (default the account's own key),
+ * `fee` units to the validators, in one step: build, sign with the account (and any
+ * `preimages`), submit. Change goes to the account's own key, never back to a script
+ * (a spent hash lock's preimage is public). Throws typed errors.
+ */
 export async function sendPayment(args: {
   rpc: string;
   account: WalletAccount;
   to: string;
   amount: bigint;
   fee: bigint;
+  fromLock?: Lock;
+  preimages?: Uint8Array[];
   maturityAnchors?: bigint;
   signal?: AbortSignal;
 }): Promise<SendResult> {
-  const recipient = checkRecipient(args.to);
-  const info = await fetchAddress(args.rpc, args.account.address, args.signal);
-  let maturity: Maturity | undefined;
-  if (args.maturityAnchors !== undefined) maturity = { nextAnchorIndex: await fetchNextAnchorIndex(args.rpc, args.signal), maturityAnchors: args.maturityAnchors };
-  const sel: Selection = selectUtxos(info.utxos, args.amount, args.fee, maturity);
-  const tx = buildTransfer({
-    keyPair: args.account.keyPair,
-    spend: sel.inputs.map((u) => ({ outpoint: { txid: fromHex(u.txid, 32, "utxo txid"), index: u.index }, amount: u.amount })),
-    to: [{ amount: args.amount, lockCommitment: recipient }],
-    fee: sel.fee,
-  });
-  const bytes = encodeMicroTx(tx);
-  const [res] = await rpcCall<SubmitJson[]>(args.rpc, "tx_submit", { tx: toHex(bytes) }, args.signal);
-  if (!res) throw new SendError("WALLET_BAD_RESPONSE", "tx_submit returned no result");
-  if (!res.accepted) throw new SendError("WALLET_TX_REJECTED", `node rejected the tx: [${res.code}] ${res.message}`, { code: res.code, txid: res.txid });
-  return { txid: res.txid, amount: args.amount, fee: sel.fee, change: sel.change, inputs: sel.inputs.length, txBytes: bytes.length };
+  const { file, selection } = await buildPayment({ ...args, fromLock: args.fromLock ?? args.account.lock, changeTo: args.account.lockCommitment });
+  signTxFile(file, [args.account.keyPair], args.preimages ?? []);
+  const next = args.fromLock ? await fetchNextAnchorIndex(args.rpc, args.signal) : undefined;
+  const res = await submitTx(args.rpc, finishTx(file, next), args.signal);
+  return { txid: res.txid, amount: args.amount, fee: selection.fee, change: selection.change, inputs: selection.inputs.length, txBytes: res.txBytes, file };
 }
 
 /** What a node's `tx_status` says about a tx (docs/RPC.md). */

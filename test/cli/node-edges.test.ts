@@ -68,12 +68,15 @@ describe("RPC authentication at start-up", () => {
       expect(((await ok.json()) as { result: unknown[] }).result).toEqual([]);
       // The wallet reaches it with --rpc_token_file, and gets a typed error without.
       const wallet = join(dir, "w.mnemonic");
-      expect(runPhantom(["wallet", "new", "--wallet", wallet]).code).toBe(0);
-      const balance = runPhantom(["wallet", "balance", "--wallet", wallet, "--rpc", node.rpc, "--rpc_token_file", cookie], { timeoutMs: 30_000 });
+      const pass = join(dir, "w.pass");
+      writeFileSync(pass, "node edges passphrase\n", { mode: 0o600 });
+      const unlock = ["--wallet", wallet, "--passphrase_file", pass];
+      expect(runPhantom(["wallet", "new", ...unlock, "--scrypt_log_n", "12"]).code).toBe(0);
+      const balance = runPhantom(["wallet", "balance", ...unlock, "--rpc", node.rpc, "--rpc_token_file", cookie], { timeoutMs: 30_000 });
       expect(balance.code).toBe(0);
       expect(balance.out).toContain('"balanceUnits":"0"');
       expect(balance.out + balance.err).not.toContain(token);
-      const anonymous = runPhantom(["wallet", "balance", "--wallet", wallet, "--rpc", node.rpc], { timeoutMs: 30_000 });
+      const anonymous = runPhantom(["wallet", "balance", ...unlock, "--rpc", node.rpc], { timeoutMs: 30_000 });
       expect(anonymous.code).toBe(2);
       expect(anonymous.err).toContain("error [RPC_UNAUTHORIZED]");
       // The hostile requests of issue 13 against the real node: JSON, never a page or a stack.

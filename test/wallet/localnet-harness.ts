@@ -105,7 +105,8 @@ export async function getJson<T>(url: string): Promise<T> {
   return (await r.json()) as T;
 }
 
+/** Runs the CLI to completion; the child gets this process's environment as it is now (set after start-up too). */
 export function phantom(args: string[], timeoutMs = 60_000) {
-  const p = Bun.spawnSync([BIN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
+  const p = Bun.spawnSync([BIN, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore", timeout: timeoutMs, env: { ...process.env } });
   return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
 }

@@ -1,73 +1,55 @@
 /**
- * `phantom wallet new|address|balance|send|status`: a single-key wallet over a node's RPC.
- * The mnemonic lives in a 0600 file and is printed only with --show_mnemonic.
+ * `phantom wallet …`: a single-key wallet over a node's RPC. The mnemonic lives in a
+ * 0600 file sealed under a passphrase (src/wallet/keystore.ts) and is printed only
+ * with --show_mnemonic.
  */
 import { RPC_TOKEN_FILE_FLAG, rpcUrl } from "../rpc-target.ts";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command, CommandContext } from "../command.ts";
 import { CliError } from "../args.ts";
-import { newMnemonic, accountFromMnemonic, type WalletAccount } from "../../wallet/keys.ts";
-import { writeWalletFile, loadAccount } from "../../wallet/wallet-file.ts";
-import { parseAmount, formatPc } from "../../wallet/amount.ts";
-import { fetchAddress, fetchNextAnchorIndex, fetchTxStatus, sendPayment, waitForFinality, SendError } from "../../wallet/remote.ts";
-import { isPhantomError } from "../../errors.ts";
+import { newMnemonic, accountFromMnemonic } from "../../wallet/keys.ts";
+import { writeWalletFile, convertToEncrypted } from "../../wallet/wallet-file.ts";
+import { defaultScryptParams } from "../../wallet/keystore.ts";
+import { PASSPHRASE_FILE_FLAG, readPassphrase } from "../passphrase.ts";
+import { runBroadcast, runBuild, runDigest, runHistory, runLock, runPubkey, runSend, runSign } from "../wallet-tx.ts";
+import { kdfParams, maturityFromGenesis, withAccount, withDeadline, walletRpcTimeoutMs } from "../wallet-common.ts";
+import { formatPc } from "../../wallet/amount.ts";
+import { checkRecipient, fetchAddress, fetchNextAnchorIndex, fetchTxStatus } from "../../wallet/remote.ts";
 import { isSpendable } from "../../wallet/select.ts";
-import { loadGenesis } from "../../genesis/index.ts";
 
 const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
-const subcommands = ["new", "address", "balance", "send", "status"] as const;
-/** A node that accepts the connection but never answers must not hang the wallet (default of --rpc_timeout_ms). */
-export const walletRpcTimeoutMs = 15_000;
-/** Longest --wait_s accepted. */
-export const waitSMax = 3_600;
-
-/** Runs an RPC-using subcommand under a deadline; a timeout becomes WALLET_RPC_TIMEOUT. */
-async function withDeadline(ctx: CommandContext, run: (ctx: CommandContext) => Promise<number>): Promise<number> {
-  const rpcTimeoutMs = ctx.flags.rpc_timeout_ms as number;
-  const waitS = ctx.flags.wait_s as number;
-  if (rpcTimeoutMs <= 0) throw new CliError("CLI_BAD_VALUE", "--rpc_timeout_ms must be positive");
-  if (waitS < 0 || waitS > waitSMax) throw new CliError("CLI_BAD_VALUE", `--wait_s must be 0..${waitSMax}`);
-  // Waiting for finality is bounded by --wait_s on top of the RPC deadline.
-  const timeoutMs = rpcTimeoutMs + waitS * 1000;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    return await run({ ...ctx, signal: AbortSignal.any([ctx.signal, timeout]) });
-  } catch (e) {
-    if (timeout.aborted && isPhantomError(e) && e.code === "RPC_ABORTED") throw new SendError("WALLET_RPC_TIMEOUT", `no answer from ${ctx.flags.rpc as string} within ${timeoutMs} ms`);
-    throw e;
-  }
-}
-
-async function maturityFromGenesis(ctx: CommandContext): Promise<bigint | undefined> {
-  const file = ctx.flags.genesis as string | undefined;
-  return file ? (await loadGenesis(file)).emission.maturityAnchors : undefined;
-}
-
-/** Loads the account for `use` and zeroes its secret key afterwards, whatever happens. */
-async function withAccount<T>(ctx: CommandContext, use: (acct: WalletAccount) => Promise<T> | T): Promise<T> {
-  const acct = loadAccount(ctx.flags.wallet as string, ctx.flags.account as number, ctx.err);
-  try {
-    return await use(acct);
-  } finally {
-    acct.keyPair.secretKey.fill(0);
-  }
-}
-
+const subcommands = ["new", "encrypt", "address", "pubkey", "balance", "send", "status", "history", "lock", "digest", "build", "sign", "broadcast"] as const;
 async function runNew(ctx: CommandContext): Promise<number> {
   const words = ctx.flags.words as number;
   if (words !== 12 && words !== 24) throw new CliError("CLI_BAD_VALUE", "--words must be 12 or 24");
   const mnemonic = newMnemonic(words === 12 ? 128 : 256);
   const path = ctx.flags.wallet as string;
-  writeWalletFile(path, mnemonic);
+  const kdf = kdfParams(ctx);
+  const passphrase = await readPassphrase(ctx.flags, { confirm: true, purpose: `encrypt the new wallet ${path}` });
+  writeWalletFile(path, mnemonic, passphrase, kdf);
   const first = accountFromMnemonic(mnemonic, 0);
-  ctx.out(JSON.stringify({ type: "wallet_created", file: path, address: first.address, ...(ctx.flags.show_mnemonic ? { mnemonic } : {}) }));
-  ctx.err(`wallet: mnemonic written to ${path} (mode 0600); back it up offline — it is the only way to recover the funds`);
+  first.keyPair.secretKey.fill(0);
+  ctx.out(JSON.stringify({ type: "wallet_created", file: path, address: first.address, encrypted: true, ...(ctx.flags.show_mnemonic ? { mnemonic } : {}) }));
+  ctx.err(`wallet: mnemonic encrypted into ${path} (mode 0600); back the phrase up offline (--show_mnemonic prints it) — with the passphrase lost, only the phrase recovers the funds`);
+  return 0;
+}
+
+/** `wallet encrypt`: seals a legacy plain mnemonic file in place. */
+async function runEncrypt(ctx: CommandContext): Promise<number> {
+  const path = ctx.flags.wallet as string;
+  const kdf = kdfParams(ctx);
+  const passphrase = await readPassphrase(ctx.flags, { confirm: true, purpose: `encrypt ${path}` });
+  await convertToEncrypted(path, passphrase, kdf);
+  ctx.out(JSON.stringify({ type: "wallet_encrypted", file: path }));
   return 0;
 }
 
 async function runBalance(ctx: CommandContext): Promise<number> {
-  const acct = await withAccount(ctx, (a) => ({ address: a.address, index: a.index }));
+  const watch = ctx.flags.address as string | undefined;
+  if (watch) checkRecipient(watch);
+  // --address: watch-only, the wallet file is not opened (no passphrase).
+  const acct = watch ? { address: watch, index: null } : await withAccount(ctx, (a) => ({ address: a.address, index: a.index as number | null }));
   const rpc = rpcUrl(ctx.flags);
   const info = await fetchAddress(rpc, acct.address, ctx.signal);
   const maturityAnchors = await maturityFromGenesis(ctx);
@@ -84,26 +66,6 @@ async function runBalance(ctx: CommandContext): Promise<number> {
   return 0;
 }
 
-async function runSend(ctx: CommandContext): Promise<number> {
-  const to = ctx.flags.to as string | undefined;
-  const amountText = ctx.flags.amount as string | undefined;
-  if (!to || !amountText) throw new CliError("CLI_MISSING_FLAG", "wallet send needs --to <pc1… address> and --amount <PC, e.g. 1.5, or units, e.g. 150000000u>");
-  const amount = parseAmount(amountText);
-  const fee = parseAmount(ctx.flags.fee as string, { allowZero: true });
-  const maturityAnchors = await maturityFromGenesis(ctx);
-  const res = await withAccount(ctx, (account) => sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, maturityAnchors, signal: ctx.signal }));
-  ctx.out(JSON.stringify({
-    type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
-    feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
-  }));
-  const waitS = ctx.flags.wait_s as number;
-  if (waitS > 0) {
-    const anchor = await waitForFinality(rpcUrl(ctx.flags), res.txid, waitS * 1000, ctx.signal);
-    ctx.out(JSON.stringify({ type: "tx_final", txid: res.txid, anchorIndex: anchor.toString() }));
-  }
-  return 0;
-}
-
 /** `wallet status --txid`: what the node knows of a sent tx (tx_status). */
 async function runStatus(ctx: CommandContext): Promise<number> {
   const txid = ctx.flags.txid as string | undefined;
@@ -116,19 +78,30 @@ async function runStatus(ctx: CommandContext): Promise<number> {
 export const command: Command = {
   name: "wallet",
   aliases: [],
-  summary: "wallet: new (mnemonic file) | address | balance | send | status, against a node's RPC",
+  summary: "wallet: encrypted key file, send, history, multisig/hash/timelock outputs, offline sign and broadcast",
   usage: [
-    "phantom wallet <new|address|balance|send|status> [flags]",
-    "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]",
+    `phantom wallet <${subcommands.join("|")}> [flags]`,
+    "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]   (asks for a passphrase; or --passphrase_file / env PHANTOM_WALLET_PASSPHRASE)",
+    "  phantom wallet encrypt [--wallet FILE]   (seals a legacy plain mnemonic file in place)",
     "  phantom wallet address [--account i]",
-    "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml]",
+    "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml] [--address pc1… (watch-only)]",
     "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
     "  phantom wallet status --rpc URL --txid <txid printed by send>   (pending | final | void | expired | replaced | evicted | unknown, with the reason)",
+    "  phantom wallet history --rpc URL [--address pc1…]   (received outputs, sent txs with fee and state)",
+    "  phantom wallet pubkey                                  (this account's public key, for multisig and timelocked locks)",
+    "  phantom wallet lock --spec 'multi(2,PK1,PK2,PK3)'       (the address of a lock; pay it with send --to to create the output)",
+    "  phantom wallet digest --preimage_file SECRET           (the digest for hash(DIGEST))",
+    "  phantom wallet send --from_lock 'hash(…)' --preimage_file SECRET --to pc1… --amount 1   (spend a script output)",
+    "  phantom wallet build --rpc URL [--from_lock TEXT] --to pc1… --amount 1.5 --out tx.json   (or send --offline --out; no key needed)",
+    "  phantom wallet sign --in tx.json [--out signed.json] [--preimage_file F]   (offline; each multisig signer signs in turn)",
+    "  phantom wallet broadcast --rpc URL --in signed.json [--wait_s 30]",
     "amounts: \"1.5\" or \"1.5pc\" is PC (at most 8 decimals); \"150000000u\" is units (1 PC = 10^8 units)",
   ].join("\n"),
   positionals: true,
   flags: [
-    { name: "wallet", type: "string", help: "wallet file (one BIP39 mnemonic line, mode 0600)", default: defaultWalletPath },
+    { name: "wallet", type: "string", help: "wallet file (the BIP39 mnemonic sealed under a passphrase, mode 0600)", default: defaultWalletPath },
+    PASSPHRASE_FILE_FLAG,
+    { name: "scrypt_log_n", type: "int", help: "new/encrypt: scrypt cost log2(N), 10..20 (lower is faster to open and to guess)", default: String(defaultScryptParams.logN) },
     { name: "account", type: "int", help: "account index derived from the mnemonic", default: "0" },
     { name: "rpc", type: "string", help: "node RPC URL", default: "http://127.0.0.1:8645" },
     RPC_TOKEN_FILE_FLAG,
@@ -138,6 +111,15 @@ export const command: Command = {
     { name: "fee", type: "string", help: "send: fee, PC decimal or units", default: "10000u" },
     { name: "wait_s", type: "int", help: "send: then wait up to this long for the tx to be final (0 = do not wait); a void/expired/replaced/evicted tx stops the wait with WALLET_TX_FAILED", default: "0" },
     { name: "txid", type: "string", help: "status: the txid to ask about" },
+    { name: "from_lock", type: "string", help: "send/build: spend outputs of this lock (lock text, see `wallet lock`) instead of the wallet's own key" },
+    { name: "preimage_file", type: "string", help: "send/sign: the secret that opens a hash lock; digest: the secret to hash" },
+    { name: "spec", type: "string", help: "lock: the lock text, e.g. multi(2,PK1,PK2,PK3) | hash(DIGEST) | after(N) | sig(PK) | and(A,B) | or(A,B)" },
+    { name: "offline", type: "bool", help: "send: only build the unsigned tx file (--out) for an offline signer", default: "false" },
+    { name: "out", type: "string", help: "build/send --offline: write the tx file here; sign: write the signed file here (default: over --in)" },
+    { name: "in", type: "string", help: "sign/broadcast: the tx file" },
+    { name: "change", type: "string", help: "build: change address (default: the address spent from)" },
+    { name: "address", type: "string", help: "balance/history: watch this address without opening the wallet" },
+    { name: "history_file", type: "string", help: "journal of submitted txs (default: <wallet>.history.jsonl)" },
     { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors)" },
     { name: "words", type: "int", help: "new: mnemonic length, 12 or 24", default: "24" },
     { name: "show_mnemonic", type: "bool", help: "new: also print the mnemonic", default: "false" },
@@ -149,6 +131,8 @@ export const command: Command = {
     switch (sub as (typeof subcommands)[number]) {
       case "new":
         return runNew(ctx);
+      case "encrypt":
+        return runEncrypt(ctx);
       case "address":
         ctx.out(await withAccount(ctx, (a) => a.address));
         return 0;
@@ -158,6 +142,20 @@ export const command: Command = {
         return withDeadline(ctx, runSend);
       case "status":
         return withDeadline(ctx, runStatus);
+      case "pubkey":
+        return runPubkey(ctx);
+      case "lock":
+        return runLock(ctx);
+      case "digest":
+        return runDigest(ctx);
+      case "sign":
+        return runSign(ctx);
+      case "history":
+        return withDeadline(ctx, runHistory);
+      case "build":
+        return withDeadline(ctx, runBuild);
+      case "broadcast":
+        return withDeadline(ctx, runBroadcast);
     }
   },
 };
