@@ -10,8 +10,9 @@ import fc from "fast-check";
 import { Writer } from "../src/codec/index.ts";
 import {
   encodeEventHeader, encodeSignedEvent, encodeMicroTx, encodeMintTx, encodeEvidence, encodeAnchorPayload, encodeLock, writeWitness,
-  signEvent, EMPTY_PAYLOAD_BYTES, type Witness,
+  signEvent, EMPTY_PAYLOAD_BYTES, type SignedEvent, type Witness,
 } from "../src/types/index.ts";
+import { encodeHeadersFile } from "../src/consensus/headers-file.ts";
 import { keyPairFromSeed } from "../src/crypto/ed25519.ts";
 import { blake3_32 } from "../src/crypto/hash.ts";
 import { toHex } from "../src/crypto/bytes.ts";
@@ -84,6 +85,24 @@ function codecCorpus(): void {
   put("signed-event", "signed-first.bin", encodeSignedEvent(first));
   put("event-header", "first.bin", encodeEventHeader(first.header));
   put("anchor-payload", "empty.bin", EMPTY_PAYLOAD_BYTES);
+
+  // headers.bin: two creators, each event's parents earlier in the file.
+  reset("headers-file");
+  const keys = [keyPairFromSeed(new Uint8Array(32).fill(8)), keyPairFromSeed(new Uint8Array(32).fill(9))];
+  const digest = blake3_32(EMPTY_PAYLOAD_BYTES);
+  const events: SignedEvent[] = [];
+  const add = (creator: number, seq: number, parents: SignedEvent[]) => {
+    const lamport = parents.length ? 1 + Math.max(...parents.map((p) => p.header.lamport)) : 0;
+    events.push(signEvent({ shard: 0, creator, seq, parents: parents.map((p) => p.id), parentRounds: parents.map(() => 0), lamport, payloadDigest: digest }, keys[creator]!.secretKey));
+  };
+  add(0, 0, []);
+  add(1, 0, []);
+  add(0, 1, [events[0]!, events[1]!]);
+  add(1, 1, [events[1]!, events[2]!]);
+  add(0, 2, [events[2]!, events[3]!]);
+  put("headers-file", "two-creators.bin", encodeHeadersFile(events));
+  put("headers-file", "one-event.bin", encodeHeadersFile(events.slice(0, 1)));
+  put("headers-file", "empty.bin", encodeHeadersFile([]));
 }
 
 function p2pCorpus(): void {

@@ -1,7 +1,7 @@
 /**
  * `bun run fuzz --target T|all --seconds N [--seed S] [--iterations N] [--replay FILE]`
  *
- * Mutation fuzzing of Phantom's decoders and input handlers (docs/TESTING.md "Fuzzing").
+ * Mutation fuzzing of Phantom's decoders and input handlers (README.md "Fuzzing").
  * Each target starts from its corpus (fuzz/corpus/<target>/), then feeds seeded mutations
  * and random bytes. A crash (an untyped exception, a wrong result, a hang) stops the run,
  * writes the input to fuzz/crashes/ and prints the commands that replay it; exit status 1.

@@ -8,6 +8,7 @@ import {
   decodeMintTx, encodeMintTx, decodeEvidence, encodeEvidence, decodeAnchorPayload, encodeAnchorPayload, decodeLock, encodeLock,
   readWitness, writeWitness, type Witness,
 } from "../../src/types/index.ts";
+import { HEADERS_FILE_MAGIC, HeadersFileError, decodeHeadersFile, encodeHeadersFile } from "../../src/consensus/headers-file.ts";
 import { sameBytes, type FuzzTarget } from "../target.ts";
 
 const codecRejection = (e: unknown): string | undefined => (e instanceof CodecError ? e.code : undefined);
@@ -46,3 +47,15 @@ export const CODEC_TARGETS: FuzzTarget[] = [
   codecTarget("lock", "Lock tree decoder", decodeLock, encodeLock),
   codecTarget("witness", "Witness tree decoder", (b) => decodeExact(b, "witness", readWitness), encodeWitness),
 ];
+
+/** The consensus tools' headers.bin (src/consensus/headers-file.ts): closed, ordered, canonical. */
+export const HEADERS_FILE_TARGET: FuzzTarget = {
+  name: "headers-file",
+  description: "headers.bin decoder (prefix, entries, closure and order of parents)",
+  extension: "bin", maxBytes: 4096,
+  dictionary: [...CODEC_DICTIONARY, HEADERS_FILE_MAGIC, Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(0, 4, 0, 0)],
+  run(input) {
+    sameBytes(encodeHeadersFile(decodeHeadersFile(input)), input, "headers file");
+  },
+  rejection: (e) => (e instanceof HeadersFileError ? e.code : undefined),
+};

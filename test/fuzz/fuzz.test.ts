@@ -1,4 +1,4 @@
-// The fuzz campaign in CI (fuzz/, docs/TESTING.md "Fuzzing"): every target runs its corpus
+// The fuzz campaign in CI (fuzz/, README.md "Fuzzing"): every target runs its corpus
 // and a bounded number of seeded mutations (a count, never a duration) and must not crash;
 // every crash the campaign ever found is a `regress-<CODE>-*` corpus file that must still
 // be refused with exactly that typed code.
@@ -14,7 +14,7 @@ const ITERATIONS_DEFAULT = 1500;
 const ITERATIONS: Record<string, number> = { "tls-server": 250, "tls-client": 250, "tls-certificate": 600, "p2p-stream": 400, rpc: 800 };
 /** Distinct refusal codes the run must reach where the decoder has many (a shallow fuzzer reaches one). */
 const CODES_MIN: Record<string, number> = {
-  "event-header": 4, "signed-event": 4, "micro-tx": 4, "mint-tx": 3, evidence: 4, "anchor-payload": 4, lock: 4, witness: 4,
+  "event-header": 4, "signed-event": 4, "micro-tx": 4, "mint-tx": 3, evidence: 4, "headers-file": 3, "anchor-payload": 4, lock: 4, witness: 4,
   "p2p-message": 4, "p2p-stream": 3, "quic-frames": 2, "tls-server": 4, "tls-client": 4, rpc: 3, "genesis-toml": 2, "node-config-toml": 3,
 };
 /** Generous bound for the slowest target (the RPC devnet start) on a busy 2-core machine. */
