@@ -30,7 +30,9 @@ import { eventHeaderArb, signedEventArb, lockArb, witnessArb, microTxArb, mintTx
 import { frameListArb } from "../test/quic/frames-arbitraries.ts";
 import { CORPUS_DIR } from "./engine.ts";
 import { encodeScript, scriptedSession, tlsClientIdentity, tlsServerIdentity } from "./targets/tls.ts";
-import { RPC_DEVNET_LABEL } from "./targets/rpc.ts";
+import { DEVNET_K, DEVNET_LABEL } from "./targets/devnet.ts";
+import { FUZZ_PEER } from "./targets/p2p-node.ts";
+import { parseGenesis } from "../src/genesis/genesis.ts";
 
 const SAMPLE_SEED = 0xc0b5;
 /** Entries above this size are skipped: the corpus stays small (the whole of it < 1 MB). */
@@ -204,6 +206,32 @@ function quicAndTlsCorpus(): void {
   put("quic-header", "unknown-version.bin", withByte(8, unknownVersion.subarray(0, 64)));
 }
 
+/** Connection streams into the devnet's validator 0, speaking as validator 1 (its real key). */
+function p2pNodeCorpus(): void {
+  reset("p2p-node");
+  const created = createGenesis({ k: DEVNET_K, devnetLabel: DEVNET_LABEL, initialTargetBits: 8 });
+  const genesis = parseGenesis(created.toml);
+  const key = keyPairFromSeed(created.seeds[FUZZ_PEER]!);
+  const digest = blake3_32(EMPTY_PAYLOAD_BYTES);
+  const own = (seq: number, parents: SignedEvent[]) =>
+    signEvent({ shard: 0, creator: FUZZ_PEER, seq, parents: parents.map((p) => p.id), parentRounds: parents.map(() => 0), lamport: parents.length ? 1 + Math.max(...parents.map((p) => p.header.lamport)) : 0, payloadDigest: digest }, key.secretKey);
+  const first = own(0, []);
+  const second = own(1, [first]);
+  const hello: P2pMessage = { kind: "hello", version: 1, commitment: genesis.commitment, validator: FUZZ_PEER, highestSeq: [-1, -1, -1, -1] };
+  const framed = (...ms: P2pMessage[]) => ms.flatMap((m) => [...frame(encodeMessage(m))]);
+  const streams: [string, number[]][] = [
+    ["hello", framed(hello)],
+    ["hello-sync", framed(hello, { kind: "sync_request", highestSeq: [-1, -1, -1, -1] })],
+    ["hello-events", framed(hello, { kind: "events", items: [first, second].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES })) })],
+    ["hello-txs", framed(hello, { kind: "txs", txs: samples(microTxArb, 2, SAMPLE_SEED + 50).map(encodeMicroTx) })],
+    ["hello-fetches", framed(hello, { kind: "get_payload", digest }, { kind: "get_events", ids: [first.id, new Uint8Array(32)] }, { kind: "payload", digest, payload: EMPTY_PAYLOAD_BYTES })],
+  ];
+  for (const [name, bytes] of streams) {
+    put("p2p-node", `${name}.bin`, Uint8Array.of(255, ...bytes));
+    put("p2p-node", `${name}-chunk17.bin`, Uint8Array.of(1, ...bytes));
+  }
+}
+
 function rpcCorpus(): void {
   reset("rpc");
   const address = accountFromSeed(new Uint8Array(32).fill(1)).address;
@@ -234,7 +262,7 @@ function tomlCorpus(): void {
   reset("node-config-toml");
   put("genesis-toml", "repo-genesis.toml", readFileSync(join(REPO, "genesis.toml")));
   put("genesis-toml", "devnet-k1.toml", createGenesis({ k: 1, devnetLabel: "phantom-fuzz-k1", initialTargetBits: 8 }).toml);
-  put("genesis-toml", "devnet-k4.toml", createGenesis({ k: 4, devnetLabel: RPC_DEVNET_LABEL, initialTargetBits: 8 }).toml);
+  put("genesis-toml", "devnet-k4.toml", createGenesis({ k: 4, devnetLabel: DEVNET_LABEL, initialTargetBits: 8 }).toml);
   put("node-config-toml", "systemd-node.toml", readFileSync(join(REPO, "docs", "systemd", "node.toml")));
   put("node-config-toml", "small.toml", `[node]\nrpc_addr = "127.0.0.1:18645"\nfsync = false\n[node.proposer]\ninterval_ms = 750\n[node.mempool]\ntxs_max = 5000\n`);
   put("node-config-toml", "rpc-token.toml", `[node]\nallow_insecure_key_file = false\n[node.rpc]\nauth = "cookie"\ntoken_file = "/etc/phantom/rpc.token"\nrate_per_s = 0\nburst = 1\n`);
@@ -243,6 +271,7 @@ function tomlCorpus(): void {
 
 codecCorpus();
 p2pCorpus();
+p2pNodeCorpus();
 quicAndTlsCorpus();
 rpcCorpus();
 tomlCorpus();
