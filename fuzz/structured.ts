@@ -1,10 +1,12 @@
 /**
- * Structure-aware mutation of JSON and TOML inputs: parse, replace or delete one value
- * (or rename one key) deep in the tree, serialize again. Byte mutations mostly break the
- * syntax; these keep it and reach the validators behind the parser.
+ * Structure-aware mutation: JSON and TOML inputs are parsed, one value deep in the tree
+ * replaced or deleted (or one key renamed) and serialized again; P2P streams keep their
+ * framing. Byte mutations mostly break the syntax; these keep it and reach the
+ * validators and handlers behind the parser.
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import type { Prng } from "./prng.ts";
+import { mutate } from "./mutate.ts";
 
 /** Values at the edges of what validators check: types, signs, 2^53, 2^63, 2^64, lengths. */
 const JSON_VALUES: readonly unknown[] = [
@@ -88,4 +90,29 @@ export function mutateToml(input: Uint8Array, prng: Prng): Uint8Array | undefine
   } catch {
     return undefined; // a tree TOML cannot express (e.g. mixed arrays in older TOML): skip
   }
+}
+
+/**
+ * P2P connection streams (first byte, then u32-LE length-prefixed frames): mutates the
+ * body of one frame and fixes its length prefix, so the framing stays valid and the
+ * mutation reaches the message decoder and the handlers behind it.
+ */
+export function mutateFramedStream(input: Uint8Array, prng: Prng): Uint8Array | undefined {
+  const frames: Uint8Array[] = [];
+  let o = 1;
+  while (o + 4 <= input.length) {
+    const len = new DataView(input.buffer, input.byteOffset + o, 4).getUint32(0, true);
+    if (o + 4 + len > input.length) break;
+    frames.push(input.subarray(o + 4, o + 4 + len));
+    o += 4 + len;
+  }
+  if (frames.length === 0) return undefined;
+  const i = prng.below(frames.length);
+  const op = prng.below(4);
+  if (op === 0) frames.splice(i, 1);
+  else if (op === 1) frames.splice(i, 0, frames[prng.below(frames.length)]!);
+  else frames[i] = mutate(frames[i]!, { prng, corpus: frames, dictionary: [], maxBytes: 4096 });
+  const out: number[] = [input[0] ?? 0];
+  for (const f of frames) out.push(f.length & 0xff, (f.length >>> 8) & 0xff, (f.length >>> 16) & 0xff, f.length >>> 24, ...f);
+  return Uint8Array.from(out);
 }

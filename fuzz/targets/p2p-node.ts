@@ -10,6 +10,7 @@ import { isPhantomError } from "../../src/errors.ts";
 import { banDurationMs } from "../../src/net/p2p/peers.ts";
 import type { Link } from "../../src/net/p2p/link.ts";
 import { acquireDevnet, releaseDevnet, type Devnet } from "./devnet.ts";
+import { mutateFramedStream } from "../structured.ts";
 import { FuzzOracleError, type FuzzTarget } from "../target.ts";
 
 /** Validator index the fuzzer speaks as (stopped in the devnet, so its key is free to use). */
@@ -28,7 +29,7 @@ class ConnectionClosed extends Error {
 export const P2P_NODE_TARGET: FuzzTarget = {
   name: "p2p-node",
   description: "a connection's byte stream into a running validator (hello, events, txs, sync, fetches), as validator 1",
-  extension: "bin", maxBytes: 4096,
+  extension: "bin", maxBytes: 4096, structured: mutateFramedStream,
   dictionary: [1, 2, 3, 4, 5, 6, 7].map((k) => Uint8Array.of(k)).concat([Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0xff, 0xff, 0xff, 0x7f), Uint8Array.of(0x07, 0x01, 0x01, 0x01)]),
   async setup() {
     devnet = await acquireDevnet();

@@ -5,6 +5,7 @@
  */
 import { CodecError } from "../../src/codec/index.ts";
 import { FrameDecoder, decodeMessage, encodeMessage, frame } from "../../src/net/p2p/messages.ts";
+import { mutateFramedStream } from "../structured.ts";
 import { oracle, sameBytes, type FuzzTarget } from "../target.ts";
 
 const codecRejection = (e: unknown): string | undefined => (e instanceof CodecError ? e.code : undefined);
@@ -29,7 +30,8 @@ export const P2P_TARGETS: FuzzTarget[] = [
   {
     name: "p2p-stream",
     description: "P2P stream framer (FrameDecoder) fed in chunks, each frame decoded as a message",
-    extension: "bin", maxBytes: 4096, dictionary: [...P2P_DICTIONARY, Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0xff, 0xff, 0xff, 0x7f)],
+    extension: "bin", maxBytes: 4096, structured: mutateFramedStream,
+    dictionary: [...P2P_DICTIONARY, Uint8Array.of(0, 0, 0, 0), Uint8Array.of(0xff, 0xff, 0xff, 0x7f)],
     run(input) {
       // The first byte sets the chunk size, so one input always replays the same way.
       const chunk = 1 + (input[0] ?? 0);
