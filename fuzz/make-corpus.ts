@@ -255,6 +255,26 @@ function rpcCorpus(): void {
     ["batch", JSON.stringify([JSON.parse(req("phantom_status", undefined, "a")), JSON.parse(req("chain_anchor", { index: "1" }, 2)), JSON.parse(req("nope", [], 3))])],
   ];
   for (const [name, body] of bodies) put("rpc", `${name}.json`, body);
+
+  // HTTP: "METHOD TARGET" then the body.
+  reset("http");
+  const requests: [string, string][] = [
+    ["status", "GET /api/status\n"],
+    ["anchor", "GET /api/anchor?index=0\n"],
+    ["anchors", "GET /api/anchors?limit=5\n"],
+    ["lookup", `GET /api/lookup?id=${"11".repeat(32)}\n`],
+    ["address", `GET /api/address?address=${address}\n`],
+    ["template", `GET /api/template?recipient=${address}\n`],
+    ["tx", `GET /api/tx?txid=${"22".repeat(32)}\n`],
+    ["peers", "GET /api/peers\n"],
+    ["rpc", `POST /rpc\n${req("chain_anchor", { index: "1" })}`],
+    ["rpc-batch", `POST /rpc\n${bodies.find(([n]) => n === "batch")![1]}`],
+    ["health", "GET /health\n"],
+    ["ready", "GET /ready\n"],
+    ["explorer", "GET /\n"],
+    ["ws", "GET /ws\n"],
+  ];
+  for (const [name, text] of requests) put("http", `${name}.bin`, text);
 }
 
 function tomlCorpus(): void {

@@ -68,7 +68,10 @@ async function main(): Promise<number> {
   const name = args.flags.target as string | undefined;
   if (!name) fail("--target is required (a name from --list, or all)");
   const targets = name === "all" ? TARGETS : [targetByName(name) ?? fail(`unknown target ${name} (see --list)`)];
-  if (args.flags.replay) return replay(targets[0]!, args.flags.replay as string);
+  if (args.flags.replay) {
+    if (name === "all") fail("--replay needs the one target the input belongs to");
+    return replay(targets[0]!, args.flags.replay as string);
+  }
 
   const seed = args.explicit.has("seed") ? (args.flags.seed as number) >>> 0 : Math.floor(Date.now() % 0x1_0000_0000) >>> 0;
   const seconds = args.flags.seconds as number;
