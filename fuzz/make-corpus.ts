@@ -17,7 +17,7 @@ import { keyPairFromSeed } from "../src/crypto/ed25519.ts";
 import { blake3_32 } from "../src/crypto/hash.ts";
 import { toHex } from "../src/crypto/bytes.ts";
 import { encodeMessage, frame, type P2pMessage } from "../src/net/p2p/messages.ts";
-import { serializeFrames, type Frame } from "../src/net/quic/frames.ts";
+import { parseFrames, serializeFrames, type Frame } from "../src/net/quic/frames.ts";
 import { initialSecrets } from "../src/net/quic/initial-keys.ts";
 import { PACKET_TYPE_HANDSHAKE, PACKET_TYPE_INITIAL, writeLongHeader, writeRetry, writeShortHeader, writeVersionNegotiation } from "../src/net/quic/packet-header.ts";
 import { PacketKeys, TLS_AES_128_GCM_SHA256, sealPacket } from "../src/net/quic/packet-protection.ts";
@@ -32,6 +32,7 @@ import { CORPUS_DIR } from "./engine.ts";
 import { encodeScript, scriptedSession, tlsClientIdentity, tlsServerIdentity } from "./targets/tls.ts";
 import { DEVNET_K, DEVNET_LABEL } from "./targets/devnet.ts";
 import { FUZZ_PEER } from "./targets/p2p-node.ts";
+import { recordedClientInitial } from "./targets/quic-connection.ts";
 import { parseGenesis } from "../src/genesis/genesis.ts";
 
 const SAMPLE_SEED = 0xc0b5;
@@ -201,6 +202,18 @@ function quicAndTlsCorpus(): void {
   put("quic-header", "short.bin", withByte(8, Uint8Array.from([...writeShortHeader(dcid, 0, 2, 1234), ...new Uint8Array(40).fill(0xaa)])));
   put("quic-header", "version-negotiation.bin", withByte(8, writeVersionNegotiation(dcid, scid, [1, 0x6b3343cf], 0x2a)));
   put("quic-header", "retry.bin", withByte(8, writeRetry(dcid, scid, Uint8Array.from([21, 22, 23, 24, 25, 26, 27, 28]), new Uint8Array(24).fill(9))));
+  // A server connection's view: the deterministic client's Initial frames (first byte: packet number).
+  reset("quic-server-initial");
+  const recorded = recordedClientInitial();
+  const frames = parseFrames(recorded.payload, "initial").filter((f) => f.kind !== "padding");
+  put("quic-server-initial", "client-hello.bin", withByte(recorded.pn, serializeFrames(frames)));
+  put("quic-server-initial", "client-hello-ping-ack.bin", withByte(1, serializeFrames([{ kind: "ping" }, ...frames, { kind: "ack", ackDelay: 0, ranges: [{ smallest: 0, largest: 0 }] }])));
+  const crypto = frames.find((f) => f.kind === "crypto");
+  if (crypto?.kind === "crypto") {
+    const half = crypto.data.length >> 1;
+    put("quic-server-initial", "client-hello-split.bin", withByte(2, serializeFrames([{ kind: "crypto", offset: half, data: crypto.data.subarray(half) }, { kind: "crypto", offset: 0, data: crypto.data.subarray(0, half) }])));
+  }
+  put("quic-server-initial", "close.bin", withByte(0, serializeFrames([{ kind: "connection_close", application: false, errorCode: 0x0a, frameType: 0, reason: new TextEncoder().encode("bye") }])));
   const unknownVersion = Uint8Array.from(initial);
   unknownVersion[4] = 2;
   put("quic-header", "unknown-version.bin", withByte(8, unknownVersion.subarray(0, 64)));

@@ -11,11 +11,11 @@ import { writeCrashFile } from "../../fuzz/crash-file.ts";
 const SEED = 0x5eed;
 /** Inputs per target in CI: cheap decoders get more, handshakes and the framer fewer. */
 const ITERATIONS_DEFAULT = 1500;
-const ITERATIONS: Record<string, number> = { "tls-server": 250, "tls-client": 250, "tls-certificate": 600, "p2p-stream": 400, "p2p-node": 400, rpc: 800, http: 400 };
+const ITERATIONS: Record<string, number> = { "tls-server": 250, "tls-client": 250, "tls-certificate": 600, "p2p-stream": 400, "p2p-node": 400, "quic-server-initial": 150, rpc: 800, http: 400 };
 /** Distinct refusal codes the run must reach where the decoder has many (a shallow fuzzer reaches one). */
 const CODES_MIN: Record<string, number> = {
   "event-header": 4, "signed-event": 4, "micro-tx": 4, "mint-tx": 3, evidence: 4, "headers-file": 3, "anchor-payload": 4, lock: 4, witness: 4,
-  "p2p-message": 4, "p2p-stream": 3, "p2p-node": 3, "quic-frames": 2, "tls-server": 4, "tls-client": 4, rpc: 3, http: 2, "genesis-toml": 2, "node-config-toml": 3,
+  "p2p-message": 4, "p2p-stream": 3, "p2p-node": 3, "quic-frames": 2, "quic-server-initial": 3, "tls-server": 4, "tls-client": 4, rpc: 3, http: 2, "genesis-toml": 2, "node-config-toml": 3,
 };
 /** Generous bound for the slowest target (the RPC devnet start) on a busy 2-core machine. */
 const TARGET_TIMEOUT_MS = 90_000;
