@@ -34,7 +34,7 @@ describe("fuzz targets", () => {
   test("at least ten targets, each with a corpus", () => {
     expect(TARGETS.length).toBeGreaterThanOrEqual(10);
     for (const t of TARGETS) expect({ target: t.name, corpus: loadCorpus(t.name).length > 0 }).toEqual({ target: t.name, corpus: true });
-  });
+  }, 10_000);
 
   for (const target of TARGETS) {
     const iterations = ITERATIONS[target.name] ?? ITERATIONS_DEFAULT;
