@@ -99,19 +99,31 @@ function coerce(spec: FlagSpec & { key: string }, v: unknown): FlagValue {
   return v as FlagValue;
 }
 
+/** Parses config file text (`path` only names it in errors); unknown keys are refused. */
+export function parseNodeConfigText(text: string, path: string): Record<string, unknown> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new PhantomError("CONFIG_PARSE", `config ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  checkKnownKeys(doc, path);
+  return doc;
+}
+
 export async function resolveNodeConfig(flags: Record<string, FlagValue>, explicit: ReadonlySet<string>): Promise<NodeConfig> {
   let doc: Record<string, unknown> = {};
   const configPath = flags.config as string | undefined;
   if (configPath) {
     const file = Bun.file(configPath);
     if (!(await file.exists())) throw new PhantomError("CONFIG_NOT_FOUND", `config file not found: ${configPath}`);
-    try {
-      doc = parseToml(await file.text()) as Record<string, unknown>;
-    } catch (e) {
-      throw new PhantomError("CONFIG_PARSE", `config ${configPath}: ${(e as Error).message.split("\n")[0]}`);
-    }
-    checkKnownKeys(doc, configPath);
+    doc = parseNodeConfigText(await file.text(), configPath);
   }
+  return resolveNodeConfigDoc(doc, flags, explicit);
+}
+
+/** Settings from a parsed config file and the command line (which wins). */
+export function resolveNodeConfigDoc(doc: Record<string, unknown>, flags: Record<string, FlagValue>, explicit: ReadonlySet<string>): NodeConfig {
   const v: Record<string, FlagValue> = {};
   for (const spec of NODE_FLAGS) {
     const inFile = spec.key ? fromFile(doc, spec.key) : undefined;

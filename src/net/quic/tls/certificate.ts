@@ -3,7 +3,7 @@
  * (RFC 8410), written with a minimal DER encoder, and verification of a peer's
  * certificate through node:crypto's X509Certificate.
  */
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, type KeyObject } from "node:crypto";
 import { concatBytes } from "../../../crypto/bytes.ts";
 import { sign } from "../../../crypto/ed25519.ts";
 import { ALERT_BAD_CERTIFICATE, ALERT_UNSUPPORTED_CERTIFICATE, tlsAlert } from "./bytes.ts";
@@ -98,12 +98,14 @@ export function certificatePem(der: Uint8Array): string {
  */
 export function verifyCertificate(der: Uint8Array): Uint8Array {
   let cert: X509Certificate;
+  let key: KeyObject;
   try {
     cert = new X509Certificate(der);
+    // The key is decoded lazily: a certificate can parse and still hold an undecodable key.
+    key = cert.publicKey;
   } catch {
     throw tlsAlert(ALERT_BAD_CERTIFICATE, "certificate does not parse");
   }
-  const key = cert.publicKey;
   if (key.asymmetricKeyType !== "ed25519") throw tlsAlert(ALERT_UNSUPPORTED_CERTIFICATE, "certificate key is not Ed25519");
   if (!cert.verify(key)) throw tlsAlert(ALERT_BAD_CERTIFICATE, "certificate self-signature is invalid");
   const jwk = key.export({ format: "jwk" }) as { x?: string };
