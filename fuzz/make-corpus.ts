@@ -16,7 +16,7 @@ import { encodeHeadersFile } from "../src/consensus/headers-file.ts";
 import { keyPairFromSeed } from "../src/crypto/ed25519.ts";
 import { blake3_32 } from "../src/crypto/hash.ts";
 import { toHex } from "../src/crypto/bytes.ts";
-import { encodeMessage, frame, type P2pMessage } from "../src/net/p2p/messages.ts";
+import { encodeMessage, frame, P2P_PROTOCOL_VERSION, type P2pMessage } from "../src/net/p2p/messages.ts";
 import { parseFrames, serializeFrames, type Frame } from "../src/net/quic/frames.ts";
 import { initialSecrets } from "../src/net/quic/initial-keys.ts";
 import { PACKET_TYPE_HANDSHAKE, PACKET_TYPE_INITIAL, writeLongHeader, writeRetry, writeShortHeader, writeVersionNegotiation } from "../src/net/quic/packet-header.ts";
@@ -116,13 +116,13 @@ function p2pCorpus(): void {
   const txs = samples(microTxArb, 3, SAMPLE_SEED + 22).map(encodeMicroTx);
   const digest = blake3_32(EMPTY_PAYLOAD_BYTES);
   const messages: P2pMessage[] = [
-    { kind: "hello", version: 1, commitment: blake3_32(new Uint8Array(32)), validator: 2, highestSeq: [-1, 0, 5, 2 ** 40] },
-    { kind: "events", items: events.map((event, i) => ({ event, payload: payloads[i % payloads.length] ?? EMPTY_PAYLOAD_BYTES })) },
+    { kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: blake3_32(new Uint8Array(32)), validator: 2, highestSeq: [-1, 0, 5, 2 ** 40] },
+    { kind: "events", items: events.map((event, i) => ({ event, payload: payloads[i % payloads.length] ?? EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64).fill(i) })) },
     { kind: "sync_request", highestSeq: [3, -1, 7] },
     { kind: "txs", txs },
-    { kind: "get_payload", digest },
+    { kind: "get_payload", eventId: digest },
     { kind: "get_events", ids: events.map((e) => blake3_32(e)) },
-    { kind: "payload", digest, payload: EMPTY_PAYLOAD_BYTES },
+    { kind: "payload", eventId: digest, payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) },
   ];
   const encoded = messages.map(encodeMessage);
   encoded.forEach((m, i) => put("p2p-message", `${pad(i)}-${messages[i]!.kind}.bin`, m));
@@ -230,14 +230,14 @@ function p2pNodeCorpus(): void {
     signEvent({ shard: 0, creator: FUZZ_PEER, seq, parents: parents.map((p) => p.id), parentRounds: parents.map(() => 0), lamport: parents.length ? 1 + Math.max(...parents.map((p) => p.header.lamport)) : 0, payloadDigest: digest }, key.secretKey);
   const first = own(0, []);
   const second = own(1, [first]);
-  const hello: P2pMessage = { kind: "hello", version: 1, commitment: genesis.commitment, validator: FUZZ_PEER, highestSeq: [-1, -1, -1, -1] };
+  const hello: P2pMessage = { kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: genesis.commitment, validator: FUZZ_PEER, highestSeq: [-1, -1, -1, -1] };
   const framed = (...ms: P2pMessage[]) => ms.flatMap((m) => [...frame(encodeMessage(m))]);
   const streams: [string, number[]][] = [
     ["hello", framed(hello)],
     ["hello-sync", framed(hello, { kind: "sync_request", highestSeq: [-1, -1, -1, -1] })],
-    ["hello-events", framed(hello, { kind: "events", items: [first, second].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES })) })],
+    ["hello-events", framed(hello, { kind: "events", items: [first, second].map((e) => ({ event: encodeSignedEvent(e), payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) })) })],
     ["hello-txs", framed(hello, { kind: "txs", txs: samples(microTxArb, 2, SAMPLE_SEED + 50).map(encodeMicroTx) })],
-    ["hello-fetches", framed(hello, { kind: "get_payload", digest }, { kind: "get_events", ids: [first.id, new Uint8Array(32)] }, { kind: "payload", digest, payload: EMPTY_PAYLOAD_BYTES })],
+    ["hello-fetches", framed(hello, { kind: "get_payload", eventId: first.id }, { kind: "get_events", ids: [first.id, new Uint8Array(32)] }, { kind: "payload", eventId: first.id, payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) })],
   ];
   for (const [name, bytes] of streams) {
     put("p2p-node", `${name}.bin`, Uint8Array.of(255, ...bytes));

@@ -66,13 +66,13 @@ describe("P2P messages", () => {
     // Found by the p2p-stream fuzz target: the decoder joined its whole buffer on every
     // chunk, so an 8 MB payload arriving in packet-sized pieces cost ~30 GB of copying.
     const payload = new Uint8Array(1 << 20).map((_, i) => i & 0xff);
-    const stream = frame(encodeMessage({ kind: "payload", digest: new Uint8Array(32), payload }));
+    const stream = frame(encodeMessage({ kind: "payload", eventId: new Uint8Array(32), payload, serveSignature: new Uint8Array(64) }));
     const dec = new FrameDecoder();
     const got: Uint8Array[] = [];
     // Views into the stream buffer, as QUIC hands over decrypted packet data.
     for (let o = 0; o < stream.length; o += 1000) got.push(...dec.push(stream.subarray(o, o + 1000)));
     expect(got.length).toBe(1);
-    expect(decodeMessage(got[0]!)).toEqual({ kind: "payload", digest: new Uint8Array(32), payload });
+    expect(decodeMessage(got[0]!)).toEqual({ kind: "payload", eventId: new Uint8Array(32), payload, serveSignature: new Uint8Array(64) });
     expect(dec.bytesCopied).toBeLessThanOrEqual(2 * stream.length);
   });
 
