@@ -354,9 +354,15 @@ export class ConsensusEngine {
       if (head.round > headsRound) headsRound = head.round;
     }
     if (acked >= own) return false;
-    const firstUnacked = this.dag.sameSeq(creator, acked + 1)[0];
-    const round = firstUnacked?.round ?? this.dag.prunedBelowRound - 1;
-    return isAncientRound(round, headsRound);
+    // The oldest unseen event of the current chain: walk self-parents down to the seen part
+    // (a re-rooted chain starts at its rejoin event; seqs skipped by a rejoin do not exist).
+    let first = this.dag.get(this.dag.topSerial[creator]!);
+    while (first !== undefined && first.selfParent !== NONE) {
+      const parent = this.dag.get(first.selfParent);
+      if (parent === undefined || parent.seq <= acked) break;
+      first = parent;
+    }
+    return isAncientRound(first?.round ?? this.dag.prunedBelowRound - 1, headsRound);
   }
 
   /** This creator's highest-seq validly signed event seen (in the DAG, buffered or dropped). */
