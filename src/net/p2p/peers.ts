@@ -38,6 +38,8 @@ export type CallbackBoundary = (where: string, close: (reason: string) => void, 
 
 /** The close reason when a handler throws and no boundary was given. */
 export const HANDLER_ERROR_CODE = "P2P_HANDLER_ERROR";
+/** The `peer_dropped` code when the transport closed a ready session (the peer is gone). */
+export const LINK_CLOSED_CODE = "P2P_LINK_CLOSED";
 
 export interface PeerManagerOptions {
   commitment: Uint8Array;
@@ -143,7 +145,7 @@ export class PeerManager {
     // Hello goes out before any buffered input is read: handling the peer's hello may
     // already send messages, and ours must be the first on the wire.
     peer.send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: this.opts.commitment, validator: this.opts.myValidator, highestSeq: this.opts.highestSeq() });
-    link.onClose(() => this.detach(peer));
+    link.onClose((reason) => this.detach(peer, reason));
     link.onData((b) => peer.receive(b));
     // A connection that never says hello would hold a session slot forever.
     const timer = setTimeout(() => this.runHandler(peer, "p2p_hello_timer", () => {
@@ -237,7 +239,17 @@ export class PeerManager {
     }
   }
 
-  private detach(peer: Peer): void {
+  /**
+   * The link closed. When the transport closed it (the peer went away: idle timeout,
+   * its close, a send-buffer overflow) rather than we did, the loss is counted and
+   * logged here as `peer_dropped` with code P2P_LINK_CLOSED: within the QUIC idle
+   * timeout of a peer's death, not only when a later status call notices it.
+   */
+  private detach(peer: Peer, reason: string): void {
+    if (!peer.closed && peer.ready) {
+      this.opts.metrics?.errors.inc({ code: LINK_CLOSED_CODE });
+      this.opts.log?.({ type: "peer_dropped", code: LINK_CLOSED_CODE, reason, validator: peer.validator, remote: peer.link.remote });
+    }
     peer.closed = true;
     peer.ready = false;
     this.sessions.delete(peer);
