@@ -62,6 +62,17 @@ describe("QUIC P2P link", () => {
         }
       });
       expect(a.got[0]!.kind).toBe("get_payload");
+      // Outbox: hello + 50 queued; each leaves once b acknowledged its last byte (bounded wait).
+      let text = "";
+      for (let i = 0; i < 500; i++) {
+        text = await a.registry.metrics();
+        if (/^pc_p2p_outbox_dequeued_total 51$/m.test(text)) break;
+        await Bun.sleep(10);
+      }
+      expect(text).toMatch(/^pc_p2p_outbox_enqueued_total 51$/m);
+      expect(text).toMatch(/^pc_p2p_outbox_dequeued_total 51$/m);
+      // Per-peer RTT samples from the QUIC connection, labelled by the peer's validator index.
+      expect(text).toMatch(/^pc_p2p_peer_rtt_seconds_count\{validator="1"\} [1-9]\d*$/m);
       // Closing one side closes the other with the reason.
       const closed = new Promise<string>((r) => serverLinks[0]!.onClose(r));
       link.close("bye");

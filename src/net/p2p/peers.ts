@@ -14,6 +14,8 @@ export const peerBurstMessagesMax = 4_000;
 export const banScore = 100;
 export const banDurationMs = 10 * 60 * 1000;
 export const helloTimeoutMs = 10_000;
+/** Unanswered requests a session remembers for the latency histogram (oldest forgotten first). */
+export const pendingRequestsMax = 1_024;
 
 export const PENALTY = {
   malformed: 25,
@@ -69,16 +71,73 @@ export class Peer {
   private tokens = peerBurstMessagesMax;
   private lastRefillMs: number;
   private readonly frames = new FrameDecoder();
+  /** Outbox: end offsets (in bytes handed to the link) of messages not yet acknowledged. */
+  private readonly outboxEnds: number[] = [];
+  private outboxHead = 0;
+  private sentBytes = 0;
+  /** get_payload requests awaiting their payload: event id (hex) -> when sent (ms). */
+  private readonly pendingPayloads = new Map<string, number>();
+  private rttSamplesSeen = 0;
 
   constructor(readonly link: Link, private readonly mgr: PeerManager) {
     this.lastRefillMs = mgr.opts.now();
   }
 
   send(message: P2pMessage): void {
+    const metrics = this.mgr.opts.metrics;
+    if (this.closed) return void metrics?.drops.inc({ reason: "session_closed" });
     const bytes = frame(encodeMessage(message));
-    this.mgr.opts.metrics?.outbound.inc({ kind: message.kind });
-    this.mgr.opts.metrics?.outboundBytes.inc(bytes.length);
+    metrics?.outbound.inc({ kind: message.kind });
+    metrics?.outboundBytes.inc(bytes.length);
+    metrics?.outboxEnqueued.inc();
+    if (message.kind === "get_payload") this.rememberRequest(toHex(message.eventId));
     this.link.send(bytes);
+    this.sentBytes += bytes.length;
+    this.outboxEnds.push(this.sentBytes);
+    this.pollOutbox();
+  }
+
+  private rememberRequest(key: string): void {
+    if (this.pendingPayloads.has(key)) return; // a retry: the latency runs from the first ask
+    if (this.pendingPayloads.size >= pendingRequestsMax) this.pendingPayloads.delete(this.pendingPayloads.keys().next().value!);
+    this.pendingPayloads.set(key, this.mgr.opts.now());
+  }
+
+  /** Counts the messages whose last byte the peer acknowledged as dequeued. */
+  pollOutbox(): void {
+    if (this.closed) return;
+    const acked = this.sentBytes - (this.link.bufferedBytes?.() ?? 0);
+    const start = this.outboxHead;
+    while (this.outboxHead < this.outboxEnds.length && this.outboxEnds[this.outboxHead]! <= acked) this.outboxHead++;
+    if (this.outboxHead > start) this.mgr.opts.metrics?.outboxDequeued.inc(this.outboxHead - start);
+    if (this.outboxHead > 1_024 && this.outboxHead * 2 > this.outboxEnds.length) {
+      this.outboxEnds.splice(0, this.outboxHead);
+      this.outboxHead = 0;
+    }
+  }
+
+  /** Messages still in the outbox (handed to the link, not acknowledged). */
+  outboxLength(): number {
+    return this.outboxEnds.length - this.outboxHead;
+  }
+
+  /** Latency samples: the transport's new RTT sample for this peer, a request's answer. */
+  private observeLatency(message: P2pMessage | null): void {
+    const metrics = this.mgr.opts.metrics;
+    if (!metrics) return;
+    const rtt = this.link.rttSample?.();
+    if (rtt && rtt.count !== this.rttSamplesSeen && this.ready) {
+      this.rttSamplesSeen = rtt.count;
+      metrics.peerRtt.observe({ validator: String(this.validator) }, rtt.latestMs / 1000);
+    }
+    if (message?.kind === "payload") {
+      const key = toHex(message.eventId);
+      const at = this.pendingPayloads.get(key);
+      if (at !== undefined) {
+        this.pendingPayloads.delete(key);
+        metrics.requestLatency.observe({ kind: "get_payload" }, Math.max(0, this.mgr.opts.now() - at) / 1000);
+      }
+    }
   }
 
   /** Returns false when the peer is over its rate (the message is dropped). */
@@ -95,6 +154,8 @@ export class Peer {
   receive(bytes: Uint8Array): void {
     if (this.closed) return; // bytes still in flight for a finished session: never read
     this.mgr.opts.metrics?.inboundBytes.inc(bytes.length);
+    this.pollOutbox(); // acknowledgements usually arrive with the peer's data
+    this.observeLatency(null);
     let frames: Uint8Array[];
     try {
       frames = this.frames.push(bytes);
@@ -113,6 +174,7 @@ export class Peer {
         continue;
       }
       this.mgr.opts.metrics?.inbound.inc({ kind: message.kind });
+      this.observeLatency(message);
       if (!this.takeToken()) {
         this.mgr.opts.metrics?.drops.inc({ reason: "rate_limited" });
         this.mgr.misbehaved(this, PENALTY.rateLimited, "RATE_LIMITED");
@@ -131,7 +193,13 @@ export class PeerManager {
   /** Ban list by validator index or remote address -> until (ms). */
   private readonly bans = new Map<string, number>();
 
-  constructor(readonly opts: PeerManagerOptions) {}
+  private readonly pollOutboxes = () => {
+    for (const p of this.sessions) p.pollOutbox();
+  };
+
+  constructor(readonly opts: PeerManagerOptions) {
+    opts.metrics?.outboxPollers.add(this.pollOutboxes);
+  }
 
   attach(link: Link): Peer | null {
     const key = link.peerPublicKey ? toHex(link.peerPublicKey) : link.remote;
@@ -214,6 +282,7 @@ export class PeerManager {
 
   /** Every session close goes through here: from now on its frames are dropped unread. */
   private close(peer: Peer, reason: string): void {
+    peer.pollOutbox();
     peer.closed = true;
     peer.ready = false;
     peer.link.close(reason);
@@ -250,9 +319,12 @@ export class PeerManager {
       this.opts.metrics?.errors.inc({ code: LINK_CLOSED_CODE });
       this.opts.log?.({ type: "peer_dropped", code: LINK_CLOSED_CODE, reason, validator: peer.validator, remote: peer.link.remote });
     }
+    peer.pollOutbox(); // what was acknowledged before the close left the outbox
     peer.closed = true;
     peer.ready = false;
     this.sessions.delete(peer);
+    const unsent = peer.outboxLength();
+    if (unsent > 0) this.opts.metrics?.drops.inc({ reason: "outbox_closed" }, unsent);
     this.opts.metrics?.peers.set(this.readyPeers().length);
   }
 
@@ -269,6 +341,7 @@ export class PeerManager {
   }
 
   closeAll(reason: string): void {
+    this.opts.metrics?.outboxPollers.delete(this.pollOutboxes);
     for (const p of [...this.sessions]) this.close(p, reason);
   }
 
