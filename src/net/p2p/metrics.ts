@@ -14,8 +14,12 @@ export function createP2pMetrics(registry: Registry) {
   const poll = () => {
     for (const p of outboxPollers) p();
   };
+  const requestLatency = new Histogram({ name: "pc_p2p_request_latency_seconds", help: "Time from a request to a peer (get_events, get_payload) until it served the event asked for, by request kind", labelNames: ["kind"] as const, buckets: LATENCY_BUCKETS_S, registers: [registry] });
+  // Exported from the start: requests are rare on a healthy network (only missing parents are asked for).
+  for (const kind of ["get_events", "get_payload"]) requestLatency.zero({ kind });
   return {
     outboxPollers,
+    requestLatency,
     inbound: new Counter({ name: "pc_p2p_inbound_messages_total", help: "P2P messages received, by kind", labelNames: ["kind"] as const, registers: [registry] }),
     outbound: new Counter({ name: "pc_p2p_outbound_messages_total", help: "P2P messages sent, by kind", labelNames: ["kind"] as const, registers: [registry] }),
     inboundBytes: new Counter({ name: "pc_p2p_inbound_bytes_total", help: "P2P bytes received", registers: [registry] }),
@@ -26,7 +30,6 @@ export function createP2pMetrics(registry: Registry) {
     peers: new Gauge({ name: "pc_p2p_peers", help: "Connected, handshaken peers", registers: [registry] }),
     outboxEnqueued: new Counter({ name: "pc_p2p_outbox_enqueued_total", help: "Messages queued to peers (handed to their links)", registers: [registry], collect: poll }),
     outboxDequeued: new Counter({ name: "pc_p2p_outbox_dequeued_total", help: "Queued messages the peer acknowledged in full (left the outbox)", registers: [registry], collect: poll }),
-    requestLatency: new Histogram({ name: "pc_p2p_request_latency_seconds", help: "Time from a request to a peer until its answer arrives, by request kind", labelNames: ["kind"] as const, buckets: LATENCY_BUCKETS_S, registers: [registry] }),
     peerRtt: new Histogram({ name: "pc_p2p_peer_rtt_seconds", help: "Transport RTT samples per peer (validator index)", labelNames: ["validator"] as const, buckets: LATENCY_BUCKETS_S, registers: [registry] }),
   };
 }

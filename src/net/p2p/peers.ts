@@ -75,8 +75,8 @@ export class Peer {
   private readonly outboxEnds: number[] = [];
   private outboxHead = 0;
   private sentBytes = 0;
-  /** get_payload requests awaiting their payload: event id (hex) -> when sent (ms). */
-  private readonly pendingPayloads = new Map<string, number>();
+  /** Requests by event id (get_payload, get_events) awaiting their answer: id (hex) -> kind and when sent (ms). */
+  private readonly pendingRequests = new Map<string, { kind: "get_payload" | "get_events"; at: number }>();
   private rttSamplesSeen = 0;
 
   constructor(readonly link: Link, private readonly mgr: PeerManager) {
@@ -90,17 +90,31 @@ export class Peer {
     metrics?.outbound.inc({ kind: message.kind });
     metrics?.outboundBytes.inc(bytes.length);
     metrics?.outboxEnqueued.inc();
-    if (message.kind === "get_payload") this.rememberRequest(toHex(message.eventId));
+    if (message.kind === "get_payload") this.rememberRequest(toHex(message.eventId), "get_payload");
+    if (message.kind === "get_events") for (const id of message.ids) this.rememberRequest(toHex(id), "get_events");
     this.link.send(bytes);
     this.sentBytes += bytes.length;
     this.outboxEnds.push(this.sentBytes);
     this.pollOutbox();
   }
 
-  private rememberRequest(key: string): void {
-    if (this.pendingPayloads.has(key)) return; // a retry: the latency runs from the first ask
-    if (this.pendingPayloads.size >= pendingRequestsMax) this.pendingPayloads.delete(this.pendingPayloads.keys().next().value!);
-    this.pendingPayloads.set(key, this.mgr.opts.now());
+  private rememberRequest(key: string, kind: "get_payload" | "get_events"): void {
+    if (this.pendingRequests.has(key)) return; // a retry: the latency runs from the first ask
+    if (this.pendingRequests.size >= pendingRequestsMax) this.pendingRequests.delete(this.pendingRequests.keys().next().value!);
+    this.pendingRequests.set(key, { kind, at: this.mgr.opts.now() });
+  }
+
+  /**
+   * The peer served event `id` (its payload, or the event in an `events` message; the node
+   * calls this once it decoded the event): a request for it, if any, is answered and timed.
+   */
+  noteServed(id: Uint8Array): void {
+    if (this.pendingRequests.size === 0) return;
+    const key = toHex(id);
+    const pending = this.pendingRequests.get(key);
+    if (pending === undefined) return;
+    this.pendingRequests.delete(key);
+    this.mgr.opts.metrics?.requestLatency.observe({ kind: pending.kind }, Math.max(0, this.mgr.opts.now() - pending.at) / 1000);
   }
 
   /** Counts the messages whose last byte the peer acknowledged as dequeued. */
@@ -130,14 +144,7 @@ export class Peer {
       this.rttSamplesSeen = rtt.count;
       metrics.peerRtt.observe({ validator: String(this.validator) }, rtt.latestMs / 1000);
     }
-    if (message?.kind === "payload") {
-      const key = toHex(message.eventId);
-      const at = this.pendingPayloads.get(key);
-      if (at !== undefined) {
-        this.pendingPayloads.delete(key);
-        metrics.requestLatency.observe({ kind: "get_payload" }, Math.max(0, this.mgr.opts.now() - at) / 1000);
-      }
-    }
+    if (message?.kind === "payload") this.noteServed(message.eventId);
   }
 
   /** Returns false when the peer is over its rate (the message is dropped). */
