@@ -17,11 +17,11 @@ done
 
 # Build what is missing (Bun toolchain, native library); idempotent and quick when done.
 if [ ! -x .tools/bun/node_modules/.bin/bun ] || [ ! -d native/out ]; then
-  echo "[start_localnet] setting up the toolchain (scripts/setup)" >&2
+  echo "[start_localnet] setting up the toolchain (scripts/setup)"
   bash scripts/setup
 fi
 
-cat >&2 <<INFO
+cat <<INFO
 [start_localnet] observability files:
   Prometheus scrape config: $ROOT/docs/prometheus/prometheus.yml (targets 127.0.0.1:9100-9103)
   Prometheus alert rules:   $ROOT/docs/prometheus/phantom-node-alerts.yaml

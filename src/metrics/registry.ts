@@ -8,7 +8,7 @@ import { Registry, collectDefaultMetrics, Counter, Gauge } from "prom-client";
 export function createRegistry(labels: Record<string, string> = {}): Registry {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry, prefix: "pc_process_" });
+  collectDefaultMetrics({ register: registry, prefix: "pc_" });
   return registry;
 }
 

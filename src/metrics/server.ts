@@ -15,7 +15,8 @@ export function parseHostPort(addr: string, flag: string): { host: string; port:
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 
-export function serveMetrics(registry: Registry, addr: string): MetricsServer {
+/** `extra` appends exposition text of other families (P2pMetricsServe's relayed node metrics). */
+export function serveMetrics(registry: Registry, addr: string, extra?: () => Promise<string>): MetricsServer {
   const { host, port } = parseHostPort(addr, "--metrics_addr");
   let server: ReturnType<typeof Bun.serve>;
   try {
@@ -32,7 +33,11 @@ export function serveMetrics(registry: Registry, addr: string): MetricsServer {
       ...productionServe(() => {}),
       async fetch(req) {
         const path = requestTarget(req)?.path;
-        if (path === "/metrics") return new Response(await registry.metrics(), { headers: { "content-type": registry.contentType } });
+        if (path === "/metrics") {
+          // The extra text first: fetching it may move this registry's counters (relay failures).
+          const more = extra ? await extra() : "";
+          return new Response((await registry.metrics()) + more, { headers: { "content-type": registry.contentType } });
+        }
         if (path === "/health") return jsonResponse(JSON.stringify({ ok: true }));
         if (path === undefined) return httpError(400, "HTTP_BAD_REQUEST", "request target is not a path");
         return httpError(404, "HTTP_NOT_FOUND", "not found; scrape /metrics");

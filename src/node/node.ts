@@ -302,6 +302,7 @@ export class PhantomNode {
         this.peers.misbehaved(peer, PENALTY.malformed, err.code);
         continue;
       }
+      peer.noteServed(e.id); // times a get_events request for it (pc_p2p_request_latency_seconds)
       if (this.servedMismatch(peer, e, it.payload, it.serveSignature)) continue;
       if (this.opts.store.hasEvent(e.id)) continue;
       this.opts.store.putPayload(it.payload, e.header.payloadDigest); // just checked to be its digest

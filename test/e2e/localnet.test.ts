@@ -2,9 +2,9 @@
 // talking QUIC on loopback and a miner; they finalize anchors, apply mints, agree on
 // every state root, survive a `kill -9` of one validator (the localnet restarts it with a
 // printed line while the others keep finalizing), stop cleanly on SIGTERM, and resume
-// from their stores.
+// from their stores. The terminal shows status lines; each child logs to its own file.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -31,14 +31,17 @@ const rpc = (i: number) => `http://127.0.0.1:${RPC_PORT + i}`;
 
 /** The localnet's stderr so far (its supervisor's restart lines go there). */
 let stderrText = "";
+/** The localnet's stdout so far (start-up and status lines). */
+let stdoutText = "";
 
 function startLocalnet(genesisPath: string, fresh: boolean): Subprocess<"ignore", "pipe", "pipe"> {
   const proc = Bun.spawn([
     join(ROOT, "bin", "phantom"), "localnet", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", join(dir, "net"),
-    "--base_rpc_port", String(RPC_PORT), "--base_metrics_port", String(METRICS_PORT), ...(fresh ? ["--fresh"] : []),
+    "--base_rpc_port", String(RPC_PORT), "--base_metrics_port", String(METRICS_PORT), "--status_s", "2", ...(fresh ? ["--fresh"] : []),
   ], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   void (async () => {
-    for await (const _ of proc.stdout) { /* drained so the localnet never blocks on a full pipe */ }
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stdout) stdoutText = (stdoutText + decoder.decode(chunk, { stream: true })).slice(-100_000);
   })();
   void (async () => {
     const decoder = new TextDecoder();
@@ -96,6 +99,24 @@ describe("phantom localnet", () => {
       const metrics = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
       expect(metrics).toMatch(/^pc_node_ledger_anchor_index\{[^}]*\} \d+/m);
       expect(metrics).toMatch(/^pc_p2p_peers\{[^}]*\} 3/m);
+      expect(metrics).toMatch(/^pc_p2p_peer_rtt_seconds_count\{[^}]*validator="1"[^}]*\} [1-9]/m);
+      expect(metrics).toMatch(/^pc_p2p_outbox_dequeued_total\{[^}]*\} [1-9]/m);
+      expect(metrics).toMatch(/^pc_process_resident_memory_bytes\{[^}]*\} [1-9]/m);
+
+      // The terminal: status lines with real figures once anchors finalize (bounded wait for the next line).
+      const statusLine = /^localnet \d\d:\d\d:\d\dZ {2}anchors (\d+\.\d)\/s \(#(\d+)\) {2}finalized \d+\.\d tx\/s {2}finality p50 (?:\d+ ms|-) {2}peers 3 3 3 3 {2}mempool \d+$/m;
+      for (let i = 0; i < 100 && !statusLine.test(stdoutText); i++) await Bun.sleep(200);
+      const status = statusLine.exec(stdoutText);
+      expect(status, stdoutText.slice(-2_000)).not.toBeNull();
+      expect(BigInt(status![2]!)).toBeGreaterThan(0n);
+      // Each child logs to its own file; the terminal carries none of their lines.
+      const logsDir = join(dir, "net", "logs");
+      for (const name of ["v0", "v1", "v2", "v3"]) expect(readFileSync(join(logsDir, `${name}.log`), "utf8")).toContain('"type":"node_started"');
+      expect(readFileSync(join(logsDir, "miner.log"), "utf8")).toContain('"type":"mint_submitted"');
+      expect(stdoutText).not.toContain("node_started");
+      expect(stdoutText).not.toContain("mint_submitted");
+      expect(stderrText).not.toContain("not reachable yet");
+      expect(existsSync(join(logsDir, "v4.log"))).toBe(false);
 
       // kill -9 one validator: the localnet says so, restarts it, and the others keep finalizing.
       const victim = validatorPid(proc.pid, 2);

@@ -51,6 +51,53 @@ describe("P2P peers", () => {
     expect(b.got.map((g) => g.m.kind)).toEqual(["get_payload"]);
   });
 
+  test("a get_payload answered by its payload is timed (request latency histogram); an unrelated payload is not", async () => {
+    let clock = 1_000;
+    const a = manager(0, { now: () => clock });
+    const b = manager(1, {
+      now: () => clock,
+      onMessage: (m) => {
+        if (m.kind !== "get_payload") return;
+        clock += 250; // b takes a quarter second to answer
+        b.mgr.broadcast({ kind: "payload", eventId: m.eventId, payload: new Uint8Array(4), serveSignature: new Uint8Array(64) });
+        b.mgr.broadcast({ kind: "payload", eventId: new Uint8Array(32).fill(9), payload: new Uint8Array(4), serveSignature: new Uint8Array(64) });
+      },
+    });
+    const [la, lb] = linkPair(keys[0]!, keys[1]!);
+    a.mgr.attach(la);
+    b.mgr.attach(lb);
+    await flush();
+    a.mgr.broadcast({ kind: "get_payload", eventId: new Uint8Array(32).fill(3) });
+    await flush();
+    expect(a.got.map((g) => g.m.kind)).toEqual(["payload", "payload"]);
+    const text = await a.registry.getSingleMetricAsString("pc_p2p_request_latency_seconds");
+    expect(text).toContain('pc_p2p_request_latency_seconds_count{kind="get_payload"} 1');
+    expect(text).toContain('pc_p2p_request_latency_seconds_sum{kind="get_payload"} 0.25');
+    // In-memory links deliver at once: everything queued has left the outbox.
+    expect(await a.registry.getSingleMetricAsString("pc_p2p_outbox_enqueued_total")).toMatch(/ 2$/);
+    expect(await a.registry.getSingleMetricAsString("pc_p2p_outbox_dequeued_total")).toMatch(/ 2$/);
+  });
+
+  test("a get_events request is timed when the node reports the event served, once per id", async () => {
+    let clock = 5_000;
+    const a = manager(0, { now: () => clock });
+    const b = manager(1, { now: () => clock });
+    const [la, lb] = linkPair(keys[0]!, keys[1]!);
+    a.mgr.attach(la);
+    b.mgr.attach(lb);
+    await flush();
+    const peer = a.mgr.readyPeers()[0]!;
+    const x = new Uint8Array(32).fill(1);
+    a.mgr.broadcast({ kind: "get_events", ids: [x, new Uint8Array(32).fill(2)] });
+    clock += 100;
+    peer.noteServed(x);
+    peer.noteServed(x); // served twice: one answer
+    peer.noteServed(new Uint8Array(32).fill(3)); // never asked for
+    const text = await a.registry.getSingleMetricAsString("pc_p2p_request_latency_seconds");
+    expect(text).toContain('pc_p2p_request_latency_seconds_count{kind="get_events"} 1');
+    expect(text).toContain('pc_p2p_request_latency_seconds_sum{kind="get_events"} 0.1');
+  });
+
   test("a peer on another genesis is refused", async () => {
     const { a, b } = await linked({ commitment: new Uint8Array(32).fill(2) });
     expect(a.mgr.info()).toEqual([]);

@@ -8,6 +8,7 @@ import type { P2pMessage } from "../../src/net/p2p/messages.ts";
 import { QuicEndpoint } from "../../src/net/quic/endpoint.ts";
 import { connectLink, listenLinks, type QuicLink } from "../../src/net/p2p/quic-link.ts";
 import { until } from "./harness.ts";
+import { join } from "node:path";
 
 // Generous per-test bound: CI runs the suite on 2 shared cores.
 setDefaultTimeout(30_000);
@@ -20,13 +21,14 @@ const isCommittee = (pk: Uint8Array) => committee.some((k) => Buffer.compare(k, 
 function manager(me: number) {
   const got: P2pMessage[] = [];
   const ready: Peer[] = [];
+  const logs: Record<string, unknown>[] = [];
   const registry = new Registry();
   const mgr = new PeerManager({
     commitment, myValidator: me, committee, highestSeq: () => [-1, -1, -1],
     onMessage: (_p, m) => got.push(m), onPeerReady: (p) => ready.push(p), now: () => performance.now(),
-    metrics: createP2pMetrics(registry),
+    metrics: createP2pMetrics(registry), log: (l) => logs.push(l),
   });
-  return { mgr, got, ready, registry };
+  return { mgr, got, ready, registry, logs };
 }
 
 describe("QUIC P2P link", () => {
@@ -60,6 +62,17 @@ describe("QUIC P2P link", () => {
         }
       });
       expect(a.got[0]!.kind).toBe("get_payload");
+      // Outbox: hello + 50 queued; each leaves once b acknowledged its last byte (bounded wait).
+      let text = "";
+      for (let i = 0; i < 500; i++) {
+        text = await a.registry.metrics();
+        if (/^pc_p2p_outbox_dequeued_total 51$/m.test(text)) break;
+        await Bun.sleep(10);
+      }
+      expect(text).toMatch(/^pc_p2p_outbox_enqueued_total 51$/m);
+      expect(text).toMatch(/^pc_p2p_outbox_dequeued_total 51$/m);
+      // Per-peer RTT samples from the QUIC connection, labelled by the peer's validator index.
+      expect(text).toMatch(/^pc_p2p_peer_rtt_seconds_count\{validator="1"\} [1-9]\d*$/m);
       // Closing one side closes the other with the reason.
       const closed = new Promise<string>((r) => serverLinks[0]!.onClose(r));
       link.close("bye");
@@ -123,6 +136,34 @@ describe("QUIC P2P link", () => {
       expect(b.mgr.info()[0]!.score).toBe(0);
     } finally {
       for (const e of endpoints) e.close();
+      server.close();
+    }
+  });
+
+  test("a peer process killed with SIGKILL is logged as peer_dropped once the QUIC idle timeout runs out", async () => {
+    const b = manager(1);
+    const idleTimeoutMs = 1_500; // short for the test; the node uses peerIdleTimeoutMs
+    const server = await listenLinks(0, { identity: ids[1]!, verifyPeer: isCommittee, idleTimeoutMs, keepAliveMs: 400 }, (link) => b.mgr.attach(link));
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "peer-process.ts"), String(server.port), "0", String(idleTimeoutMs)], { stdout: "pipe", stderr: "inherit" });
+    try {
+      const reader = child.stdout.getReader();
+      let out = "";
+      for (let i = 0; i < 1_000 && !out.includes("ready"); i++) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += new TextDecoder().decode(value);
+      }
+      expect(out).toContain("ready");
+      await until(() => b.mgr.isConnected(0), "peer 0 connected");
+      child.kill("SIGKILL"); // no CONNECTION_CLOSE: only the idle timeout can tell
+      await until(() => b.logs.some((l) => l.type === "peer_dropped"), "peer_dropped logged", 20_000);
+      const dropped = b.logs.find((l) => l.type === "peer_dropped")!;
+      expect(dropped).toMatchObject({ code: "P2P_LINK_CLOSED", reason: "idle timeout", validator: 0 });
+      expect(b.mgr.isConnected(0)).toBe(false);
+      expect(await b.registry.getSingleMetricAsString("pc_p2p_errors_total")).toContain('code="P2P_LINK_CLOSED"} 1');
+      expect(await b.registry.getSingleMetricAsString("pc_p2p_peers")).toMatch(/pc_p2p_peers 0/);
+    } finally {
+      child.kill("SIGKILL");
       server.close();
     }
   });

@@ -3,7 +3,7 @@
  * generated devnet genesis), for the end-to-end tests. Every wait is bounded and
  * stop() SIGTERMs the localnet, which stops its validators and miner.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -79,7 +79,12 @@ export async function startLocalnet(opts: { label: string; maturityAnchors?: big
     dir, genesisPath,
     rpc: range(ports.rpc).map((p) => `http://127.0.0.1:${p}`),
     metrics: range(ports.metrics).map((p) => `http://127.0.0.1:${p}/metrics`),
-    log: () => text,
+    // The localnet's own lines, then the tail of each child's log file (<dir>/logs/<name>.log).
+    log: () => {
+      const logs = join(dir, "net", "logs");
+      const files = existsSync(logs) ? readdirSync(logs).sort() : [];
+      return [text, ...files.map((f) => `--- ${f}\n${readFileSync(join(logs, f), "utf8").slice(-4_000)}`)].join("\n");
+    },
     async stop() {
       proc.kill("SIGTERM");
       await Promise.race([proc.exited, Bun.sleep(stopWaitMs).then(() => proc.kill("SIGKILL"))]);

@@ -2,8 +2,10 @@
  * `phantom localnet`: the main job. Runs every validator of a devnet genesis as its
  * own process (real QUIC on loopback), a miner, and prints where the RPC, explorer
  * and metrics endpoints are. A child that exits is restarted with backoff (supervisor.ts)
- * while the others keep running. The embedded genesis.toml is a public devnet whose
- * validator keys anyone can derive: for local use only.
+ * while the others keep running. Each child logs to `<dir>/logs/<name>.log`; the terminal
+ * shows a status line every few seconds (localnet-status.ts), restarts and errors (red),
+ * and peer losses. The embedded genesis.toml is a public devnet whose validator keys
+ * anyone can derive: for local use only.
  */
 import { formatLogLine } from "../log-line.ts";
 import { mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
@@ -11,6 +13,8 @@ import { join, resolve } from "node:path";
 import type { Command } from "../command.ts";
 import { CliError } from "../args.ts";
 import { Supervisor, localnetBackoff, type Child } from "../supervisor.ts";
+import { ChildLog, errorColour } from "../child-log.ts";
+import { LocalnetStatus } from "../localnet-status.ts";
 import { parseGenesis, genesisLoadedLine } from "../../genesis/index.ts";
 import { devnetSeed } from "../../genesis/create.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
@@ -25,28 +29,13 @@ export function selfCommand(): string[] {
   return main.endsWith(".ts") ? [process.execPath, main] : [process.execPath];
 }
 
-function prefixLines(name: string, stream: ReadableStream<Uint8Array>, write: (line: string) => void): void {
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) !== -1) {
-        write(`[${name}] ${buf.slice(0, nl)}`);
-        buf = buf.slice(nl + 1);
-      }
-    }
-  })();
-}
-
 export const command: Command = {
   name: "localnet",
   aliases: ["start-localnet"],
   summary: "run a local network: every devnet validator, a miner, RPC/explorer and metrics",
-  usage: "phantom localnet [--dir localnet] [--fresh] [--miner true] [--duration_s 0]",
+  usage: "phantom localnet [--dir localnet] [--fresh] [--miner true] [--duration_s 0] [--status_s 5]",
   flags: [
-    { name: "dir", type: "string", help: "working folder for data, keys and logs", default: "localnet" },
+    { name: "dir", type: "string", help: "working folder for data, keys and logs (logs/<validator or miner>.log)", default: "localnet" },
     { name: "genesis", type: "string", help: "genesis file (default: the embedded devnet genesis)" },
     { name: "devnet_label", type: "string", help: "label the devnet keys derive from", default: "localnet" },
     { name: "fresh", type: "bool", help: "delete the folder's data first", default: "false" },
@@ -56,6 +45,7 @@ export const command: Command = {
     { name: "base_metrics_port", type: "int", help: "metrics port of validator 0 (others count up)", default: "9100" },
     { name: "fsync", type: "bool", help: "fsync committed batches", default: "false" },
     { name: "duration_s", type: "int", help: "stop after this many seconds (0 = until Ctrl-C)", default: "0" },
+    { name: "status_s", type: "int", help: "seconds between status lines (0 = none)", default: "5" },
   ],
   async run(ctx) {
     const dir = resolve(ctx.flags.dir as string);
@@ -72,6 +62,7 @@ export const command: Command = {
     });
     if (ctx.flags.fresh && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, "keys"), { recursive: true, mode: 0o700 });
+    mkdirSync(join(dir, "logs"), { recursive: true });
     const genesisPath = join(dir, "genesis.toml");
     writeFileSync(genesisPath, genesisText);
     seeds.forEach((seed, i) => writeFileSync(join(dir, "keys", `validator-${i}.key`), toHex(seed) + "\n", { mode: 0o600 }));
@@ -86,13 +77,22 @@ export const command: Command = {
       explorer: `http://127.0.0.1:${rpcPort + i}/`,
       metrics: `http://127.0.0.1:${metricsPort + i}/metrics`,
     }));
+    // Only errors are red (and go to stderr); status lines, restarts' context and notices are plain.
+    const red = errorColour(process.stderr.isTTY);
+    const error = (line: string) => ctx.err(red(line));
     // A crashed validator or miner is restarted with backoff; the others keep running.
-    const supervisor = new Supervisor(localnetBackoff, ctx.err);
-    const spawnPiped = (name: string, args: string[]): Child => {
-      const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-      prefixLines(name, proc.stdout, ctx.out);
-      prefixLines(name, proc.stderr, ctx.err);
-      return proc;
+    const supervisor = new Supervisor(localnetBackoff, error);
+    const logs: ChildLog[] = [];
+    const spawnLogged = (name: string, args: string[]): (() => Child) => {
+      const log = new ChildLog(name, join(dir, "logs", `${name}.log`), { notice: ctx.out, error });
+      logs.push(log);
+      return () => {
+        log.mark(`starting: ${args.slice(self.length).join(" ")}`);
+        const proc = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+        log.attach(proc.stdout, "stdout");
+        log.attach(proc.stderr, "stderr");
+        return proc;
+      };
     };
     for (const [i] of genesis.validators.entries()) {
       const args = [
@@ -100,23 +100,42 @@ export const command: Command = {
         "--store_dir", join(dir, `node-${i}`), "--rpc_addr", `127.0.0.1:${rpcPort + i}`, "--metrics_addr", `127.0.0.1:${metricsPort + i}`,
         "--fsync", String(ctx.flags.fsync), "--tx_proposer_interval_ms", "1000",
       ];
-      supervisor.add({ name: `v${i}`, spawn: () => spawnPiped(`v${i}`, args) });
+      supervisor.add({ name: `v${i}`, spawn: spawnLogged(`v${i}`, args) });
     }
     const miner = accountFromSeed(blake3DeriveKey("phantom devnet miner seed v0", new TextEncoder().encode(label)));
     if (ctx.flags.miner) {
       const args = [...self, "mine", "--rpc", endpoints[0]!.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)];
-      supervisor.add({ name: "miner", spawn: () => spawnPiped("miner", args) });
+      supervisor.add({ name: "miner", spawn: spawnLogged("miner", args) });
     }
-    ctx.out(formatLogLine("json", { type: "localnet_started", dir, validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
-    ctx.err(`localnet: ${endpoints.length} validators; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; Ctrl-C stops`);
+    ctx.out(formatLogLine("json", { type: "localnet_started", dir, logs: join(dir, "logs"), validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
+    ctx.out(`localnet: ${endpoints.length} validators; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; logs in ${join(dir, "logs")}; Ctrl-C stops`);
+
+    const statusMs = (ctx.flags.status_s as number) * 1000;
+    let statusTimer: ReturnType<typeof setTimeout> | null = null;
+    if (statusMs > 0) {
+      const status = new LocalnetStatus(endpoints.map((e) => e.rpc), statusMs);
+      // One poll at a time: the next is scheduled when the previous line is out.
+      const tick = () => {
+        statusTimer = setTimeout(() => void status.line().then((line) => {
+          if (statusTimer !== null) {
+            ctx.out(line);
+            tick();
+          }
+        }), statusMs);
+      };
+      tick();
+    }
 
     const duration = ctx.flags.duration_s as number;
     const stopped = new Promise<void>((res) => ctx.signal.addEventListener("abort", () => res(), { once: true }));
     const timer = duration > 0 ? Bun.sleep(duration * 1000) : new Promise<void>(() => {});
     const gaveUp = await Promise.race([stopped.then(() => null), timer.then(() => null), supervisor.gaveUp]);
+    if (statusTimer !== null) clearTimeout(statusTimer);
+    statusTimer = null;
     await supervisor.stop();
+    await Promise.all(logs.map((l) => l.close()));
     if (gaveUp) {
-      ctx.err(`localnet: ${gaveUp}; stopped the rest`);
+      error(`localnet: ${gaveUp}; stopped the rest`);
       return 1;
     }
     return 0;

@@ -76,7 +76,8 @@ export const command: Command = {
       });
       if (!t) break;
       if (t === "unreachable") {
-        if (!waiting) ctx.err(`miner: node at ${ctx.flags.rpc as string} is not reachable yet; retrying every ${retryMs} ms`);
+        // Waiting is not a failure: a log line on stdout (stderr carries errors only).
+        if (!waiting) ctx.out(formatLogLine("json", { type: "miner_waiting", message: `node at ${ctx.flags.rpc as string} is not reachable yet; retrying every ${retryMs} ms` }));
         waiting = true;
         await abortableSleep(retryMs, ctx.signal);
         continue;
@@ -98,7 +99,7 @@ export const command: Command = {
       // would only produce a competitor that is void. Wait (bounded) for the next height.
       if (res.accepted || res.code === "MINT_ALREADY_PENDING") await waitForNextHeight(url, to, t.height, ctx.signal);
     }
-    ctx.err(`miner stopped after ${accepted} accepted mints`);
+    ctx.out(formatLogLine("json", { type: "miner_stopped", message: `miner stopped after ${accepted} accepted mints`, accepted }));
     return 0;
   },
 };

@@ -11,6 +11,10 @@ export interface Link {
   close(reason: string): void;
   onData(cb: (bytes: Uint8Array) => void): void;
   onClose(cb: (reason: string) => void): void;
+  /** Bytes handed to send() that the peer has not acknowledged yet (absent: delivered at once). */
+  bufferedBytes?(): number;
+  /** The transport's RTT samples so far and the latest one (ms), if it measures RTT. */
+  rttSample?(): { count: number; latestMs: number };
 }
 
 /**

@@ -14,6 +14,8 @@ export const peerBurstMessagesMax = 4_000;
 export const banScore = 100;
 export const banDurationMs = 10 * 60 * 1000;
 export const helloTimeoutMs = 10_000;
+/** Unanswered requests a session remembers for the latency histogram (oldest forgotten first). */
+export const pendingRequestsMax = 1_024;
 
 export const PENALTY = {
   malformed: 25,
@@ -38,6 +40,8 @@ export type CallbackBoundary = (where: string, close: (reason: string) => void, 
 
 /** The close reason when a handler throws and no boundary was given. */
 export const HANDLER_ERROR_CODE = "P2P_HANDLER_ERROR";
+/** The `peer_dropped` code when the transport closed a ready session (the peer is gone). */
+export const LINK_CLOSED_CODE = "P2P_LINK_CLOSED";
 
 export interface PeerManagerOptions {
   commitment: Uint8Array;
@@ -67,16 +71,80 @@ export class Peer {
   private tokens = peerBurstMessagesMax;
   private lastRefillMs: number;
   private readonly frames = new FrameDecoder();
+  /** Outbox: end offsets (in bytes handed to the link) of messages not yet acknowledged. */
+  private readonly outboxEnds: number[] = [];
+  private outboxHead = 0;
+  private sentBytes = 0;
+  /** Requests by event id (get_payload, get_events) awaiting their answer: id (hex) -> kind and when sent (ms). */
+  private readonly pendingRequests = new Map<string, { kind: "get_payload" | "get_events"; at: number }>();
+  private rttSamplesSeen = 0;
 
   constructor(readonly link: Link, private readonly mgr: PeerManager) {
     this.lastRefillMs = mgr.opts.now();
   }
 
   send(message: P2pMessage): void {
+    const metrics = this.mgr.opts.metrics;
+    if (this.closed) return void metrics?.drops.inc({ reason: "session_closed" });
     const bytes = frame(encodeMessage(message));
-    this.mgr.opts.metrics?.outbound.inc({ kind: message.kind });
-    this.mgr.opts.metrics?.outboundBytes.inc(bytes.length);
+    metrics?.outbound.inc({ kind: message.kind });
+    metrics?.outboundBytes.inc(bytes.length);
+    metrics?.outboxEnqueued.inc();
+    if (message.kind === "get_payload") this.rememberRequest(toHex(message.eventId), "get_payload");
+    if (message.kind === "get_events") for (const id of message.ids) this.rememberRequest(toHex(id), "get_events");
     this.link.send(bytes);
+    this.sentBytes += bytes.length;
+    this.outboxEnds.push(this.sentBytes);
+    this.pollOutbox();
+  }
+
+  private rememberRequest(key: string, kind: "get_payload" | "get_events"): void {
+    if (this.pendingRequests.has(key)) return; // a retry: the latency runs from the first ask
+    if (this.pendingRequests.size >= pendingRequestsMax) this.pendingRequests.delete(this.pendingRequests.keys().next().value!);
+    this.pendingRequests.set(key, { kind, at: this.mgr.opts.now() });
+  }
+
+  /**
+   * The peer served event `id` (its payload, or the event in an `events` message; the node
+   * calls this once it decoded the event): a request for it, if any, is answered and timed.
+   */
+  noteServed(id: Uint8Array): void {
+    if (this.pendingRequests.size === 0) return;
+    const key = toHex(id);
+    const pending = this.pendingRequests.get(key);
+    if (pending === undefined) return;
+    this.pendingRequests.delete(key);
+    this.mgr.opts.metrics?.requestLatency.observe({ kind: pending.kind }, Math.max(0, this.mgr.opts.now() - pending.at) / 1000);
+  }
+
+  /** Counts the messages whose last byte the peer acknowledged as dequeued. */
+  pollOutbox(): void {
+    if (this.closed) return;
+    const acked = this.sentBytes - (this.link.bufferedBytes?.() ?? 0);
+    const start = this.outboxHead;
+    while (this.outboxHead < this.outboxEnds.length && this.outboxEnds[this.outboxHead]! <= acked) this.outboxHead++;
+    if (this.outboxHead > start) this.mgr.opts.metrics?.outboxDequeued.inc(this.outboxHead - start);
+    if (this.outboxHead > 1_024 && this.outboxHead * 2 > this.outboxEnds.length) {
+      this.outboxEnds.splice(0, this.outboxHead);
+      this.outboxHead = 0;
+    }
+  }
+
+  /** Messages still in the outbox (handed to the link, not acknowledged). */
+  outboxLength(): number {
+    return this.outboxEnds.length - this.outboxHead;
+  }
+
+  /** Latency samples: the transport's new RTT sample for this peer, a request's answer. */
+  private observeLatency(message: P2pMessage | null): void {
+    const metrics = this.mgr.opts.metrics;
+    if (!metrics) return;
+    const rtt = this.link.rttSample?.();
+    if (rtt && rtt.count !== this.rttSamplesSeen && this.ready) {
+      this.rttSamplesSeen = rtt.count;
+      metrics.peerRtt.observe({ validator: String(this.validator) }, rtt.latestMs / 1000);
+    }
+    if (message?.kind === "payload") this.noteServed(message.eventId);
   }
 
   /** Returns false when the peer is over its rate (the message is dropped). */
@@ -93,6 +161,8 @@ export class Peer {
   receive(bytes: Uint8Array): void {
     if (this.closed) return; // bytes still in flight for a finished session: never read
     this.mgr.opts.metrics?.inboundBytes.inc(bytes.length);
+    this.pollOutbox(); // acknowledgements usually arrive with the peer's data
+    this.observeLatency(null);
     let frames: Uint8Array[];
     try {
       frames = this.frames.push(bytes);
@@ -111,6 +181,7 @@ export class Peer {
         continue;
       }
       this.mgr.opts.metrics?.inbound.inc({ kind: message.kind });
+      this.observeLatency(message);
       if (!this.takeToken()) {
         this.mgr.opts.metrics?.drops.inc({ reason: "rate_limited" });
         this.mgr.misbehaved(this, PENALTY.rateLimited, "RATE_LIMITED");
@@ -129,7 +200,13 @@ export class PeerManager {
   /** Ban list by validator index or remote address -> until (ms). */
   private readonly bans = new Map<string, number>();
 
-  constructor(readonly opts: PeerManagerOptions) {}
+  private readonly pollOutboxes = () => {
+    for (const p of this.sessions) p.pollOutbox();
+  };
+
+  constructor(readonly opts: PeerManagerOptions) {
+    opts.metrics?.outboxPollers.add(this.pollOutboxes);
+  }
 
   attach(link: Link): Peer | null {
     const key = link.peerPublicKey ? toHex(link.peerPublicKey) : link.remote;
@@ -143,7 +220,7 @@ export class PeerManager {
     // Hello goes out before any buffered input is read: handling the peer's hello may
     // already send messages, and ours must be the first on the wire.
     peer.send({ kind: "hello", version: P2P_PROTOCOL_VERSION, commitment: this.opts.commitment, validator: this.opts.myValidator, highestSeq: this.opts.highestSeq() });
-    link.onClose(() => this.detach(peer));
+    link.onClose((reason) => this.detach(peer, reason));
     link.onData((b) => peer.receive(b));
     // A connection that never says hello would hold a session slot forever.
     const timer = setTimeout(() => this.runHandler(peer, "p2p_hello_timer", () => {
@@ -212,6 +289,7 @@ export class PeerManager {
 
   /** Every session close goes through here: from now on its frames are dropped unread. */
   private close(peer: Peer, reason: string): void {
+    peer.pollOutbox();
     peer.closed = true;
     peer.ready = false;
     peer.link.close(reason);
@@ -237,10 +315,23 @@ export class PeerManager {
     }
   }
 
-  private detach(peer: Peer): void {
+  /**
+   * The link closed. When the transport closed it (the peer went away: idle timeout,
+   * its close, a send-buffer overflow) rather than we did, the loss is counted and
+   * logged here as `peer_dropped` with code P2P_LINK_CLOSED: within the QUIC idle
+   * timeout of a peer's death, not only when a later status call notices it.
+   */
+  private detach(peer: Peer, reason: string): void {
+    if (!peer.closed && peer.ready) {
+      this.opts.metrics?.errors.inc({ code: LINK_CLOSED_CODE });
+      this.opts.log?.({ type: "peer_dropped", code: LINK_CLOSED_CODE, reason, validator: peer.validator, remote: peer.link.remote });
+    }
+    peer.pollOutbox(); // what was acknowledged before the close left the outbox
     peer.closed = true;
     peer.ready = false;
     this.sessions.delete(peer);
+    const unsent = peer.outboxLength();
+    if (unsent > 0) this.opts.metrics?.drops.inc({ reason: "outbox_closed" }, unsent);
     this.opts.metrics?.peers.set(this.readyPeers().length);
   }
 
@@ -257,6 +348,7 @@ export class PeerManager {
   }
 
   closeAll(reason: string): void {
+    this.opts.metrics?.outboxPollers.delete(this.pollOutboxes);
     for (const p of [...this.sessions]) this.close(p, reason);
   }
 

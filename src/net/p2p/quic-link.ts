@@ -51,6 +51,14 @@ export class QuicLink implements Link {
     return this.connection.remote;
   }
 
+  bufferedBytes(): number {
+    return this.pendingBytes + (this.streamOpen ? this.connection.bufferedBytes(LINK_STREAM_ID) : 0);
+  }
+
+  rttSample(): { count: number; latestMs: number } {
+    return { count: this.connection.conn.rttSamples, latestMs: this.connection.conn.rttMs.latest };
+  }
+
   send(bytes: Uint8Array): void {
     if (this.closed) return;
     const copy = bytes.slice();
