@@ -2,7 +2,8 @@
  * `bun run bench_agg [result files...] [--out-dir DIR]`: aggregates several benchmark
  * runs (bench/results/<timestamp>.json, written by bench/run.ts; by default every one
  * there) into one row per suite+name with the median, min and max value, and writes
- * DIR/agg.json, DIR/agg.csv and DIR/agg.md (default DIR: bench/results/agg). The CSV is
+ * DIR/criterion_agg.json, DIR/criterion_agg.csv and DIR/criterion_agg.md (the names the
+ * seed gives them; default DIR: bench/results/agg). The CSV is
  * what bench/gate.ts takes as a baseline. Exits 2 on unreadable input.
  */
 import { readdirSync, readFileSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
@@ -11,6 +12,8 @@ import { isBenchResult, parseBenchLine, type BenchResult } from "./lib.ts";
 
 const RESULTS_DIR = join(import.meta.dir, "results");
 const AGG_DIR_DEFAULT = join(RESULTS_DIR, "agg");
+/** Output file name without extension, as the seed names it (criterion_agg.{json,csv,md}). */
+export const AGG_BASENAME = "criterion_agg";
 export const CSV_HEADER = ["suite", "name", "unit", "higher_is_better", "median", "min", "max", "runs", "target"] as const;
 
 export interface AggRow {
@@ -213,12 +216,12 @@ function main(argv: readonly string[]): number {
   if (sources.length === 0) return fail("no result files (run `bun run bench` first, or name files)");
   const rows = aggregate(sources.map(readResults));
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, "agg.json"), JSON.stringify({ version: 1, sources, rows }, null, 2) + "\n");
-  writeFileSync(join(outDir, "agg.csv"), toCsv(rows));
+  writeFileSync(join(outDir, `${AGG_BASENAME}.json`), JSON.stringify({ version: 1, sources, rows }, null, 2) + "\n");
+  writeFileSync(join(outDir, `${AGG_BASENAME}.csv`), toCsv(rows));
   const md = toMarkdown(rows, sources);
-  writeFileSync(join(outDir, "agg.md"), md);
+  writeFileSync(join(outDir, `${AGG_BASENAME}.md`), md);
   console.log(md);
-  console.error(`[bench_agg] ${rows.length} rows from ${sources.length} runs -> ${join(outDir, "agg.{json,csv,md}")}`);
+  console.error(`[bench_agg] ${rows.length} rows from ${sources.length} runs -> ${join(outDir, `${AGG_BASENAME}.{json,csv,md}`)}`);
   return 0;
 }
 

@@ -46,17 +46,17 @@ describe("bench_agg", () => {
     const res = cli("agg.ts", [...files, "--out-dir", out]);
     expect(res.stderr).toContain("3 rows from 4 runs");
     expect(res.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(["agg.csv", "agg.json", "agg.md"]);
-    const rows = parseCsv(readFileSync(join(out, "agg.csv"), "utf8"));
+    expect(readdirSync(out).sort()).toEqual(["criterion_agg.csv", "criterion_agg.json", "criterion_agg.md"]);
+    const rows = parseCsv(readFileSync(join(out, "criterion_agg.csv"), "utf8"));
     const byName = new Map(rows.map((x) => [x.name, x]));
     expect(byName.get("hash_rate")).toEqual({ suite: "synthetic", name: "hash_rate", unit: "MB/s", higher_is_better: true, median: 200, min: 100, max: 300, runs: 3, target: 90 });
     // Even count: the median is the mean of the two middle values (6 and 7).
     expect(byName.get("latency")).toMatchObject({ median: 6.5, min: 5, max: 9, runs: 4, higher_is_better: false });
     expect(byName.get("only_once")).toMatchObject({ median: 1, runs: 1 });
-    const json = JSON.parse(readFileSync(join(out, "agg.json"), "utf8")) as { rows: AggRow[]; sources: string[] };
+    const json = JSON.parse(readFileSync(join(out, "criterion_agg.json"), "utf8")) as { rows: AggRow[]; sources: string[] };
     expect(json.rows).toEqual(rows);
     expect(json.sources).toEqual(files);
-    const md = readFileSync(join(out, "agg.md"), "utf8");
+    const md = readFileSync(join(out, "criterion_agg.md"), "utf8");
     expect(md).toContain("| synthetic | hash_rate | 200 | 100 | 300 | MB/s | higher | ≥ 90 | 3 |");
     expect(md).toContain("| synthetic | latency | 6.5 | 5 | 9 | ns/op | lower |  | 4 |");
   });

@@ -7,14 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { createGenesis } from "../../src/genesis/create.ts";
+import { freePortBlocks } from "../ports.ts";
 import { rpcCall } from "../../src/rpc/client.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { until as pollUntil } from "../wallet/localnet-harness.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
-const P2P_PORT = 19_460;
-const RPC_PORT = 18_665;
-const METRICS_PORT = 19_240;
+// Consecutive port blocks starting where the OS chose (test/ports.ts), never fixed numbers.
+const { p2p: P2P_PORT, rpc: RPC_PORT, metrics: METRICS_PORT } = await freePortBlocks(4);
 const dir = mkdtempSync(join(tmpdir(), "phantom-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { createGenesis } from "../../src/genesis/create.ts";
+import { freePortBlocks } from "../ports.ts";
 import { rpcCall } from "../../src/rpc/client.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const LABEL = "e2e-localnet";
-const P2P_PORT = 19_400;
-const RPC_PORT = 18_645;
-const METRICS_PORT = 19_180;
+// Consecutive port blocks starting where the OS chose (test/ports.ts), never fixed numbers.
+const { p2p: P2P_PORT, rpc: RPC_PORT, metrics: METRICS_PORT } = await freePortBlocks(4);
 const dir = mkdtempSync(join(tmpdir(), "phantom-localnet-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { createGenesis } from "../../src/genesis/create.ts";
+import { freePortBlocks } from "../ports.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BIN = join(ROOT, "bin", "phantom");
 /** Validators in the test committee; each takes one UDP, one RPC and one metrics port. */
 export const harnessK = 4;
-const portTriesMax = 20;
 const stopWaitMs = 15_000;
 
 export interface Localnet {
@@ -25,33 +25,9 @@ export interface Localnet {
   stop(): Promise<void>;
 }
 
-async function portsFree(p2p: number, rpc: number, metrics: number): Promise<boolean> {
-  const closers: (() => void)[] = [];
-  try {
-    for (let i = 0; i < harnessK; i++) {
-      const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port: p2p + i });
-      closers.push(() => udp.close());
-      for (const port of [rpc + i, metrics + i]) {
-        const tcp = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
-        closers.push(() => tcp.stop(true));
-      }
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    for (const close of closers) close();
-  }
-}
-
-/** Three blocks of `harnessK` ports (UDP P2P, TCP RPC, TCP metrics) in 20000..59999 that are free right now. */
-export async function freePorts(): Promise<{ p2p: number; rpc: number; metrics: number }> {
-  for (let i = 0; i < portTriesMax; i++) {
-    const base = 20_000 + Math.floor(Math.random() * 3_000) * 10; // 20000..49990
-    const ports = { p2p: base, rpc: base + harnessK, metrics: base + 10_000 };
-    if (await portsFree(ports.p2p, ports.rpc, ports.metrics)) return ports;
-  }
-  throw new Error("no free port block found");
+/** Three blocks of `harnessK` ports (UDP P2P, TCP RPC, TCP metrics), each starting at a port the OS chose (test/ports.ts). */
+export function freePorts(): Promise<{ p2p: number; rpc: number; metrics: number }> {
+  return freePortBlocks(harnessK);
 }
 
 /** Leading zero bits of the first mints: low, so a test's mint costs milliseconds even on a loaded machine. */

@@ -11,6 +11,7 @@ import { command as consensusPayoutRoot } from "./consensus-payout-root.ts";
 import { command as cacheBench } from "./cache-bench.ts";
 import { command as wallet } from "./wallet.ts";
 import { command as key } from "./key.ts";
+import { command as faucet } from "./faucet.ts";
 
 export const commands: Command[] = [
   localnet,
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   metricsServe,
   mine,
   wallet,
+  faucet,
   consensusAckDists,
   consensusPayoutRoot,
   cacheBench,

@@ -19,8 +19,7 @@ import { parseGenesis, genesisLoadedLine } from "../../genesis/index.ts";
 import { devnetSeed } from "../../genesis/create.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
 import { toHex, equalBytes } from "../../crypto/bytes.ts";
-import { accountFromSeed } from "../../wallet/keys.ts";
-import { blake3DeriveKey } from "../../crypto/hash.ts";
+import { devnetMinerAccount } from "../../wallet/faucet.ts";
 import embeddedGenesis from "../../../genesis.toml" with { type: "text" };
 
 /** How to start this same program again (compiled binary or source checkout). */
@@ -102,7 +101,8 @@ export const command: Command = {
       ];
       supervisor.add({ name: `v${i}`, spawn: spawnLogged(`v${i}`, args) });
     }
-    const miner = accountFromSeed(blake3DeriveKey("phantom devnet miner seed v0", new TextEncoder().encode(label)));
+    // The miner mints to the devnet faucet account (`phantom faucet` pays new users from it).
+    const miner = devnetMinerAccount(label);
     if (ctx.flags.miner) {
       const args = [...self, "mine", "--rpc", endpoints[0]!.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)];
       supervisor.add({ name: "miner", spawn: spawnLogged("miner", args) });

@@ -1,0 +1,75 @@
+/**
+ * The devnet faucet: pays a new user coins from the devnet miner account, the
+ * account `phantom localnet`'s miner mints to. Its key derives from the public devnet
+ * label, like the devnet validator keys, so a faucet exists only where the keys are
+ * public anyway: the node's genesis commitment must be the devnet one for that label
+ * (FAUCET_NOT_DEVNET otherwise). Bounded: at most `faucetAmountMaxUnits` a request, and
+ * no request that would lift the recipient's balance above `faucetAddressCapUnits`.
+ */
+import { PhantomError } from "../errors.ts";
+import { blake3DeriveKey, blake3_32 } from "../crypto/hash.ts";
+import { toHex } from "../crypto/bytes.ts";
+import { rpcCall } from "../rpc/client.ts";
+import { accountFromSeed, type WalletAccount } from "./keys.ts";
+import { checkRecipient, fetchAddress, sendPayment, SendError, type SendResult } from "./remote.ts";
+import { formatPc } from "./amount.ts";
+
+/** One request pays at most 100 PC. */
+export const faucetAmountMaxUnits = 100n * 100_000_000n;
+/** The faucet stops paying an address holding 1,000 PC or more (balance + amount may not exceed it). */
+export const faucetAddressCapUnits = 1_000n * 100_000_000n;
+export const faucetAmountDefault = "10";
+
+export type FaucetErrorCode = "FAUCET_NOT_DEVNET" | "FAUCET_AMOUNT_LIMIT" | "FAUCET_ADDRESS_LIMIT" | "FAUCET_EMPTY";
+export class FaucetError extends PhantomError<FaucetErrorCode> {}
+
+/** The devnet miner account for `label` (what `phantom localnet` mines to). */
+export function devnetMinerAccount(label: string): WalletAccount {
+  return accountFromSeed(blake3DeriveKey("phantom devnet miner seed v0", new TextEncoder().encode(label)));
+}
+
+/** The genesis commitment of a devnet genesis made from `label` (src/genesis/create.ts). */
+export function devnetCommitment(label: string): string {
+  return toHex(blake3_32(blake3_32(new TextEncoder().encode(`genesis note: ${label}`))));
+}
+
+interface NodeStatus { commitment: string; maturityAnchors: string }
+
+/** Refuses unless the node at `rpc` runs the devnet genesis of `label`; returns its maturity (anchors). */
+export async function checkDevnet(rpc: string, label: string, signal?: AbortSignal): Promise<bigint> {
+  const s = await rpcCall<NodeStatus>(rpc, "phantom_status", {}, signal);
+  if (!s || typeof s.commitment !== "string" || !/^\d+$/.test(String(s.maturityAnchors))) throw new SendError("WALLET_BAD_RESPONSE", "phantom_status answered without commitment/maturityAnchors");
+  if (s.commitment !== devnetCommitment(label)) {
+    throw new FaucetError("FAUCET_NOT_DEVNET", `the node at ${rpc} does not run the devnet genesis of label "${label}" (commitment ${s.commitment}); the faucet serves only devnets whose keys are public (pass the label the localnet was started with: --devnet_label)`);
+  }
+  return BigInt(s.maturityAnchors);
+}
+
+/** Checks the limits, then pays `amount` units (plus `fee`) from the devnet miner account to `to`. */
+export async function faucetSend(args: {
+  rpc: string; label: string; to: string; amount: bigint; fee: bigint; signal?: AbortSignal;
+  /** The limits; default faucetAmountMaxUnits / faucetAddressCapUnits. */
+  limits?: { amountMaxUnits: bigint; addressCapUnits: bigint };
+}): Promise<SendResult & { from: string }> {
+  const { amountMaxUnits, addressCapUnits } = args.limits ?? { amountMaxUnits: faucetAmountMaxUnits, addressCapUnits: faucetAddressCapUnits };
+  checkRecipient(args.to);
+  if (args.amount > amountMaxUnits) throw new FaucetError("FAUCET_AMOUNT_LIMIT", `the faucet pays at most ${formatPc(amountMaxUnits)} PC a request; ask for less`);
+  const maturityAnchors = await checkDevnet(args.rpc, args.label, args.signal);
+  const faucet = devnetMinerAccount(args.label);
+  try {
+    if (args.to === faucet.address) throw new FaucetError("FAUCET_ADDRESS_LIMIT", "the recipient is the faucet itself");
+    const held = (await fetchAddress(args.rpc, args.to, args.signal)).balanceUnits;
+    if (held + args.amount > addressCapUnits) {
+      throw new FaucetError("FAUCET_ADDRESS_LIMIT", `${args.to} holds ${formatPc(held)} PC; the faucet tops an address up to at most ${formatPc(addressCapUnits)} PC`);
+    }
+    const res = await sendPayment({ rpc: args.rpc, account: faucet, to: args.to, amount: args.amount, fee: args.fee, maturityAnchors, signal: args.signal });
+    return { ...res, from: faucet.address };
+  } catch (e) {
+    if (e instanceof PhantomError && e.code === "WALLET_INSUFFICIENT_FUNDS") {
+      throw new FaucetError("FAUCET_EMPTY", `the faucet ${faucet.address} has not enough mature coins (${e.message}); on a localnet its miner mints to it: wait until rewards mature (maturity ${maturityAnchors} anchors) or run localnet with --miner true`);
+    }
+    throw e;
+  } finally {
+    faucet.keyPair.secretKey.fill(0);
+  }
+}
