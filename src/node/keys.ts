@@ -17,7 +17,8 @@ export interface KeyFileOptions {
   warn(message: string): void;
 }
 
-export function loadValidatorKey(path: string, genesis: Genesis, opts: KeyFileOptions): ValidatorIdentity {
+/** Reads a key file (mode checked first) into its key pair; the seed is zeroed after use. */
+export function readKeyFile(path: string, opts: KeyFileOptions): Ed25519KeyPair {
   checkSecretFileMode(path, "key file", "KEY_FILE_PERMISSIONS", opts.allowInsecure, opts.warn);
   let text: string;
   try {
@@ -28,6 +29,11 @@ export function loadValidatorKey(path: string, genesis: Genesis, opts: KeyFileOp
   const seed = fromHex(text.trim(), 32, "key file");
   const keyPair = keyPairFromSeed(seed);
   seed.fill(0);
+  return keyPair;
+}
+
+export function loadValidatorKey(path: string, genesis: Genesis, opts: KeyFileOptions): ValidatorIdentity {
+  const keyPair = readKeyFile(path, opts);
   const index = genesis.validators.findIndex((v) => equalBytes(v.publicKey, keyPair.publicKey));
   if (index < 0) throw new PhantomError("KEY_NOT_IN_COMMITTEE", `the key in ${path} is not a validator of this genesis`);
   return { index, keyPair };

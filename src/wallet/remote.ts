@@ -152,7 +152,7 @@ const TX_STATES = new Set<string>(["pending", "final", "void", "expired", "repla
 /** States after which the tx can no longer become final through this node. */
 const FAILED_STATES = new Set<string>(["void", "expired", "replaced", "evicted"]);
 
-interface TxStatusJson {
+export interface TxStatusJson {
   txid: string;
   state: string;
   reason: string | null;

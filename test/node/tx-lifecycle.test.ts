@@ -2,6 +2,7 @@
 // timers): a tx whose only copy is in a validator that stops right after accepting it is
 // still pending when that validator starts again, is re-announced and ends final; of a
 // double-spend pair one ends final and the other void, naming the winner, in tx_status.
+import type { TxStatusJson as WalletTxStatusJson } from "../../src/wallet/remote.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,15 +17,8 @@ import { TestNet, applied, minedHeader, stopAll, until, type TestNode } from "./
 const net = new TestNet({ k: 4, devnetLabel: "tx-lifecycle-test", initialTargetBits: 8, maturityAnchors: 8n });
 afterAll(() => net.cleanup());
 
-interface TxStatusJson {
-  txid: string;
-  state: string;
-  reason: string | null;
-  message: string;
-  anchorIndex: string | null;
-  by: string | null;
-  admittedAt: string | null;
-}
+/** tx_status as the wallet reads it, plus the admission anchor. */
+type TxStatusJson = WalletTxStatusJson & { admittedAt: string | null };
 
 async function call(n: TestNode, params: unknown): Promise<RpcResponse> {
   return (await dispatch(nodeRpcMethods(n.node, n.store, net.genesis), JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tx_status", params }))) as RpcResponse;

@@ -1,17 +1,16 @@
 /**
  * `phantom key new|show`: one validator key for an operator who joins a committee formed
- * by independent operators (docs/OPERATIONS.md §2): the key file stays on the operator's
+ * by independent operators (docs/OPERATIONS.md §3): the key file stays on the operator's
  * machine (one line of hex, a 32-byte Ed25519 seed, mode 0600); only the public key goes
  * into the shared genesis.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import type { Command } from "../command.ts";
 import { CliError } from "../args.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
-import { fromHex, toHex } from "../../crypto/bytes.ts";
-import { checkSecretFileMode } from "../../store/private-files.ts";
-import { PhantomError } from "../../errors.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import { readKeyFile } from "../../node/keys.ts";
 
 export const command: Command = {
   name: "key",
@@ -39,16 +38,8 @@ export const command: Command = {
     }
     if (sub === "show") {
       const path = ctx.flags.key_file as string;
-      checkSecretFileMode(path, "key file", "KEY_FILE_PERMISSIONS", false, () => {});
-      let text: string;
-      try {
-        text = readFileSync(path, "utf8");
-      } catch {
-        throw new PhantomError("KEY_FILE_UNREADABLE", `cannot read key file ${path}`);
-      }
-      const seed = fromHex(text.trim(), 32, "key file");
-      ctx.out(JSON.stringify({ type: "key", path, public_key: toHex(keyPairFromSeed(seed).publicKey) }));
-      seed.fill(0);
+      const { publicKey } = readKeyFile(path, { allowInsecure: false, warn: () => {} });
+      ctx.out(JSON.stringify({ type: "key", path, public_key: toHex(publicKey) }));
       return 0;
     }
     throw new CliError("CLI_BAD_VALUE", `unknown key subcommand "${sub ?? ""}"; use "new" or "show"`);
