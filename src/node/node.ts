@@ -266,7 +266,7 @@ export class PhantomNode {
         case "events":
           return this.onEvents(peer, m.items);
         case "sync_request":
-          return syncAnswer(this.opts.store, this.opts.genesis.k, m.highestSeq, this.signServe).forEach((r) => peer.send(r));
+          return syncAnswer(this.opts.store, m.highestSeq, this.signServe).forEach((r) => peer.send(r));
         case "txs":
           return this.onTxs(peer, m.txs);
         case "get_payload":

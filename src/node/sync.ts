@@ -1,7 +1,7 @@
 /**
- * What a node sends peers from its store (P2P.md): events with their payloads, in
- * Lamport order — a topological order, since a parent's Lamport value is always
- * smaller — split into messages within the count and byte limits.
+ * What a node sends peers from its store (P2P.md): events with their payloads — sync
+ * answers in the order the store first held them, events by id in Lamport order (both
+ * topological) — split into messages within the count and byte limits.
  */
 import { compareBytes, equalBytes } from "../crypto/bytes.ts";
 import { blake3_32 } from "../crypto/hash.ts";
@@ -16,7 +16,8 @@ const messageSlackBytes = 1_024;
 export interface EventSource {
   getEvent(id: Uint8Array): SignedEvent | undefined;
   getPayload(digest: Uint8Array): Uint8Array | undefined;
-  eventsByCreatorFrom(creator: number, seq: number, limit: number): SignedEvent[];
+  /** Events the peer lacks (seq above its highest per creator), in the order they were first stored. */
+  eventsAfterInStoreOrder(highestSeq: readonly number[], limit: number): SignedEvent[];
 }
 
 const lamportOrder = (a: SignedEvent, b: SignedEvent): number => a.header.lamport - b.header.lamport || compareBytes(a.id, b.id);
@@ -48,11 +49,15 @@ export function eventMessages(store: EventSource, events: readonly SignedEvent[]
   return out;
 }
 
-/** The answer to `sync_request`: every creator's events above the peer's highest seq, bounded. */
-export function syncAnswer(store: EventSource, k: number, highestSeq: readonly number[], signServe: SignServe): P2pMessage[] {
-  const wanted: SignedEvent[] = [];
-  for (let c = 0; c < k; c++) wanted.push(...store.eventsByCreatorFrom(c, (highestSeq[c] ?? -1) + 1, Math.ceil(syncResponseEventsMax / k)));
-  return eventMessages(store, wanted.sort(lamportOrder), signServe);
+/**
+ * The answer to `sync_request`: the events above the peer's highest seq per creator,
+ * bounded, in the order this node stored them (a topological order). Not re-sorted: a
+ * node far behind then inserts them as this node did, so it never prunes a round before
+ * this node had, and never drops as ancient an event this node inserted and others built
+ * on (SPEC_CONSENSUS §12).
+ */
+export function syncAnswer(store: EventSource, highestSeq: readonly number[], signServe: SignServe): P2pMessage[] {
+  return eventMessages(store, store.eventsAfterInStoreOrder(highestSeq, syncResponseEventsMax), signServe);
 }
 
 /** The answer to `get_events`: the ones we have. */

@@ -452,6 +452,34 @@ export class SqliteStore implements WritableLedgerStore {
     return (this.st.eventsByCreator.all(creator, seq, clampLimit(limit)) as Row[]).map((r) => decodeSignedEvent(bytes(r.bytes)));
   }
 
+  /**
+   * The first `limit` stored events a peer with `highestSeq` lacks (seq above its highest
+   * per creator), in the order this store first stored them: a sync answer in that order
+   * lets a node that is far behind insert everything this node inserted, pruning no
+   * earlier than this node did (SPEC_CONSENSUS §12). Scans at most `scanRowsMax` rows.
+   */
+  eventsAfterInStoreOrder(highestSeq: readonly number[], limit: number, scanRowsMax = LIST_ROWS_MAX * 4): SignedEvent[] {
+    let start: bigint | null = null;
+    for (let c = 0; c < highestSeq.length; c++) {
+      const row = this.st.firstRowAbove.get(c, highestSeq[c] ?? -1) as { first: number | bigint | null } | null;
+      if (row?.first !== null && row?.first !== undefined && (start === null || big(row.first) < start)) start = big(row.first);
+    }
+    const out: SignedEvent[] = [];
+    if (start === null) return out;
+    let after = start - 1n;
+    let scanned = 0;
+    while (out.length < limit && scanned < scanRowsMax) {
+      const rows = this.st.eventsPageMeta.all(after, REPLAY_PAGE_ROWS) as { seq_no: number | bigint; creator: number; seq: number; bytes: Uint8Array }[];
+      for (const r of rows) {
+        if (r.seq > (highestSeq[r.creator] ?? -1) && out.length < limit) out.push(decodeSignedEvent(bytes(r.bytes)));
+      }
+      scanned += rows.length;
+      if (rows.length < REPLAY_PAGE_ROWS) break;
+      after = big(rows[rows.length - 1]!.seq_no);
+    }
+    return out;
+  }
+
   /** Every stored event in the order it was first stored (replay after restart); pages through the table. */
   *allEventsInInsertOrder(): Generator<SignedEvent> {
     let after = 0n;
@@ -583,5 +611,7 @@ function prepareStatements(db: Database) {
     getPayload: db.prepare(`SELECT bytes FROM payloads WHERE digest = ?`),
     eventsByCreator: db.prepare(`SELECT bytes FROM events WHERE creator = ? AND seq >= ? ORDER BY seq, seq_no LIMIT ?`),
     eventsPage: db.prepare(`SELECT seq_no, bytes FROM events WHERE seq_no > ? ORDER BY seq_no LIMIT ?`),
+    eventsPageMeta: db.prepare(`SELECT seq_no, creator, seq, bytes FROM events WHERE seq_no > ? ORDER BY seq_no LIMIT ?`),
+    firstRowAbove: db.prepare(`SELECT min(seq_no) AS first FROM events WHERE creator = ? AND seq > ?`),
   };
 }

@@ -170,3 +170,17 @@ test("the UTXO cache serves only committed, unspent outputs (same answers as wit
   on.close();
   off.close();
 });
+
+test("eventsAfterInStoreOrder: what a peer lacks, in the order first stored, bounded", () => {
+  const store = new SqliteStore({ storeDir: tempDir(), emission: testEmission, fsync: false });
+  const p = encodeAnchorPayload({ txs: [] });
+  // Stored out of per-creator order: creator 1's seq 5 before creator 0's seq 1.
+  const order = [event(0, 0, p), event(1, 5, p), event(0, 1, p), event(2, 0, p), event(1, 6, p), event(0, 2, p)];
+  for (const e of order) store.putEvents([{ event: e, payload: p }]);
+  const ids = (es: { id: Uint8Array }[]) => es.map((e) => toHex(e.id));
+  expect(ids(store.eventsAfterInStoreOrder([-1, -1, -1], 100))).toEqual(ids(order));
+  expect(ids(store.eventsAfterInStoreOrder([0, 5, -1], 100))).toEqual(ids([order[2]!, order[3]!, order[4]!, order[5]!]));
+  expect(ids(store.eventsAfterInStoreOrder([0, 5, -1], 2))).toEqual(ids([order[2]!, order[3]!]));
+  expect(store.eventsAfterInStoreOrder([2, 6, 0], 100)).toEqual([]);
+  store.close();
+});
