@@ -45,6 +45,8 @@ export interface DagNode {
   fame: number;
   /** Set once the event has its place in the total order, or was found stale (never ordered). */
   done: boolean;
+  /** Found stale: received too late to be ordered (SPEC_CONSENSUS §10); `done` is set too. */
+  stale: boolean;
 }
 
 export function hasForkBit(n: DagNode, c: number): boolean {
@@ -134,7 +136,7 @@ export class Dag {
       serial: this.nextSerial++, event, key, creator: h.creator, seq: h.seq, lamport: h.lamport,
       parents: parents.map((p) => p.serial), selfParent: hasSelfParent ? parents[0]!.serial : NONE,
       hbSeq, hbRef, forkLo: 0, forkHi: 0, forkTips: null, round: 0, witness: false, la: null, stronglySeen: null,
-      votes: null, fame: NONE, done: false,
+      votes: null, fame: NONE, done: false, stale: false,
     };
     for (const p of parents) {
       node.forkLo = (node.forkLo | p.forkLo) >>> 0;
@@ -269,8 +271,11 @@ export class Dag {
     return this.witnessesByRound.get(round) ?? [];
   }
 
-  /** Drops every event of a round below `round` from memory (they live on in storage). */
-  pruneBelow(round: number): number {
+  /**
+   * Drops every event of a round below `round` from memory (they live on in storage).
+   * `onStale` hears of each dropped event that was never ordered (stale), once.
+   */
+  pruneBelow(round: number, onStale: (n: DagNode) => void = () => {}): number {
     let dropped = 0;
     const pinned: number[] = [];
     for (let r = this.prunedBelowRound; r < round; r++) {
@@ -284,6 +289,7 @@ export class Dag {
           continue;
         }
         // An event never ordered by now is stale (SPEC_CONSENSUS "Stale events").
+        if (!n.done || n.stale) onStale(n);
         n.done = true;
         this.nodes.delete(s);
         this.byKey.delete(n.key);

@@ -61,6 +61,11 @@ export interface AddResult {
   evidence: Evidence[];
   /** Events buffered in this call because a parent is missing. */
   orphaned: number;
+  /**
+   * Events found stale in this call (never to be ordered; reported when they leave memory):
+   * whatever they carry can be proposed again.
+   */
+  stale: SignedEvent[];
 }
 
 export interface AddOptions {
@@ -127,7 +132,7 @@ export class ConsensusEngine {
   }
 
   addEvents(events: SignedEvent[], opts: AddOptions = {}): AddResult {
-    const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: this.pendingEvidence, orphaned: 0 };
+    const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: this.pendingEvidence, orphaned: 0, stale: [] };
     this.pendingEvidence = [];
     const ready = opts.trusted === true ? events : this.admit(events, result);
     for (const e of ready) {
@@ -276,7 +281,7 @@ export class ConsensusEngine {
       this.lastDecidedRound = r;
       // Kept: the stale horizon plus the ancient span, so every parent in play of an event
       // that can still be ordered is in memory (SPEC_CONSENSUS §12).
-      this.dag.pruneBelow(r - this.horizonRounds - ANCIENT_ROUNDS);
+      this.dag.pruneBelow(r - this.horizonRounds - ANCIENT_ROUNDS, (n) => result.stale.push(n.event));
       for (const x of this.orphans.dropWaitingBelow(this.dag.prunedBelowRound)) {
         result.rejected.push({ id: x.id, code: "EVENT_ANCIENT", message: `waited for a parent below round ${this.dag.prunedBelowRound}, which this node has pruned` });
       }
@@ -327,7 +332,7 @@ export class ConsensusEngine {
     const header = buildEventHeader({ shard: this.ctx.shard, creator, seq, parents: selfRef === undefined ? others : [selfRef, ...others], payloadDigest });
     const event = signEvent(header, secretKey);
     this.noteSigned(event);
-    const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: [], orphaned: 0 };
+    const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: [], orphaned: 0, stale: [] };
     this.tryInsert(event, result);
     invariant(result.rejected.length === 0 && result.accepted.length > 0, `own event rejected: ${result.rejected[0]?.message ?? "buffered"}`);
     this.pendingEvidence.push(...result.evidence);

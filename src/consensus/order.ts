@@ -68,6 +68,7 @@ export function receiveRound(dag: Dag, round: number, horizonRounds: number): Or
     if (!all) continue;
     if (x.round + horizonRounds < round) {
       x.done = true;
+      x.stale = true;
       continue;
     }
     const lamports = judges.map((j) => earliestDescendantLamport(dag, x, j)).sort((a, b) => a - b);

@@ -1,8 +1,8 @@
 /**
  * Events of ours and of others that wait for finality, each with what to release
- * when it is final (a proposer batch, held txs). Every entry has a deadline in ticks:
- * an event that is never ordered (stale, SPEC_CONSENSUS §10) must not hold its txs
- * back forever, so at the deadline it is released as if final.
+ * when it is final (a proposer batch, held txs), or when the engine reports it stale
+ * (never to be ordered, SPEC_CONSENSUS §10). Every entry also has a deadline in ticks,
+ * a backstop for an event the engine never saw finalized nor stale (released as if final).
  */
 export class InFlight {
   private readonly entries = new Map<string, { expiresAtTick: number; release: () => void }>();

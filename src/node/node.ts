@@ -350,6 +350,8 @@ export class PhantomNode {
     this.metrics.orphans.set(stats.orphans);
     this.metrics.dagEvents.set(stats.events);
     this.metrics.lastDecidedRound.set(stats.lastDecidedRound);
+    // A stale event is never ordered: what it carried (ours or held from others) is free again.
+    for (const e of result.stale) this.inFlight.settle(toHex(e.id));
     if (result.finalized.length > 0) this.onFinalized(result);
   }
 
@@ -488,14 +490,17 @@ export class PhantomNode {
     return { bytes: encodeAnchorPayload({ txs }), ready: ready ?? null, mints, evidenceCount: evidence.length };
   }
 
-  private createOwnEvent(plan: PayloadPlan | null): void {
-    const bytes = plan?.bytes ?? EMPTY_PAYLOAD_BYTES;
-    const digest = this.opts.store.putPayload(bytes);
-    let event: SignedEvent;
+  private createOwnEvent(wanted: PayloadPlan | null): void {
     // Rejoin (SPEC_CONSENSUS §12): after an old or wiped store, or when the others stopped
     // seeing our events (we were paused, partitioned or behind), link past our old events.
     const stalled = this.engine.chainStalled(this.validator);
     const reroot = this.rejoinFromOldStore || stalled;
+    // A rejoin event carries nothing: it may come while we still catch up, and the plan
+    // stays queued for the next event.
+    const plan = reroot ? null : wanted;
+    const bytes = plan?.bytes ?? EMPTY_PAYLOAD_BYTES;
+    const digest = this.opts.store.putPayload(bytes);
+    let event: SignedEvent;
     try {
       event = this.engine.createEvent(this.validator, this.opts.identity.keyPair.secretKey, digest, {
         reroot, rejoinSeqGap: this.rejoinFromOldStore ? rejoinSeqGap : 0,

@@ -108,3 +108,43 @@ describe("ancient parents", () => {
     expect(full.addEvents([liar]).rejected.map((x) => x.code)).toEqual(["EVENT_BAD_PARENT_ROUND"]);
   }, 30_000);
 });
+
+describe("stale events", () => {
+  test("an event nobody orders is reported stale once, when it leaves memory, and never finalized", () => {
+    const engine = new ConsensusEngine({ ...tc.config, horizonRounds: 16 });
+    const maker = new ConsensusEngine({ ...tc.config, horizonRounds: 1 << 20 });
+    const stale: string[] = [];
+    const finalized: string[] = [];
+    const feed = (events: SignedEvent[]) => {
+      const r = engine.addEvents(events);
+      stale.push(...r.stale.map((e) => toHex(e.id)));
+      finalized.push(...r.finalized.map((f) => toHex(f.event.id)));
+      return r;
+    };
+    let n = 0;
+    const grow = (count: number, creators: number[]) => {
+      for (let i = 0; i < count; i++) {
+        const c = creators[n++ % creators.length]!;
+        feed([maker.createEvent(c, tc.keys[c]!.secretKey, digest(`stale ${n}`))]);
+      }
+    };
+    grow(40, [0, 1, 2, 3]);
+    // SILENT signs an event the others never see (so nobody builds on it); it reaches this engine a little late.
+    const top = maker.eventsAfter([Infinity, Infinity, Infinity, maker.highestSeq()[SILENT]! - 1], 1)[0]!;
+    const other = maker.eventsAfter([maker.highestSeq()[0]! - 1, Infinity, Infinity, Infinity], 1)[0]!;
+    const lonely = eventBy(top.header.seq + 1, [top, other], (e) => maker.describe(e.id)!.round, "lonely");
+    grow(12, [0, 1, 2]);
+    expect(feed([lonely]).accepted.map((e) => toHex(e.id))).toEqual([toHex(lonely.id)]);
+    grow(60, [0, 1, 2]);
+    // SILENT moves on past it (a rejoin: `lonely` is an ancient reference), so it is no longer
+    // SILENT's newest event, which memory keeps.
+    const head = maker.eventsAfter([maker.highestSeq()[0]! - 1, Infinity, Infinity, Infinity], 1)[0]!;
+    const next = eventBy(lonely.header.seq + 1, [lonely, head], (e) => (e === lonely ? 0 : engine.describe(e.id)!.round), "next");
+    expect(feed([next]).accepted).toHaveLength(1);
+    grow(400, [0, 1, 2]);
+    expect(stale.filter((id) => id === toHex(lonely.id))).toHaveLength(1);
+    expect(finalized).not.toContain(toHex(lonely.id));
+    // Ordered events are never reported stale.
+    expect(stale.filter((id) => finalized.includes(id))).toEqual([]);
+  }, 60_000);
+});
