@@ -20,6 +20,7 @@ export function createConsensusMetrics(registry: Registry, sigCache?: SignatureC
     payloadErrors: new Counter({ name: "pc_node_payload_errors_total", help: "Finalized payloads that did not decode (applied as empty), by codec error code", labelNames: ["code"] as const, registers: r }),
     consensusSeconds: new Histogram({ name: "pc_node_consensus_add_seconds", help: "Time in ConsensusEngine.addEvents per call", buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5], registers: r }),
     applySeconds: new Histogram({ name: "pc_node_anchor_apply_seconds", help: "Time to apply and commit one finalized anchor", buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
+    txReceipts: new Counter({ name: "pc_node_tx_receipts_total", help: "Transactions submitted over RPC by whether another validator confirmed holding them before the answer (held) or not (timeout, no_peers: answered TX_NOT_RELAYED)", labelNames: ["outcome"] as const, registers: r }),
     mintsSubmitted: new Counter({ name: "pc_node_mints_submitted_total", help: "Mint submissions by outcome of the pre-check", labelNames: ["outcome"] as const, registers: r }),
     supplyUnits: new Gauge({ name: "pc_node_supply_units", help: "Units emitted so far by accepted mints", registers: r }),
     mintHeight: new Gauge({ name: "pc_node_mint_height", help: "Height the next mint must carry", registers: r }),

@@ -10,7 +10,7 @@ import type { Genesis } from "../genesis/genesis.ts";
 import { ledgerParamsFromGenesis, type LedgerParams } from "../ledger/apply.ts";
 import { precheckMintSubmission } from "../ledger/emission.ts";
 import type { ValidationContext } from "../ledger/validate.ts";
-import { Mempool, outpointKey } from "../mempool/mempool.ts";
+import { Mempool, outpointKey, type AdmitResult } from "../mempool/mempool.ts";
 import { Proposer } from "../mempool/proposer.ts";
 import { PeerManager, PENALTY, type Peer } from "../net/p2p/peers.ts";
 import { createP2pMetrics } from "../net/p2p/metrics.ts";
@@ -32,6 +32,7 @@ import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
 import { MintPool, type PendingMint } from "./mint-pool.ts";
 import { TxLifecycle, mempoolAnnouncement } from "./tx-lifecycle.ts";
+import { TxReceipts } from "./tx-receipts.ts";
 import { TxJournalStore } from "../store/tx-journal-store.ts";
 import { eventMessages, eventsByIdAnswer, syncAnswer } from "./sync.ts";
 import { DataAvailabilityWatch, ServeSigner } from "./data-availability.ts";
@@ -51,6 +52,8 @@ export const heartbeatTicks = 10;
 export const inFlightTicksMax = 3_000;
 /** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
 export const relayHoldIntervals = 5;
+/** tx_submit waits this long for another validator to confirm it holds a new tx. */
+export const txReceiptWaitMsDefault = 2000;
 /** Seqs a validator skips when it rejoins from a wiped or old store: events it may have signed that no peer reported. */
 export const rejoinSeqGap = 65_536;
 /** While a peer answered a sync with a full message this recently, more history is coming: do not sign yet. */
@@ -82,6 +85,8 @@ export interface NodeOptions {
   /** Monotonic milliseconds; drives rate limits and bans, never consensus. */
   now(): number;
   log(line: Record<string, unknown>): void;
+  /** How long tx_submit waits for another validator's receipt (default txReceiptWaitMsDefault). */
+  txReceiptWaitMs?: number;
   /** Called for every applied anchor (RPC WebSocket subscribers). */
   onAnchor?(info: AppliedAnchorInfo): void;
   /** Where fatal errors go (the CLI's exits the process); by default the node only stops itself. */
@@ -107,6 +112,7 @@ export class PhantomNode {
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   private readonly mintPool = new MintPool();
+  private readonly txReceipts = new TxReceipts();
   private evidenceQueue: Evidence[] = [];
   /** Signs the payloads we serve; checks those served to us (conflicting-DA evidence). */
   private readonly serveSigner: ServeSigner;
@@ -279,6 +285,8 @@ export class PhantomNode {
           if (e) this.servedMismatch(peer, e, m.payload, m.serveSignature);
           return;
         }
+        case "txs_held":
+          return this.txReceipts.held(m.txids.map(toHex));
         case "hello":
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
@@ -549,13 +557,36 @@ export class PhantomNode {
 
   // ---------------------------------------------------------------- transactions and mints
 
-  /** Admits encoded MicroTxs (RPC or peers); relays the accepted ones. */
+  /**
+   * Admits encoded MicroTxs (RPC or peers); relays the accepted ones. A peer's txs get a
+   * receipt (`txs_held`) for those we now hold; a resubmission over RPC of a tx we hold
+   * already is relayed again, so its receipt can come (see acknowledged()).
+   */
   submitTxs(encoded: Uint8Array[], from: Peer | null = null) {
     const results = this.mempool.admitEncoded(encoded, this.validationContext());
-    const accepted = encoded.filter((_, i) => results[i]!.ok);
-    if (accepted.length > 0) this.peers.broadcast({ kind: "txs", txs: accepted }, from ?? undefined);
-    if (from !== null) this.holdRelayed(results);
+    const relay = encoded.filter((_, i) => (from === null ? holdsTx(results[i]!) : results[i]!.ok));
+    if (relay.length > 0) this.peers.broadcast({ kind: "txs", txs: relay }, from ?? undefined);
+    if (from !== null) {
+      const txids = results.flatMap((r) => (holdsTx(r) && r.txid ? [r.txid] : []));
+      if (txids.length > 0) from.send({ kind: "txs_held", txids });
+      this.holdRelayed(results);
+    }
     return results;
+  }
+
+  /**
+   * Of these txids (hex), the ones another validator confirmed holding within
+   * `txReceiptWaitMs`. A committee of one has nobody to ask: all of them.
+   */
+  async acknowledged(txids: string[]): Promise<Set<string>> {
+    if (txids.length === 0 || this.opts.genesis.validators.length === 1) return new Set(txids);
+    const outcome = (held: Set<string>, missed: string) => {
+      this.metrics.txReceipts.inc({ outcome: "held" }, held.size);
+      if (txids.length > held.size) this.metrics.txReceipts.inc({ outcome: missed }, txids.length - held.size);
+      return held;
+    };
+    if (this.peers.readyPeers().length === 0) return outcome(new Set(), "no_peers");
+    return outcome(await this.txReceipts.wait(txids, this.opts.txReceiptWaitMs ?? txReceiptWaitMsDefault), "timeout");
   }
 
   /**
@@ -612,6 +643,9 @@ export class PhantomNode {
 }
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
+
+/** The admission left the tx in our mempool: admitted now, or held already. */
+export const holdsTx = (r: AdmitResult): boolean => r.ok || r.error.code === "MEMPOOL_DUPLICATE";
 
 /** Rejections an honest peer's relay can cause: never scored as misbehaviour. */
 const HARMLESS_REJECTIONS = new Set(["EVENT_DUPLICATE", "EVENT_ANCIENT", "EVENT_ORPHAN_EVICTED"]);

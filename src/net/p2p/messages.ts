@@ -5,8 +5,11 @@
 import { Writer, Reader, decodeExact, CodecError } from "../../codec/index.ts";
 import { HASH_BYTES, COMMITTEE_MAX, PAYLOAD_BYTES_MAX, SIGNATURE_BYTES } from "../../types/constants.ts";
 
-/** 2: served payloads carry the server's data-availability signature (events items, get_payload by event id). */
-export const P2P_PROTOCOL_VERSION = 2;
+/**
+ * 2: served payloads carry the server's data-availability signature (events items, get_payload by event id).
+ * 3: `txs_held`, a validator's receipt for relayed txs it now holds (tx_submit acknowledges only then).
+ */
+export const P2P_PROTOCOL_VERSION = 3;
 /** Largest frame a peer may send; bigger ones close the connection. */
 export const messageBytesMax = PAYLOAD_BYTES_MAX + 64 * 1024;
 export const eventsPerMessageMax = 512;
@@ -35,9 +38,11 @@ export type P2pMessage =
   /** "Send me these events by id" (parents that orphans wait for, e.g. the other side of a fork). */
   | { kind: "get_events"; ids: Uint8Array[] }
   /** The answer: the event's payload bytes and the server's signature over (event id, their digest). */
-  | { kind: "payload"; eventId: Uint8Array; payload: Uint8Array; serveSignature: Uint8Array };
+  | { kind: "payload"; eventId: Uint8Array; payload: Uint8Array; serveSignature: Uint8Array }
+  /** Receipt for a `txs` message: the ids of its txs this node now holds in its mempool (admitted, or held already). */
+  | { kind: "txs_held"; txids: Uint8Array[] };
 
-const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7 } as const;
+const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, txs_held: 8 } as const;
 
 function writeSeqs(w: Writer, seqs: readonly number[]): void {
   // Stored +1 so "none" (-1) encodes as 0.
@@ -74,6 +79,9 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
     case "payload":
       w.fixed(m.eventId, HASH_BYTES).bytes(m.payload, PAYLOAD_BYTES_MAX).fixed(m.serveSignature, SIGNATURE_BYTES);
       break;
+    case "txs_held":
+      w.list(m.txids, txsPerMessageMax, (w, id) => w.fixed(id, HASH_BYTES));
+      break;
   }
   return w.finish();
 }
@@ -100,6 +108,8 @@ function readMessage(r: Reader): P2pMessage {
       return { kind: "get_events", ids: r.list(eventsPerMessageMax, (r) => r.fixed(HASH_BYTES, "event id"), "event ids") };
     case KIND.payload:
       return { kind: "payload", eventId: r.fixed(HASH_BYTES, "event id"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload"), serveSignature: r.fixed(SIGNATURE_BYTES, "serve signature") };
+    case KIND.txs_held:
+      return { kind: "txs_held", txids: r.list(txsPerMessageMax, (r) => r.fixed(HASH_BYTES, "txid"), "txids") };
     default:
       throw new CodecError("CODEC_UNKNOWN_TAG", `unknown P2P message kind ${kind}`);
   }
