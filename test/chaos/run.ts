@@ -214,6 +214,8 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
     const finals = new Set<string>();
     const drainEnd = now() + Math.max(drainMsMin, o.rejoinMsTarget * 2);
     while (now() < drainEnd) {
+      // Submissions still in flight when the load stopped are acknowledged during the drain.
+      for (const id of load.acked.keys()) if (!finals.has(id)) pending.add(id);
       const url = cluster.rpc(observer.reader() ?? 0);
       const ids = [...pending].slice(0, txLookupsPerDrainTick);
       for (let i = 0; i < ids.length; i += 100) {
