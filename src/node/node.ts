@@ -66,9 +66,11 @@ export const catchUpQuietMs = 1_000;
 export const pausedTickIntervals = 10;
 export const pausedTickMsMin = 5_000;
 /** A validator dials one with a lower index only after missing it this long (see redial). */
-export const redialLowerAfterMs = 3_000;
+export const redialLowerAfterMs = 750;
 /** Re-dial missing validators this often (I/O scheduling only). */
-export const redialIntervalMs = 1_000;
+export const redialIntervalMs = 250;
+/** A sync request unanswered this long no longer blocks the next one to that peer. */
+export const syncAnswerWaitMs = 10_000;
 
 export interface NodeOptions {
   genesis: Genesis;
@@ -262,7 +264,7 @@ export class PhantomNode {
       this.opts.log({ type: "rejoin_old_store", ownSeqHere, ownSeqThere });
     }
     const mine = this.engine.highestSeq();
-    if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) peer.send({ kind: "sync_request", highestSeq: mine });
+    if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) this.requestSync(peer);
     for (const m of mempoolAnnouncement(this.mempool)) peer.send(m); // what it may have missed, e.g. while we were down
   }
 
@@ -287,6 +289,8 @@ export class PhantomNode {
         }
         case "txs_held":
           return this.txReceipts.held(m.txids.map(toHex));
+        case "sync_end":
+          return this.onSyncEnd(peer, m.more);
         case "hello":
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
@@ -320,12 +324,37 @@ export class PhantomNode {
     if (items.length >= eventsPerMessageMax) this.lastFullSyncAt = this.opts.now();
     if (events.length === 0) return;
     const result = this.addToEngine(events, peer);
-    if (result.orphaned > 0 || items.length >= eventsPerMessageMax) peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+    if (result.orphaned > 0) this.requestSync(peer);
     // Sync by seq never returns the other side of a fork: ask for missing parents by id.
     const missing = this.engine.missingParents(eventsPerMessageMax);
     if (missing.length > 0) peer.send({ kind: "get_events", ids: missing });
   }
 
+
+  /**
+   * Asks `peer` for what we lack, keeping one request in flight per peer: a request made
+   * while one is outstanding is sent when its `sync_end` arrives. (Asking again on every
+   * full message of an answer multiplied the requests while far behind.)
+   */
+  private requestSync(peer: Peer): void {
+    const sentAt = this.syncSentAt.get(peer);
+    if (sentAt !== undefined && this.opts.now() - sentAt < syncAnswerWaitMs) {
+      this.syncWanted.add(peer);
+      return;
+    }
+    this.syncSentAt.set(peer, this.opts.now());
+    this.syncWanted.delete(peer);
+    peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+  }
+  private readonly syncSentAt = new WeakMap<Peer, number>();
+  private readonly syncWanted = new WeakSet<Peer>();
+
+  private onSyncEnd(peer: Peer, more: boolean): void {
+    this.syncSentAt.delete(peer);
+    // More history is coming: hold signing meanwhile (see mayCreateEvents).
+    if (more) this.lastFullSyncAt = this.opts.now();
+    if (more || this.syncWanted.has(peer)) this.requestSync(peer);
+  }
 
   private addToEngine(events: SignedEvent[], from: Peer | null): AddResult {
     const started = performance.now();
@@ -461,7 +490,7 @@ export class PhantomNode {
     if (Number.isNaN(gapMs) || gapMs <= Math.max(pausedTickIntervals * this.opts.eventIntervalMs, pausedTickMsMin)) return;
     this.lastFullSyncAt = now;
     this.opts.log({ type: "pause_detected", gapMs: Math.round(gapMs) });
-    for (const p of this.peers.readyPeers()) p.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+    for (const p of this.peers.readyPeers()) this.requestSync(p);
   }
 
   private tick(): void {

@@ -51,13 +51,15 @@ export function eventMessages(store: EventSource, events: readonly SignedEvent[]
 
 /**
  * The answer to `sync_request`: the events above the peer's highest seq per creator,
- * bounded, in the order this node stored them (a topological order). Not re-sorted: a
+ * bounded, in the order this node stored them, then `sync_end` (a topological order). Not re-sorted: a
  * node far behind then inserts them as this node did, so it never prunes a round before
  * this node had, and never drops as ancient an event this node inserted and others built
  * on (SPEC_CONSENSUS §12).
  */
 export function syncAnswer(store: EventSource, highestSeq: readonly number[], signServe: SignServe): P2pMessage[] {
-  return eventMessages(store, store.eventsAfterInStoreOrder(highestSeq, syncResponseEventsMax), signServe);
+  const events = store.eventsAfterInStoreOrder(highestSeq, syncResponseEventsMax);
+  // `sync_end` closes the answer, so the peer keeps one request in flight and asks again only if there is more.
+  return [...eventMessages(store, events, signServe), { kind: "sync_end", more: events.length >= syncResponseEventsMax }];
 }
 
 /** The answer to `get_events`: the ones we have. */
