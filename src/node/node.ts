@@ -323,7 +323,8 @@ export class PhantomNode {
     // A full message means the peer had more: history is still arriving (see mayCreateEvents).
     if (items.length >= eventsPerMessageMax) this.lastFullSyncAt = this.opts.now();
     if (events.length === 0) return;
-    const result = this.addToEngine(events, peer);
+    // History answering our sync request: the other peers have it already, so it is not relayed.
+    const result = this.addToEngine(events, peer, !this.syncSentAt.has(peer));
     if (result.orphaned > 0) this.requestSync(peer);
     // Sync by seq never returns the other side of a fork: ask for missing parents by id.
     const missing = this.engine.missingParents(eventsPerMessageMax);
@@ -356,20 +357,20 @@ export class PhantomNode {
     if (more || this.syncWanted.has(peer)) this.requestSync(peer);
   }
 
-  private addToEngine(events: SignedEvent[], from: Peer | null): AddResult {
+  private addToEngine(events: SignedEvent[], from: Peer | null, relay = true): AddResult {
     const started = performance.now();
     const result = this.engine.addEvents(events);
     this.metrics.consensusSeconds.observe((performance.now() - started) / 1000);
-    this.afterAdd(result, from);
+    this.afterAdd(result, from, relay);
     return result;
   }
 
-  /** Persists accepted events, relays them, applies what became final. */
-  private afterAdd(result: AddResult, from: Peer | null): void {
+  /** Persists accepted events, relays them (unless `relay` is false), applies what became final. */
+  private afterAdd(result: AddResult, from: Peer | null, relay = true): void {
     const replaying = !this.replayed;
     if (!replaying && result.accepted.length > 0) {
       this.opts.store.putEvents(result.accepted.map((event) => ({ event })));
-      this.relay(result.accepted, from);
+      if (relay) this.relay(result.accepted, from);
     }
     for (const e of result.accepted) {
       this.metrics.eventsAccepted.inc();
