@@ -6,6 +6,8 @@
  * `phantom ConsensusPayoutRoot` (docs/SPEC_FEES.md); `--order_out FILE` (one seed) writes the
  * committee parameters and every honest validator's finalized order (ids, round received,
  * consensus time) as JSON, for an outside implementation to compare against.
+ * `--slashing true` makes the weights follow stake (finalized equivocation evidence slashes
+ * to 0, SPEC_CONSENSUS §1a) with the lag `--stake_lag` (default: the horizon).
  */
 import { runSimulation, simulatedEvents, simOptions, orderFileJson, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
 import { writeFileSync } from "node:fs";
