@@ -680,6 +680,8 @@ export function orderFileJson(sim: ReturnType<typeof simulatedEvents>): string {
       stakes: c.committee.stakes.map(String),
       coinRoundInterval: c.coinRoundInterval, parentsMax: c.parentsMax, shard: c.shard,
       horizonRounds: c.horizonRounds, ancientRounds: ANCIENT_ROUNDS,
+      // Slashing runs: weights follow stake (SPEC_CONSENSUS §1a); each penalty sets the offender to 0.
+      ...(c.stakeLagRounds === undefined ? {} : { stakeLagRounds: c.stakeLagRounds, slashes: sim.report.stake.slashes.map((x) => ({ ...x, anchorIndex: x.anchorIndex.toString() })) }),
     },
     validators: sim.orders.map((o) => ({
       validator: o.validator, fault: o.fault,
