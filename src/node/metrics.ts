@@ -13,6 +13,8 @@ export function createConsensusMetrics(registry: Registry, sigCache?: SignatureC
     orphans: new Gauge({ name: "pc_node_orphan_events", help: "Events waiting for a missing parent", registers: r }),
     rejoins: new Counter({ name: "pc_node_rejoins_total", help: "Events this validator created with an ancient self-parent reference to rejoin (after a pause, partition or an old or wiped store), by cause", labelNames: ["cause"] as const, registers: r }),
     rejoinWaiting: new Gauge({ name: "pc_node_rejoin_waiting", help: "1 while this validator waits to rejoin (its newest event must first become ancient next to recent events) or to catch up before signing", registers: r }),
+    weightWaiting: new Gauge({ name: "pc_node_consensus_weight_waiting_events", help: "Events waiting for the consensus weights of their parents' round (the ledger has not applied the anchors L rounds below yet)", registers: r }),
+    stakeWaits: new Counter({ name: "pc_node_consensus_stake_waits_total", help: "Times this validator held off creating an event because the weights of its parents' round were not known yet", registers: r }),
     dagEvents: new Gauge({ name: "pc_node_dag_events", help: "Events held in memory by the consensus engine", registers: r }),
     lastDecidedRound: new Gauge({ name: "pc_node_last_decided_round", help: "Highest round whose fame is decided", registers: r }),
     anchorsFinalized: new Counter({ name: "pc_node_anchors_finalized_total", help: "Finalized events applied to the ledger", registers: r }),

@@ -27,7 +27,7 @@ import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { SignatureCache } from "../crypto/sig-cache.ts";
 import { equalBytes, toHex } from "../crypto/bytes.ts";
-import { isPhantomError } from "../errors.ts";
+import { invariant, isPhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
 import { MintPool, type PendingMint } from "./mint-pool.ts";
@@ -41,6 +41,7 @@ import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
 import { FailStop, isFatal } from "./fail-stop.ts";
 import { NodeSeries, seriesSampleMs } from "./node-series.ts";
+import { StakeFeed } from "./stake-feed.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
@@ -105,6 +106,8 @@ export class PhantomNode {
   readonly metrics: ConsensusMetrics;
   readonly index: ChainIndex;
   private readonly chain: ChainApplier;
+  /** The ledger's stake table per decided round, for the engine's weights (SPEC_CONSENSUS §1a). */
+  private readonly stakeFeed: StakeFeed;
   readonly ledgerParams: LedgerParams;
   readonly sigCache: SignatureCache;
   /** Every timer and connection callback runs through it (see fail-stop.ts). */
@@ -145,7 +148,10 @@ export class PhantomNode {
       parentsMax: g.parentsMax,
       shard: 0,
       horizonRounds: g.horizonRounds,
+      // L = horizonRounds (SPEC_CONSENSUS §1a): the span the engine already keeps in memory.
+      stakeLagRounds: g.horizonRounds,
     });
+    this.stakeFeed = new StakeFeed(g.validators.map((v) => v.stake), opts.store.slashedByAnchor());
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
@@ -391,16 +397,42 @@ export class PhantomNode {
     // A stale event is never ordered: what it carried (ours or held from others) is free again.
     for (const e of result.stale) this.inFlight.settle(toHex(e.id));
     if (result.finalized.length > 0) this.onFinalized(result);
+    this.feedStake();
+  }
+
+  /**
+   * Reports the stake table of every round decided so far to the engine; when that makes
+   * the weights of more rounds known and events wait for them, places them now (bounded:
+   * each pass needs newly decided rounds).
+   */
+  private feedStake(): void {
+    const knownBefore = this.engine.stats().weightsKnownRoundMax;
+    this.stakeFeed.report(this.engine);
+    const s = this.engine.stats();
+    this.metrics.weightWaiting.set(s.weightWaiting);
+    if (s.weightWaiting > 0 && s.weightsKnownRoundMax > knownBefore) this.afterAdd(this.engine.addEvents([]), null);
   }
 
   private onFinalized(result: AddResult): void {
     for (const f of result.finalized) this.inFlight.settle(toHex(f.event.id));
-    for (const info of this.chain.apply(result.finalized)) {
+    const applied = this.chain.apply(result.finalized);
+    const slashesAt = new Map(applied.map((info) => [info.finalized.anchorIndex, info.diff.slashes]));
+    for (const f of result.finalized) this.stakeFeed.noteAnchor(f, slashesAt.get(f.anchorIndex));
+    this.checkStakeFeed();
+    for (const info of applied) {
       this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
       this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
       this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && (o.kind === "micro" || o.kind === "mint")).length);
       this.opts.onAnchor?.(info);
     }
+  }
+
+  /** Once the ledger has applied everything the engine finalized, both must hold one stake table. */
+  private checkStakeFeed(): void {
+    const ledger = this.opts.store.stakeTable();
+    if (ledger.length === 0 || this.chain.nextAnchorIndex() !== this.engine.stats().finalizedCount) return;
+    const fed = this.stakeFeed.current();
+    invariant(ledger.every((e, i) => e.stakeUnits === fed[i]), "the stake table fed to consensus differs from the ledger's");
   }
 
   /**
@@ -548,6 +580,8 @@ export class PhantomNode {
       // Rejoining: wait until our newest event is ancient next to the present.
       if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") return;
       if (isPhantomError(e) && e.code === "CONSENSUS_REJOIN_WAIT") return void this.metrics.rejoinWaiting.set(1);
+      // Decisions lag more than L rounds: wait for the ledger to report the weights.
+      if (isPhantomError(e) && e.code === "CONSENSUS_STAKE_WAIT") return void this.metrics.stakeWaits.inc();
       throw e;
     }
     if (reroot) {

@@ -329,6 +329,17 @@ export class SqliteStore implements WritableLedgerStore {
     }));
   }
 
+  /**
+   * Units slashed per (anchor, offender), in anchor order: everything, unbounded, because a
+   * restarted node re-derives its consensus weights from it (SPEC_CONSENSUS §1a). One row
+   * per slashing anchor and offender, so it stays small.
+   */
+  slashedByAnchor(): { anchorIndex: bigint; offender: number; slashedUnits: bigint }[] {
+    return (this.db.query(`SELECT anchor, offender, SUM(slashed) AS units FROM slashes GROUP BY anchor, offender ORDER BY anchor, offender`).all() as Row[]).map((r) => ({
+      anchorIndex: big(r.anchor), offender: Number(r.offender), slashedUnits: big(r.units),
+    }));
+  }
+
   /** Σ fees awaiting settlement, in units. */
   pendingFeesUnits(): bigint {
     return this.pending.reduce((s, p) => s + p.feesUnits, 0n);
