@@ -27,6 +27,7 @@ export interface ClusterNode {
   index: number;
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   rpc: string;
+  /** The Prometheus scrape URL (…/metrics). */
   metrics: string;
   /** The node's QUIC (UDP) port on 127.0.0.1. */
   p2pPort: number;
