@@ -10,6 +10,10 @@ import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { rpcCall } from "../../src/rpc/client.ts";
+import { fromHex, toHex } from "../../src/crypto/bytes.ts";
+import { accountFromSeed } from "../../src/wallet/keys.ts";
+import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
+import { encodeMicroTx } from "../../src/types/tx.ts";
 import { Connection } from "../../src/net/quic/connection.ts";
 import { QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.ts";
 import { writeShortHeader } from "../../src/net/quic/packet-header.ts";
@@ -185,22 +189,59 @@ describe("authentication and rate limits (issue 13 item 4)", () => {
 });
 
 describe("mempool policy (issue 13 item 5)", () => {
-  test("+1-unit RBF bumps are refused: one replacement per documented minimum bump", () => {
-    // The real Mempool (the live nodes' genesis funds no spendable outputs for a client).
+  test("a live validator refuses +1-unit RBF bumps; only a documented minimum bump replaces, and only that is relayed", async () => {
+    // A coin of our own: one mint mined against validator 0, then matured.
+    const wallet = accountFromSeed(new Uint8Array(32).fill(91));
+    const mine = runPhantom(["mine", "--rpc", target().rpc, "--to", wallet.address, "--threads", "1", "--max_mints", "1"], { timeoutMs: 120_000 });
+    expect(mine.code).toBe(0);
+    type Utxo = { txid: string; index: number; amount: string; createdAt: string };
+    let coin: Utxo | undefined;
+    for (let i = 0; i < 600 && !coin; i++) {
+      const a = await rpcCall<{ utxos: Utxo[] }>(target().rpc, "address_get", { address: wallet.address });
+      coin = a.utxos[0];
+      if (!coin) await Bun.sleep(200);
+    }
+    if (!coin) throw new Error("the mined coin never appeared");
+    const matureAt = BigInt(coin.createdAt) + 10n; // genesis maturity_anchors (Cluster)
+    await cluster.untilAll((s) => BigInt(s.anchorCount) > matureAt + 1n);
+    const spend = [{ outpoint: { txid: fromHex(coin.txid, 32, "txid"), index: coin.index }, amount: BigInt(coin.amount) }];
+    const pay = (fee: bigint, seed: number) => toHex(encodeMicroTx(buildTransfer({
+      keyPair: wallet.keyPair, spend, fee, to: [payTo(sigLock(accountFromSeed(new Uint8Array(32).fill(seed)).keyPair.publicKey), 100_000_000n)],
+    })));
+    const replacedOn = async (i: number) => metricSample(await (await fetch(cluster.nodes[i]!.metrics)).text(), "pc_node_mempool_replaced_total");
+    const replacedBefore = await Promise.all(cluster.nodes.map((_, i) => replacedOn(i)));
+    // One call, admitted in order (nothing can finalize in between): the first spend, 200
+    // replacements each 1 unit above the last accepted fee, then one with the minimum bump.
+    const fee0 = 1_000_000n;
+    const plusOne = Array.from({ length: 200 }, (_, i) => pay(fee0 + 1n, 100 + (i % 2)));
+    const bumped = pay(fee0 + fee0 / 10n, 102);
+    await Bun.sleep(2_500); // a full token bucket for 202 × 5 tokens
+    const results = await rpcCall<{ accepted: boolean; code?: string }[]>(target().rpc, "tx_submit", { txs: [pay(fee0, 99), ...plusOne, bumped] });
+    expect(results[0]!.accepted).toBe(true);
+    const refusedCodes = new Set(results.slice(1, -1).map((r) => (r.accepted ? "accepted" : r.code)));
+    expect([...refusedCodes]).toEqual(["MEMPOOL_RBF_FEE"]);
+    expect(results.at(-1)!.accepted).toBe(true);
+    // Peers heard of at most the one real replacement, never of the +1 bumps.
+    await cluster.keepsFinalizing(5n);
+    const replacedAfter = await Promise.all(cluster.nodes.map((_, i) => replacedOn(i)));
+    const growth = replacedAfter.map((x, i) => x - replacedBefore[i]!);
+    reportFigure("rbf_plus_one_live", { attempts: plusOne.length, refused: results.slice(1, -1).filter((r) => !r.accepted).length, replacementsPerValidator: growth });
+    for (const g of growth) expect(g).toBeLessThanOrEqual(1);
+  }, 240_000);
+
+  test("the same +1 bumps at the mempool itself: 8,800 attempts, none accepted", () => {
     const { view, ops } = fundedView(1);
     const pool = new Mempool({ minRelayFeePerByte: 0n, view, registry: new Registry() });
-    let fee = 10_000n;
+    const fee = 10_000n;
     expect(pool.admit([freeTx([ops[0]!], fee)], CTX)[0]!.ok).toBe(true);
     let accepted = 0;
     const attempts = 8_800;
     for (let i = 0; i < attempts; i++) {
-      const r = pool.admit([freeTx([ops[0]!], fee + 1n, { group: i % 2 })], CTX)[0]!;
-      if (r.ok) {
-        accepted++;
-        fee += 1n;
-      } else expect(r.error.code).toBe("MEMPOOL_RBF_FEE");
+      const r = pool.admit([freeTx([ops[0]!], fee + 1n, { group: 1 + (i % 2) })], CTX)[0]!;
+      if (r.ok) accepted++;
+      else expect(r.error.code).toBe("MEMPOOL_RBF_FEE");
     }
-    reportFigure("rbf_plus_one", { attempts, accepted });
+    reportFigure("rbf_plus_one_mempool", { attempts, accepted });
     expect(accepted).toBe(0);
     expect(pool.size).toBe(1);
   }, 60_000);
