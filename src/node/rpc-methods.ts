@@ -15,6 +15,7 @@ import type { Genesis } from "../genesis/genesis.ts";
 import { EXPLORER_REST_ROUTES, EXPLORER_RPC_COSTS, explorerRpcMethods, fameName, txStatusJson } from "./explorer-methods.ts";
 import { payoutProof, type PayoutEntry } from "../consensus/payout.ts";
 import { settlementDelay } from "../ledger/settlement.ts";
+import { DISCOVER_METHOD, openrpc } from "../rpc/descriptions.ts";
 
 export const anchorsPageMax = 200;
 export const addressUtxosMax = 1_000;
@@ -48,6 +49,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     };
   };
   return {
+    [DISCOVER_METHOD]: () => openrpc,
     ...explorerRpcMethods(node, store, genesis.k),
     phantom_status: () => {
       const tip = store.mintTip();

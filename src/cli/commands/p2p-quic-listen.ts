@@ -16,6 +16,7 @@ import { createRegistry, createNodeMetrics } from "../../metrics/registry.ts";
 import { parseHostPort, serveMetrics } from "../../metrics/server.ts";
 import { planRpcAuth, removeCookie, rpcTokenFromPlan, type RpcAuthPlan } from "../../rpc/auth.ts";
 import { startRpcServer } from "../../rpc/server.ts";
+import { openapi, openrpc } from "../../rpc/descriptions.ts";
 import { SqliteStore } from "../../store/sqlite-store.ts";
 import { createStoreMetrics } from "../../store/metrics.ts";
 import { PhantomNode } from "../../node/node.ts";
@@ -123,6 +124,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
     const rpc = startRpcServer({
       addr: config.rpcAddr, methods: nodeRpcMethods(node, store, genesis), rest: NODE_REST_ROUTES, registry, metrics: nodeMetrics, ready: () => node.ready(),
       token: rpcToken, rateLimit: { ratePerS: config.rpcRatePerS, burst: config.rpcBurst }, costs: NODE_RPC_COSTS, now: () => performance.now(),
+      descriptions: { openapi, openrpc },
     });
     opened.push(() => rpc.stop());
     rpcHolder.publish = rpc.publish;
