@@ -15,18 +15,13 @@ import { CliError } from "../args.ts";
 import { Supervisor, localnetBackoff, type Child } from "../supervisor.ts";
 import { ChildLog, errorColour } from "../child-log.ts";
 import { LocalnetStatus } from "../localnet-status.ts";
+import { selfCommand } from "../self-command.ts";
 import { parseGenesis, genesisLoadedLine } from "../../genesis/index.ts";
 import { devnetSeed } from "../../genesis/create.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
 import { toHex, equalBytes } from "../../crypto/bytes.ts";
 import { devnetMinerAccount } from "../../wallet/faucet.ts";
 import embeddedGenesis from "../../../genesis.toml" with { type: "text" };
-
-/** How to start this same program again (compiled binary or source checkout). */
-export function selfCommand(): string[] {
-  const main = Bun.main;
-  return main.endsWith(".ts") ? [process.execPath, main] : [process.execPath];
-}
 
 export const command: Command = {
   name: "localnet",
