@@ -2,10 +2,11 @@
  * Runs test files as separate `bun test` processes, `PHANTOM_TEST_JOBS` at a time
  * (default 2), for scripts/test. Most of the suite waits on real processes, sockets,
  * disks and timers rather than computing, so two files at once use 2 cores better than
- * one `bun test` running every file in turn. Files start slowest first (by the times of
- * the last run, kept in .test-times.json, git-ignored; new files first of all), so the
- * long ones do not end up alone at the end. Each file's output is printed as one block
- * when it ends, never interleaved.
+ * one `bun test` running every file in turn. Files start slowest first, so the long ones
+ * do not end up alone at the end: by the times of the last run here (.test-times.json,
+ * git-ignored), else by TYPICAL_S (a fresh clone has no times file); a file in
+ * neither counts UNKNOWN_S. Each file's output is printed as one block when it ends,
+ * never interleaved.
  *
  * The last line is always `[test-files] totals: P pass, F fail, S skip`. A file counts
  * at least one failure when its `bun test` exits non-zero without reporting a failed
@@ -21,6 +22,27 @@ import { join, relative, resolve } from "node:path";
 const ROOT = resolve(import.meta.dir, "..");
 const TIMES_FILE = join(ROOT, ".test-times.json");
 const PER_TEST_TIMEOUT_MS = 60_000;
+/**
+ * Seconds the slowest files took, measured one by one on the 2-core dev machine
+ * (2026-12-02, load ~8); only the start order depends on them.
+ */
+export const TYPICAL_S: Readonly<Record<string, number>> = {
+  "test/chaos/chaos.test.ts": 74,
+  "test/sim/sim-k64.test.ts": 71,
+  "test/sim/sim.test.ts": 64,
+  "test/wallet/wallet-scripts-e2e.test.ts": 33,
+  "test/store/crash.test.ts": 33,
+  "test/codec/fuzz.test.ts": 31,
+  "test/release/release.test.ts": 27,
+  "test/node/bad-input.test.ts": 15,
+  "test/wallet/wallet-cli.test.ts": 14,
+  "test/wallet/wallet-e2e.test.ts": 11,
+  "test/e2e/crash-recovery.test.ts": 10,
+  "test/node/node.test.ts": 10,
+  "test/e2e/localnet.test.ts": 10,
+};
+/** Most files take well under a second. */
+const UNKNOWN_S = 1;
 
 function positiveInt(name: string, fallback: number, max: number): number {
   const raw = process.env[name];
@@ -76,9 +98,9 @@ function readTimes(): Record<string, number> {
   }
 }
 
-/** Slowest first; files without a time (new) before all others; ties by name. */
-export function order(files: readonly string[], times: Readonly<Record<string, number>>): string[] {
-  const t = (f: string) => times[f] ?? Number.POSITIVE_INFINITY;
+/** Slowest first (last run's time, else the typical one, else UNKNOWN_S); ties by name. */
+export function order(files: readonly string[], times: Readonly<Record<string, number>>, typical: Readonly<Record<string, number>> = TYPICAL_S): string[] {
+  const t = (f: string) => times[f] ?? typical[f] ?? UNKNOWN_S;
   return [...files].sort((a, b) => (t(b) - t(a)) || (a < b ? -1 : a > b ? 1 : 0));
 }
 

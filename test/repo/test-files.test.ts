@@ -59,6 +59,9 @@ describe("scripts/test-files.ts", () => {
     expect(fileResult("f", " 3 pass\n 0 fail\n", 0, false, 1).fail).toBe(0);
     expect(fileResult("f", " 3 pass\n 0 fail\n", 1, false, 1)).toMatchObject({ pass: 3, fail: 1 });
     expect(fileResult("f", " 3 pass\n 2 fail\n", 1, false, 1)).toMatchObject({ fail: 2, problem: null });
-    expect(order(["a", "b", "c", "new"], { a: 1, b: 30, c: 5 })).toEqual(["new", "b", "c", "a"]);
+    // Last run's times win over typical ones; a file in neither counts 1 s.
+    expect(order(["a", "b", "c", "d", "new"], { a: 2, b: 30, c: 5 }, { a: 100, d: 10 })).toEqual(["b", "d", "c", "a", "new"]);
+    // A fresh clone (no times file): the typical slow files first.
+    expect(order(["test/a.test.ts", "test/chaos/chaos.test.ts", "test/sim/sim.test.ts"], {}).slice(0, 2)).toEqual(["test/chaos/chaos.test.ts", "test/sim/sim.test.ts"]);
   });
 });
