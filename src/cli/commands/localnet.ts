@@ -4,8 +4,9 @@
  * and metrics endpoints are. A child that exits is restarted with backoff (supervisor.ts)
  * while the others keep running. Each child logs to `<dir>/logs/<name>.log`; the terminal
  * shows a status line every few seconds (localnet-status.ts), restarts and errors (red),
- * and peer losses. The embedded genesis.toml is a public devnet whose validator keys
- * anyone can derive: for local use only.
+ * and peer losses. Children are this same program started again, through the same
+ * emulator when it runs under qemu-user (self-command.ts). The embedded genesis.toml
+ * is a public devnet whose validator keys anyone can derive: for local use only.
  */
 import { formatLogLine } from "../log-line.ts";
 import { mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
