@@ -197,13 +197,18 @@ export class PhantomNode {
     await this.opts.transport.close();
   }
 
-  /** Ready: store replayed and connected to enough validators to reach a quorum of stake. */
+  /**
+   * Ready: store replayed and connected to enough validators to reach a quorum of the
+   * stake the ledger holds now (slashed stake no longer counts).
+   */
   ready(): boolean {
     if (!this.replayed || this.failStop.failed) return false;
-    const g = this.opts.genesis;
-    let stake = g.validators[this.validator]!.stake;
-    for (const p of this.peers.readyPeers()) stake += g.validators[p.validator]!.stake;
-    return stake * 3n > g.totalStake * 2n;
+    const table = this.opts.store.stakeTable(); // empty before the first anchor: the genesis stakes
+    const stakes = table.length > 0 ? table.map((e) => e.stakeUnits) : this.opts.genesis.validators.map((v) => v.stake);
+    const total = stakes.reduce((a, b) => a + b, 0n);
+    let stake = stakes[this.validator] ?? 0n;
+    for (const p of this.peers.readyPeers()) stake += stakes[p.validator] ?? 0n;
+    return total > 0n && stake * 3n > total * 2n;
   }
 
   // ---------------------------------------------------------------- start-up
