@@ -285,6 +285,7 @@ export class ConsensusEngine {
     }
     for (const other of this.dag.sameSeq(h.creator, h.seq)) this.recordEquivocation(other.event, e, result);
     const node = this.dag.insert(e, key, parents, h.seq > 0 && slots[0] !== null);
+    node.tainted = parents.some((p) => p.tainted || p.round < this.linkRoundMin());
     // lowest-after first: x's own creator counts through x itself when x strongly sees.
     this.dag.updateLowestAfter(node);
     assignRound(this.dag, this.weightsOf, node);
@@ -417,15 +418,17 @@ export class ConsensusEngine {
   }
 
   /**
-   * Whether this creator's chain looks excluded: its oldest event that no other creator's
-   * newest event has seen is more than ANCIENT_ROUNDS rounds below the other creators'
-   * highest head. Peers then most likely dropped or cannot place it (it was created while
+   * Whether this creator's chain looks excluded: its newest event is tainted, or its oldest
+   * event that no other creator's newest event has seen is more than ANCIENT_ROUNDS rounds
+   * below the other creators' highest head. Peers then most likely dropped or cannot place it (it was created while
    * this node was paused, partitioned or behind), and every later event chains on it: the
    * creator should re-root (createEvent with `reroot`).
    */
   chainStalled(creator: number): boolean {
     const own = this.dag.topSeq[creator]!;
     if (own === NONE || this.ctx.k < 2) return false;
+    // Nobody honest links to a tainted event (chooseOtherParents): re-root now.
+    if (this.dag.get(this.dag.topSerial[creator]!)?.tainted === true) return true;
     let acked = NONE;
     let headsRound = NONE;
     for (let c = 0; c < this.ctx.k; c++) {
@@ -452,14 +455,24 @@ export class ConsensusEngine {
     return this.newestSignedByCreator[creator];
   }
 
+  /**
+   * Rounds below this are "far below the decided round": a node up to horizon/2 + 8 rounds
+   * ahead may have pruned them (it prunes below its decided round - horizon - 8).
+   */
+  private linkRoundMin(): number {
+    return this.lastDecidedRound - (this.horizonRounds >> 1);
+  }
+
   private chooseOtherParents(creator: number, self: DagNode | undefined): DagNode[] {
     const ranked: { node: DagNode; gain: number }[] = [];
     // Heads far below the decided round are skipped: peers may have pruned their ancestry.
-    const roundMin = this.lastDecidedRound - (this.horizonRounds >> 1);
+    // So are tainted heads, which reach such a link (a late event, a Byzantine staircase):
+    // a node ahead may have dropped that link and could not place our event (SPEC_CONSENSUS §12).
+    const roundMin = this.linkRoundMin();
     for (let c = 0; c < this.ctx.k; c++) {
       if (c === creator) continue;
       const head = this.dag.get(this.dag.topSerial[c]!);
-      if (head === undefined || head.round < roundMin) continue;
+      if (head === undefined || head.round < roundMin || head.tainted) continue;
       const seen = self === undefined ? NONE : self.hbSeq[c]!;
       ranked.push({ node: head, gain: head.seq - seen });
     }
