@@ -47,6 +47,9 @@ export interface DagNode {
   done: boolean;
   /** Found stale: received too late to be ordered (SPEC_CONSENSUS §10); `done` is set too. */
   stale: boolean;
+  /** Once ordered: its round received and the median-Lamport part of its consensus time; -1 before. */
+  roundReceived: number;
+  medianLamport: number;
 }
 
 export function hasForkBit(n: DagNode, c: number): boolean {
@@ -136,7 +139,7 @@ export class Dag {
       serial: this.nextSerial++, event, key, creator: h.creator, seq: h.seq, lamport: h.lamport,
       parents: parents.map((p) => p.serial), selfParent: hasSelfParent ? parents[0]!.serial : NONE,
       hbSeq, hbRef, forkLo: 0, forkHi: 0, forkTips: null, round: 0, witness: false, la: null, stronglySeen: null,
-      votes: null, fame: NONE, done: false, stale: false,
+      votes: null, fame: NONE, done: false, stale: false, roundReceived: NONE, medianLamport: NONE,
     };
     for (const p of parents) {
       node.forkLo = (node.forkLo | p.forkLo) >>> 0;
