@@ -48,6 +48,12 @@ describe.skipIf(unavailable !== undefined)("Quint model (docs/quint)", () => {
     expect(r.code).toBe(0);
   }, TIMEOUT_MS);
 
+  test("scenario test k = 7: unequal stakes, a fork, rounds decided and ordered", () => {
+    const r = quint(["test", "--backend", "typescript", "--max-samples", "1", "phantom_k7_test.qnt"]);
+    expect(r.out).toContain("1 passing");
+    expect(r.code).toBe(0);
+  }, TIMEOUT_MS);
+
   test("k = 4, one Byzantine: agreement, decisions, stake conservation hold on random runs", () => {
     const r = simulate("phantom_k4.qnt", "inv", 4, 60, "0x5eed4");
     expect(r.out).toContain("[ok] No violation found");
