@@ -22,7 +22,9 @@ function ensureQuint(): string | undefined {
     encoding: "utf8",
     timeout: 300_000,
   });
-  if (r.status !== 0 || !existsSync(QUINT)) return `scripts/setup-quint failed: ${(r.stderr ?? "").trim().slice(-400)}`;
+  if (r.status !== 0 || !existsSync(QUINT)) {
+    return `scripts/setup-quint failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? "").trim().slice(-400)}`;
+  }
   return undefined;
 }
 
