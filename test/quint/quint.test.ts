@@ -6,35 +6,10 @@
  * say so. Seeds are fixed so CI is repeatable; scripts/quint-long runs random seeds longer.
  */
 import { describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-
-const ROOT = join(import.meta.dir, "../..");
-const MODEL_DIR = join(ROOT, "docs/quint");
-const QUINT_HOME = process.env.QUINT_HOME ?? join(ROOT, ".tools/quint");
-const QUINT = join(QUINT_HOME, "node_modules/.bin/quint");
-const TIMEOUT_MS = 120_000;
-
-function ensureQuint(): string | undefined {
-  const r = spawnSync("bash", [join(ROOT, "scripts/setup-quint")], {
-    env: { ...process.env, QUINT_HOME },
-    encoding: "utf8",
-    timeout: 300_000,
-  });
-  if (r.status !== 0 || !existsSync(QUINT)) {
-    return `scripts/setup-quint failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? "").trim().slice(-400)}`;
-  }
-  return undefined;
-}
+import { ensureQuint, quint, QUINT_TIMEOUT_MS as TIMEOUT_MS } from "./quint-cli.ts";
 
 const unavailable = ensureQuint();
 if (unavailable !== undefined) console.warn(`[quint] SKIPPING the Quint model tests: ${unavailable}`);
-
-function quint(args: string[]): { code: number; out: string } {
-  const r = spawnSync(QUINT, args, { cwd: MODEL_DIR, encoding: "utf8", timeout: TIMEOUT_MS });
-  return { code: r.status ?? -1, out: `${r.stdout ?? ""}${r.stderr ?? ""}` };
-}
 
 function simulate(file: string, invariant: string, samples: number, steps: number, seed: string) {
   return quint([
