@@ -61,6 +61,17 @@ export interface Rejection {
   message: string;
 }
 
+/** What describe() reports about one event (fame: -1 undecided, 0 not famous, 1 famous; non-witnesses -1). */
+export interface EventFacts {
+  round: number;
+  witness: boolean;
+  fame: number;
+  forkLo: number;
+  forkHi: number;
+  roundReceived: number;
+  medianLamport: number;
+}
+
 export interface AddResult {
   accepted: SignedEvent[];
   rejected: Rejection[];
@@ -290,6 +301,10 @@ export class ConsensusEngine {
     this.dag.updateLowestAfter(node);
     assignRound(this.dag, this.weightsOf, node);
     this.dag.registerRound(node);
+    // A witness of an already decided round: voting would decide it not famous (SPEC_CONSENSUS
+    // §8, late-witness rule), so record that now. Whether it came in the batch that decided its
+    // round (voted 0) or after (never voted on), describe() then reports the same fame.
+    if (node.witness && node.round <= this.lastDecidedRound) node.fame = 0;
     return node;
   }
 
@@ -524,10 +539,16 @@ export class ConsensusEngine {
     return { ...recentDagEvents(this.dag, Math.max(0, Math.floor(limit))), lastDecidedRound: this.lastDecidedRound };
   }
 
-  /** Round and witness facts of an event in memory (tests, metrics, debugging). */
-  describe(id: Uint8Array): { round: number; witness: boolean; fame: number; forkLo: number; forkHi: number } | undefined {
+  /**
+   * Round, witness and fame facts of an event in memory (tests, metrics, debugging); once it is
+   * ordered, its round received and consensus time's median-Lamport part (-1 before, and for
+   * stale events).
+   */
+  describe(id: Uint8Array): EventFacts | undefined {
     const n = this.dag.getByKey(idKey(id));
-    return n === undefined ? undefined : { round: n.round, witness: n.witness, fame: n.fame, forkLo: n.forkLo, forkHi: n.forkHi };
+    return n === undefined
+      ? undefined
+      : { round: n.round, witness: n.witness, fame: n.fame, forkLo: n.forkLo, forkHi: n.forkHi, roundReceived: n.roundReceived, medianLamport: n.medianLamport };
   }
 }
 
