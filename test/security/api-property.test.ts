@@ -6,6 +6,7 @@
 // params are always RPC_BAD_PARAMS. PHANTOM_PROPERTY_SEED picks another seed.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Cluster } from "./cluster.ts";
+import { seededRandom } from "../quic/lossy-proxy.ts";
 
 const SEED = Number(process.env.PHANTOM_PROPERTY_SEED ?? "13");
 const RPC_CASES = 300;
@@ -31,18 +32,7 @@ interface OpenRpc { methods: Method[]; components: { errors: Record<string, Erro
 interface Operation { "x-rpc-method"?: string; parameters?: Param[]; responses: Record<string, unknown> }
 interface OpenApi { paths: Record<string, Record<string, Operation>> }
 
-/** mulberry32: a small seeded PRNG (tests only; the node never sees it). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+const rand = seededRandom(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
 const hex = (bytes: number) => Array.from({ length: bytes * 2 }, () => "0123456789abcdef"[int(16)]).join("");
