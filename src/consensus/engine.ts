@@ -19,6 +19,7 @@ import { buildEventHeader, type HeaderParent } from "./header.ts";
 import { effectiveParents, isAncientRound, maxParentRound } from "./ancient.ts";
 import { recentDagEvents, type DagView } from "./dag-view.ts";
 import { ANCIENT_ROUNDS, COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
+import { configFingerprint, decodeEngineState, encodeEngineState } from "./engine-state.ts";
 
 export { buildEventHeader } from "./header.ts";
 
@@ -129,6 +130,29 @@ export class ConsensusEngine {
     this.ctx = { k, shard: cfg.shard, parentsMax: cfg.parentsMax };
     this.horizonRounds = cfg.horizonRounds ?? HORIZON_ROUNDS_DEFAULT;
     this.newestSignedByCreator = new Array<SignedEvent | undefined>(k).fill(undefined);
+  }
+
+  /**
+   * The full state as deterministic bytes (engine-state.ts): an engine restored with
+   * fromState and fed the events that follow produces exactly what this one produces.
+   */
+  exportState(): Uint8Array {
+    const internals = {
+      dag: this.dag, orphans: this.orphans, evidencePairs: this.evidencePairs, pendingEvidence: this.pendingEvidence,
+      lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount, newestSigned: this.newestSignedByCreator,
+    };
+    return encodeEngineState(internals, configFingerprint(this.cfg, this.horizonRounds));
+  }
+
+  /** An engine restored from exportState bytes; EngineStateError when they do not fit `cfg`. */
+  static fromState(cfg: EngineConfig, bytes: Uint8Array): ConsensusEngine {
+    const engine = new ConsensusEngine(cfg);
+    const s = decodeEngineState(bytes, configFingerprint(cfg, engine.horizonRounds), engine.dag, engine.orphans, engine.evidencePairs);
+    engine.pendingEvidence = s.pendingEvidence;
+    engine.lastDecidedRound = s.lastDecidedRound;
+    engine.finalizedCount = s.finalizedCount;
+    s.newestSigned.forEach((e, c) => { engine.newestSignedByCreator[c] = e; });
+    return engine;
   }
 
   addEvents(events: SignedEvent[], opts: AddOptions = {}): AddResult {
