@@ -40,9 +40,12 @@ import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
 import { FailStop, isFatal } from "./fail-stop.ts";
 import { NodeSeries, seriesSampleMs } from "./node-series.ts";
+import { NodeSnapshots, SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, engineConfigFromGenesis } from "./snapshots.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
+/** A `replay_progress` log line every this many replayed events. */
+export const replayProgressEvents = 100_000;
 /** Evidence items waiting to be put on chain. */
 export const evidenceQueueMax = 256;
 /** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
@@ -86,10 +89,17 @@ export interface NodeOptions {
   onAnchor?(info: AppliedAnchorInfo): void;
   /** Where fatal errors go (the CLI's exits the process); by default the node only stops itself. */
   failStop?: FailStop;
+  /** Anchors between consensus snapshots (0: only at clean shutdown); default SNAPSHOT_INTERVAL_ANCHORS_DEFAULT. */
+  snapshotIntervalAnchors?: number;
+  /** Prune stored events of rounds more than this many below the last decided round (0: keep all; docs/STORAGE.md "Pruning"). */
+  pruneKeepRounds?: number;
 }
 
 export class PhantomNode {
-  readonly engine: ConsensusEngine;
+  /** Replaced once, at start-up, by the engine restored from a snapshot. */
+  private engineNow: ConsensusEngine;
+  /** Consensus snapshots: written every N anchors and at clean shutdown, loaded at start-up. */
+  readonly snapshots: NodeSnapshots;
   readonly mempool: Mempool;
   /** Persists the mempool and records what became of each accepted tx (tx_status). */
   readonly txLife: TxLifecycle;
@@ -131,13 +141,9 @@ export class PhantomNode {
     this.daWatch = new DataAvailabilityWatch({ publicKeys: g.validators.map((v) => v.publicKey), shardCount: g.shardCount, parentsMax: g.parentsMax });
     // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
     this.ledgerParams = { ...ledgerParamsFromGenesis(g), verify: this.sigCache.verify };
-    this.engine = new ConsensusEngine({
-      committee: { publicKeys: g.validators.map((v) => v.publicKey), stakes: g.validators.map((v) => v.stake) },
-      coinRoundInterval: g.coinRoundInterval,
-      parentsMax: g.parentsMax,
-      shard: 0,
-      horizonRounds: g.horizonRounds,
-    });
+    const engineConfig = engineConfigFromGenesis(g);
+    this.engineNow = new ConsensusEngine(engineConfig);
+    this.snapshots = new NodeSnapshots(opts.store, engineConfig, opts.snapshotIntervalAnchors ?? SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, opts.log);
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
@@ -156,6 +162,10 @@ export class PhantomNode {
       log: opts.log,
       boundary: (where, close, fn) => this.failStop.connection(where, close, fn),
     });
+  }
+
+  get engine(): ConsensusEngine {
+    return this.engineNow;
   }
 
   get validator(): number {
@@ -179,6 +189,15 @@ export class PhantomNode {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    // A clean shutdown leaves a snapshot, so the next start replays (almost) nothing.
+    if (this.replayed && !this.failStop.failed) {
+      try {
+        this.snapshots.write(this.engine);
+      } catch (e) {
+        if (!isPhantomError(e)) throw e;
+        this.opts.log({ type: "snapshot_write_failed", code: e.code, message: e.message });
+      }
+    }
     this.peers.closeAll("shutdown");
     await this.opts.transport.close();
   }
@@ -194,19 +213,52 @@ export class PhantomNode {
 
   // ---------------------------------------------------------------- start-up
 
+  /**
+   * Restores the engine from the newest usable snapshot (or starts empty) and replays the
+   * events stored after it, in store order (docs/STORAGE.md "Snapshots").
+   */
   private replay(): void {
+    const snapshot = this.snapshots.load(this.chain.nextAnchorIndex());
+    const from = snapshot?.eventSeqNo ?? 0n;
+    if (snapshot !== null) {
+      this.engineNow = snapshot.engine;
+      this.holdRestored();
+      this.opts.log({ type: "snapshot_loaded", anchorCount: snapshot.anchorCount.toString(), eventSeqNo: snapshot.eventSeqNo.toString(), dagEvents: snapshot.engine.stats().events });
+    }
+    const total = this.opts.store.eventCountAfter(from);
+    let done = 0;
     let batch: SignedEvent[] = [];
     const flush = () => {
       this.afterAdd(this.engine.addEvents(batch, { trusted: true }), null);
+      const before = done;
+      done += batch.length;
       batch = [];
+      if (Math.floor(done / replayProgressEvents) > Math.floor(before / replayProgressEvents)) {
+        this.opts.log({ type: "replay_progress", events: done, of: total, nextAnchor: this.chain.nextAnchorIndex().toString() });
+      }
     };
-    for (const e of this.opts.store.allEventsInInsertOrder()) {
+    for (const e of this.opts.store.allEventsInInsertOrder(from)) {
       batch.push(e);
       if (batch.length >= replayBatchEvents) flush();
     }
     flush();
     this.replayed = true;
-    this.opts.log({ type: "store_replayed", events: this.opts.store.eventCount(), nextAnchor: this.chain.nextAnchorIndex().toString(), highestSeq: this.engine.highestSeq() });
+    this.opts.log({
+      type: "store_replayed", events: this.opts.store.eventCount(), replayedEvents: done, fromSnapshot: snapshot !== null,
+      nextAnchor: this.chain.nextAnchorIndex().toString(), highestSeq: this.engine.highestSeq(),
+    });
+  }
+
+  /**
+   * The events a snapshot put in memory were not "accepted" in this process: what those of
+   * other validators carry and that is not final yet is held as a full replay would hold it.
+   */
+  private holdRestored(): void {
+    const all = this.engine.highestSeq().map(() => -1);
+    for (const e of this.engine.eventsAfter(all, Number.MAX_SAFE_INTEGER)) {
+      if (e.header.creator === this.validator || equalBytes(e.header.payloadDigest, EMPTY_DIGEST)) continue;
+      if (this.index.anchorOfEvent(e.id) === undefined) this.holdCarried(e);
+    }
   }
 
   // ---------------------------------------------------------------- peers
@@ -363,6 +415,8 @@ export class PhantomNode {
       this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && (o.kind === "micro" || o.kind === "mint")).length);
       this.opts.onAnchor?.(info);
     }
+    // Every accepted event is stored by now and the ledger applied every final anchor.
+    if (this.replayed && !this.stopped) this.snapshots.afterAnchors(this.engine);
   }
 
   /**

@@ -1,0 +1,102 @@
+/**
+ * When the node writes consensus snapshots and which one it starts from (docs/STORAGE.md
+ * "Snapshots"). Start-up takes the newest snapshot that is intact, decodes under this
+ * genesis and is not ahead of the ledger; each one passed over is logged as a
+ * `snapshot_ignored` warning with a typed code, and without one the node replays the
+ * whole store as before.
+ */
+import { ConsensusEngine, type EngineConfig } from "../consensus/engine.ts";
+import { PhantomError, isPhantomError } from "../errors.ts";
+import type { Genesis } from "../genesis/genesis.ts";
+import { SnapshotStore } from "../store/snapshot-store.ts";
+import type { SqliteStore } from "../store/sqlite-store.ts";
+
+/** Anchors between two snapshots by default (a restart replays at most about this many anchors' events). */
+export const SNAPSHOT_INTERVAL_ANCHORS_DEFAULT = 1_000;
+
+export type SnapshotErrorCode = "SNAPSHOT_CHECKSUM" | "SNAPSHOT_AHEAD_OF_LEDGER" | "SNAPSHOT_AHEAD_OF_STORE" | "SNAPSHOT_REQUIRED";
+
+export class SnapshotError extends PhantomError<SnapshotErrorCode> {
+  constructor(code: SnapshotErrorCode, message: string) {
+    super(code, message);
+    this.name = "SnapshotError";
+  }
+}
+
+export function engineConfigFromGenesis(g: Genesis): EngineConfig {
+  return {
+    committee: { publicKeys: g.validators.map((v) => v.publicKey), stakes: g.validators.map((v) => v.stake) },
+    coinRoundInterval: g.coinRoundInterval,
+    parentsMax: g.parentsMax,
+    shard: 0,
+    horizonRounds: g.horizonRounds,
+  };
+}
+
+export interface LoadedSnapshot {
+  engine: ConsensusEngine;
+  anchorCount: bigint;
+  /** Replay the stored events after this position. */
+  eventSeqNo: bigint;
+}
+
+export class NodeSnapshots {
+  readonly rows: SnapshotStore;
+  private lastAnchorCount = 0n;
+
+  constructor(
+    store: SqliteStore,
+    private readonly cfg: EngineConfig,
+    /** 0: only on clean shutdown. */
+    private readonly intervalAnchors: number,
+    private readonly log: (line: Record<string, unknown>) => void,
+  ) {
+    this.rows = new SnapshotStore(store);
+  }
+
+  /** The newest usable snapshot, or null (full replay). `ledgerNextAnchor`: the ledger's next anchor index. */
+  load(ledgerNextAnchor: bigint): LoadedSnapshot | null {
+    const lastSeqNo = this.rows.lastEventSeqNo();
+    for (const s of this.rows.list()) {
+      try {
+        if (!s.intact) throw new SnapshotError("SNAPSHOT_CHECKSUM", "snapshot row does not match its checksum (damaged)");
+        if (s.anchorCount > ledgerNextAnchor) {
+          throw new SnapshotError("SNAPSHOT_AHEAD_OF_LEDGER", `snapshot covers ${s.anchorCount} anchors, the ledger has applied ${ledgerNextAnchor}`);
+        }
+        if (s.eventSeqNo > lastSeqNo) throw new SnapshotError("SNAPSHOT_AHEAD_OF_STORE", `snapshot covers store position ${s.eventSeqNo}, the store ends at ${lastSeqNo}`);
+        const engine = ConsensusEngine.fromState(this.cfg, s.engineState);
+        if (engine.stats().finalizedCount !== s.anchorCount) {
+          throw new SnapshotError("SNAPSHOT_CHECKSUM", `snapshot row says ${s.anchorCount} anchors, its engine state ${engine.stats().finalizedCount}`);
+        }
+        this.lastAnchorCount = s.anchorCount;
+        return { engine, anchorCount: s.anchorCount, eventSeqNo: s.eventSeqNo };
+      } catch (e) {
+        if (!isPhantomError(e)) throw e;
+        this.log({ type: "snapshot_ignored", level: "warning", code: e.code, anchorCount: s.anchorCount.toString(), message: e.message });
+      }
+    }
+    return null;
+  }
+
+  /** After anchors were applied: writes a snapshot when `intervalAnchors` have passed since the last one. */
+  afterAnchors(engine: ConsensusEngine): void {
+    if (this.intervalAnchors <= 0) return;
+    const count = engine.stats().finalizedCount;
+    if (count - this.lastAnchorCount >= BigInt(this.intervalAnchors)) this.write(engine);
+  }
+
+  /**
+   * Writes the engine's state now. The caller guarantees every event in the engine is
+   * stored and every stored event is in the engine (the node calls this between event
+   * batches, after their store write), and that the ledger applied every final anchor.
+   */
+  write(engine: ConsensusEngine): void {
+    const anchorCount = engine.stats().finalizedCount;
+    this.rows.write({ anchorCount, eventSeqNo: this.rows.lastEventSeqNo(), engineState: engine.exportState() });
+    this.lastAnchorCount = anchorCount;
+  }
+
+  newestEventSeqNo(): bigint | undefined {
+    return this.rows.list().find((s) => s.intact)?.eventSeqNo;
+  }
+}
