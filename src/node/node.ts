@@ -41,6 +41,8 @@ import type { ValidatorIdentity } from "./keys.ts";
 import { FailStop, isFatal } from "./fail-stop.ts";
 import { NodeSeries, seriesSampleMs } from "./node-series.ts";
 import { NodeSnapshots, SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, engineConfigFromGenesis } from "./snapshots.ts";
+import { NodePruning, checkPruneKeepRounds } from "./pruning.ts";
+import { settlementDelay } from "../ledger/settlement.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
@@ -100,6 +102,8 @@ export class PhantomNode {
   private engineNow: ConsensusEngine;
   /** Consensus snapshots: written every N anchors and at clean shutdown, loaded at start-up. */
   readonly snapshots: NodeSnapshots;
+  /** Deletes old events and payloads after snapshots (--prune_keep_rounds). */
+  readonly pruning: NodePruning;
   readonly mempool: Mempool;
   /** Persists the mempool and records what became of each accepted tx (tx_status). */
   readonly txLife: TxLifecycle;
@@ -144,6 +148,10 @@ export class PhantomNode {
     const engineConfig = engineConfigFromGenesis(g);
     this.engineNow = new ConsensusEngine(engineConfig);
     this.snapshots = new NodeSnapshots(opts.store, engineConfig, opts.snapshotIntervalAnchors ?? SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, opts.log);
+    checkPruneKeepRounds(opts.pruneKeepRounds ?? 0, g.horizonRounds);
+    // The ledger reads the events of the fee settlement window back from the store after a restart.
+    const keepAnchors = (this.ledgerParams.economics ? settlementDelay(this.ledgerParams.economics) : 0n) + 16n;
+    this.pruning = new NodePruning(opts.store, opts.pruneKeepRounds ?? 0, g.k, keepAnchors, opts.log);
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
@@ -174,6 +182,7 @@ export class PhantomNode {
 
   /** Replays the store into the engine, starts listening, dialing and the timers. */
   async start(): Promise<void> {
+    this.pruning.prepare();
     this.replay();
     this.opts.log({ type: "mempool_restored", ...this.txLife.restore(this.mempool, this.opts.store, this.validationContext()) });
     await this.opts.transport.listen((link) => this.attach(link));
@@ -218,10 +227,11 @@ export class PhantomNode {
    * events stored after it, in store order (docs/STORAGE.md "Snapshots").
    */
   private replay(): void {
-    const snapshot = this.snapshots.load(this.chain.nextAnchorIndex());
+    const snapshot = this.snapshots.load(this.chain.nextAnchorIndex(), this.pruning.store.prunedThrough());
     const from = snapshot?.eventSeqNo ?? 0n;
     if (snapshot !== null) {
       this.engineNow = snapshot.engine;
+      this.pruning.noteSnapshot(snapshot.eventSeqNo, snapshot.engine.stats().maxRound);
       this.holdRestored();
       this.opts.log({ type: "snapshot_loaded", anchorCount: snapshot.anchorCount.toString(), eventSeqNo: snapshot.eventSeqNo.toString(), dagEvents: snapshot.engine.stats().events });
     }
@@ -318,7 +328,7 @@ export class PhantomNode {
         case "events":
           return this.onEvents(peer, m.items);
         case "sync_request":
-          return syncAnswer(this.opts.store, m.highestSeq, this.signServe).forEach((r) => peer.send(r));
+          return syncAnswer(this.opts.store, m.highestSeq, this.signServe, this.pruning.prunedSeqs()).forEach((r) => peer.send(r));
         case "txs":
           return this.onTxs(peer, m.txs);
         case "get_payload":
@@ -331,6 +341,8 @@ export class PhantomNode {
           if (e) this.servedMismatch(peer, e, m.payload, m.serveSignature);
           return;
         }
+        case "history_pruned":
+          return this.onHistoryPruned(peer, m.prunedSeqs);
         case "hello":
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
@@ -339,6 +351,18 @@ export class PhantomNode {
       this.peers.misbehaved(peer, PENALTY.malformed, e.code);
     }
   }
+
+  /**
+   * A peer pruned history we lack: it cannot bring us up from there (an empty or old store
+   * needs `phantom snapshot restore`, docs/OPERATIONS.md §7). Logged once per peer.
+   */
+  private onHistoryPruned(peer: Peer, prunedSeqs: readonly number[]): void {
+    this.metrics.eventsRejected.inc({ code: "P2P_HISTORY_PRUNED" });
+    if (this.historyPrunedBy.has(peer.validator)) return;
+    this.historyPrunedBy.add(peer.validator);
+    this.opts.log({ type: "peer_history_pruned", level: "warning", code: "P2P_HISTORY_PRUNED", validator: peer.validator, prunedSeqs, highestSeq: this.engine.highestSeq() });
+  }
+  private readonly historyPrunedBy = new Set<number>();
 
   // ---------------------------------------------------------------- events
 
@@ -416,7 +440,12 @@ export class PhantomNode {
       this.opts.onAnchor?.(info);
     }
     // Every accepted event is stored by now and the ledger applied every final anchor.
-    if (this.replayed && !this.stopped) this.snapshots.afterAnchors(this.engine);
+    if (!this.replayed || this.stopped) return;
+    const written = this.snapshots.afterAnchors(this.engine);
+    if (written === undefined) return;
+    const stats = this.engine.stats();
+    this.pruning.noteSnapshot(written, stats.maxRound);
+    this.pruning.run(stats.lastDecidedRound, this.snapshots.coveredSeqNos(), this.chain.nextAnchorIndex());
   }
 
   /**

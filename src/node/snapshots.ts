@@ -14,7 +14,7 @@ import type { SqliteStore } from "../store/sqlite-store.ts";
 /** Anchors between two snapshots by default (a restart replays at most about this many anchors' events). */
 export const SNAPSHOT_INTERVAL_ANCHORS_DEFAULT = 1_000;
 
-export type SnapshotErrorCode = "SNAPSHOT_CHECKSUM" | "SNAPSHOT_AHEAD_OF_LEDGER" | "SNAPSHOT_AHEAD_OF_STORE" | "SNAPSHOT_REQUIRED";
+export type SnapshotErrorCode = "SNAPSHOT_CHECKSUM" | "SNAPSHOT_AHEAD_OF_LEDGER" | "SNAPSHOT_AHEAD_OF_STORE" | "SNAPSHOT_BEFORE_PRUNED" | "SNAPSHOT_REQUIRED";
 
 export class SnapshotError extends PhantomError<SnapshotErrorCode> {
   constructor(code: SnapshotErrorCode, message: string) {
@@ -54,8 +54,12 @@ export class NodeSnapshots {
     this.rows = new SnapshotStore(store);
   }
 
-  /** The newest usable snapshot, or null (full replay). `ledgerNextAnchor`: the ledger's next anchor index. */
-  load(ledgerNextAnchor: bigint): LoadedSnapshot | null {
+  /**
+   * The newest usable snapshot, or null (full replay). `ledgerNextAnchor`: the ledger's next
+   * anchor index; `prunedThrough`: the store position through which events were pruned
+   * (a snapshot must cover it, and without one the store cannot be replayed: SNAPSHOT_REQUIRED).
+   */
+  load(ledgerNextAnchor: bigint, prunedThrough = 0n): LoadedSnapshot | null {
     const lastSeqNo = this.rows.lastEventSeqNo();
     for (const s of this.rows.list()) {
       try {
@@ -64,6 +68,7 @@ export class NodeSnapshots {
           throw new SnapshotError("SNAPSHOT_AHEAD_OF_LEDGER", `snapshot covers ${s.anchorCount} anchors, the ledger has applied ${ledgerNextAnchor}`);
         }
         if (s.eventSeqNo > lastSeqNo) throw new SnapshotError("SNAPSHOT_AHEAD_OF_STORE", `snapshot covers store position ${s.eventSeqNo}, the store ends at ${lastSeqNo}`);
+        if (s.eventSeqNo < prunedThrough) throw new SnapshotError("SNAPSHOT_BEFORE_PRUNED", `snapshot covers store position ${s.eventSeqNo}, events were pruned through ${prunedThrough}`);
         const engine = ConsensusEngine.fromState(this.cfg, s.engineState);
         if (engine.stats().finalizedCount !== s.anchorCount) {
           throw new SnapshotError("SNAPSHOT_CHECKSUM", `snapshot row says ${s.anchorCount} anchors, its engine state ${engine.stats().finalizedCount}`);
@@ -75,14 +80,17 @@ export class NodeSnapshots {
         this.log({ type: "snapshot_ignored", level: "warning", code: e.code, anchorCount: s.anchorCount.toString(), message: e.message });
       }
     }
+    if (prunedThrough > 0n) {
+      throw new SnapshotError("SNAPSHOT_REQUIRED", `the store was pruned through position ${prunedThrough} and holds no usable snapshot, so it cannot be replayed; restore one with \`phantom snapshot restore\` (docs/OPERATIONS.md §7)`);
+    }
     return null;
   }
 
-  /** After anchors were applied: writes a snapshot when `intervalAnchors` have passed since the last one. */
-  afterAnchors(engine: ConsensusEngine): void {
-    if (this.intervalAnchors <= 0) return;
+  /** After anchors were applied: writes a snapshot when `intervalAnchors` have passed since the last one; its store position, or undefined. */
+  afterAnchors(engine: ConsensusEngine): bigint | undefined {
+    if (this.intervalAnchors <= 0) return undefined;
     const count = engine.stats().finalizedCount;
-    if (count - this.lastAnchorCount >= BigInt(this.intervalAnchors)) this.write(engine);
+    return count - this.lastAnchorCount >= BigInt(this.intervalAnchors) ? this.write(engine) : undefined;
   }
 
   /**
@@ -90,13 +98,16 @@ export class NodeSnapshots {
    * stored and every stored event is in the engine (the node calls this between event
    * batches, after their store write), and that the ledger applied every final anchor.
    */
-  write(engine: ConsensusEngine): void {
+  write(engine: ConsensusEngine): bigint {
     const anchorCount = engine.stats().finalizedCount;
-    this.rows.write({ anchorCount, eventSeqNo: this.rows.lastEventSeqNo(), engineState: engine.exportState() });
+    const eventSeqNo = this.rows.lastEventSeqNo();
+    this.rows.write({ anchorCount, eventSeqNo, engineState: engine.exportState() });
     this.lastAnchorCount = anchorCount;
+    return eventSeqNo;
   }
 
-  newestEventSeqNo(): bigint | undefined {
-    return this.rows.list().find((s) => s.intact)?.eventSeqNo;
+  /** Store positions covered by the stored, intact snapshots. */
+  coveredSeqNos(): bigint[] {
+    return this.rows.list().filter((s) => s.intact).map((s) => s.eventSeqNo);
   }
 }

@@ -51,13 +51,17 @@ export function eventMessages(store: EventSource, events: readonly SignedEvent[]
 
 /**
  * The answer to `sync_request`: the events above the peer's highest seq per creator,
+ * preceded by `history_pruned` when some of them were pruned here (docs/P2P.md),
  * bounded, in the order this node stored them (a topological order). Not re-sorted: a
  * node far behind then inserts them as this node did, so it never prunes a round before
  * this node had, and never drops as ancient an event this node inserted and others built
  * on (SPEC_CONSENSUS §12).
  */
-export function syncAnswer(store: EventSource, highestSeq: readonly number[], signServe: SignServe): P2pMessage[] {
-  return eventMessages(store, store.eventsAfterInStoreOrder(highestSeq, syncResponseEventsMax), signServe);
+export function syncAnswer(store: EventSource, highestSeq: readonly number[], signServe: SignServe, prunedSeqs: readonly number[] = []): P2pMessage[] {
+  const events = eventMessages(store, store.eventsAfterInStoreOrder(highestSeq, syncResponseEventsMax), signServe);
+  // The peer lacks events this store pruned: say so (typed), then send what is left.
+  const behind = prunedSeqs.some((s, c) => s > (highestSeq[c] ?? -1));
+  return behind ? [{ kind: "history_pruned", prunedSeqs: [...prunedSeqs] }, ...events] : events;
 }
 
 /** The answer to `get_events`: the ones we have. */

@@ -89,6 +89,8 @@ export const MIGRATIONS: readonly Migration[] = [
       // the engine state after the events stored up to `event_seq_no`, when `anchor_count`
       // anchors were final. The ledger is not copied: it is the ledger of that anchor count.
       `CREATE TABLE IF NOT EXISTS snapshots (anchor_count INTEGER PRIMARY KEY, event_seq_no INTEGER NOT NULL, engine_state BLOB NOT NULL, checksum BLOB NOT NULL)`,
+      // Pruning (src/store/pruning.ts) deletes a payload once no stored event names it.
+      `CREATE INDEX IF NOT EXISTS events_by_payload ON events (payload_digest)`,
     ],
   },
 ];

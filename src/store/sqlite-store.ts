@@ -575,6 +575,9 @@ function openDatabase(path: string, fsync: boolean, pageSizeBytes: number, walPa
   try {
     db = new Database(path, { create: true, readwrite: true, safeIntegers: true, strict: true });
     db.run(`PRAGMA page_size = ${pageSizeBytes | 0}`);
+    // Takes effect on a new database only (before its first table): pruning then returns
+    // freed pages to the file system with incremental_vacuum (src/store/pruning.ts).
+    db.run(`PRAGMA auto_vacuum = INCREMENTAL`);
     db.run(`PRAGMA journal_mode = WAL`);
     db.run(`PRAGMA wal_autocheckpoint = ${walPages | 0}`);
     db.run(`PRAGMA synchronous = ${fsync ? "FULL" : "NORMAL"}`);

@@ -14,6 +14,7 @@ const message: fc.Arbitrary<P2pMessage> = fc.oneof(
   fc.record({ kind: fc.constant("get_payload" as const), eventId: hash }),
   fc.record({ kind: fc.constant("get_events" as const), ids: fc.array(hash, { maxLength: 8 }) }),
   fc.record({ kind: fc.constant("payload" as const), eventId: hash, payload: fc.uint8Array({ maxLength: 500 }), serveSignature: signature }),
+  fc.record({ kind: fc.constant("history_pruned" as const), prunedSeqs: seqs }),
 );
 
 describe("P2P messages", () => {

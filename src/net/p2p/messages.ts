@@ -35,9 +35,14 @@ export type P2pMessage =
   /** "Send me these events by id" (parents that orphans wait for, e.g. the other side of a fork). */
   | { kind: "get_events"; ids: Uint8Array[] }
   /** The answer: the event's payload bytes and the server's signature over (event id, their digest). */
-  | { kind: "payload"; eventId: Uint8Array; payload: Uint8Array; serveSignature: Uint8Array };
+  | { kind: "payload"; eventId: Uint8Array; payload: Uint8Array; serveSignature: Uint8Array }
+  /**
+   * Answer to a sync_request that reaches below what this node pruned: per creator, the
+   * highest seq it no longer has (-1: none). The events it still has follow.
+   */
+  | { kind: "history_pruned"; prunedSeqs: number[] };
 
-const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7 } as const;
+const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, history_pruned: 8 } as const;
 
 function writeSeqs(w: Writer, seqs: readonly number[]): void {
   // Stored +1 so "none" (-1) encodes as 0.
@@ -74,6 +79,9 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
     case "payload":
       w.fixed(m.eventId, HASH_BYTES).bytes(m.payload, PAYLOAD_BYTES_MAX).fixed(m.serveSignature, SIGNATURE_BYTES);
       break;
+    case "history_pruned":
+      writeSeqs(w, m.prunedSeqs);
+      break;
   }
   return w.finish();
 }
@@ -100,6 +108,8 @@ function readMessage(r: Reader): P2pMessage {
       return { kind: "get_events", ids: r.list(eventsPerMessageMax, (r) => r.fixed(HASH_BYTES, "event id"), "event ids") };
     case KIND.payload:
       return { kind: "payload", eventId: r.fixed(HASH_BYTES, "event id"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload"), serveSignature: r.fixed(SIGNATURE_BYTES, "serve signature") };
+    case KIND.history_pruned:
+      return { kind: "history_pruned", prunedSeqs: readSeqs(r) };
     default:
       throw new CodecError("CODEC_UNKNOWN_TAG", `unknown P2P message kind ${kind}`);
   }
