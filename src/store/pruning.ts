@@ -77,6 +77,23 @@ export class StorePruner {
     return { ...result, pages: this.vacuum() };
   }
 
+  /**
+   * A store written by `snapshot restore` starts at its snapshot: it counts as pruned
+   * through `seqNo` (no full replay), and per creator everything below the lowest seq it
+   * holds counts as pruned.
+   */
+  markRestored(seqNo: bigint, k: number): void {
+    const seqs = Array.from({ length: k }, () => -1);
+    for (const r of this.store.db.query(`SELECT creator, MIN(seq) AS s FROM events GROUP BY creator`).all() as Row[]) {
+      const c = Number(r.creator);
+      if (c < k) seqs[c] = Number(r.s) - 1;
+    }
+    this.store.runWrite("markRestored", () => {
+      this.setMeta(META_THROUGH, new TextEncoder().encode(seqNo.toString()));
+      this.setMeta(META_SEQS, new TextEncoder().encode(JSON.stringify(seqs)));
+    });
+  }
+
   /** Whether freed pages can go back to the file system (stores created before pruning existed need one VACUUM). */
   incrementalVacuumOn(): boolean {
     const row = this.store.db.query(`PRAGMA auto_vacuum`).get() as Row;
