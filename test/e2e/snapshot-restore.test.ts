@@ -42,6 +42,15 @@ const rootAt = async (i: number, index: bigint): Promise<string> =>
   (await rpcCall<{ stateRoot: string }>(rpc(i), "chain_anchor", { index: index.toString() })).stateRoot;
 
 describe("snapshot files", () => {
+  test("a validator refuses --prune_keep_rounds below the minimum (exit 2, typed)", () => {
+    const r = runPhantom([
+      "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, "v1.key"), "--store_dir", join(dir, "store-refused"),
+      "--addr", "127.0.0.1:0", "--rpc_addr", "127.0.0.1:0", "--metrics_addr", "127.0.0.1:0", "--prune_keep_rounds", "10",
+    ], { timeoutMs: 60_000 });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("error [CONFIG_PRUNE_KEEP_ROUNDS]");
+  }, 60_000);
+
   test("a pruning validator's store goes to a file and back, and the validator rejoins from it", async () => {
     const procs = [0, 1, 2, 3].map((i) => startValidator(i));
     try {
