@@ -13,7 +13,10 @@
  * restored, listening): "ready" also needs a quorum of peers, which depends on the network,
  * not on history. Target (issue 13): ≤ 5 s with 1,000,000 events.
  *
- * Usage: bun run bench/restart.bench.ts [--events 1000000]
+ * Default 50,000 events (fits `bun run bench`'s per-file bound); the issue's size is
+ * `--events 1000000` (building it takes about 1 ms per event).
+ *
+ * Usage: bun run bench/restart.bench.ts [--events 50000]
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
@@ -41,7 +44,7 @@ const flag = (name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const EVENTS = flag("events", 1_000_000);
+const EVENTS = flag("events", 50_000);
 const created = createGenesis({ k: 4, devnetLabel: "restart-bench", initialTargetBits: 8 });
 const genesis = parseGenesis(created.toml);
 const keys = created.seeds.map((s) => keyPairFromSeed(s));

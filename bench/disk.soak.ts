@@ -11,7 +11,10 @@
  * pruned store's bytes per table (dbstat) at the end: what still grows is the per-anchor
  * ledger history (anchors, anchor_events, settlements), which pruning keeps.
  *
- * Usage: bun run bench/disk.bench.ts [--seconds 600] [--warmup-seconds 240] [--snapshot-interval 100]
+ * Not a *.bench.ts: it needs minutes of wall time to reach pruning's steady window, more
+ * than `bun run bench` gives one file, so it runs by hand (once: it is a soak).
+ *
+ * Usage: bun run bench/disk.soak.ts [--seconds 600] [--warmup-seconds 240] [--snapshot-interval 100]
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
