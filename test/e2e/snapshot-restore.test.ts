@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { Database } from "bun:sqlite";
 import { createGenesis } from "../../src/genesis/create.ts";
 import { freePortBlocks } from "../ports.ts";
 import { rpcCall } from "../../src/rpc/client.ts";
@@ -54,9 +55,15 @@ describe("snapshot files", () => {
   test("a pruning validator's store goes to a file and back, and the validator rejoins from it", async () => {
     const procs = [0, 1, 2, 3].map((i) => startValidator(i));
     try {
-      await until("all finalize", async () => (await Promise.all([0, 1, 2, 3].map(anchors))).every((a) => a >= 60n));
+      // Long enough for validator 2 to prune (88 rounds kept, snapshots every 20 anchors).
+      await until("all finalize past the pruning window", async () => (await Promise.all([0, 1, 2, 3].map(anchors))).every((a) => a >= 700n), 240_000);
       procs[2]!.kill("SIGTERM");
       expect(await procs[2]!.exited).toBe(0);
+      const db = new Database(join(dir, "store-2", "phantom.sqlite"), { readonly: true });
+      const pruned = db.query(`SELECT value FROM meta WHERE key = 'pruned_through_seq_no'`).get() as { value: Uint8Array } | null;
+      db.close();
+      expect(pruned).not.toBeNull();
+      expect(Number(new TextDecoder().decode(pruned!.value))).toBeGreaterThan(0);
 
       const file = join(dir, "v2.snapshot");
       const made = runPhantom(["snapshot", "create", "--genesis", genesisPath, "--store_dir", join(dir, "store-2"), "--out", file], { timeoutMs: 60_000 });
