@@ -20,7 +20,7 @@ const P2P_DICTIONARY: readonly Uint8Array[] = [
 export const P2P_TARGETS: FuzzTarget[] = [
   {
     name: "p2p-message",
-    description: "P2P message decoder (hello, events, sync_request, txs, get_payload, payload, get_events)",
+    description: "P2P message decoder (hello, events, sync_request, txs, get_payload, payload, get_events, txs_held, sync_end)",
     extension: "bin", maxBytes: 4096, dictionary: P2P_DICTIONARY,
     run(input) {
       sameBytes(encodeMessage(decodeMessage(input)), input, "p2p message");

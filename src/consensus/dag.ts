@@ -47,6 +47,16 @@ export interface DagNode {
   done: boolean;
   /** Found stale: received too late to be ordered (SPEC_CONSENSUS §10); `done` is set too. */
   stale: boolean;
+  /**
+   * Local, not consensus: this event reaches, through parents in play, a link to a parent far
+   * below what this node had decided when it inserted the event (SPEC_CONSENSUS §12), so a
+   * node further ahead may have pruned that parent and dropped the event. This node never
+   * links to it (engine.chooseOtherParents); nothing else depends on it.
+   */
+  tainted: boolean;
+  /** Once ordered: its round received and the median-Lamport part of its consensus time; -1 before. */
+  roundReceived: number;
+  medianLamport: number;
 }
 
 export function hasForkBit(n: DagNode, c: number): boolean {
@@ -137,7 +147,7 @@ export class Dag {
       serial: this.nextSerial++, event, key, creator: h.creator, seq: h.seq, lamport: h.lamport,
       parents: parents.map((p) => p.serial), selfParent: hasSelfParent ? parents[0]!.serial : NONE,
       hbSeq, hbRef, forkLo: 0, forkHi: 0, forkTips: null, round: 0, witness: false, la: null, stronglySeen: null,
-      votes: null, fame: NONE, done: false, stale: false,
+      votes: null, fame: NONE, done: false, stale: false, tainted: false, roundReceived: NONE, medianLamport: NONE,
     };
     for (const p of parents) {
       node.forkLo = (node.forkLo | p.forkLo) >>> 0;

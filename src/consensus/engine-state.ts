@@ -3,7 +3,8 @@
  * docs/STORAGE.md "Snapshots"). An engine restored from these bytes and fed the events
  * that follow produces exactly what the original produces: every DAG node with its cached
  * facts (rounds, votes, fame, lowest-after vectors), the per-round indexes and the orphan
- * buffer are written in full. Order: nodes by serial (their insertion order); per-round
+ * buffer are written in full, and so are the stake weights schedule (every reported table,
+ * the highest reported round) and the events waiting for weights (SPEC_CONSENSUS §1a). Order: nodes by serial (their insertion order); per-round
  * lists, pending lowest-after lists and the orphan buffer verbatim (their order is part of
  * the engine's behaviour); maps whose order does not matter (votes, fork tips, evidence
  * pairs) sorted by key. Nothing depends on a Map's iteration order except where that order
@@ -17,10 +18,12 @@ import { readEvidence, writeEvidence, type Evidence } from "../types/evidence.ts
 import { type Dag, type DagNode, idKey } from "./dag.ts";
 import type { OrphanBuffer, Orphan } from "./orphans.ts";
 import type { EngineConfig } from "./engine.ts";
+import type { WeightScheduleState } from "./weights.ts";
 
 /** "PHES": Phantom engine state. */
 const MAGIC = new Uint8Array([0x50, 0x48, 0x45, 0x53]);
-export const ENGINE_STATE_VERSION = 1;
+/** 2: stake weights schedule, events waiting for weights, DagNode tainted/roundReceived/medianLamport. */
+export const ENGINE_STATE_VERSION = 2;
 const LIST_MAX = 1 << 26;
 
 export type EngineStateErrorCode = "ENGINE_STATE_INVALID" | "ENGINE_STATE_MISMATCH";
@@ -42,15 +45,20 @@ export interface EngineInternals {
   lastDecidedRound: number;
   finalizedCount: bigint;
   newestSigned: (SignedEvent | undefined)[];
+  weights: WeightScheduleState;
+  /** Events waiting for the weights of their parents' round, in arrival order. */
+  weightWait: SignedEvent[];
 }
 
 /**
  * Everything in the configuration that changes the engine's outputs: a state taken under
- * another committee, stake table, coin interval or horizon is refused rather than mixed.
+ * another committee, stake table, coin interval, horizon or stake lag is refused rather than mixed.
  */
 export function configFingerprint(cfg: EngineConfig, horizonRounds: number): Uint8Array {
   const w = new Writer(64 * 40);
   w.u16(cfg.shard).varint(cfg.coinRoundInterval).varint(cfg.parentsMax).varint(horizonRounds);
+  // 0: no lag (genesis weights for every round); otherwise L + 1.
+  w.varint(cfg.stakeLagRounds === undefined ? 0 : cfg.stakeLagRounds + 1);
   w.list(cfg.committee.publicKeys, LIST_MAX, (w, k) => w.bytes(k, 64));
   w.list(cfg.committee.stakes, LIST_MAX, (w, s) => w.u64(s));
   return blake3_32(w.finish());
@@ -100,7 +108,7 @@ function writeNode(w: Writer, n: DagNode): void {
   w.u8(tips === null ? 0 : 1);
   if (tips !== null) w.list(tips, LIST_MAX, (w, [c, s]) => { w.varint(c); writeInts(w, s); });
   zz(w, n.round);
-  w.u8((n.witness ? 1 : 0) | (n.done ? 2 : 0) | (n.stale ? 4 : 0) | (n.la !== null ? 8 : 0) | (n.stronglySeen !== null ? 16 : 0) | (n.votes !== null ? 32 : 0));
+  w.u8((n.witness ? 1 : 0) | (n.done ? 2 : 0) | (n.stale ? 4 : 0) | (n.la !== null ? 8 : 0) | (n.stronglySeen !== null ? 16 : 0) | (n.votes !== null ? 32 : 0) | (n.tainted ? 64 : 0));
   if (n.la !== null) writeInts(w, n.la);
   if (n.stronglySeen !== null) writeInts(w, n.stronglySeen);
   if (n.votes !== null) {
@@ -108,6 +116,8 @@ function writeNode(w: Writer, n: DagNode): void {
     w.list(votes, LIST_MAX, (w, [key, v]) => { zz(w, key); zz(w, v); });
   }
   zz(w, n.fame);
+  zz(w, n.roundReceived);
+  zz(w, n.medianLamport);
 }
 
 function readNode(r: Reader, k: number): DagNode {
@@ -126,7 +136,7 @@ function readNode(r: Reader, k: number): DagNode {
   }
   const round = rz(r, "round");
   const flags = r.u8("node flags");
-  if (flags > 63) throw new CodecError("CODEC_INVALID", `node flags ${flags}`);
+  if (flags > 127) throw new CodecError("CODEC_INVALID", `node flags ${flags}`);
   const la = (flags & 8) !== 0 ? readVector(r, k, "la") : null;
   const stronglySeen = (flags & 16) !== 0 ? readInts(r, "strongly seen") : null;
   let votes: Map<number, number> | null = null;
@@ -135,11 +145,13 @@ function readNode(r: Reader, k: number): DagNode {
     for (const [key, v] of r.list(LIST_MAX, (r) => [rz(r, "vote key"), rz(r, "vote")] as const, "votes")) votes.set(key, v);
   }
   const fame = rz(r, "fame");
+  const roundReceived = rz(r, "round received");
+  const medianLamport = rz(r, "median lamport");
   const h = event.header;
   return {
     serial, event, key: idKey(event.id), creator: h.creator, seq: h.seq, lamport: h.lamport, parents, selfParent,
     hbSeq, hbRef, forkLo, forkHi, forkTips, round, witness: (flags & 1) !== 0, la, stronglySeen, votes, fame,
-    done: (flags & 2) !== 0, stale: (flags & 4) !== 0,
+    done: (flags & 2) !== 0, stale: (flags & 4) !== 0, tainted: (flags & 64) !== 0, roundReceived, medianLamport,
   };
 }
 
@@ -187,6 +199,8 @@ export function encodeEngineState(s: EngineInternals, fingerprint: Uint8Array): 
   w.u64n(s.orphans.evictedCount);
   w.list([...s.evidencePairs].sort(), LIST_MAX, (w, pair) => w.fixed(keyBytes(pair), 64));
   w.list(s.pendingEvidence, LIST_MAX, writeEvidence);
+  writeWeights(w, s.weights);
+  w.list(s.weightWait, LIST_MAX, writeSignedEvent);
   return w.finish();
 }
 
@@ -196,6 +210,8 @@ export interface DecodedScalars {
   lastDecidedRound: number;
   finalizedCount: bigint;
   newestSigned: (SignedEvent | undefined)[];
+  weights: WeightScheduleState;
+  weightWait: SignedEvent[];
 }
 
 /**
@@ -251,8 +267,10 @@ export function decodeEngineState(bytes: Uint8Array, fingerprint: Uint8Array, da
     orphans.evictedCount = r.u64n("evicted count");
     for (const pair of r.list(LIST_MAX, (r) => bytesKey(r.fixed(64, "evidence pair")), "evidence pairs")) evidencePairs.add(pair);
     const pendingEvidence = r.list(LIST_MAX, readEvidence, "pending evidence");
+    const weights = readWeights(r, k);
+    const weightWait = r.list(LIST_MAX, readSignedEvent, "events waiting for weights");
     r.end("engine state");
-    return { pendingEvidence, lastDecidedRound, finalizedCount, newestSigned };
+    return { pendingEvidence, lastDecidedRound, finalizedCount, newestSigned, weights, weightWait };
   } catch (e) {
     if (e instanceof CodecError) throw new EngineStateError("ENGINE_STATE_INVALID", `engine state does not decode: ${e.message}`);
     throw e;
@@ -263,4 +281,28 @@ function readOrphan(r: Reader): Orphan {
   const event = readSignedEvent(r);
   const missing = r.list(LIST_MAX, (r) => bytesKey(r.fixed(32, "missing parent")), "missing parents");
   return { event, missing, lowestMissingRound: rz(r, "lowest missing round") };
+}
+
+function writeStakes(w: Writer, stakes: readonly bigint[]): void {
+  w.list(stakes, LIST_MAX, (w, x) => w.u64(x));
+}
+
+function readStakes(r: Reader, k: number, what: string): bigint[] {
+  const stakes = r.list(LIST_MAX, (r) => r.u64(what), what);
+  if (stakes.length !== k) throw new CodecError("CODEC_INVALID", `${what} has ${stakes.length} entries, committee has ${k}`);
+  return stakes;
+}
+
+/** The weights schedule: latest stakes, the highest reported round, the change points in round order. */
+function writeWeights(w: Writer, s: WeightScheduleState): void {
+  writeStakes(w, s.stakes);
+  zz(w, s.knownThrough);
+  w.list(s.changes, LIST_MAX, (w, c) => { zz(w, c.from); writeStakes(w, c.stakes); });
+}
+
+function readWeights(r: Reader, k: number): WeightScheduleState {
+  const stakes = readStakes(r, k, "stakes");
+  const knownThrough = rz(r, "weights known through");
+  const changes = r.list(LIST_MAX, (r) => ({ from: rz(r, "stake change round"), stakes: readStakes(r, k, "stake change") }), "stake changes");
+  return { stakes, knownThrough, changes };
 }

@@ -11,7 +11,8 @@ import { PhantomError, invariant } from "../errors.ts";
 import { Dag, type DagNode, idKey, NONE } from "./dag.ts";
 import { EventError, EVIDENCE_REASON, ConsensusConfigError } from "./errors.ts";
 import { checkHeader, checkParents, type ValidationContext } from "./validate.ts";
-import { assignRound, type StakeTable } from "./rounds.ts";
+import { assignRound, maxParentRoundOf, type StakeTable } from "./rounds.ts";
+import { WeightSchedule } from "./weights.ts";
 import { decideFame } from "./fame.ts";
 import { receiveRound } from "./order.ts";
 import { OrphanBuffer, ORPHAN_EVENTS_MAX_DEFAULT, type MissingParent } from "./orphans.ts";
@@ -19,7 +20,7 @@ import { buildEventHeader, type HeaderParent } from "./header.ts";
 import { effectiveParents, isAncientRound, maxParentRound } from "./ancient.ts";
 import { recentDagEvents, type DagView } from "./dag-view.ts";
 import { ANCIENT_ROUNDS, COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
-import { configFingerprint, decodeEngineState, encodeEngineState } from "./engine-state.ts";
+import { configFingerprint, decodeEngineState, encodeEngineState, EngineStateError } from "./engine-state.ts";
 
 export { buildEventHeader } from "./header.ts";
 
@@ -38,6 +39,12 @@ export interface EngineConfig {
   /** Rounds kept in memory below the last decided round (also the stale-event horizon). */
   horizonRounds?: number;
   orphanEventsMax?: number;
+  /**
+   * Stake lag L (SPEC_CONSENSUS §1a): round r is weighed with the stake table after the
+   * anchors received in rounds <= r − L, reported through recordStake. Unset: the genesis
+   * stakes weigh every round (an engine fed from headers alone, with no ledger).
+   */
+  stakeLagRounds?: number;
   /** Signature verifier (default: the native verifyBatch); the simulator injects a memoizing one. */
   verifyBatch?: (items: readonly VerifyItem[]) => boolean[];
 }
@@ -53,6 +60,17 @@ export interface Rejection {
   id: Uint8Array;
   code: string;
   message: string;
+}
+
+/** What describe() reports about one event (fame: -1 undecided, 0 not famous, 1 famous; non-witnesses -1). */
+export interface EventFacts {
+  round: number;
+  witness: boolean;
+  fame: number;
+  forkLo: number;
+  forkHi: number;
+  roundReceived: number;
+  medianLamport: number;
 }
 
 export interface AddResult {
@@ -81,9 +99,13 @@ export interface EngineStats {
   finalizedCount: bigint;
   /** Highest round of any event in memory (-1 when empty). */
   maxRound: number;
+  /** Events whose parents are all in memory, waiting for the weights of their parents' round (SPEC_CONSENSUS §1a). */
+  weightWaiting: number;
+  /** Highest round whose weights are known (Infinity without a stake lag). */
+  weightsKnownRoundMax: number;
 }
 
-function stakeTable(committee: Committee): StakeTable {
+function checkStakes(committee: Committee): void {
   let total = 0n;
   for (const s of committee.stakes) {
     if (s < 0n) throw new ConsensusConfigError("stakes must be non-negative");
@@ -91,7 +113,6 @@ function stakeTable(committee: Committee): StakeTable {
   }
   if (total === 0n) throw new ConsensusConfigError("total stake must be positive");
   if (total > BigInt(Number.MAX_SAFE_INTEGER)) throw new ConsensusConfigError("total stake must be below 2^53 units");
-  return { stake: Float64Array.from(committee.stakes, (s) => Number(s)), quorum: Number((2n * total) / 3n + 1n) };
 }
 
 function validateConfig(cfg: EngineConfig): void {
@@ -109,7 +130,16 @@ function validateConfig(cfg: EngineConfig): void {
 export class ConsensusEngine {
   private readonly cfg: EngineConfig;
   private readonly dag: Dag;
-  private readonly stakes: StakeTable;
+  private readonly weights: WeightSchedule;
+  /** Weights of a round the engine already checked to be known. */
+  private readonly weightsOf = (round: number): StakeTable => {
+    const t = this.weights.forRound(round);
+    invariant(t !== undefined, `weights of round ${round} used before they are known`);
+    return t;
+  };
+  /** Events waiting for the weights of their parents' round, in arrival order (bounded by orphanEventsMax). */
+  private weightWait: SignedEvent[] = [];
+  private readonly weightWaitKeys = new Set<string>();
   private readonly orphans: OrphanBuffer;
   private readonly ctx: ValidationContext;
   private readonly horizonRounds: number;
@@ -125,7 +155,8 @@ export class ConsensusEngine {
     this.cfg = cfg;
     const k = cfg.committee.publicKeys.length;
     this.dag = new Dag(k);
-    this.stakes = stakeTable(cfg.committee);
+    checkStakes(cfg.committee);
+    this.weights = new WeightSchedule(cfg.committee.stakes, cfg.stakeLagRounds);
     this.orphans = new OrphanBuffer(cfg.orphanEventsMax ?? ORPHAN_EVENTS_MAX_DEFAULT);
     this.ctx = { k, shard: cfg.shard, parentsMax: cfg.parentsMax };
     this.horizonRounds = cfg.horizonRounds ?? HORIZON_ROUNDS_DEFAULT;
@@ -140,6 +171,7 @@ export class ConsensusEngine {
     const internals = {
       dag: this.dag, orphans: this.orphans, evidencePairs: this.evidencePairs, pendingEvidence: this.pendingEvidence,
       lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount, newestSigned: this.newestSignedByCreator,
+      weights: this.weights.exportState(), weightWait: this.weightWait,
     };
     return encodeEngineState(internals, configFingerprint(this.cfg, this.horizonRounds));
   }
@@ -152,6 +184,18 @@ export class ConsensusEngine {
     engine.lastDecidedRound = s.lastDecidedRound;
     engine.finalizedCount = s.finalizedCount;
     s.newestSigned.forEach((e, c) => { engine.newestSignedByCreator[c] = e; });
+    try {
+      engine.weights.loadState(s.weights);
+    } catch (e) {
+      if (e instanceof ConsensusConfigError) throw new EngineStateError("ENGINE_STATE_INVALID", `engine state weights: ${e.message}`);
+      throw e;
+    }
+    for (const e of s.weightWait) {
+      const key = idKey(e.id);
+      if (engine.weightWaitKeys.has(key)) throw new EngineStateError("ENGINE_STATE_INVALID", "engine state lists an event waiting for weights twice");
+      engine.weightWait.push(e);
+      engine.weightWaitKeys.add(key);
+    }
     return engine;
   }
 
@@ -163,8 +207,59 @@ export class ConsensusEngine {
       this.noteSigned(e);
       this.tryInsert(e, result);
     }
+    this.releaseWeightWaiting(result);
     this.runConsensus(result);
     return result;
+  }
+
+  /**
+   * The ledger's stake table after every anchor received in rounds <= `round` (SPEC_CONSENSUS
+   * §1a): it weighs round `round + L`. Report in round order, every round at which the table
+   * changed and then the last decided round; call addEvents([]) after, so that events
+   * waiting for these weights are placed. Throws CONSENSUS_NO_STAKE for a zero total.
+   */
+  recordStake(round: number, stakes: readonly bigint[]): void {
+    invariant(round <= this.lastDecidedRound, `stake reported for round ${round}, above the decided round ${this.lastDecidedRound}`);
+    this.weights.record(round, stakes);
+  }
+
+  /** The stake table of the latest recordStake (the genesis stakes before any). */
+  reportedStakes(): readonly bigint[] {
+    return this.weights.current();
+  }
+
+  /** The weights of round r, or undefined while not yet known. */
+  weightsForRound(round: number): StakeTable | undefined {
+    return this.weights.forRound(round);
+  }
+
+  /** Retries, once each and in arrival order, the events that waited for weights now known. */
+  private releaseWeightWaiting(result: AddResult): void {
+    if (this.weightWait.length === 0) return;
+    const known = this.weights.knownRoundMax();
+    const waiting = this.weightWait;
+    this.weightWait = [];
+    this.weightWaitKeys.clear();
+    for (const e of waiting) {
+      if (this.waitsForWeights(e, known)) this.holdForWeights(idKey(e.id), e, result);
+      else this.tryInsert(e, result);
+    }
+  }
+
+  /** Whether e's parents in play (all in memory) lie in a round above the known weights. */
+  private waitsForWeights(e: SignedEvent, known: number): boolean {
+    const { slots } = this.parentsInPlay(e.header);
+    return maxParentRoundOf(this.dag, { parents: slots.filter((n): n is DagNode => n !== null).map((n) => n.serial) }) > known;
+  }
+
+  private holdForWeights(key: string, e: SignedEvent, result: AddResult): void {
+    if (this.weightWait.length >= (this.cfg.orphanEventsMax ?? ORPHAN_EVENTS_MAX_DEFAULT)) {
+      const x = this.weightWait.shift()!;
+      this.weightWaitKeys.delete(idKey(x.id));
+      result.rejected.push({ id: x.id, code: "EVENT_ORPHAN_EVICTED", message: "buffer of events waiting for stake weights full; evicted the oldest" });
+    }
+    this.weightWait.push(e);
+    this.weightWaitKeys.add(key);
   }
 
   /** Cheap checks, id recomputation and one batched signature verification. */
@@ -189,7 +284,7 @@ export class ConsensusEngine {
       const c = e.header.creator;
       if (!Number.isInteger(c) || c < 0 || c >= this.ctx.k) { reject(new EventError("EVENT_UNKNOWN_CREATOR", `creator ${c} is not in the committee`)); continue; }
       const key = idKey(e.id);
-      if (batchKeys.has(key) || this.dag.byKey.has(key) || this.orphans.has(key)) { reject(new EventError("EVENT_DUPLICATE", "event already known")); continue; }
+      if (batchKeys.has(key) || this.dag.byKey.has(key) || this.orphans.has(key) || this.weightWaitKeys.has(key)) { reject(new EventError("EVENT_DUPLICATE", "event already known")); continue; }
       batchKeys.add(key);
       candidates.push(e);
     }
@@ -236,12 +331,22 @@ export class ConsensusEngine {
       if (reason !== undefined && missing.length === 0) result.evidence.push({ kind: "invalid_event", event: e, reason, parents: uniqueEvents(parents) });
       return undefined;
     }
+    // The weights of the parents' round are not known yet: wait, never guess (SPEC_CONSENSUS §1a).
+    if (maxParentRoundOf(this.dag, { parents: parents.map((p) => p.serial) }) > this.weights.knownRoundMax()) {
+      this.holdForWeights(key, e, result);
+      return undefined;
+    }
     for (const other of this.dag.sameSeq(h.creator, h.seq)) this.recordEquivocation(other.event, e, result);
     const node = this.dag.insert(e, key, parents, h.seq > 0 && slots[0] !== null);
+    node.tainted = parents.some((p) => p.tainted || p.round < this.linkRoundMin());
     // lowest-after first: x's own creator counts through x itself when x strongly sees.
     this.dag.updateLowestAfter(node);
-    assignRound(this.dag, this.stakes, node);
+    assignRound(this.dag, this.weightsOf, node);
     this.dag.registerRound(node);
+    // A witness of an already decided round: voting would decide it not famous (SPEC_CONSENSUS
+    // §8, late-witness rule), so record that now. Whether it came in the batch that decided its
+    // round (voted 0) or after (never voted on), describe() then reports the same fame.
+    if (node.witness && node.round <= this.lastDecidedRound) node.fame = 0;
     return node;
   }
 
@@ -293,7 +398,7 @@ export class ConsensusEngine {
     for (;;) {
       const r = this.lastDecidedRound + 1;
       if (r > this.dag.maxRound || this.dag.witnesses(r).length === 0) break;
-      if (!decideFame(this.dag, this.stakes, r, this.cfg.coinRoundInterval)) break;
+      if (!decideFame(this.dag, this.weightsOf, r, this.cfg.coinRoundInterval)) break;
       for (const o of receiveRound(this.dag, r, this.horizonRounds)) {
         result.finalized.push({
           event: o.node.event,
@@ -353,7 +458,13 @@ export class ConsensusEngine {
       }
       seq += opts.rejoinSeqGap ?? 0;
     }
-    const header = buildEventHeader({ shard: this.ctx.shard, creator, seq, parents: selfRef === undefined ? others : [selfRef, ...others], payloadDigest });
+    const parentRefs = selfRef === undefined ? others : [selfRef, ...others];
+    const parentsRound = maxParentRound({ parentRounds: parentRefs.map((p) => p.round) });
+    if (parentsRound > this.weights.knownRoundMax()) {
+      // Signing it now would leave it outside the DAG and invite a second event with its seq.
+      throw new PhantomError("CONSENSUS_STAKE_WAIT", `the weights of round ${parentsRound} are not known yet (decided round ${this.lastDecidedRound}); wait for the ledger to apply the anchors of round ${parentsRound - (this.weights.lag ?? 0)}`);
+    }
+    const header = buildEventHeader({ shard: this.ctx.shard, creator, seq, parents: parentRefs, payloadDigest });
     const event = signEvent(header, secretKey);
     this.noteSigned(event);
     const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: [], orphaned: 0, stale: [] };
@@ -364,15 +475,17 @@ export class ConsensusEngine {
   }
 
   /**
-   * Whether this creator's chain looks excluded: its oldest event that no other creator's
-   * newest event has seen is more than ANCIENT_ROUNDS rounds below the other creators'
-   * highest head. Peers then most likely dropped or cannot place it (it was created while
+   * Whether this creator's chain looks excluded: its newest event is tainted, or its oldest
+   * event that no other creator's newest event has seen is more than ANCIENT_ROUNDS rounds
+   * below the other creators' highest head. Peers then most likely dropped or cannot place it (it was created while
    * this node was paused, partitioned or behind), and every later event chains on it: the
    * creator should re-root (createEvent with `reroot`).
    */
   chainStalled(creator: number): boolean {
     const own = this.dag.topSeq[creator]!;
     if (own === NONE || this.ctx.k < 2) return false;
+    // Nobody honest links to a tainted event (chooseOtherParents): re-root now.
+    if (this.dag.get(this.dag.topSerial[creator]!)?.tainted === true) return true;
     let acked = NONE;
     let headsRound = NONE;
     for (let c = 0; c < this.ctx.k; c++) {
@@ -399,14 +512,24 @@ export class ConsensusEngine {
     return this.newestSignedByCreator[creator];
   }
 
+  /**
+   * Rounds below this are "far below the decided round": a node up to horizon/2 + 8 rounds
+   * ahead may have pruned them (it prunes below its decided round - horizon - 8).
+   */
+  private linkRoundMin(): number {
+    return this.lastDecidedRound - (this.horizonRounds >> 1);
+  }
+
   private chooseOtherParents(creator: number, self: DagNode | undefined): DagNode[] {
     const ranked: { node: DagNode; gain: number }[] = [];
     // Heads far below the decided round are skipped: peers may have pruned their ancestry.
-    const roundMin = this.lastDecidedRound - (this.horizonRounds >> 1);
+    // So are tainted heads, which reach such a link (a late event, a Byzantine staircase):
+    // a node ahead may have dropped that link and could not place our event (SPEC_CONSENSUS §12).
+    const roundMin = this.linkRoundMin();
     for (let c = 0; c < this.ctx.k; c++) {
       if (c === creator) continue;
       const head = this.dag.get(this.dag.topSerial[c]!);
-      if (head === undefined || head.round < roundMin) continue;
+      if (head === undefined || head.round < roundMin || head.tainted) continue;
       const seen = self === undefined ? NONE : self.hbSeq[c]!;
       ranked.push({ node: head, gain: head.seq - seen });
     }
@@ -438,7 +561,8 @@ export class ConsensusEngine {
 
   /** Ids of missing parents that buffered (orphan) events wait for: fetch these by id. */
   missingParents(limit: number): Uint8Array[] {
-    return this.orphans.missingKeys(limit).map((key) => new Uint8Array(Buffer.from(key, "latin1")));
+    // A parent waiting for weights is here already: fetching it again would only be a duplicate.
+    return this.orphans.missingKeys(limit).filter((key) => !this.weightWaitKeys.has(key)).map((key) => new Uint8Array(Buffer.from(key, "latin1")));
   }
 
   getEvent(id: Uint8Array): SignedEvent | undefined {
@@ -446,7 +570,10 @@ export class ConsensusEngine {
   }
 
   stats(): EngineStats {
-    return { events: this.dag.nodes.size, orphans: this.orphans.size, lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount, maxRound: this.dag.maxRound };
+    return {
+      events: this.dag.nodes.size, orphans: this.orphans.size, lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount, maxRound: this.dag.maxRound,
+      weightWaiting: this.weightWait.length, weightsKnownRoundMax: this.weights.knownRoundMax(),
+    };
   }
 
   /** The newest `limit` events in memory with their round, witness and fame facts (explorer; O(limit)). */
@@ -454,10 +581,16 @@ export class ConsensusEngine {
     return { ...recentDagEvents(this.dag, Math.max(0, Math.floor(limit))), lastDecidedRound: this.lastDecidedRound };
   }
 
-  /** Round and witness facts of an event in memory (tests, metrics, debugging). */
-  describe(id: Uint8Array): { round: number; witness: boolean; fame: number; forkLo: number; forkHi: number } | undefined {
+  /**
+   * Round, witness and fame facts of an event in memory (tests, metrics, debugging); once it is
+   * ordered, its round received and consensus time's median-Lamport part (-1 before, and for
+   * stale events).
+   */
+  describe(id: Uint8Array): EventFacts | undefined {
     const n = this.dag.getByKey(idKey(id));
-    return n === undefined ? undefined : { round: n.round, witness: n.witness, fame: n.fame, forkLo: n.forkLo, forkHi: n.forkHi };
+    return n === undefined
+      ? undefined
+      : { round: n.round, witness: n.witness, fame: n.fame, forkLo: n.forkLo, forkHi: n.forkHi, roundReceived: n.roundReceived, medianLamport: n.medianLamport };
   }
 }
 

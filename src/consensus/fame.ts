@@ -4,7 +4,7 @@
  * made by any witness, is the same at every honest node (supermajority intersection).
  */
 import { type Dag, type DagNode, NONE } from "./dag.ts";
-import { sees, type StakeTable } from "./rounds.ts";
+import { sees, type WeightsOf } from "./rounds.ts";
 
 /** Byte of the voter's signature whose low bit is the coin (low byte of S). */
 export const COIN_SIGNATURE_BYTE = 32;
@@ -64,8 +64,12 @@ function oneVoterPerCreator(dag: Dag, serials: readonly number[]): DagNode[] {
   return chosen;
 }
 
-/** Vote of witness w (round r + d) on witness y (round r); returns the decision if w makes one. */
-function vote(dag: Dag, stakes: StakeTable, w: DagNode, y: DagNode, distance: number, coinRoundInterval: number): number {
+/**
+ * Vote of witness w (round r + d) on witness y (round r); returns the decision if w makes one.
+ * The tally is over S(w), witnesses of round(w) − 1, so it uses that round's weights: the
+ * same ones that made them strongly seen (SPEC_CONSENSUS §1a).
+ */
+function vote(dag: Dag, weightsOf: WeightsOf, w: DagNode, y: DagNode, distance: number, coinRoundInterval: number): number {
   const cached = w.votes!.get(y.serial);
   if (cached !== undefined) return cached;
   let v: number;
@@ -73,6 +77,7 @@ function vote(dag: Dag, stakes: StakeTable, w: DagNode, y: DagNode, distance: nu
   if (distance === 1) {
     v = sees(dag, w, y) ? 1 : 0;
   } else {
+    const stakes = weightsOf(w.round - 1);
     let yes = 0;
     let no = 0;
     for (const u of oneVoterPerCreator(dag, w.stronglySeen!)) {
@@ -100,7 +105,7 @@ function vote(dag: Dag, stakes: StakeTable, w: DagNode, y: DagNode, distance: nu
  * Runs voting on every undecided witness of `round` with all witnesses known above it.
  * Returns true when every known witness of the round has its fame decided.
  */
-export function decideFame(dag: Dag, stakes: StakeTable, round: number, coinRoundInterval: number): boolean {
+export function decideFame(dag: Dag, weightsOf: WeightsOf, round: number, coinRoundInterval: number): boolean {
   let undecided = sortedWitnesses(dag, round).filter((y) => y.fame === NONE);
   if (undecided.length === 0) return true;
   for (let r = round + 1; r <= dag.maxRound && undecided.length > 0; r++) {
@@ -108,7 +113,7 @@ export function decideFame(dag: Dag, stakes: StakeTable, round: number, coinRoun
     const d = r - round;
     for (const w of voters) {
       for (const y of undecided) {
-        vote(dag, stakes, w, y, d, coinRoundInterval);
+        vote(dag, weightsOf, w, y, d, coinRoundInterval);
         const decision = w.votes!.get(-1 - y.serial);
         if (decision !== undefined && y.fame === NONE) y.fame = decision;
       }

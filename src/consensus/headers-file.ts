@@ -23,6 +23,11 @@ export const HEADERS_FILE_EVENTS_MAX = 1_000_000;
 export const HEADERS_FILE_PREFIX_BYTES = 4 + 1 + 4;
 /** Per-entry length prefix. */
 const ENTRY_LENGTH_BYTES = 4;
+/**
+ * Smallest entry: a signed seq-0 event without parents (SPEC_CODEC: 2 + 54 + 64 bytes). A
+ * shorter entry cannot decode (HEADERS_BAD_EVENT).
+ */
+export const HEADERS_ENTRY_BYTES_MIN = 120;
 /** Largest file the decoder accepts (every entry at EVENT_BYTES_MAX). */
 export const HEADERS_FILE_BYTES_MAX = HEADERS_FILE_PREFIX_BYTES + HEADERS_FILE_EVENTS_MAX * (ENTRY_LENGTH_BYTES + EVENT_BYTES_MAX);
 
@@ -69,25 +74,29 @@ export function encodeHeadersFile(events: readonly SignedEvent[]): Uint8Array {
   return out;
 }
 
+/**
+ * The prefix checks, in the precedence SPEC_FEES §5 states: file size, magic (over the bytes
+ * present), version (when its byte is present), prefix length, count.
+ */
 function readPrefix(bytes: Uint8Array, view: DataView): number {
   if (bytes.length > HEADERS_FILE_BYTES_MAX) {
     throw new HeadersFileError("HEADERS_OVERSIZE", `headers file: ${bytes.length} bytes exceed ${HEADERS_FILE_BYTES_MAX}`);
   }
-  if (bytes.length < HEADERS_FILE_PREFIX_BYTES) {
-    const magicSeen = bytes.subarray(0, 4).every((b, i) => b === HEADERS_FILE_MAGIC[i]);
-    if (!magicSeen) throw new HeadersFileError("HEADERS_BAD_MAGIC", "headers file: not a headers file (magic \"PHHD\" missing)");
-    throw new HeadersFileError("HEADERS_TRUNCATED", `headers file: ${bytes.length} bytes, shorter than the ${HEADERS_FILE_PREFIX_BYTES}-byte prefix`);
-  }
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < Math.min(4, bytes.length); i++) {
     if (bytes[i] !== HEADERS_FILE_MAGIC[i]) throw new HeadersFileError("HEADERS_BAD_MAGIC", "headers file: not a headers file (magic \"PHHD\" missing)");
   }
-  if (bytes[4] !== HEADERS_FILE_VERSION) {
+  // A file that names another version is reported as such even when it is cut short.
+  if (bytes.length > 4 && bytes[4] !== HEADERS_FILE_VERSION) {
     throw new HeadersFileError("HEADERS_BAD_VERSION", `headers file: version ${bytes[4]} unsupported (this node reads version ${HEADERS_FILE_VERSION})`);
+  }
+  if (bytes.length < HEADERS_FILE_PREFIX_BYTES) {
+    throw new HeadersFileError("HEADERS_TRUNCATED", `headers file: ${bytes.length} bytes, shorter than the ${HEADERS_FILE_PREFIX_BYTES}-byte prefix`);
   }
   const count = view.getUint32(5, true);
   if (count > HEADERS_FILE_EVENTS_MAX) throw new HeadersFileError("HEADERS_OVERSIZE", `headers file: count ${count} exceeds ${HEADERS_FILE_EVENTS_MAX}`);
-  // Each entry takes at least its length prefix: reject impossible counts before any allocation.
-  if (count * ENTRY_LENGTH_BYTES > bytes.length - HEADERS_FILE_PREFIX_BYTES) {
+  // Each entry takes at least its length prefix and the smallest signed event: reject
+  // impossible counts before any allocation.
+  if (count * (ENTRY_LENGTH_BYTES + HEADERS_ENTRY_BYTES_MIN) > bytes.length - HEADERS_FILE_PREFIX_BYTES) {
     throw new HeadersFileError("HEADERS_TRUNCATED", `headers file: count ${count} does not fit in ${bytes.length} bytes`);
   }
   return count;

@@ -78,6 +78,10 @@ export function receiveRound(dag: Dag, round: number, horizonRounds: number): Or
     (a, b) =>
       a.medianLamport - b.medianLamport || a.node.lamport - b.node.lamport || compareBytes(a.node.event.id, b.node.event.id),
   );
-  for (const o of received) o.node.done = true;
+  for (const o of received) {
+    o.node.done = true;
+    o.node.roundReceived = o.roundReceived;
+    o.node.medianLamport = o.medianLamport;
+  }
   return received;
 }

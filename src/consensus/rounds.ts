@@ -68,19 +68,30 @@ function stronglySeenWitnesses(dag: Dag, stakes: StakeTable, x: DagNode, round: 
   return { serials, stake };
 }
 
-/**
- * round(x) = max parent round, +1 when x strongly sees witnesses of that round with
- * stake >= q; 0 without parents. x is a witness when it is its creator's first event of
- * its round (no self-parent, or the self-parent's round is lower).
- */
-export function assignRound(dag: Dag, stakes: StakeTable, x: DagNode): void {
+/** The weights of a round (SPEC_CONSENSUS §1a); the engine only asks for rounds it knows. */
+export type WeightsOf = (round: number) => StakeTable;
+
+/** Highest round among the parents in play (0 without parents). */
+export function maxParentRoundOf(dag: Dag, x: { parents: readonly number[] }): number {
   let r = 0;
   for (const p of x.parents) {
     const n = dag.get(p);
     if (n !== undefined && n.round > r) r = n.round;
   }
+  return r;
+}
+
+/**
+ * round(x) = max parent round r, +1 when x strongly sees witnesses of r with stake >= q;
+ * 0 without parents. Everything about round-r witnesses is weighed with the weights of
+ * round r. x is a witness when it is its creator's first event of its round (no
+ * self-parent, or the self-parent's round is lower).
+ */
+export function assignRound(dag: Dag, weightsOf: WeightsOf, x: DagNode): void {
+  let r = maxParentRoundOf(dag, x);
   let seenPrev: number[] | null = null;
   if (x.parents.length > 0) {
+    const stakes = weightsOf(r);
     const seen = stronglySeenWitnesses(dag, stakes, x, r);
     if (seen.stake >= stakes.quorum) {
       r += 1;
@@ -90,5 +101,5 @@ export function assignRound(dag: Dag, stakes: StakeTable, x: DagNode): void {
   x.round = r;
   const sp = x.selfParent === NONE ? undefined : dag.get(x.selfParent);
   x.witness = x.selfParent === NONE || sp === undefined || sp.round < r;
-  if (x.witness) x.stronglySeen = seenPrev ?? (r > 0 ? stronglySeenWitnesses(dag, stakes, x, r - 1).serials : []);
+  if (x.witness) x.stronglySeen = seenPrev ?? (r > 0 ? stronglySeenWitnesses(dag, weightsOf(r - 1), x, r - 1).serials : []);
 }

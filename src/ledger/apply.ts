@@ -336,7 +336,7 @@ function applyEvidence(store: LedgerStore, w: Working, position: number, evidenc
   w.evidenceHere.add(checked.offenseKey);
   w.diff.evidence.push({ id: checked.offenseId, kind: checked.kind, offender: checked.offender, anchorIndex: w.anchorIndex, bytes: encodeEvidence(checked.canonical) });
   w.diff.outcomes.push({ position, kind: "evidence", id, applied: true });
-  // Finalized evidence takes effect here, identically on every node (SPEC_SLASHING §5).
+  // Finalized evidence takes effect here, identically on every node (SPEC_SLASHING §6).
   const slash = applySlash(w.stakes, checked, id, w.anchorIndex);
   if (slash) w.diff.slashes.push(slash);
 }

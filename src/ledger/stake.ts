@@ -23,7 +23,7 @@ export interface SlashRecord {
   kind: Evidence["kind"];
   offender: number;
   bps: number;
-  /** Stake before and units taken (burned: they leave the stake table, see SPEC_SLASHING §5). */
+  /** Stake before and units taken (burned: they leave the stake table, see SPEC_SLASHING §6). */
   stakeBeforeUnits: bigint;
   slashedUnits: bigint;
 }

@@ -39,6 +39,11 @@ export class ChainApplier {
 
   /** Applies the finalized events the ledger has not seen yet, in order. */
   apply(finalized: readonly FinalizedEvent[]): AppliedAnchorInfo[] {
+    // Catching up finalizes many anchors at once: one transaction for all of them.
+    return finalized.length > 1 ? this.store.batchWrites("applyAnchors", () => this.applyEach(finalized)) : this.applyEach(finalized);
+  }
+
+  private applyEach(finalized: readonly FinalizedEvent[]): AppliedAnchorInfo[] {
     const out: AppliedAnchorInfo[] = [];
     for (const f of finalized) {
       const next = this.nextAnchorIndex();

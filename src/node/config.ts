@@ -14,6 +14,8 @@ export interface NodeConfig {
   addr: string;
   storeDir: string;
   fsync: boolean;
+  /** Free space on the store's file system below which the node fail-stops (0 = never). */
+  minFreeDiskMb: number;
   rpcAddr: string;
   rpcAuth: RpcAuthMode;
   rpcTokenFile: string | null;
@@ -47,6 +49,7 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "addr", key: "addr", type: "string", help: "QUIC listen address host:port (default: this validator's genesis address)" },
   { name: "store_dir", key: "store_dir", type: "string", help: "data directory (SQLite)", default: "pc-data" },
   { name: "fsync", key: "fsync", type: "bool", help: "fsync every committed batch (synchronous=FULL)", default: "true" },
+  { name: "min_free_disk_mb", key: "min_free_disk_mb", type: "int", help: "fail-stop (exit 74, STORE_WRITE_FAILED) when the store's file system has less free space than this (0 = only when SQLite refuses a write)", default: "8" },
   { name: "rpc_addr", key: "rpc_addr", type: "string", help: "JSON-RPC/REST/explorer listen address", default: "127.0.0.1:8645" },
   { name: "rpc_auth", key: "rpc.auth", type: "string", help: "auto (bearer token from a 0600 cookie in the store dir unless --rpc_addr is loopback), cookie (always) or none (loopback only)", default: "auto" },
   { name: "rpc_token_file", key: "rpc.token_file", type: "string", help: "file whose first line is the RPC bearer token (turns auth on, also on loopback)" },
@@ -157,6 +160,7 @@ export function resolveNodeConfigDoc(doc: Record<string, unknown>, flags: Record
     addr: (v.addr as string | undefined) ?? "",
     storeDir: v.store_dir as string,
     fsync: v.fsync as boolean,
+    minFreeDiskMb: nonNegative("min_free_disk_mb"),
     rpcAddr: v.rpc_addr as string,
     rpcAuth,
     rpcTokenFile: (v.rpc_token_file as string | undefined) ?? null,

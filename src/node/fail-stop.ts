@@ -34,7 +34,9 @@ export interface Failure {
 
 /** True for errors that mean the node itself is broken, wherever they are caught. */
 export function isFatal(e: unknown): boolean {
-  return e instanceof InvariantError || (isPhantomError(e) && e.code === "STORE_WRITE_FAILED");
+  // CONSENSUS_NO_STAKE: finalized slashing left no stake, so no round can ever be decided
+  // again (SPEC_CONSENSUS §1a); every node stops at the same anchor.
+  return e instanceof InvariantError || (isPhantomError(e) && (e.code === "STORE_WRITE_FAILED" || e.code === "CONSENSUS_NO_STAKE"));
 }
 
 function fatalCode(e: unknown): FatalCode {

@@ -10,7 +10,7 @@ import type { Genesis } from "../genesis/genesis.ts";
 import { ledgerParamsFromGenesis, type LedgerParams } from "../ledger/apply.ts";
 import { precheckMintSubmission } from "../ledger/emission.ts";
 import type { ValidationContext } from "../ledger/validate.ts";
-import { Mempool, outpointKey } from "../mempool/mempool.ts";
+import { Mempool, outpointKey, type AdmitResult } from "../mempool/mempool.ts";
 import { Proposer } from "../mempool/proposer.ts";
 import { PeerManager, PENALTY, type Peer } from "../net/p2p/peers.ts";
 import { createP2pMetrics } from "../net/p2p/metrics.ts";
@@ -27,11 +27,12 @@ import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { SignatureCache } from "../crypto/sig-cache.ts";
 import { equalBytes, toHex } from "../crypto/bytes.ts";
-import { isPhantomError } from "../errors.ts";
+import { invariant, isPhantomError } from "../errors.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
 import { MintPool, type PendingMint } from "./mint-pool.ts";
 import { TxLifecycle, mempoolAnnouncement } from "./tx-lifecycle.ts";
+import { TxReceipts } from "./tx-receipts.ts";
 import { TxJournalStore } from "../store/tx-journal-store.ts";
 import { eventMessages, eventsByIdAnswer, syncAnswer } from "./sync.ts";
 import { DataAvailabilityWatch, ServeSigner } from "./data-availability.ts";
@@ -43,6 +44,7 @@ import { NodeSeries, seriesSampleMs } from "./node-series.ts";
 import { NodeSnapshots, SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, engineConfigFromGenesis } from "./snapshots.ts";
 import { NodePruning, checkPruneKeepRounds } from "./pruning.ts";
 import { settlementDelay } from "../ledger/settlement.ts";
+import { StakeFeed } from "./stake-feed.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
@@ -56,6 +58,8 @@ export const heartbeatTicks = 10;
 export const inFlightTicksMax = 3_000;
 /** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
 export const relayHoldIntervals = 5;
+/** tx_submit waits this long for another validator to confirm it holds a new tx. */
+export const txReceiptWaitMsDefault = 2000;
 /** Seqs a validator skips when it rejoins from a wiped or old store: events it may have signed that no peer reported. */
 export const rejoinSeqGap = 65_536;
 /** While a peer answered a sync with a full message this recently, more history is coming: do not sign yet. */
@@ -68,9 +72,11 @@ export const catchUpQuietMs = 1_000;
 export const pausedTickIntervals = 10;
 export const pausedTickMsMin = 5_000;
 /** A validator dials one with a lower index only after missing it this long (see redial). */
-export const redialLowerAfterMs = 3_000;
+export const redialLowerAfterMs = 750;
 /** Re-dial missing validators this often (I/O scheduling only). */
-export const redialIntervalMs = 1_000;
+export const redialIntervalMs = 250;
+/** A sync request unanswered this long no longer blocks the next one to that peer. */
+export const syncAnswerWaitMs = 10_000;
 
 export interface NodeOptions {
   genesis: Genesis;
@@ -87,6 +93,8 @@ export interface NodeOptions {
   /** Monotonic milliseconds; drives rate limits and bans, never consensus. */
   now(): number;
   log(line: Record<string, unknown>): void;
+  /** How long tx_submit waits for another validator's receipt (default txReceiptWaitMsDefault). */
+  txReceiptWaitMs?: number;
   /** Called for every applied anchor (RPC WebSocket subscribers). */
   onAnchor?(info: AppliedAnchorInfo): void;
   /** Where fatal errors go (the CLI's exits the process); by default the node only stops itself. */
@@ -112,6 +120,8 @@ export class PhantomNode {
   readonly metrics: ConsensusMetrics;
   readonly index: ChainIndex;
   private readonly chain: ChainApplier;
+  /** The ledger's stake table per decided round, for the engine's weights (SPEC_CONSENSUS §1a). */
+  private readonly stakeFeed: StakeFeed;
   readonly ledgerParams: LedgerParams;
   readonly sigCache: SignatureCache;
   /** Every timer and connection callback runs through it (see fail-stop.ts). */
@@ -121,6 +131,7 @@ export class PhantomNode {
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   private readonly mintPool = new MintPool();
+  private readonly txReceipts = new TxReceipts();
   private evidenceQueue: Evidence[] = [];
   /** Signs the payloads we serve; checks those served to us (conflicting-DA evidence). */
   private readonly serveSigner: ServeSigner;
@@ -145,8 +156,10 @@ export class PhantomNode {
     this.daWatch = new DataAvailabilityWatch({ publicKeys: g.validators.map((v) => v.publicKey), shardCount: g.shardCount, parentsMax: g.parentsMax });
     // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
     this.ledgerParams = { ...ledgerParamsFromGenesis(g), verify: this.sigCache.verify };
+    // stakeLagRounds L = horizonRounds (SPEC_CONSENSUS §1a): the span the engine already keeps in memory.
     const engineConfig = engineConfigFromGenesis(g);
     this.engineNow = new ConsensusEngine(engineConfig);
+    this.stakeFeed = new StakeFeed(g.validators.map((v) => v.stake), opts.store.slashedByAnchor());
     this.snapshots = new NodeSnapshots(opts.store, engineConfig, opts.snapshotIntervalAnchors ?? SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, opts.log);
     checkPruneKeepRounds(opts.pruneKeepRounds ?? 0, g.horizonRounds);
     // The ledger reads the events of the fee settlement window back from the store after a restart.
@@ -211,13 +224,18 @@ export class PhantomNode {
     await this.opts.transport.close();
   }
 
-  /** Ready: store replayed and connected to enough validators to reach a quorum of stake. */
+  /**
+   * Ready: store replayed and connected to enough validators to reach a quorum of the
+   * stake the ledger holds now (slashed stake no longer counts).
+   */
   ready(): boolean {
     if (!this.replayed || this.failStop.failed) return false;
-    const g = this.opts.genesis;
-    let stake = g.validators[this.validator]!.stake;
-    for (const p of this.peers.readyPeers()) stake += g.validators[p.validator]!.stake;
-    return stake * 3n > g.totalStake * 2n;
+    const table = this.opts.store.stakeTable(); // empty before the first anchor: the genesis stakes
+    const stakes = table.length > 0 ? table.map((e) => e.stakeUnits) : this.opts.genesis.validators.map((v) => v.stake);
+    const total = stakes.reduce((a, b) => a + b, 0n);
+    let stake = stakes[this.validator] ?? 0n;
+    for (const p of this.peers.readyPeers()) stake += stakes[p.validator] ?? 0n;
+    return total > 0n && stake * 3n > total * 2n;
   }
 
   // ---------------------------------------------------------------- start-up
@@ -231,6 +249,8 @@ export class PhantomNode {
     const from = snapshot?.eventSeqNo ?? 0n;
     if (snapshot !== null) {
       this.engineNow = snapshot.engine;
+      // The restored engine holds the stake reports of the anchors it covers (checked by load).
+      this.stakeFeed.resume(snapshot.anchorCount);
       this.pruning.noteSnapshot(snapshot.eventSeqNo, snapshot.engine.stats().maxRound);
       this.holdRestored();
       this.opts.log({ type: "snapshot_loaded", anchorCount: snapshot.anchorCount.toString(), eventSeqNo: snapshot.eventSeqNo.toString(), dagEvents: snapshot.engine.stats().events });
@@ -318,7 +338,7 @@ export class PhantomNode {
       this.opts.log({ type: "rejoin_old_store", ownSeqHere, ownSeqThere });
     }
     const mine = this.engine.highestSeq();
-    if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) peer.send({ kind: "sync_request", highestSeq: mine });
+    if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) this.requestSync(peer);
     for (const m of mempoolAnnouncement(this.mempool)) peer.send(m); // what it may have missed, e.g. while we were down
   }
 
@@ -341,6 +361,10 @@ export class PhantomNode {
           if (e) this.servedMismatch(peer, e, m.payload, m.serveSignature);
           return;
         }
+        case "txs_held":
+          return this.txReceipts.held(m.txids.map(toHex));
+        case "sync_end":
+          return this.onSyncEnd(peer, m.more);
         case "history_pruned":
           return this.onHistoryPruned(peer, m.prunedSeqs);
         case "hello":
@@ -387,28 +411,54 @@ export class PhantomNode {
     // A full message means the peer had more: history is still arriving (see mayCreateEvents).
     if (items.length >= eventsPerMessageMax) this.lastFullSyncAt = this.opts.now();
     if (events.length === 0) return;
-    const result = this.addToEngine(events, peer);
-    if (result.orphaned > 0 || items.length >= eventsPerMessageMax) peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+    // History answering our sync request: the other peers have it already, so it is not relayed.
+    const result = this.addToEngine(events, peer, !this.syncSentAt.has(peer));
+    if (result.orphaned > 0) this.requestSync(peer);
     // Sync by seq never returns the other side of a fork: ask for missing parents by id.
     const missing = this.engine.missingParents(eventsPerMessageMax);
     if (missing.length > 0) peer.send({ kind: "get_events", ids: missing });
   }
 
 
-  private addToEngine(events: SignedEvent[], from: Peer | null): AddResult {
+  /**
+   * Asks `peer` for what we lack, keeping one request in flight per peer: a request made
+   * while one is outstanding is sent when its `sync_end` arrives. (Asking again on every
+   * full message of an answer multiplied the requests while far behind.)
+   */
+  private requestSync(peer: Peer): void {
+    const sentAt = this.syncSentAt.get(peer);
+    if (sentAt !== undefined && this.opts.now() - sentAt < syncAnswerWaitMs) {
+      this.syncWanted.add(peer);
+      return;
+    }
+    this.syncSentAt.set(peer, this.opts.now());
+    this.syncWanted.delete(peer);
+    peer.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+  }
+  private readonly syncSentAt = new WeakMap<Peer, number>();
+  private readonly syncWanted = new WeakSet<Peer>();
+
+  private onSyncEnd(peer: Peer, more: boolean): void {
+    this.syncSentAt.delete(peer);
+    // More history is coming: hold signing meanwhile (see mayCreateEvents).
+    if (more) this.lastFullSyncAt = this.opts.now();
+    if (more || this.syncWanted.has(peer)) this.requestSync(peer);
+  }
+
+  private addToEngine(events: SignedEvent[], from: Peer | null, relay = true): AddResult {
     const started = performance.now();
     const result = this.engine.addEvents(events);
     this.metrics.consensusSeconds.observe((performance.now() - started) / 1000);
-    this.afterAdd(result, from);
+    this.afterAdd(result, from, relay);
     return result;
   }
 
-  /** Persists accepted events, relays them, applies what became final. */
-  private afterAdd(result: AddResult, from: Peer | null): void {
+  /** Persists accepted events, relays them (unless `relay` is false), applies what became final. */
+  private afterAdd(result: AddResult, from: Peer | null, relay = true): void {
     const replaying = !this.replayed;
     if (!replaying && result.accepted.length > 0) {
       this.opts.store.putEvents(result.accepted.map((event) => ({ event })));
-      this.relay(result.accepted, from);
+      if (relay) this.relay(result.accepted, from);
     }
     for (const e of result.accepted) {
       this.metrics.eventsAccepted.inc();
@@ -429,23 +479,57 @@ export class PhantomNode {
     // A stale event is never ordered: what it carried (ours or held from others) is free again.
     for (const e of result.stale) this.inFlight.settle(toHex(e.id));
     if (result.finalized.length > 0) this.onFinalized(result);
+    this.feedStake();
+    if (result.finalized.length > 0) this.afterAnchorsApplied();
   }
 
-  private onFinalized(result: AddResult): void {
-    for (const f of result.finalized) this.inFlight.settle(toHex(f.event.id));
-    for (const info of this.chain.apply(result.finalized)) {
-      this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
-      this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
-      this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && (o.kind === "micro" || o.kind === "mint")).length);
-      this.opts.onAnchor?.(info);
-    }
-    // Every accepted event is stored by now and the ledger applied every final anchor.
+  /**
+   * Every accepted event is stored by now, the ledger applied every final anchor and the
+   * engine holds the stake table of every decided round: a snapshot taken here restores
+   * with the weights a full replay would give (StakeFeed.resume).
+   */
+  private afterAnchorsApplied(): void {
     if (!this.replayed || this.stopped) return;
     const written = this.snapshots.afterAnchors(this.engine);
     if (written === undefined) return;
     const stats = this.engine.stats();
     this.pruning.noteSnapshot(written, stats.maxRound);
     this.pruning.run(stats.lastDecidedRound, this.snapshots.coveredSeqNos(), this.chain.nextAnchorIndex());
+  }
+
+  /**
+   * Reports the stake table of every round decided so far to the engine; when that makes
+   * the weights of more rounds known and events wait for them, places them now (bounded:
+   * each pass needs newly decided rounds).
+   */
+  private feedStake(): void {
+    const knownBefore = this.engine.stats().weightsKnownRoundMax;
+    this.stakeFeed.report(this.engine);
+    const s = this.engine.stats();
+    this.metrics.weightWaiting.set(s.weightWaiting);
+    if (s.weightWaiting > 0 && s.weightsKnownRoundMax > knownBefore) this.afterAdd(this.engine.addEvents([]), null);
+  }
+
+  private onFinalized(result: AddResult): void {
+    for (const f of result.finalized) this.inFlight.settle(toHex(f.event.id));
+    const applied = this.chain.apply(result.finalized);
+    const slashesAt = new Map(applied.map((info) => [info.finalized.anchorIndex, info.diff.slashes]));
+    for (const f of result.finalized) this.stakeFeed.noteAnchor(f, slashesAt.get(f.anchorIndex));
+    this.checkStakeFeed();
+    for (const info of applied) {
+      this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
+      this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
+      this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && (o.kind === "micro" || o.kind === "mint")).length);
+      this.opts.onAnchor?.(info);
+    }
+  }
+
+  /** Once the ledger has applied everything the engine finalized, both must hold one stake table. */
+  private checkStakeFeed(): void {
+    const ledger = this.opts.store.stakeTable();
+    if (ledger.length === 0 || this.chain.nextAnchorIndex() !== this.engine.stats().finalizedCount) return;
+    const fed = this.stakeFeed.current();
+    invariant(ledger.every((e, i) => e.stakeUnits === fed[i]), "the stake table fed to consensus differs from the ledger's");
   }
 
   /**
@@ -536,7 +620,7 @@ export class PhantomNode {
     if (Number.isNaN(gapMs) || gapMs <= Math.max(pausedTickIntervals * this.opts.eventIntervalMs, pausedTickMsMin)) return;
     this.lastFullSyncAt = now;
     this.opts.log({ type: "pause_detected", gapMs: Math.round(gapMs) });
-    for (const p of this.peers.readyPeers()) p.send({ kind: "sync_request", highestSeq: this.engine.highestSeq() });
+    for (const p of this.peers.readyPeers()) this.requestSync(p);
   }
 
   private tick(): void {
@@ -593,6 +677,8 @@ export class PhantomNode {
       // Rejoining: wait until our newest event is ancient next to the present.
       if (isPhantomError(e) && e.code === "CONSENSUS_NO_CROSS_LINK") return;
       if (isPhantomError(e) && e.code === "CONSENSUS_REJOIN_WAIT") return void this.metrics.rejoinWaiting.set(1);
+      // Decisions lag more than L rounds: wait for the ledger to report the weights.
+      if (isPhantomError(e) && e.code === "CONSENSUS_STAKE_WAIT") return void this.metrics.stakeWaits.inc();
       throw e;
     }
     if (reroot) {
@@ -632,13 +718,36 @@ export class PhantomNode {
 
   // ---------------------------------------------------------------- transactions and mints
 
-  /** Admits encoded MicroTxs (RPC or peers); relays the accepted ones. */
+  /**
+   * Admits encoded MicroTxs (RPC or peers); relays the accepted ones. A peer's txs get a
+   * receipt (`txs_held`) for those we now hold; a resubmission over RPC of a tx we hold
+   * already is relayed again, so its receipt can come (see acknowledged()).
+   */
   submitTxs(encoded: Uint8Array[], from: Peer | null = null) {
     const results = this.mempool.admitEncoded(encoded, this.validationContext());
-    const accepted = encoded.filter((_, i) => results[i]!.ok);
-    if (accepted.length > 0) this.peers.broadcast({ kind: "txs", txs: accepted }, from ?? undefined);
-    if (from !== null) this.holdRelayed(results);
+    const relay = encoded.filter((_, i) => (from === null ? holdsTx(results[i]!) : results[i]!.ok));
+    if (relay.length > 0) this.peers.broadcast({ kind: "txs", txs: relay }, from ?? undefined);
+    if (from !== null) {
+      const txids = results.flatMap((r) => (holdsTx(r) && r.txid ? [r.txid] : []));
+      if (txids.length > 0) from.send({ kind: "txs_held", txids });
+      this.holdRelayed(results);
+    }
     return results;
+  }
+
+  /**
+   * Of these txids (hex), the ones another validator confirmed holding within
+   * `txReceiptWaitMs`. A committee of one has nobody to ask: all of them.
+   */
+  async acknowledged(txids: string[]): Promise<Set<string>> {
+    if (txids.length === 0 || this.opts.genesis.validators.length === 1) return new Set(txids);
+    const outcome = (held: Set<string>, missed: string) => {
+      this.metrics.txReceipts.inc({ outcome: "held" }, held.size);
+      if (txids.length > held.size) this.metrics.txReceipts.inc({ outcome: missed }, txids.length - held.size);
+      return held;
+    };
+    if (this.peers.readyPeers().length === 0) return outcome(new Set(), "no_peers");
+    return outcome(await this.txReceipts.wait(txids, this.opts.txReceiptWaitMs ?? txReceiptWaitMsDefault), "timeout");
   }
 
   /**
@@ -695,6 +804,9 @@ export class PhantomNode {
 }
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
+
+/** The admission left the tx in our mempool: admitted now, or held already. */
+export const holdsTx = (r: AdmitResult): boolean => r.ok || r.error.code === "MEMPOOL_DUPLICATE";
 
 /** Rejections an honest peer's relay can cause: never scored as misbehaviour. */
 const HARMLESS_REJECTIONS = new Set(["EVENT_DUPLICATE", "EVENT_ANCIENT", "EVENT_ORPHAN_EVICTED"]);

@@ -10,7 +10,8 @@ import { createQuicMetrics } from "../net/quic/metrics.ts";
 import { certificateDer, type Identity } from "../net/quic/tls/certificate.ts";
 import { QuicLink, connectLink } from "../net/p2p/quic-link.ts";
 import { parseHostPort } from "../metrics/server.ts";
-import { equalBytes } from "../crypto/bytes.ts";
+import { concatBytes, equalBytes } from "../crypto/bytes.ts";
+import { blake3_32 } from "../crypto/hash.ts";
 import { describeOsError, PhantomError } from "../errors.ts";
 import type { Transport } from "./transport.ts";
 
@@ -38,7 +39,10 @@ export function quicTransport(opts: QuicTransportOptions): QuicTransport {
   const certificate = certificateDer(opts.identity);
   const isMember = (pk: Uint8Array) => opts.committee.some((k) => equalBytes(k, pk));
   const metrics = opts.registry ? createQuicMetrics(opts.registry) : undefined;
-  const base = { identity: opts.identity, certificate, verifyPeer: isMember, idleTimeoutMs: peerIdleTimeoutMs, keepAliveMs: peerKeepAliveMs, metrics, log: opts.log };
+  // Derived from the validator key, so a restarted node can reset the connections its
+  // peers still hold to its previous process (they reconnect at once, not after idling out).
+  const statelessResetKey = blake3_32(concatBytes(new TextEncoder().encode("phantom/quic/stateless-reset/v0"), opts.identity.secretKey));
+  const base = { identity: opts.identity, certificate, verifyPeer: isMember, idleTimeoutMs: peerIdleTimeoutMs, keepAliveMs: peerKeepAliveMs, metrics, log: opts.log, statelessResetKey };
   let endpoint: QuicEndpoint | null = null;
   return {
     certificateDer: () => certificate,

@@ -10,15 +10,17 @@ import { decodeAddress, encodeAddress } from "../wallet/address.ts";
 import { mintTemplate, mintTemplateToRpc } from "../ledger/emission.ts";
 import { UNITS_PER_PC } from "../types/constants.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
-import type { PhantomNode } from "./node.ts";
+import { holdsTx, type PhantomNode } from "./node.ts";
 import type { Genesis } from "../genesis/genesis.ts";
 import { EXPLORER_REST_ROUTES, EXPLORER_RPC_COSTS, explorerRpcMethods, fameName, txStatusJson } from "./explorer-methods.ts";
 import { payoutProof, type PayoutEntry } from "../consensus/payout.ts";
 import { settlementDelay } from "../ledger/settlement.ts";
+import { DISCOVER_METHOD, openrpc } from "../rpc/descriptions.ts";
 
 export const anchorsPageMax = 200;
 export const addressUtxosMax = 1_000;
 export const submitTxsMax = 256;
+const notRelayedMessage = "no other validator confirmed holding this tx in time (peers down or behind); it stays in this validator's mempool and may still finalize: check tx_status, or submit it again (here or to another validator)";
 
 function addressParam(p: Params, key: string): Uint8Array {
   try {
@@ -47,6 +49,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     };
   };
   return {
+    [DISCOVER_METHOD]: () => openrpc,
     ...explorerRpcMethods(node, store, genesis.k),
     phantom_status: () => {
       const tip = store.mintTip();
@@ -147,7 +150,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
         utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase, payout: store.isPayoutTxid(u.txid) })),
       };
     },
-    tx_submit: (raw) => {
+    tx_submit: async (raw) => {
       const p = params(raw);
       const list = Array.isArray(p.txs) ? p.txs : [p.tx];
       if (list.length === 0 || list.length > submitTxsMax) throw new PhantomError("RPC_BAD_PARAMS", `send 1..${submitTxsMax} txs`);
@@ -155,9 +158,15 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
         if (typeof t !== "string") throw new PhantomError("RPC_BAD_PARAMS", `txs[${i}] must be a hex string`);
         return hexValue(t, `txs[${i}]`);
       });
-      return node.submitTxs(encoded).map((r): Json => r.ok
-        ? { accepted: true, txid: toHex(r.txid), fee: r.fee.toString() }
-        : { accepted: false, txid: r.txid ? toHex(r.txid) : null, code: r.error.code, message: r.error.message });
+      const results = node.submitTxs(encoded);
+      // Held here (admitted now, or already: a resubmission); acknowledged once a peer holds it too.
+      const acked = await node.acknowledged(results.flatMap((r) => (holdsTx(r) && r.txid ? [toHex(r.txid)] : [])));
+      return results.map((r): Json => {
+        const txid = r.txid ? toHex(r.txid) : null;
+        if (txid !== null && holdsTx(r) && acked.has(txid)) return { accepted: true, txid, fee: (r.ok ? r.fee : node.mempool.get(r.txid!)?.fee ?? 0n).toString() };
+        if (r.ok || holdsTx(r)) return { accepted: false, txid, code: "TX_NOT_RELAYED", message: notRelayedMessage };
+        return { accepted: false, txid, code: r.error.code, message: r.error.message };
+      });
     },
     tx_status: (raw): Json => {
       const txid = hexParam(params(raw), "txid", 32);

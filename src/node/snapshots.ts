@@ -10,11 +10,12 @@ import { PhantomError, isPhantomError } from "../errors.ts";
 import type { Genesis } from "../genesis/genesis.ts";
 import { SnapshotStore } from "../store/snapshot-store.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
+import { stakesAfterAnchors } from "./stake-feed.ts";
 
 /** Anchors between two snapshots by default (a restart replays at most about this many anchors' events). */
 export const SNAPSHOT_INTERVAL_ANCHORS_DEFAULT = 1_000;
 
-export type SnapshotErrorCode = "SNAPSHOT_CHECKSUM" | "SNAPSHOT_AHEAD_OF_LEDGER" | "SNAPSHOT_AHEAD_OF_STORE" | "SNAPSHOT_BEFORE_PRUNED" | "SNAPSHOT_REQUIRED";
+export type SnapshotErrorCode = "SNAPSHOT_CHECKSUM" | "SNAPSHOT_STAKE_MISMATCH" | "SNAPSHOT_AHEAD_OF_LEDGER" | "SNAPSHOT_AHEAD_OF_STORE" | "SNAPSHOT_BEFORE_PRUNED" | "SNAPSHOT_REQUIRED";
 
 export class SnapshotError extends PhantomError<SnapshotErrorCode> {
   constructor(code: SnapshotErrorCode, message: string) {
@@ -30,6 +31,8 @@ export function engineConfigFromGenesis(g: Genesis): EngineConfig {
     parentsMax: g.parentsMax,
     shard: 0,
     horizonRounds: g.horizonRounds,
+    // L = horizonRounds (SPEC_CONSENSUS §1a): the span the engine already keeps in memory.
+    stakeLagRounds: g.horizonRounds,
   };
 }
 
@@ -45,13 +48,18 @@ export class NodeSnapshots {
   private lastAnchorCount = 0n;
 
   constructor(
-    store: SqliteStore,
+    private readonly store: SqliteStore,
     private readonly cfg: EngineConfig,
     /** 0: only on clean shutdown. */
     private readonly intervalAnchors: number,
     private readonly log: (line: Record<string, unknown>) => void,
   ) {
     this.rows = new SnapshotStore(store);
+  }
+
+  /** The stake table after `anchorCount` anchors, from the genesis stakes and the stored slash records. */
+  private stakesAfter(anchorCount: bigint): bigint[] {
+    return stakesAfterAnchors(this.cfg.committee.stakes, this.store.slashedByAnchor(), anchorCount);
   }
 
   /**
@@ -72,6 +80,11 @@ export class NodeSnapshots {
         const engine = ConsensusEngine.fromState(this.cfg, s.engineState);
         if (engine.stats().finalizedCount !== s.anchorCount) {
           throw new SnapshotError("SNAPSHOT_CHECKSUM", `snapshot row says ${s.anchorCount} anchors, its engine state ${engine.stats().finalizedCount}`);
+        }
+        // Its weights must be those a full replay of this store reports (SPEC_CONSENSUS §1a).
+        const expected = this.stakesAfter(s.anchorCount);
+        if (!engine.reportedStakes().every((x, i) => x === expected[i])) {
+          throw new SnapshotError("SNAPSHOT_STAKE_MISMATCH", `snapshot's consensus stake table after ${s.anchorCount} anchors differs from the one the store's slash records give`);
         }
         this.lastAnchorCount = s.anchorCount;
         return { engine, anchorCount: s.anchorCount, eventSeqNo: s.eventSeqNo };

@@ -41,6 +41,8 @@ export interface RpcServerOptions {
   costs?: Readonly<Record<string, (params: unknown) => number>>;
   /** Monotonic milliseconds for the rate limit (default performance.now). */
   now?(): number;
+  /** Machine-readable descriptions served at GET /openapi.json and GET /openrpc.json (absent: 404). */
+  descriptions?: { openapi: unknown; openrpc: unknown };
 }
 
 export interface RpcServer {
@@ -120,6 +122,9 @@ export function startRpcServer(opts: RpcServerOptions): RpcServer {
         if (path === "/ws") {
           if (clients.size >= wsClientsMax) return httpError(503, "WS_TOO_MANY_CLIENTS", `at most ${wsClientsMax} WebSocket clients`);
           return srv.upgrade(req, { data: { topics: new Set<string>(), client } }) ? undefined : httpError(400, "HTTP_BAD_REQUEST", "WebSocket upgrade failed");
+        }
+        if ((path === "/openapi.json" || path === "/openrpc.json") && opts.descriptions) {
+          return json(JSON.stringify(path === "/openapi.json" ? opts.descriptions.openapi : opts.descriptions.openrpc));
         }
         if (path === "/" || path === "/explorer") return new Response(explorerHtml, { headers: { "content-type": "text/html; charset=utf-8" } });
         return httpError(404, "HTTP_NOT_FOUND", `no such path: ${path.slice(0, 64)}`);

@@ -14,6 +14,7 @@ export function createStoreMetrics(registry: Registry) {
     payloadReadSeconds: new Histogram({ name: "pc_node_store_payload_read_seconds", help: "SQLite read time of one payload (cache misses)", buckets: readBuckets, registers: r }),
     anchorCommitSeconds: new Histogram({ name: "pc_node_store_anchor_commit_seconds", help: "Time to commit one finalized anchor in one SQLite transaction", buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: r }),
     anchorsCommitted: new Counter({ name: "pc_node_store_anchors_committed_total", help: "Finalized anchors committed to the store", registers: r }),
+    diskFreeBytes: new Gauge({ name: "pc_node_store_disk_free_bytes", help: "Bytes available on the store's file system (checked every 250 ms; below --min_free_disk_mb the node fail-stops)", registers: r }),
     writeFailures: new Counter({ name: "pc_node_store_write_failures_total", help: "Store writes SQLite refused (the node then exits), by SQLite error code", labelNames: ["reason"] as const, registers: r }),
     ledgerTxs: new Counter({ name: "pc_node_ledger_txs_total", help: "Payload transactions applied by the ledger, by kind and outcome", labelNames: ["kind", "outcome"] as const, registers: r }),
     ledgerVoid: new Counter({ name: "pc_node_ledger_void_total", help: "Payload transactions voided by the ledger, by reason code", labelNames: ["code"] as const, registers: r }),

@@ -70,7 +70,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     statements: [
-      // Ledger economics (SPEC_FEES §7, SPEC_SLASHING §5), written in each anchor's transaction.
+      // Ledger economics (SPEC_FEES §7, SPEC_SLASHING §6), written in each anchor's transaction.
       // The stake table: one row per validator once the first anchor is applied.
       `CREATE TABLE stakes (validator INTEGER PRIMARY KEY, stake INTEGER NOT NULL, da_offenses INTEGER NOT NULL)`,
       // Fees awaiting settlement (at most k·D_max + 1 rows).

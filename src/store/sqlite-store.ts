@@ -204,6 +204,17 @@ export class SqliteStore implements WritableLedgerStore {
     return this.pending;
   }
 
+  /**
+   * Runs `fn` (several commitAnchor and index writes) in one SQLite transaction, so a node
+   * catching up pays one commit for a batch of anchors instead of one each. Nested writes
+   * become savepoints. A failure rolls the whole batch back and is fatal (fail-stop), so
+   * the in-memory state the nested commits updated is never used again.
+   */
+  batchWrites<T>(operation: string, fn: () => T): T {
+    this.assertOpen();
+    return this.runWrite(operation, () => this.db.transaction(fn).immediate());
+  }
+
   /** Commits one anchor's diff in one SQLite transaction (all or nothing). */
   commitAnchor(diff: AnchorDiff): void {
     this.assertOpen();
@@ -315,6 +326,17 @@ export class SqliteStore implements WritableLedgerStore {
     return (this.db.query(`SELECT * FROM slashes ORDER BY anchor, evidence_id LIMIT ?`).all(clampLimit(limit)) as Row[]).map((r) => ({
       anchorIndex: big(r.anchor), evidenceId: bytes(r.evidence_id), kind: String(r.kind) as SlashRecord["kind"], offender: Number(r.offender),
       bps: Number(r.bps), stakeBeforeUnits: big(r.stake_before), slashedUnits: big(r.slashed),
+    }));
+  }
+
+  /**
+   * Units slashed per (anchor, offender), in anchor order: everything, unbounded, because a
+   * restarted node re-derives its consensus weights from it (SPEC_CONSENSUS §1a). One row
+   * per slashing anchor and offender, so it stays small.
+   */
+  slashedByAnchor(): { anchorIndex: bigint; offender: number; slashedUnits: bigint }[] {
+    return (this.db.query(`SELECT anchor, offender, SUM(slashed) AS units FROM slashes GROUP BY anchor, offender ORDER BY anchor, offender`).all() as Row[]).map((r) => ({
+      anchorIndex: big(r.anchor), offender: Number(r.offender), slashedUnits: big(r.units),
     }));
   }
 

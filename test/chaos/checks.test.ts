@@ -59,6 +59,12 @@ describe("chaos checks", () => {
     expect(excluded!.ok).toBe(false);
     const [, slow] = checkRejoins([rejoin({ finalizedAtMs: 12_000 })], 10_000);
     expect(slow!.ok).toBe(false);
+    // A lost store replays history first: reported beside the target, not held to it (but never excluded).
+    const [, restored] = checkRejoins([rejoin({ kind: "wipe", finalizedAtMs: 12_000 })], 10_000);
+    expect(restored!.ok).toBe(true);
+    expect(restored!.detail).toContain("after a lost store");
+    const [stillExcluded] = checkRejoins([rejoin({ kind: "wipe", endSeq: 10, finalizedAtMs: null, finalizedSeq: null })], 10_000);
+    expect(stillExcluded!.ok).toBe(false);
   });
 
   test("transactions: any lost one fails", () => {

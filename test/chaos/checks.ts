@@ -108,11 +108,23 @@ export interface RejoinOutcome extends Rejoin {
   endSeq: number;
 }
 
+/**
+ * Fault kinds that lose the store (wipe, old_store): the validator replays the history it
+ * lacks from its peers before it rejoins, so how long that takes grows with the history
+ * (until state snapshots can be fetched from peers). The 10 s target of issue 11 is for
+ * pauses and partitions; these are reported beside it, not held to it.
+ */
+export const RESTORE_KINDS: ReadonlySet<string> = new Set(["wipe", "old_store"]);
+
 export function checkRejoins(rejoins: RejoinOutcome[], targetMs: number): Check[] {
   const excluded = rejoins.filter((r) => r.endSeq <= r.seqAtHeal);
-  const slow = rejoins.filter((r) => r.endSeq > r.seqAtHeal && (r.finalizedAtMs === null || r.finalizedAtMs - r.healAtMs > targetMs));
+  const timed = rejoins.filter((r) => !RESTORE_KINDS.has(r.kind));
+  const slow = timed.filter((r) => r.endSeq > r.seqAtHeal && (r.finalizedAtMs === null || r.finalizedAtMs - r.healAtMs > targetMs));
   const fmt = (r: RejoinOutcome) => `v${r.validator} after #${r.faultId} ${r.kind} (seq ${r.seqAtHeal} at heal, ${r.endSeq} finalized at the end)`;
-  const times = rejoins.filter((r) => r.finalizedAtMs !== null).map((r) => r.finalizedAtMs! - r.healAtMs);
+  const seconds = (list: RejoinOutcome[]) => list.filter((r) => r.finalizedAtMs !== null).map((r) => r.finalizedAtMs! - r.healAtMs);
+  const times = seconds(timed);
+  const restored = seconds(rejoins.filter((r) => RESTORE_KINDS.has(r.kind)));
+  const restoredNote = restored.length ? `; after a lost store (wipe, old_store: history replayed from peers, not held to the target) max ${(Math.max(...restored) / 1000).toFixed(1)} s` : "";
   return [
     {
       name: "rejoin",
@@ -122,7 +134,7 @@ export function checkRejoins(rejoins: RejoinOutcome[], targetMs: number): Check[
     {
       name: "rejoin_time",
       ok: slow.length === 0,
-      detail: `heal → first new finalized event: ${times.length ? `max ${(Math.max(...times) / 1000).toFixed(1)} s` : "none seen"} (target ≤ ${targetMs / 1000} s)${slow.length ? `; slower: ${slow.map((r) => `v${r.validator} #${r.faultId} ${r.finalizedAtMs === null ? "not seen" : `${((r.finalizedAtMs - r.healAtMs) / 1000).toFixed(1)} s`}`).join(", ")}` : ""}`,
+      detail: `heal → first new finalized event: ${times.length ? `max ${(Math.max(...times) / 1000).toFixed(1)} s` : "none seen"} (target ≤ ${targetMs / 1000} s)${slow.length ? `; slower: ${slow.map((r) => `v${r.validator} #${r.faultId} ${r.finalizedAtMs === null ? "not seen" : `${((r.finalizedAtMs - r.healAtMs) / 1000).toFixed(1)} s`}`).join(", ")}` : ""}${restoredNote}`,
     },
   ];
 }

@@ -22,7 +22,7 @@ const reservationMs = 60_000;
 const refreshEveryMs = 1_000;
 /** Transactions submitted per tick at most (bounds a catch-up burst). */
 const perTickMax = 64;
-const submitTimeoutMs = 3_000;
+const submitTimeoutMs = 5_000;
 
 export interface AckedTx {
   txid: string;
@@ -134,7 +134,8 @@ export class LoadGenerator {
         if (res.accepted) this.acked.set(t.txid, { txid: t.txid, validator: v, atMs: at });
         else {
           this.refused.set(res.code ?? "?", (this.refused.get(res.code ?? "?") ?? 0) + 1);
-          this.reserved.delete(`${t.coin.txid}:${t.coin.index}`);
+          // Not relayed: it may still finalize, so its coin stays reserved until the reservation lapses.
+          if (res.code !== "TX_NOT_RELAYED") this.reserved.delete(`${t.coin.txid}:${t.coin.index}`);
         }
       });
     }));

@@ -26,6 +26,8 @@ const loadEveryMs = 200;
 /** A pause_long lasts until the others decided twice what they keep (horizon + ANCIENT_ROUNDS), so its last parents are surely pruned. */
 const pauseLongRounds = (horizonRounds: number) => 2 * (horizonRounds + ANCIENT_ROUNDS);
 const drainMsMin = 20_000;
+/** Longest a fault waits for earlier targets to rejoin before it starts anyway. */
+const faultDelayMsMax = 60_000;
 const txLookupsPerDrainTick = 500;
 const maturityAnchors = 10n;
 
@@ -116,6 +118,13 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
         say(`#${f.id} copied v${f.targets[0]}'s store${ok ? "" : " (no store yet)"}`);
       }
       await sleepUntil(phase0 + f.atMs);
+      // A healed validator that has not rejoined yet (still replaying) is as good as down:
+      // the fault waits (bounded) until it keeps at most f validators out.
+      const out = () => new Set([...active, ...observer.rejoins.filter((r) => r.finalizedAtMs === null).map((r) => r.validator), ...f.targets]);
+      const waitEnd = now() + faultDelayMsMax;
+      while (now() < waitEnd && out().size > faultyMax(o.nodes)) await Bun.sleep(250);
+      const delayedMs = Math.round(now() - phase0 - f.atMs);
+      if (delayedMs > 1_000) f.note = `${f.note ? `${f.note}; ` : ""}started ${(delayedMs / 1000).toFixed(1)} s late: an earlier target had not rejoined`;
       for (const t of f.targets) active.add(t);
       await moveMiner(f.targets);
       f.startedAtMs = now() - phase0;
@@ -214,6 +223,8 @@ export async function runChaos(o: ChaosOptions, out: (line: string) => void = co
     const finals = new Set<string>();
     const drainEnd = now() + Math.max(drainMsMin, o.rejoinMsTarget * 2);
     while (now() < drainEnd) {
+      // Submissions still in flight when the load stopped are acknowledged during the drain.
+      for (const id of load.acked.keys()) if (!finals.has(id)) pending.add(id);
       const url = cluster.rpc(observer.reader() ?? 0);
       const ids = [...pending].slice(0, txLookupsPerDrainTick);
       for (let i = 0; i < ids.length; i += 100) {

@@ -148,3 +148,78 @@ describe("stale events", () => {
     expect(stale.filter((id) => finalized.includes(id))).toEqual([]);
   }, 60_000);
 });
+
+describe("the staircase (SPEC_CONSENSUS §12)", () => {
+  test("a node ahead drops a Byzantine staircase a node behind inserts; honest events never link to it, so the node ahead places every one and both agree", () => {
+    const H = 16;
+    const ahead = new ConsensusEngine({ ...tc.config, horizonRounds: H });
+    const behind = new ConsensusEngine({ ...tc.config, horizonRounds: H });
+    const maker = new ConsensusEngine({ ...tc.config, horizonRounds: 1 << 20 });
+    const logs = { ahead: [] as FinalizedEvent[], behind: [] as FinalizedEvent[] };
+    const toAhead = (es: SignedEvent[]) => {
+      const r = ahead.addEvents(es);
+      logs.ahead.push(...r.finalized);
+      return r;
+    };
+    const toBehind = (es: SignedEvent[]) => {
+      const r = behind.addEvents(es);
+      logs.behind.push(...r.finalized);
+      return r;
+    };
+    const stream: SignedEvent[] = [];
+    for (let i = 0; i < 40; i++) stream.push(maker.createEvent(i % 4, tc.keys[i % 4]!.secretKey, digest(`st ${i}`)));
+    for (let i = 0; i < 400; i++) stream.push(maker.createEvent(i % 3, tc.keys[i % 3]!.secretKey, digest(`st3 ${i}`)));
+    const lag = 40; // the node behind has not received the last events yet
+    toAhead(stream);
+    toAhead([]);
+    toBehind(stream.slice(0, -lag));
+    toBehind([]);
+    const prunedBelow = (e: ConsensusEngine) => e.stats().lastDecidedRound - H - ANCIENT_ROUNDS;
+    const gap = ahead.stats().lastDecidedRound - behind.stats().lastDecidedRound;
+    expect(gap).toBeGreaterThanOrEqual(2);
+    expect(gap).toBeLessThanOrEqual(H / 2 + ANCIENT_ROUNDS);
+    const roundIn = (e: ConsensusEngine) => (x: SignedEvent) => e.describe(x.id)!.round;
+    // An honest event the node ahead has pruned and the node behind still holds.
+    const p = stream.find((x) => x.header.creator !== SILENT && maker.describe(x.id)!.round === prunedBelow(ahead) - 1)!;
+    expect(behind.describe(p.id)).toBeDefined();
+    expect(ahead.describe(p.id)).toBeUndefined();
+
+    // The staircase: SILENT links its old chain to p, then climbs at most ANCIENT_ROUNDS + 1 rounds a step.
+    const silentTop = maker.eventsAfter([Infinity, Infinity, Infinity, maker.highestSeq()[SILENT]! - 1], 1)[0]!;
+    let step = eventBy(silentTop.header.seq + 1, [silentTop, p], roundIn(maker), "stair 0");
+    expect(toAhead([step]).rejected.map((x) => x.code)).toEqual(["EVENT_ANCIENT"]);
+    expect(toBehind([step]).accepted).toHaveLength(1);
+    // The node behind catches up; the staircase climbs from the step it holds.
+    toBehind(stream.slice(-lag));
+    toBehind([]);
+    const stairs = [step];
+    const honestAtBehind = stream.filter((x) => x.header.creator !== SILENT && behind.describe(x.id) !== undefined);
+    for (let i = 1; i < 40 && behind.describe(step.id)!.round < behind.stats().maxRound - 1; i++) {
+      const r = behind.describe(step.id)!.round;
+      const h = honestAtBehind.filter((x) => behind.describe(x.id)!.round <= r + ANCIENT_ROUNDS).at(-1)!;
+      step = eventBy(step.header.seq + 1, [step, h], roundIn(behind), `stair ${i}`);
+      expect(toAhead([step]).accepted).toHaveLength(0); // dropped or waiting for a parent it dropped
+      expect(toBehind([step]).accepted).toHaveLength(1);
+      stairs.push(step);
+    }
+    // Its top is recent: without the taint rule it would be an honest creator's first choice.
+    expect(behind.describe(step.id)!.round).toBeGreaterThanOrEqual(behind.stats().maxRound - 1);
+
+    // Honest creators at the node behind go on; the node ahead must place every event they make.
+    const stairIds = new Set(stairs.map((x) => toHex(x.id)));
+    const decidedBefore = ahead.stats().lastDecidedRound;
+    for (let i = 0; i < 150; i++) {
+      const c = i % 3;
+      const e = behind.createEvent(c, tc.keys[c]!.secretKey, digest(`after ${i}`));
+      expect(e.header.parents.some((x) => stairIds.has(toHex(x)))).toBe(false);
+      expect(toAhead([e]).accepted.map((x) => toHex(x.id))).toEqual([toHex(e.id)]);
+      toBehind([]);
+    }
+    toAhead([]);
+    expect(ahead.stats().lastDecidedRound).toBeGreaterThan(decidedBefore + 10);
+    const order = (log: FinalizedEvent[]) => log.map((f) => toHex(f.event.id));
+    const common = Math.min(logs.ahead.length, logs.behind.length);
+    expect(common).toBeGreaterThan(300);
+    expect(order(logs.ahead).slice(0, common)).toEqual(order(logs.behind).slice(0, common));
+  }, 60_000);
+});

@@ -128,6 +128,31 @@ describe("late witness", () => {
     expect(all.describe(pic.byName.get("d2")!.id)!.fame).toBe(0);
   });
 
+  test("describe() reports the late witness's fame, round received and median Lamport the same for every batching", () => {
+    const d2 = pic.byName.get("d2")!;
+    const cut = pic.events.indexOf(d2);
+    const batchings: SignedEvent[][][] = [
+      [pic.events], // all at once: d2 is voted on (not famous)
+      pic.events.map((e) => [e]), // one by one: d2 arrives after round 1 is decided
+      [pic.events.slice(0, cut), pic.events.slice(cut)], // everything before it, then the rest
+      [pic.events.slice(0, cut), [d2], pic.events.slice(cut + 1)],
+    ];
+    const facts = batchings.map((batches) => {
+      const engine = new ConsensusEngine(tc.config);
+      const fin = batches.flatMap((b) => engine.addEvents(b).finalized);
+      const f = fin.find((x) => x.event === d2)!;
+      const d = engine.describe(d2.id)!;
+      // describe() exposes the consensus time the finalized stream carries.
+      expect([d.roundReceived, d.medianLamport]).toEqual([f.roundReceived, f.consensusTime.medianLamport]);
+      return pic.events.map((e) => {
+        const x = engine.describe(e.id)!;
+        return { name: pic.name(e), fame: x.fame, roundReceived: x.roundReceived, medianLamport: x.medianLamport };
+      });
+    });
+    expect(facts[0]!.find((f) => f.name === "d2")!.fame).toBe(0);
+    for (const f of facts.slice(1)) expect(f).toEqual(facts[0]!);
+  });
+
   test("finalized order is the same with the late witness seen early or late", () => {
     const once = new ConsensusEngine(tc.config).addEvents(pic.events).finalized;
     const each = runEach(pic.events);

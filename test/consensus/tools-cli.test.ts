@@ -123,7 +123,12 @@ describe("ConsensusPayoutRoot", () => {
     expectError(run("--recipients", recipients.slice(1).join(",")), "CLI_BAD_VALUE");
     expectError(run("--recipients", [...recipients.slice(1), "00"].join(",")), "BAD_HEX");
     expectError(run("--fees", (1n << 64n).toString()), "FEES_OUT_OF_RANGE");
-    expectError(run("--fees", "-5"), "CLI_BAD_VALUE");
+    expectError(run("--fees", "-5"), "FEES_OUT_OF_RANGE");
+    expectError(run("--fees", "1.5"), "FEES_OUT_OF_RANGE");
+    expectError(run("--fees", "abc"), "FEES_OUT_OF_RANGE");
+    // Check order (SPEC_FEES §6): --fees before the committee, recipients and --ack_id.
+    expectError(run("--fees", "-5", "--ack_id", "zz", "--genesis", "missing.toml"), "FEES_OUT_OF_RANGE");
+    expectError(run("--recipients", "00", "--ack_id", "zz"), "CLI_BAD_VALUE");
     expectError(run("--stakes", "1,2"), "CLI_BAD_VALUE");
     expectError(run("--stakes", "1,2,3,4,x"), "CLI_BAD_VALUE");
     expectError(run("--proposer_index", String((Number(creator) + 1) % K)), "FEES_BAD_PROPOSER");

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   decodeHeadersFile, encodeHeadersFile, checkHeadersRules, HeadersFileError, HEADERS_FILE_PREFIX_BYTES, HEADERS_FILE_EVENTS_MAX,
+  HEADERS_ENTRY_BYTES_MIN,
 } from "../../src/consensus/headers-file.ts";
 import { generateSignedDag } from "../../src/consensus/headers-gen.ts";
 import { readHeadersFile, writeHeadersFile } from "../../src/cli/headers-file-io.ts";
@@ -63,6 +64,29 @@ describe("headers file format", () => {
     const trailing = new Uint8Array(BYTES.length + 1);
     trailing.set(BYTES);
     expect(codeOf(() => decodeHeadersFile(trailing))).toBe("HEADERS_TRAILING_BYTES");
+  });
+
+  test("precedence (SPEC_FEES §5): magic, then version, then truncation; minimum entry size", () => {
+    const p = (...b: number[]) => new Uint8Array(b);
+    expect(codeOf(() => decodeHeadersFile(p(0x50, 0x48, 0x48, 0x44, 0x02)))).toBe("HEADERS_BAD_VERSION");
+    expect(codeOf(() => decodeHeadersFile(p(0x50, 0x48, 0x48, 0x44, 0x02, 1, 0, 0, 0)))).toBe("HEADERS_BAD_VERSION");
+    expect(codeOf(() => decodeHeadersFile(p(0x50, 0x48, 0x58)))).toBe("HEADERS_BAD_MAGIC");
+    expect(codeOf(() => decodeHeadersFile(p(0x51, 0x48, 0x48, 0x44, 0x02)))).toBe("HEADERS_BAD_MAGIC");
+    expect(codeOf(() => decodeHeadersFile(p(0x50, 0x48)))).toBe("HEADERS_TRUNCATED");
+    expect(codeOf(() => decodeHeadersFile(p(0x50, 0x48, 0x48, 0x44, 0x01)))).toBe("HEADERS_TRUNCATED");
+    // The smallest signed event (seq 0, no parents) is exactly the stated minimum.
+    const seq0 = EVENTS.find((e) => e.header.parents.length === 0)!;
+    expect(encodeSignedEvent(seq0).length).toBe(HEADERS_ENTRY_BYTES_MIN);
+    // A count whose minimum-size entries cannot fit is truncation, found before decoding entries.
+    const one = encodeHeadersFile([seq0]);
+    const two = one.slice();
+    new DataView(two.buffer).setUint32(5, 2, true);
+    expect(codeOf(() => decodeHeadersFile(two))).toBe("HEADERS_TRUNCATED");
+    // An entry shorter than the minimum cannot decode.
+    const short = new Uint8Array(HEADERS_FILE_PREFIX_BYTES + 4 + HEADERS_ENTRY_BYTES_MIN);
+    short.set(one.subarray(0, HEADERS_FILE_PREFIX_BYTES));
+    new DataView(short.buffer).setUint32(HEADERS_FILE_PREFIX_BYTES, HEADERS_ENTRY_BYTES_MIN - 1, true);
+    expect(codeOf(() => decodeHeadersFile(short))).toBe("HEADERS_BAD_EVENT");
   });
 
   test("a corrupted entry is HEADERS_BAD_EVENT", () => {

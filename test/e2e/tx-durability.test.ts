@@ -1,8 +1,11 @@
-// An acknowledged transaction survives SIGKILL, with real validator processes over QUIC:
-// validator 2 accepts a tx while none of its peers can answer (they are SIGSTOPped, so it
-// is the only copy anywhere), is killed with SIGKILL right after `accepted: true`, and
-// restarts on its store: the tx is pending again, re-announced once the peers are back,
-// and ends final on every validator.
+// Transactions survive SIGKILL and a wiped store, with real validator processes over QUIC:
+// - validator 2 admits a tx while none of its peers can answer (they are SIGSTOPped, so it
+//   is the only copy anywhere): it does not acknowledge it (`TX_NOT_RELAYED`) but keeps it
+//   in its store's mempool journal; killed with SIGKILL right after and restarted on its
+//   store, it has the tx pending again, re-announces it once the peers are back, and the tx
+//   ends final on every validator;
+// - with its peers up it acknowledges a tx (`accepted: true`) only once a peer holds it, so
+//   when its store is then deleted the tx still ends final.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -68,8 +71,8 @@ describe("acknowledged transactions and SIGKILL", () => {
       procs[2] = start(2);
       await until("validator 2 answers", async () => ((await anchors(2)) >= 0n ? true : undefined));
       expect((await rpcCall<{ peers: number }>(rpc(2), "phantom_status")).peers).toBe(0);
-      const [ack] = await rpcCall<{ accepted: boolean; txid: string }[]>(rpc(2), "tx_submit", { tx: toHex(encodeMicroTx(tx)) });
-      expect(ack!.accepted).toBe(true);
+      const [ack] = await rpcCall<{ accepted: boolean; txid: string; code?: string }[]>(rpc(2), "tx_submit", { tx: toHex(encodeMicroTx(tx)) });
+      expect(ack).toMatchObject({ accepted: false, code: "TX_NOT_RELAYED" });
       procs[2]!.kill("SIGKILL");
       await procs[2]!.exited;
       for (const i of [0, 1, 3]) procs[i]!.kill("SIGCONT");
@@ -89,6 +92,22 @@ describe("acknowledged transactions and SIGKILL", () => {
         return s.state === "final" ? s : undefined;
       });
       expect(elsewhere.anchorIndex).toBe(final.anchorIndex);
+
+      // Acknowledged with the peers up, then the store is lost: a peer holds the tx.
+      const payee = accountFromSeed(new Uint8Array(32).fill(6));
+      const tx2 = buildTransfer({
+        keyPair: payee.keyPair, spend: [{ outpoint: { txid: fromHex(ack!.txid, 32, "txid"), index: 0 }, amount: 100_000_000n }],
+        to: [payTo(sigLock(wallet.keyPair.publicKey), 99_990_000n)], fee: 10_000n,
+      });
+      const [ack2] = await until("validator 2 acknowledges with its peers up", async () => {
+        const r = await rpcCall<{ accepted: boolean; txid: string; code?: string }[]>(rpc(2), "tx_submit", { tx: toHex(encodeMicroTx(tx2)) });
+        return r[0]?.accepted ? r : undefined; // TX_NOT_RELAYED while sessions come back
+      });
+      procs[2]!.kill("SIGKILL");
+      await procs[2]!.exited;
+      rmSync(join(dir, "store-2"), { recursive: true, force: true });
+      procs[2] = start(2);
+      await until("the acknowledged tx is final at validator 0", async () => ((await status(0, ack2!.txid)).state === "final" ? true : undefined));
     } finally {
       for (const p of procs) {
         p.kill("SIGCONT");

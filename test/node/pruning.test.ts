@@ -59,6 +59,8 @@ test("a pruning validator deletes old history, keeps agreeing, restarts from its
     expect(seqs.some((s) => s >= 0)).toBe(true);
     const answer = syncAnswer(nodes[3]!.store, [-1, -1, -1, -1], () => new Uint8Array(64), nodes[3]!.node.pruning.prunedSeqs());
     expect(answer[0]).toEqual({ kind: "history_pruned", prunedSeqs: seqs });
+    // ...and, like every sync answer, ends with sync_end (P2P.md).
+    expect(answer[answer.length - 1]?.kind).toBe("sync_end");
 
     // Restart from the snapshot: it replays the tail and keeps agreeing.
     await stopAll([nodes[3]!]);

@@ -9,7 +9,7 @@ import { toHex } from "../../src/crypto/bytes.ts";
 import { eventsPerMessageMax, type P2pMessage } from "../../src/net/p2p/messages.ts";
 import { decodeSignedEvent, type SignedEvent } from "../../src/types/event.ts";
 import { EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
-import { eventMessages, eventsByIdAnswer, syncAnswer, type EventSource } from "../../src/node/sync.ts";
+import { eventMessages, eventsByIdAnswer, syncAnswer, syncResponseEventsMax, type EventSource } from "../../src/node/sync.ts";
 import { ServeSigner } from "../../src/node/data-availability.ts";
 
 const k = 4;
@@ -31,7 +31,8 @@ const carried = (ms: P2pMessage[]): SignedEvent[] => ms.flatMap((m) => (m.kind =
 test("a sync answer holds what the peer lacks, in store order (parents first), within the message limits", () => {
   const highest = [10, -1, 200, 5000];
   const ms = syncAnswer(source(), highest, signServe);
-  expect(ms.every((m) => m.kind === "events" && m.items.length <= eventsPerMessageMax)).toBe(true);
+  expect(ms.at(-1)).toEqual({ kind: "sync_end", more: false }); // everything fit
+  expect(ms.slice(0, -1).every((m) => m.kind === "events" && m.items.length <= eventsPerMessageMax)).toBe(true);
   const got = carried(ms);
   expect(got.length).toBe(events.filter((e) => e.header.seq > highest[e.header.creator]!).length);
   // The order the store holds them in (here: the order the events were made).
@@ -42,6 +43,16 @@ test("a sync answer holds what the peer lacks, in store order (parents first), w
     for (const p of e.header.parents) if (got.some((x) => toHex(x.id) === toHex(p))) expect(seen.has(toHex(p))).toBe(true);
     seen.add(toHex(e.id));
   }
+});
+
+test("an answer cut at its size limit ends with sync_end more: the peer asks again from where it got to", () => {
+  const limited: EventSource = { ...source(), eventsAfterInStoreOrder: (highest, limit) => source().eventsAfterInStoreOrder(highest, Math.min(limit, 300)) };
+  // The limit is syncResponseEventsMax; a source that returns exactly that many says there may be more.
+  const atLimit: EventSource = { ...source(), eventsAfterInStoreOrder: (_h, limit) => Array.from({ length: limit }, (_, i) => events[i % events.length]!) };
+  expect(syncAnswer(limited, [-1, -1, -1, -1], signServe).at(-1)).toEqual({ kind: "sync_end", more: false });
+  const ms = syncAnswer(atLimit, [-1, -1, -1, -1], signServe);
+  expect(ms.at(-1)).toEqual({ kind: "sync_end", more: true });
+  expect(carried(ms).length).toBe(syncResponseEventsMax);
 });
 
 test("events by id: only those we have, ordered; nothing without a payload", () => {

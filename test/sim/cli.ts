@@ -6,6 +6,8 @@
  * `phantom ConsensusPayoutRoot` (docs/SPEC_FEES.md); `--order_out FILE` (one seed) writes the
  * committee parameters and every honest validator's finalized order (ids, round received,
  * consensus time) as JSON, for an outside implementation to compare against.
+ * `--slashing true` makes the weights follow stake (finalized equivocation evidence slashes
+ * to 0, SPEC_CONSENSUS §1a) with the lag `--stake_lag` (default: the horizon).
  */
 import { runSimulation, simulatedEvents, simOptions, orderFileJson, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
 import { writeFileSync } from "node:fs";
@@ -62,6 +64,9 @@ function main(): number {
     if (horizon !== undefined) partial.horizonRounds = horizon;
     const coin = num(args, "coin");
     if (coin !== undefined) partial.coinRoundInterval = coin;
+    if (args.has("slashing")) partial.slashing = args.get("slashing") !== "false";
+    const stakeLag = num(args, "stake_lag");
+    if (stakeLag !== undefined) partial.stakeLagRounds = stakeLag;
     const headersOut = args.get("headers_out");
     const orderOut = args.get("order_out");
     let report;
@@ -79,7 +84,7 @@ function main(): number {
         console.log(JSON.stringify({ order_out: orderOut, validators: sim.orders.length }));
       }
     } else report = runSimulation(simOptions(partial));
-    console.log(JSON.stringify({ seed, k, ok: report.ok, finalized: report.finalizedMin, ticks: report.ticks, evidence: report.evidence, faults: report.options.faults, failures: report.failures.slice(0, 5) }));
+    console.log(JSON.stringify({ seed, k, ok: report.ok, finalized: report.finalizedMin, ticks: report.ticks, evidence: report.evidence, ...(report.options.slashing ? { stake: { ...report.stake, slashes: report.stake.slashes.map((x) => ({ ...x, anchorIndex: x.anchorIndex.toString() })) } } : {}), faults: report.options.faults, failures: report.failures.slice(0, 5) }));
     if (!report.ok) {
       failed++;
       console.log(`reproduce: ${report.repro}`);

@@ -61,3 +61,27 @@ test("--order_out: every honest validator's order, recomputed from the --headers
     expect(v.order.map(({ anchorIndex, id, roundReceived, medianLamport, lamport }) => ({ anchorIndex, id, roundReceived, medianLamport, lamport }))).toEqual(recomputed.slice(0, v.order.length));
   }
 }, 60_000);
+
+test("--order_out matches an independent recomputation from the --headers_out file (test/sim/order-recompute.ts)", async () => {
+  const headers = join(dir, "indep-headers.bin");
+  const orderFile = join(dir, "indep-order.json");
+  const sim = run([process.execPath, "test/sim/cli.ts", "--seed", "3", "--k", "4", "--events", "240", "--faults", "equivocate", "--headers_out", headers, "--order_out", orderFile]);
+  expect(sim.code).toBe(0);
+  const { readHeadersFile } = await import("../../src/cli/headers-file-io.ts");
+  const { recomputeOrder } = await import("./order-recompute.ts");
+  const file = JSON.parse(await Bun.file(orderFile).text()) as {
+    committee: { stakes: string[]; coinRoundInterval: number; horizonRounds: number; ancientRounds: number };
+    validators: { order: { anchorIndex: string; id: string; roundReceived: number; medianLamport: number; lamport: number }[] }[];
+  };
+  const c = file.committee;
+  const recomputed = recomputeOrder(readHeadersFile(headers), {
+    stakes: c.stakes.map(Number), coinRoundInterval: c.coinRoundInterval, horizonRounds: c.horizonRounds, ancientRounds: c.ancientRounds,
+  });
+  expect(file.validators.length).toBeGreaterThanOrEqual(3);
+  for (const v of file.validators) {
+    expect(v.order.length).toBeGreaterThan(100);
+    expect(recomputed.length).toBeGreaterThanOrEqual(v.order.length);
+    v.order.forEach((o, i) => expect(o.anchorIndex).toBe(String(i)));
+    expect(v.order.map(({ id, roundReceived, medianLamport, lamport }) => ({ id, roundReceived, medianLamport, lamport }))).toEqual(recomputed.slice(0, v.order.length));
+  }
+}, 120_000);

@@ -3,11 +3,14 @@
  * seeded virtual network (random delays, loss, reordering, partitions that heal), with
  * crashed validators that restart from their stored events, paused validators that come
  * back after their peers pruned what they last saw, and Byzantine validators
- * (equivocating, withholding, sending invalid events, lagging). A safety phase with
+ * (equivocating, withholding, sending invalid events, lagging). With `slashing`, the
+ * engines' weights follow a stake table derived from the finalized order (SPEC_CONSENSUS
+ * §1a): equivocation evidence travels in payloads, and the first finalized one slashes the
+ * offender to zero, as the ledger does (SPEC_SLASHING §6). A safety phase with
  * faults on is followed by a liveness phase with the network healed. Same options, same
  * run: nothing here reads a clock or Math.random.
  */
-import { ConsensusEngine, type EngineConfig, type FinalizedEvent, buildEventHeader } from "../../src/consensus/engine.ts";
+import { ConsensusEngine, type AddResult, type EngineConfig, type FinalizedEvent, buildEventHeader } from "../../src/consensus/engine.ts";
 import { type SignedEvent, signEvent } from "../../src/types/event.ts";
 import { keyPairFromSeed, verifyBatch, type Ed25519KeyPair, type VerifyItem } from "../../src/crypto/ed25519.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
@@ -35,6 +38,17 @@ export interface SimOptions {
   coinRoundInterval: number;
   /** Liveness phase bound, in events created after the heal. */
   livenessEventsMax: number;
+  /** Weights follow stake (stakeLagRounds = horizonRounds) and finalized equivocation evidence slashes to 0. */
+  slashing: boolean;
+  /** Slashing runs: the stake lag L (default horizonRounds, as the node uses). */
+  stakeLagRounds?: number;
+}
+
+/** A penalty as every validator derives it from its finalized order. */
+export interface SimSlash {
+  offender: number;
+  anchorIndex: bigint;
+  roundReceived: number;
 }
 
 export interface SimReport {
@@ -47,6 +61,8 @@ export interface SimReport {
   evidence: { equivocation: number; invalid: number };
   /** Events dropped as EVENT_ANCIENT (parents below a node's pruning) and honest events whose self-parent reference was ancient (rejoins). */
   ancient: { dropped: number; rejoins: number };
+  /** Slashing runs: the penalties (from the longest honest log), the highest (max round − decided round) any engine reached, events held for weights. */
+  stake: { slashes: SimSlash[]; decisionLagMax: number; weightWaitMax: number; stakeWaits: number };
   repro: string;
 }
 
@@ -66,12 +82,13 @@ export function simOptions(partial: Partial<SimOptions> & { seed: number; k: num
     horizonRounds: 16,
     coinRoundInterval: 4,
     livenessEventsMax: Math.max(400, 60 * partial.k),
+    slashing: false,
     ...partial,
   };
 }
 
 export function reproCommand(o: SimOptions): string {
-  return `bun run sim --seed ${o.seed} --k ${o.k} --events ${o.events} --faults ${o.faults.join(",") || "none"} --loss ${o.loss} --partition ${o.partition} --delay ${o.delayTicksMax} --horizon ${o.horizonRounds} --coin ${o.coinRoundInterval}`;
+  return `bun run sim --seed ${o.seed} --k ${o.k} --events ${o.events} --faults ${o.faults.join(",") || "none"} --loss ${o.loss} --partition ${o.partition} --delay ${o.delayTicksMax} --horizon ${o.horizonRounds} --coin ${o.coinRoundInterval}${o.slashing ? ` --slashing true${o.stakeLagRounds === undefined ? "" : ` --stake_lag ${o.stakeLagRounds}`}` : ""}`;
 }
 
 /** xorshift128+ style PRNG on 32-bit halves; deterministic and local to one run. */
@@ -117,6 +134,10 @@ interface Validator {
   catchingUp: boolean;
   withheld: SignedEvent[];
   group: number;
+  /** Slashing runs: stake table after its finalized log, penalties in log order, evidence to carry. */
+  stakes: bigint[];
+  slashes: SimSlash[];
+  evidenceToCarry: number[];
 }
 
 interface Message {
@@ -176,6 +197,11 @@ export class Simulation {
   private evidenceInvalid = 0;
   private ancientDropped = 0;
   private rejoins = 0;
+  /** Payload digest (hex) -> offender, for payloads that carry equivocation evidence (what any node can fetch). */
+  private readonly evidencePayloads = new Map<string, number>();
+  private decisionLagMax = 0;
+  private weightWaitMax = 0;
+  private stakeWaits = 0;
 
   constructor(options: SimOptions) {
     this.o = options;
@@ -187,6 +213,7 @@ export class Simulation {
       parentsMax: 4,
       shard: 0,
       horizonRounds: options.horizonRounds,
+      ...(options.slashing ? { stakeLagRounds: options.stakeLagRounds ?? options.horizonRounds } : {}),
       orphanEventsMax: 50 * options.k,
       verifyBatch: memoVerifier(),
     };
@@ -205,6 +232,9 @@ export class Simulation {
       catchingUp: false,
       withheld: [],
       group: this.rng.int(2),
+      stakes: [...this.config.committee.stakes],
+      slashes: [],
+      evidenceToCarry: [],
     }));
   }
 
@@ -240,14 +270,57 @@ export class Simulation {
 
   private feed(v: Validator, events: SignedEvent[]): void {
     if (v.crashed || v.paused || events.length === 0) return;
-    const r = v.engine.addEvents(events);
-    v.store.push(...r.accepted);
-    v.log.push(...r.finalized);
-    this.ancientDropped += r.rejected.filter((x) => x.code === "EVENT_ANCIENT").length;
-    for (const ev of r.evidence) {
-      if (ev.kind === "equivocation") this.evidenceEquivocation++;
-      else if (ev.kind === "invalid_event") this.evidenceInvalid++;
+    this.settle(v, v.engine.addEvents(events), (r) => {
+      v.store.push(...r.accepted);
+      this.ancientDropped += r.rejected.filter((x) => x.code === "EVENT_ANCIENT").length;
+      for (const ev of r.evidence) {
+        if (ev.kind === "equivocation") {
+          this.evidenceEquivocation++;
+          if (this.o.slashing && this.honest(v) && !v.evidenceToCarry.includes(ev.a.header.creator)) v.evidenceToCarry.push(ev.a.header.creator);
+        } else if (ev.kind === "invalid_event") this.evidenceInvalid++;
+      }
+    });
+  }
+
+  /**
+   * Takes an engine result: `absorb` first, then the finalized events into the log and the
+   * stake table (slashing runs), whose changes and decided round are reported to the engine;
+   * events that waited for those weights are placed by another call, as the node does.
+   */
+  private settle(v: Validator, first: AddResult, absorb: (r: AddResult) => void): void {
+    let r = first;
+    for (let pass = 0; pass < 100_000; pass++) {
+      absorb(r);
+      v.log.push(...r.finalized);
+      if (!this.o.slashing) return;
+      const known = v.slashes.length;
+      for (const f of r.finalized) this.slashFromOrder(v, f);
+      const before = v.engine.stats().weightsKnownRoundMax;
+      for (const x of v.slashes.slice(known)) v.engine.recordStake(x.roundReceived, this.stakesAfter(v, x.roundReceived));
+      const stats = v.engine.stats();
+      if (stats.lastDecidedRound >= 0) v.engine.recordStake(stats.lastDecidedRound, v.stakes);
+      const after = v.engine.stats();
+      this.decisionLagMax = Math.max(this.decisionLagMax, after.maxRound - after.lastDecidedRound);
+      this.weightWaitMax = Math.max(this.weightWaitMax, after.weightWaiting);
+      if (!(after.weightWaiting > 0 && after.weightsKnownRoundMax > before)) return;
+      r = v.engine.addEvents([]);
     }
+    this.failures.push(`validator ${v.index}: placing events that waited for weights did not end`);
+  }
+
+  /** The first finalized equivocation evidence against a validator with stake slashes it to 0 (SPEC_SLASHING §4, §6). */
+  private slashFromOrder(v: Validator, f: FinalizedEvent): void {
+    const offender = this.evidencePayloads.get(Buffer.from(f.event.header.payloadDigest).toString("hex"));
+    if (offender === undefined || v.stakes[offender] === 0n) return;
+    v.stakes[offender] = 0n;
+    v.slashes.push({ offender, anchorIndex: f.anchorIndex, roundReceived: f.roundReceived });
+  }
+
+  /** The stake table after every penalty of rounds <= round. */
+  private stakesAfter(v: Validator, round: number): bigint[] {
+    const out = [...this.config.committee.stakes];
+    for (const x of v.slashes) if (x.roundReceived <= round) out[x.offender] = 0n;
+    return out;
   }
 
   private deliver(): void {
@@ -271,7 +344,9 @@ export class Simulation {
   }
 
   private createOne(v: Validator): void {
-    const payload = blake3_32(new TextEncoder().encode(`payload ${v.index} ${this.created}`));
+    // Evidence this honest validator holds goes into its next payload (as the node queues it).
+    const carried = this.honest(v) ? v.evidenceToCarry.slice() : [];
+    const payload = blake3_32(new TextEncoder().encode(`payload ${v.index} ${this.created}${carried.length > 0 ? ` evidence ${carried[0]}` : ""}`));
     let e: SignedEvent;
     // An honest validator whose events others stopped seeing re-roots, as the node does.
     const reroot = this.honest(v) && v.engine.chainStalled(v.index);
@@ -279,7 +354,13 @@ export class Simulation {
       e = v.engine.createEvent(v.index, v.keys.secretKey, payload, { reroot });
     } catch (err) {
       if (isPhantomError(err) && (err.code === "CONSENSUS_NO_CROSS_LINK" || err.code === "CONSENSUS_REJOIN_WAIT")) return;
+      if (isPhantomError(err) && err.code === "CONSENSUS_STAKE_WAIT") return void this.stakeWaits++;
       throw err;
+    }
+    if (carried.length > 0) {
+      // One offender per payload in this model: the first; the rest go in later events.
+      this.evidencePayloads.set(Buffer.from(payload).toString("hex"), carried[0]!);
+      v.evidenceToCarry.shift();
     }
     this.created++;
     v.store.push(e);
@@ -370,10 +451,18 @@ export class Simulation {
 
   /** A fresh engine re-fed with the stored events must re-derive the same finalized prefix. */
   private restart(v: Validator): void {
-    const engine = new ConsensusEngine(this.config);
-    const r = engine.addEvents([...v.store], { trusted: true });
-    if (r.rejected.length > 0) this.failures.push(`validator ${v.index}: stored event rejected on restart (${r.rejected[0]!.code})`);
-    const fresh = r.finalized;
+    const before = { log: v.log, slashes: v.slashes };
+    v.engine = new ConsensusEngine(this.config);
+    v.log = [];
+    v.slashes = [];
+    v.stakes = [...this.config.committee.stakes];
+    this.settle(v, v.engine.addEvents([...v.store], { trusted: true }), (r) => {
+      if (r.rejected.length > 0) this.failures.push(`validator ${v.index}: stored event rejected on restart (${r.rejected[0]!.code})`);
+    });
+    const fresh = v.log;
+    const sameSlashes = (a: SimSlash[], b: SimSlash[]): boolean => a.every((x, i) => i >= b.length || (x.offender === b[i]!.offender && x.anchorIndex === b[i]!.anchorIndex));
+    if (!sameSlashes(v.slashes, before.slashes) || v.slashes.length < before.slashes.length) this.failures.push(`validator ${v.index}: restart re-derived different penalties`);
+    v.log = before.log;
     const n = Math.min(fresh.length, v.log.length);
     for (let i = 0; i < n; i++) {
       if (hexId(fresh[i]!.event) !== hexId(v.log[i]!.event) || fresh[i]!.anchorIndex !== v.log[i]!.anchorIndex) {
@@ -382,7 +471,6 @@ export class Simulation {
       }
     }
     if (fresh.length < v.log.length) this.failures.push(`validator ${v.index}: restart finalized ${fresh.length} < ${v.log.length} before the crash`);
-    v.engine = engine;
     v.log = fresh;
     v.crashed = false;
   }
@@ -410,6 +498,45 @@ export class Simulation {
       }
     }
     this.sync();
+  }
+
+  private longestHonest(): Validator {
+    return this.honestLogs().reduce((a, b) => (b.log.length > a.log.length ? b : a));
+  }
+
+  /**
+   * Slashing runs: every equivocator with evidence is slashed, at the same anchor by every
+   * honest validator; the weights switch exactly at the boundary round; and consensus
+   * goes on past it with the remaining stake (runs on, within the liveness bound, until
+   * every honest validator decided a few rounds past every boundary).
+   */
+  private checkSlashing(createdAtHeal: number): void {
+    const lag = this.o.stakeLagRounds ?? this.o.horizonRounds;
+    const equivocators = this.validators.filter((v) => v.fault === "equivocate").map((v) => v.index);
+    const done = (): boolean =>
+      this.evidenceEquivocation === 0 ||
+      this.honestLogs().every((v) => equivocators.every((o) => v.slashes.some((x) => x.offender === o)) && v.slashes.every((x) => v.engine.stats().lastDecidedRound > x.roundReceived + lag + 2));
+    const bound = createdAtHeal + 2 * this.o.livenessEventsMax + 40 * lag * this.o.k;
+    const ticksMax = TICKS_MAX_FACTOR * (this.o.events + 2 * this.o.livenessEventsMax + 40 * lag * this.o.k);
+    while (!done() && this.created < bound && this.tick < ticksMax) for (let i = 0; i < 10; i++) this.step();
+    if (!done()) {
+      this.failures.push(`slashing: not every honest validator slashed every equivocator and decided past the weight boundary (decided rounds ${this.honestLogs().map((v) => v.engine.stats().lastDecidedRound).join(",")})`);
+      return;
+    }
+    const ref = this.longestHonest();
+    for (const v of this.honestLogs()) {
+      const same = v.slashes.length === ref.slashes.length && v.slashes.every((x, i) => x.offender === ref.slashes[i]!.offender && x.anchorIndex === ref.slashes[i]!.anchorIndex && x.roundReceived === ref.slashes[i]!.roundReceived);
+      if (!same) this.failures.push(`slashing: validators ${v.index} and ${ref.index} derived different penalties`);
+      for (const x of v.slashes) {
+        const boundary = x.roundReceived + lag;
+        const below = v.engine.weightsForRound(boundary - 1);
+        const at = v.engine.weightsForRound(boundary);
+        const wasSlashedBelow = v.slashes.some((y) => y.offender === x.offender && y.roundReceived < x.roundReceived);
+        if (at === undefined || at.stake[x.offender] !== 0 || below === undefined || (!wasSlashedBelow && below.stake[x.offender] === 0)) {
+          this.failures.push(`slashing: validator ${v.index}: weights of validator ${x.offender} do not switch to 0 exactly at round ${boundary}`);
+        }
+      }
+    }
   }
 
   private honestLogs(): Validator[] {
@@ -449,6 +576,7 @@ export class Simulation {
     while (rejoined().length > 0 && this.created - createdAtHeal < this.o.livenessEventsMax && this.tick < ticksMax) for (let i = 0; i < 10; i++) this.step();
     const excluded = rejoined();
     if (excluded.length > 0) this.failures.push(`rejoin: validators ${excluded.join(", ")} have no event after the heal that every honest validator finalized`);
+    if (this.o.slashing) this.checkSlashing(createdAtHeal);
     this.checkAgreement("liveness phase");
     const after = Math.min(...this.honestLogs().map((v) => v.log.length));
     if (!finalizedAll) this.failures.push(`validity: not every honest safety-phase event was finalized by every honest validator within ${this.o.livenessEventsMax} events after the heal`);
@@ -461,6 +589,7 @@ export class Simulation {
       ticks: this.tick,
       evidence: { equivocation: this.evidenceEquivocation, invalid: this.evidenceInvalid },
       ancient: { dropped: this.ancientDropped, rejoins: this.rejoins },
+      stake: { slashes: this.longestHonest().slashes, decisionLagMax: this.decisionLagMax, weightWaitMax: this.weightWaitMax, stakeWaits: this.stakeWaits },
       repro: reproCommand(this.o),
     };
   }
@@ -551,6 +680,8 @@ export function orderFileJson(sim: ReturnType<typeof simulatedEvents>): string {
       stakes: c.committee.stakes.map(String),
       coinRoundInterval: c.coinRoundInterval, parentsMax: c.parentsMax, shard: c.shard,
       horizonRounds: c.horizonRounds, ancientRounds: ANCIENT_ROUNDS,
+      // Slashing runs: weights follow stake (SPEC_CONSENSUS §1a); each penalty sets the offender to 0.
+      ...(c.stakeLagRounds === undefined ? {} : { stakeLagRounds: c.stakeLagRounds, slashes: sim.report.stake.slashes.map((x) => ({ ...x, anchorIndex: x.anchorIndex.toString() })) }),
     },
     validators: sim.orders.map((o) => ({
       validator: o.validator, fault: o.fault,

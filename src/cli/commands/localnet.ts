@@ -4,8 +4,9 @@
  * and metrics endpoints are. A child that exits is restarted with backoff (supervisor.ts)
  * while the others keep running. Each child logs to `<dir>/logs/<name>.log`; the terminal
  * shows a status line every few seconds (localnet-status.ts), restarts and errors (red),
- * and peer losses. The embedded genesis.toml is a public devnet whose validator keys
- * anyone can derive: for local use only.
+ * and peer losses. Children are this same program started again, through the same
+ * emulator when it runs under qemu-user (self-command.ts). The embedded genesis.toml
+ * is a public devnet whose validator keys anyone can derive: for local use only.
  */
 import { formatLogLine } from "../log-line.ts";
 import { mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
@@ -15,18 +16,13 @@ import { CliError } from "../args.ts";
 import { Supervisor, localnetBackoff, type Child } from "../supervisor.ts";
 import { ChildLog, errorColour } from "../child-log.ts";
 import { LocalnetStatus } from "../localnet-status.ts";
+import { selfCommand } from "../self-command.ts";
 import { parseGenesis, genesisLoadedLine } from "../../genesis/index.ts";
 import { devnetSeed } from "../../genesis/create.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
 import { toHex, equalBytes } from "../../crypto/bytes.ts";
 import { devnetMinerAccount } from "../../wallet/faucet.ts";
 import embeddedGenesis from "../../../genesis.toml" with { type: "text" };
-
-/** How to start this same program again (compiled binary or source checkout). */
-export function selfCommand(): string[] {
-  const main = Bun.main;
-  return main.endsWith(".ts") ? [process.execPath, main] : [process.execPath];
-}
 
 export const command: Command = {
   name: "localnet",

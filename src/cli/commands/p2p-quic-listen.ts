@@ -16,6 +16,7 @@ import { createRegistry, createNodeMetrics } from "../../metrics/registry.ts";
 import { parseHostPort, serveMetrics } from "../../metrics/server.ts";
 import { planRpcAuth, removeCookie, rpcTokenFromPlan, type RpcAuthPlan } from "../../rpc/auth.ts";
 import { startRpcServer } from "../../rpc/server.ts";
+import { openapi, openrpc } from "../../rpc/descriptions.ts";
 import { SqliteStore } from "../../store/sqlite-store.ts";
 import { createStoreMetrics } from "../../store/metrics.ts";
 import { PhantomNode } from "../../node/node.ts";
@@ -25,9 +26,12 @@ import { FailStop, type Failure } from "../../node/fail-stop.ts";
 import { toHex } from "../../crypto/bytes.ts";
 import { formatLogLine } from "../log-line.ts";
 import { describeOsError, PhantomError } from "../../errors.ts";
+import { checkDiskSpace } from "../../store/disk-space.ts";
 
-/** After a fatal fault the process exits by this bound even if the clean stop hangs. */
-export const failStopExitMsMax = 2_000;
+/** After a fatal fault the process exits by this bound even if the clean stop hangs (everything committed is in SQLite already). */
+export const failStopExitMsMax = 500;
+/** How often the store's free disk space is checked (--min_free_disk_mb). */
+const diskCheckIntervalMs = 250;
 /**
  * TEST ONLY (not an operator setting): the store may grow by at most this many SQLite
  * pages after it opens (PRAGMA max_page_count), so SQLite itself returns SQLITE_FULL.
@@ -81,13 +85,20 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
   const opened: (() => void | Promise<void>)[] = [];
   let exitCode = 0;
   try {
+    const storeMetrics = createStoreMetrics(registry);
     const store = new SqliteStore({
       storeDir: config.storeDir, emission: genesis.emission, fsync: config.fsync, genesisCommitment: genesis.commitment,
-      cacheHeadersCap: config.cacheHdrCap, cachePayloadsCap: config.cachePlCap, metrics: createStoreMetrics(registry),
+      cacheHeadersCap: config.cacheHdrCap, cachePayloadsCap: config.cachePlCap, metrics: storeMetrics,
       onWriteFailed: (e) => failStop.fail(e, "store"),
     });
     opened.push(() => store.close());
     limitStoreGrowthForTests(store);
+    if (config.minFreeDiskMb > 0) {
+      const reserve = config.minFreeDiskMb * 1024 * 1024;
+      const check = () => checkDiskSpace(config.storeDir, reserve, (free) => storeMetrics.diskFreeBytes.set(free));
+      const timer = setInterval(failStop.guard("disk_space", check), diskCheckIntervalMs);
+      opened.push(() => clearInterval(timer));
+    }
     const rpcToken = rpcTokenFromPlan(rpcAuth, fileOpts); // the store directory exists now (the cookie lives there)
     if (rpcAuth.kind === "cookie") opened.push(() => removeCookie(rpcAuth.path));
     const transport = quicTransport({ listenAddr: config.addr || me.address, identity: identity.keyPair, committee: genesis.validators.map((v) => v.publicKey), registry, log });
@@ -114,6 +125,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
     const rpc = startRpcServer({
       addr: config.rpcAddr, methods: nodeRpcMethods(node, store, genesis), rest: NODE_REST_ROUTES, registry, metrics: nodeMetrics, ready: () => node.ready(),
       token: rpcToken, rateLimit: { ratePerS: config.rpcRatePerS, burst: config.rpcBurst }, costs: NODE_RPC_COSTS, now: () => performance.now(),
+      descriptions: { openapi, openrpc },
     });
     opened.push(() => rpc.stop());
     rpcHolder.publish = rpc.publish;

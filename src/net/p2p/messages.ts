@@ -5,8 +5,12 @@
 import { Writer, Reader, decodeExact, CodecError } from "../../codec/index.ts";
 import { HASH_BYTES, COMMITTEE_MAX, PAYLOAD_BYTES_MAX, SIGNATURE_BYTES } from "../../types/constants.ts";
 
-/** 2: served payloads carry the server's data-availability signature (events items, get_payload by event id). */
-export const P2P_PROTOCOL_VERSION = 2;
+/**
+ * 2: served payloads carry the server's data-availability signature (events items, get_payload by event id).
+ * 3: `txs_held`, a validator's receipt for relayed txs it now holds (tx_submit acknowledges only then);
+ *    `sync_end` closes every sync answer (one request in flight per peer).
+ */
+export const P2P_PROTOCOL_VERSION = 3;
 /** Largest frame a peer may send; bigger ones close the connection. */
 export const messageBytesMax = PAYLOAD_BYTES_MAX + 64 * 1024;
 export const eventsPerMessageMax = 512;
@@ -36,13 +40,17 @@ export type P2pMessage =
   | { kind: "get_events"; ids: Uint8Array[] }
   /** The answer: the event's payload bytes and the server's signature over (event id, their digest). */
   | { kind: "payload"; eventId: Uint8Array; payload: Uint8Array; serveSignature: Uint8Array }
+  /** Receipt for a `txs` message: the ids of its txs this node now holds in its mempool (admitted, or held already). */
+  | { kind: "txs_held"; txids: Uint8Array[] }
+  /** Ends the answer to a `sync_request`; `more`: the answer stopped at its size limit (ask again). */
+  | { kind: "sync_end"; more: boolean }
   /**
    * Answer to a sync_request that reaches below what this node pruned: per creator, the
    * highest seq it no longer has (-1: none). The events it still has follow.
    */
   | { kind: "history_pruned"; prunedSeqs: number[] };
 
-const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, history_pruned: 8 } as const;
+const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, txs_held: 8, sync_end: 9, history_pruned: 10 } as const;
 
 function writeSeqs(w: Writer, seqs: readonly number[]): void {
   // Stored +1 so "none" (-1) encodes as 0.
@@ -79,6 +87,12 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
     case "payload":
       w.fixed(m.eventId, HASH_BYTES).bytes(m.payload, PAYLOAD_BYTES_MAX).fixed(m.serveSignature, SIGNATURE_BYTES);
       break;
+    case "txs_held":
+      w.list(m.txids, txsPerMessageMax, (w, id) => w.fixed(id, HASH_BYTES));
+      break;
+    case "sync_end":
+      w.u8(m.more ? 1 : 0);
+      break;
     case "history_pruned":
       writeSeqs(w, m.prunedSeqs);
       break;
@@ -108,6 +122,13 @@ function readMessage(r: Reader): P2pMessage {
       return { kind: "get_events", ids: r.list(eventsPerMessageMax, (r) => r.fixed(HASH_BYTES, "event id"), "event ids") };
     case KIND.payload:
       return { kind: "payload", eventId: r.fixed(HASH_BYTES, "event id"), payload: r.bytes(PAYLOAD_BYTES_MAX, "payload"), serveSignature: r.fixed(SIGNATURE_BYTES, "serve signature") };
+    case KIND.txs_held:
+      return { kind: "txs_held", txids: r.list(txsPerMessageMax, (r) => r.fixed(HASH_BYTES, "txid"), "txids") };
+    case KIND.sync_end: {
+      const more = r.u8("sync_end more");
+      if (more > 1) throw new CodecError("CODEC_VALUE_OUT_OF_RANGE", `sync_end more must be 0 or 1, got ${more}`);
+      return { kind: "sync_end", more: more === 1 };
+    }
     case KIND.history_pruned:
       return { kind: "history_pruned", prunedSeqs: readSeqs(r) };
     default:

@@ -88,6 +88,13 @@ export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "s
   metrics?: QuicMetrics;
   /** Log sink for operator-visible events (peers refused by verifyPeer; rate-limited). */
   log?: (line: Record<string, unknown>) => void;
+  /**
+   * Static key for stateless reset tokens and Retry MACs (32 bytes; default: random per
+   * endpoint). A key that survives a restart lets the restarted endpoint reset the
+   * connections its peers still hold to the old process (RFC 9000 §10.3.2), so they
+   * notice at their next packet instead of at their idle timeout.
+   */
+  statelessResetKey?: Uint8Array;
 };
 
 type HandshakeOutcome = "pending" | "completed" | "failed";
@@ -270,7 +277,7 @@ export class QuicEndpoint implements QuicGaugeSource {
   private readonly halfOpen = new Set<QuicConnection>();
   private flushScheduled = false;
   private readonly clock: Clock;
-  private readonly resetKey = new Uint8Array(randomBytes(32));
+  private readonly resetKey: Uint8Array;
   private readonly certificate: Uint8Array;
   private pendingOut: (Uint8Array | number | string)[] = [];
   private resetBudget = STATELESS_RESETS_PER_SECOND;
@@ -298,6 +305,8 @@ export class QuicEndpoint implements QuicGaugeSource {
   private constructor(private readonly socket: UdpSocket, private readonly opts: EndpointOptions, private readonly listening: boolean) {
     this.clock = opts.clock ?? realClock;
     this.certificate = opts.certificate ?? certificateDer(opts.identity);
+    if (opts.statelessResetKey !== undefined && opts.statelessResetKey.length !== 32) throw new RangeError("statelessResetKey must be 32 bytes");
+    this.resetKey = opts.statelessResetKey ?? new Uint8Array(randomBytes(32));
     this.metrics = opts.metrics;
     this.metrics?.sources.add(this);
   }
@@ -408,7 +417,7 @@ export class QuicEndpoint implements QuicGaugeSource {
   }
 
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, ...rest } = this.opts;
+    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, statelessResetKey: _k, ...rest } = this.opts;
     // Credit follows the application's consumption (QuicConnection.onData / consume).
     return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false };
   }
