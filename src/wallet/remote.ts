@@ -33,7 +33,7 @@ interface AddressGetJson {
 
 type SubmitJson = { accepted: true; txid: string; fee: string } | { accepted: false; txid: string | null; code: string; message: string };
 
-export type SendErrorCode = "WALLET_BAD_ADDRESS" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT" | "WALLET_NOT_FINAL" | "WALLET_TX_FAILED";
+export type SendErrorCode = "WALLET_BAD_ADDRESS" | "WALLET_TX_NOT_RELAYED" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT" | "WALLET_NOT_FINAL" | "WALLET_TX_FAILED";
 export class SendError extends PhantomError<SendErrorCode> {}
 
 const isDigits = (v: unknown): v is string => typeof v === "string" && /^\d+$/.test(v);
@@ -92,11 +92,26 @@ export async function buildPayment(args: {
   return { file: newTxFile(inputs, outputs), selection };
 }
 
-/** Submits one signed tx (tx_submit); a refusal is WALLET_TX_REJECTED with the node's code. Returns the node's fee. */
+/** Submissions of the same bytes while the node answers TX_NOT_RELAYED (each waits up to 2 s there). */
+const notRelayedAttempts = 3;
+
+/**
+ * Submits one signed tx (tx_submit); a refusal is WALLET_TX_REJECTED with the node's code.
+ * TX_NOT_RELAYED (no other validator confirmed holding it yet) is retried with the same
+ * bytes, then WALLET_TX_NOT_RELAYED: the node still holds the tx, which may finalize.
+ * Returns the node's fee.
+ */
 export async function submitTx(rpc: string, tx: MicroTx, signal?: AbortSignal): Promise<{ txid: string; fee: bigint; txBytes: number }> {
   const bytes = encodeMicroTx(tx);
-  const [res] = await rpcCall<SubmitJson[]>(rpc, "tx_submit", { tx: toHex(bytes) }, signal);
+  let res: SubmitJson | undefined;
+  for (let attempt = 1; attempt <= notRelayedAttempts; attempt++) {
+    [res] = await rpcCall<SubmitJson[]>(rpc, "tx_submit", { tx: toHex(bytes) }, signal);
+    if (!res || res.accepted || res.code !== "TX_NOT_RELAYED") break;
+  }
   if (!res) throw new SendError("WALLET_BAD_RESPONSE", "tx_submit returned no result");
+  if (!res.accepted && res.code === "TX_NOT_RELAYED") {
+    throw new SendError("WALLET_TX_NOT_RELAYED", `the node holds tx ${res.txid} but no other validator confirmed holding it (${notRelayedAttempts} tries); it may still finalize: check \`phantom wallet status --txid ${res.txid}\` before sending again, since a new send may spend the same coins`, { code: res.code, txid: res.txid });
+  }
   if (!res.accepted) throw new SendError("WALLET_TX_REJECTED", `node rejected the tx: [${res.code}] ${res.message}`, { code: res.code, txid: res.txid });
   if (!isDigits(res.fee)) throw new SendError("WALLET_BAD_RESPONSE", "tx_submit accepted without a fee");
   return { txid: res.txid, fee: BigInt(res.fee), txBytes: bytes.length };

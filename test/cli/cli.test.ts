@@ -55,7 +55,9 @@ describe("phantom CLI", () => {
     const dir = mkdtempSync(join(tmpdir(), "phantom-cli-"));
     const bad = readFileSync(join(ROOT, "genesis.toml"), "utf8").replace(/^k = 4$/m, "k = 5");
     writeFileSync(join(dir, "bad.toml"), bad);
+    writeFileSync(join(dir, "sharded.toml"), readFileSync(join(ROOT, "genesis.toml"), "utf8").replace(/^shard_count = 1$/m, "shard_count = 64"));
     const cases: [string[], string][] = [
+      [["P2pQuicListen", "--genesis", join(dir, "sharded.toml"), "--key_file", join(dir, "none.key")], "GENESIS_SHARDING_NOT_YET"],
       [["no-such-command"], "CLI_UNKNOWN_COMMAND"],
       [["genesis", "new", "--bogus", "1"], "CLI_UNKNOWN_FLAG"],
       [["genesis", "new", "--k", "abc"], "CLI_BAD_VALUE"],

@@ -1,6 +1,7 @@
 // Transactions survive SIGKILL and a wiped store, with real validator processes over QUIC:
 // - validator 2 admits a tx while none of its peers can answer (they are SIGSTOPped, so it
-//   is the only copy anywhere): it does not acknowledge it (`TX_NOT_RELAYED`) but keeps it
+//   is the only copy anywhere): it does not acknowledge it (`TX_NOT_RELAYED`; the wallet
+//   retries, then reports WALLET_TX_NOT_RELAYED) but keeps it
 //   in its store's mempool journal; killed with SIGKILL right after and restarted on its
 //   store, it has the tx pending again, re-announces it once the peers are back, and the tx
 //   ends final on every validator;
@@ -17,6 +18,7 @@ import { fromHex, toHex } from "../../src/crypto/bytes.ts";
 import { accountFromSeed } from "../../src/wallet/keys.ts";
 import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
 import { encodeMicroTx } from "../../src/types/tx.ts";
+import { SendError, submitTx } from "../../src/wallet/remote.ts";
 import { freePorts, phantom, until as pollUntil, ROOT } from "../wallet/localnet-harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "phantom-txdur-"));
@@ -71,24 +73,27 @@ describe("acknowledged transactions and SIGKILL", () => {
       procs[2] = start(2);
       await until("validator 2 answers", async () => ((await anchors(2)) >= 0n ? true : undefined));
       expect((await rpcCall<{ peers: number }>(rpc(2), "phantom_status")).peers).toBe(0);
-      const [ack] = await rpcCall<{ accepted: boolean; txid: string; code?: string }[]>(rpc(2), "tx_submit", { tx: toHex(encodeMicroTx(tx)) });
-      expect(ack).toMatchObject({ accepted: false, code: "TX_NOT_RELAYED" });
+      // The wallet's submit retries the same bytes, then reports that the node holds it unconfirmed.
+      const refused = await submitTx(rpc(2), tx).then(() => null, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(SendError);
+      expect((refused as SendError).code).toBe("WALLET_TX_NOT_RELAYED");
+      const ack = { txid: String((refused as SendError).details?.txid) };
       procs[2]!.kill("SIGKILL");
       await procs[2]!.exited;
       for (const i of [0, 1, 3]) procs[i]!.kill("SIGCONT");
       // The others never saw it.
-      expect((await status(0, ack!.txid)).state).toBe("unknown");
+      expect((await status(0, ack.txid)).state).toBe("unknown");
 
       procs[2] = start(2);
-      const first = await until("validator 2 is back", () => status(2, ack!.txid));
+      const first = await until("validator 2 is back", () => status(2, ack.txid));
       expect(["pending", "final"]).toContain(first.state);
       const final = await until("final at validator 2", async () => {
-        const s = await status(2, ack!.txid);
+        const s = await status(2, ack.txid);
         return s.state === "final" ? s : undefined;
       });
       expect(final).toMatchObject({ reason: "INCLUDED" });
       const elsewhere = await until("final at validator 0", async () => {
-        const s = await status(0, ack!.txid);
+        const s = await status(0, ack.txid);
         return s.state === "final" ? s : undefined;
       });
       expect(elsewhere.anchorIndex).toBe(final.anchorIndex);
@@ -96,7 +101,7 @@ describe("acknowledged transactions and SIGKILL", () => {
       // Acknowledged with the peers up, then the store is lost: a peer holds the tx.
       const payee = accountFromSeed(new Uint8Array(32).fill(6));
       const tx2 = buildTransfer({
-        keyPair: payee.keyPair, spend: [{ outpoint: { txid: fromHex(ack!.txid, 32, "txid"), index: 0 }, amount: 100_000_000n }],
+        keyPair: payee.keyPair, spend: [{ outpoint: { txid: fromHex(ack.txid, 32, "txid"), index: 0 }, amount: 100_000_000n }],
         to: [payTo(sigLock(wallet.keyPair.publicKey), 99_990_000n)], fee: 10_000n,
       });
       const [ack2] = await until("validator 2 acknowledges with its peers up", async () => {

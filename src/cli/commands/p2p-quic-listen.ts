@@ -53,6 +53,8 @@ export const command: Command = {
     const rpcAuth = planRpcAuth({ host: parseHostPort(config.rpcAddr, "--rpc_addr").host, mode: config.rpcAuth, tokenFile: config.rpcTokenFile, storeDir: config.storeDir });
     const log = (line: Record<string, unknown>) => ctx.out(formatLogLine(config.logFormat, line));
     const genesis = await loadGenesis(config.genesis);
+    // One shard per network in this version: a sharded genesis would be run as if it had one.
+    if (genesis.shardCount !== 1) throw new PhantomError("GENESIS_SHARDING_NOT_YET", `genesis ${config.genesis} has shard_count = ${genesis.shardCount}; this version runs a single shard (sharding is not built yet): use shard_count = 1`);
     log(JSON.parse(genesisLoadedLine(genesis)) as Record<string, unknown>);
     const failStop = new FailStop(log);
     failStop.onFail((f) => setTimeout(() => process.exit(f.exitCode), failStopExitMsMax).unref());
