@@ -67,6 +67,15 @@ function buildHistory(): { anchors: bigint; ms: number } {
   };
   let batch: SignedEvent[] = [];
   let made = 0;
+  // The engine weighs rounds by the stake table with a lag (SPEC_CONSENSUS §1a): report the
+  // (never slashed) genesis table as rounds are decided, as the node's stake feed would.
+  const stakes = genesis.validators.map((v) => v.stake);
+  let reported = -1;
+  const reportStake = () => {
+    const decided = engine.stats().lastDecidedRound;
+    if (decided > reported) engine.recordStake(decided, stakes);
+    reported = Math.max(reported, decided);
+  };
   const flush = () => {
     store.putEvents(batch.map((event) => ({ event })));
     batch = [];
@@ -77,6 +86,7 @@ function buildHistory(): { anchors: bigint; ms: number } {
     const c = next() % 4;
     batch.push(engine.createEvent(c, keys[c]!.secretKey, digest));
     made++;
+    reportStake();
     if (batch.length >= 256) flush();
     if (made % 100_000 === 0) console.error(`restart bench: ${made} events built`);
   }
