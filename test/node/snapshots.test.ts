@@ -6,6 +6,13 @@ import { afterAll, expect, test } from "bun:test";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { SnapshotStore } from "../../src/store/snapshot-store.ts";
 import { TestNet, applied, stopAll, until, type TestNode } from "./harness.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConsensusEngine } from "../../src/consensus/engine.ts";
+import { SqliteStore } from "../../src/store/sqlite-store.ts";
+import { NodeSnapshots } from "../../src/node/snapshots.ts";
+import { makeCommittee, digest } from "../consensus/helpers.ts";
 
 const nets: TestNet[] = [];
 afterAll(() => nets.forEach((n) => n.cleanup()));
@@ -87,3 +94,45 @@ test("restart from the newest snapshot replays only the tail; a damaged one fall
     await stopAll(nodes);
   }
 }, 180_000);
+
+test("a snapshot whose reported stake table differs from the store's slash records is passed over (SNAPSHOT_STAKE_MISMATCH)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "phantom-snapshot-stake-"));
+  const store = new SqliteStore({ storeDir: dir, fsync: false });
+  try {
+    const tc = makeCommittee(4, { stakeLagRounds: 4 });
+    const genesisStakes = tc.config.committee.stakes;
+    // An engine that decided a few rounds, reporting the genesis table, then `last` for the newest decided round.
+    const engineReporting = (last: bigint[]): ConsensusEngine => {
+      const engine = new ConsensusEngine(tc.config);
+      let reported = -1;
+      for (let i = 0; i < 40 && engine.stats().lastDecidedRound < 2; i++) {
+        engine.createEvent(i % 4, tc.keys[i % 4]!.secretKey, digest(`stake mismatch ${i}`));
+        engine.addEvents([]);
+        const decided = engine.stats().lastDecidedRound;
+        if (decided > reported) engine.recordStake(decided, genesisStakes);
+        reported = Math.max(reported, decided);
+      }
+      expect(reported).toBeGreaterThanOrEqual(0);
+      engine.recordStake(reported, last);
+      return engine;
+    };
+    const lines: Line[] = [];
+    const snapshots = new NodeSnapshots(store, tc.config, 0, (l) => lines.push(l));
+    // The store has no slash record: a state whose reported table has validator 3 slashed does not fit it.
+    const slashed = engineReporting([100n, 100n, 100n, 0n]);
+    const finalized = slashed.stats().finalizedCount;
+    snapshots.rows.write({ anchorCount: finalized, eventSeqNo: 0n, engineState: slashed.exportState() });
+    expect(snapshots.load(finalized)).toBeNull();
+    expect(lines.map((l) => l.code)).toEqual(["SNAPSHOT_STAKE_MISMATCH"]);
+    // The same history with the genesis table reported loads.
+    const fine = engineReporting([...genesisStakes]);
+    expect(fine.stats().finalizedCount).toBe(finalized);
+    snapshots.rows.write({ anchorCount: finalized, eventSeqNo: 0n, engineState: fine.exportState() });
+    lines.length = 0;
+    expect(snapshots.load(finalized)).not.toBeNull();
+    expect(lines).toEqual([]);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
