@@ -125,6 +125,7 @@ function p2pCorpus(): void {
     { kind: "payload", eventId: digest, payload: EMPTY_PAYLOAD_BYTES, serveSignature: new Uint8Array(64) },
     { kind: "txs_held", txids: events.map((e) => blake3_32(e)) },
     { kind: "sync_end", more: true },
+    { kind: "history_pruned", prunedSeqs: [41, -1, 7, 0] },
   ];
   const encoded = messages.map(encodeMessage);
   encoded.forEach((m, i) => put("p2p-message", `${pad(i)}-${messages[i]!.kind}.bin`, m));

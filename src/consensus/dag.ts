@@ -77,8 +77,8 @@ export class Dag {
   readonly k: number;
   readonly nodes = new Map<number, DagNode>();
   readonly byKey = new Map<string, number>();
-  /** Per creator: seq -> serials of that creator's events with that seq (more than one = fork). */
-  private readonly bySeq: Map<number, number[]>[];
+  /** Per creator: seq -> serials of that creator's events with that seq (more than one = fork). Read by engine-state.ts. */
+  readonly bySeq: Map<number, number[]>[];
   /** forked[c] = 1 once any two events of c with one seq are known (a fact about the known set). */
   readonly forked: Uint8Array;
   readonly forkedList: number[] = [];
@@ -87,12 +87,13 @@ export class Dag {
   readonly topSerial: Int32Array;
   readonly witnessesByRound = new Map<number, number[]>();
   readonly eventsByRound = new Map<number, number[]>();
-  /** Per creator: witnesses whose la[creator] is still unset. */
-  private readonly pendingLa: number[][];
+  /** Per creator: witnesses whose la[creator] is still unset. Read by engine-state.ts. */
+  readonly pendingLa: number[][];
   maxRound = NONE;
   /** Rounds below this were pruned. */
   prunedBelowRound = 0;
-  private nextSerial = 0;
+  /** Serial of the next inserted event (engine-state.ts restores it). */
+  nextSerial = 0;
 
   constructor(k: number) {
     this.k = k;

@@ -20,6 +20,7 @@ import { buildEventHeader, type HeaderParent } from "./header.ts";
 import { effectiveParents, isAncientRound, maxParentRound } from "./ancient.ts";
 import { recentDagEvents, type DagView } from "./dag-view.ts";
 import { ANCIENT_ROUNDS, COMMITTEE_MAX, PARENTS_MAX } from "../types/constants.ts";
+import { configFingerprint, decodeEngineState, encodeEngineState, EngineStateError } from "./engine-state.ts";
 
 export { buildEventHeader } from "./header.ts";
 
@@ -162,6 +163,42 @@ export class ConsensusEngine {
     this.newestSignedByCreator = new Array<SignedEvent | undefined>(k).fill(undefined);
   }
 
+  /**
+   * The full state as deterministic bytes (engine-state.ts): an engine restored with
+   * fromState and fed the events that follow produces exactly what this one produces.
+   */
+  exportState(): Uint8Array {
+    const internals = {
+      dag: this.dag, orphans: this.orphans, evidencePairs: this.evidencePairs, pendingEvidence: this.pendingEvidence,
+      lastDecidedRound: this.lastDecidedRound, finalizedCount: this.finalizedCount, newestSigned: this.newestSignedByCreator,
+      weights: this.weights.exportState(), weightWait: this.weightWait,
+    };
+    return encodeEngineState(internals, configFingerprint(this.cfg, this.horizonRounds));
+  }
+
+  /** An engine restored from exportState bytes; EngineStateError when they do not fit `cfg`. */
+  static fromState(cfg: EngineConfig, bytes: Uint8Array): ConsensusEngine {
+    const engine = new ConsensusEngine(cfg);
+    const s = decodeEngineState(bytes, configFingerprint(cfg, engine.horizonRounds), engine.dag, engine.orphans, engine.evidencePairs);
+    engine.pendingEvidence = s.pendingEvidence;
+    engine.lastDecidedRound = s.lastDecidedRound;
+    engine.finalizedCount = s.finalizedCount;
+    s.newestSigned.forEach((e, c) => { engine.newestSignedByCreator[c] = e; });
+    try {
+      engine.weights.loadState(s.weights);
+    } catch (e) {
+      if (e instanceof ConsensusConfigError) throw new EngineStateError("ENGINE_STATE_INVALID", `engine state weights: ${e.message}`);
+      throw e;
+    }
+    for (const e of s.weightWait) {
+      const key = idKey(e.id);
+      if (engine.weightWaitKeys.has(key)) throw new EngineStateError("ENGINE_STATE_INVALID", "engine state lists an event waiting for weights twice");
+      engine.weightWait.push(e);
+      engine.weightWaitKeys.add(key);
+    }
+    return engine;
+  }
+
   addEvents(events: SignedEvent[], opts: AddOptions = {}): AddResult {
     const result: AddResult = { accepted: [], rejected: [], finalized: [], evidence: this.pendingEvidence, orphaned: 0, stale: [] };
     this.pendingEvidence = [];
@@ -184,6 +221,11 @@ export class ConsensusEngine {
   recordStake(round: number, stakes: readonly bigint[]): void {
     invariant(round <= this.lastDecidedRound, `stake reported for round ${round}, above the decided round ${this.lastDecidedRound}`);
     this.weights.record(round, stakes);
+  }
+
+  /** The stake table of the latest recordStake (the genesis stakes before any). */
+  reportedStakes(): readonly bigint[] {
+    return this.weights.current();
   }
 
   /** The weights of round r, or undefined while not yet known. */

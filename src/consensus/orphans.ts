@@ -12,7 +12,7 @@ export interface MissingParent {
   round: number;
 }
 
-interface Orphan {
+export interface Orphan {
   event: SignedEvent;
   missing: string[];
   /** Lowest claimed round among the missing parents. */
@@ -20,8 +20,9 @@ interface Orphan {
 }
 
 export class OrphanBuffer {
-  private readonly byKey = new Map<string, Orphan>();
-  private readonly waiting = new Map<string, string[]>();
+  /** Insertion order matters (eviction, missingKeys); engine-state.ts keeps it. */
+  readonly byKey = new Map<string, Orphan>();
+  readonly waiting = new Map<string, string[]>();
   evictedCount = 0;
 
   constructor(readonly capacity: number) {}

@@ -32,8 +32,18 @@ export class NoStakeError extends PhantomError<"CONSENSUS_NO_STAKE"> {
   }
 }
 
+/** What a WeightSchedule holds beyond its configuration (engine-state.ts writes and restores it). */
+export interface WeightScheduleState {
+  /** Latest reported stakes. */
+  stakes: bigint[];
+  /** Change points, ascending by `from`. */
+  changes: { from: number; stakes: bigint[] }[];
+  knownThrough: number;
+}
+
 export class WeightSchedule {
   private readonly genesis: StakeTable;
+  private readonly genesisStakes: readonly bigint[];
   private readonly stakes: bigint[];
   /** Change points, ascending: from round `from` on (until the next), `table` applies. */
   private readonly changes: { from: number; stakes: bigint[]; table: StakeTable }[] = [];
@@ -48,6 +58,7 @@ export class WeightSchedule {
     const t = stakeTableOf(genesisStakes);
     if (t === null) throw new ConsensusConfigError("total stake must be positive");
     this.genesis = t;
+    this.genesisStakes = [...genesisStakes];
     this.stakes = [...genesisStakes];
   }
 
@@ -90,5 +101,40 @@ export class WeightSchedule {
   /** Current (latest reported) stakes. */
   current(): readonly bigint[] {
     return this.stakes;
+  }
+
+  /** Everything reported so far (copies). */
+  exportState(): WeightScheduleState {
+    return { stakes: [...this.stakes], changes: this.changes.map((c) => ({ from: c.from, stakes: [...c.stakes] })), knownThrough: this.knownThrough };
+  }
+
+  /**
+   * Loads an exported state into a schedule nothing was reported to yet, checking what
+   * `record` and slashing would have guaranteed (round order, one stake per member, none
+   * above its genesis stake, positive totals). ConsensusConfigError when it does not hold.
+   */
+  loadState(s: WeightScheduleState): void {
+    invariant(this.knownThrough === NONE && this.changes.length === 0, "weights state loads into a fresh schedule only");
+    if (this.lag === undefined) {
+      if (s.changes.length > 0 || s.knownThrough !== NONE) throw new ConsensusConfigError("engine state has stake reports, this engine has no stake lag");
+      return;
+    }
+    if (s.stakes.length !== this.stakes.length) throw new ConsensusConfigError("engine state stakes: one per committee member");
+    let prev = Number.NEGATIVE_INFINITY;
+    for (const c of s.changes) {
+      const fits = c.stakes.length === this.stakes.length && c.stakes.every((x, i) => x >= 0n && x <= this.genesisStakes[i]!);
+      if (!Number.isInteger(c.from) || c.from <= prev || c.from > s.knownThrough || !fits) {
+        throw new ConsensusConfigError(`engine state stake change at round ${c.from} out of order or malformed`);
+      }
+      prev = c.from;
+      const table = stakeTableOf(c.stakes);
+      if (table === null) throw new ConsensusConfigError(`engine state stake change at round ${c.from} has total stake 0`);
+      this.changes.push({ from: c.from, stakes: [...c.stakes], table });
+    }
+    const last = s.changes[s.changes.length - 1];
+    const current = last?.stakes ?? this.stakes;
+    if (!s.stakes.every((x, i) => x === current[i])) throw new ConsensusConfigError("engine state current stakes differ from its last change");
+    this.stakes.splice(0, this.stakes.length, ...s.stakes);
+    this.knownThrough = s.knownThrough;
   }
 }

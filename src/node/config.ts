@@ -34,6 +34,10 @@ export interface NodeConfig {
   eventIntervalMs: number;
   certOut: string | null;
   logFormat: "json" | "text";
+  /** Anchors between consensus snapshots (0: only at clean shutdown). */
+  snapshotIntervalAnchors: number;
+  /** Keep stored events of this many rounds below the last decided one (0: keep everything). */
+  pruneKeepRounds: number;
 }
 
 /** Flags of P2pQuicListen; `key` is the config-file path ([node] table, dots for sub-tables). */
@@ -63,6 +67,8 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "event_interval_ms", key: "event_interval_ms", type: "int", help: "how often to create an event when there is news", default: "200" },
   { name: "cert_out", key: "cert_out", type: "string", help: "write this node's QUIC certificate (DER) here" },
   { name: "log_format", key: "log_format", type: "string", help: "json or text", default: "json" },
+  { name: "snapshot_interval_anchors", key: "storage.snapshot_interval_anchors", type: "int", help: "write a consensus snapshot every N anchors (and at clean shutdown; 0 = only then); start-up replays only the events after the newest", default: "1000" },
+  { name: "prune_keep_rounds", key: "storage.prune_keep_rounds", type: "int", help: "delete stored events and payloads of rounds more than N below the last decided round, after a snapshot covers them (0 = keep everything; minimum: genesis horizon_rounds + 24); a pruned node cannot serve old history, a wiped one needs `phantom snapshot restore`", default: "0" },
 ];
 
 /** Every key of the file that names no setting is an error: a misspelt key would silently keep its default. */
@@ -172,5 +178,7 @@ export function resolveNodeConfigDoc(doc: Record<string, unknown>, flags: Record
     eventIntervalMs: positive("event_interval_ms"),
     certOut: (v.cert_out as string | undefined) ?? null,
     logFormat,
+    snapshotIntervalAnchors: nonNegative("snapshot_interval_anchors"),
+    pruneKeepRounds: nonNegative("prune_keep_rounds"),
   };
 }

@@ -41,10 +41,15 @@ import type { Transport } from "./transport.ts";
 import type { ValidatorIdentity } from "./keys.ts";
 import { FailStop, isFatal } from "./fail-stop.ts";
 import { NodeSeries, seriesSampleMs } from "./node-series.ts";
+import { NodeSnapshots, SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, engineConfigFromGenesis } from "./snapshots.ts";
+import { NodePruning, checkPruneKeepRounds } from "./pruning.ts";
+import { settlementDelay } from "../ledger/settlement.ts";
 import { StakeFeed } from "./stake-feed.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
+/** A `replay_progress` log line every this many replayed events. */
+export const replayProgressEvents = 100_000;
 /** Evidence items waiting to be put on chain. */
 export const evidenceQueueMax = 256;
 /** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
@@ -94,10 +99,19 @@ export interface NodeOptions {
   onAnchor?(info: AppliedAnchorInfo): void;
   /** Where fatal errors go (the CLI's exits the process); by default the node only stops itself. */
   failStop?: FailStop;
+  /** Anchors between consensus snapshots (0: only at clean shutdown); default SNAPSHOT_INTERVAL_ANCHORS_DEFAULT. */
+  snapshotIntervalAnchors?: number;
+  /** Prune stored events of rounds more than this many below the last decided round (0: keep all; docs/STORAGE.md "Pruning"). */
+  pruneKeepRounds?: number;
 }
 
 export class PhantomNode {
-  readonly engine: ConsensusEngine;
+  /** Replaced once, at start-up, by the engine restored from a snapshot. */
+  private engineNow: ConsensusEngine;
+  /** Consensus snapshots: written every N anchors and at clean shutdown, loaded at start-up. */
+  readonly snapshots: NodeSnapshots;
+  /** Deletes old events and payloads after snapshots (--prune_keep_rounds). */
+  readonly pruning: NodePruning;
   readonly mempool: Mempool;
   /** Persists the mempool and records what became of each accepted tx (tx_status). */
   readonly txLife: TxLifecycle;
@@ -142,16 +156,15 @@ export class PhantomNode {
     this.daWatch = new DataAvailabilityWatch({ publicKeys: g.validators.map((v) => v.publicKey), shardCount: g.shardCount, parentsMax: g.parentsMax });
     // Mempool admission fills the cache, so applying a finalized anchor rarely verifies again.
     this.ledgerParams = { ...ledgerParamsFromGenesis(g), verify: this.sigCache.verify };
-    this.engine = new ConsensusEngine({
-      committee: { publicKeys: g.validators.map((v) => v.publicKey), stakes: g.validators.map((v) => v.stake) },
-      coinRoundInterval: g.coinRoundInterval,
-      parentsMax: g.parentsMax,
-      shard: 0,
-      horizonRounds: g.horizonRounds,
-      // L = horizonRounds (SPEC_CONSENSUS §1a): the span the engine already keeps in memory.
-      stakeLagRounds: g.horizonRounds,
-    });
+    // stakeLagRounds L = horizonRounds (SPEC_CONSENSUS §1a): the span the engine already keeps in memory.
+    const engineConfig = engineConfigFromGenesis(g);
+    this.engineNow = new ConsensusEngine(engineConfig);
     this.stakeFeed = new StakeFeed(g.validators.map((v) => v.stake), opts.store.slashedByAnchor());
+    this.snapshots = new NodeSnapshots(opts.store, engineConfig, opts.snapshotIntervalAnchors ?? SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, opts.log);
+    checkPruneKeepRounds(opts.pruneKeepRounds ?? 0, g.horizonRounds);
+    // The ledger reads the events of the fee settlement window back from the store after a restart.
+    const keepAnchors = (this.ledgerParams.economics ? settlementDelay(this.ledgerParams.economics) : 0n) + 16n;
+    this.pruning = new NodePruning(opts.store, opts.pruneKeepRounds ?? 0, g.k, keepAnchors, opts.log);
     this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
@@ -172,12 +185,17 @@ export class PhantomNode {
     });
   }
 
+  get engine(): ConsensusEngine {
+    return this.engineNow;
+  }
+
   get validator(): number {
     return this.opts.identity.index;
   }
 
   /** Replays the store into the engine, starts listening, dialing and the timers. */
   async start(): Promise<void> {
+    this.pruning.prepare();
     this.replay();
     this.opts.log({ type: "mempool_restored", ...this.txLife.restore(this.mempool, this.opts.store, this.validationContext()) });
     await this.opts.transport.listen((link) => this.attach(link));
@@ -193,6 +211,15 @@ export class PhantomNode {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    // A clean shutdown leaves a snapshot, so the next start replays (almost) nothing.
+    if (this.replayed && !this.failStop.failed) {
+      try {
+        this.snapshots.write(this.engine);
+      } catch (e) {
+        if (!isPhantomError(e)) throw e;
+        this.opts.log({ type: "snapshot_write_failed", code: e.code, message: e.message });
+      }
+    }
     this.peers.closeAll("shutdown");
     await this.opts.transport.close();
   }
@@ -213,19 +240,55 @@ export class PhantomNode {
 
   // ---------------------------------------------------------------- start-up
 
+  /**
+   * Restores the engine from the newest usable snapshot (or starts empty) and replays the
+   * events stored after it, in store order (docs/STORAGE.md "Snapshots").
+   */
   private replay(): void {
+    const snapshot = this.snapshots.load(this.chain.nextAnchorIndex(), this.pruning.store.prunedThrough());
+    const from = snapshot?.eventSeqNo ?? 0n;
+    if (snapshot !== null) {
+      this.engineNow = snapshot.engine;
+      // The restored engine holds the stake reports of the anchors it covers (checked by load).
+      this.stakeFeed.resume(snapshot.anchorCount);
+      this.pruning.noteSnapshot(snapshot.eventSeqNo, snapshot.engine.stats().maxRound);
+      this.holdRestored();
+      this.opts.log({ type: "snapshot_loaded", anchorCount: snapshot.anchorCount.toString(), eventSeqNo: snapshot.eventSeqNo.toString(), dagEvents: snapshot.engine.stats().events });
+    }
+    const total = this.opts.store.eventCountAfter(from);
+    let done = 0;
     let batch: SignedEvent[] = [];
     const flush = () => {
       this.afterAdd(this.engine.addEvents(batch, { trusted: true }), null);
+      const before = done;
+      done += batch.length;
       batch = [];
+      if (Math.floor(done / replayProgressEvents) > Math.floor(before / replayProgressEvents)) {
+        this.opts.log({ type: "replay_progress", events: done, of: total, nextAnchor: this.chain.nextAnchorIndex().toString() });
+      }
     };
-    for (const e of this.opts.store.allEventsInInsertOrder()) {
+    for (const e of this.opts.store.allEventsInInsertOrder(from)) {
       batch.push(e);
       if (batch.length >= replayBatchEvents) flush();
     }
     flush();
     this.replayed = true;
-    this.opts.log({ type: "store_replayed", events: this.opts.store.eventCount(), nextAnchor: this.chain.nextAnchorIndex().toString(), highestSeq: this.engine.highestSeq() });
+    this.opts.log({
+      type: "store_replayed", events: this.opts.store.eventCount(), replayedEvents: done, fromSnapshot: snapshot !== null,
+      nextAnchor: this.chain.nextAnchorIndex().toString(), highestSeq: this.engine.highestSeq(),
+    });
+  }
+
+  /**
+   * The events a snapshot put in memory were not "accepted" in this process: what those of
+   * other validators carry and that is not final yet is held as a full replay would hold it.
+   */
+  private holdRestored(): void {
+    const all = this.engine.highestSeq().map(() => -1);
+    for (const e of this.engine.eventsAfter(all, Number.MAX_SAFE_INTEGER)) {
+      if (e.header.creator === this.validator || equalBytes(e.header.payloadDigest, EMPTY_DIGEST)) continue;
+      if (this.index.anchorOfEvent(e.id) === undefined) this.holdCarried(e);
+    }
   }
 
   // ---------------------------------------------------------------- peers
@@ -285,7 +348,7 @@ export class PhantomNode {
         case "events":
           return this.onEvents(peer, m.items);
         case "sync_request":
-          return syncAnswer(this.opts.store, m.highestSeq, this.signServe).forEach((r) => peer.send(r));
+          return syncAnswer(this.opts.store, m.highestSeq, this.signServe, this.pruning.prunedSeqs()).forEach((r) => peer.send(r));
         case "txs":
           return this.onTxs(peer, m.txs);
         case "get_payload":
@@ -302,6 +365,8 @@ export class PhantomNode {
           return this.txReceipts.held(m.txids.map(toHex));
         case "sync_end":
           return this.onSyncEnd(peer, m.more);
+        case "history_pruned":
+          return this.onHistoryPruned(peer, m.prunedSeqs);
         case "hello":
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
@@ -310,6 +375,18 @@ export class PhantomNode {
       this.peers.misbehaved(peer, PENALTY.malformed, e.code);
     }
   }
+
+  /**
+   * A peer pruned history we lack: it cannot bring us up from there (an empty or old store
+   * needs `phantom snapshot restore`, docs/OPERATIONS.md §7). Logged once per peer.
+   */
+  private onHistoryPruned(peer: Peer, prunedSeqs: readonly number[]): void {
+    this.metrics.eventsRejected.inc({ code: "P2P_HISTORY_PRUNED" });
+    if (this.historyPrunedBy.has(peer.validator)) return;
+    this.historyPrunedBy.add(peer.validator);
+    this.opts.log({ type: "peer_history_pruned", level: "warning", code: "P2P_HISTORY_PRUNED", validator: peer.validator, prunedSeqs, highestSeq: this.engine.highestSeq() });
+  }
+  private readonly historyPrunedBy = new Set<number>();
 
   // ---------------------------------------------------------------- events
 
@@ -403,6 +480,21 @@ export class PhantomNode {
     for (const e of result.stale) this.inFlight.settle(toHex(e.id));
     if (result.finalized.length > 0) this.onFinalized(result);
     this.feedStake();
+    if (result.finalized.length > 0) this.afterAnchorsApplied();
+  }
+
+  /**
+   * Every accepted event is stored by now, the ledger applied every final anchor and the
+   * engine holds the stake table of every decided round: a snapshot taken here restores
+   * with the weights a full replay would give (StakeFeed.resume).
+   */
+  private afterAnchorsApplied(): void {
+    if (!this.replayed || this.stopped) return;
+    const written = this.snapshots.afterAnchors(this.engine);
+    if (written === undefined) return;
+    const stats = this.engine.stats();
+    this.pruning.noteSnapshot(written, stats.maxRound);
+    this.pruning.run(stats.lastDecidedRound, this.snapshots.coveredSeqNos(), this.chain.nextAnchorIndex());
   }
 
   /**

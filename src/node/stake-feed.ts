@@ -16,6 +16,28 @@ export interface SlashedUnits {
   slashedUnits: bigint;
 }
 
+/** Takes out of `before` (and returns) the penalties of anchors below `anchorCount`. */
+function stakesSlashedBefore(before: Map<bigint, SlashedUnits[]>, anchorCount: bigint): SlashedUnits[] {
+  const out: SlashedUnits[] = [];
+  // Sorted: the table does not depend on the order, but the invariant message should not either.
+  for (const a of [...before.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))) {
+    if (a >= anchorCount) break;
+    out.push(...before.get(a)!);
+    before.delete(a);
+  }
+  return out;
+}
+
+/** The stake table after the first `anchorCount` anchors, from genesis and the store's slash records. */
+export function stakesAfterAnchors(genesisStakes: readonly bigint[], storedSlashes: readonly SlashedUnits[], anchorCount: bigint): bigint[] {
+  const stakes = [...genesisStakes];
+  for (const s of storedSlashes) {
+    if (s.anchorIndex >= anchorCount) continue;
+    stakes[s.offender] = (stakes[s.offender] ?? 0n) - s.slashedUnits;
+  }
+  return stakes;
+}
+
 export class StakeFeed {
   /** The stake table after the last anchor noted (starts at genesis: the engine starts at anchor 0). */
   private readonly stakes: bigint[];
@@ -31,6 +53,21 @@ export class StakeFeed {
       if (list === undefined) this.before.set(s.anchorIndex, [s]);
       else list.push(s);
     }
+  }
+
+  /**
+   * Start-up from a consensus snapshot covering the first `anchorCount` anchors: the engine
+   * restored there holds their stake reports already (a snapshot is written once every
+   * finalized anchor's table is reported), so their penalties move this table without
+   * being reported again. Returns the table after them.
+   */
+  resume(anchorCount: bigint): readonly bigint[] {
+    for (const s of stakesSlashedBefore(this.before, anchorCount)) {
+      const have = this.stakes[s.offender];
+      invariant(have !== undefined && have >= s.slashedUnits, `slash of ${s.slashedUnits} units from validator ${s.offender} exceeds its stake`);
+      this.stakes[s.offender] = have - s.slashedUnits;
+    }
+    return this.stakes;
   }
 
   /**

@@ -51,15 +51,19 @@ export function eventMessages(store: EventSource, events: readonly SignedEvent[]
 
 /**
  * The answer to `sync_request`: the events above the peer's highest seq per creator,
- * bounded, in the order this node stored them, then `sync_end` (a topological order). Not re-sorted: a
+ * preceded by `history_pruned` when some of them were pruned here (docs/P2P.md),
+ * bounded, in the order this node stored them (a topological order), then `sync_end`. Not re-sorted: a
  * node far behind then inserts them as this node did, so it never prunes a round before
  * this node had, and never drops as ancient an event this node inserted and others built
  * on (SPEC_CONSENSUS §12).
  */
-export function syncAnswer(store: EventSource, highestSeq: readonly number[], signServe: SignServe): P2pMessage[] {
+export function syncAnswer(store: EventSource, highestSeq: readonly number[], signServe: SignServe, prunedSeqs: readonly number[] = []): P2pMessage[] {
   const events = store.eventsAfterInStoreOrder(highestSeq, syncResponseEventsMax);
   // `sync_end` closes the answer, so the peer keeps one request in flight and asks again only if there is more.
-  return [...eventMessages(store, events, signServe), { kind: "sync_end", more: events.length >= syncResponseEventsMax }];
+  const answer: P2pMessage[] = [...eventMessages(store, events, signServe), { kind: "sync_end", more: events.length >= syncResponseEventsMax }];
+  // The peer lacks events this store pruned: say so (typed) first, then send what is left.
+  const behind = prunedSeqs.some((s, c) => s > (highestSeq[c] ?? -1));
+  return behind ? [{ kind: "history_pruned", prunedSeqs: [...prunedSeqs] }, ...answer] : answer;
 }
 
 /** The answer to `get_events`: the ones we have. */

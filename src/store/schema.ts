@@ -82,6 +82,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE slashes (anchor INTEGER NOT NULL, evidence_id BLOB NOT NULL, kind TEXT NOT NULL, offender INTEGER NOT NULL, bps INTEGER NOT NULL, stake_before INTEGER NOT NULL, slashed INTEGER NOT NULL, PRIMARY KEY (anchor, evidence_id)) WITHOUT ROWID`,
     ],
   },
+  {
+    version: 5,
+    statements: [
+      // Consensus engine snapshots (src/store/snapshot-store.ts, docs/STORAGE.md "Snapshots"):
+      // the engine state after the events stored up to `event_seq_no`, when `anchor_count`
+      // anchors were final. The ledger is not copied: it is the ledger of that anchor count.
+      `CREATE TABLE IF NOT EXISTS snapshots (anchor_count INTEGER PRIMARY KEY, event_seq_no INTEGER NOT NULL, engine_state BLOB NOT NULL, checksum BLOB NOT NULL)`,
+      // Pruning (src/store/pruning.ts) deletes a payload once no stored event names it.
+      `CREATE INDEX IF NOT EXISTS events_by_payload ON events (payload_digest)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -502,9 +502,12 @@ export class SqliteStore implements WritableLedgerStore {
     return out;
   }
 
-  /** Every stored event in the order it was first stored (replay after restart); pages through the table. */
-  *allEventsInInsertOrder(): Generator<SignedEvent> {
-    let after = 0n;
+  /**
+   * Every stored event after store position `afterSeqNo` (0: all) in the order it was first
+   * stored (replay after restart, the tail after a snapshot); pages through the table.
+   */
+  *allEventsInInsertOrder(afterSeqNo = 0n): Generator<SignedEvent> {
+    let after = afterSeqNo;
     for (;;) {
       const rows = this.st.eventsPage.all(after, REPLAY_PAGE_ROWS) as Row[];
       for (const r of rows) yield decodeSignedEvent(bytes(r.bytes));
@@ -525,6 +528,11 @@ export class SqliteStore implements WritableLedgerStore {
 
   eventCount(): number {
     return Number(big((this.db.query(`SELECT COUNT(*) AS n FROM events`).get() as Row).n));
+  }
+
+  /** Stored events after store position `afterSeqNo` (replay progress). */
+  eventCountAfter(afterSeqNo: bigint): number {
+    return Number(big((this.db.query(`SELECT COUNT(*) AS n FROM events WHERE seq_no > ?`).get(afterSeqNo) as Row).n));
   }
 
   // ---- lifecycle ----
@@ -589,6 +597,9 @@ function openDatabase(path: string, fsync: boolean, pageSizeBytes: number, walPa
   try {
     db = new Database(path, { create: true, readwrite: true, safeIntegers: true, strict: true });
     db.run(`PRAGMA page_size = ${pageSizeBytes | 0}`);
+    // Takes effect on a new database only (before its first table): pruning then returns
+    // freed pages to the file system with incremental_vacuum (src/store/pruning.ts).
+    db.run(`PRAGMA auto_vacuum = INCREMENTAL`);
     db.run(`PRAGMA journal_mode = WAL`);
     db.run(`PRAGMA wal_autocheckpoint = ${walPages | 0}`);
     db.run(`PRAGMA synchronous = ${fsync ? "FULL" : "NORMAL"}`);

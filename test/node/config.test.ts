@@ -35,6 +35,16 @@ describe("node config", () => {
     expect((await resolve(["--key_file", "k", "--rpc_rate_per_s", "0", "--allow_insecure_key_file"])).allowInsecureKeyFile).toBe(true);
   });
 
+  test("snapshot and pruning settings: defaults, [node.storage] keys, flags, negatives refused", async () => {
+    expect(await resolve(["--key_file", "k"])).toMatchObject({ snapshotIntervalAnchors: 1000, pruneKeepRounds: 0 });
+    const file = join(dir, "storage.toml");
+    writeFileSync(file, `[node.storage]\nsnapshot_interval_anchors = 50\nprune_keep_rounds = 200\n`);
+    expect(await resolve(["--config", file, "--key_file", "k"])).toMatchObject({ snapshotIntervalAnchors: 50, pruneKeepRounds: 200 });
+    expect(await resolve(["--config", file, "--key_file", "k", "--prune_keep_rounds", "0"])).toMatchObject({ pruneKeepRounds: 0 });
+    expect(await errorCode(resolve(["--key_file", "k", "--prune_keep_rounds", "-1"]))).toBe("CONFIG_BAD_VALUE");
+    expect(await errorCode(resolve(["--key_file", "k", "--snapshot_interval_anchors", "-5"]))).toBe("CONFIG_BAD_VALUE");
+  });
+
   test("a config file overrides defaults and the command line overrides the file", async () => {
     const file = join(dir, "node.toml");
     writeFileSync(file, `[node]\nrpc_addr = "127.0.0.1:18645"\nfsync = false\n[node.proposer]\ninterval_ms = 750\n[node.mempool]\ntxs_max = 5000\n`);

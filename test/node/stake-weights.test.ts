@@ -1,7 +1,8 @@
 // An equivocating validator is slashed to zero on every node, and consensus weighs it
 // with stake 0 from round roundReceived(evidence anchor) + L on (SPEC_CONSENSUS §1a):
-// every node switches at the same round, a node restarted from its store derives the
-// same weights, and finality goes on with the remaining stake.
+// every node switches at the same round, a node restarted from its shutdown snapshot and
+// one restarted with a full replay derive the same weights, and finality goes on with the
+// remaining stake in the same order everywhere.
 import { afterAll, expect, test } from "bun:test";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
@@ -54,18 +55,56 @@ test("a slashed equivocator loses its consensus weight at the same round on ever
     const expected = { below: { s3: Number(stake), quorum: q(total) }, at: { s3: 0, quorum: q(total - stake) } };
     for (const n of nodes) expect(weightsAt(n)).toEqual(expected);
 
-    // Restarted from its store, node 2 derives the same weights (penalties from the store's slash records).
+    // Restarted from its shutdown snapshot (taken after the slashing anchor), node 2 has the
+    // same weights: the snapshot carries the engine's stake reports and the stake feed
+    // resumes from the store's slash records.
+    const weightsAround = (n: TestNode) => {
+      const out: (string | undefined)[] = [];
+      for (let r = boundary - 3; r <= boundary + 3; r++) {
+        const w = n.node.engine.weightsForRound(r);
+        out.push(w === undefined ? undefined : `${Array.from(w.stake).join(",")}/${w.quorum}`);
+      }
+      return out;
+    };
+    const reference = weightsAround(nodes[0]!);
+    expect(reference.every((w) => w !== undefined)).toBe(true);
+    await stopAll([nodes[2]!]);
+    const lines: Record<string, unknown>[] = [];
+    const log = (l: Record<string, unknown>) => void lines.push(l);
+    nodes[2] = net.node(2, nodes[2]!.dir, { txProposer: false, log });
+    await nodes[2]!.node.start();
+    expect(lines.find((l) => l.type === "snapshot_ignored")).toBeUndefined();
+    expect(lines.find((l) => l.type === "store_replayed")?.fromSnapshot).toBe(true);
+    expect(weightsAt(nodes[2]!)).toEqual(expected);
+    expect(weightsAround(nodes[2]!)).toEqual(reference);
+    const fromSnapshot = nodes[2]!.node.engine.stats();
+
+    // Restarted again with its snapshots deleted (full replay), it derives the same weights
+    // (penalties from the store's slash records) and the same engine position.
     await stopAll([nodes[2]!]);
     const before = applied(nodes[2]!);
-    nodes[2] = net.node(2, nodes[2]!.dir, { txProposer: false });
+    lines.length = 0;
+    nodes[2] = net.node(2, nodes[2]!.dir, { txProposer: false, log });
+    nodes[2]!.store.db.exec("DELETE FROM snapshots");
     await nodes[2]!.node.start();
+    expect(lines.find((l) => l.type === "store_replayed")?.fromSnapshot).toBe(false);
     expect(weightsAt(nodes[2]!)).toEqual(expected);
+    expect(weightsAround(nodes[2]!)).toEqual(reference);
+    expect(nodes[2]!.node.engine.stats().finalizedCount).toBeGreaterThanOrEqual(fromSnapshot.finalizedCount);
 
     // Finality goes on with the remaining stake, and the nodes agree on the state.
     await until(() => applied(nodes[2]!) >= before + 5n, 90_000);
     const at = applied(nodes[2]!);
     await until(() => nodes.every((n) => applied(n) >= at), 90_000);
     expect(new Set(nodes.map((n) => toHex(n.store.commitmentAt(at)!))).size).toBe(1);
+    // The same order on every node, through the slashing anchor and past the weight boundary.
+    const orderOf = (n: TestNode) => {
+      const index = new ChainIndex(n.store);
+      const ids: string[] = [];
+      for (let a = 0n; a <= at; a++) ids.push(toHex(index.anchor(a)!.eventId));
+      return ids.join(" ");
+    };
+    expect(new Set(nodes.map(orderOf)).size).toBe(1);
   } finally {
     await stopAll(nodes);
   }

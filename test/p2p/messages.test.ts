@@ -16,6 +16,7 @@ const message: fc.Arbitrary<P2pMessage> = fc.oneof(
   fc.record({ kind: fc.constant("payload" as const), eventId: hash, payload: fc.uint8Array({ maxLength: 500 }), serveSignature: signature }),
   fc.record({ kind: fc.constant("txs_held" as const), txids: fc.array(hash, { maxLength: 8 }) }),
   fc.record({ kind: fc.constant("sync_end" as const), more: fc.boolean() }),
+  fc.record({ kind: fc.constant("history_pruned" as const), prunedSeqs: seqs }),
 );
 
 describe("P2P messages", () => {

@@ -12,6 +12,7 @@ import { command as cacheBench } from "./cache-bench.ts";
 import { command as wallet } from "./wallet.ts";
 import { command as key } from "./key.ts";
 import { command as faucet } from "./faucet.ts";
+import { command as snapshot } from "./snapshot.ts";
 
 export const commands: Command[] = [
   localnet,
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   mine,
   wallet,
   faucet,
+  snapshot,
   consensusAckDists,
   consensusPayoutRoot,
   cacheBench,

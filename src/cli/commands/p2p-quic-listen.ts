@@ -118,6 +118,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
       eventIntervalMs: config.eventIntervalMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
       txsPerPayload: config.txsPerPayload, payloadBudgetBytes: config.payloadBudgetBytes,
       mempoolLimits: { txsMax: config.mempoolTxsMax, bytesMax: config.mempoolBytesMax },
+      snapshotIntervalAnchors: config.snapshotIntervalAnchors, pruneKeepRounds: config.pruneKeepRounds,
       now: () => performance.now(), log,
       onAnchor: (info) => rpcHolder.publish?.("anchors", { anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment) }),
     });

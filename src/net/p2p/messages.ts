@@ -43,9 +43,14 @@ export type P2pMessage =
   /** Receipt for a `txs` message: the ids of its txs this node now holds in its mempool (admitted, or held already). */
   | { kind: "txs_held"; txids: Uint8Array[] }
   /** Ends the answer to a `sync_request`; `more`: the answer stopped at its size limit (ask again). */
-  | { kind: "sync_end"; more: boolean };
+  | { kind: "sync_end"; more: boolean }
+  /**
+   * Answer to a sync_request that reaches below what this node pruned: per creator, the
+   * highest seq it no longer has (-1: none). The events it still has follow.
+   */
+  | { kind: "history_pruned"; prunedSeqs: number[] };
 
-const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, txs_held: 8, sync_end: 9 } as const;
+const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, txs_held: 8, sync_end: 9, history_pruned: 10 } as const;
 
 function writeSeqs(w: Writer, seqs: readonly number[]): void {
   // Stored +1 so "none" (-1) encodes as 0.
@@ -88,6 +93,9 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
     case "sync_end":
       w.u8(m.more ? 1 : 0);
       break;
+    case "history_pruned":
+      writeSeqs(w, m.prunedSeqs);
+      break;
   }
   return w.finish();
 }
@@ -121,6 +129,8 @@ function readMessage(r: Reader): P2pMessage {
       if (more > 1) throw new CodecError("CODEC_VALUE_OUT_OF_RANGE", `sync_end more must be 0 or 1, got ${more}`);
       return { kind: "sync_end", more: more === 1 };
     }
+    case KIND.history_pruned:
+      return { kind: "history_pruned", prunedSeqs: readSeqs(r) };
     default:
       throw new CodecError("CODEC_UNKNOWN_TAG", `unknown P2P message kind ${kind}`);
   }
