@@ -125,7 +125,7 @@ export class QuicConnection {
   /** @internal Handshake bookkeeping for metrics: outcome, a reason set before the close, counters already reported. */
   handshakeOutcome: HandshakeOutcome = "pending";
   failReason: string | null = null;
-  reported = { rttSamples: 0, packetsLost: 0, keyUpdates: 0 };
+  reported = { rttSamples: 0, packetsLost: 0, spuriousLosses: 0, congestionUndos: 0, keyUpdates: 0 };
 
   constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
 
@@ -694,6 +694,15 @@ export class QuicEndpoint implements QuicGaugeSource {
     if (conn.packetsLost !== seen.packetsLost) {
       m.packetsLost.inc(conn.packetsLost - seen.packetsLost);
       seen.packetsLost = conn.packetsLost;
+    }
+    const reordering = conn.reordering;
+    if (reordering.spuriousLosses !== seen.spuriousLosses) {
+      m.spuriousLosses.inc(reordering.spuriousLosses - seen.spuriousLosses);
+      seen.spuriousLosses = reordering.spuriousLosses;
+    }
+    if (reordering.congestionUndos !== seen.congestionUndos) {
+      m.congestionUndos.inc(reordering.congestionUndos - seen.congestionUndos);
+      seen.congestionUndos = reordering.congestionUndos;
     }
     if (conn.keyUpdates !== seen.keyUpdates) {
       m.keyUpdates.inc(conn.keyUpdates - seen.keyUpdates);

@@ -35,6 +35,8 @@ export function createQuicMetrics(registry: Registry) {
     initialsRefused: new Counter({ name: "pc_quic_initials_refused_total", help: "Client Initials refused without state, by reason", labelNames: ["reason"] as const, registers: [registry] }),
     connectionErrors: new Counter({ name: "pc_quic_connection_errors_total", help: "Connections closed with a transport error, by RFC 9000 name", labelNames: ["error"] as const, registers: [registry] }),
     packetsLost: new Counter({ name: "pc_quic_packets_lost_total", help: "Packets declared lost (RFC 9002)", registers: [registry] }),
+    spuriousLosses: new Counter({ name: "pc_quic_spurious_losses_total", help: "Packets acked after being declared lost (reordered, not lost)", registers: [registry] }),
+    congestionUndos: new Counter({ name: "pc_quic_congestion_undos_total", help: "Congestion window reductions undone because every loss behind them was spurious", registers: [registry] }),
     keyUpdates: new Counter({ name: "pc_quic_key_updates_total", help: "1-RTT key updates (RFC 9001 §6), by either side", registers: [registry] }),
     rtt: new Histogram({ name: "pc_quic_rtt_seconds", help: "QUIC RTT samples (at most one per connection per event-loop turn)", buckets: RTT_BUCKETS_S, registers: [registry] }),
     connections: new Gauge({
