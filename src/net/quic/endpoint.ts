@@ -12,6 +12,7 @@ import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 import type { QuicGaugeSource, QuicMetrics } from "./metrics.ts";
+import { kernelDrops, setSocketBuffers, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
 
 /** Time source and timers; tests inject a virtual one. */
 export interface Clock {
@@ -86,6 +87,11 @@ export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "s
   onConnection?: (conn: QuicConnection) => void;
   /** Metrics to report into (createQuicMetrics on the node's registry). */
   metrics?: QuicMetrics;
+  /**
+   * UDP receive and send buffer to ask the kernel for (SO_RCVBUF / SO_SNDBUF; default
+   * 7 MiB, capped by the OS); 0 leaves the system default. See socket-buffers.ts.
+   */
+  socketBufferBytes?: number;
   /** Log sink for operator-visible events (peers refused by verifyPeer; rate-limited). */
   log?: (line: Record<string, unknown>) => void;
   /**
@@ -337,7 +343,19 @@ export class QuicEndpoint implements QuicGaugeSource {
       },
     });
     ep = new QuicEndpoint(socket, opts, listening);
+    const bufferBytes = opts.socketBufferBytes ?? socketBufferBytesDefault;
+    if (bufferBytes > 0) ep.socketBuffers = setSocketBuffers(socket, bufferBytes);
+    ep.socketInode = socketInode(socket);
     return ep;
+  }
+
+  /** Receive and send buffer sizes the kernel reports after our request (undefined: not set, or not settable here). */
+  socketBuffers: SocketBufferSizes | undefined;
+  private socketInode: number | undefined;
+
+  /** Datagrams the kernel dropped on this endpoint's socket (receive buffer full); undefined where not observable (not Linux). */
+  kernelDrops(): number | undefined {
+    return this.socketInode === undefined || this.closedEndpoint ? undefined : kernelDrops(this.socketInode);
   }
 
   /** Same as stats.datagramsDropped. */
@@ -715,6 +733,11 @@ export class QuicEndpoint implements QuicGaugeSource {
     let established = 0;
     for (const qc of this.connections) if (qc.conn.isEstablished) established++;
     return { established, handshaking: this.connections.size - established, halfOpen: this.halfOpen.size };
+  }
+
+  /** QuicGaugeSource: kernel drops on the socket, 0 where not observable (read at scrape time). */
+  socketDrops(): number {
+    return this.kernelDrops() ?? 0;
   }
 
   /** QuicGaugeSource: path figures over established connections (read at scrape time). */

@@ -12,6 +12,8 @@ export interface QuicGaugeSource {
   connectionCounts(): { established: number; handshaking: number; halfOpen: number };
   /** Over established connections: the largest smoothed RTT (ms), summed cwnd and bytes in flight. */
   pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number };
+  /** Datagrams the kernel dropped on the endpoint's socket since it opened (0 where not observable). */
+  socketDrops(): number;
 }
 
 /** RTT histogram buckets, seconds: loopback to intercontinental paths. */
@@ -58,6 +60,10 @@ export function createQuicMetrics(registry: Registry) {
     congestionWindow: new Gauge({
       name: "pc_quic_congestion_window_bytes", help: "Congestion windows summed over established QUIC connections", registers: [registry],
       collect() { this.set(sum((s) => s.pathTotals(), (t) => t.congestionWindowBytes)); },
+    }),
+    socketDrops: new Gauge({
+      name: "pc_quic_socket_drops", help: "Datagrams the kernel dropped on open QUIC endpoints' UDP sockets (receive buffer full), summed; Linux only", registers: [registry],
+      collect() { this.set(sum((s) => s.socketDrops(), (n) => n)); },
     }),
     bytesInFlight: new Gauge({
       name: "pc_quic_bytes_in_flight", help: "Bytes in flight summed over established QUIC connections", registers: [registry],
