@@ -200,6 +200,7 @@ async function lossyRun(impairment: ImpairmentOptions): Promise<Record<string, n
     mbits: round1(mbits(received, elapsedMs)), complete: outcome === "ok", packets_lost: conn.conn.packetsLost, spurious_losses: r.spuriousLosses,
     congestion_undos: r.congestionUndos, packet_threshold: r.packetThreshold, time_threshold: Math.round(r.timeThresholdRatio * 1000) / 1000,
     proxy_dropped: c.toServer.dropped + c.toClient.dropped, proxy_reordered: c.toServer.reordered + c.toClient.reordered,
+    endpoint_kernel_drops: (server.kernelDrops() ?? 0) + (client.kernelDrops() ?? 0),
   };
   proxy.close();
   await closeAll(client, server);

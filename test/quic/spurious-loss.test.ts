@@ -54,14 +54,14 @@ describe("spurious loss: undo of the congestion response", () => {
     const cc = new NewReno();
     const lr = recovery(cc);
     lr.onPacketSent(pkt(0, 0));
-    lr.onPacketSent(pkt(1, 10));
-    // rtt 10 ms: 0's loss time is 11.25 ms, passed; only 1 packet later, so not the packet threshold.
-    expect(lr.onAckReceived("application", ack(r(1)), 20).lost.map((p) => p.pn)).toEqual([0]);
+    lr.onPacketSent(pkt(1, 4));
+    // rtt 20 ms: 0's loss time is 22.5 ms, passed; only 1 packet later, so not the packet threshold.
+    expect(lr.onAckReceived("application", ack(r(1)), 24).lost.map((p) => p.pn)).toEqual([0]);
     expect(cc.congestionWindow).toBe(6000);
     const late = lr.onAckReceived("application", ack(r(0, 1)), 30);
     expect(late.congestionUndone).toBe(true);
-    // acked 30 ms after it was sent, over an RTT of 10 ms, with the 9/8 margin
-    expect(lr.timeThresholdRatio).toBeCloseTo(3 * (9 / 8), 10);
+    // acked 30 ms after it was sent, over an RTT of 20 ms, with the 9/8 margin
+    expect(lr.timeThresholdRatio).toBeCloseTo(1.5 * (9 / 8), 10);
     expect(lr.packetThreshold).toBe(packetThreshold);
     expect(cc.congestionWindow).toBe(12_000);
   });

@@ -27,10 +27,12 @@ export const packetThresholdMax = 300;
 export const timeThresholdRatio = 9 / 8;
 /**
  * Bound on the adaptive time threshold, in RTTs: a packet really lost is still found
- * within this many RTTs when too few later packets are acked to cross the packet
- * threshold.
+ * within 2 RTTs, so real congestion is answered promptly even while reordering is
+ * tolerated. Linux RACK bounds its reordering window by the smoothed RTT the same way
+ * (loss after RTT + reo_wnd <= 2 RTTs). Reordering by more than that still costs a
+ * spurious loss, but its window reduction is undone.
  */
-export const timeThresholdRatioMax = 8;
+export const timeThresholdRatioMax = 2;
 /**
  * How long (in PTOs, without backoff) a packet declared lost is remembered so a late
  * ACK for it can show the loss was spurious. Past it the loss counts as real.
