@@ -12,6 +12,9 @@
  *   - half-open flood: 50,000 genuine client Initials from a raw socket that never
  *     continues; RSS growth at the peak and after the half-open handshakes expire
  *     (issue 13 target: <= 50 MB and it returns). Alone: `--case half_open`.
+ *   - bulk throughput through the lossy UDP proxy (test/quic/lossy-proxy.ts) at 2%
+ *     reordering by 5 ms (no loss) and at 1% loss, each way, with the spurious losses
+ *     and congestion undos the client saw. Alone: `--case lossy`.
  * Targets from the issue: QUIC >= 50% of raw and >= 300 Mbit/s, >= 500 handshakes/s,
  * p50 < 200 µs. Run: `bun run bench/quic.bench.ts` (~30-50 s).
  * Throughput is measured twice: both ends in this process, and with the receiver in a
@@ -27,6 +30,7 @@ import { AckTracker } from "../src/net/quic/ack-tracker.ts";
 import { LossRecovery } from "../src/net/quic/recovery.ts";
 import { NewReno } from "../src/net/quic/congestion.ts";
 import { emit, measure, median, percentile, round1 } from "./lib.ts";
+import { LossyProxy, type ImpairmentOptions } from "../test/quic/lossy-proxy.ts";
 
 const SUITE = "quic";
 const DATAGRAM_BYTES = 1200;
@@ -54,6 +58,8 @@ const TARGET_RATIO = 0.5;
 const TARGET_MBITS = 300;
 const TARGET_HANDSHAKES = 500;
 const TARGET_RTT_P50_US = 200;
+const LOSSY_MB = Number(process.env.PHANTOM_BENCH_QUIC_LOSSY_MB ?? 8);
+const LOSSY_TIMEOUT_MS = 60_000;
 
 const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(41));
 const serverIdentity = keyPairFromSeed(new Uint8Array(32).fill(42));
@@ -160,6 +166,56 @@ async function benchThroughput(): Promise<void> {
     params: { mb_per_run: BULK_MB, runs: bulks.map((r) => round1(r.mbits)).join(" "), complete: bulks.every((r) => r.complete), same_process: true } });
   emit({ suite: SUITE, name: "quic_bulk_vs_raw_udp", value: Math.round(ratio * 1000) / 1000, unit: "ratio", higher_is_better: true, target: TARGET_RATIO,
     params: { pairs: raws.map((r, i) => `${round1(bulks[i]!.mbits)}/${round1(r.mbits)}`).join(" ") } });
+}
+
+/**
+ * One stream client -> server through the lossy proxy (impairment both ways, fixed
+ * seed); Mbit/s at the receiver until FIN, and what the sender's loss recovery saw.
+ */
+async function lossyRun(impairment: ImpairmentOptions): Promise<Record<string, number | boolean>> {
+  let received = 0;
+  let finished: (() => void) | undefined;
+  const done = new Promise<void>((r) => { finished = r; });
+  const { server, client } = await endpoints((c) => c.onData((_id, d, fin) => { received += d.length; if (fin) finished?.(); }));
+  const proxy = await LossyProxy.start({ seed: 1414, serverPort: server.port, ...impairment });
+  const conn = await client.connect("127.0.0.1", proxy.port);
+  const total = LOSSY_MB * 1_000_000;
+  const chunk = new Uint8Array(BULK_CHUNK_BYTES).fill(5);
+  const stream = conn.openStream(true);
+  const start = performance.now();
+  let written = 0;
+  let timedOut = false;
+  const deadline = start + LOSSY_TIMEOUT_MS;
+  while (written < total && !timedOut) {
+    while (conn.bufferedBytes(stream) > 8 * BULK_CHUNK_BYTES && !(timedOut = performance.now() > deadline)) await Bun.sleep(1);
+    const n = Math.min(BULK_CHUNK_BYTES, total - written);
+    written += n;
+    conn.write(stream, n === chunk.length ? chunk : chunk.subarray(0, n), written === total);
+  }
+  const outcome = await Promise.race([done.then(() => "ok"), Bun.sleep(Math.max(0, deadline - performance.now())).then(() => "timeout")]);
+  const elapsedMs = performance.now() - start;
+  const r = conn.conn.reordering;
+  const c = proxy.counters();
+  const result = {
+    mbits: round1(mbits(received, elapsedMs)), complete: outcome === "ok", packets_lost: conn.conn.packetsLost, spurious_losses: r.spuriousLosses,
+    congestion_undos: r.congestionUndos, packet_threshold: r.packetThreshold, time_threshold: Math.round(r.timeThresholdRatio * 1000) / 1000,
+    proxy_dropped: c.toServer.dropped + c.toClient.dropped, proxy_reordered: c.toServer.reordered + c.toClient.reordered,
+    endpoint_kernel_drops: (server.kernelDrops() ?? 0) + (client.kernelDrops() ?? 0),
+  };
+  proxy.close();
+  await closeAll(client, server);
+  return result;
+}
+
+async function benchLossy(): Promise<void> {
+  const cases: [string, ImpairmentOptions][] = [
+    ["quic_bulk_reorder_2pct_throughput", { reorderRate: 0.02, reorderDelayMs: 5 }],
+    ["quic_bulk_loss_1pct_throughput", { lossRate: 0.01 }],
+  ];
+  for (const [name, impairment] of cases) {
+    const { mbits: value, ...params } = await lossyRun(impairment);
+    emit({ suite: SUITE, name, value: value as number, unit: "Mbit/s", higher_is_better: true, params: { mb: LOSSY_MB, via: "lossy_proxy", ...impairment, ...params } });
+  }
 }
 
 async function benchHandshakes(): Promise<void> {
@@ -450,10 +506,15 @@ if (caseIndex >= 0 && process.argv[caseIndex + 1] === "half_open") {
   await benchHalfOpen();
   process.exit(0);
 }
+if (caseIndex >= 0 && process.argv[caseIndex + 1] === "lossy") {
+  await benchLossy();
+  process.exit(0);
+}
 
 benchPerPacket();
 await benchThroughput();
 await benchThroughputTwoProcesses();
+await benchLossy();
 await benchHandshakes();
 await benchRoundTrip();
 await benchIdleMemory();

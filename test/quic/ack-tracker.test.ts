@@ -32,7 +32,7 @@ describe("AckTracker: ranges", () => {
   });
 
   test("ranges are bounded: the lowest are forgotten and then count as duplicates", () => {
-    const t = new AckTracker("application", { ackRangesMax: 4 });
+    const t = new AckTracker("application", { ackRangesMax: 4, duplicateRangesMax: 4 });
     for (let pn = 0; pn < 20; pn += 2) t.onPacketReceived(pn, false, 0); // 10 single-packet ranges
     expect(t.trackedRanges).toEqual([18, 16, 14, 12].map((n) => ({ smallest: n, largest: n })));
     expect(t.isDuplicate(1)).toBe(true); // below the floor: cannot tell, so dropped
@@ -40,16 +40,30 @@ describe("AckTracker: ranges", () => {
     expect(t.onPacketReceived(3, true, 0)).toBe(false);
   });
 
-  test("once our ACK is acknowledged, ranges up to its Largest Acknowledged are dropped", () => {
+  test("once our ACK is acknowledged, ranges up to its Largest Acknowledged are no longer reported", () => {
     const t = new AckTracker("application");
     for (const pn of [0, 1, 2, 5, 6, 9]) t.onPacketReceived(pn, true, 0);
     t.onAckFrameAcknowledged(5);
     expect(t.trackedRanges).toEqual([{ smallest: 9, largest: 9 }, { smallest: 6, largest: 6 }]);
-    expect(t.isDuplicate(3)).toBe(true);
     t.onAckFrameAcknowledged(9);
     expect(t.buildAckFrame(0)).toBeUndefined();
     expect(t.onPacketReceived(10, true, 0)).toBe(true);
     expect(t.buildAckFrame(0)?.ranges).toEqual([{ smallest: 10, largest: 10 }]);
+    // Still remembered as received: a second copy is a duplicate.
+    expect(t.onPacketReceived(2, true, 0)).toBe(false);
+    expect(t.onPacketReceived(9, true, 0)).toBe(false);
+  });
+
+  test("a packet overtaken by more than an ACK round trip is still accepted and reported (reordering, not a duplicate)", () => {
+    const t = new AckTracker("application");
+    for (const pn of [0, 1, 2, 4, 5, 6]) t.onPacketReceived(pn, true, 0);
+    t.onAckSent();
+    t.onAckFrameAcknowledged(6);
+    expect(t.isDuplicate(3)).toBe(false);
+    expect(t.onPacketReceived(3, true, 1)).toBe(true);
+    expect(t.ackDue(1)).toBe(true); // out of order: acknowledged at once
+    expect(t.buildAckFrame(1)?.ranges).toEqual([{ smallest: 3, largest: 3 }]);
+    expect(t.onPacketReceived(3, true, 2)).toBe(false);
   });
 });
 

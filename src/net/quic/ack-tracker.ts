@@ -17,6 +17,13 @@ export type PacketNumberSpace = "initial" | "handshake" | "application";
 
 /** Default ranges kept and reported per ACK frame; older ranges are forgotten (§13.2.4). */
 export const ackRangesMaxDefault = 32;
+/**
+ * Ranges remembered for duplicate detection (RFC 9000 §12.3); below the lowest a
+ * packet counts as a duplicate. Kept apart from the reported ranges so that a packet
+ * overtaken by more than one ACK round trip (reordering) is still accepted and
+ * acknowledged, which is how the sender learns its loss was spurious.
+ */
+export const duplicateRangesMaxDefault = 256;
 /** RFC 9000 §18.2 default max_ack_delay. */
 export const maxAckDelayMsDefault = 25;
 /** RFC 9000 §13.2.2: acknowledge at least every second ack-eliciting packet. */
@@ -27,6 +34,7 @@ export interface AckTrackerOptions {
   maxAckDelayMs?: number;
   ackElicitingThreshold?: number;
   ackRangesMax?: number;
+  duplicateRangesMax?: number;
 }
 
 export type EcnMark = "not-ect" | "ect0" | "ect1" | "ce";
@@ -36,10 +44,18 @@ export class AckTracker {
   private readonly maxAckDelayMs: number;
   private readonly ackElicitingThreshold: number;
   private readonly ackRangesMax: number;
-  /** Descending, disjoint, non-adjacent inclusive ranges; ranges[0] holds the largest. */
+  private readonly duplicateRangesMax: number;
+  /**
+   * What the next ACK frame reports: descending, disjoint, non-adjacent inclusive
+   * ranges, ranges[0] holding the largest. A subset of `received`.
+   */
   private ranges: AckRange[] = [];
+  /** Everything received (same shape), for duplicate detection. */
+  private received: AckRange[] = [];
   /** Packets below this number are treated as duplicates (their ranges were forgotten). */
   private floor = 0;
+  /** Largest Acknowledged of our newest ACK frame the peer acknowledged (-1: none). */
+  private reportedFloor = -1;
   private largestReceivedTimeMs = 0;
   private largestAckEliciting = -1;
   private unackedAckEliciting = 0;
@@ -53,12 +69,13 @@ export class AckTracker {
     this.maxAckDelayMs = space === "application" ? (opts.maxAckDelayMs ?? maxAckDelayMsDefault) : 0;
     this.ackElicitingThreshold = opts.ackElicitingThreshold ?? ackElicitingThresholdDefault;
     this.ackRangesMax = opts.ackRangesMax ?? ackRangesMaxDefault;
+    this.duplicateRangesMax = Math.max(this.ackRangesMax, opts.duplicateRangesMax ?? duplicateRangesMaxDefault);
     invariant(this.ackRangesMax >= 1 && this.ackElicitingThreshold >= 1, "bad AckTracker options");
   }
 
   /** Largest packet number received, or -1. */
   get largestReceived(): number {
-    return this.ranges.length ? this.ranges[0]!.largest : -1;
+    return this.received.length ? this.received[0]!.largest : -1;
   }
 
   /** When an ACK frame must be sent (Infinity when none is owed). */
@@ -74,7 +91,7 @@ export class AckTracker {
   /** Whether this packet number was already received (or is too old to tell, so treated as seen). */
   isDuplicate(pn: number): boolean {
     if (pn < this.floor) return true;
-    for (const r of this.ranges) {
+    for (const r of this.received) {
       if (pn > r.largest) return false;
       if (pn >= r.smallest) return true;
     }
@@ -88,7 +105,11 @@ export class AckTracker {
   onPacketReceived(pn: number, ackEliciting: boolean, nowMs: number, ecnMark: EcnMark = "not-ect"): boolean {
     if (this.isDuplicate(pn)) return false;
     const previousLargest = this.largestReceived;
-    this.insert(pn);
+    insertRange(this.received, pn);
+    if (this.received.length > this.duplicateRangesMax) this.floor = Math.max(this.floor, this.received.pop()!.largest + 1);
+    // Reported even below an ACK the peer already acknowledged: it arrived late, not twice.
+    insertRange(this.ranges, pn);
+    if (this.ranges.length > this.ackRangesMax) this.ranges.pop();
     this.newSinceLastAck = true;
     if (pn > previousLargest) this.largestReceivedTimeMs = nowMs;
     if (ecnMark !== "not-ect") {
@@ -103,31 +124,6 @@ export class AckTracker {
     const immediate = this.maxAckDelayMs === 0 || outOfOrder || ecnMark === "ce" || this.unackedAckEliciting >= this.ackElicitingThreshold;
     this.deadlineMs = Math.min(this.deadlineMs, immediate ? nowMs : nowMs + this.maxAckDelayMs);
     return true;
-  }
-
-  private insert(pn: number): void {
-    const ranges = this.ranges;
-    let i = 0;
-    while (i < ranges.length && ranges[i]!.smallest > pn + 1) i++;
-    // Now ranges[i] (if any) is the first range with smallest <= pn + 1.
-    const r = ranges[i];
-    if (r === undefined || r.largest < pn - 1) {
-      ranges.splice(i, 0, { smallest: pn, largest: pn });
-    } else if (r.largest === pn - 1) {
-      r.largest = pn; // ranges[i - 1].smallest > pn + 1 by the scan, so no merge above
-    } else {
-      invariant(r.smallest === pn + 1, "insert of a packet number already present");
-      r.smallest = pn;
-      const below = ranges[i + 1];
-      if (below && below.largest === pn - 1) {
-        r.smallest = below.smallest;
-        ranges.splice(i + 1, 1);
-      }
-    }
-    if (ranges.length > this.ackRangesMax) {
-      const dropped = ranges.pop()!;
-      this.floor = Math.max(this.floor, dropped.largest + 1);
-    }
   }
 
   /** Whether an ACK frame is due at `nowMs`. */
@@ -164,15 +160,37 @@ export class AckTracker {
    * was `largestAcked`: stop reporting packets at or below it (RFC 9000 §13.2.4).
    */
   onAckFrameAcknowledged(largestAcked: number): void {
-    if (largestAcked < this.floor) return;
-    this.floor = largestAcked + 1;
-    this.ranges = this.ranges.filter((r) => r.largest >= this.floor);
+    if (largestAcked <= this.reportedFloor) return;
+    this.reportedFloor = largestAcked;
+    const floor = largestAcked + 1;
+    this.ranges = this.ranges.filter((r) => r.largest >= floor);
     const last = this.ranges[this.ranges.length - 1];
-    if (last && last.smallest < this.floor) last.smallest = this.floor;
+    if (last && last.smallest < floor) last.smallest = floor;
   }
 
   /** Tracked ranges (descending), for tests and diagnostics. */
   get trackedRanges(): readonly AckRange[] {
     return this.ranges;
+  }
+}
+
+/** Inserts a packet number not yet present into descending, non-adjacent ranges. */
+function insertRange(ranges: AckRange[], pn: number): void {
+  let i = 0;
+  while (i < ranges.length && ranges[i]!.smallest > pn + 1) i++;
+  // Now ranges[i] (if any) is the first range with smallest <= pn + 1.
+  const r = ranges[i];
+  if (r === undefined || r.largest < pn - 1) {
+    ranges.splice(i, 0, { smallest: pn, largest: pn });
+  } else if (r.largest === pn - 1) {
+    r.largest = pn; // ranges[i - 1].smallest > pn + 1 by the scan, so no merge above
+  } else {
+    invariant(r.smallest === pn + 1, "insert of a packet number already present");
+    r.smallest = pn;
+    const below = ranges[i + 1];
+    if (below && below.largest === pn - 1) {
+      r.smallest = below.smallest;
+      ranges.splice(i + 1, 1);
+    }
   }
 }

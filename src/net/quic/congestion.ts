@@ -66,6 +66,15 @@ export interface CongestionController {
   onPacketsDiscarded(packets: readonly CongestionPacket[]): void;
   /** Bytes that may be sent now: cwnd minus bytes in flight, never negative. */
   sendableBytes(): number;
+  /**
+   * Every packet whose loss reduced the window since the last undo point was acked
+   * after all (a spurious loss, e.g. reordering): restore the window, ssthresh and
+   * recovery period saved before the first such reduction. Returns whether there was
+   * a reduction to undo.
+   */
+  undoCongestionEvent(): boolean;
+  /** A loss since the undo point was real: the saved state can no longer be restored. */
+  forgetUndo(): void;
 }
 
 /**
@@ -74,7 +83,7 @@ export interface CongestionController {
  * collapse. Subclasses decide how the window grows in congestion avoidance and
  * how far it is cut on a congestion event.
  */
-abstract class WindowController implements CongestionController {
+abstract class WindowController<Saved> implements CongestionController {
   congestionWindow: number;
   bytesInFlight = 0;
   ssthresh = Infinity;
@@ -83,6 +92,10 @@ abstract class WindowController implements CongestionController {
   recoveryStartTimeMs = -Infinity;
   readonly maxDatagramBytes: number;
   readonly minimumWindow: number;
+  /** State before the first loss-driven reduction that may still turn out spurious. */
+  private undoPoint: { congestionWindow: number; ssthresh: number; recoveryStartTimeMs: number; saved: Saved } | undefined;
+  /** Reductions undone because their losses were spurious (for tests and benchmarks). */
+  undoneReductions = 0;
 
   constructor(maxDatagramBytes = maxDatagramBytesDefault) {
     invariant(maxDatagramBytes >= 1200, "max datagram size below 1200");
@@ -95,6 +108,9 @@ abstract class WindowController implements CongestionController {
   abstract onPersistentCongestion(nowMs: number): void;
   /** Cuts the window on a congestion event outside a recovery period (the window is still the old one). */
   protected abstract reduceWindow(): void;
+  /** The subclass's own window state, saved at an undo point and restored by an undo. */
+  protected abstract saveState(): Saved;
+  protected abstract restoreState(saved: Saved): void;
 
   inRecovery(timeSentMs: number): boolean {
     return timeSentMs <= this.recoveryStartTimeMs;
@@ -120,18 +136,44 @@ abstract class WindowController implements CongestionController {
       this.removeInFlight(p.sentBytes);
       lastLossSentMs = Math.max(lastLossSentMs, p.timeSentMs);
     }
-    if (lastLossSentMs !== -Infinity) this.onCongestionEvent(lastLossSentMs, nowMs);
+    if (lastLossSentMs !== -Infinity) this.onCongestionEvent(lastLossSentMs, nowMs, true);
   }
 
   /** ECN-CE counts rose (RFC 9002 §7.5): a congestion event for the packet acked last. */
   onEcnCongestion(timeSentMs: number, nowMs: number): void {
-    this.onCongestionEvent(timeSentMs, nowMs);
+    // CE marks are never spurious: whatever reduction was pending undo stays.
+    this.undoPoint = undefined;
+    this.onCongestionEvent(timeSentMs, nowMs, false);
   }
 
-  private onCongestionEvent(timeSentMs: number, nowMs: number): void {
+  private onCongestionEvent(timeSentMs: number, nowMs: number, undoable: boolean): void {
     if (this.inRecovery(timeSentMs)) return; // one reduction per round trip
+    if (undoable && this.undoPoint === undefined) {
+      this.undoPoint = { congestionWindow: this.congestionWindow, ssthresh: this.ssthresh, recoveryStartTimeMs: this.recoveryStartTimeMs, saved: this.saveState() };
+    }
     this.recoveryStartTimeMs = nowMs;
     this.reduceWindow();
+  }
+
+  /**
+   * Like Linux's undo of a cwnd reduction (tcp_undo_cwnd_reduction): the window and
+   * ssthresh go back to at least what they were, and the recovery period that the
+   * spurious loss opened is closed, so packets sent since may grow the window again.
+   */
+  undoCongestionEvent(): boolean {
+    const u = this.undoPoint;
+    if (u === undefined) return false;
+    this.undoPoint = undefined;
+    this.congestionWindow = Math.max(this.congestionWindow, u.congestionWindow);
+    this.ssthresh = Math.max(this.ssthresh, u.ssthresh);
+    this.recoveryStartTimeMs = u.recoveryStartTimeMs;
+    this.restoreState(u.saved);
+    this.undoneReductions++;
+    return true;
+  }
+
+  forgetUndo(): void {
+    this.undoPoint = undefined;
   }
 
   /** ssthresh and the window become `factor` of the window, never below the minimum window. */
@@ -161,7 +203,7 @@ abstract class WindowController implements CongestionController {
 }
 
 /** NewReno (RFC 9002 Appendix B). */
-export class NewReno extends WindowController {
+export class NewReno extends WindowController<number> {
   private bytesAckedInAvoidance = 0;
 
   onPacketsAcked(packets: readonly CongestionPacket[], _nowMs: number, _rtt: RttSnapshot): void {
@@ -187,6 +229,14 @@ export class NewReno extends WindowController {
   protected reduceWindow(): void {
     this.cutWindow(lossReductionFactor);
     this.bytesAckedInAvoidance = 0;
+  }
+
+  protected saveState(): number {
+    return this.bytesAckedInAvoidance;
+  }
+
+  protected restoreState(saved: number): void {
+    this.bytesAckedInAvoidance = saved;
   }
 
   onPersistentCongestion(_nowMs: number): void {
@@ -261,7 +311,15 @@ export const cubicAlpha = (3 * (1 - cubicBeta)) / (1 + cubicBeta);
  * around the last maximum in congestion avoidance, the Reno-friendly region, fast
  * convergence, β = 0.7. Windows are computed in segments of `maxDatagramBytes`.
  */
-export class Cubic extends WindowController {
+interface CubicState {
+  wMaxSegments: number;
+  epochStartMs: number | undefined;
+  kSeconds: number;
+  originSegments: number;
+  wEstSegments: number;
+}
+
+export class Cubic extends WindowController<CubicState> {
   /** W_max in segments: the window before the last reduction. */
   private wMaxSegments = 0;
   /** Start of the current congestion-avoidance epoch (first ACK after a reduction). */
@@ -310,6 +368,14 @@ export class Cubic extends WindowController {
     this.wMaxSegments = cwndSegments < this.wMaxSegments ? (cwndSegments * (1 + cubicBeta)) / 2 : cwndSegments;
     this.cutWindow(cubicBeta);
     this.epochStartMs = undefined;
+  }
+
+  protected saveState(): CubicState {
+    return { wMaxSegments: this.wMaxSegments, epochStartMs: this.epochStartMs, kSeconds: this.kSeconds, originSegments: this.originSegments, wEstSegments: this.wEstSegments };
+  }
+
+  protected restoreState(saved: CubicState): void {
+    ({ wMaxSegments: this.wMaxSegments, epochStartMs: this.epochStartMs, kSeconds: this.kSeconds, originSegments: this.originSegments, wEstSegments: this.wEstSegments } = saved);
   }
 
   onPersistentCongestion(_nowMs: number): void {

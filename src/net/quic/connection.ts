@@ -391,6 +391,14 @@ export class Connection {
   get bytesInFlight(): number {
     return this.cc.bytesInFlight;
   }
+  /**
+   * Loss detection's view of reordering: packets acked after being declared lost,
+   * window reductions undone because of it, and the current (adaptive) thresholds.
+   */
+  get reordering(): { spuriousLosses: number; congestionUndos: number; packetThreshold: number; timeThresholdRatio: number } {
+    const r = this.recovery;
+    return { spuriousLosses: r.spuriousLosses, congestionUndos: r.congestionUndos, packetThreshold: r.packetThreshold, timeThresholdRatio: r.timeThresholdRatio };
+  }
 
   pollEvents(): ConnectionEvent[] {
     return this.events.splice(0);

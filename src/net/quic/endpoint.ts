@@ -12,6 +12,7 @@ import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 import type { QuicGaugeSource, QuicMetrics } from "./metrics.ts";
+import { kernelDrops, setSocketBuffers, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
 
 /** Time source and timers; tests inject a virtual one. */
 export interface Clock {
@@ -86,6 +87,11 @@ export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "s
   onConnection?: (conn: QuicConnection) => void;
   /** Metrics to report into (createQuicMetrics on the node's registry). */
   metrics?: QuicMetrics;
+  /**
+   * UDP receive and send buffer to ask the kernel for (SO_RCVBUF / SO_SNDBUF; default
+   * 7 MiB, capped by the OS); 0 leaves the system default. See socket-buffers.ts.
+   */
+  socketBufferBytes?: number;
   /** Log sink for operator-visible events (peers refused by verifyPeer; rate-limited). */
   log?: (line: Record<string, unknown>) => void;
   /**
@@ -125,7 +131,7 @@ export class QuicConnection {
   /** @internal Handshake bookkeeping for metrics: outcome, a reason set before the close, counters already reported. */
   handshakeOutcome: HandshakeOutcome = "pending";
   failReason: string | null = null;
-  reported = { rttSamples: 0, packetsLost: 0, keyUpdates: 0 };
+  reported = { rttSamples: 0, packetsLost: 0, spuriousLosses: 0, congestionUndos: 0, keyUpdates: 0 };
 
   constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
 
@@ -337,7 +343,19 @@ export class QuicEndpoint implements QuicGaugeSource {
       },
     });
     ep = new QuicEndpoint(socket, opts, listening);
+    const bufferBytes = opts.socketBufferBytes ?? socketBufferBytesDefault;
+    if (bufferBytes > 0) ep.socketBuffers = setSocketBuffers(socket, bufferBytes);
+    ep.socketInode = socketInode(socket);
     return ep;
+  }
+
+  /** Receive and send buffer sizes the kernel reports after our request (undefined: not set, or not settable here). */
+  socketBuffers: SocketBufferSizes | undefined;
+  private socketInode: number | undefined;
+
+  /** Datagrams the kernel dropped on this endpoint's socket (receive buffer full); undefined where not observable (not Linux). */
+  kernelDrops(): number | undefined {
+    return this.socketInode === undefined || this.closedEndpoint ? undefined : kernelDrops(this.socketInode);
   }
 
   /** Same as stats.datagramsDropped. */
@@ -695,6 +713,15 @@ export class QuicEndpoint implements QuicGaugeSource {
       m.packetsLost.inc(conn.packetsLost - seen.packetsLost);
       seen.packetsLost = conn.packetsLost;
     }
+    const reordering = conn.reordering;
+    if (reordering.spuriousLosses !== seen.spuriousLosses) {
+      m.spuriousLosses.inc(reordering.spuriousLosses - seen.spuriousLosses);
+      seen.spuriousLosses = reordering.spuriousLosses;
+    }
+    if (reordering.congestionUndos !== seen.congestionUndos) {
+      m.congestionUndos.inc(reordering.congestionUndos - seen.congestionUndos);
+      seen.congestionUndos = reordering.congestionUndos;
+    }
     if (conn.keyUpdates !== seen.keyUpdates) {
       m.keyUpdates.inc(conn.keyUpdates - seen.keyUpdates);
       seen.keyUpdates = conn.keyUpdates;
@@ -706,6 +733,11 @@ export class QuicEndpoint implements QuicGaugeSource {
     let established = 0;
     for (const qc of this.connections) if (qc.conn.isEstablished) established++;
     return { established, handshaking: this.connections.size - established, halfOpen: this.halfOpen.size };
+  }
+
+  /** QuicGaugeSource: kernel drops on the socket, 0 where not observable (read at scrape time). */
+  socketDrops(): number {
+    return this.kernelDrops() ?? 0;
   }
 
   /** QuicGaugeSource: path figures over established connections (read at scrape time). */

@@ -12,6 +12,8 @@ export interface QuicGaugeSource {
   connectionCounts(): { established: number; handshaking: number; halfOpen: number };
   /** Over established connections: the largest smoothed RTT (ms), summed cwnd and bytes in flight. */
   pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number };
+  /** Datagrams the kernel dropped on the endpoint's socket since it opened (0 where not observable). */
+  socketDrops(): number;
 }
 
 /** RTT histogram buckets, seconds: loopback to intercontinental paths. */
@@ -35,6 +37,8 @@ export function createQuicMetrics(registry: Registry) {
     initialsRefused: new Counter({ name: "pc_quic_initials_refused_total", help: "Client Initials refused without state, by reason", labelNames: ["reason"] as const, registers: [registry] }),
     connectionErrors: new Counter({ name: "pc_quic_connection_errors_total", help: "Connections closed with a transport error, by RFC 9000 name", labelNames: ["error"] as const, registers: [registry] }),
     packetsLost: new Counter({ name: "pc_quic_packets_lost_total", help: "Packets declared lost (RFC 9002)", registers: [registry] }),
+    spuriousLosses: new Counter({ name: "pc_quic_spurious_losses_total", help: "Packets acked after being declared lost (reordered, not lost)", registers: [registry] }),
+    congestionUndos: new Counter({ name: "pc_quic_congestion_undos_total", help: "Congestion window reductions undone because every loss behind them was spurious", registers: [registry] }),
     keyUpdates: new Counter({ name: "pc_quic_key_updates_total", help: "1-RTT key updates (RFC 9001 §6), by either side", registers: [registry] }),
     rtt: new Histogram({ name: "pc_quic_rtt_seconds", help: "QUIC RTT samples (at most one per connection per event-loop turn)", buckets: RTT_BUCKETS_S, registers: [registry] }),
     connections: new Gauge({
@@ -56,6 +60,10 @@ export function createQuicMetrics(registry: Registry) {
     congestionWindow: new Gauge({
       name: "pc_quic_congestion_window_bytes", help: "Congestion windows summed over established QUIC connections", registers: [registry],
       collect() { this.set(sum((s) => s.pathTotals(), (t) => t.congestionWindowBytes)); },
+    }),
+    socketDrops: new Gauge({
+      name: "pc_quic_socket_drops", help: "Datagrams the kernel dropped on open QUIC endpoints' UDP sockets (receive buffer full), summed; Linux only", registers: [registry],
+      collect() { this.set(sum((s) => s.socketDrops(), (n) => n)); },
     }),
     bytesInFlight: new Gauge({
       name: "pc_quic_bytes_in_flight", help: "Bytes in flight summed over established QUIC connections", registers: [registry],

@@ -16,10 +16,30 @@ import type { AckRange, EcnCounts, Frame } from "./frames.ts";
 import type { PacketNumberSpace } from "./ack-tracker.ts";
 import type { CongestionController, RttSnapshot } from "./congestion.ts";
 
-/** RFC 9002 §6.1.1 kPacketThreshold. */
+/** RFC 9002 §6.1.1 kPacketThreshold: the initial packet reordering threshold. */
 export const packetThreshold = 3;
-/** RFC 9002 §6.1.2 kTimeThreshold. */
+/**
+ * Bound on the adaptive packet threshold (RFC 9002 §6.1.1 lets it grow). Linux's
+ * default net.ipv4.tcp_max_reordering is the same 300 segments.
+ */
+export const packetThresholdMax = 300;
+/** RFC 9002 §6.1.2 kTimeThreshold: the initial time reordering threshold. */
 export const timeThresholdRatio = 9 / 8;
+/**
+ * Bound on the adaptive time threshold, in RTTs: a packet really lost is still found
+ * within 2 RTTs, so real congestion is answered promptly even while reordering is
+ * tolerated. Linux RACK bounds its reordering window by the smoothed RTT the same way
+ * (loss after RTT + reo_wnd <= 2 RTTs). Reordering by more than that still costs a
+ * spurious loss, but its window reduction is undone.
+ */
+export const timeThresholdRatioMax = 2;
+/**
+ * How long (in PTOs, without backoff) a packet declared lost is remembered so a late
+ * ACK for it can show the loss was spurious. Past it the loss counts as real.
+ */
+export const lostPacketMemoryPtos = 3;
+/** Lost packets remembered per space; the oldest are forgotten (judged real) first. */
+export const lostPacketsRememberedMax = 1024;
 /** RFC 9002 §6.1.2 kGranularity. */
 export const timerGranularityMs = 1;
 /** RFC 9002 §6.2.2 kInitialRtt. */
@@ -103,6 +123,20 @@ export interface SentPacket<F = Frame> {
   frames: readonly F[];
 }
 
+/** A packet declared lost, remembered for a while in case it is acked after all. */
+interface LostRecord {
+  pn: number;
+  timeSentMs: number;
+  lostAtMs: number;
+  /** Which threshold declared it lost (both may hold). */
+  byPacket: boolean;
+  byTime: boolean;
+  /** The loss episode it belongs to (see LossRecovery.episode). */
+  episode: number;
+  /** Acked after being declared lost. */
+  spurious: boolean;
+}
+
 const outstanding = 0;
 const acked = 1;
 const lost = 2;
@@ -124,6 +158,9 @@ class SpaceState<F> {
   ecnCeReported = 0;
   /** Array length (from head) at which `enforceBound` runs next. */
   trackLimit = sentPacketsTrackedMax;
+  /** In-flight packets declared lost, in the order declared, from `lostHead`. */
+  lost: LostRecord[] = [];
+  lostHead = 0;
 
   /** Index of the first entry with pn >= `pn` (binary search from head). */
   lowerBound(pn: number): number {
@@ -168,6 +205,8 @@ class SpaceState<F> {
   clear(): void {
     this.entries = [];
     this.head = 0;
+    this.lost = [];
+    this.lostHead = 0;
     this.lossTimeMs = undefined;
     this.timeOfLastAckElicitingMs = undefined;
     this.ackElicitingInFlight = 0;
@@ -177,6 +216,10 @@ class SpaceState<F> {
 export interface AckResult<F = Frame> {
   newlyAcked: SentPacket<F>[];
   lost: SentPacket<F>[];
+  /** Packets this ACK acknowledged that had been declared lost (the loss was spurious). */
+  spuriouslyLost: number;
+  /** Whether those spurious losses undid a congestion window reduction. */
+  congestionUndone: boolean;
   /** Whether this ACK produced an RTT sample. */
   rttSampled: boolean;
   persistentCongestion: boolean;
@@ -215,6 +258,28 @@ export class LossRecovery<F = Frame> {
   amplificationLimited = false;
   private receivedHandshakeAck = false;
   private timerMs = Infinity;
+  /**
+   * Reordering thresholds (RFC 9002 §6.1): they start at kPacketThreshold and
+   * kTimeThreshold and only grow, bounded, when a packet declared lost by one of
+   * them is acked later (it was reordered, not lost).
+   */
+  packetThreshold = packetThreshold;
+  timeThresholdRatio = timeThresholdRatio;
+  /** Packets acked after being declared lost, over the connection's life. */
+  spuriousLosses = 0;
+  /** Congestion window reductions undone because all their losses were spurious. */
+  congestionUndos = 0;
+  /**
+   * A loss episode runs from the first in-flight loss after the last one closed to
+   * an undo (every packet it declared lost was acked after all) or to one of its
+   * losses proving real (remembered past lostPacketMemoryPtos, or its space dropped).
+   * The controller's undo point is set inside an open episode, so an undo restores
+   * the window from before any of the episode's losses.
+   */
+  private episode = 0;
+  private episodeOpen = false;
+  /** The open episode's lost packets not yet acked. */
+  private episodePending = 0;
   private readonly state: Record<PacketNumberSpace, SpaceState<F>>;
   private readonly congestion: CongestionController | undefined;
 
@@ -280,9 +345,12 @@ export class LossRecovery<F = Frame> {
     const largest = ack.ranges[0]?.largest ?? -1;
     invariant(largest >= 0, "ACK frame without ranges");
     if (largest > s.largestSent) throw new QuicError("PROTOCOL_VIOLATION", `ACK of unsent packet ${largest} in ${space} space`, { frameType: 0x02 });
+    this.forgetOldLosses(space, nowMs);
+    const priorLargestAcked = s.largestAcked;
     s.largestAcked = Math.max(s.largestAcked, largest);
     const newlyAcked = this.removeAcked(s, ack.ranges);
-    const result: AckResult<F> = { newlyAcked, lost: [], rttSampled: false, persistentCongestion: false };
+    const result: AckResult<F> = { newlyAcked, lost: [], spuriouslyLost: 0, congestionUndone: false, rttSampled: false, persistentCongestion: false };
+    if (s.lost.length > s.lostHead) this.detectSpurious(s, ack.ranges, priorLargestAcked, nowMs, result);
     if (newlyAcked.length === 0) return result;
     if (space === "handshake") this.receivedHandshakeAck = true;
     const largestNewly = newlyAcked[newlyAcked.length - 1]!;
@@ -332,7 +400,7 @@ export class LossRecovery<F = Frame> {
     s.lossTimeMs = undefined;
     const lostPackets: SentPacket<F>[] = [];
     if (s.largestAcked < 0) return { lost: lostPackets, persistentCongestion: false };
-    const lossDelayMs = Math.max(timeThresholdRatio * Math.max(this.rtt.latestRttMs, this.rtt.smoothedRttMs), timerGranularityMs);
+    const lossDelayMs = Math.max(this.timeThresholdRatio * Math.max(this.rtt.latestRttMs, this.rtt.smoothedRttMs), timerGranularityMs);
     let lastLostIndex = -1;
     let firstLostIndex = -1;
     for (let i = s.head; i < s.entries.length; i++) {
@@ -343,10 +411,13 @@ export class LossRecovery<F = Frame> {
       // Same expression as the loss time armed below, so a timer firing exactly at it
       // always declares the packet lost (now - delay <= sent could round the other way).
       const lossAtMs = p.timeSentMs + lossDelayMs;
-      if (lossAtMs <= nowMs || s.largestAcked - p.pn >= packetThreshold) {
+      const byTime = lossAtMs <= nowMs;
+      const byPacket = s.largestAcked - p.pn >= this.packetThreshold;
+      if (byTime || byPacket) {
         e.status = lost;
         if (p.inFlight && p.ackEliciting) s.ackElicitingInFlight--;
         lostPackets.push(p);
+        if (p.inFlight) this.rememberLoss(s, { pn: p.pn, timeSentMs: p.timeSentMs, lostAtMs: nowMs, byPacket, byTime, episode: 0, spurious: false });
         if (firstLostIndex < 0) firstLostIndex = i;
         lastLostIndex = i;
       } else {
@@ -359,6 +430,72 @@ export class LossRecovery<F = Frame> {
     this.congestion?.onPacketsLost(lostPackets, nowMs);
     if (persistentCongestion) this.congestion?.onPersistentCongestion(nowMs);
     return { lost: lostPackets, persistentCongestion };
+  }
+
+  /** Adds an in-flight lost packet to the open loss episode (opening one if none is). */
+  private rememberLoss(s: SpaceState<F>, record: LostRecord): void {
+    if (!this.episodeOpen) {
+      this.episode++;
+      this.episodeOpen = true;
+      this.episodePending = 0;
+    }
+    this.episodePending++;
+    record.episode = this.episode;
+    if (s.lost.length - s.lostHead >= lostPacketsRememberedMax) this.forgetLoss(s.lost[s.lostHead++]!);
+    s.lost.push(record);
+  }
+
+  /** A remembered loss is judged real: the episode it belongs to can no longer be undone. */
+  private forgetLoss(record: LostRecord): void {
+    if (record.spurious || !this.episodeOpen || record.episode !== this.episode) return;
+    this.episodeOpen = false;
+    this.congestion?.forgetUndo();
+  }
+
+  /** Forgets losses declared more than lostPacketMemoryPtos PTOs ago (they were real). */
+  private forgetOldLosses(space: PacketNumberSpace, nowMs: number): void {
+    const s = this.state[space];
+    const horizonMs = nowMs - lostPacketMemoryPtos * this.ptoBaseDurationMs(space);
+    while (s.lostHead < s.lost.length && s.lost[s.lostHead]!.lostAtMs < horizonMs) this.forgetLoss(s.lost[s.lostHead++]!);
+    if (s.lostHead > 64 && s.lostHead * 2 > s.lost.length) {
+      s.lost = s.lost.slice(s.lostHead);
+      s.lostHead = 0;
+    }
+  }
+
+  /**
+   * Remembered lost packets this ACK covers were reordered or delayed, not lost
+   * (RFC 9002 §6.1: thresholds may adapt). The threshold that declared each one
+   * grows to what would have spared it: the packet threshold past the reordering
+   * distance seen (how far beyond it acks had already reached), the time threshold
+   * to the packet's send-to-ack time over the RTT used for the loss delay, both
+   * with the RFC's 9/8-style margin and bounded. When every loss of the open episode
+   * proves spurious, the congestion response is undone.
+   */
+  private detectSpurious(s: SpaceState<F>, ranges: readonly AckRange[], priorLargestAcked: number, nowMs: number, result: AckResult<F>): void {
+    const rttBaseMs = Math.max(this.rtt.latestRttMs, this.rtt.smoothedRttMs, timerGranularityMs);
+    for (let i = s.lostHead; i < s.lost.length; i++) {
+      const rec = s.lost[i]!;
+      if (rec.spurious || !acksPacket(ranges, rec.pn)) continue;
+      rec.spurious = true;
+      result.spuriouslyLost++;
+      this.spuriousLosses++;
+      if (rec.byPacket) {
+        const distance = priorLargestAcked - rec.pn;
+        this.packetThreshold = Math.min(packetThresholdMax, Math.max(this.packetThreshold, distance + 1));
+      }
+      if (rec.byTime) {
+        const needed = ((nowMs - rec.timeSentMs) / rttBaseMs) * timeThresholdRatio;
+        this.timeThresholdRatio = Math.min(timeThresholdRatioMax, Math.max(this.timeThresholdRatio, needed));
+      }
+      if (this.episodeOpen && rec.episode === this.episode && --this.episodePending === 0) {
+        this.episodeOpen = false;
+        if (this.congestion?.undoCongestionEvent()) {
+          this.congestionUndos++;
+          result.congestionUndone = true;
+        }
+      }
+    }
   }
 
   /**
@@ -455,6 +592,7 @@ export class LossRecovery<F = Frame> {
     if (nowMs < this.timerMs) return undefined;
     const loss = this.earliestLossTime();
     if (loss) {
+      this.forgetOldLosses(loss.space, nowMs);
       const { lost: lostPackets, persistentCongestion } = this.detectLost(loss.space, nowMs);
       this.setTimer(nowMs);
       return { kind: "loss", space: loss.space, lost: lostPackets, persistentCongestion };
@@ -479,7 +617,10 @@ export class LossRecovery<F = Frame> {
     invariant(space !== "application", "the application space is never discarded");
     const dropped = this.unacked(space);
     this.congestion?.onPacketsDiscarded(dropped);
-    this.state[space].clear();
+    const s = this.state[space];
+    // Losses in a dropped space can never be acked now: they count as real.
+    for (let i = s.lostHead; i < s.lost.length; i++) this.forgetLoss(s.lost[i]!);
+    s.clear();
     this.ptoCount = 0;
     this.setTimer(nowMs);
     return dropped;
@@ -501,4 +642,13 @@ export class LossRecovery<F = Frame> {
     this.amplificationLimited = limited;
     this.setTimer(nowMs);
   }
+}
+
+/** Whether descending, disjoint ACK ranges cover `pn`. */
+function acksPacket(ranges: readonly AckRange[], pn: number): boolean {
+  for (const r of ranges) {
+    if (pn > r.largest) return false;
+    if (pn >= r.smallest) return true;
+  }
+  return false;
 }
