@@ -11,7 +11,6 @@ import { existsSync } from "node:fs";
 import { toHex } from "../../src/crypto/bytes.ts";
 import type { Rejoin } from "./observer.ts";
 import type { UnexpectedExit } from "./cluster.ts";
-import type { Fault } from "./schedule.ts";
 
 export type CheckName =
   | "agreement" | "caught_up" | "integrity" | "no_evidence" | "rejoin" | "rejoin_time" | "tx_accounted" | "finality"
@@ -201,9 +200,9 @@ export function checkDiskFull(outcomes: DiskFullOutcome[], exits: UnexpectedExit
   ];
 }
 
-export function checkCrashes(exits: UnexpectedExit[], diskFull: DiskFullOutcome[], faults: Fault[], phaseStartMs: number): Check {
-  // Exits during a disk-full window are the expected fail-stop, judged above.
-  const expected = (e: UnexpectedExit) => faults.some((f) => f.kind === "disk_full" && f.targets.includes(e.validator) && e.atMs >= phaseStartMs + f.atMs && e.atMs <= phaseStartMs + f.atMs + f.durationMs + 5_000);
-  const other = exits.filter((e) => !expected(e) || diskFull.length === 0);
+export function checkCrashes(exits: UnexpectedExit[], diskFull: DiskFullOutcome[]): Check {
+  // Exits while the disk was really full (a fault may start late) are the expected fail-stop, judged above.
+  const expected = (e: UnexpectedExit) => diskFull.some((d) => d.validator === e.validator && e.atMs >= d.filledAtMs && e.atMs <= (d.freedAtMs ?? Infinity) + 5_000);
+  const other = exits.filter((e) => !expected(e));
   return { name: "no_crash", ok: other.length === 0, detail: other.length === 0 ? "no validator exited on its own" : other.map((e) => `v${e.validator} exited ${e.code}${e.signal ? ` ${e.signal}` : ""} at ${(e.atMs / 1000).toFixed(1)} s: ${e.lastLine.slice(0, 160)}`).join("; ") };
 }
