@@ -19,9 +19,9 @@ function simulate(file: string, invariant: string, samples: number, steps: numbe
 }
 
 describe.skipIf(unavailable !== undefined)("Quint model (docs/quint)", () => {
-  test("scenario tests: deciding, ordering, a fork, a rejoin event, the slashing boundary", () => {
+  test("scenario tests: deciding, ordering, a fork, a rejoin event, the slashing boundary, the tally's weights", () => {
     const r = quint(["test", "--backend", "typescript", "--max-samples", "1", "phantom_vv_test.qnt"]);
-    expect(r.out).toContain("4 passing");
+    expect(r.out).toContain("5 passing");
     expect(r.code).toBe(0);
   }, TIMEOUT_MS);
 
@@ -37,18 +37,31 @@ describe.skipIf(unavailable !== undefined)("Quint model (docs/quint)", () => {
     expect(r.code).toBe(0);
   }, TIMEOUT_MS);
 
+  // A seed whose trace slashes the forker and then makes events weighed without it (the
+  // probe below fails on it), so the invariants are checked across the §1a boundary.
+  test("k = 4 across a slashing boundary: the invariants hold before and after the weights change", () => {
+    const reached = simulate("phantom_k4.qnt", "noSlashEffective", 1, 60, "0x77651");
+    expect(reached.out).toContain("[violation]");
+    const r = simulate("phantom_k4.qnt", "inv", 1, 60, "0x77651");
+    expect(r.out).toContain("[ok] No violation found");
+    expect(r.code).toBe(0);
+  }, TIMEOUT_MS);
+
   test("k = 7, two Byzantine, unequal stakes: the same invariants hold", () => {
     const r = simulate("phantom_k7.qnt", "inv", 1, 80, "0x5eed7");
     expect(r.out).toContain("[ok] No violation found");
     expect(r.code).toBe(0);
   }, TIMEOUT_MS);
 
-  // The invariants are only worth something on states where rounds are decided and forks
-  // exist: these "reachability" properties must be violated by the same kind of run.
-  test("random runs reach decided rounds and forks (so the invariants were checked on them)", () => {
+  // The invariants are only worth something on states where rounds are decided, forks
+  // exist and weights changed: these "reachability" properties must be violated by the
+  // same kind of run.
+  test("random runs reach decided rounds, forks and rounds weighed after a slash (so the invariants were checked on them)", () => {
     const decided = simulate("phantom_k4.qnt", "noDecidedRound", 30, 60, "0x5eed4");
     expect(decided.out).toContain("[violation]");
     const fork = simulate("phantom_k4.qnt", "noFork", 30, 60, "0x5eed4");
     expect(fork.out).toContain("[violation]");
+    const slash = simulate("phantom_k4.qnt", "noSlashEffective", 30, 60, "0x5eed4");
+    expect(slash.out).toContain("[violation]");
   }, TIMEOUT_MS);
 });
