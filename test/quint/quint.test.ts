@@ -40,9 +40,9 @@ describe.skipIf(unavailable !== undefined)("Quint model (docs/quint)", () => {
   // A seed whose trace slashes the forker and then makes events weighed without it (the
   // probe below fails on it), so the invariants are checked across the §1a boundary.
   test("k = 4 across a slashing boundary: the invariants hold before and after the weights change", () => {
-    const reached = simulate("phantom_k4.qnt", "noSlashEffective", 1, 60, "0x77651");
+    const reached = simulate("phantom_k4.qnt", "noSlashEffective", 1, 60, "0x41d");
     expect(reached.out).toContain("[violation]");
-    const r = simulate("phantom_k4.qnt", "inv", 1, 60, "0x77651");
+    const r = simulate("phantom_k4.qnt", "inv", 1, 60, "0x41d");
     expect(r.out).toContain("[ok] No violation found");
     expect(r.code).toBe(0);
   }, TIMEOUT_MS);
