@@ -31,6 +31,17 @@ describe.skipIf(unavailable !== undefined)("Quint model (docs/quint)", () => {
     expect(r.code).toBe(0);
   }, TIMEOUT_MS);
 
+  // SPEC_CONSENSUS §12, staircases: with the taint rule the node ahead places every honest
+  // event; with it off the same schedule makes it drop one (the invariant bites).
+  test("taint rule: a Byzantine staircase never makes an honest event unplaceable; without the rule it does", () => {
+    const on = quint(["test", "--backend", "typescript", "--max-samples", "1", "phantom_taint_test.qnt"]);
+    expect(on.out).toContain("1 passing");
+    expect(on.code).toBe(0);
+    const off = quint(["test", "--backend", "typescript", "--max-samples", "1", "phantom_taint_off_test.qnt"]);
+    expect(off.out).toContain("1 passing");
+    expect(off.code).toBe(0);
+  }, TIMEOUT_MS);
+
   test("k = 4, one Byzantine: agreement, decisions, stake conservation hold on random runs", () => {
     const r = simulate("phantom_k4.qnt", "inv", 4, 60, "0x5eed4");
     expect(r.out).toContain("[ok] No violation found");
