@@ -1,5 +1,7 @@
 // Economics end to end on real processes (issue 12): three validators run as `phantom
-// P2pQuicListen` processes over QUIC; the fourth validator's key signs two different
+// P2pQuicListen` processes over QUIC. A transfer's fee comes back k·D_max anchors later as
+// payout outputs, with a Merkle proof of each that verifies against the committed root.
+// Then the fourth validator's key signs two different
 // events at one seq and sends both over an authenticated QUIC session (an equivocating
 // "test build"). Every node finds the fork, puts the evidence on chain and slashes the
 // offender to zero at the same anchor; the supply identity holds on every node, and
@@ -21,12 +23,18 @@ import { EMPTY_PAYLOAD_BYTES } from "../../src/types/payload.ts";
 import { quicTransport } from "../../src/node/quic-transport.ts";
 import { encodeMessage, frame, P2P_PROTOCOL_VERSION, type P2pMessage } from "../../src/net/p2p/messages.ts";
 import { parseGenesis } from "../../src/genesis/genesis.ts";
-import { BIN, freePorts, until as pollUntil, ROOT } from "../wallet/localnet-harness.ts";
+import { BIN, freePorts, phantom, until as pollUntil, ROOT } from "../wallet/localnet-harness.ts";
+import { accountFromSeed } from "../../src/wallet/keys.ts";
+import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
+import { submitTx } from "../../src/wallet/remote.ts";
+import { fromHex } from "../../src/crypto/bytes.ts";
+import { verifyPayoutProof } from "../../src/consensus/payout.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "phantom-equivocation-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const HORIZON = 16;
 const OFFENDER = 3;
+const FEE = 1_000_000n;
 
 const until = <T>(what: string, probe: () => Promise<T | undefined>, limitMs = 120_000): Promise<T> => pollUntil(what, probe, limitMs, 250);
 
@@ -35,10 +43,10 @@ interface Stakes {
   slashes: { anchorIndex: string; kind: string; offender: number; slashedUnits: string }[];
 }
 
-describe("an equivocating validator on a real network", () => {
-  test("is slashed to zero at one anchor on every node; the supply holds and finality goes on past the weight boundary", async () => {
+describe("economics on a real network", () => {
+  test("fees come back as payouts with proofs; an equivocator is slashed to zero at one anchor on every node; the supply holds and finality goes on past the weight boundary", async () => {
     const ports = await freePorts();
-    const created = createGenesis({ k: 4, devnetLabel: "e2e-equivocation", basePort: ports.p2p, initialTargetBits: 10 });
+    const created = createGenesis({ k: 4, devnetLabel: "e2e-equivocation", basePort: ports.p2p, initialTargetBits: 10, maturityAnchors: 4n });
     const toml = created.toml.replace("parents_max = 4\n", `parents_max = 4\nhorizon_rounds = ${HORIZON}\n`);
     expect(toml).toContain(`horizon_rounds = ${HORIZON}`);
     const genesisPath = join(dir, "genesis.toml");
@@ -56,6 +64,39 @@ describe("an equivocating validator on a real network", () => {
     const rogue = quicTransport({ listenAddr: "127.0.0.1:0", identity: offenderKeys, committee: genesis.validators.map((v) => v.publicKey) });
     try {
       await until("three validators finalize", async () => ((await Promise.all([0, 1, 2].map(anchors))).every((a) => a >= 5n) ? true : undefined));
+
+      // A transfer's fee is paid out to the validators k·D_max anchors after its anchor.
+      const wallet = accountFromSeed(new Uint8Array(32).fill(7));
+      expect(phantom(["mine", "--rpc", rpc(0), "--to", wallet.address, "--max_mints", "1", "--threads", "1"], 60_000).code).toBe(0);
+      type Utxo = { txid: string; index: number; amount: string; createdAt: string };
+      const coin = await until("the reward is mature", async () => {
+        const [info, next] = [await rpcCall<{ utxos: Utxo[] }>(rpc(0), "address_get", { address: wallet.address }), await anchors(0)];
+        const u = info.utxos[0];
+        return u !== undefined && next >= BigInt(u.createdAt) + 4n ? u : undefined;
+      });
+      const tx = buildTransfer({
+        keyPair: wallet.keyPair, spend: [{ outpoint: { txid: fromHex(coin.txid, 32, "txid"), index: coin.index }, amount: BigInt(coin.amount) }],
+        to: [payTo(sigLock(accountFromSeed(new Uint8Array(32).fill(8)).keyPair.publicKey), 100_000_000n)], fee: FEE,
+      });
+      const { txid } = await submitTx(rpc(0), tx);
+      const final = await until("the transfer is final", async () => {
+        const st = await rpcCall<{ state: string; anchorIndex: string | null }>(rpc(0), "tx_status", { txid });
+        return st.state === "final" ? BigInt(st.anchorIndex!) : undefined;
+      });
+      type Payouts = { settled: boolean; settlesAt: string; root: string; payouts: { index: number; recipient: string; address: string; amount: string; proof: { leafCount: number; siblings: string[] } }[] };
+      const payouts = await until("the fee is settled", async () => {
+        const p = await rpcCall<Payouts>(rpc(1), "chain_payouts", { index: final.toString() });
+        return p.settled ? p : undefined;
+      });
+      expect(payouts.payouts).toHaveLength(genesis.k);
+      expect(payouts.payouts.reduce((a, p) => a + BigInt(p.amount), 0n)).toBe(FEE);
+      for (const p of payouts.payouts) {
+        const entry = { index: p.index, recipient: fromHex(p.recipient), amount: BigInt(p.amount) };
+        expect(verifyPayoutProof(fromHex(payouts.root), entry, { index: p.index, leafCount: p.proof.leafCount, siblings: p.proof.siblings.map((h) => fromHex(h)) })).toBe(true);
+      }
+      const paid = payouts.payouts.find((p) => BigInt(p.amount) > 0n)!;
+      const rewards = await rpcCall<{ rewardsUnits: string }>(rpc(2), "address_get", { address: paid.address });
+      expect(BigInt(rewards.rewardsUnits)).toBeGreaterThanOrEqual(BigInt(paid.amount));
 
       // The offender signs two events at seq 0 and sends both to validator 0 over QUIC.
       await rogue.listen(() => {});
