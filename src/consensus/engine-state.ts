@@ -205,14 +205,7 @@ export function encodeEngineState(s: EngineInternals, fingerprint: Uint8Array): 
 }
 
 /** What decodeEngineState returns besides what it writes into the given Dag, OrphanBuffer and Set. */
-export interface DecodedScalars {
-  pendingEvidence: Evidence[];
-  lastDecidedRound: number;
-  finalizedCount: bigint;
-  newestSigned: (SignedEvent | undefined)[];
-  weights: WeightScheduleState;
-  weightWait: SignedEvent[];
-}
+export type DecodedScalars = Omit<EngineInternals, "dag" | "orphans" | "evidencePairs">;
 
 /**
  * Fills a freshly constructed engine's Dag, OrphanBuffer and evidence-pair set from `bytes`.

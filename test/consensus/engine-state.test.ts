@@ -12,7 +12,7 @@ import { ConsensusEngine, buildEventHeader, type AddResult } from "../../src/con
 import { EngineStateError } from "../../src/consensus/engine-state.ts";
 import { encodeEvidence } from "../../src/types/evidence.ts";
 import { signEvent, type SignedEvent } from "../../src/types/event.ts";
-import { makeCommittee, digest, prng, growDag, type TestCommittee } from "./helpers.ts";
+import { makeCommittee, digest, prng, growDag, forkTwin, type TestCommittee } from "./helpers.ts";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
@@ -73,11 +73,7 @@ function world(k: number, count: number, seed: number, horizonRounds: number): S
     const e = engine.createEvent(c, tc.keys[c]!.secretKey, digest(`s${seed} ${events.length}`));
     events.push(e);
     if (c === k - 1 && e.header.seq > 0 && rand() < 0.15) {
-      const h = buildEventHeader({
-        shard: 0, creator: c, seq: e.header.seq, payloadDigest: digest(`twin ${events.length}`),
-        parents: e.header.parents.map((id, i) => ({ id, lamport: engine.getEvent(id)?.header.lamport ?? 0, round: e.header.parentRounds[i]! })),
-      });
-      const twin = signEvent(h, tc.keys[c]!.secretKey);
+      const twin = forkTwin(engine, e, tc.keys[c]!.secretKey, `twin ${events.length}`);
       engine.addEvents([twin]);
       events.push(twin);
     }

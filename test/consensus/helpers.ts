@@ -1,8 +1,8 @@
 /** Shared test fixtures: deterministic committees and instant-delivery DAG growth. */
 import { keyPairFromSeed, type Ed25519KeyPair } from "../../src/crypto/ed25519.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
-import { ConsensusEngine, type EngineConfig, type FinalizedEvent } from "../../src/consensus/engine.ts";
-import type { SignedEvent } from "../../src/types/event.ts";
+import { ConsensusEngine, buildEventHeader, type EngineConfig, type FinalizedEvent } from "../../src/consensus/engine.ts";
+import { signEvent, type SignedEvent } from "../../src/types/event.ts";
 
 export interface TestCommittee {
   keys: Ed25519KeyPair[];
@@ -75,4 +75,16 @@ export class RoundOracle {
   ref(e: SignedEvent): { id: Uint8Array; lamport: number; round: number } {
     return { id: e.id, lamport: e.header.lamport, round: this.round(e) };
   }
+}
+
+/**
+ * A fork of `e`: another event by its creator at the same seq with the same parents and
+ * another payload (equivocation), signed with `secretKey`.
+ */
+export function forkTwin(engine: ConsensusEngine, e: SignedEvent, secretKey: Uint8Array, label: string): SignedEvent {
+  const h = buildEventHeader({
+    shard: 0, creator: e.header.creator, seq: e.header.seq, payloadDigest: digest(label),
+    parents: e.header.parents.map((id, i) => ({ id, lamport: engine.getEvent(id)?.header.lamport ?? 0, round: e.header.parentRounds[i]! })),
+  });
+  return signEvent(h, secretKey);
 }

@@ -2,9 +2,9 @@
 // orders, every engine finalizes the same stream, and fork evidence appears once per pair.
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { ConsensusEngine, buildEventHeader, type FinalizedEvent } from "../../src/consensus/engine.ts";
-import { signEvent, type SignedEvent } from "../../src/types/event.ts";
-import { makeCommittee, digest, prng } from "./helpers.ts";
+import { ConsensusEngine, type FinalizedEvent } from "../../src/consensus/engine.ts";
+import type { SignedEvent } from "../../src/types/event.ts";
+import { makeCommittee, digest, prng, forkTwin } from "./helpers.ts";
 
 function fingerprint(fin: FinalizedEvent[]): string[] {
   return fin.map((f) => `${f.anchorIndex}:${Buffer.from(f.event.id).toString("hex")}`);
@@ -23,11 +23,7 @@ function world(k: number, count: number, seed: number, forker: number): { events
     const e = engine.createEvent(c, tc.keys[c]!.secretKey, digest(`w${seed} ${events.length}`));
     events.push(e);
     if (c === forker && e.header.seq > 0 && rand() < 0.2) {
-      const h = buildEventHeader({
-        shard: 0, creator: c, seq: e.header.seq, payloadDigest: digest(`twin ${events.length}`),
-        parents: e.header.parents.map((id, i) => ({ id, lamport: engine.getEvent(id)?.header.lamport ?? 0, round: e.header.parentRounds[i]! })),
-      });
-      const twin = signEvent(h, tc.keys[c]!.secretKey);
+      const twin = forkTwin(engine, e, tc.keys[c]!.secretKey, `twin ${events.length}`);
       engine.addEvents([twin]);
       events.push(twin);
       twins++;
