@@ -24,6 +24,8 @@ import pkg from "../../package.json" with { type: "json" };
 
 const ROOT = resolve(import.meta.dir, "../..");
 const BUILD_TIMEOUT_MS = 180_000;
+/** check-arm64: emulated selftests, then an emulated localnet bounded at 240 s (scripts/check-arm64). */
+const CHECK_ARM64_TIMEOUT_MS = 420_000;
 const RUN_TIMEOUT_MS = 30_000;
 const hostName = `${process.platform}-${process.arch}`;
 /** x86_64 Linux, and qemu is there or apt-get can install it (root). */
@@ -174,7 +176,7 @@ describe.skipIf(!canCheckArm64)("linux-arm64 under qemu", () => {
     expect(built.code).toBe(0);
     const check = run(
       ["bash", join(ROOT, "scripts/check-arm64"), join(buildDir, "phantom-linux-x64"), join(buildDir, "phantom-linux-arm64")],
-      ROOT, buildEnv, BUILD_TIMEOUT_MS,
+      ROOT, buildEnv, CHECK_ARM64_TIMEOUT_MS,
     );
     expect(check.stderr).toContain("OK: linux-arm64 matches linux-x64");
     expect(check.code).toBe(0);
@@ -186,7 +188,7 @@ describe.skipIf(!canCheckArm64)("linux-arm64 under qemu", () => {
     expect(check.stdout).toMatch(/^child \S*qemu-aarch64: \S*qemu-aarch64 -L \S+ \S*phantom-linux-arm64 P2pQuicListen /m);
     expect(check.stdout).toContain("finalized: every one of 2 validators reached 5 anchors");
     expect(check.stderr).toContain("OK: arm64 localnet finalized under qemu");
-  }, BUILD_TIMEOUT_MS * 2);
+  }, BUILD_TIMEOUT_MS + CHECK_ARM64_TIMEOUT_MS);
 
   test("check-arm64 fails clearly when a binary is missing", () => {
     const r = run(["bash", join(ROOT, "scripts/check-arm64"), join(buildDir, "phantom-linux-x64"), join(work, "nope")], ROOT, buildEnv);
