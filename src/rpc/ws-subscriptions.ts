@@ -14,13 +14,21 @@ export const wsMessageBytesMax = 4 * 1024;
 export const wsTopicLengthMax = 64;
 /** Topics one client may hold at once. */
 export const wsTopicsPerClientMax = 16;
+/**
+ * Refused messages one client may send before it is closed (1008). A well-behaved client
+ * sends a few subscribes; a flood of refused ones would otherwise cost a parse and a reply
+ * each, thousands of them in one event-loop turn when they arrive in one TCP read.
+ */
+export const wsRefusalsMax = 32;
 
-export type WsErrorCode = "WS_BAD_MESSAGE" | "WS_TOPIC_TOO_LONG" | "WS_UNKNOWN_TOPIC" | "WS_TOO_MANY_TOPICS" | "WS_RATE_LIMITED";
+export type WsErrorCode = "WS_BAD_MESSAGE" | "WS_TOPIC_TOO_LONG" | "WS_UNKNOWN_TOPIC" | "WS_TOO_MANY_TOPICS" | "WS_RATE_LIMITED" | "WS_TOO_MANY_REFUSALS";
 
 export interface WsData {
   topics: Set<string>;
   /** Rate-limit key of the client (its address, see rate-limit.ts). */
   client: string;
+  /** Messages refused so far; at wsRefusalsMax the connection is closed. */
+  refusals?: number;
 }
 
 export interface SubscriptionOptions {
@@ -50,6 +58,13 @@ function reply(ws: ServerWebSocket<WsData>, body: Record<string, unknown>): void
 
 function refuse(ws: ServerWebSocket<WsData>, opts: SubscriptionOptions, code: WsErrorCode, message: string): void {
   opts.observe(code);
+  const refusals = (ws.data.refusals ?? 0) + 1;
+  ws.data.refusals = refusals;
+  if (refusals >= wsRefusalsMax) {
+    opts.observe("WS_TOO_MANY_REFUSALS");
+    ws.close(1008, "too many refused messages");
+    return;
+  }
   reply(ws, { error: { code, message } });
 }
 
@@ -69,6 +84,8 @@ function parseRequest(message: string | Buffer): { op: "subscribe" | "unsubscrib
 }
 
 function onMessage(ws: ServerWebSocket<WsData>, message: string | Buffer, opts: SubscriptionOptions): void {
+  // Frames that arrived in the same read as the one that closed the connection.
+  if ((ws.data.refusals ?? 0) >= wsRefusalsMax) return;
   if (!opts.admit(ws)) return refuse(ws, opts, "WS_RATE_LIMITED", "too many messages; slow down");
   const req = parseRequest(message);
   if (!req) return refuse(ws, opts, "WS_BAD_MESSAGE", 'send {"subscribe":"<topic>"} or {"unsubscribe":"<topic>"}');

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startRpcServer, type RpcServer } from "../../src/rpc/server.ts";
 import { createRegistry, createNodeMetrics } from "../../src/metrics/registry.ts";
-import { wsBufferedBytesMax, wsMessageBytesMax, wsTopicLengthMax } from "../../src/rpc/ws-subscriptions.ts";
+import { wsBufferedBytesMax, wsMessageBytesMax, wsRefusalsMax, wsTopicLengthMax } from "../../src/rpc/ws-subscriptions.ts";
 import { clientTextFrame, rawWebSocket } from "./raw-ws.ts";
 
 let server: RpcServer;
@@ -38,25 +38,32 @@ async function client() {
 }
 
 describe("WebSocket subscriptions", () => {
-  test("2,000 distinct long or unknown topics: nothing stored, every reply small and typed", async () => {
-    const c = await client();
+  test(`1,000 long or unknown topics: nothing stored, small typed replies, closed (1008) after ${wsRefusalsMax} refusals`, async () => {
+    const flood = await client();
     const long = (i: number) => `${i}`.padEnd(100, "x");
-    for (let i = 0; i < 1_000; i++) c.ws.send(JSON.stringify({ subscribe: long(i) }));
-    for (let i = 0; i < 1_000; i++) c.ws.send(JSON.stringify({ subscribe: `t${i}` }));
-    await c.waitFor(() => c.received.length >= 2_000);
-    expect(c.received.length).toBe(2_000);
-    const codes = c.received.map((m) => JSON.parse(m).error?.code);
-    expect(codes.slice(0, 1_000).every((x) => x === "WS_TOPIC_TOO_LONG")).toBe(true);
-    expect(codes.slice(1_000).every((x) => x === "WS_UNKNOWN_TOPIC")).toBe(true);
-    expect(Math.max(...c.received.map((m) => m.length))).toBeLessThan(200);
-    expect(c.received.some((m) => m.includes("xxxxxxxxxx"))).toBe(false);
+    for (let i = 0; i < 1_000; i++) flood.ws.send(JSON.stringify({ subscribe: i % 2 ? long(i) : `t${i}` }));
+    await flood.waitFor(() => flood.closed() !== null);
+    expect(flood.closed()).toBe(1008);
+    // Every refusal but the last is answered; the last closes the connection.
+    expect(flood.received.length).toBe(wsRefusalsMax - 1);
+    const codes = flood.received.map((m) => JSON.parse(m).error?.code);
+    expect(codes.every((x, i) => x === (i % 2 ? "WS_TOPIC_TOO_LONG" : "WS_UNKNOWN_TOPIC"))).toBe(true);
+    expect(Math.max(...flood.received.map((m) => m.length))).toBeLessThan(200);
+    expect(flood.received.some((m) => m.includes("xxxxxxxxxx"))).toBe(false);
+    const errors = await registry.getSingleMetricAsString("pc_node_rpc_errors_total");
+    expect(errors).toContain('code="WS_TOO_MANY_REFUSALS"} 1');
+    expect(errors).toContain(`code="WS_TOPIC_TOO_LONG"} ${wsRefusalsMax / 2}`);
 
+    // A client with a few refusals keeps its connection and its topics.
+    const c = await client();
+    c.ws.send(JSON.stringify({ subscribe: "nope" }));
     c.ws.send(JSON.stringify({ subscribe: "anchors" }));
     c.ws.send(JSON.stringify({ subscribe: "anchors" }));
     c.ws.send(JSON.stringify({ subscribe: "mints" }));
     c.ws.send(JSON.stringify({ unsubscribe: "mints" }));
-    await c.waitFor(() => c.received.length >= 2_004);
-    expect(c.received.slice(2_000).map((m) => JSON.parse(m))).toEqual([
+    await c.waitFor(() => c.received.length >= 5);
+    expect(c.received.map((m) => JSON.parse(m))).toEqual([
+      { error: { code: "WS_UNKNOWN_TOPIC", message: "unknown topic; known: anchors, mints" } },
       { ok: true, subscribed: "anchors", topicCount: 1 },
       { ok: true, subscribed: "anchors", topicCount: 1 },
       { ok: true, subscribed: "mints", topicCount: 2 },
@@ -64,9 +71,9 @@ describe("WebSocket subscriptions", () => {
     ]);
     server.publish("anchors", { anchorIndex: 1n });
     server.publish("mints", { n: 1 });
-    await c.waitFor(() => c.received.length >= 2_005);
+    await c.waitFor(() => c.received.length >= 6);
     expect(JSON.parse(c.received.at(-1)!)).toEqual({ topic: "anchors", data: { anchorIndex: "1" } });
-    expect(await registry.getSingleMetricAsString("pc_node_rpc_errors_total")).toContain('code="WS_TOPIC_TOO_LONG"} 1000');
+    expect(c.closed()).toBeNull();
     c.ws.close();
   }, 30_000);
 
