@@ -1,4 +1,4 @@
-// Bounded simulator run for CI: 197 seeds across k = 4, 7, 21 (k = 64 is in sim-k64.test.ts).
+// Bounded simulator run for CI: 118 seeds across k = 4, 7, 21 (k = 64 is in sim-k64.test.ts).
 // PHANTOM_SOAK=1 multiplies seeds and events. A failure names the command that replays it.
 import { expect, test } from "bun:test";
 import { runSimulation, simOptions, runSeeds, SOAK } from "./sim.ts";
@@ -6,9 +6,9 @@ import { runSimulation, simOptions, runSeeds, SOAK } from "./sim.ts";
 const TEST_TIMEOUT_MS = 150_000;
 
 const plan: { k: number; seeds: number; events?: number }[] = [
-  { k: 4, seeds: SOAK ? 1000 : 130 },
-  { k: 7, seeds: SOAK ? 500 : 55 },
-  { k: 21, seeds: SOAK ? 100 : 12, ...(SOAK ? { events: 4000 } : {}) },
+  { k: 4, seeds: SOAK ? 1000 : 80 },
+  { k: 7, seeds: SOAK ? 500 : 32 },
+  { k: 21, seeds: SOAK ? 100 : 6, ...(SOAK ? { events: 4000 } : {}) },
 ];
 
 for (const p of plan) {
