@@ -81,7 +81,7 @@ describe("phantom wallet (offline)", () => {
     expect(shown.mnemonic.split(" ")).toHaveLength(24);
     expect(shown.address).toBe(accountFromMnemonic(shown.mnemonic).address);
     expect(readFileSync(shownFile).includes(Buffer.from(shown.mnemonic.split(" ")[0]))).toBe(false);
-  }, 30_000);
+  }, 120_000); // four processes, each deriving a key with scrypt: slow on a busy machine
 
   test("passphrase sources, wrong passphrase, tampering, and encrypting a legacy file", async () => {
     const file = join(dir, "enc.mnemonic");
