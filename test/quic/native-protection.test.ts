@@ -178,6 +178,8 @@ describe("native AEAD against node:crypto and round trips", () => {
   test("a malformed seal batch is refused with a typed error and leaves the buffer untouched", () => {
     const keys = new PacketKeys(TLS_AES_128_GCM_SHA256, bytes(32, 8));
     const buf = bytes(200, 9);
+    buf.set([0, 7], 8); // packet 1: pn 7 in its 2-byte packet number field
+    buf.set([0, 8], 108); // packet 2: pn 8
     const before = toHex(buf);
     const good = [0, 10, 50, 2, 7, 0];
     const cases = [
@@ -185,6 +187,7 @@ describe("native AEAD against node:crypto and round trips", () => {
       [...good, 100, 10, 1, 2, 8, 0], // payload + pn length < 4: no sample
       [...good, 100, 10, 20, 5, 8, 0], // pn length 5
       [...good, 100, 10, 20, 2, 8, 1 << 30], // pn >= 2^62
+      [...good, 100, 10, 20, 2, 0x1234, 0], // header's packet number bytes differ from the nonce's
     ];
     for (const c of cases) {
       let err: unknown;
