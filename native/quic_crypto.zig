@@ -57,13 +57,15 @@ const SAMPLE = 16;
 
 const Gcm = struct {
     aes: AesCtx,
-    h: [16]u8,
+    /// GHASH keyed with H, powers of H precomputed: copied per packet, so a batch
+    /// under one key computes them once.
+    mac: Ghash,
 
     fn init(key: [16]u8) Gcm {
         const aes = Aes128.initEnc(key);
         var h: [16]u8 = undefined;
         aes.encrypt(&h, &([_]u8{0} ** 16));
-        return .{ .aes = aes, .h = h };
+        return .{ .aes = aes, .mac = Ghash.init(&h) };
     }
 
     /// GCM (NIST SP 800-38D) over a pre-expanded key: std's AesGcm re-expands the key
@@ -95,8 +97,7 @@ const Gcm = struct {
         mem.writeInt(u32, j[12..16], 1, .big);
         var t: [16]u8 = undefined;
         self.aes.encrypt(&t, &j);
-        const blocks = (ad.len + 15) / 16 + (c.len + 15) / 16 + 1;
-        var mac = Ghash.initForBlockCount(&self.h, blocks);
+        var mac = self.mac;
         mac.update(ad);
         mac.pad();
         mac.update(c);
