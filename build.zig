@@ -54,6 +54,34 @@ pub fn build(b: *std.Build) void {
         },
     }
 
+    // QUIC packet protection, second build with hardware AES (native/quic_crypto.zig
+    // explains the split): the release targets' baseline CPUs (x86-64, generic ARMv8)
+    // lack AES instructions, so std.crypto would otherwise use software AES there.
+    // phantom.zig enters this object only after a CPUID / HWCAP check.
+    switch (target.result.cpu.arch) {
+        .x86_64, .aarch64 => {
+            var q = target.query;
+            switch (target.result.cpu.arch) {
+                .x86_64 => {
+                    // std's AES-NI and PCLMULQDQ code paths also require AVX.
+                    q.cpu_features_add.addFeature(@intFromEnum(std.Target.x86.Feature.aes));
+                    q.cpu_features_add.addFeature(@intFromEnum(std.Target.x86.Feature.pclmul));
+                    q.cpu_features_add.addFeature(@intFromEnum(std.Target.x86.Feature.avx));
+                },
+                else => q.cpu_features_add.addFeature(@intFromEnum(std.Target.aarch64.Feature.aes)),
+            }
+            const fast = b.addObject(.{ .name = "quic_fast", .root_module = b.createModule(.{
+                .root_source_file = b.path("native/quic_fast.zig"),
+                .target = b.resolveTargetQuery(q),
+                .optimize = optimize,
+                .pic = true,
+                .link_libc = true,
+            }) });
+            mod.addObject(fast);
+        },
+        else => {},
+    }
+
     const lib = b.addLibrary(.{ .linkage = .dynamic, .name = "phantom", .root_module = mod });
     b.installArtifact(lib);
 }

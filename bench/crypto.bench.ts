@@ -5,7 +5,11 @@
  *     on a temp file (256 MiB by default, so process start is noise; nothing subtracted);
  *   - Ed25519 verify (single; verifyBatch of 4096 on 1 and 2 threads) vs @noble/curves;
  *   - FFI overhead per call (trivial exports, BLAKE3 of 0 bytes) and blake3Batch per item;
- *   - PoW hashes/s per thread on 1 and 2 threads vs BLAKE3 of the same header in JS.
+ *   - PoW hashes/s per thread on 1 and 2 threads vs BLAKE3 of the same header in JS;
+ *   - QUIC packet protection per 1200-byte packet: libphantom's AES-128-GCM vs node:crypto
+ *     (a new cipher object per packet, as src/net/quic did before), libphantom's software-AES
+ *     build, whole packets (AEAD + header protection) one native call each and 16 per call,
+ *     and ChaCha20-Poly1305. `bun run bench/crypto.bench.ts quic` runs only this part.
  * Targets from the issue: >= 0.8x b3sum, >= 10x noble, 2 threads >= 1.8x 1 thread,
  * FFI call < 100 ns. Subject and reference are measured alternately (COMPARE_PAIRS
  * pairs) and each ratio is the median of the per-pair ratios, so load from other
@@ -19,6 +23,11 @@ import { blake3 as nobleBlake3 } from "@noble/hashes/blake3.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { blake3, blake3Batch, keyPairFromSeed, sign, verify, verifyBatch, powSearch, toHex, type VerifyItem } from "../src/crypto/index.ts";
 import { native } from "../src/crypto/native.ts";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { aes128gcmSealInto, quicForcePortable, quicHardwareAes } from "../src/crypto/quic-aead.ts";
+import {
+  PacketKeys, SealBatch, TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256, openPacket, sealPacketInto, type CipherSuite,
+} from "../src/net/quic/packet-protection.ts";
 import { emit, measure, measureMedian, measureInterleaved, median, opsPerSecond } from "./lib.ts";
 
 const SUITE = "crypto";
@@ -243,9 +252,101 @@ async function benchPow(): Promise<void> {
   emit({ suite: SUITE, name: "pow_1thread_vs_noble", value: oneVsNoble, unit: "ratio", higher_is_better: true });
 }
 
-benchBlake3Short();
-benchBlake3Large();
-benchB3sum();
-benchEd25519();
-benchFfiOverhead();
-await benchPow();
+/** A QUIC datagram's worth: 1200 bytes on the wire = 1-RTT header + payload + tag. */
+const QUIC_PACKET_BYTES = 1200;
+const QUIC_HEADER_BYTES = 1 + 8 + 2;
+const QUIC_PAYLOAD_BYTES = QUIC_PACKET_BYTES - QUIC_HEADER_BYTES - 16;
+const QUIC_BURST = 16;
+
+function benchQuicAead(): void {
+  const key = random(16);
+  const iv = random(12);
+  const aad = random(QUIC_HEADER_BYTES);
+  const plain = random(QUIC_PAYLOAD_BYTES);
+  const out = new Uint8Array(QUIC_PAYLOAD_BYTES + 16);
+  const nonce = iv.slice();
+  let pn = 0;
+  const nextNonce = () => {
+    pn++;
+    nonce[11] = iv[11]! ^ (pn & 0xff);
+    nonce[10] = iv[10]! ^ ((pn >>> 8) & 0xff);
+  };
+  const inner = 200;
+  const nativeSeal = repeat(() => { nextNonce(); aes128gcmSealInto(key, nonce, plain, aad, out); }, inner);
+  // The reference is what src/net/quic did before: one cipher object per packet.
+  const nodeSeal = repeat(() => {
+    nextNonce();
+    const c = createCipheriv("aes-128-gcm", key, nonce);
+    c.setAAD(aad);
+    out.set(c.update(plain));
+    c.final();
+    out.set(c.getAuthTag(), QUIC_PAYLOAD_BYTES);
+  }, inner);
+  const cmp = measureInterleaved(nativeSeal, nodeSeal, { minMs: 150, pairs: COMPARE_PAIRS, warmup: 3 });
+  const pps = (ms: number) => (inner / ms) * 1000;
+  const hw = quicHardwareAes();
+  emit({ suite: SUITE, name: "quic_aes128gcm_1200b_native", value: pps(cmp.subjectMs), unit: "packets/s", higher_is_better: true, params: { bytes: QUIC_PACKET_BYTES, hardware_aes: hw, mb_per_s: +((pps(cmp.subjectMs) * QUIC_PAYLOAD_BYTES) / MB).toFixed(0) } });
+  emit({ suite: SUITE, name: "quic_aes128gcm_1200b_node_crypto", value: pps(cmp.referenceMs), unit: "packets/s", higher_is_better: true, params: { bytes: QUIC_PACKET_BYTES, note: "createCipheriv per packet" } });
+  emit({ suite: SUITE, name: "quic_aes128gcm_1200b_native_vs_node_crypto", value: cmp.speedup, unit: "ratio", higher_is_better: true, params: { pairs: COMPARE_PAIRS } });
+
+  quicForcePortable(true);
+  const soft = measureMedian(nativeSeal, { minMs: 150, samples: 3 });
+  quicForcePortable(false);
+  emit({ suite: SUITE, name: "quic_aes128gcm_1200b_native_software_aes", value: pps(soft.perIterMs), unit: "packets/s", higher_is_better: true, params: { note: "baseline build, used when the CPU lacks AES instructions" } });
+
+  // Whole packets: AEAD + header protection, as the QUIC sender and receiver run them.
+  for (const suite of [TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256] as CipherSuite[]) {
+    const keys = new PacketKeys(suite, random(32));
+    const header = new Uint8Array(QUIC_HEADER_BYTES);
+    header[0] = 0x41;
+    const wire = new Uint8Array(QUIC_PACKET_BYTES * QUIC_BURST);
+    const batch = new SealBatch();
+    // The header's 2-byte packet number must match the one the nonce is made from.
+    const withPn = (n: number) => {
+      header[9] = (n >>> 8) & 0xff;
+      header[10] = n & 0xff;
+      return n;
+    };
+    const one = repeat(() => { sealPacketInto(keys, header, 2, withPn(pn++ & 0xffff), plain, wire, 0); }, inner);
+    const burst = repeat(() => {
+      let o = 0;
+      for (let i = 0; i < QUIC_BURST; i++) o = batch.add(keys, header, 2, withPn(pn++ & 0xffff), plain, wire, o);
+      batch.flush();
+    }, inner / QUIC_BURST);
+    const oneT = measureMedian(one, { minMs: 150, samples: 3 });
+    const burstT = measureMedian(burst, { minMs: 150, samples: 3 });
+    const sealed = wire.slice(0, QUIC_PACKET_BYTES);
+    const largest = (pn & 0xffff) - 1;
+    const open = repeat(() => { openPacket(keys, sealed, 9, largest); }, inner);
+    const openT = measureMedian(open, { minMs: 150, samples: 3 });
+    if (!openPacket(keys, sealed, 9, largest)) fail("sealed packet does not open");
+    const tag = suite === TLS_AES_128_GCM_SHA256 ? "aes128gcm" : "chacha20poly1305";
+    emit({ suite: SUITE, name: `quic_packet_seal_${tag}_1200b`, value: pps(oneT.perIterMs), unit: "packets/s", higher_is_better: true, params: { note: "AEAD + header protection, one native call per packet" } });
+    emit({ suite: SUITE, name: `quic_packet_seal_${tag}_1200b_batch${QUIC_BURST}`, value: pps(burstT.perIterMs), unit: "packets/s", higher_is_better: true, params: { packets_per_call: QUIC_BURST } });
+    emit({ suite: SUITE, name: `quic_packet_open_${tag}_1200b`, value: pps(openT.perIterMs), unit: "packets/s", higher_is_better: true, params: { note: "header protection removed, decrypted into an owned copy" } });
+  }
+
+  // The old receive path's AES-GCM cost, for the open figure above.
+  const ct = new Uint8Array(QUIC_PAYLOAD_BYTES + 16);
+  aes128gcmSealInto(key, iv, plain, aad, ct);
+  const nodeOpen = repeat(() => {
+    const d = createDecipheriv("aes-128-gcm", key, iv);
+    d.setAAD(aad);
+    d.setAuthTag(ct.subarray(QUIC_PAYLOAD_BYTES));
+    d.update(ct.subarray(0, QUIC_PAYLOAD_BYTES));
+    d.final();
+  }, inner);
+  emit({ suite: SUITE, name: "quic_aes128gcm_1200b_open_node_crypto", value: pps(measureMedian(nodeOpen, { minMs: 150, samples: 3 }).perIterMs), unit: "packets/s", higher_is_better: true, params: { note: "createDecipheriv per packet, AEAD only" } });
+}
+
+if (process.argv[2] === "quic") {
+  benchQuicAead();
+} else {
+  benchBlake3Short();
+  benchBlake3Large();
+  benchB3sum();
+  benchEd25519();
+  benchFfiOverhead();
+  await benchPow();
+  benchQuicAead();
+}

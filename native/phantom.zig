@@ -17,11 +17,13 @@ const ERR_NOMEM: i32 = -4;
 
 /// Bumped whenever an export changes; the TypeScript loader refuses a mismatch.
 export fn ph_abi_version() u32 {
-    return 1;
+    return 2;
 }
 
-/// Must be called once before anything else (libsodium picks its implementations).
+/// Must be called once before anything else (libsodium picks its implementations,
+/// QUIC packet protection checks for hardware AES).
 export fn ph_init() i32 {
+    quic_use_fast = quicFastSupported();
     return if (c.sodium_init() < 0) ERR_CRYPTO else OK;
 }
 
@@ -158,6 +160,114 @@ export fn ph_chacha20_xor_ic(out: [*]u8, msg: [*]const u8, msg_len: usize, nonce
     return if (c.crypto_stream_chacha20_ietf_xor_ic(out, msg, msg_len, nonce, counter, key) == 0) OK else ERR_CRYPTO;
 }
 
+// ---------------------------------------------------------------- QUIC packet protection
+//
+// Two builds of native/quic_crypto.zig: `quic` below (the target's baseline CPU) and
+// the `phq_fast_*` object (AES + carry-less multiply enabled; see build.zig). The
+// fast one is used only when the CPU reports those features, so one binary runs on
+// any CPU of its architecture and uses hardware AES where there is some.
+
+const quic = @import("quic_crypto.zig");
+const builtin = @import("builtin");
+const has_fast_object = builtin.cpu.arch == .x86_64 or builtin.cpu.arch == .aarch64;
+
+extern fn phq_fast_hardware() u32;
+extern fn phq_fast_seal_batch(suite: u32, material: [*]const u8, buf: [*]u8, buf_len: usize, n: u32, descs: [*]const u32) i32;
+extern fn phq_fast_open_batch(suite: u32, material: [*]const u8, buf: [*]const u8, buf_len: usize, n: u32, descs: [*]u32, out: [*]u8, out_len: usize) i32;
+extern fn phq_fast_aes128gcm_seal(out: [*]u8, tag: *[16]u8, msg: [*]const u8, msg_len: usize, ad: [*]const u8, ad_len: usize, nonce: *const [12]u8, key: *const [16]u8) void;
+extern fn phq_fast_aes128gcm_open(out: [*]u8, ct: [*]const u8, ct_len: usize, tag: *const [16]u8, ad: [*]const u8, ad_len: usize, nonce: *const [12]u8, key: *const [16]u8) bool;
+extern fn phq_fast_hp_mask(suite: u32, hp_key: [*]const u8, sample: *const [16]u8, out: *[5]u8) i32;
+
+var quic_use_fast: bool = false;
+
+extern "c" fn getauxval(kind: c_ulong) c_ulong;
+
+fn quicFastSupported() bool {
+    if (!has_fast_object) return false;
+    switch (builtin.cpu.arch) {
+        .x86_64 => {
+            // CPUID.1:ECX: PCLMULQDQ (bit 1), AES (25), OSXSAVE (27), AVX (28); std's
+            // AES-NI path also needs the OS to save YMM state (XCR0 bits 1 and 2).
+            var a: u32 = undefined;
+            var b: u32 = undefined;
+            var ecx: u32 = undefined;
+            var d: u32 = undefined;
+            asm volatile ("cpuid"
+                : [a] "={eax}" (a),
+                  [b] "={ebx}" (b),
+                  [c] "={ecx}" (ecx),
+                  [d] "={edx}" (d),
+                : [leaf] "{eax}" (@as(u32, 1)),
+                  [sub] "{ecx}" (@as(u32, 0)),
+            );
+            const need: u32 = (1 << 1) | (1 << 25) | (1 << 27) | (1 << 28);
+            if (ecx & need != need) return false;
+            var lo: u32 = undefined;
+            var hi: u32 = undefined;
+            asm volatile ("xgetbv"
+                : [lo] "={eax}" (lo),
+                  [hi] "={edx}" (hi),
+                : [idx] "{ecx}" (@as(u32, 0)),
+            );
+            return lo & 0b110 == 0b110;
+        },
+        .aarch64 => {
+            if (builtin.os.tag.isDarwin()) return true; // every Apple arm64 CPU has AES and PMULL
+            if (builtin.os.tag != .linux) return false;
+            const AT_HWCAP = 16;
+            const HWCAP_AES = 1 << 3;
+            const HWCAP_PMULL = 1 << 4;
+            const caps = getauxval(AT_HWCAP);
+            return caps & (HWCAP_AES | HWCAP_PMULL) == (HWCAP_AES | HWCAP_PMULL);
+        },
+        else => return false,
+    }
+}
+
+/// 1 when packet protection runs on hardware AES (either build), else 0.
+export fn ph_quic_hardware_aes() u32 {
+    if (has_fast_object and quic_use_fast) return phq_fast_hardware();
+    return @intFromBool(quic.hardware_aes);
+}
+
+/// Tests and benchmarks only: 0 = pick at run time (the default), 1 = force the
+/// baseline build. Returns the previous setting.
+export fn ph_quic_force_portable(force: u32) u32 {
+    const prev: u32 = @intFromBool(!quic_use_fast);
+    quic_use_fast = force == 0 and quicFastSupported();
+    return prev;
+}
+
+/// Seals n QUIC packets in place with one key set (layout: native/quic_crypto.zig).
+export fn ph_quic_seal_batch(suite: u32, material: [*]const u8, buf: [*]u8, buf_len: usize, n: u32, descs: [*]const u32) i32 {
+    if (has_fast_object and quic_use_fast) return phq_fast_seal_batch(suite, material, buf, buf_len, n, descs);
+    return quic.sealBatch(suite, material, buf, buf_len, n, descs);
+}
+
+/// Unprotects and decrypts n QUIC packets; returns how many opened (statuses in descs).
+export fn ph_quic_open_batch(suite: u32, material: [*]const u8, buf: [*]const u8, buf_len: usize, n: u32, descs: [*]u32, out: [*]u8, out_len: usize) i32 {
+    if (has_fast_object and quic_use_fast) return phq_fast_open_batch(suite, material, buf, buf_len, n, descs, out, out_len);
+    return quic.openBatch(suite, material, buf, buf_len, n, descs, out, out_len);
+}
+
+/// AES-128-GCM, 12-byte nonce: ciphertext to `out`, 16-byte tag to `tag`.
+export fn ph_aes128gcm_seal(out: [*]u8, tag: *[16]u8, msg: [*]const u8, msg_len: usize, ad: [*]const u8, ad_len: usize, nonce: *const [12]u8, key: *const [16]u8) i32 {
+    if (has_fast_object and quic_use_fast) phq_fast_aes128gcm_seal(out, tag, msg, msg_len, ad, ad_len, nonce, key) else quic.aes128gcmSeal(out, tag, msg, msg_len, ad, ad_len, nonce, key);
+    return OK;
+}
+
+/// Returns 0 when the tag verifies (plaintext in `out`), ERR_CRYPTO otherwise (`out` untouched).
+export fn ph_aes128gcm_open(out: [*]u8, ct: [*]const u8, ct_len: usize, tag: *const [16]u8, ad: [*]const u8, ad_len: usize, nonce: *const [12]u8, key: *const [16]u8) i32 {
+    const ok = if (has_fast_object and quic_use_fast) phq_fast_aes128gcm_open(out, ct, ct_len, tag, ad, ad_len, nonce, key) else quic.aes128gcmOpen(out, ct, ct_len, tag, ad, ad_len, nonce, key);
+    return if (ok) OK else ERR_CRYPTO;
+}
+
+/// The 5-byte QUIC header protection mask for a 16-byte sample (RFC 9001 §5.4).
+export fn ph_quic_hp_mask(suite: u32, hp_key: [*]const u8, sample: *const [16]u8, out: *[5]u8) i32 {
+    if (has_fast_object and quic_use_fast) return phq_fast_hp_mask(suite, hp_key, sample, out);
+    return quic.hpMask(suite, hp_key, sample, out);
+}
+
 // ---------------------------------------------------------------- PoW search
 
 const PowStatus = enum(u32) { running = 0, found = 1, exhausted = 2, cancelled = 3 };
@@ -277,6 +387,10 @@ export fn ph_pow_join(s: *PowSearch, result: [*]u8) void {
 
 export fn ph_leading_zero_bits(hash: [*]const u8) u32 {
     return leadingZeroBits(hash[0..32]);
+}
+
+test {
+    _ = quic;
 }
 
 test "leading zero bits" {

@@ -10,7 +10,7 @@ import { PhantomError } from "../errors.ts";
 import { embeddedLibPath } from "./embedded.ts";
 
 /** Must match ph_abi_version() in native/phantom.zig. */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 const { ptr, u32, u64, usize, i32, void: voidT } = {
   ptr: FFIType.ptr,
@@ -37,6 +37,13 @@ const symbols = {
   ph_chacha20poly1305_seal: { args: [ptr, ptr, ptr, usize, ptr, usize, ptr, ptr], returns: i32 },
   ph_chacha20poly1305_open: { args: [ptr, ptr, usize, ptr, ptr, usize, ptr, ptr], returns: i32 },
   ph_chacha20_xor_ic: { args: [ptr, ptr, usize, ptr, u32, ptr], returns: i32 },
+  ph_aes128gcm_seal: { args: [ptr, ptr, ptr, usize, ptr, usize, ptr, ptr], returns: i32 },
+  ph_aes128gcm_open: { args: [ptr, ptr, usize, ptr, ptr, usize, ptr, ptr], returns: i32 },
+  ph_quic_hardware_aes: { args: [], returns: u32 },
+  ph_quic_force_portable: { args: [u32], returns: u32 },
+  ph_quic_seal_batch: { args: [u32, ptr, ptr, usize, u32, ptr], returns: i32 },
+  ph_quic_open_batch: { args: [u32, ptr, ptr, usize, u32, ptr, ptr, usize], returns: i32 },
+  ph_quic_hp_mask: { args: [u32, ptr, ptr, ptr], returns: i32 },
   ph_pow_start: { args: [ptr, u32, u32, u32, u64, u64, u32], returns: ptr },
   ph_pow_status: { args: [ptr], returns: u32 },
   ph_pow_cancel: { args: [ptr], returns: voidT },

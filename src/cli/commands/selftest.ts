@@ -2,6 +2,16 @@
 import type { Command } from "../command.ts";
 import { blake3, toHex, fromHex, keyPairFromSeed, sign, verify, verifyBatch } from "../../crypto/index.ts";
 import { nativeLibraryPath } from "../../crypto/native.ts";
+import { aes128gcmSeal, quicForcePortable, quicHardwareAes } from "../../crypto/quic-aead.ts";
+
+/** RFC 9001 §A.4: the Retry integrity tag (AES-128-GCM, empty plaintext, pseudo-packet as AAD). */
+function retryTag(): string {
+  const key = fromHex("be0c690b9f66575a1d766b54e368c84e");
+  const nonce = fromHex("461599d35d632bf2239825bb");
+  const pseudo = fromHex("088394c8f03e515708ff000000010008f067a5502a4262b5746f6b656e");
+  return toHex(aes128gcmSeal(key, nonce, new Uint8Array(0), pseudo));
+}
+const RFC9001_RETRY_TAG = "04a265ba2eff4d829058fb3f0f2496ba";
 
 export const command: Command = {
   name: "selftest",
@@ -21,6 +31,13 @@ export const command: Command = {
       { signature: sig, message: msg, publicKey },
       { signature: bad, message: msg, publicKey },
     ], 2);
+    // QUIC's AES-128-GCM on the build picked at load (hardware AES where the CPU has
+    // it) and on the software-AES build, so both are checked on every architecture.
+    const quicHardware = quicHardwareAes();
+    const quicRetryTag = retryTag();
+    const wasForced = quicForcePortable(true);
+    const quicRetryTagSoftware = retryTag();
+    quicForcePortable(wasForced);
     const report = {
       arch: process.arch,
       platform: process.platform,
@@ -30,11 +47,15 @@ export const command: Command = {
       ed25519_signature: toHex(sig),
       ed25519_verify: verify(sig, msg, publicKey),
       verify_batch: batch,
+      quic_hardware_aes: quicHardware,
+      quic_retry_tag: quicRetryTag,
+      quic_retry_tag_software: quicRetryTagSoftware,
     };
     ctx.out(JSON.stringify(report));
     const ok = report.blake3_abc === "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85" &&
       report.ed25519_signature === "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" &&
-      report.ed25519_verify && batch[0] === true && batch[1] === false;
+      report.ed25519_verify && batch[0] === true && batch[1] === false &&
+      quicRetryTag === RFC9001_RETRY_TAG && quicRetryTagSoftware === RFC9001_RETRY_TAG;
     return ok ? 0 : 1;
   },
 };

@@ -19,7 +19,7 @@ import {
   PACKET_TYPE_HANDSHAKE, PACKET_TYPE_INITIAL, PACKET_TYPE_RETRY, parsePacketHeader, verifyRetry, writeLongHeader, writeShortHeader, longHeaderOverhead,
   type LongHeader, type PacketHeader,
 } from "./packet-header.ts";
-import { AEAD_TAG_BYTES, PacketKeys, TLS_AES_128_GCM_SHA256, openPacket, packetNumberLength, sealPacketInto, type CipherSuite } from "./packet-protection.ts";
+import { AEAD_TAG_BYTES, PacketKeys, SealBatch, TLS_AES_128_GCM_SHA256, openPacket, packetNumberLength, type CipherSuite } from "./packet-protection.ts";
 import { RecvStream, SendStream, isBidi, isClientInitiated } from "./streams.ts";
 import { certificateDer, type Identity } from "./tls/certificate.ts";
 import { LEVEL_APPLICATION, LEVEL_HANDSHAKE, LEVEL_INITIAL, TlsSession, type EncryptionLevel } from "./tls/handshake.ts";
@@ -58,6 +58,8 @@ const CLOSE_RESEND_INTERVAL_MS = 100;
 
 /** Outgoing datagrams of every connection are carved from here (see byte-arena.ts). */
 const datagramArena = new ByteArena();
+/** Packets of one `send()` call, sealed by one native call when it returns. */
+const sealBatch = new SealBatch();
 
 const SPACE_INITIAL = 0;
 const SPACE_HANDSHAKE = 1;
@@ -1069,6 +1071,15 @@ export class Connection {
 
   /** Datagrams to send now (bounded per call; call again after the next timer or input). */
   send(nowMs: number): Uint8Array[] {
+    try {
+      return this.buildDatagrams(nowMs);
+    } finally {
+      // Every datagram built above holds plaintext until this seals the burst.
+      sealBatch.flush();
+    }
+  }
+
+  private buildDatagrams(nowMs: number): Uint8Array[] {
     this.lastNowMs = nowMs;
     if (this.lastActivityMs === 0) this.lastActivityMs = nowMs;
     const out: Uint8Array[] = [];
@@ -1143,7 +1154,7 @@ export class Connection {
     let o = 0;
     for (const d of drafts) {
       const start = o;
-      o = sealPacketInto(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used), out, o);
+      o = sealBatch.add(d.space.writeKeys!, d.header, d.pnLength, d.pn, d.payload.subarray(0, d.used), out, o);
       if (d.space.id === SPACE_APP) this.packetsWithWriteKey++;
       if (track) {
         const inFlight = d.ackEliciting || d.nonAckFrames;

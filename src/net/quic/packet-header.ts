@@ -3,7 +3,7 @@
  * (protected) packet number, header serialization, coalesced packets (§12.2),
  * Version Negotiation (§17.2.1) and Retry with its integrity tag (RFC 9001 §5.8).
  */
-import { createCipheriv } from "node:crypto";
+import { aes128gcmSeal } from "../../crypto/quic-aead.ts";
 import { PhantomError } from "../../errors.ts";
 import { QUIC_VERSION_1 } from "./initial-keys.ts";
 
@@ -226,18 +226,17 @@ export function writeVersionNegotiation(clientDcid: Uint8Array, clientScid: Uint
 
 export const RETRY_TAG_BYTES = 16;
 /** RFC 9001 §5.8: fixed Retry integrity key and nonce for QUIC v1. */
-const RETRY_KEY_V1 = Buffer.from("be0c690b9f66575a1d766b54e368c84e", "hex");
-const RETRY_NONCE_V1 = Buffer.from("461599d35d632bf2239825bb", "hex");
+const RETRY_KEY_V1 = new Uint8Array(Buffer.from("be0c690b9f66575a1d766b54e368c84e", "hex"));
+const RETRY_NONCE_V1 = new Uint8Array(Buffer.from("461599d35d632bf2239825bb", "hex"));
+const NO_PLAINTEXT = new Uint8Array(0);
 
 function retryTag(originalDcid: Uint8Array, retryWithoutTag: Uint8Array): Uint8Array {
   const pseudo = new Uint8Array(1 + originalDcid.length + retryWithoutTag.length);
   pseudo[0] = originalDcid.length;
   pseudo.set(originalDcid, 1);
   pseudo.set(retryWithoutTag, 1 + originalDcid.length);
-  const c = createCipheriv("aes-128-gcm", RETRY_KEY_V1, RETRY_NONCE_V1);
-  c.setAAD(pseudo);
-  c.final();
-  return new Uint8Array(c.getAuthTag());
+  // The tag of AES-128-GCM over an empty plaintext with the pseudo-packet as AAD.
+  return aes128gcmSeal(RETRY_KEY_V1, RETRY_NONCE_V1, NO_PLAINTEXT, pseudo);
 }
 
 /** Builds a Retry packet (RFC 9000 §17.2.5) with its integrity tag. */

@@ -1,10 +1,15 @@
 /**
- * QUIC packet protection (RFC 9001 §5): AEAD payload protection with
- * AES-128-GCM (node:crypto) or ChaCha20-Poly1305 (libphantom), and header
- * protection with AES-128-ECB or raw ChaCha20 (§5.4).
+ * QUIC packet protection (RFC 9001 §5): AEAD payload protection (AES-128-GCM or
+ * ChaCha20-Poly1305) and header protection (AES-128-ECB or ChaCha20, §5.4), all in
+ * libphantom (native/quic_crypto.zig) with hardware AES where the CPU has it. One
+ * native call protects a packet completely; `SealBatch` seals a whole send burst
+ * in one call. libphantom is required (src/crypto/native.ts refuses to start
+ * without it), so there is no JS fallback.
  */
-import { createCipheriv, createDecipheriv, type Cipheriv } from "node:crypto";
-import { chacha20poly1305Open, chacha20poly1305Seal, chacha20Xor } from "../../crypto/chacha.ts";
+import {
+  QUIC_OPEN_DESC_WORDS, QUIC_OPEN_OK, QUIC_SEAL_DESC_WORDS, quicHeaderMask, quicOpenBatch, quicSealBatch,
+} from "../../crypto/quic-aead.ts";
+import { PhantomError } from "../../errors.ts";
 import { hkdfExpandLabel } from "./initial-keys.ts";
 
 export const TLS_AES_128_GCM_SHA256 = 0x1301;
@@ -14,130 +19,102 @@ export type CipherSuite = typeof TLS_AES_128_GCM_SHA256 | typeof TLS_CHACHA20_PO
 export const AEAD_TAG_BYTES = 16;
 export const HP_SAMPLE_BYTES = 16;
 const EMPTY = new Uint8Array(0);
-
-/** Header protection: returns the 5-byte mask for a 16-byte sample. */
-interface HeaderProtector {
-  mask(sample: Uint8Array): Uint8Array;
-}
-
-class AesHeaderProtector implements HeaderProtector {
-  private readonly ecb: Cipheriv;
-  constructor(key: Uint8Array) {
-    // ECB is stateless per block, so one cipher object serves every packet.
-    this.ecb = createCipheriv("aes-128-ecb", key, null);
-    this.ecb.setAutoPadding(false);
-  }
-  mask(sample: Uint8Array): Uint8Array {
-    return this.ecb.update(sample);
-  }
-}
-
-class ChachaHeaderProtector implements HeaderProtector {
-  private static readonly ZEROS = new Uint8Array(5);
-  constructor(private readonly key: Uint8Array) {}
-  mask(sample: Uint8Array): Uint8Array {
-    const counter = sample[0]! | (sample[1]! << 8) | (sample[2]! << 16) | (sample[3]! << 24);
-    return chacha20Xor(this.key, sample.subarray(4, 16), counter >>> 0, ChachaHeaderProtector.ZEROS);
-  }
-}
+const PN_SPLIT = 0x100000000;
 
 /** One direction's keys at one encryption level (and one key phase). */
 export class PacketKeys {
   readonly key: Uint8Array;
   readonly iv: Uint8Array;
-  private readonly hp: HeaderProtector;
-  private readonly nonce = new Uint8Array(12);
-
+  readonly hpKey: Uint8Array;
+  /** key || iv || hp key: the layout libphantom's protection calls take. */
+  readonly material: Uint8Array;
   readonly secret: Uint8Array;
 
-  constructor(readonly suite: CipherSuite, secret: Uint8Array, hp?: HeaderProtector) {
+  constructor(readonly suite: CipherSuite, secret: Uint8Array, hpKey?: Uint8Array) {
     // Own copy: the TLS layer wipes its secrets once the handshake is done.
     this.secret = secret.slice();
     const keyBytes = suite === TLS_AES_128_GCM_SHA256 ? 16 : 32;
     this.key = hkdfExpandLabel(secret, "quic key", EMPTY, keyBytes);
     this.iv = hkdfExpandLabel(secret, "quic iv", EMPTY, 12);
-    if (hp) this.hp = hp;
-    else {
-      const hpKey = hkdfExpandLabel(secret, "quic hp", EMPTY, keyBytes);
-      this.hp = suite === TLS_AES_128_GCM_SHA256 ? new AesHeaderProtector(hpKey) : new ChachaHeaderProtector(hpKey);
-    }
+    this.hpKey = hpKey ?? hkdfExpandLabel(secret, "quic hp", EMPTY, keyBytes);
+    this.material = new Uint8Array(keyBytes + 12 + keyBytes);
+    this.material.set(this.key);
+    this.material.set(this.iv, keyBytes);
+    this.material.set(this.hpKey, keyBytes + 12);
   }
 
   /** RFC 9001 §6.1: keys for the next key phase (the header protection key is kept). */
   next(): PacketKeys {
     const secret = hkdfExpandLabel(this.secret, "quic ku", EMPTY, this.secret.length);
-    return new PacketKeys(this.suite, secret, this.hp);
+    return new PacketKeys(this.suite, secret, this.hpKey);
   }
 
-  private makeNonce(pn: number): Uint8Array {
-    const n = this.nonce;
-    n.set(this.iv);
-    const hi = Math.floor(pn / 0x100000000);
-    const lo = pn >>> 0;
-    for (let i = 0; i < 4; i++) {
-      const shift = 24 - 8 * i;
-      n[4 + i] = n[4 + i]! ^ ((hi >>> shift) & 0xff);
-      n[8 + i] = n[8 + i]! ^ ((lo >>> shift) & 0xff);
-    }
-    return n;
-  }
-
-  /** Encrypts `payload` into `out` at `offset` (ciphertext then tag); aad is the header. */
-  sealInto(pn: number, aad: Uint8Array, payload: Uint8Array, out: Uint8Array, offset: number): void {
-    const nonce = this.makeNonce(pn);
-    if (this.suite === TLS_AES_128_GCM_SHA256) {
-      const c = createCipheriv("aes-128-gcm", this.key, nonce);
-      c.setAAD(aad);
-      const ct = c.update(payload);
-      out.set(ct, offset);
-      const fin = c.final();
-      if (fin.length) out.set(fin, offset + ct.length);
-      out.set(c.getAuthTag(), offset + payload.length);
-    } else {
-      out.set(chacha20poly1305Seal(this.key, nonce, payload, aad), offset);
-    }
-  }
-
-  /** Returns the plaintext, or null when authentication fails. `sealed` starts at `from` (default 0) in `packet`. */
-  open(pn: number, aad: Uint8Array, packet: Uint8Array, from = 0): Uint8Array | null {
-    if (packet.length - from < AEAD_TAG_BYTES) return null;
-    const nonce = this.makeNonce(pn);
-    if (this.suite === TLS_AES_128_GCM_SHA256) {
-      const n = packet.length - AEAD_TAG_BYTES;
-      try {
-        const d = createDecipheriv("aes-128-gcm", this.key, nonce);
-        d.setAAD(aad);
-        d.setAuthTag(packet.subarray(n));
-        const pt = d.update(packet.subarray(from, n));
-        d.final();
-        // pt is a fresh Buffer owned by us: make it a plain Uint8Array (Buffer#slice would
-        // alias where callers expect a copy) without copying it.
-        return Object.setPrototypeOf(pt, Uint8Array.prototype) as Uint8Array;
-      } catch {
-        return null;
-      }
-    }
-    return chacha20poly1305Open(this.key, nonce, from === 0 ? packet : packet.subarray(from), aad);
-  }
-
+  /** The 5-byte header protection mask for a 16-byte sample. */
   headerMask(sample: Uint8Array): Uint8Array {
-    return this.hp.mask(sample);
+    return quicHeaderMask(this.suite, this.hpKey, sample);
   }
 }
 
-const sampleScratch = new Uint8Array(HP_SAMPLE_BYTES);
-/** Largest unprotected header `openPacket` copies into its scratch array (bigger ones get their own). */
-const HEADER_SCRATCH_BYTES = 256;
-const headerScratch = new Uint8Array(HEADER_SCRATCH_BYTES);
+/** Packets per native seal call; a send burst is at most a few dozen. */
+const SEAL_BATCH_MAX = 64;
 
 /**
- * The header-protection sample, copied into a reused array: a subarray would make
- * the engine materialize an ArrayBuffer for every fresh packet (measurably slower).
+ * Queues packets laid out in their output buffers and seals them all with one
+ * native call on `flush()` (or earlier, when the keys or the buffer change or the
+ * queue is full). Until flushed, a queued packet holds plaintext: the caller must
+ * flush before any of its bytes leave the process.
  */
-function copySample(packet: Uint8Array, at: number): Uint8Array {
-  for (let i = 0; i < HP_SAMPLE_BYTES; i++) sampleScratch[i] = packet[at + i]!;
-  return sampleScratch;
+export class SealBatch {
+  private keys: PacketKeys | null = null;
+  private backing: ArrayBufferLike | null = null;
+  private view: Uint8Array = EMPTY;
+  private readonly descs = new Uint32Array(QUIC_SEAL_DESC_WORDS * SEAL_BATCH_MAX);
+  private n = 0;
+
+  /**
+   * Copies header (ending with the `pnLength`-byte packet number) and payload into
+   * `out` at `offset` and queues the packet; returns the offset just past its tag.
+   */
+  add(keys: PacketKeys, header: Uint8Array, pnLength: number, pn: number, payload: Uint8Array, out: Uint8Array, offset: number): number {
+    const end = offset + header.length + payload.length + AEAD_TAG_BYTES;
+    if (pnLength < 1 || pnLength > 4 || header.length <= pnLength || payload.length + pnLength < 4 || end > out.length) {
+      // The sender builds every packet: this is a bug, not peer input.
+      throw new PhantomError("QUIC_SEAL_BAD_PACKET", `cannot seal: header ${header.length} B, pn length ${pnLength}, payload ${payload.length} B, room ${out.length - offset} B (payload + pn length must be >= 4)`);
+    }
+    if (keys !== this.keys || out.buffer !== this.backing || this.n === SEAL_BATCH_MAX) {
+      this.flush();
+      this.keys = keys;
+      if (out.buffer !== this.backing) {
+        this.backing = out.buffer;
+        this.view = new Uint8Array(out.buffer);
+      }
+    }
+    out.set(header, offset);
+    out.set(payload, offset + header.length);
+    const d = this.n * QUIC_SEAL_DESC_WORDS;
+    const descs = this.descs;
+    descs[d] = out.byteOffset + offset;
+    descs[d + 1] = header.length;
+    descs[d + 2] = payload.length;
+    descs[d + 3] = pnLength;
+    descs[d + 4] = pn >>> 0;
+    descs[d + 5] = Math.floor(pn / PN_SPLIT);
+    this.n++;
+    return end;
+  }
+
+  /** Seals everything queued. */
+  flush(): void {
+    if (this.n === 0) return;
+    const keys = this.keys!;
+    const n = this.n;
+    this.n = 0;
+    quicSealBatch(keys.suite, keys.material, this.view, n, this.descs);
+  }
 }
+
+/** For single packets; `SealBatch` users keep their own. */
+const immediate = new SealBatch();
 
 /**
  * Seals a packet: `header` ends with the `pnLength`-byte packet number. Returns
@@ -151,17 +128,12 @@ export function sealPacket(keys: PacketKeys, header: Uint8Array, pnLength: numbe
 
 /**
  * `sealPacket` writing into `out` at `offset` (room for header, payload and tag
- * must be there); returns the offset just past the tag. Lets a caller seal many
- * packets into one buffer instead of allocating one array per packet.
+ * must be there); returns the offset just past the tag.
  */
 export function sealPacketInto(keys: PacketKeys, header: Uint8Array, pnLength: number, pn: number, payload: Uint8Array, out: Uint8Array, offset: number): number {
-  out.set(header, offset);
-  keys.sealInto(pn, header, payload, out, offset + header.length);
-  const pnOffset = offset + header.length - pnLength;
-  const mask = keys.headerMask(copySample(out, pnOffset + 4));
-  out[offset] = out[offset]! ^ (mask[0]! & ((out[offset]! & 0x80) !== 0 ? 0x0f : 0x1f));
-  for (let i = 0; i < pnLength; i++) out[pnOffset + i] = out[pnOffset + i]! ^ mask[1 + i]!;
-  return offset + header.length + payload.length + AEAD_TAG_BYTES;
+  const end = immediate.add(keys, header, pnLength, pn, payload, out, offset);
+  immediate.flush();
+  return end;
 }
 
 export interface OpenedPacket {
@@ -171,6 +143,10 @@ export interface OpenedPacket {
   payload: Uint8Array;
 }
 
+const openDescs = new Uint32Array(QUIC_OPEN_DESC_WORDS * SEAL_BATCH_MAX);
+/** Plaintext lands here first; each opened payload is then copied to its own array. */
+let openScratch = new Uint8Array(2048);
+
 /**
  * Removes header protection and decrypts one packet (`packet` spans exactly this
  * packet; `pnOffset` is where its packet number starts). `largestPn` is the largest
@@ -178,26 +154,64 @@ export interface OpenedPacket {
  * is too short or does not authenticate. Does not modify `packet`.
  */
 export function openPacket(keys: PacketKeys, packet: Uint8Array, pnOffset: number, largestPn: number): OpenedPacket | null {
-  if (packet.length < pnOffset + 4 + HP_SAMPLE_BYTES) return null;
-  const mask = keys.headerMask(copySample(packet, pnOffset + 4));
-  const long = (packet[0]! & 0x80) !== 0;
-  const firstByte = packet[0]! ^ (mask[0]! & (long ? 0x0f : 0x1f));
-  const pnLength = (firstByte & 0x03) + 1;
-  // Unprotect a copy: a failed trial must leave the datagram intact. Headers of our
-  // own size fit a reused scratch array (a fresh one per packet showed in profiles).
-  const headerBytes = pnOffset + pnLength;
-  const header = headerBytes <= HEADER_SCRATCH_BYTES ? headerScratch.subarray(0, headerBytes) : new Uint8Array(headerBytes);
-  for (let i = 0; i < headerBytes; i++) header[i] = packet[i]!;
-  header[0] = firstByte;
-  let truncated = 0;
-  for (let i = 0; i < pnLength; i++) {
-    header[pnOffset + i] = header[pnOffset + i]! ^ mask[1 + i]!;
-    truncated = truncated * 256 + header[pnOffset + i]!;
+  // The one-packet case of openPackets without its arrays (this runs per packet received).
+  const room = setOpenDesc(0, 0, packet.length, pnOffset, largestPn, 0);
+  if (openScratch.length < room) openScratch = new Uint8Array(room);
+  quicOpenBatch(keys.suite, keys.material, packet, 1, openDescs, openScratch);
+  return openedAt(0, packet.length, pnOffset);
+}
+
+export interface PacketSpan {
+  /** Where the packet starts in the buffer, and its length. */
+  offset: number;
+  length: number;
+  /** Packet number offset, relative to the packet's start. */
+  pnOffset: number;
+  /** Largest packet number received in the packet's space before it (-1 if none). */
+  largestPn: number;
+}
+
+/** `openPacket` for several packets of one buffer under one key set, in one native call per 64. */
+export function openPackets(keys: PacketKeys, buf: Uint8Array, spans: readonly PacketSpan[]): (OpenedPacket | null)[] {
+  const results: (OpenedPacket | null)[] = [];
+  for (let from = 0; from < spans.length; from += SEAL_BATCH_MAX) {
+    const count = Math.min(SEAL_BATCH_MAX, spans.length - from);
+    let room = 0;
+    for (let i = 0; i < count; i++) {
+      const s = spans[from + i]!;
+      room = setOpenDesc(i, s.offset, s.length, s.pnOffset, s.largestPn, room);
+    }
+    if (openScratch.length < room) openScratch = new Uint8Array(Math.max(room, openScratch.length * 2));
+    quicOpenBatch(keys.suite, keys.material, buf, count, openDescs, openScratch);
+    for (let i = 0; i < count; i++) {
+      const s = spans[from + i]!;
+      results.push(openedAt(i, s.length, s.pnOffset));
+    }
   }
-  const pn = decodePacketNumber(largestPn, truncated, pnLength * 8);
-  const payload = keys.open(pn, header, packet, pnOffset + pnLength);
-  if (payload === null) return null;
-  return { firstByte, pn, payload };
+  return results;
+}
+
+/** Fills open descriptor `i`; its plaintext goes to openScratch[room..]. Returns the room used so far. */
+function setOpenDesc(i: number, offset: number, length: number, pnOffset: number, largestPn: number, room: number): number {
+  const d = i * QUIC_OPEN_DESC_WORDS;
+  const expected = largestPn + 1;
+  openDescs[d] = offset;
+  openDescs[d + 1] = length;
+  openDescs[d + 2] = pnOffset;
+  openDescs[d + 3] = expected >>> 0;
+  openDescs[d + 4] = Math.floor(expected / PN_SPLIT);
+  openDescs[d + 5] = room;
+  return room + Math.max(0, length - pnOffset - 1 - AEAD_TAG_BYTES);
+}
+
+function openedAt(i: number, length: number, pnOffset: number): OpenedPacket | null {
+  const d = i * QUIC_OPEN_DESC_WORDS;
+  if (openDescs[d + 6] !== QUIC_OPEN_OK) return null;
+  const firstByte = openDescs[d + 7]!;
+  const at = openDescs[d + 5]!;
+  const len = length - pnOffset - ((firstByte & 3) + 1) - AEAD_TAG_BYTES;
+  // An owned copy: frames (stream data) keep views of the payload.
+  return { firstByte, pn: openDescs[d + 8]! + openDescs[d + 9]! * PN_SPLIT, payload: openScratch.slice(at, at + len) };
 }
 
 /** RFC 9000 Appendix A.3. */
