@@ -268,6 +268,11 @@ func transfer(ctx context.Context, conn *quic.Conn, mode string, n uint64) (uint
 	if err != nil {
 		return 0, err
 	}
+	// Reads and writes do not watch ctx: bound them by its deadline too, so a stalled
+	// transfer ends with an error report instead of being killed.
+	if dl, ok := ctx.Deadline(); ok {
+		s.SetDeadline(dl)
+	}
 	var hdr [headerBytes]byte
 	binary.BigEndian.PutUint64(hdr[1:], n)
 	switch mode {
