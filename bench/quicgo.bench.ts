@@ -80,13 +80,20 @@ const CASES: Case[] = [
   { name: "reorder2pct", mode: "source", mb: LOSSY_MB, impairment: { reorderRate: 0.02, reorderDelayMs: REORDER_DELAY_MS }, target: TARGET_LOSSY_RATIO },
 ];
 
-type Sample = TransferSample & { error?: string };
+/** Datagrams the proxy forwarded, dropped, held back, or had to drop because its queue was full. */
+type ProxyTally = { forwarded: number; dropped: number; reordered: number; overflow: number };
+type Sample = TransferSample & { error?: string; proxy?: ProxyTally };
 
 /** One transfer of `c` by `client` against `server`, through a fresh proxy when impaired. */
 async function transfer(server: PeerServer, client: StackSpec, c: Case): Promise<Sample> {
   const proxy = c.impairment ? await LossyProxy.start({ seed: PROXY_SEED, serverPort: server.port, ...c.impairment }) : null;
   try {
-    return await measureTransfer(server, client, proxy?.port ?? server.port, c.mode, c.mb * MIB, CLIENT_TIMEOUT_MS);
+    const sample: Sample = await measureTransfer(server, client, proxy?.port ?? server.port, c.mode, c.mb * MIB, CLIENT_TIMEOUT_MS);
+    if (proxy) {
+      const { toServer: a, toClient: b } = proxy.counters();
+      sample.proxy = { forwarded: a.forwarded + b.forwarded, dropped: a.dropped + b.dropped, reordered: a.reordered + b.reordered, overflow: a.overflow + b.overflow };
+    }
+    return sample;
   } finally {
     proxy?.close();
   }
@@ -101,8 +108,10 @@ function emitCase(c: Case, project: Sample[], quicgo: Sample[] | null): void {
   if (errors.length) console.error(`quicgo.bench: ${c.name}: ${errors.length} failed transfers, first: ${errors[0]}`);
   const side = (stack: string, samples: Sample[]) => {
     const complete = samples.every((s) => s.complete);
+    const tally = (k: keyof ProxyTally) => samples.reduce((n, s) => n + (s.proxy?.[k] ?? 0), 0);
+    const proxy: Record<string, number> = c.impairment ? { proxy_forwarded: tally("forwarded"), proxy_dropped: tally("dropped"), proxy_reordered: tally("reordered"), proxy_overflow: tally("overflow") } : {};
     emit({ suite: SUITE, name: `vsgo_${c.name}_${stack}`, value: round1(median(samples.map((s) => s.mbits))), unit: "Mbit/s", higher_is_better: true,
-      params: { ...base, runs: fmt(samples.map((s) => s.mbits)), complete } });
+      params: { ...base, runs: fmt(samples.map((s) => s.mbits)), complete, ...proxy } });
     emit({ suite: SUITE, name: `vsgo_${c.name}_${stack}_cpu`, value: r3(median(samples.map((s) => s.gbitPerCpuS))), unit: "Gbit/cpu-s", higher_is_better: true,
       params: { ...base, runs: fmt(samples.map((s) => s.gbitPerCpuS), 3), cpu_s: fmt(samples.map((s) => s.cpuSeconds), 2), complete } });
   };
