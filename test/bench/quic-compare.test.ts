@@ -149,6 +149,21 @@ describe("peer processes", () => {
       await server.stop();
     }
   }, 60_000);
+
+  test.skipIf(!existsSync(QUICGO_BIN))("the project and quic-go interoperate both ways (Ed25519 certificates, ALPN phantom/0)", async () => {
+    const go = quicgoStack()!;
+    for (const [serverStack, clientStack] of [[go, projectStack], [projectStack, go]] as const) {
+      const server = await PeerServer.start(serverStack);
+      try {
+        for (const mode of ["source", "sink", "echo"] as const) {
+          const s = await measureTransfer(server, clientStack, server.port, mode, MIB + 3, 30_000);
+          expect({ client: clientStack.name, mode, error: s.error, complete: s.complete }).toEqual({ client: clientStack.name, mode, error: undefined, complete: true });
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  }, 60_000);
 });
 
 test("without the quic-go binary the bench prints the project's rows and says how to build it", () => {
