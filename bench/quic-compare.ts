@@ -206,6 +206,7 @@ export function quicgoStack(bin = QUICGO_BIN): StackSpec | null {
 }
 
 type ServerProcess = Bun.Subprocess<"pipe", "pipe", "inherit">;
+const SERVER_START_TIMEOUT_MS = 15_000;
 
 /** The lines of a byte stream, as they complete. */
 async function* lines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
@@ -233,7 +234,18 @@ export class PeerServer {
   static async start(spec: StackSpec): Promise<PeerServer> {
     const proc = Bun.spawn(spec.server, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     const s = new PeerServer(spec, proc, lines(proc.stdout));
-    s.port = parseServerHello(await s.nextLine()).port;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QuicCompareError("QUIC_COMPARE_PEER_FAILED", `${spec.name} server printed no port within ${SERVER_START_TIMEOUT_MS} ms`)), SERVER_START_TIMEOUT_MS);
+    });
+    try {
+      s.port = parseServerHello(await Promise.race([s.nextLine(), timeout])).port;
+    } catch (e) {
+      proc.kill("SIGKILL");
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     return s;
   }
 

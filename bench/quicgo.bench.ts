@@ -142,11 +142,20 @@ function emitHandshakes(project: ClientReport[], quicgo: ClientReport[] | null):
 const median0 = (r: ClientReport) => median(r.handshake_ms ?? []);
 
 async function main(): Promise<void> {
-  const go = quicgoStack();
+  let go = quicgoStack();
   if (!go) console.error(`quicgo.bench: ${QUICGO_MISSING} (looked for ${QUICGO_BIN}); only the project's rows follow`);
-  const stacks: StackSpec[] = go ? [projectStack, go] : [projectStack];
   const servers = new Map<StackSpec, PeerServer>();
-  for (const s of stacks) servers.set(s, await PeerServer.start(s));
+  servers.set(projectStack, await PeerServer.start(projectStack));
+  if (go) {
+    try {
+      servers.set(go, await PeerServer.start(go));
+    } catch (e) {
+      // A binary that does not run here (another architecture, a broken build) is treated like a missing one.
+      console.error(`quicgo.bench: the quic-go peer ${QUICGO_BIN} did not start (${e instanceof Error ? e.message : String(e)}): rebuild it with scripts/setup-quicgo; only the project's rows follow`);
+      go = null;
+    }
+  }
+  const stacks: StackSpec[] = go ? [projectStack, go] : [projectStack];
   const samples = new Map<string, Sample[]>();
   const handshakes = new Map<StackSpec, ClientReport[]>(stacks.map((s) => [s, []]));
   const start = performance.now();
