@@ -100,7 +100,8 @@ async function transfer(server: PeerServer, client: StackSpec, c: Case): Promise
 }
 
 const fmt = (xs: readonly number[], digits = 1) => xs.map((x) => (Number.isFinite(x) ? x.toFixed(digits) : "nan")).join(" ");
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
+/** Rounded to 3 places; a figure with no valid sample (every run failed, said on stderr) is 0, not NaN, so the row still prints. */
+const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : 0);
 
 function emitCase(c: Case, project: Sample[], quicgo: Sample[] | null): void {
   const base = { mb: c.mb, via: c.impairment ? "lossy_proxy" : "loopback", ...(c.impairment ?? {}) };
