@@ -19,7 +19,8 @@
  * p50 < 200 µs. Run: `bun run bench/quic.bench.ts` (~30-50 s).
  * Throughput is measured twice: both ends in this process, and with the receiver in a
  * child process (this script re-run with `--peer raw|quic`), as DESIGN.md's reference
- * (two processes) is. Raw and bulk figures are the median of 3 runs. Env: PHANTOM_BENCH_QUIC_BULK_MB (default 32), PHANTOM_BENCH_QUIC_IDLE_CONNS (default 1000).
+ * (two processes) is. The comparison with quic-go (issue 14's targets) is bench/quicgo.bench.ts,
+ * which `bun run bench quic` runs next. Raw and bulk figures are the median of 3 runs. Env: PHANTOM_BENCH_QUIC_BULK_MB (default 32), PHANTOM_BENCH_QUIC_IDLE_CONNS (default 1000).
  */
 import { keyPairFromSeed } from "../src/crypto/ed25519.ts";
 import { Connection } from "../src/net/quic/connection.ts";
