@@ -36,7 +36,7 @@ let stdoutText = "";
 
 function startLocalnet(genesisPath: string, fresh: boolean): Subprocess<"ignore", "pipe", "pipe"> {
   const proc = Bun.spawn([
-    join(ROOT, "bin", "phantom"), "localnet", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", join(dir, "net"),
+    join(ROOT, "bin", "phantom"), "localnet", "--idle_heartbeat_ms", "1000", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", join(dir, "net"),
     "--base_rpc_port", String(RPC_PORT), "--base_metrics_port", String(METRICS_PORT), "--status_s", "2", ...(fresh ? ["--fresh"] : []),
   ], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   void (async () => {
