@@ -650,11 +650,11 @@ export class PhantomNode {
   private eventReason(plan: PayloadPlan | null): EventReason | null {
     if (plan !== null) return "payload";
     if (this.engine.highestSeq()[this.validator] === -1) return "heartbeat"; // our first event
+    const pending = this.engine.pendingPayloadEvents(EMPTY_DIGEST);
+    this.metrics.pendingWork.set(pending);
     // A committee of one never hears news: its own events are what decide rounds.
     if (this.news === 0 && this.opts.genesis.k > 1) return null;
     if (this.rejoinFromOldStore) return "rejoin";
-    const pending = this.engine.pendingPayloadEvents(EMPTY_DIGEST);
-    this.metrics.pendingWork.set(pending);
     if (pending > 0 || this.opts.store.pendingFees().length > 0 || this.mintMaturing()) return "pending";
     if (this.opts.now() - this.lastOwnEventAt >= (this.opts.idleHeartbeatMs ?? IDLE_HEARTBEAT_MS_DEFAULT)) return "heartbeat";
     return null;
