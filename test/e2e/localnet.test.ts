@@ -3,6 +3,8 @@
 // every state root, survive a `kill -9` of one validator (the localnet restarts it with a
 // printed line while the others keep finalizing), stop cleanly on SIGTERM, and resume
 // from their stores. The terminal shows status lines; each child logs to its own file.
+// The validators run the default idle heartbeat (10 minutes, SPEC_CONSENSUS §15): the
+// miner's mints are what keeps anchors coming.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +38,7 @@ let stdoutText = "";
 
 function startLocalnet(genesisPath: string, fresh: boolean): Subprocess<"ignore", "pipe", "pipe"> {
   const proc = Bun.spawn([
-    join(ROOT, "bin", "phantom"), "localnet", "--idle_heartbeat_ms", "1000", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", join(dir, "net"),
+    join(ROOT, "bin", "phantom"), "localnet", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", join(dir, "net"),
     "--base_rpc_port", String(RPC_PORT), "--base_metrics_port", String(METRICS_PORT), "--status_s", "2", ...(fresh ? ["--fresh"] : []),
   ], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   void (async () => {
