@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   const net = join(dir, "net");
   const proc = Bun.spawn([
     ...command, "localnet", "--genesis", genesisPath, "--devnet_label", LABEL, "--dir", net, "--fresh", "true",
-    "--miner", "false", "--status_s", "0", "--base_rpc_port", String(ports.rpc), "--base_metrics_port", String(ports.metrics),
+    "--miner", "false", "--status_s", "0", "--idle_heartbeat_ms", "1000", "--base_rpc_port", String(ports.rpc), "--base_metrics_port", String(ports.metrics),
   ], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const out = new Response(proc.stdout).text();
   const err = new Response(proc.stderr).text();

@@ -507,6 +507,23 @@ export class ConsensusEngine {
     return isAncientRound(first?.round ?? this.dag.prunedBelowRound - 1, headsRound);
   }
 
+  /**
+   * Events in memory that carry a payload (digest other than `emptyDigest`, the digest of the
+   * empty anchor payload) and can still be ordered: not ordered yet, and not certain to be
+   * stale (round + horizonRounds > last decided round, SPEC_CONSENSUS §10). While any exist,
+   * validators keep creating events (SPEC_CONSENSUS §15, quiet when idle). A DAG fact: two
+   * engines holding the same events give the same count.
+   */
+  pendingPayloadEvents(emptyDigest: Uint8Array): number {
+    let n = 0;
+    const roundMin = this.lastDecidedRound - this.horizonRounds;
+    for (const x of this.dag.nodes.values()) {
+      if (x.done || x.round <= roundMin) continue;
+      if (!equalBytes(x.event.header.payloadDigest, emptyDigest)) n++;
+    }
+    return n;
+  }
+
   /** This creator's highest-seq validly signed event seen (in the DAG, buffered or dropped). */
   newestSigned(creator: number): SignedEvent | undefined {
     return this.newestSignedByCreator[creator];

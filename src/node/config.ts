@@ -32,6 +32,8 @@ export interface NodeConfig {
   cachePlCap: number;
   /** How often the node considers creating an event (I/O scheduling, not consensus). */
   eventIntervalMs: number;
+  /** With nothing to carry or finalize, create an event only this often (SPEC_CONSENSUS §15). */
+  idleHeartbeatMs: number;
   certOut: string | null;
   logFormat: "json" | "text";
   /** Anchors between consensus snapshots (0: only at clean shutdown). */
@@ -65,6 +67,7 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "cache_hdr_cap", key: "cache.header_cap", type: "int", help: "header LRU capacity (0 = off)", default: "10000" },
   { name: "cache_pl_cap", key: "cache.payload_cap", type: "int", help: "payload LRU capacity (0 = off)", default: "5000" },
   { name: "event_interval_ms", key: "event_interval_ms", type: "int", help: "how often to create an event when there is news", default: "200" },
+  { name: "idle_heartbeat_ms", key: "idle_heartbeat_ms", type: "int", help: "with no payload to carry and nothing awaiting finality, create an event only this often (liveness heartbeat; SPEC_CONSENSUS §15)", default: "600000" },
   { name: "cert_out", key: "cert_out", type: "string", help: "write this node's QUIC certificate (DER) here" },
   { name: "log_format", key: "log_format", type: "string", help: "json or text", default: "json" },
   { name: "snapshot_interval_anchors", key: "storage.snapshot_interval_anchors", type: "int", help: "write a consensus snapshot every N anchors (and at clean shutdown; 0 = only then); start-up replays only the events after the newest", default: "1000" },
@@ -176,6 +179,7 @@ export function resolveNodeConfigDoc(doc: Record<string, unknown>, flags: Record
     cacheHdrCap: nonNegative("cache_hdr_cap"),
     cachePlCap: nonNegative("cache_pl_cap"),
     eventIntervalMs: positive("event_interval_ms"),
+    idleHeartbeatMs: positive("idle_heartbeat_ms"),
     certOut: (v.cert_out as string | undefined) ?? null,
     logFormat,
     snapshotIntervalAnchors: nonNegative("snapshot_interval_anchors"),

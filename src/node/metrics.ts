@@ -7,7 +7,8 @@ export function createConsensusMetrics(registry: Registry, sigCache?: SignatureC
   return {
     sigCacheHits: new Gauge({ name: "pc_node_sig_cache_hits", help: "Signatures answered from the verified-signature cache since start", registers: r, collect() { this.set(sigCache?.stats.hits ?? 0); } }),
     sigCacheMisses: new Gauge({ name: "pc_node_sig_cache_misses", help: "Signatures the cache did not hold (verified natively) since start", registers: r, collect() { this.set(sigCache?.stats.misses ?? 0); } }),
-    eventsCreated: new Counter({ name: "pc_node_events_created_total", help: "Events this validator created", registers: r }),
+    eventsCreated: new Counter({ name: "pc_node_events_created_total", help: "Events this validator created, by why it created them (SPEC_CONSENSUS §15): payload (carries txs, mints or evidence), pending (payload events or fees await finality), heartbeat (idle liveness), rejoin", labelNames: ["reason"] as const, registers: r }),
+    pendingWork: new Gauge({ name: "pc_node_pending_payload_events", help: "Events in this node's DAG that carry a payload and are not ordered yet; while above 0 (or fees await settlement) validators keep creating events, at 0 they go quiet", registers: r }),
     eventsAccepted: new Counter({ name: "pc_node_events_accepted_total", help: "Events accepted into the DAG (own and peers')", registers: r }),
     eventsRejected: new Counter({ name: "pc_node_events_rejected_total", help: "Events rejected, by typed reason", labelNames: ["code"] as const, registers: r }),
     orphans: new Gauge({ name: "pc_node_orphan_events", help: "Events waiting for a missing parent", registers: r }),

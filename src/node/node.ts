@@ -52,8 +52,13 @@ export const replayBatchEvents = 1_024;
 export const replayProgressEvents = 100_000;
 /** Evidence items waiting to be put on chain. */
 export const evidenceQueueMax = 256;
-/** Create an event at least every this many ticks while peers are active, even with nothing to carry. */
-export const heartbeatTicks = 10;
+/**
+ * With nothing to carry or finalize, a validator creates an event only this often (SPEC_CONSENSUS
+ * §15, quiet when idle): 4 validators × 144 events/day × ~1.1 KB ≈ 0.65 MB of store per validator per day.
+ */
+export const IDLE_HEARTBEAT_MS_DEFAULT = 600_000;
+/** Why a validator created an event (metric label; SPEC_CONSENSUS §15). */
+export type EventReason = "payload" | "pending" | "heartbeat" | "rejoin";
 /** Ticks an accepted event may wait for finality before what it holds is released (see InFlight). */
 export const inFlightTicksMax = 3_000;
 /** Proposer intervals a relayed tx waits for the validator it was submitted to (see holdRelayed). */
@@ -103,6 +108,8 @@ export interface NodeOptions {
   snapshotIntervalAnchors?: number;
   /** Prune stored events of rounds more than this many below the last decided round (0: keep all; docs/STORAGE.md "Pruning"). */
   pruneKeepRounds?: number;
+  /** With nothing pending, create an event only this often (ms; default IDLE_HEARTBEAT_MS_DEFAULT; SPEC_CONSENSUS §15). */
+  idleHeartbeatMs?: number;
 }
 
 export class PhantomNode {
@@ -141,7 +148,6 @@ export class PhantomNode {
   /** Accepted, not yet finalized events whose payload is not empty, and what each holds. */
   private readonly inFlight = new InFlight();
   private tickCount = 0;
-  private ticksSinceEvent = 0;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private replayed = false;
   private stopped = false;
@@ -630,13 +636,41 @@ export class PhantomNode {
     this.inFlight.expire(this.tickCount);
     this.mintPool.age(this.tickCount);
     if (!this.mayCreateEvents()) return;
-    this.ticksSinceEvent++;
     const plan = this.planPayload();
-    // A committee of one never hears news: its own events are what decide rounds.
-    const idle = this.news === 0 && this.opts.genesis.k > 1;
-    const wanted = plan !== null || (!idle && (this.inFlight.size > 0 || this.ticksSinceEvent >= heartbeatTicks)) || this.engine.highestSeq()[this.validator] === -1;
-    if (wanted) this.createOwnEvent(plan);
+    const reason = this.eventReason(plan);
+    if (reason !== null) this.createOwnEvent(plan, reason);
   }
+
+  /**
+   * Quiet when idle (SPEC_CONSENSUS §15): an event when there is something to carry; else,
+   * once another validator's event arrived since our last one, while work is pending (a
+   * payload event not ordered yet, fees not settled yet) or a rejoin is due, and otherwise
+   * only every `idleHeartbeatMs`. Null: create nothing now.
+   */
+  private eventReason(plan: PayloadPlan | null): EventReason | null {
+    if (plan !== null) return "payload";
+    if (this.engine.highestSeq()[this.validator] === -1) return "heartbeat"; // our first event
+    const pending = this.engine.pendingPayloadEvents(EMPTY_DIGEST);
+    this.metrics.pendingWork.set(pending);
+    // A committee of one never hears news: its own events are what decide rounds.
+    if (this.news === 0 && this.opts.genesis.k > 1) return null;
+    if (this.rejoinFromOldStore) return "rejoin";
+    if (pending > 0 || this.opts.store.pendingFees().length > 0 || this.mintMaturing()) return "pending";
+    if (this.opts.now() - this.lastOwnEventAt >= (this.opts.idleHeartbeatMs ?? IDLE_HEARTBEAT_MS_DEFAULT)) return "heartbeat";
+    return null;
+  }
+  /**
+   * The newest mint output is not spendable yet: it needs `maturity_anchors` anchors after its
+   * own (SPEC_POW §8), which an idle network would otherwise only reach by heartbeats.
+   */
+  private mintMaturing(): boolean {
+    const mintAnchor = this.opts.store.lastMintAnchor();
+    if (mintAnchor === undefined) return false;
+    const last = this.opts.store.lastApplied()?.anchorIndex ?? -1n;
+    return last + 1n < mintAnchor + this.opts.genesis.emission.maturityAnchors;
+  }
+  /** When we last created an event; −∞ until then, so a restarted validator heartbeats on its first news. */
+  private lastOwnEventAt = Number.NEGATIVE_INFINITY;
 
   /**
    * What our next event would carry: the oldest proposer batch plus mints submitted to
@@ -657,7 +691,7 @@ export class PhantomNode {
     return { bytes: encodeAnchorPayload({ txs }), ready: ready ?? null, mints, evidenceCount: evidence.length };
   }
 
-  private createOwnEvent(wanted: PayloadPlan | null): void {
+  private createOwnEvent(wanted: PayloadPlan | null, reason: EventReason): void {
     // Rejoin (SPEC_CONSENSUS §12): after an old or wiped store, or when the others stopped
     // seeing our events (we were paused, partitioned or behind), link past our old events.
     const stalled = this.engine.chainStalled(this.validator);
@@ -692,10 +726,10 @@ export class PhantomNode {
       this.mintPool.markCarried(plan.mints);
       this.evidenceQueue.splice(0, plan.evidenceCount);
     }
-    this.metrics.eventsCreated.inc();
+    this.metrics.eventsCreated.inc({ reason: reroot ? "rejoin" : reason });
     this.series.noteCreated(event.id);
     this.news = 0;
-    this.ticksSinceEvent = 0;
+    this.lastOwnEventAt = this.opts.now();
     this.opts.store.putEvents([{ event, payload: bytes }]);
     this.metrics.eventsAccepted.inc();
     // Once final (or past its deadline, if it is never ordered) its txs may be proposed again.

@@ -192,6 +192,12 @@ export class SqliteStore implements WritableLedgerStore {
     return this.last;
   }
 
+  /** Anchor index of the newest applied mint (its output's maturity counts from there), or undefined before the first. */
+  lastMintAnchor(): bigint | undefined {
+    const row = this.db.query(`SELECT anchor FROM mints ORDER BY height DESC LIMIT 1`).get() as Row | null;
+    return row ? big(row.anchor) : undefined;
+  }
+
   hasEvidence(id: Uint8Array): boolean {
     return this.st.hasEvidence.get(id) !== null;
   }

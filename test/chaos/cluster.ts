@@ -194,7 +194,7 @@ export class Cluster {
     const proc: Proc = Bun.spawn([
       BIN, "P2pQuicListen", "--genesis", this.genesisPath, "--key_file", v.keyFile, "--store_dir", v.storeDir,
       "--addr", `127.0.0.1:${v.port}`, "--rpc_addr", "127.0.0.1:0", "--metrics_addr", "127.0.0.1:0", "--fsync", "false",
-      "--event_interval_ms", String(this.opts.eventIntervalMs), "--tx_proposer_interval_ms", "200", "--log_format", "json",
+      "--event_interval_ms", String(this.opts.eventIntervalMs), "--idle_heartbeat_ms", String(this.opts.eventIntervalMs * 10), "--tx_proposer_interval_ms", "200", "--log_format", "json",
       // The harness is the operator's own client: its end-of-run lookups (thousands of
       // chain_lookup/tx_status calls) must not be rate-limited into "lost" transactions.
       "--rpc_rate_per_s", "0",

@@ -128,6 +128,31 @@ describe("sync helpers and createEvent", () => {
     expect(engine.getEvent(digest("nope"))).toBeUndefined();
   });
 
+  test("pendingPayloadEvents counts payload events until they are ordered, identically on every engine holding the DAG", () => {
+    const c = makeCommittee(4);
+    const engine = new ConsensusEngine(c.config);
+    const empty = digest("empty payload");
+    const events = [0, 1, 2, 3].map((i) => engine.createEvent(i, c.keys[i]!.secretKey, empty));
+    expect(engine.pendingPayloadEvents(empty)).toBe(0);
+    const carried = engine.createEvent(1, c.keys[1]!.secretKey, digest("txs"));
+    events.push(carried);
+    expect(engine.pendingPayloadEvents(empty)).toBe(1);
+    // Empty events on top, round-robin, until it is ordered: counted exactly until then.
+    for (let i = 0; engine.describe(carried.id)!.roundReceived < 0; i++) {
+      expect(i).toBeLessThan(200);
+      expect(engine.pendingPayloadEvents(empty)).toBe(1);
+      events.push(engine.createEvent(i % 4, c.keys[i % 4]!.secretKey, empty));
+      engine.addEvents([]);
+    }
+    expect(engine.pendingPayloadEvents(empty)).toBe(0);
+    // A fact of the DAG: another engine fed the same events (another order of arrival) agrees.
+    const other = new ConsensusEngine(c.config);
+    other.addEvents(events.slice(0, 6));
+    expect(other.pendingPayloadEvents(empty)).toBe(1);
+    other.addEvents(events.slice(6).reverse());
+    expect(other.pendingPayloadEvents(empty)).toBe(0);
+  });
+
   test("createEvent needs a cross-link after seq 0 and rejects bad creators", () => {
     const c = makeCommittee(4);
     const engine = new ConsensusEngine(c.config);

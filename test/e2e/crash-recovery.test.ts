@@ -32,7 +32,7 @@ function startValidator(i: number): Subprocess<"ignore", "ignore", "ignore"> {
   return Bun.spawn([
     join(ROOT, "bin", "phantom"), "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, `v${i}.key`),
     "--store_dir", join(dir, `store-${i}`), "--rpc_addr", `127.0.0.1:${RPC_PORT + i}`, "--metrics_addr", `127.0.0.1:${METRICS_PORT + i}`,
-    "--fsync", "true", "--event_interval_ms", "50", "--tx_proposer_interval_ms", "200",
+    "--fsync", "true", "--event_interval_ms", "50", "--idle_heartbeat_ms", "500", "--tx_proposer_interval_ms", "200",
   ], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
 }
 

@@ -51,7 +51,7 @@ describe("a validator whose disk fills up", () => {
       Bun.spawn([
         BIN, "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, `v${i}.key`), "--store_dir", storeDir(i),
         "--rpc_addr", `127.0.0.1:${ports.rpc + i}`, "--metrics_addr", `127.0.0.1:${ports.metrics + i}`,
-        "--fsync", "false", "--event_interval_ms", "50", "--tx_proposer_interval_ms", "200",
+        "--fsync", "false", "--event_interval_ms", "50", "--idle_heartbeat_ms", "500", "--tx_proposer_interval_ms", "200",
       ], { stdin: "ignore", stdout: i === VICTIM ? "pipe" : "ignore", stderr: "ignore", env: { ...process.env, ...env } });
     const anchors = (i: number) => rpcCall<{ anchorCount: string }>(rpc(i), "phantom_status").then((s) => BigInt(s.anchorCount));
 

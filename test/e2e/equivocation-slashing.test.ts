@@ -57,7 +57,7 @@ describe("economics on a real network", () => {
     const procs: Subprocess<"ignore", "ignore", "ignore">[] = [0, 1, 2].map((i) => Bun.spawn([
       BIN, "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, `v${i}.key`),
       "--store_dir", join(dir, `store-${i}`), "--rpc_addr", `127.0.0.1:${ports.rpc + i}`, "--metrics_addr", `127.0.0.1:${ports.metrics + i}`,
-      "--fsync", "false", "--event_interval_ms", "50",
+      "--fsync", "false", "--event_interval_ms", "50", "--idle_heartbeat_ms", "500",
     ], { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "ignore" }));
     const anchors = (i: number) => rpcCall<{ anchorCount: string }>(rpc(i), "phantom_status").then((s) => BigInt(s.anchorCount), () => -1n);
     const offenderKeys = keyPairFromSeed(created.seeds[OFFENDER]!);

@@ -3,6 +3,8 @@
 // every state root, survive a `kill -9` of one validator (the localnet restarts it with a
 // printed line while the others keep finalizing), stop cleanly on SIGTERM, and resume
 // from their stores. The terminal shows status lines; each child logs to its own file.
+// The validators run the default idle heartbeat (10 minutes, SPEC_CONSENSUS §15): the
+// miner's mints are what keeps anchors coming.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -53,7 +53,7 @@ function startValidator(i: number, storeDir = join(dir, `store-${i}`)): Subproce
   return Bun.spawn([
     join(ROOT, "bin", "phantom"), "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, `v${i}.key`),
     "--store_dir", storeDir, "--rpc_addr", `127.0.0.1:${RPC_PORT + i}`, "--metrics_addr", `127.0.0.1:${METRICS_PORT + i}`,
-    "--fsync", "false", "--event_interval_ms", "50", "--tx_proposer_interval_ms", "200", ...pruning,
+    "--fsync", "false", "--event_interval_ms", "50", "--idle_heartbeat_ms", "500", "--tx_proposer_interval_ms", "200", ...pruning,
   ], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
 }
 

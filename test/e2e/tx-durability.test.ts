@@ -45,7 +45,7 @@ describe("acknowledged transactions and SIGKILL", () => {
     const start = (i: number): Subprocess<"ignore", "ignore", "ignore"> => Bun.spawn([
       join(ROOT, "bin", "phantom"), "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, `v${i}.key`),
       "--store_dir", join(dir, `store-${i}`), "--rpc_addr", `127.0.0.1:${ports.rpc + i}`, "--metrics_addr", `127.0.0.1:${ports.metrics + i}`,
-      "--fsync", "false", "--event_interval_ms", "50", "--tx_proposer_interval_ms", "200",
+      "--fsync", "false", "--event_interval_ms", "50", "--idle_heartbeat_ms", "500", "--tx_proposer_interval_ms", "200",
     ], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     const anchors = (i: number) => rpcCall<{ anchorCount: string }>(rpc(i), "phantom_status").then((s) => BigInt(s.anchorCount), () => -1n);
     const status = (i: number, txid: string) => rpcCall<TxStatus>(rpc(i), "tx_status", { txid });

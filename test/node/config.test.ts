@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NODE_FLAGS, resolveNodeConfig } from "../../src/node/config.ts";
+import { IDLE_HEARTBEAT_MS_DEFAULT } from "../../src/node/node.ts";
 import { parseArgs } from "../../src/cli/args.ts";
 import { isPhantomError } from "../../src/errors.ts";
 
@@ -58,6 +59,15 @@ describe("node config", () => {
     expect(cli.rpcAddr).toBe("127.0.0.1:28645");
     expect(cli.txProposerIntervalMs).toBe(90);
     expect(cli.fsync).toBe(false);
+  });
+
+  test("idle_heartbeat_ms: default 600000 (the node's), from the file or the command line; 0 refused", async () => {
+    expect((await resolve(["--key_file", "k"])).idleHeartbeatMs).toBe(IDLE_HEARTBEAT_MS_DEFAULT);
+    const file = join(dir, "idle.toml");
+    writeFileSync(file, `[node]\nidle_heartbeat_ms = 30000\n`);
+    expect((await resolve(["--config", file, "--key_file", "k"])).idleHeartbeatMs).toBe(30_000);
+    expect((await resolve(["--config", file, "--key_file", "k", "--idle_heartbeat_ms", "1000"])).idleHeartbeatMs).toBe(1_000);
+    expect(await errorCode(resolve(["--key_file", "k", "--idle_heartbeat_ms", "0"]))).toBe("CONFIG_BAD_VALUE");
   });
 
   test("bad values and files are typed errors", async () => {

@@ -79,7 +79,7 @@ export class Cluster {
 
   private async startOne(i: number, keyPath: string, p2pPort: number, opts: ClusterOptions): Promise<ClusterNode> {
     const storeDir = join(this.dir, `store-${i}`);
-    const args = ["P2pQuicListen", "--genesis", this.genesisPath, "--key_file", keyPath, "--store_dir", storeDir, "--addr", `127.0.0.1:${p2pPort}`, "--rpc_addr", "127.0.0.1:0", "--metrics_addr", "127.0.0.1:0", ...(opts.extraArgs ?? [])];
+    const args = ["P2pQuicListen", "--genesis", this.genesisPath, "--key_file", keyPath, "--store_dir", storeDir, "--addr", `127.0.0.1:${p2pPort}`, "--rpc_addr", "127.0.0.1:0", "--metrics_addr", "127.0.0.1:0", "--idle_heartbeat_ms", "1000", ...(opts.extraArgs ?? [])];
     const proc = Bun.spawn([...(opts.prefix?.(i) ?? []), BIN, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...(opts.env?.(i) ?? {}) } });
     let text = "";
     let errText = "";

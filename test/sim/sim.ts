@@ -161,7 +161,7 @@ function hexId(e: SignedEvent): string {
 }
 
 /** One signature check per distinct (id, signature, key) across all simulated validators. */
-function memoVerifier(): (items: readonly VerifyItem[]) => boolean[] {
+export function memoVerifier(): (items: readonly VerifyItem[]) => boolean[] {
   const cache = new Map<string, boolean>();
   return (items) => {
     const keys = items.map((it) => Buffer.from(it.message).toString("latin1") + Buffer.from(it.signature).toString("latin1") + Buffer.from(it.publicKey).toString("latin1"));

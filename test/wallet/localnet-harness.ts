@@ -42,6 +42,9 @@ export async function startLocalnet(opts: { label: string; maturityAnchors?: big
     BIN, "localnet", "--genesis", genesisPath, "--devnet_label", opts.label, "--dir", join(dir, "net"), "--fresh",
     "--base_rpc_port", String(ports.rpc), "--base_metrics_port", String(ports.metrics), "--miner", String(opts.miner ?? false),
     "--duration_s", String(opts.durationS),
+    // The tests wait for anchors (maturity, time locks) with no transactions: a short idle
+    // heartbeat keeps them coming (SPEC_CONSENSUS §15).
+    "--idle_heartbeat_ms", "1000",
   ], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let text = "";
   for (const stream of [proc.stdout, proc.stderr]) {

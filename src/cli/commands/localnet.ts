@@ -39,6 +39,7 @@ export const command: Command = {
     { name: "base_rpc_port", type: "int", help: "RPC port of validator 0 (others count up)", default: "8645" },
     { name: "base_metrics_port", type: "int", help: "metrics port of validator 0 (others count up)", default: "9100" },
     { name: "fsync", type: "bool", help: "fsync committed batches", default: "false" },
+    { name: "idle_heartbeat_ms", type: "int", help: "validators' idle heartbeat: with nothing to carry or finalize they create an event only this often (P2pQuicListen --idle_heartbeat_ms)", default: "600000" },
     { name: "duration_s", type: "int", help: "stop after this many seconds (0 = until Ctrl-C)", default: "0" },
     { name: "status_s", type: "int", help: "seconds between status lines (0 = none)", default: "5" },
   ],
@@ -94,6 +95,7 @@ export const command: Command = {
         ...self, "P2pQuicListen", "--genesis", genesisPath, "--key_file", join(dir, "keys", `validator-${i}.key`),
         "--store_dir", join(dir, `node-${i}`), "--rpc_addr", `127.0.0.1:${rpcPort + i}`, "--metrics_addr", `127.0.0.1:${metricsPort + i}`,
         "--fsync", String(ctx.flags.fsync), "--tx_proposer_interval_ms", "1000",
+        "--idle_heartbeat_ms", String(ctx.flags.idle_heartbeat_ms),
       ];
       supervisor.add({ name: `v${i}`, spawn: spawnLogged(`v${i}`, args) });
     }

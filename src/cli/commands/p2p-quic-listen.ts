@@ -115,7 +115,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
     const rpcHolder: { publish?: (topic: string, payload: unknown) => void } = {};
     const node = new PhantomNode({
       genesis, identity, store, transport, registry, failStop,
-      eventIntervalMs: config.eventIntervalMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
+      eventIntervalMs: config.eventIntervalMs, idleHeartbeatMs: config.idleHeartbeatMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
       txsPerPayload: config.txsPerPayload, payloadBudgetBytes: config.payloadBudgetBytes,
       mempoolLimits: { txsMax: config.mempoolTxsMax, bytesMax: config.mempoolBytesMax },
       snapshotIntervalAnchors: config.snapshotIntervalAnchors, pruneKeepRounds: config.pruneKeepRounds,
