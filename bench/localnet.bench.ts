@@ -19,8 +19,9 @@
  * Defaults fit bench/run.ts's bound (3 rates x 20 s); the issue's runs use `--seconds 60`.
  *
  * Usage: bun run bench/localnet.bench.ts [--seconds 20] [--rates 400,800,1600] [--drain_s 15]
- *        [--proposer_ms 1000] [--event_ms 200] [--batch 256] [--keep_dir] [--cpu_prof DIR]
- * (--cpu_prof: validator 0 runs under `bun --cpu-prof --cpu-prof-md`; the profile is written at its exit)
+ *        [--proposer_ms 1000] [--event_ms 200] [--batch 256] [--keep_dir] [--cpu_prof DIR] [--node_root DIR]
+ * (--node_root: run the validators from another checkout, for before/after runs;
+ * --cpu_prof: validator 0 runs under `bun --cpu-prof --cpu-prof-md`; the profile is written at its exit)
  * (or PHANTOM_BENCH_LOCALNET_SECONDS / _RATES, for `bun run bench localnet`).
  */
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, closeSync } from "node:fs";
@@ -63,11 +64,13 @@ export interface LocalnetOptions {
   keepDir: boolean;
   /** Run validator 0 under `bun --cpu-prof --cpu-prof-md` and leave its profile here. */
   cpuProfDir: string | null;
+  /** Checkout whose src/cli/main.ts the validators run (before/after comparisons); default this one. */
+  nodeRoot: string;
 }
 
 /** Flags first, then the environment (bench/run.ts passes no arguments), then defaults. */
 export function parseLocalnetArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): LocalnetOptions {
-  const opts: LocalnetOptions = { seconds: 20, rates: [400, 800, 1600], drainS: 15, proposerMs: 1000, eventMs: 200, batch: 256, keepDir: false, cpuProfDir: null };
+  const opts: LocalnetOptions = { seconds: 20, rates: [400, 800, 1600], drainS: 15, proposerMs: 1000, eventMs: 200, batch: 256, keepDir: false, cpuProfDir: null, nodeRoot: ROOT };
   const positive = (name: string, raw: string | undefined): number => {
     const n = Number(raw);
     if (raw === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`localnet.bench: ${name} must be a positive number, got ${raw ?? "nothing"}`);
@@ -84,6 +87,7 @@ export function parseLocalnetArgs(argv: readonly string[], env: Record<string, s
     const a = argv[i]!;
     if (a === "--keep_dir") opts.keepDir = true;
     else if (a === "--cpu_prof") opts.cpuProfDir = argv[++i] ?? (() => { throw new Error("localnet.bench: --cpu_prof needs a folder"); })();
+    else if (a === "--node_root") opts.nodeRoot = argv[++i] ?? (() => { throw new Error("localnet.bench: --node_root needs a folder"); })();
     else if (a === "--seconds") opts.seconds = positive(a, argv[++i]);
     else if (a === "--rates") opts.rates = rates(argv[++i]);
     else if (a === "--drain_s") opts.drainS = positive(a, argv[++i]);
@@ -138,6 +142,7 @@ export interface StepMeasure {
   sigMisses: number[];
   loadavg1m: number;
   lateBatches: number;
+  drainS: number;
 }
 
 /** The JSON rows of one step (bench/lib.ts BenchResult), pure so tests can check them. */
@@ -175,9 +180,12 @@ export function stepRows(m: StepMeasure): BenchResult[] {
       if (t !== undefined) latenciesAll.push(t - sent);
     }
   }
-  const lp = { ...common, samples: latencies.length, all_nodes_p50_ms: Math.round(percentile(latenciesAll, 50)), all_nodes_p99_ms: Math.round(percentile(latenciesAll, 99)) };
-  rows.push({ suite: SUITE, name: `${at}_latency_p50`, value: Math.round(percentile(latencies, 50)), unit: "ms", higher_is_better: false, params: lp });
-  rows.push({ suite: SUITE, name: `${at}_latency_p99`, value: Math.round(percentile(latencies, 99)), unit: "ms", higher_is_better: false, params: lp });
+  const lp = { ...common, samples: latencies.length, all_nodes_p50_ms: Math.round(percentile(latenciesAll, 50)), all_nodes_p99_ms: Math.round(percentile(latenciesAll, 99)), drain_s: m.drainS };
+  // Nothing final within the drain: no latency to report (a row needs a finite value); finalized rows say 0.
+  if (latencies.length > 0) {
+    rows.push({ suite: SUITE, name: `${at}_latency_p50`, value: Math.round(percentile(latencies, 50)), unit: "ms", higher_is_better: false, params: lp });
+    rows.push({ suite: SUITE, name: `${at}_latency_p99`, value: Math.round(percentile(latencies, 99)), unit: "ms", higher_is_better: false, params: lp });
+  }
   for (let v = 0; v < m.cpuS.length; v++) {
     rows.push({ suite: SUITE, name: `${at}_cpu_v${v}`, value: Math.round((m.cpuS[v]! / m.wallS) * 100), unit: "%cpu", higher_is_better: false, params: { wall_s: +m.wallS.toFixed(2), cpus: availableParallelism() } });
     rows.push({ suite: SUITE, name: `${at}_rss_v${v}`, value: Math.round(m.rssPeak[v]! / 2 ** 20), unit: "MiB", higher_is_better: false });
@@ -217,7 +225,7 @@ async function main(): Promise<void> {
     const log = openSync(join(dir, `v${i}.log`), "w");
     const prof = i === 0 && opts.cpuProfDir !== null ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
     const proc = Bun.spawn([
-      process.execPath, ...prof, join(ROOT, "src/cli/main.ts"), "P2pQuicListen", "--genesis", join(dir, "genesis.toml"), "--key_file", key,
+      process.execPath, ...prof, join(opts.nodeRoot, "src/cli/main.ts"), "P2pQuicListen", "--genesis", join(dir, "genesis.toml"), "--key_file", key,
       "--store_dir", join(dir, `node-${i}`), "--rpc_addr", `127.0.0.1:${ports.rpc + i}`, "--metrics_addr", `127.0.0.1:${ports.metrics + i}`,
       "--fsync", "false", "--tx_proposer_interval_ms", String(opts.proposerMs), "--event_interval_ms", String(opts.eventMs), "--rpc_rate_per_s", "0",
     ], { stdin: "ignore", stdout: log, stderr: log });
@@ -381,7 +389,7 @@ async function runStep(validators: Validator[], applied: Map<string, number>[], 
   return {
     rate, seconds: opts.seconds, submitted, refused, firstSubmitMs, lastSubmitMs, applied, cpuS, wallS, rssPeak,
     sigHits: cacheAfter.map((c, i) => c[0] - cacheBefore[i]![0]), sigMisses: cacheAfter.map((c, i) => c[1] - cacheBefore[i]![1]),
-    loadavg1m: +loadavg()[0]!.toFixed(2), lateBatches,
+    loadavg1m: +loadavg()[0]!.toFixed(2), lateBatches, drainS: opts.drainS,
   };
 }
 
