@@ -54,6 +54,8 @@ describe("localnet bench", () => {
     expect(row("at_300_latency_p50").value).toBe(800);
     expect(row("at_300_latency_p99").value).toBe(1000);
     expect(row("at_300_cpu_v0").value).toBe(75);
+    // 2 CPU seconds over all validators for 3 transfers (the most any validator applied).
+    expect(row("at_300_cpu_us_per_tx")).toMatchObject({ value: 666_667, unit: "us", params: { transfers: 3 } });
     expect(row("at_300_rss_v1").value).toBe(50);
     expect(row("at_300_sig_misses_per_tx_v1")).toMatchObject({ value: 1, params: { sig_cache_hits: 2, hits_per_tx: 0.667 } });
     // Nothing final anywhere: no latency rows (a row's value must be finite), zero rates.
