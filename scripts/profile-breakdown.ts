@@ -2,7 +2,7 @@
  * Splits a validator's CPU profile (`bun --cpu-prof`, e.g. from
  * `bun run bench/localnet.bench.ts --cpu_prof DIR`) into the stages of the transfer
  * pipeline, for docs/PERFORMANCE.md. Each sample goes to one stage: signature checks
- * first (anywhere on the stack), then the innermost project frame's file decides (see
+ * and the LtHash accumulator first (anywhere on the stack), then the innermost project frame's file decides (see
  * STAGES). Shares are of samples (the sampler records only while JS or native code it
  * called runs), so they are shares of the process's busy time. With `--cpu_s` (CPU
  * seconds the process used, e.g. from the bench's `cpu` row) and `--transfers`, prints
@@ -34,6 +34,8 @@ export const STAGES: { stage: string; match: (f: CallFrame) => boolean }[] = [
 const VERIFY_TX = "signature verify: transfers (verifyBatch)";
 const VERIFY_EVENT = "signature verify: events (consensus)";
 const OTHER = "runtime (GC, module code, other)";
+/** Hashing done for the UTXO set accumulator counts as its own stage wherever it is called from. */
+const LTHASH = "UTXO set accumulator (LtHash, in ledger apply)";
 
 export function breakdown(profile: Profile): Map<string, number> {
   const parent = new Map<number, number>();
@@ -48,6 +50,7 @@ export function breakdown(profile: Profile): Map<string, number> {
     for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) stack.push(byId.get(id)!.callFrame);
     const verifyAt = stack.findIndex((f) => f.functionName === "verifyBatch" || f.functionName === "verify" && /ed25519\.ts/.test(f.url) || f.functionName.startsWith("ph_ed25519_verify"));
     if (verifyAt >= 0) return stack.slice(verifyAt).some((f) => /\/src\/consensus\//.test(f.url)) ? VERIFY_EVENT : VERIFY_TX;
+    if (stack.some((f) => /\/src\/ledger\/lthash\.ts/.test(f.url))) return LTHASH;
     for (const f of stack) {
       if (f.url === "") continue; // native frames count for the project frame that called them
       const s = STAGES.find((x) => x.match(f));
