@@ -44,8 +44,8 @@ import { freePortBlocks } from "../test/ports.ts";
 const ROOT = join(import.meta.dir, "..");
 const SUITE = "localnet";
 const VALIDATORS = 4;
-/** Outputs per funding split (TX_OUTPUTS_MAX is 256). */
-const FANOUT_MAX = 200;
+/** Outputs per funding split (TX_OUTPUTS_MAX is 256): two levels fund up to 62,500 transfers. */
+const FANOUT_MAX = 250;
 /** Split txs per tx_submit call (each ~9 KB, so a call stays under the 1 MiB body limit). */
 const SPLITS_PER_CALL = 32;
 const SPLIT_FEE = 50_000n;
@@ -55,6 +55,10 @@ const READY_WAIT_MS = 60_000;
 const FUNDING_WAIT_MS = 120_000;
 const VERIFY_REFERENCE_ITEMS = 8_192;
 const VERIFY_REFERENCE_BATCH = 1_024;
+/** Seconds of the budget kept back per step for the reference run, the report and shutdown. */
+const STEP_MARGIN_S = 8;
+/** Validators get this long to stop on SIGTERM (they write a snapshot) before SIGKILL. */
+const STOP_WAIT_MS = 6_000;
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
 export interface LocalnetOptions {
@@ -69,11 +73,13 @@ export interface LocalnetOptions {
   cpuProfDir: string | null;
   /** Checkout whose src/cli/main.ts the validators run (before/after comparisons); default this one. */
   nodeRoot: string;
+  /** Wall-clock budget of the whole run: drains are cut and later rates skipped to stay within it (bench/run.ts kills at 180 s). */
+  budgetS: number;
 }
 
 /** Flags first, then the environment (bench/run.ts passes no arguments), then defaults. */
 export function parseLocalnetArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): LocalnetOptions {
-  const opts: LocalnetOptions = { seconds: 20, rates: [400, 800, 1600], drainS: 15, proposerMs: 1000, eventMs: 200, batch: 256, keepDir: false, cpuProfDir: null, nodeRoot: ROOT };
+  const opts: LocalnetOptions = { seconds: 20, rates: [400, 800, 1600], drainS: 15, proposerMs: 1000, eventMs: 200, batch: 256, keepDir: false, cpuProfDir: null, nodeRoot: ROOT, budgetS: 170 };
   const positive = (name: string, raw: string | undefined): number => {
     const n = Number(raw);
     if (raw === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`localnet.bench: ${name} must be a positive number, got ${raw ?? "nothing"}`);
@@ -86,6 +92,8 @@ export function parseLocalnetArgs(argv: readonly string[], env: Record<string, s
   };
   if (env.PHANTOM_BENCH_LOCALNET_SECONDS !== undefined) opts.seconds = positive("PHANTOM_BENCH_LOCALNET_SECONDS", env.PHANTOM_BENCH_LOCALNET_SECONDS);
   if (env.PHANTOM_BENCH_LOCALNET_RATES !== undefined) opts.rates = rates(env.PHANTOM_BENCH_LOCALNET_RATES);
+  // A longer run than the default needs a larger budget (and `bun run bench --timeout-s`).
+  if (env.PHANTOM_BENCH_LOCALNET_BUDGET_S !== undefined) opts.budgetS = positive("PHANTOM_BENCH_LOCALNET_BUDGET_S", env.PHANTOM_BENCH_LOCALNET_BUDGET_S);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--keep_dir") opts.keepDir = true;
@@ -93,6 +101,7 @@ export function parseLocalnetArgs(argv: readonly string[], env: Record<string, s
     else if (a === "--node_root") opts.nodeRoot = argv[++i] ?? (() => { throw new Error("localnet.bench: --node_root needs a folder"); })();
     else if (a === "--seconds") opts.seconds = positive(a, argv[++i]);
     else if (a === "--rates") opts.rates = rates(argv[++i]);
+    else if (a === "--budget_s") opts.budgetS = positive(a, argv[++i]);
     else if (a === "--drain_s") opts.drainS = positive(a, argv[++i]);
     else if (a === "--proposer_ms") opts.proposerMs = positive(a, argv[++i]);
     else if (a === "--event_ms") opts.eventMs = positive(a, argv[++i]);
@@ -243,6 +252,10 @@ async function main(): Promise<void> {
     closeSync(log);
     return { proc, rpc: `http://127.0.0.1:${ports.rpc + i}`, metrics: `http://127.0.0.1:${ports.metrics + i}/metrics`, ws: null };
   });
+  // If this process is killed (bench/run.ts's timeout is SIGKILL), nothing else stops the validators.
+  const watchdog = Bun.spawn(["sh", "-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill ${validators.map((v) => v.proc.pid).join(" ")} 2>/dev/null${opts.keepDir ? "" : `; sleep 5; rm -rf '${dir}'`}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  watchdog.unref();
+  const deadline = opts.budgetS * 1000; // performance.now() counts from this process's start
   const applied: Map<string, number>[] = validators.map(() => new Map());
   try {
     await until("validators ready", READY_WAIT_MS, async () => {
@@ -269,7 +282,8 @@ async function main(): Promise<void> {
     const wallet = keyPairFromSeed(new Uint8Array(32).fill(41));
     const walletLock = sigLock(wallet.publicKey);
     const payee = payTo(sigLock(keyPairFromSeed(new Uint8Array(32).fill(42)).publicKey), PAY);
-    console.error(`localnet.bench: ${VALIDATORS} validators up in ${dir}; funding ${total} coins`);
+    const since = () => `${(performance.now() / 1000).toFixed(0)} s`;
+    console.error(`localnet.bench: ${VALIDATORS} validators up in ${dir} at ${since()}; funding ${total} coins`);
     const coins = await fund(validators, applied[0]!, walletLock, wallet, total);
 
     // Pre-signed transfers, one file per rate step.
@@ -279,7 +293,7 @@ async function main(): Promise<void> {
       outputs: [payee, payTo(walletLock, c.amount - PAY - TRANSFER_FEE)],
     }));
     const ids = transfers.map((t) => toHex(digestMicroTx(t)));
-    console.error(`localnet.bench: signed ${transfers.length} transfers in ${((performance.now() - signStart) / 1000).toFixed(1)} s`);
+    console.error(`localnet.bench: funded at ${since()}; signed ${transfers.length} transfers in ${((performance.now() - signStart) / 1000).toFixed(1)} s`);
 
     const verifyRates: number[] = [];
     const items: VerifyItem[] = transfers.slice(0, VERIFY_REFERENCE_ITEMS).map((t, i) => ({ signature: (t.witnesses[0]!.witness as { signature: Uint8Array }).signature, message: fromHex(ids[i]!), publicKey: wallet.publicKey }));
@@ -298,9 +312,15 @@ async function main(): Promise<void> {
     const peaks: number[] = [];
     for (const rate of opts.rates) {
       const count = Math.ceil(rate * opts.seconds);
+      const leftS = (deadline - performance.now()) / 1000;
+      if (leftS < opts.seconds + STEP_MARGIN_S) {
+        console.error(`localnet.bench: skipping rate ${rate}: ${leftS.toFixed(0)} s of the ${opts.budgetS} s budget left (raise --budget_s)`);
+        offset += count;
+        continue;
+      }
       const file = join(dir, `txs-${rate}.hex`);
       writeFileSync(file, transfers.slice(offset, offset + count).map((t) => toHex(encodeMicroTx(t))).join("\n") + "\n");
-      const m = await runStep(validators, applied, opts, rate, file, ids.slice(offset, offset + count));
+      const m = await runStep(validators, applied, opts, rate, file, ids.slice(offset, offset + count), deadline);
       offset += count;
       const rows = stepRows(m);
       for (const r of rows) emit(r);
@@ -321,7 +341,7 @@ async function main(): Promise<void> {
   } finally {
     for (const v of validators) v.ws?.close();
     for (const v of validators) v.proc.kill("SIGTERM");
-    await Promise.race([Promise.all(validators.map((v) => v.proc.exited)), Bun.sleep(20_000)]);
+    await Promise.race([Promise.all(validators.map((v) => v.proc.exited)), Bun.sleep(STOP_WAIT_MS)]);
     for (const v of validators) if (v.proc.exitCode === null) v.proc.kill("SIGKILL");
     if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
     else console.error(`localnet.bench: kept ${dir}`);
@@ -370,7 +390,7 @@ async function sigCache(v: Validator): Promise<[number, number]> {
 }
 
 /** One rate: starts the generator, samples the validators, waits for the drain. */
-async function runStep(validators: Validator[], applied: Map<string, number>[], opts: LocalnetOptions, rate: number, file: string, ids: string[]): Promise<StepMeasure> {
+async function runStep(validators: Validator[], applied: Map<string, number>[], opts: LocalnetOptions, rate: number, file: string, ids: string[], deadline: number): Promise<StepMeasure> {
   const cacheBefore = await Promise.all(validators.map(sigCache));
   const cpuBefore = validators.map((v) => procStat(v.proc.pid).cpu);
   const rssPeak = validators.map((v) => procStat(v.proc.pid).rss);
@@ -399,7 +419,8 @@ async function runStep(validators: Validator[], applied: Map<string, number>[], 
     for (let j = 0; j < b.count!; j++) if (!out.has(j)) submitted.set(ids[b.first! + j]!, [b.sentMs!, b.rpc!]);
   }
   if (gen.exitCode !== 0) throw new Error(`localnet.bench: load generator exited with ${gen.exitCode}`);
-  const drainUntil = performance.now() + opts.drainS * 1000;
+  // Leave STEP_MARGIN_S of the budget for the reference, the report and stopping the validators.
+  const drainUntil = Math.min(performance.now() + opts.drainS * 1000, deadline - STEP_MARGIN_S * 1000);
   while (performance.now() < drainUntil && !applied.every((a) => [...submitted.keys()].every((id) => a.has(id)))) await Bun.sleep(200);
   clearInterval(sampler);
   const wallS = (performance.now() - wallStart) / 1000;

@@ -11,7 +11,9 @@ import { isBenchResult } from "../../bench/lib.ts";
 
 describe("localnet bench", () => {
   test("parses flags over the environment over defaults, and refuses bad values", () => {
-    expect(parseLocalnetArgs([])).toMatchObject({ seconds: 20, rates: [400, 800, 1600], drainS: 15, batch: 256, keepDir: false, cpuProfDir: null });
+    expect(parseLocalnetArgs([])).toMatchObject({ seconds: 20, rates: [400, 800, 1600], drainS: 15, batch: 256, keepDir: false, cpuProfDir: null, budgetS: 170 });
+    expect(parseLocalnetArgs(["--budget_s", "400"], { PHANTOM_BENCH_LOCALNET_BUDGET_S: "900" }).budgetS).toBe(400);
+    expect(parseLocalnetArgs([], { PHANTOM_BENCH_LOCALNET_BUDGET_S: "900" }).budgetS).toBe(900);
     expect(parseLocalnetArgs([], { PHANTOM_BENCH_LOCALNET_SECONDS: "60", PHANTOM_BENCH_LOCALNET_RATES: "1000, 2000" })).toMatchObject({ seconds: 60, rates: [1000, 2000] });
     expect(parseLocalnetArgs(["--seconds", "5", "--rates", "100", "--batch", "999", "--keep_dir", "--cpu_prof", "/tmp/p"], { PHANTOM_BENCH_LOCALNET_SECONDS: "60" }))
       .toMatchObject({ seconds: 5, rates: [100], batch: 256, keepDir: true, cpuProfDir: "/tmp/p" });
