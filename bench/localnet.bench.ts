@@ -14,6 +14,7 @@
  *    /proc/<pid>/status, sampled every second) of every validator;
  *  - the verified-signature cache's hits and misses per transfer on every validator
  *    (pc_node_sig_cache_*): one miss per transfer is "each signature verified once";
+ *  - P2P bytes each validator received per transfer, and as copies of the transfer's size;
  *  - CPU microseconds per finalized transfer over all validators, and the tx/s that
  *    projects to on all of this machine's cores (robust when the machine is shared);
  * and, measured in the same run with the validators idle, verifyBatch (native, default
@@ -152,6 +153,10 @@ export interface StepMeasure {
   rssPeak: number[];
   sigHits: number[];
   sigMisses: number[];
+  /** P2P bytes each validator received during the step (pc_p2p_inbound_bytes_total). */
+  p2pInBytes: number[];
+  /** Mean encoded size of one transfer (bytes). */
+  txBytes: number;
   loadavg1m: number;
   lateBatches: number;
   drainS: number;
@@ -210,6 +215,9 @@ export function stepRows(m: StepMeasure): BenchResult[] {
     rows.push({ suite: SUITE, name: `${at}_cpu_v${v}`, value: Math.round((m.cpuS[v]! / m.wallS) * 100), unit: "%cpu", higher_is_better: false, params: { wall_s: +m.wallS.toFixed(2), cpus: availableParallelism() } });
     rows.push({ suite: SUITE, name: `${at}_rss_v${v}`, value: Math.round(m.rssPeak[v]! / 2 ** 20), unit: "MiB", higher_is_better: false });
     const per = (x: number) => (n > 0 ? +(x / n).toFixed(3) : 0);
+    // Against the transfer's own size: how many copies of it (relays, event payloads) arrive.
+    rows.push({ suite: SUITE, name: `${at}_p2p_in_bytes_per_tx_v${v}`, value: Math.round(n > 0 ? m.p2pInBytes[v]! / n : 0), unit: "bytes", higher_is_better: false,
+      params: { tx_bytes: Math.round(m.txBytes), copies: n > 0 && m.txBytes > 0 ? +(m.p2pInBytes[v]! / n / m.txBytes).toFixed(2) : 0 } });
     rows.push({ suite: SUITE, name: `${at}_sig_misses_per_tx_v${v}`, value: per(m.sigMisses[v]!), unit: "ratio", higher_is_better: false,
       params: { sig_cache_hits: m.sigHits[v]!, sig_cache_misses: m.sigMisses[v]!, hits_per_tx: per(m.sigHits[v]!), transfers: n } });
   }
@@ -384,14 +392,15 @@ function procStat(pid: number): { cpu: number; rss: number } {
   }
 }
 
-async function sigCache(v: Validator): Promise<[number, number]> {
+/** [sig cache hits, misses, P2P bytes received] from a validator's /metrics. */
+async function scrape(v: Validator): Promise<[number, number, number]> {
   const text = await (await fetch(v.metrics)).text();
-  return [metricValue(text, "pc_node_sig_cache_hits"), metricValue(text, "pc_node_sig_cache_misses")];
+  return [metricValue(text, "pc_node_sig_cache_hits"), metricValue(text, "pc_node_sig_cache_misses"), metricValue(text, "pc_p2p_inbound_bytes_total")];
 }
 
 /** One rate: starts the generator, samples the validators, waits for the drain. */
 async function runStep(validators: Validator[], applied: Map<string, number>[], opts: LocalnetOptions, rate: number, file: string, ids: string[], deadline: number): Promise<StepMeasure> {
-  const cacheBefore = await Promise.all(validators.map(sigCache));
+  const cacheBefore = await Promise.all(validators.map(scrape));
   const cpuBefore = validators.map((v) => procStat(v.proc.pid).cpu);
   const rssPeak = validators.map((v) => procStat(v.proc.pid).rss);
   const wallStart = performance.now();
@@ -425,10 +434,11 @@ async function runStep(validators: Validator[], applied: Map<string, number>[], 
   clearInterval(sampler);
   const wallS = (performance.now() - wallStart) / 1000;
   const cpuS = validators.map((v, i) => procStat(v.proc.pid).cpu - cpuBefore[i]!);
-  const cacheAfter = await Promise.all(validators.map(sigCache));
+  const cacheAfter = await Promise.all(validators.map(scrape));
   return {
     rate, seconds: opts.seconds, submitted, refused, firstSubmitMs, lastSubmitMs, applied, cpuS, wallS, rssPeak,
     sigHits: cacheAfter.map((c, i) => c[0] - cacheBefore[i]![0]), sigMisses: cacheAfter.map((c, i) => c[1] - cacheBefore[i]![1]),
+    p2pInBytes: cacheAfter.map((c, i) => c[2] - cacheBefore[i]![2]), txBytes: (readFileSync(file, "latin1").length - ids.length) / 2 / ids.length, // hex lines, one newline each
     loadavg1m: +loadavg()[0]!.toFixed(2), lateBatches, drainS: opts.drainS,
   };
 }

@@ -44,7 +44,7 @@ describe("localnet bench", () => {
     ];
     const m: StepMeasure = {
       rate: 300, seconds: 1, submitted, refused: { TX_NOT_RELAYED: 1, TX_DOUBLE_SPEND: 2 }, firstSubmitMs: t0, lastSubmitMs: t0 + 1000, applied,
-      cpuS: [1.5, 0.5], wallS: 2, rssPeak: [100 * 2 ** 20, 50 * 2 ** 20], sigHits: [3, 2], sigMisses: [3, 3], loadavg1m: 1.5, lateBatches: 0, drainS: 15,
+      cpuS: [1.5, 0.5], wallS: 2, rssPeak: [100 * 2 ** 20, 50 * 2 ** 20], sigHits: [3, 2], sigMisses: [3, 3], p2pInBytes: [1_800, 0], txBytes: 200, loadavg1m: 1.5, lateBatches: 0, drainS: 15,
     };
     const rows = stepRows(m);
     for (const r of rows) expect(isBenchResult(r)).toBe(true);
@@ -59,6 +59,7 @@ describe("localnet bench", () => {
     // 2 CPU seconds over all validators for 3 transfers (the most any validator applied).
     expect(row("at_300_cpu_us_per_tx")).toMatchObject({ value: 666_667, unit: "us", params: { transfers: 3 } });
     expect(row("at_300_rss_v1").value).toBe(50);
+    expect(row("at_300_p2p_in_bytes_per_tx_v0")).toMatchObject({ value: 600, unit: "bytes", params: { tx_bytes: 200, copies: 3 } });
     expect(row("at_300_sig_misses_per_tx_v1")).toMatchObject({ value: 1, params: { sig_cache_hits: 2, hits_per_tx: 0.667 } });
     // Nothing final anywhere: no latency rows (a row's value must be finite), zero rates.
     const none = stepRows({ ...m, applied: [new Map(), new Map()] });
