@@ -722,7 +722,10 @@ export class PhantomNode {
     }
     const proposerDigest = plan?.ready?.proposerDigest;
     if (plan) {
-      if (plan.ready) this.readyPayloads.shift();
+      if (plan.ready) {
+        this.readyPayloads.shift();
+        this.proposeSoon(); // what arrived since that payload was built rides the next event
+      }
       this.mintPool.markCarried(plan.mints);
       this.evidenceQueue.splice(0, plan.evidenceCount);
     }
@@ -738,6 +741,22 @@ export class PhantomNode {
     // createEvent inserted it; consensus runs (and evidence found meanwhile is flushed) here.
     this.afterAdd(this.engine.addEvents([]), null);
   }
+
+  /**
+   * Proposing follows what is pending: once no built payload waits for an event and
+   * transactions do, the next payload is built at once (coalesced into one build per turn
+   * of the event loop) rather than at the next proposer interval, which stays as the
+   * fallback for txs that become eligible later (released holds, void duplicates).
+   */
+  private proposeSoon(): void {
+    if (!this.opts.txProposer || this.proposeQueued || this.stopped || this.readyPayloads.length > 0 || this.mempool.size === 0) return;
+    this.proposeQueued = true;
+    setTimeout(this.failStop.guard("propose", () => {
+      this.proposeQueued = false;
+      if (this.readyPayloads.length === 0) this.propose();
+    }), 0);
+  }
+  private proposeQueued = false;
 
   private propose(): void {
     if (this.stopped || this.mempool.size === 0) return;
@@ -761,6 +780,8 @@ export class PhantomNode {
     const results = this.mempool.admitEncoded(encoded, this.validationContext());
     const relay = encoded.filter((_, i) => (from === null ? holdsTx(results[i]!) : results[i]!.ok));
     if (relay.length > 0) this.peers.broadcast({ kind: "txs", txs: relay }, from ?? undefined);
+    // Submitted to us: we propose them first (peers hold what we relay, see holdRelayed).
+    if (from === null && results.some((r) => r.ok)) this.proposeSoon();
     if (from !== null) {
       const txids = results.flatMap((r) => (holdsTx(r) && r.txid ? [r.txid] : []));
       if (txids.length > 0) from.send({ kind: "txs_held", txids });

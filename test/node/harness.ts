@@ -42,7 +42,7 @@ export class TestNet {
   }
 
   /** Opens validator i's store in `dir` (a new folder by default) and builds its node; `start()` is the caller's. */
-  node(i: number, dir = this.newDir(i), overrides: { txProposer?: boolean; idleHeartbeatMs?: number; now?: () => number; failStop?: FailStop; snapshotIntervalAnchors?: number; pruneKeepRounds?: number; log?: (line: Record<string, unknown>) => void } = {}): TestNode {
+  node(i: number, dir = this.newDir(i), overrides: { txProposer?: boolean; txProposerIntervalMs?: number; idleHeartbeatMs?: number; now?: () => number; failStop?: FailStop; snapshotIntervalAnchors?: number; pruneKeepRounds?: number; log?: (line: Record<string, unknown>) => void } = {}): TestNode {
     const g = this.genesis;
     const { failStop } = overrides;
     const store = new SqliteStore({ storeDir: dir, emission: g.emission, fsync: false, genesisCommitment: g.commitment, onWriteFailed: failStop && ((e) => failStop.fail(e, "store")) });
@@ -50,7 +50,7 @@ export class TestNet {
     const registry = new Registry();
     const node = new PhantomNode({
       genesis: g, identity: { index: i, keyPair }, store, transport: this.net.transport(g.validators[i]!.address, keyPair.publicKey),
-      registry, eventIntervalMs: 15, txProposer: overrides.txProposer ?? true, txProposerIntervalMs: 20, txsPerPayload: 64, payloadBudgetBytes: 65536,
+      registry, eventIntervalMs: 15, txProposer: overrides.txProposer ?? true, txProposerIntervalMs: overrides.txProposerIntervalMs ?? 20, txsPerPayload: 64, payloadBudgetBytes: 65536,
       now: overrides.now ?? (() => performance.now()), log: overrides.log ?? (() => {}), failStop,
       snapshotIntervalAnchors: overrides.snapshotIntervalAnchors, pruneKeepRounds: overrides.pruneKeepRounds,
       // Many tests wait for anchors on an idle network: heartbeat every 10 ticks as nodes did

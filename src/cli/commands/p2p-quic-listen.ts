@@ -120,7 +120,11 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
       mempoolLimits: { txsMax: config.mempoolTxsMax, bytesMax: config.mempoolBytesMax },
       snapshotIntervalAnchors: config.snapshotIntervalAnchors, pruneKeepRounds: config.pruneKeepRounds,
       now: () => performance.now(), log,
-      onAnchor: (info) => rpcHolder.publish?.("anchors", { anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment) }),
+      onAnchor: (info) => rpcHolder.publish?.("anchors", {
+        anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment),
+        // Applied transfers, so a client (wallet, bench/localnet.bench.ts) learns finality without polling tx_status.
+        txids: info.diff.outcomes.flatMap((o) => (o.kind === "micro" && o.applied ? [toHex(o.id)] : [])),
+      }),
     });
     opened.push(() => node.stop());
     await node.start();
