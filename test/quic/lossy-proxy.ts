@@ -20,6 +20,12 @@ export interface ImpairmentOptions {
   /** Uniform extra delay per datagram, [min, max] ms; 0/0 forwards synchronously. */
   delayMsMin?: number;
   delayMsMax?: number;
+  /**
+   * Datagrams larger than this are dropped (counted in `oversize`), like a link with a
+   * smaller MTU that does not fragment; default: no limit. `LossyProxy.setMaxDatagramBytes`
+   * changes it while running (a path whose MTU shrinks: a black hole for larger packets).
+   */
+  maxDatagramBytes?: number;
 }
 
 export interface LossyProxyOptions extends ImpairmentOptions {
@@ -49,6 +55,8 @@ export interface DirectionCounters {
   reordered: number;
   delayed: number;
   overflow: number;
+  /** Dropped for being larger than `maxDatagramBytes`. */
+  oversize: number;
 }
 
 const queueDatagramsMaxDefault = 4096;
@@ -67,7 +75,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const newCounters = (): DirectionCounters => ({ received: 0, forwarded: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0, overflow: 0 });
+const newCounters = (): DirectionCounters => ({ received: 0, forwarded: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0, overflow: 0, oversize: 0 });
 
 type Send = (data: Uint8Array) => void;
 
@@ -90,6 +98,10 @@ class Direction {
     const dupDraw = this.random();
     const reorderDraw = this.random();
     const delayDraw = this.random();
+    if (data.length > this.opts.maxDatagramBytes) {
+      c.oversize++;
+      return;
+    }
     if (dropDraw < this.opts.lossRate) {
       c.dropped++;
       return;
@@ -128,6 +140,10 @@ class Direction {
     this.timers.add(timer);
   }
 
+  setMaxDatagramBytes(bytes: number): void {
+    this.opts.maxDatagramBytes = bytes;
+  }
+
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -143,6 +159,7 @@ function fill(o: ImpairmentOptions): Required<ImpairmentOptions> {
     reorderDelayMs: o.reorderDelayMs ?? 5,
     delayMsMin: o.delayMsMin ?? 0,
     delayMsMax: o.delayMsMax ?? o.delayMsMin ?? 0,
+    maxDatagramBytes: o.maxDatagramBytes ?? Infinity,
   };
 }
 
@@ -189,6 +206,12 @@ export class LossyProxy {
 
   get port(): number {
     return this.front.port;
+  }
+
+  /** Both directions drop datagrams larger than `bytes` from now on (Infinity: no limit). */
+  setMaxDatagramBytes(bytes: number): void {
+    this.toServer.setMaxDatagramBytes(bytes);
+    this.toClient.setMaxDatagramBytes(bytes);
   }
 
   /** Forwards to another server port from now on (the server restarted elsewhere). */

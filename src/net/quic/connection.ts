@@ -8,7 +8,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
 import { CONFIDENTIALITY_CLOSE_MARGIN_PACKETS, KEY_UPDATE_PACKETS_DEFAULT, confidentialityLimitPackets, integrityLimitPackets } from "./aead-limits.ts";
 import { ByteArena } from "./byte-arena.ts";
-import { NewReno } from "./congestion.ts";
+import { Cubic, NewReno, Pacer, type CongestionController } from "./congestion.ts";
+import { BASE_PLPMTU, PMTU_MAX_DEFAULT, PmtuDiscovery } from "./pmtu.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
 import { ReceiveWindow, SendWindow } from "./flow-control.ts";
 import type { PacketNumberSpace } from "./ack-tracker.ts";
@@ -85,8 +86,16 @@ export interface ConnectionOptions {
   streamWindowBytes?: number;
   maxStreamsBidi?: number;
   maxStreamsUni?: number;
-  /** Largest UDP payload we send (also capped by the peer's max_udp_payload_size). */
+  /**
+   * Largest UDP payload we send: path MTU discovery (pmtu.ts) probes up to it after the
+   * handshake (default PMTU_MAX_DEFAULT, 1452; also capped by the peer's
+   * max_udp_payload_size). 1200 turns discovery off.
+   */
   maxDatagramBytes?: number;
+  /** Congestion controller: CUBIC with HyStart++ (default) or NewReno (RFC 9002), e.g. to compare. */
+  congestionControl?: "cubic" | "newreno";
+  /** Pace sends at 1.25 × cwnd / smoothed RTT (RFC 9002 §7.7; default true). */
+  pacing?: boolean;
   /** Largest UDP payload we accept (our max_udp_payload_size; default 65527). */
   maxReceiveDatagramBytes?: number;
   /** Accept DATAGRAM frames up to this size (0 disables). */
@@ -132,6 +141,7 @@ type SentFrame =
   | { k: "max_data" }
   | { k: "max_stream_data"; id: number }
   | { k: "handshake_done" }
+  | { k: "pmtu_probe"; size: number }
   | { k: "none" };
 
 type Sent = SentPacket<SentFrame>;
@@ -163,6 +173,8 @@ interface Draft {
   ackEliciting: boolean;
   /** Holds a tracked frame other than ACK (so the packet counts as in flight). */
   nonAckFrames: boolean;
+  /** A path MTU probe (PING + PADDING of the probed size). */
+  pmtuProbe?: boolean;
 }
 
 type State = "handshake" | "established" | "closing" | "draining" | "closed";
@@ -193,8 +205,13 @@ export class Connection {
   private peerScidSeen = false;
   private readonly localParams: TransportParameters;
   private peerParams: TransportParameters | null = null;
-  // Recovery (RFC 9002): loss detection, RTT, PTO (recovery.ts) and NewReno (congestion.ts).
-  private readonly cc: NewReno;
+  // Recovery (RFC 9002): loss detection, RTT, PTO (recovery.ts); CUBIC or NewReno and the pacer (congestion.ts).
+  private readonly cc: CongestionController;
+  private readonly pacer: Pacer | undefined;
+  /** When the pacer lets the next packet go (Infinity: not waiting on it). */
+  private pacingDeadlineMs = Infinity;
+  /** Path MTU discovery (RFC 9000 §14.3); `sendDatagramBytes` follows its `current`. */
+  private readonly pmtu = new PmtuDiscovery();
   private readonly recovery: LossRecovery<SentFrame>;
   private probesPending = 0;
   /** Space a PTO asked for probes in (the anti-deadlock probe goes there). */
@@ -269,8 +286,10 @@ export class Connection {
     this.isClient = isClient;
     this.random = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
     this.resetKey = opts.resetKey ?? this.random(32);
-    this.maxDatagramBytes = Math.max(INITIAL_DATAGRAM_BYTES_MIN, opts.maxDatagramBytes ?? MAX_DATAGRAM_BYTES_DEFAULT);
-    this.cc = new NewReno(this.maxDatagramBytes);
+    this.maxDatagramBytes = Math.max(INITIAL_DATAGRAM_BYTES_MIN, opts.maxDatagramBytes ?? PMTU_MAX_DEFAULT);
+    // Windows start counted in 1200-byte datagrams; discovery raises the size later.
+    this.cc = opts.congestionControl === "newreno" ? new NewReno(INITIAL_DATAGRAM_BYTES_MIN) : new Cubic(INITIAL_DATAGRAM_BYTES_MIN);
+    this.pacer = opts.pacing === false ? undefined : new Pacer(INITIAL_DATAGRAM_BYTES_MIN);
     this.recovery = new LossRecovery<SentFrame>({ isServer: !isClient, congestion: this.cc, peerMaxAckDelayMs: MAX_ACK_DELAY_MS });
     this.dcid = dcid;
     this.scid = scid;
@@ -392,6 +411,21 @@ export class Connection {
   }
   get bytesInFlight(): number {
     return this.cc.bytesInFlight;
+  }
+  /** The UDP payload size full packets use now (path MTU discovery's confirmed size). */
+  get datagramBytes(): number {
+    return this.sendDatagramBytes;
+  }
+  /** Path MTU discovery: state, probes and black holes (falls back to 1200). */
+  get pmtuStats(): { state: string; datagramBytes: number; probesSent: number; probesAcked: number; probesLost: number; blackHoles: number } {
+    const m = this.pmtu;
+    return { state: m.state, datagramBytes: this.sendDatagramBytes, probesSent: m.probesSent, probesAcked: m.probesAcked, probesLost: m.probesLost, blackHoles: m.blackHoles };
+  }
+  /** Which congestion controller runs, and (CUBIC) whether HyStart++ ended slow start. */
+  get congestionControl(): { name: "cubic" | "newreno"; ssthresh: number; hystartRounds: number; hystartExited: boolean } {
+    const cc = this.cc as Cubic | NewReno;
+    const h = cc.hystart;
+    return { name: cc instanceof Cubic ? "cubic" : "newreno", ssthresh: cc.ssthresh, hystartRounds: h?.rounds ?? 0, hystartExited: h?.exitedBy !== undefined };
   }
   /**
    * Loss detection's view of reordering: packets acked after being declared lost,
@@ -768,7 +802,6 @@ export class Connection {
       throw new QuicError("TRANSPORT_PARAMETER_ERROR", "initial_source_connection_id mismatch");
     }
     this.peerParams = p;
-    this.sendDatagramBytes = Math.max(INITIAL_DATAGRAM_BYTES_MIN, Math.min(this.maxDatagramBytes, p.maxUdpPayloadSize));
     this.recovery.peerMaxAckDelayMs = p.maxAckDelayMs;
     this.sendWindow.onMaxData(p.initialMaxData);
     this.peerMaxStreamsBidi = p.initialMaxStreamsBidi;
@@ -789,6 +822,9 @@ export class Connection {
     if (this.handshakeConfirmed) return;
     this.handshakeConfirmed = true;
     this.recovery.setHandshakeConfirmed(this.lastNowMs);
+    // Path MTU discovery starts once the path is confirmed (RFC 9000 §14.3), up to what both allow.
+    const peerMax = this.peerParams?.maxUdpPayloadSize ?? INITIAL_DATAGRAM_BYTES_MIN;
+    this.pmtu.start(Math.max(BASE_PLPMTU, Math.min(this.maxDatagramBytes, peerMax)), this.lastNowMs);
     this.discardSpace(SPACE_INITIAL);
     this.discardSpace(SPACE_HANDSHAKE);
   }
@@ -964,14 +1000,48 @@ export class Connection {
     const exponent = space.id === SPACE_APP ? (this.peerParams?.ackDelayExponent ?? 3) : 3;
     const res = this.recovery.onAckReceived(space.name, { ranges: f.ranges, ackDelayMs: (f.ackDelay * 2 ** exponent) / 1000 }, nowMs);
     if (res.rttSampled) this.rttSamples++;
-    this.packetsLost += res.lost.length;
-    for (const p of res.newlyAcked) this.onPacketAcked(space, p);
-    for (const p of res.lost) this.onPacketLost(space, p);
+    for (const p of res.newlyAcked) this.onPacketAcked(space, p, nowMs);
+    this.onPacketsDeclaredLost(space, res.lost, nowMs);
+    this.checkBlackHole(res.newlyAcked, res.lost, nowMs);
   }
 
-  private onPacketAcked(space: Space, p: Sent): void {
+  /** Lost packets: probes tell path MTU discovery; the others count and are re-queued. */
+  private onPacketsDeclaredLost(space: Space, lostPackets: readonly Sent[], nowMs: number): void {
+    for (const p of lostPackets) {
+      if (p.pmtuProbe) {
+        for (const f of p.frames) if (f.k === "pmtu_probe") this.pmtu.onProbeLost(f.size, nowMs);
+        continue;
+      }
+      this.packetsLost++;
+      this.onPacketLost(space, p);
+    }
+  }
+
+  /** Black-hole detection (RFC 8899 §4.3): full-size packets keep getting lost, none of them acked. */
+  private checkBlackHole(acked: readonly Sent[], lostPackets: readonly Sent[], nowMs: number): void {
+    if (this.sendDatagramBytes <= BASE_PLPMTU) return;
+    let largeAcked = false;
+    let largeLost = 0;
+    for (const p of acked) if (!p.pmtuProbe && p.sentBytes > BASE_PLPMTU) largeAcked = true;
+    for (const p of lostPackets) if (!p.pmtuProbe && p.inFlight && p.sentBytes > BASE_PLPMTU) largeLost++;
+    if (this.pmtu.onLargePackets(largeAcked, largeLost, nowMs)) this.setDatagramBytes(BASE_PLPMTU);
+  }
+
+  /** The datagram size changed (probe acked, or a black hole): congestion control and pacing follow. */
+  private setDatagramBytes(bytes: number): void {
+    this.sendDatagramBytes = bytes;
+    this.cc.setMaxDatagramBytes(bytes);
+    if (this.pacer) this.pacer.maxDatagramBytes = bytes;
+  }
+
+  private onPacketAcked(space: Space, p: Sent, nowMs: number): void {
     for (const f of p.frames) {
       switch (f.k) {
+        case "pmtu_probe": {
+          const grown = this.pmtu.onProbeAcked(f.size, nowMs);
+          if (grown !== undefined) this.setDatagramBytes(grown);
+          break;
+        }
         case "crypto": space.cryptoSend.onAcked(f.offset, f.length, false); break;
         case "stream": {
           const s = this.sendStreams.get(f.id);
@@ -1031,8 +1101,8 @@ export class Connection {
     if (!r) return;
     const space = this.spaces[SPACE_NAMES.indexOf(r.space) as SpaceId];
     if (r.kind === "loss") {
-      this.packetsLost += r.lost.length;
-      for (const p of r.lost) this.onPacketLost(space, p);
+      this.onPacketsDeclaredLost(space, r.lost, nowMs);
+      this.checkBlackHole([], r.lost, nowMs);
       return;
     }
     // PTO: send probes carrying the oldest unacknowledged data again (RFC 9002 §6.2.4).
@@ -1089,7 +1159,11 @@ export class Connection {
       if (d) out.push(d);
       return out;
     }
-    for (let i = 0; i < DATAGRAMS_PER_SEND_MAX; i++) {
+    // Recomputed below if the pacer still holds packets back.
+    this.pacingDeadlineMs = Infinity;
+    const probe = this.pmtuProbeDatagram(nowMs);
+    if (probe) out.push(probe);
+    for (let i = out.length; i < DATAGRAMS_PER_SEND_MAX; i++) {
       this.enforceConfidentialityLimit(nowMs);
       if (this.isClosing) {
         const c = this.closeDatagram(nowMs);
@@ -1107,12 +1181,50 @@ export class Connection {
     return this.addressValidated ? Infinity : AMPLIFICATION_FACTOR * this.bytesReceived - this.bytesSent;
   }
 
+  /**
+   * A path MTU probe if one is due: a 1-RTT packet of exactly the probed size holding
+   * PING and PADDING (RFC 9000 §14.4), within the congestion window and the pacer.
+   */
+  private pmtuProbeDatagram(nowMs: number): Uint8Array | null {
+    if (!this.handshakeConfirmed || this.state !== "established") return null;
+    const size = this.pmtu.probeDue(nowMs);
+    const app = this.spaces[SPACE_APP];
+    if (size === undefined || !app.writeKeys || this.cc.sendableBytes() < size || !this.paceAllows(nowMs, size)) return null;
+    const d = this.newDraft(app, size);
+    if (!d) return null;
+    this.put(d, { kind: "ping" }, { k: "pmtu_probe", size });
+    this.padDraft(d, d.payload.length - d.used);
+    d.pmtuProbe = true;
+    app.nextPn++;
+    this.pmtu.onProbeSent(size);
+    return this.sealDrafts([d], nowMs);
+  }
+
+  /** Whether the pacer lets `bytes` go now; if not, its deadline becomes a timer. */
+  private paceAllows(nowMs: number, bytes: number): boolean {
+    const pacer = this.pacer;
+    if (!pacer) return true;
+    const rtt = this.recovery.rtt;
+    pacer.setRate(this.cc.congestionWindow, rtt.hasSample ? rtt.smoothedRttMs : 0);
+    const at = pacer.nextSendTimeMs(nowMs, bytes);
+    if (at <= nowMs) return true;
+    this.pacingDeadlineMs = Math.min(this.pacingDeadlineMs, at);
+    return false;
+  }
+
+  private wantsToSend(): boolean {
+    for (const space of this.spaces) if (!space.discarded && space.writeKeys && this.hasPayload(space)) return true;
+    return false;
+  }
+
   private buildDatagram(nowMs: number): Uint8Array | null {
-    let room = Math.min(this.sendDatagramBytes, this.amplificationBudget());
+    // PTO probes use the base size: if the path stopped carrying larger datagrams, they still get through.
+    const size = this.probesPending > 0 ? Math.min(this.sendDatagramBytes, BASE_PLPMTU) : this.sendDatagramBytes;
+    let room = Math.min(size, this.amplificationBudget());
     if (room < INITIAL_DATAGRAM_BYTES_MIN && !this.addressValidated) {
       if (room <= 0) return null;
     }
-    const congestionOk = this.probesPending > 0 || this.cc.sendableBytes() >= this.sendDatagramBytes;
+    const congestionOk = this.probesPending > 0 || (this.cc.sendableBytes() >= this.sendDatagramBytes && (this.pacer === undefined || !this.wantsToSend() || this.paceAllows(nowMs, this.sendDatagramBytes)));
     if (!this.addressValidated) this.recovery.setAmplificationLimited(room < INITIAL_DATAGRAM_BYTES_MIN, nowMs);
     const drafts: Draft[] = [];
     for (const space of this.spaces) {
@@ -1158,7 +1270,10 @@ export class Connection {
       if (d.space.id === SPACE_APP) this.packetsWithWriteKey++;
       if (track) {
         const inFlight = d.ackEliciting || d.nonAckFrames;
-        this.recovery.onPacketSent({ pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: o - start, timeSentMs: nowMs, frames: d.frames });
+        const sent: Sent = { pn: d.pn, space: d.space.name, ackEliciting: d.ackEliciting, inFlight, sentBytes: o - start, timeSentMs: nowMs, frames: d.frames };
+        if (d.pmtuProbe) sent.pmtuProbe = true;
+        this.recovery.onPacketSent(sent);
+        if (inFlight) this.pacer?.onPacketSent(nowMs, o - start);
         if (d.ackEliciting && this.probesPending > 0) this.probesPending--;
       }
       // A client drops Initial keys once it sends its first Handshake packet (RFC 9001 §4.9.1).
@@ -1349,7 +1464,8 @@ export class Connection {
     for (const s of this.spaces) if (!s.discarded) t = Math.min(t, s.ack.ackDeadlineMs);
     if (this.idleTimeoutMs > 0) t = Math.min(t, this.lastActivityMs + this.idleDeadlineMs());
     if (this.keepAliveMs > 0 && this.state === "established") t = Math.min(t, this.lastSentMs + this.keepAliveMs);
-    return t;
+    if (this.state === "established") t = Math.min(t, this.pmtu.timerMs);
+    return Math.min(t, this.pacingDeadlineMs);
   }
 
   private idleDeadlineMs(): number {
@@ -1371,6 +1487,8 @@ export class Connection {
       return;
     }
     if (this.keepAliveMs > 0 && this.state === "established" && nowMs >= this.lastSentMs + this.keepAliveMs) this.pingPending = true;
+    // The pacer's deadline only asks for a send() call (the endpoint makes one after every timer).
+    if (nowMs >= this.pacingDeadlineMs) this.pacingDeadlineMs = Infinity;
     this.onLossTimer(nowMs);
   }
 

@@ -121,6 +121,12 @@ export interface SentPacket<F = Frame> {
   sentBytes: number;
   timeSentMs: number;
   frames: readonly F[];
+  /**
+   * A path MTU probe (RFC 9000 §14.4): its loss says the size did not fit, not that the
+   * path is congested, so it leaves bytes in flight without a congestion response,
+   * a loss episode or a part in persistent congestion.
+   */
+  pmtuProbe?: boolean;
 }
 
 /** A packet declared lost, remembered for a while in case it is acked after all. */
@@ -331,7 +337,7 @@ export class LossRecovery<F = Frame> {
         s.timeOfLastAckElicitingMs = packet.timeSentMs;
         s.ackElicitingInFlight++;
       }
-      this.congestion?.onPacketSent(packet.sentBytes, packet.timeSentMs);
+      this.congestion?.onPacketSent(packet.sentBytes, packet.timeSentMs, packet.space === "application" ? packet.pn : undefined);
       this.setTimer(packet.timeSentMs);
     }
   }
@@ -369,7 +375,7 @@ export class LossRecovery<F = Frame> {
     const detected = this.detectLost(space, nowMs);
     result.lost = detected.lost;
     result.persistentCongestion = detected.persistentCongestion;
-    this.congestion?.onPacketsAcked(newlyAcked, nowMs, this.rtt.snapshot());
+    this.congestion?.onPacketsAcked(newlyAcked, nowMs, { ...this.rtt.snapshot(), sampled: result.rttSampled });
     if (this.peerCompletedAddressValidation()) this.ptoCount = 0;
     this.setTimer(nowMs);
     return result;
@@ -417,7 +423,7 @@ export class LossRecovery<F = Frame> {
         e.status = lost;
         if (p.inFlight && p.ackEliciting) s.ackElicitingInFlight--;
         lostPackets.push(p);
-        if (p.inFlight) this.rememberLoss(s, { pn: p.pn, timeSentMs: p.timeSentMs, lostAtMs: nowMs, byPacket, byTime, episode: 0, spurious: false });
+        if (p.inFlight && !p.pmtuProbe) this.rememberLoss(s, { pn: p.pn, timeSentMs: p.timeSentMs, lostAtMs: nowMs, byPacket, byTime, episode: 0, spurious: false });
         if (firstLostIndex < 0) firstLostIndex = i;
         lastLostIndex = i;
       } else {
@@ -427,7 +433,10 @@ export class LossRecovery<F = Frame> {
     if (lostPackets.length === 0) return { lost: lostPackets, persistentCongestion: false };
     const persistentCongestion = this.inPersistentCongestion(s, firstLostIndex, lastLostIndex);
     s.prune();
-    this.congestion?.onPacketsLost(lostPackets, nowMs);
+    if (lostPackets.some((p) => p.pmtuProbe)) {
+      this.congestion?.onPacketsDiscarded(lostPackets.filter((p) => p.pmtuProbe));
+      this.congestion?.onPacketsLost(lostPackets.filter((p) => !p.pmtuProbe), nowMs);
+    } else this.congestion?.onPacketsLost(lostPackets, nowMs);
     if (persistentCongestion) this.congestion?.onPersistentCongestion(nowMs);
     return { lost: lostPackets, persistentCongestion };
   }
@@ -518,7 +527,7 @@ export class LossRecovery<F = Frame> {
         continue;
       }
       const p = e.packet;
-      if (e.status !== lost || !p.ackEliciting || p.timeSentMs <= firstSampleMs) continue;
+      if (e.status !== lost || !p.ackEliciting || p.pmtuProbe || p.timeSentMs <= firstSampleMs) continue;
       if (i >= firstNewIndex) runHasNew = true;
       if (runStartMs === undefined) runStartMs = p.timeSentMs;
       else if (runHasNew && p.timeSentMs - runStartMs > durationMs) return true;
