@@ -507,6 +507,10 @@ if (caseIndex >= 0 && process.argv[caseIndex + 1] === "half_open") {
   await benchHalfOpen();
   process.exit(0);
 }
+if (caseIndex >= 0 && process.argv[caseIndex + 1] === "bulk") {
+  await benchThroughput();
+  process.exit(0);
+}
 if (caseIndex >= 0 && process.argv[caseIndex + 1] === "lossy") {
   await benchLossy();
   process.exit(0);

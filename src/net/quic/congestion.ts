@@ -530,15 +530,19 @@ export class HyStartPlusPlus {
   onAck(largestAckedPn: number, rttSampleMs: number | undefined): "continue" | "exit" {
     if (largestAckedPn >= 0 && largestAckedPn >= this.windowEnd) {
       // A round ended (or the first one starts).
-      if (this.windowEnd >= 0 && this.inCss && ++this.cssRoundsDone >= hystartCssRounds) {
-        this.exitedBy = "css_rounds";
-        return "exit";
-      }
+      const cssDone = this.windowEnd >= 0 && this.inCss && ++this.cssRoundsDone >= hystartCssRounds;
       this.lastRoundMinRttMs = this.currentRoundMinRttMs;
       this.currentRoundMinRttMs = Infinity;
       this.rttSampleCount = 0;
       this.windowEnd = this.largestSentPn + 1;
       this.rounds++;
+      if (cssDone) {
+        // Slow start is over (congestion avoidance from here); the state is left clean.
+        this.exitedBy = "css_rounds";
+        this.cssBaselineMinRttMs = Infinity;
+        this.cssRoundsDone = 0;
+        return "exit";
+      }
     }
     if (rttSampleMs === undefined) return "continue";
     this.currentRoundMinRttMs = Math.min(this.currentRoundMinRttMs, rttSampleMs);
