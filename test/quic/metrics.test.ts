@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { Connection } from "../../src/net/quic/connection.ts";
-import { PEER_REJECTED_LOGS_PER_MINUTE, QuicEndpoint, realClock, type Clock } from "../../src/net/quic/endpoint.ts";
+import { PEER_REJECTED_LOGS_PER_MINUTE, QuicEndpoint, realClock, type Clock, type QuicConnection } from "../../src/net/quic/endpoint.ts";
 import { createQuicMetrics } from "../../src/net/quic/metrics.ts";
 import { clientIdentity, serverIdentity, until } from "./harness.ts";
 import { LossyProxy } from "./lossy-proxy.ts";
@@ -50,9 +50,13 @@ describe("QUIC metrics", () => {
     const logs: Record<string, unknown>[] = [];
     const clock = new ShiftedClock();
     const isClient = (pk: Uint8Array) => Buffer.compare(pk, clientIdentity.publicKey) === 0;
+    const accepted: QuicConnection[] = [];
     const server = await QuicEndpoint.listen(0, {
       identity: serverIdentity, verifyPeer: isClient, metrics, clock, log: (l) => logs.push(l),
-      onConnection: (c) => c.onData((sid, d, fin) => c.write(sid, d, fin)),
+      onConnection: (c) => {
+        accepted.push(c);
+        c.onData((sid, d, fin) => c.write(sid, d, fin));
+      },
     });
     const client = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true, metrics });
     const stranger = await QuicEndpoint.client({ identity: strangerIdentity, verifyPeer: () => true, metrics });
@@ -72,6 +76,20 @@ describe("QUIC metrics", () => {
       expect(await value(registry, "pc_quic_smoothed_rtt_seconds")).toBeGreaterThan(0);
       expect(await value(registry, "pc_quic_congestion_window_bytes")).toBeGreaterThanOrEqual(2 * 2 * 1200);
       expect(await value(registry, "pc_quic_bytes_in_flight")).toBeGreaterThanOrEqual(0);
+      // Path MTU discovery: both sides reach the 1452 ceiling on loopback, one acked probe each.
+      const serverConn = () => accepted[0];
+      await until(() => conn.conn.datagramBytes === 1452 && serverConn()?.conn.datagramBytes === 1452, "PMTU 1452 on both sides");
+      expect(await value(registry, "pc_quic_datagram_bytes", { stat: "min" })).toBe(1452);
+      expect(await value(registry, "pc_quic_datagram_bytes", { stat: "max" })).toBe(1452);
+      await until(() => conn.conn.pmtuStats.probesAcked + serverConn()!.conn.pmtuStats.probesAcked === 2, "probe acks");
+      // Counters move when a connection is serviced after the change: send once more.
+      await new Promise<void>((resolve) => {
+        conn.onData((_s, _d, fin) => { if (fin) resolve(); });
+        conn.write(conn.openStream(), new Uint8Array(5_000).fill(4), true);
+      });
+      expect(await value(registry, "pc_quic_pmtu_probes_total", { result: "acked" })).toBe(2);
+      expect(await value(registry, "pc_quic_pmtu_probes_total", { result: "lost" })).toBe(0);
+      expect(await value(registry, "pc_quic_pmtu_black_holes_total")).toBe(0);
       conn.close();
 
       // A stranger's key is refused: counted on both sides, logged by the server.

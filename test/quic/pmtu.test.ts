@@ -8,6 +8,8 @@ import { QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.t
 import {
   BASE_PLPMTU, PMTU_BLACK_HOLE_LOSSES, PMTU_BLACK_HOLE_RESEARCH_MS, PMTU_MAX_PROBES, PMTU_RAISE_INTERVAL_MS, PMTU_SEARCH_PRECISION_BYTES, PmtuDiscovery,
 } from "../../src/net/quic/pmtu.ts";
+import { createQuicMetrics, type QuicMetrics } from "../../src/net/quic/metrics.ts";
+import { Registry } from "prom-client";
 import { LossyProxy, seededRandom } from "./lossy-proxy.ts";
 
 /** Drives a PmtuDiscovery against a path that carries datagrams up to `limit`; returns the sizes probed. */
@@ -135,7 +137,7 @@ async function echoServer(opts: { maxDatagramBytes?: number; maxReceiveDatagramB
   return { server, accepted };
 }
 
-async function client(opts: { maxDatagramBytes?: number } = {}): Promise<QuicEndpoint> {
+async function client(opts: { maxDatagramBytes?: number; metrics?: QuicMetrics } = {}): Promise<QuicEndpoint> {
   const c = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true, ...opts });
   cleanup.push(() => c.close());
   return c;
@@ -218,13 +220,16 @@ describe("DPLPMTUD over real UDP", () => {
     const { server } = await echoServer();
     const proxy = await LossyProxy.start({ serverPort: server.port, seed: 8 });
     cleanup.push(() => proxy.close());
-    const c = await client();
+    const registry = new Registry();
+    const c = await client({ metrics: createQuicMetrics(registry) });
     const conn = await c.connect("127.0.0.1", proxy.port);
     await until(() => conn.conn.datagramBytes === 1452, 10_000, "PMTU 1452");
     proxy.setMaxDatagramBytes(1300);
     const payload = pseudoRandomBytes(500_000, 4);
     expect(await echo(conn, payload, 45_000)).toEqual(payload);
     expect(conn.conn.pmtuStats.blackHoles).toBeGreaterThanOrEqual(1);
+    const blackHoles = (await registry.getMetricsAsJSON()).find((m) => m.name === "pc_quic_pmtu_black_holes_total")?.values[0]?.value;
+    expect(blackHoles).toBe(conn.conn.pmtuStats.blackHoles);
     expect(conn.conn.datagramBytes).toBeLessThanOrEqual(1300);
     // After the re-search delay, discovery finds what the path carries now.
     const researched = () => conn.conn.pmtuStats.state === "complete" && conn.conn.datagramBytes > 1200;

@@ -131,7 +131,7 @@ export class QuicConnection {
   /** @internal Handshake bookkeeping for metrics: outcome, a reason set before the close, counters already reported. */
   handshakeOutcome: HandshakeOutcome = "pending";
   failReason: string | null = null;
-  reported = { rttSamples: 0, packetsLost: 0, spuriousLosses: 0, congestionUndos: 0, keyUpdates: 0 };
+  reported = { rttSamples: 0, packetsLost: 0, spuriousLosses: 0, congestionUndos: 0, keyUpdates: 0, pmtuProbesAcked: 0, pmtuProbesLost: 0, pmtuBlackHoles: 0 };
 
   constructor(readonly endpoint: QuicEndpoint, readonly conn: Connection, readonly remoteHost: string, readonly remotePort: number) {}
 
@@ -722,6 +722,19 @@ export class QuicEndpoint implements QuicGaugeSource {
       m.congestionUndos.inc(reordering.congestionUndos - seen.congestionUndos);
       seen.congestionUndos = reordering.congestionUndos;
     }
+    const pmtu = conn.pmtuStats;
+    if (pmtu.probesAcked !== seen.pmtuProbesAcked) {
+      m.pmtuProbes.inc({ result: "acked" }, pmtu.probesAcked - seen.pmtuProbesAcked);
+      seen.pmtuProbesAcked = pmtu.probesAcked;
+    }
+    if (pmtu.probesLost !== seen.pmtuProbesLost) {
+      m.pmtuProbes.inc({ result: "lost" }, pmtu.probesLost - seen.pmtuProbesLost);
+      seen.pmtuProbesLost = pmtu.probesLost;
+    }
+    if (pmtu.blackHoles !== seen.pmtuBlackHoles) {
+      m.pmtuBlackHoles.inc(pmtu.blackHoles - seen.pmtuBlackHoles);
+      seen.pmtuBlackHoles = pmtu.blackHoles;
+    }
     if (conn.keyUpdates !== seen.keyUpdates) {
       m.keyUpdates.inc(conn.keyUpdates - seen.keyUpdates);
       seen.keyUpdates = conn.keyUpdates;
@@ -741,17 +754,21 @@ export class QuicEndpoint implements QuicGaugeSource {
   }
 
   /** QuicGaugeSource: path figures over established connections (read at scrape time). */
-  pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number } {
+  pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number; datagramBytesMin: number; datagramBytesMax: number } {
     let smoothedRttMsMax = 0;
     let congestionWindowBytes = 0;
     let bytesInFlight = 0;
+    let datagramBytesMin = Infinity;
+    let datagramBytesMax = 0;
     for (const qc of this.connections) {
       if (!qc.conn.isEstablished) continue;
       smoothedRttMsMax = Math.max(smoothedRttMsMax, qc.conn.rttMs.smoothed);
       congestionWindowBytes += qc.conn.congestionWindowBytes;
       bytesInFlight += qc.conn.bytesInFlight;
+      datagramBytesMin = Math.min(datagramBytesMin, qc.conn.datagramBytes);
+      datagramBytesMax = Math.max(datagramBytesMax, qc.conn.datagramBytes);
     }
-    return { smoothedRttMsMax, congestionWindowBytes, bytesInFlight };
+    return { smoothedRttMsMax, congestionWindowBytes, bytesInFlight, datagramBytesMin: datagramBytesMax === 0 ? 0 : datagramBytesMin, datagramBytesMax };
   }
 
   private armTimer(qc: QuicConnection, now: number): void {

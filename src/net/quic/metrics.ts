@@ -10,8 +10,11 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 export interface QuicGaugeSource {
   /** Established and in-progress connections, and the half-open (server) ones. */
   connectionCounts(): { established: number; handshaking: number; halfOpen: number };
-  /** Over established connections: the largest smoothed RTT (ms), summed cwnd and bytes in flight. */
-  pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number };
+  /**
+   * Over established connections: the largest smoothed RTT (ms), summed cwnd and bytes
+   * in flight, and the smallest and largest datagram size in use (path MTU discovery; 0 with none).
+   */
+  pathTotals(): { smoothedRttMsMax: number; congestionWindowBytes: number; bytesInFlight: number; datagramBytesMin: number; datagramBytesMax: number };
   /** Datagrams the kernel dropped on the endpoint's socket since it opened (0 where not observable). */
   socketDrops(): number;
 }
@@ -39,6 +42,8 @@ export function createQuicMetrics(registry: Registry) {
     packetsLost: new Counter({ name: "pc_quic_packets_lost_total", help: "Packets declared lost (RFC 9002)", registers: [registry] }),
     spuriousLosses: new Counter({ name: "pc_quic_spurious_losses_total", help: "Packets acked after being declared lost (reordered, not lost)", registers: [registry] }),
     congestionUndos: new Counter({ name: "pc_quic_congestion_undos_total", help: "Congestion window reductions undone because every loss behind them was spurious", registers: [registry] }),
+    pmtuProbes: new Counter({ name: "pc_quic_pmtu_probes_total", help: "Path MTU probes (PING + PADDING of a larger size), by result: acked or lost", labelNames: ["result"] as const, registers: [registry] }),
+    pmtuBlackHoles: new Counter({ name: "pc_quic_pmtu_black_holes_total", help: "Connections whose full-size packets kept being lost: datagram size fell back to 1200", registers: [registry] }),
     keyUpdates: new Counter({ name: "pc_quic_key_updates_total", help: "1-RTT key updates (RFC 9001 §6), by either side", registers: [registry] }),
     rtt: new Histogram({ name: "pc_quic_rtt_seconds", help: "QUIC RTT samples (at most one per connection per event-loop turn)", buckets: RTT_BUCKETS_S, registers: [registry] }),
     connections: new Gauge({
@@ -60,6 +65,21 @@ export function createQuicMetrics(registry: Registry) {
     congestionWindow: new Gauge({
       name: "pc_quic_congestion_window_bytes", help: "Congestion windows summed over established QUIC connections", registers: [registry],
       collect() { this.set(sum((s) => s.pathTotals(), (t) => t.congestionWindowBytes)); },
+    }),
+    datagramBytes: new Gauge({
+      name: "pc_quic_datagram_bytes", help: "UDP payload size in use after path MTU discovery over established QUIC connections: smallest (stat=min) and largest (stat=max); 0 with none", labelNames: ["stat"] as const, registers: [registry],
+      collect() {
+        let min = Infinity;
+        let max = 0;
+        for (const s of sources) {
+          const t = s.pathTotals();
+          if (t.datagramBytesMax === 0) continue;
+          min = Math.min(min, t.datagramBytesMin);
+          max = Math.max(max, t.datagramBytesMax);
+        }
+        this.set({ stat: "min" }, min === Infinity ? 0 : min);
+        this.set({ stat: "max" }, max);
+      },
     }),
     socketDrops: new Gauge({
       name: "pc_quic_socket_drops", help: "Datagrams the kernel dropped on open QUIC endpoints' UDP sockets (receive buffer full), summed; Linux only", registers: [registry],
