@@ -1029,6 +1029,11 @@ export class Connection {
 
   /** The datagram size changed (probe acked, or a black hole): congestion control and pacing follow. */
   private setDatagramBytes(bytes: number): void {
+    if (bytes < this.sendDatagramBytes) {
+      // Queued DATAGRAM frames accepted for the larger size would block the queue for
+      // good; they are unreliable by definition (RFC 9221), so they are dropped.
+      for (let i = this.datagramQueue.length - 1; i >= 0; i--) if (this.datagramQueue[i]!.length + 64 > bytes) this.datagramQueue.splice(i, 1);
+    }
     this.sendDatagramBytes = bytes;
     this.cc.setMaxDatagramBytes(bytes);
     if (this.pacer) this.pacer.maxDatagramBytes = bytes;
