@@ -199,7 +199,7 @@ async function lossyRun(impairment: ImpairmentOptions): Promise<Record<string, n
   const c = proxy.counters();
   const result = {
     mbits: round1(mbits(received, elapsedMs)), complete: outcome === "ok", packets_lost: conn.conn.packetsLost, spurious_losses: r.spuriousLosses,
-    congestion_undos: r.congestionUndos, packet_threshold: r.packetThreshold, time_threshold: Math.round(r.timeThresholdRatio * 1000) / 1000,
+    congestion_undos: r.congestionUndos, datagram_bytes: conn.conn.datagramBytes, packet_threshold: r.packetThreshold, time_threshold: Math.round(r.timeThresholdRatio * 1000) / 1000,
     proxy_dropped: c.toServer.dropped + c.toClient.dropped, proxy_reordered: c.toServer.reordered + c.toClient.reordered,
     endpoint_kernel_drops: (server.kernelDrops() ?? 0) + (client.kernelDrops() ?? 0),
   };
