@@ -3,7 +3,7 @@
 // answers with the whole window at once; a paced one sends a bounded burst and waits
 // on its pacing timer for the rest.
 import { describe, expect, test } from "bun:test";
-import { pacingBurstPacketsDefault } from "../../src/net/quic/congestion.ts";
+import { Pacer, pacingBurstPacketsDefault } from "../../src/net/quic/congestion.ts";
 import type { ConnectionOptions } from "../../src/net/quic/connection.ts";
 import { makePair, run, streamBytes } from "./harness.ts";
 
@@ -36,6 +36,36 @@ function transfer(opts: Partial<ConnectionOptions>, bytes: number) {
   const got = streamBytes(p.serverEvents, id);
   return { p, complete: got.fin && got.data.length === bytes, maxBurst: Math.max(...sends.values()), instants: sends.size, elapsedMs: p.nowMs - start };
 }
+
+describe("Pacer granularity credit", () => {
+  test("a packet due within the granularity goes now, and the long-run rate is unchanged", () => {
+    const strict = new Pacer(1200, 10, 2, 0);
+    const lenient = new Pacer(1200, 10, 2, 1);
+    for (const p of [strict, lenient]) p.setRate(12_000, 100); // 150 bytes/ms
+    const count = (p: Pacer) => {
+      let sent = 0;
+      for (let now = 0; now <= 10_000; now += 0.25) {
+        while (p.canSend(now)) {
+          p.onPacketSent(now, 1200);
+          sent++;
+        }
+      }
+      return sent;
+    };
+    // After the 10-packet burst the strict bucket waits 8 ms for a whole packet; with
+    // 1 ms of credit (150 bytes) the next one is due at 7 ms.
+    const probe = new Pacer(1200, 10, 2, 1);
+    probe.setRate(12_000, 100);
+    for (let i = 0; i < 10; i++) probe.onPacketSent(0, 1200);
+    expect(probe.nextSendTimeMs(0)).toBeCloseTo(7, 10);
+    // Over 10 s both send burst + rate × time (1250 packets), the lenient one at most one more.
+    const s = count(strict);
+    const l = count(lenient);
+    expect(s).toBe(10 + 1250);
+    expect(l - s).toBeGreaterThanOrEqual(0);
+    expect(l - s).toBeLessThanOrEqual(1);
+  });
+});
 
 describe("pacing on the send path", () => {
   test("paced: at most a burst of datagrams leaves at one instant; unpaced: whole windows do", () => {

@@ -308,6 +308,13 @@ export const pacingBurstPacketsDefault = 10;
  * whose burst is max(10 packets, rate × (1 ms min pacing delay + 1 ms granularity)).
  */
 export const pacingBurstIntervalMsDefault = 2;
+/**
+ * The connection lets a packet go when the pacer would allow it within this long
+ * (borrowing up to this much of the rate, repaid by the next packets): waiting for
+ * a timer to release a packet due in a few microseconds costs far more than the
+ * timer granularity, on an event loop whose turns take milliseconds under load.
+ */
+export const pacingGranularityMsDefault = 1;
 
 /**
  * Token-bucket pacer on the injected clock. Tokens are bytes; they refill at the
@@ -319,7 +326,13 @@ export class Pacer {
   private bytesPerMs = Infinity;
   private readonly burstPackets: number;
 
-  constructor(public maxDatagramBytes = maxDatagramBytesDefault, burstPackets = pacingBurstPacketsDefault, private readonly burstIntervalMs = pacingBurstIntervalMsDefault) {
+  constructor(
+    public maxDatagramBytes = maxDatagramBytesDefault,
+    burstPackets = pacingBurstPacketsDefault,
+    private readonly burstIntervalMs = pacingBurstIntervalMsDefault,
+    /** A packet due within this long goes now, on credit (0: a strict bucket). */
+    private readonly granularityMs = 0,
+  ) {
     this.burstPackets = burstPackets;
     this.tokens = this.burstBytes;
   }
@@ -345,11 +358,17 @@ export class Pacer {
     if (this.lastMs === undefined || nowMs > this.lastMs) this.lastMs = nowMs;
   }
 
+  /** Bytes that may be borrowed ahead of the rate (granularityMs of it). */
+  private get creditBytes(): number {
+    return this.bytesPerMs === Infinity ? 0 : this.bytesPerMs * this.granularityMs;
+  }
+
   /** Earliest time at which a packet of `bytes` may be sent (<= nowMs means now). */
   nextSendTimeMs(nowMs: number, bytes = this.maxDatagramBytes): number {
     this.refill(nowMs);
-    if (this.tokens >= bytes || this.bytesPerMs === Infinity) return nowMs;
-    return nowMs + (bytes - this.tokens) / this.bytesPerMs;
+    const available = this.tokens + this.creditBytes;
+    if (available >= bytes || this.bytesPerMs === Infinity) return nowMs;
+    return nowMs + (bytes - available) / this.bytesPerMs;
   }
 
   canSend(nowMs: number, bytes = this.maxDatagramBytes): boolean {
@@ -359,7 +378,7 @@ export class Pacer {
   /** Consumes tokens for a sent packet (may go negative by less than one packet). */
   onPacketSent(nowMs: number, bytes: number): void {
     this.refill(nowMs);
-    this.tokens = Math.max(this.tokens - bytes, -this.maxDatagramBytes);
+    this.tokens = Math.max(this.tokens - bytes, -this.maxDatagramBytes - this.creditBytes);
   }
 }
 

@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { AckTracker } from "./ack-tracker.ts";
 import { CONFIDENTIALITY_CLOSE_MARGIN_PACKETS, KEY_UPDATE_PACKETS_DEFAULT, confidentialityLimitPackets, integrityLimitPackets } from "./aead-limits.ts";
 import { ByteArena } from "./byte-arena.ts";
-import { Cubic, NewReno, Pacer, type CongestionController } from "./congestion.ts";
+import { Cubic, NewReno, Pacer, pacingBurstIntervalMsDefault, pacingBurstPacketsDefault, pacingGranularityMsDefault, type CongestionController } from "./congestion.ts";
 import { BASE_PLPMTU, PMTU_MAX_DEFAULT, PmtuDiscovery } from "./pmtu.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
 import { ReceiveWindow, SendWindow } from "./flow-control.ts";
@@ -289,7 +289,7 @@ export class Connection {
     this.maxDatagramBytes = Math.max(INITIAL_DATAGRAM_BYTES_MIN, opts.maxDatagramBytes ?? PMTU_MAX_DEFAULT);
     // Windows start counted in 1200-byte datagrams; discovery raises the size later.
     this.cc = opts.congestionControl === "newreno" ? new NewReno(INITIAL_DATAGRAM_BYTES_MIN) : new Cubic(INITIAL_DATAGRAM_BYTES_MIN);
-    this.pacer = opts.pacing === false ? undefined : new Pacer(INITIAL_DATAGRAM_BYTES_MIN);
+    this.pacer = opts.pacing === false ? undefined : new Pacer(INITIAL_DATAGRAM_BYTES_MIN, pacingBurstPacketsDefault, pacingBurstIntervalMsDefault, pacingGranularityMsDefault);
     this.recovery = new LossRecovery<SentFrame>({ isServer: !isClient, congestion: this.cc, peerMaxAckDelayMs: MAX_ACK_DELAY_MS });
     this.dcid = dcid;
     this.scid = scid;
