@@ -70,15 +70,18 @@ describe("PmtuDiscovery (pure)", () => {
     search(d, 1452, 0);
     expect(d.current).toBe(1452);
     // Losses in ACKs that also acked large packets are congestion, not size.
-    for (let i = 0; i < 10; i++) expect(d.onLargePackets(true, 5, 10)).toBe(false);
-    expect(d.onLargePackets(false, PMTU_BLACK_HOLE_LOSSES - 1, 20)).toBe(false);
-    expect(d.onLargePackets(true, 0, 30)).toBe(false); // reset
-    expect(d.onLargePackets(false, PMTU_BLACK_HOLE_LOSSES - 1, 40)).toBe(false);
-    expect(d.onLargePackets(false, 1, 50)).toBe(true);
+    for (let i = 0; i < 10; i++) expect(d.onLargePackets(true, 5, 10, 0)).toBe(false);
+    expect(d.onLargePackets(false, PMTU_BLACK_HOLE_LOSSES - 1, 20, 0)).toBe(false);
+    expect(d.onLargePackets(true, 0, 30, 0)).toBe(false); // reset
+    expect(d.onLargePackets(false, PMTU_BLACK_HOLE_LOSSES - 1, 40, 0)).toBe(false);
+    // Enough losses, but a large packet was acked less than the quiet period (a PTO) ago.
+    expect(d.onLargePackets(false, 1, 50, 100)).toBe(false);
+    expect(d.onLargePackets(false, 1, 129, 100)).toBe(false);
+    expect(d.onLargePackets(false, 1, 130, 100)).toBe(true);
     expect([d.current, d.blackHoles]).toEqual([BASE_PLPMTU, 1]);
     // The search starts again later and finds what the path carries now.
-    expect(d.probeDue(50)).toBeUndefined();
-    search(d, 1300, 50 + PMTU_BLACK_HOLE_RESEARCH_MS);
+    expect(d.probeDue(130)).toBeUndefined();
+    search(d, 1300, 130 + PMTU_BLACK_HOLE_RESEARCH_MS);
     expect(d.current).toBeLessThanOrEqual(1300);
     expect(d.current).toBeGreaterThan(1300 - PMTU_SEARCH_PRECISION_BYTES);
   });

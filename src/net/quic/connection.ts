@@ -1002,7 +1002,7 @@ export class Connection {
     if (res.rttSampled) this.rttSamples++;
     for (const p of res.newlyAcked) this.onPacketAcked(space, p, nowMs);
     this.onPacketsDeclaredLost(space, res.lost, nowMs);
-    this.checkBlackHole(res.newlyAcked, res.lost, nowMs);
+    this.checkBlackHole(res.newlyAcked, res.lost, nowMs, res.spuriouslyLost > 0);
   }
 
   /** Lost packets: probes tell path MTU discovery; the others count and are re-queued. */
@@ -1017,14 +1017,18 @@ export class Connection {
     }
   }
 
-  /** Black-hole detection (RFC 8899 §4.3): full-size packets keep getting lost, none of them acked. */
-  private checkBlackHole(acked: readonly Sent[], lostPackets: readonly Sent[], nowMs: number): void {
+  /**
+   * Black-hole detection (RFC 8899 §4.3): full-size packets keep getting lost and none
+   * is acked for a PTO. `lateAcked`: this ACK covered packets declared lost before
+   * (reordered, so they did get through).
+   */
+  private checkBlackHole(acked: readonly Sent[], lostPackets: readonly Sent[], nowMs: number, lateAcked: boolean): void {
     if (this.sendDatagramBytes <= BASE_PLPMTU) return;
-    let largeAcked = false;
+    let largeAcked = lateAcked;
     let largeLost = 0;
     for (const p of acked) if (!p.pmtuProbe && p.sentBytes > BASE_PLPMTU) largeAcked = true;
     for (const p of lostPackets) if (!p.pmtuProbe && p.inFlight && p.sentBytes > BASE_PLPMTU) largeLost++;
-    if (this.pmtu.onLargePackets(largeAcked, largeLost, nowMs)) this.setDatagramBytes(BASE_PLPMTU);
+    if (this.pmtu.onLargePackets(largeAcked, largeLost, nowMs, this.recovery.ptoBaseDurationMs("application"))) this.setDatagramBytes(BASE_PLPMTU);
   }
 
   /** The datagram size changed (probe acked, or a black hole): congestion control and pacing follow. */
@@ -1107,7 +1111,7 @@ export class Connection {
     const space = this.spaces[SPACE_NAMES.indexOf(r.space) as SpaceId];
     if (r.kind === "loss") {
       this.onPacketsDeclaredLost(space, r.lost, nowMs);
-      this.checkBlackHole([], r.lost, nowMs);
+      this.checkBlackHole([], r.lost, nowMs, false);
       return;
     }
     // PTO: send probes carrying the oldest unacknowledged data again (RFC 9002 §6.2.4).

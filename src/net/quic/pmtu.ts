@@ -46,6 +46,8 @@ export class PmtuDiscovery {
   private nextSearchAtMs = Infinity;
   /** Full-size packet losses since one of that size was last acked. */
   private largeLosses = 0;
+  /** When a packet above the base size was last acked (or the size last grew). */
+  private lastLargeAckMs = -Infinity;
   probesSent = 0;
   probesAcked = 0;
   probesLost = 0;
@@ -105,6 +107,7 @@ export class PmtuDiscovery {
     const grew = size > this.current;
     if (grew) this.current = size;
     this.largeLosses = 0;
+    this.lastLargeAckMs = nowMs;
     this.chooseProbe();
     if (this.state === "complete") this.nextSearchAtMs = this.current < this.ceiling ? nowMs + PMTU_RAISE_INTERVAL_MS : Infinity;
     return grew ? size : undefined;
@@ -123,18 +126,22 @@ export class PmtuDiscovery {
 
   /**
    * Outcome of one ACK (or loss timer) for ordinary packets larger than the base:
-   * `largeAcked` whether any was acked, `largeLost` how many were declared lost.
-   * Returns true when a black hole is declared: `current` fell back to the base.
+   * `largeAcked` whether any was acked (or acked after being declared lost: it got
+   * through), `largeLost` how many were declared lost. A black hole needs
+   * PMTU_BLACK_HOLE_LOSSES such losses and no large packet acked for `quietMs` (the
+   * caller passes a PTO): on a reordering path large packets keep being acked, late,
+   * while some are declared lost. Returns true when the size fell back to the base.
    */
-  onLargePackets(largeAcked: boolean, largeLost: number, nowMs: number): boolean {
+  onLargePackets(largeAcked: boolean, largeLost: number, nowMs: number, quietMs: number): boolean {
     if (largeAcked) {
       // Larger packets got through in the same ACK: these losses are not about size.
       this.largeLosses = 0;
+      this.lastLargeAckMs = nowMs;
       return false;
     }
     if (largeLost === 0 || this.current === BASE_PLPMTU) return false;
     this.largeLosses += largeLost;
-    if (this.largeLosses < PMTU_BLACK_HOLE_LOSSES) return false;
+    if (this.largeLosses < PMTU_BLACK_HOLE_LOSSES || nowMs - this.lastLargeAckMs < quietMs) return false;
     this.blackHoles++;
     this.largeLosses = 0;
     this.current = BASE_PLPMTU;
