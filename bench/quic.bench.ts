@@ -15,6 +15,7 @@
  *   - bulk throughput through the lossy UDP proxy (test/quic/lossy-proxy.ts) at 2%
  *     reordering by 5 ms (no loss) and at 1% loss, each way, with the spurious losses
  *     and congestion undos the client saw. Alone: `--case lossy`.
+ *   - `--case bulk` runs only the raw UDP and bulk stream throughput rows.
  * Targets from the issue: QUIC >= 50% of raw and >= 300 Mbit/s, >= 500 handshakes/s,
  * p50 < 200 µs. Run: `bun run bench/quic.bench.ts` (~30-50 s).
  * Throughput is measured twice: both ends in this process, and with the receiver in a

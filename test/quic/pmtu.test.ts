@@ -140,7 +140,7 @@ async function echoServer(opts: { maxDatagramBytes?: number; maxReceiveDatagramB
   return { server, accepted };
 }
 
-async function client(opts: { maxDatagramBytes?: number; metrics?: QuicMetrics } = {}): Promise<QuicEndpoint> {
+async function client(opts: { maxDatagramBytes?: number; metrics?: QuicMetrics; congestionControl?: "cubic" | "newreno" } = {}): Promise<QuicEndpoint> {
   const c = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true, ...opts });
   cleanup.push(() => c.close());
   return c;
@@ -184,13 +184,15 @@ describe("DPLPMTUD over real UDP", () => {
 
   test("maxDatagramBytes 1200 turns discovery off; the peer's max_udp_payload_size caps the other side's search", async () => {
     const { server, accepted } = await echoServer({ maxDatagramBytes: 1200, maxReceiveDatagramBytes: 1300 });
-    const c = await client({ maxDatagramBytes: 1400 });
+    // (The congestion controller is an endpoint option too: NewReno here, CUBIC on the server.)
+    const c = await client({ maxDatagramBytes: 1400, congestionControl: "newreno" });
     const conn = await c.connect("127.0.0.1", server.port);
     const payload = pseudoRandomBytes(50_000, 2);
     expect(await echo(conn, payload)).toEqual(payload);
     await until(() => conn.conn.pmtuStats.state === "complete", 10_000, "client search complete");
     expect(conn.conn.datagramBytes).toBe(1300);
     expect(accepted[0]!.conn.pmtuStats).toMatchObject({ state: "disabled", datagramBytes: 1200, probesSent: 0 });
+    expect([conn.conn.congestionControl.name, accepted[0]!.conn.congestionControl.name]).toEqual(["newreno", "cubic"]);
   }, 30_000);
 
   test("through a proxy dropping datagrams above 1350: the search settles just below it and data flows", async () => {
