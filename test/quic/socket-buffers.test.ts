@@ -48,3 +48,27 @@ describe("endpoint UDP socket buffers", () => {
     expect(server.kernelDrops()).toBe(drops);
   }, 30_000);
 });
+
+describe("endpoint UDP socket: never fragment", () => {
+  test.skipIf(!linux)("the socket is set to IP_PMTUDISC_DO, and a datagram the kernel refuses is dropped without holding up the ones after it", async () => {
+    const ep = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
+    cleanup.push(() => ep.close());
+    expect(ep.dontFragment).toBe(true);
+    let received = 0;
+    const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() { received++; } } });
+    cleanup.push(() => sink.close());
+    // A 70,000-byte datagram exceeds any UDP payload: the kernel answers EMSGSIZE, as it
+    // does for a probe above the path MTU with DF set. sendMany stops there; the endpoint
+    // must drop it and send the rest (through its real send path).
+    const sendRaw = (ep as unknown as { sendRaw(d: Uint8Array[], port: number, host: string): void }).sendRaw.bind(ep);
+    sendRaw([new Uint8Array(100), new Uint8Array(70_000), new Uint8Array(100), new Uint8Array(100)], sink.port, "127.0.0.1");
+    const until = performance.now() + 5000;
+    while (received < 3 && performance.now() < until) await Bun.sleep(5);
+    expect(received).toBe(3);
+    expect(ep.stats.datagramsRefused).toBe(1);
+    // Nothing is left queued: a later datagram goes straight out.
+    sendRaw([new Uint8Array(100)], sink.port, "127.0.0.1");
+    while (received < 4 && performance.now() < until) await Bun.sleep(5);
+    expect(received).toBe(4);
+  }, 15_000);
+});

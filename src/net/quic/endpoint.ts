@@ -12,7 +12,7 @@ import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 import type { QuicGaugeSource, QuicMetrics } from "./metrics.ts";
-import { kernelDrops, setSocketBuffers, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
+import { kernelDrops, setDontFragment, setSocketBuffers, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
 
 /** Time source and timers; tests inject a virtual one. */
 export interface Clock {
@@ -34,6 +34,8 @@ export interface EndpointStats {
   /** Packets inside routed datagrams that connections dropped (bad protection, duplicates, no keys). */
   packetsDropped: number;
   socketErrors: number;
+  /** Datagrams the kernel refused to send (EMSGSIZE: larger than the path MTU it knows, with don't-fragment set); dropped. */
+  datagramsRefused: number;
   versionNegotiationsSent: number;
   statelessResetsSent: number;
   retriesSent: number;
@@ -299,6 +301,7 @@ export class QuicEndpoint implements QuicGaugeSource {
     datagramsDropped: 0,
     packetsDropped: 0,
     socketErrors: 0,
+    datagramsRefused: 0,
     versionNegotiationsSent: 0,
     statelessResetsSent: 0,
     retriesSent: 0,
@@ -345,12 +348,15 @@ export class QuicEndpoint implements QuicGaugeSource {
     ep = new QuicEndpoint(socket, opts, listening);
     const bufferBytes = opts.socketBufferBytes ?? socketBufferBytesDefault;
     if (bufferBytes > 0) ep.socketBuffers = setSocketBuffers(socket, bufferBytes);
+    ep.dontFragment = setDontFragment(socket);
     ep.socketInode = socketInode(socket);
     return ep;
   }
 
   /** Receive and send buffer sizes the kernel reports after our request (undefined: not set, or not settable here). */
   socketBuffers: SocketBufferSizes | undefined;
+  /** Whether the socket was set never to fragment (RFC 9000 §14); undefined where it could not be set. */
+  dontFragment: boolean | undefined;
   private socketInode: number | undefined;
 
   /** Datagrams the kernel dropped on this endpoint's socket (receive buffer full); undefined where not observable (not Linux). */
@@ -815,8 +821,30 @@ export class QuicEndpoint implements QuicGaugeSource {
       this.pendingOut.push(...flat);
       return;
     }
-    const sent = this.trySend(() => this.socket.sendMany(flat)) ?? datagrams.length;
-    if (sent < datagrams.length) this.pendingOut = flat.slice(sent * 3);
+    this.pendingOut = this.sendFlat(flat);
+  }
+
+  /**
+   * Sends (datagram, port, host) triples with sendMany and returns what must wait for
+   * `drain`. sendMany stops at a datagram the kernel refuses outright (EMSGSIZE: above
+   * the path MTU with the don't-fragment bit set, e.g. a path MTU probe) and reports
+   * fewer sent, like a full socket; the head is therefore tried alone: if it throws it
+   * is dropped (loss detection treats it as lost) instead of blocking the queue for good.
+   */
+  private sendFlat(flat: (Uint8Array | number | string)[]): (Uint8Array | number | string)[] {
+    let rest = flat;
+    while (rest.length) {
+      const sent = this.trySend(() => this.socket.sendMany(rest));
+      if (sent === null || sent * 3 >= rest.length) return [];
+      rest = rest.slice(sent * 3);
+      try {
+        if (!this.socket.send(rest[0] as Uint8Array, rest[1] as number, rest[2] as string)) return rest;
+      } catch {
+        this.stats.datagramsRefused++;
+      }
+      rest = rest.slice(3);
+    }
+    return rest;
   }
 
   /** Runs a socket send; a synchronous socket error counts as sent (QUIC treats it as loss). */
@@ -833,8 +861,7 @@ export class QuicEndpoint implements QuicGaugeSource {
     if (!this.pendingOut.length || this.closedEndpoint) return;
     const flat = this.pendingOut;
     this.pendingOut = [];
-    const sent = this.trySend(() => this.socket.sendMany(flat)) ?? flat.length / 3;
-    if (sent * 3 < flat.length) this.pendingOut = flat.slice(sent * 3);
+    this.pendingOut = this.sendFlat(flat);
   }
 
   /** Closes every connection (CONNECTION_CLOSE is sent best-effort) and the socket. */

@@ -88,6 +88,25 @@ export function setSocketBuffers(socket: object, bytes: number): SocketBufferSiz
   return { receiveBytes, sendBytes };
 }
 
+/**
+ * Never fragment (RFC 9000 §14: QUIC datagrams must not be fragmented at the IP layer,
+ * and path MTU discovery relies on oversize probes being dropped, not fragmented).
+ * Linux: IP_MTU_DISCOVER / IPV6_MTU_DISCOVER = IP_PMTUDISC_DO (the default,
+ * IP_PMTUDISC_WANT, fragments datagrams above the path MTU the kernel has cached);
+ * macOS: IP_DONTFRAG / IPV6_DONTFRAG. Both families are tried (one fails on a socket of
+ * the other). Returns whether one took, or undefined if it cannot be done here.
+ */
+export function setDontFragment(socket: object): boolean | undefined {
+  const fd = socketFd(socket);
+  const so = sockopt();
+  if (fd === undefined || !so) return undefined;
+  const [ipLevel, ip6Level] = [0, 41]; // IPPROTO_IP, IPPROTO_IPV6
+  const opts = process.platform === "linux" ? { ip: 10, ip6: 23, value: 2 } : { ip: 28, ip6: 62, value: 1 };
+  const v4 = so.set(fd, ipLevel, opts.ip, opts.value) !== undefined && so.get(fd, ipLevel, opts.ip) === opts.value;
+  const v6 = so.set(fd, ip6Level, opts.ip6, opts.value) !== undefined && so.get(fd, ip6Level, opts.ip6) === opts.value;
+  return v4 || v6;
+}
+
 /** The socket's inode (what /proc/net/udp lists), Linux only. */
 export function socketInode(socket: object): number | undefined {
   const fd = socketFd(socket);
