@@ -57,6 +57,16 @@ describe("PmtuDiscovery (pure)", () => {
     expect(d.current).toBe(BASE_PLPMTU);
   });
 
+  test("the first probe waits the given delay, and its timer is spent once it passed", () => {
+    const d = new PmtuDiscovery();
+    d.start(1452, 100, 50);
+    expect(d.timerMs).toBe(150);
+    expect(d.probeDue(149)).toBeUndefined();
+    expect(d.probeDue(150)).toBe(1452);
+    expect(d.timerMs).toBe(Infinity); // not a timer in the past while the probe waits for the window
+    expect(d.probeDue(151)).toBe(1452);
+  });
+
   test("a ceiling at the base disables discovery", () => {
     const d = new PmtuDiscovery();
     d.start(1200, 0);

@@ -9,7 +9,7 @@ import { AckTracker } from "./ack-tracker.ts";
 import { CONFIDENTIALITY_CLOSE_MARGIN_PACKETS, KEY_UPDATE_PACKETS_DEFAULT, confidentialityLimitPackets, integrityLimitPackets } from "./aead-limits.ts";
 import { ByteArena } from "./byte-arena.ts";
 import { Cubic, NewReno, Pacer, pacingBurstIntervalMsDefault, pacingBurstPacketsDefault, pacingGranularityMsDefault, type CongestionController } from "./congestion.ts";
-import { BASE_PLPMTU, PMTU_MAX_DEFAULT, PmtuDiscovery } from "./pmtu.ts";
+import { BASE_PLPMTU, PMTU_FIRST_PROBE_RTTS, PMTU_MAX_DEFAULT, PmtuDiscovery } from "./pmtu.ts";
 import { LossRecovery, type SentPacket } from "./recovery.ts";
 import { ReceiveWindow, SendWindow } from "./flow-control.ts";
 import type { PacketNumberSpace } from "./ack-tracker.ts";
@@ -824,7 +824,7 @@ export class Connection {
     this.recovery.setHandshakeConfirmed(this.lastNowMs);
     // Path MTU discovery starts once the path is confirmed (RFC 9000 §14.3), up to what both allow.
     const peerMax = this.peerParams?.maxUdpPayloadSize ?? INITIAL_DATAGRAM_BYTES_MIN;
-    this.pmtu.start(Math.max(BASE_PLPMTU, Math.min(this.maxDatagramBytes, peerMax)), this.lastNowMs);
+    this.pmtu.start(Math.max(BASE_PLPMTU, Math.min(this.maxDatagramBytes, peerMax)), this.lastNowMs, PMTU_FIRST_PROBE_RTTS * this.recovery.rtt.smoothedRttMs);
     this.discardSpace(SPACE_INITIAL);
     this.discardSpace(SPACE_HANDSHAKE);
   }

@@ -24,6 +24,11 @@ export const PMTU_SEARCH_PRECISION_BYTES = 16;
 export const PMTU_RAISE_INTERVAL_MS = 600_000;
 /** Full-size packets lost with none of that size acked meanwhile before a black hole is declared. */
 export const PMTU_BLACK_HOLE_LOSSES = 6;
+/**
+ * The first probe waits this many smoothed RTTs after the handshake is confirmed (as
+ * quic-go does): a connection opened and closed at once never pays for probes.
+ */
+export const PMTU_FIRST_PROBE_RTTS = 5;
 /** After a black hole, searching restarts (from the base) after this long. */
 export const PMTU_BLACK_HOLE_RESEARCH_MS = 1_000;
 
@@ -44,6 +49,8 @@ export class PmtuDiscovery {
   private probeInFlight = false;
   private lostAtSize = 0;
   private nextSearchAtMs = Infinity;
+  /** No probe before this (the first-probe delay); -Infinity once it has passed. */
+  private probeNotBeforeMs = -Infinity;
   /** Full-size packet losses since one of that size was last acked. */
   private largeLosses = 0;
   /** When a packet above the base size was last acked (or the size last grew). */
@@ -55,15 +62,20 @@ export class PmtuDiscovery {
 
   /** When a new search is due (a timer for the connection); Infinity if none is scheduled. */
   get timerMs(): number {
-    return this.state === "complete" ? this.nextSearchAtMs : Infinity;
+    if (this.state === "complete") return this.nextSearchAtMs;
+    return this.state === "searching" && this.probeNotBeforeMs !== -Infinity ? this.probeNotBeforeMs : Infinity;
   }
 
-  /** Starts discovery (handshake confirmed) with the ceiling; a ceiling at the base disables it. */
-  start(ceiling: number, nowMs: number): void {
+  /**
+   * Starts discovery (handshake confirmed) with the ceiling; a ceiling at the base
+   * disables it. The first probe goes `firstProbeDelayMs` later.
+   */
+  start(ceiling: number, nowMs: number, firstProbeDelayMs = 0): void {
     invariant(ceiling >= BASE_PLPMTU, "PMTU ceiling below the QUIC minimum");
     this.ceiling = ceiling;
     if (ceiling <= this.current) return;
     this.startSearch(nowMs);
+    if (firstProbeDelayMs > 0) this.probeNotBeforeMs = nowMs + firstProbeDelayMs;
   }
 
   private startSearch(_nowMs: number): void {
@@ -89,6 +101,9 @@ export class PmtuDiscovery {
   probeDue(nowMs: number): number | undefined {
     if (this.state === "complete" && nowMs >= this.nextSearchAtMs) this.startSearch(nowMs);
     if (this.state !== "searching" || this.probeInFlight) return undefined;
+    if (nowMs < this.probeNotBeforeMs) return undefined;
+    // Past the delay its timer is spent (a probe the window cannot take yet goes with later traffic).
+    this.probeNotBeforeMs = -Infinity;
     return this.probeSize;
   }
 
