@@ -103,3 +103,8 @@ export function shardLayout(shardCount: number, validators: readonly ShardValida
   }
   return { shardCount, committees };
 }
+
+/** The shard layout of a parsed genesis (which already checked the layout rules, docs/GENESIS.md). */
+export function shardLayoutOf(g: { shardCount: number; validators: readonly ShardValidatorEntry[] }): ShardLayout {
+  return shardLayout(g.shardCount, g.validators);
+}

@@ -7,7 +7,11 @@ import { keyPairFromSeed, type Ed25519KeyPair } from "../../src/crypto/ed25519.t
 import { concatBytes, equalBytes, fromHex } from "../../src/crypto/bytes.ts";
 import { thrownCode as thrownCodeOf } from "../thrown-code.ts";
 import { PhantomError } from "../../src/errors.ts";
-import { shardOfLock, shardLayout, quorumOf, type ShardLayout } from "../../src/ledger/shard.ts";
+import { shardOfLock, shardLayout, shardLayoutOf, quorumOf, type ShardLayout } from "../../src/ledger/shard.ts";
+import { parseGenesis, quorumStake } from "../../src/genesis/genesis.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../phantom-cli.ts";
 import {
   type ExportLeaf, exportRoot, exportLeafHash, exportProof, verifyExportProof, encodeExportLeaf, decodeExportLeaf, exportId, ZERO_ROOT, EXPORT_LEAF_BYTES,
 } from "../../src/ledger/export-tree.ts";
@@ -281,3 +285,11 @@ describe("cross-shard transfers", () => {
     expect(single.supply().exported).toBe(0n);
   }, T);
 });
+
+test("shardLayoutOf(genesis): the repository's single-shard genesis is one committee, quorum as consensus uses", () => {
+  const g = parseGenesis(readFileSync(join(ROOT, "genesis.toml"), "utf8"));
+  const l = shardLayoutOf(g);
+  expect(l.shardCount).toBe(1);
+  expect(l.committees[0]!.publicKeys).toEqual(g.validators.map((v) => v.publicKey));
+  expect(l.committees[0]!.quorum).toBe(quorumStake(g));
+}, T);
