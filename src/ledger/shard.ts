@@ -14,6 +14,7 @@ export const SHARD_ROOT_INTERVAL_MAX = 1n << 20n;
 
 export type ShardErrorCode =
   | "SHARD_BAD_COUNT"
+  | "SHARD_BAD_LOCK"
   | "SHARD_LAYOUT_BAD_SHARD"
   | "SHARD_LAYOUT_COMMITTEE_SIZE"
   | "SHARD_LAYOUT_DUPLICATE_KEY"
@@ -35,7 +36,7 @@ function checkShardCount(shardCount: number): void {
 /** shard_of(lock_commitment, S) = u64_le(lock_commitment[0..8]) mod S. */
 export function shardOfLock(lockCommitment: Uint8Array, shardCount: number): number {
   checkShardCount(shardCount);
-  if (lockCommitment.length !== HASH_BYTES) throw new ShardError("SHARD_BAD_COUNT", `a lock commitment is ${HASH_BYTES} bytes, got ${lockCommitment.length}`);
+  if (lockCommitment.length !== HASH_BYTES) throw new ShardError("SHARD_BAD_LOCK", `a lock commitment is ${HASH_BYTES} bytes, got ${lockCommitment.length}`);
   if (shardCount === 1) return 0;
   const v = new DataView(lockCommitment.buffer, lockCommitment.byteOffset, 8).getBigUint64(0, true);
   return Number(v % BigInt(shardCount));

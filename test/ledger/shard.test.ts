@@ -293,3 +293,7 @@ test("shardLayoutOf(genesis): the repository's single-shard genesis is one commi
   expect(l.committees[0]!.publicKeys).toEqual(g.validators.map((v) => v.publicKey));
   expect(l.committees[0]!.quorum).toBe(quorumStake(g));
 }, T);
+
+test("a lock commitment of the wrong length is SHARD_BAD_LOCK", () => {
+  expect(thrownCode(() => shardOfLock(new Uint8Array(31), 4))).toBe("SHARD_BAD_LOCK");
+}, T);
