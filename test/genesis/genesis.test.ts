@@ -258,4 +258,26 @@ describe("phantom genesis (CLI)", () => {
       expect(toHex(keyPairFromSeed(Uint8Array.from(Buffer.from(seed, "hex"))).publicKey)).toBe(toHex(v.publicKey));
     });
   });
+
+  test("new --shards 2 --k 2: a two-shard layout that verifies; a port range past 65535 is refused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "phantom-genesis-"));
+    const created = phantom(["genesis", "new", "--k", "2", "--shards", "2", "--out", "g.toml", "--keys_dir", "keys", "--base_port", "31100"], dir);
+    expect(created.code).toBe(0);
+    const g = parseGenesis(readFileSync(join(dir, "g.toml"), "utf8"));
+    expect({ S: g.shardCount, k: g.k, shards: g.validators.map((v) => v.shard) }).toEqual({ S: 2, k: 2, shards: [0, 0, 1, 1] });
+    expect(readFileSync(join(dir, "keys", "validator-3.key"), "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+    const far = phantom(["genesis", "new", "--k", "4", "--shards", "2", "--out", "h.toml", "--keys_dir", "k2", "--base_port", "65530"], dir);
+    expect(far.code).toBe(2);
+    expect(far.err).toContain("CLI_BAD_VALUE");
+  });
+
+  test("createGenesis: one shard writes no shard keys (files as before); S shards list S·k validators", () => {
+    const one = createGenesis({ k: 3, devnetLabel: "shard-layout" });
+    expect(one.toml).not.toContain("shard =");
+    expect(one.toml).toContain("shard_count = 1\n");
+    const three = createGenesis({ k: 3, shards: 3, devnetLabel: "shard-layout" });
+    const g = parseGenesis(three.toml);
+    expect(g.validators.map((v) => v.shard)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    expect(three.seeds.length).toBe(9);
+  });
 });
