@@ -12,6 +12,7 @@ import { parseGenesis, quorumStake } from "../../src/genesis/genesis.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../phantom-cli.ts";
+import { encodeAddress, shardOfAddress } from "../../src/wallet/address.ts";
 import {
   type ExportLeaf, exportRoot, exportLeafHash, exportProof, verifyExportProof, encodeExportLeaf, decodeExportLeaf, exportId, ZERO_ROOT, EXPORT_LEAF_BYTES,
 } from "../../src/ledger/export-tree.ts";
@@ -296,4 +297,13 @@ test("shardLayoutOf(genesis): the repository's single-shard genesis is one commi
 
 test("a lock commitment of the wrong length is SHARD_BAD_LOCK", () => {
   expect(thrownCode(() => shardOfLock(new Uint8Array(31), 4))).toBe("SHARD_BAD_LOCK");
+}, T);
+
+test("a wallet knows an address's shard: shardOfAddress = shardOfLock of the decoded address", () => {
+  for (let s = 0; s < S; s++) {
+    const lock = lockOn(s, `wallet ${s}`);
+    expect(shardOfAddress(encodeAddress(lock), S)).toBe(s);
+    expect(shardOfAddress(encodeAddress(lock), 1)).toBe(0);
+  }
+  expect(thrownCode(() => shardOfAddress("pc1notanaddress", S))).toBe("ADDRESS_INVALID");
 }, T);
