@@ -47,7 +47,7 @@ function main(): number {
     if (args.has("loss")) p.loss = Number(args.get("loss"));
     if (args.has("partition")) p.partition = args.get("partition") !== "false";
     const r = runShardSimulation(shardSimOptions(p));
-    console.log(JSON.stringify({ seed, shards: r.options.shards, k: r.options.k, ok: r.ok, ticks: r.ticks, anchors: r.anchors, transfers: r.transfers, attacks: r.attacks, relayBlocked: r.relayBlocked, latencyMaxTicks: r.latencyMaxTicks, refusals: r.refusals, failures: r.failures.slice(0, 5) }));
+    console.log(JSON.stringify({ seed, shards: r.options.shards, k: r.options.k, ok: r.ok, ticks: r.ticks, anchors: r.anchors, transfers: r.transfers, attacks: r.attacks, equivocations: r.equivocations, relayBlocked: r.relayBlocked, latencyMaxTicks: r.latencyMaxTicks, refusals: r.refusals, failures: r.failures.slice(0, 5) }));
     if (!r.ok) {
       failed++;
       console.log(`reproduce: ${r.repro}`);

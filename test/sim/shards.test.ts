@@ -19,6 +19,7 @@ test("3 shards × 4 validators, 3 seeds: transfers complete exactly once, supply
     expect(r.transfers.imported).toBe(r.transfers.crossShard);
     // The partition and the halt did delay relaying, and each kind of attack was made and refused.
     expect(r.relayBlocked).toBeGreaterThan(0);
+    expect(r.equivocations).toBeGreaterThan(0);
     for (const code of ATTACK_CODES) expect({ seed, code, seen: (r.refusals[code] ?? 0) > 0 }).toEqual({ seed, code, seen: true });
     // The halted shard finalized less, but it did resume and finalize.
     const halted = r.anchors[r.options.haltShard]!;

@@ -6,18 +6,18 @@
  * signs each epoch root it closes. Relayers (any party: no coordinator) gather signatures of
  * stake ≥ q into certificates and carry import claims to the destination shard. Faults: a
  * partition between two groups of shards (cross-shard traffic dropped), a shard halted and
- * resumed, and a Byzantine minority in one shard that withholds root signatures, signs a
- * forged root, forges certificates and leaves, replays claims (double import) and claims a
- * voided export. Checks: honest validators of a shard agree on every epoch root; supply is
+ * resumed, and a Byzantine minority in one shard that equivocates in its DAG, withholds
+ * root signatures, signs a forged root, forges certificates and leaves, replays claims
+ * (double import) and claims a voided export. Checks: honest validators of a shard agree on every epoch root; supply is
  * conserved across shards (SPEC_SHARDING §10) at checkpoints and at the end; every export is
  * imported at most once and every transfer exactly once after healing; every attack is
  * refused with its code. Same options, same run: no clock, no Math.random.
  */
 import { ConsensusEngine, type EngineConfig, type FinalizedEvent } from "../../src/consensus/engine.ts";
-import type { SignedEvent } from "../../src/types/event.ts";
+import { type SignedEvent, signEvent } from "../../src/types/event.ts";
 import { keyPairFromSeed, type Ed25519KeyPair } from "../../src/crypto/ed25519.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
-import { toHex } from "../../src/crypto/bytes.ts";
+import { concatBytes, toHex } from "../../src/crypto/bytes.ts";
 import { isPhantomError } from "../../src/errors.ts";
 import { HASH_BYTES } from "../../src/types/constants.ts";
 import { shardLayout, shardOfLock, type ShardLayout } from "../../src/ledger/shard.ts";
@@ -218,6 +218,8 @@ export interface ShardSimReport {
   /** Refusals seen by the honest ledgers (longest per shard), summed over shards. */
   refusals: Record<string, number>;
   attacks: number;
+  /** Forked events the Byzantine minority sent inside its own shard. */
+  equivocations: number;
   /** Relay attempts that found the source unreachable (partition, halted shard): the faults did bite. */
   relayBlocked: number;
   /** Longest ticks from a transfer's first submission to its import everywhere. */
@@ -244,6 +246,7 @@ export class ShardSimulation {
   private created = 0;
   private readonly verify = memoVerifier();
   private relayBlocked = 0;
+  private equivocations = 0;
   private readonly firstSubmitted = new Map<string, number>();
   private readonly importedAt = new Map<string, number>();
 
@@ -368,6 +371,16 @@ export class ShardSimulation {
     }
     this.payloads.set(hexOf(digest), ops);
     this.created++;
+    // The Byzantine minority also equivocates in its own DAG during the fault phase: a twin
+    // with another payload goes to half of the shard (consensus orders at most one branch).
+    if (v.byzantine && !this.healed && e.header.seq > 0 && this.rng.chance(0.2)) {
+      const twinDigest = blake3_32(concatBytes(digest, Uint8Array.of(1)));
+      this.payloads.set(hexOf(twinDigest), ops);
+      const twin = signEvent({ ...e.header, payloadDigest: twinDigest }, v.keys.secretKey);
+      this.equivocations++;
+      for (const to of this.shards[v.shard]!) if (to !== v) this.send(v, to, [to.index % 2 === 0 ? e : twin]);
+      return;
+    }
     for (const to of this.shards[v.shard]!) if (to !== v) this.send(v, to, [e]);
   }
 
@@ -416,7 +429,11 @@ export class ShardSimulation {
     for (const a of this.attacks) {
       if (this.longest(a.target).ledger.processed.has(a.op.id)) continue;
       if (a.submittedAt >= 0 && this.tick - a.submittedAt < RESUBMIT_TICKS) continue;
-      if (this.submit(a.target, a.target, a.op)) a.submittedAt = this.tick;
+      if (this.submit(a.target, a.target, a.op)) {
+        a.submittedAt = this.tick;
+        // In its own shard the Byzantine minority puts the attack into its own events too.
+        if (a.target === this.o.byzantineShard) for (const v of this.shards[a.target]!) if (v.byzantine) v.mempool.push(a.op);
+      }
     }
   }
 
@@ -556,7 +573,7 @@ export class ShardSimulation {
       options: this.o, ok: this.failures.length === 0, failures: this.failures, ticks: this.tick,
       anchors: this.shards.map((_, s) => Math.min(...this.honest(s).map((v) => v.log.length))),
       transfers: { planned: this.transfers.length, crossShard: this.crossTransfers().length, imported: this.importedCount() },
-      refusals, attacks: this.attacks.length, relayBlocked: this.relayBlocked,
+      refusals, attacks: this.attacks.length, equivocations: this.equivocations, relayBlocked: this.relayBlocked,
       latencyMaxTicks: Math.max(0, ...this.crossTransfers().map((t) => (this.importedAt.get(t.id) ?? this.tick) - (this.firstSubmitted.get(t.id) ?? this.tick))),
       repro: shardReproCommand(this.o),
     };
