@@ -4,15 +4,17 @@
 // `bun run sim:shards --seeds N` runs many. A failure names the command that replays it.
 import { expect, test } from "bun:test";
 import { runShardSimulation, shardSimOptions } from "./shards.ts";
+import { SOAK } from "./sim.ts";
 
-const T = 60_000;
+/** PHANTOM_SOAK=1 runs 60 seeds in the first test. */
+const T = SOAK ? 600_000 : 60_000;
 const ATTACK_CODES = [
   "IMPORT_DUPLICATE", "IMPORT_NOT_PROVEN", "IMPORT_WRONG_DESTINATION", "SHARD_CERT_BELOW_QUORUM", "SHARD_CERT_BAD_SIGNATURE",
   "SHARD_CERT_DUPLICATE_SIGNER", "SHARD_CERT_UNKNOWN_SIGNER", "TX_INSUFFICIENT_FUNDS",
 ];
 
-test("3 shards × 4 validators, 3 seeds: transfers complete exactly once, supply conserved, every attack refused", () => {
-  for (const seed of [1, 2, 3]) {
+test(`3 shards × 4 validators, ${SOAK ? 60 : 3} seeds: transfers complete exactly once, supply conserved, every attack refused`, () => {
+  for (let seed = 1; seed <= (SOAK ? 60 : 3); seed++) {
     const r = runShardSimulation(shardSimOptions({ seed }));
     expect({ seed, failures: r.failures, repro: r.repro }).toEqual({ seed, failures: [], repro: r.repro });
     expect(r.transfers.crossShard).toBeGreaterThanOrEqual(10);
