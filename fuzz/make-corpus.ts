@@ -34,6 +34,7 @@ import { DEVNET_K, DEVNET_LABEL } from "./targets/devnet.ts";
 import { FUZZ_PEER } from "./targets/p2p-node.ts";
 import { recordedClientInitial } from "./targets/quic-connection.ts";
 import { parseGenesis } from "../src/genesis/genesis.ts";
+import { SHARD_TARGETS, shardCorpusEntries } from "./targets/shard.ts";
 
 const SAMPLE_SEED = 0xc0b5;
 /** Entries above this size are skipped: the corpus stays small (the whole of it < 1 MB). */
@@ -305,7 +306,13 @@ function tomlCorpus(): void {
   put("node-config-toml", "empty.toml", "");
 }
 
+function shardCorpus(): void {
+  for (const t of SHARD_TARGETS) reset(t.name);
+  for (const e of shardCorpusEntries()) put(e.target, e.name, e.bytes);
+}
+
 codecCorpus();
+shardCorpus();
 p2pCorpus();
 p2pNodeCorpus();
 quicAndTlsCorpus();

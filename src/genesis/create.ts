@@ -8,7 +8,10 @@ import { keyPairFromSeed } from "../crypto/ed25519.ts";
 import { toHex } from "../crypto/bytes.ts";
 
 export interface CreateGenesisOptions {
+  /** Committee size (of every shard when `shards` > 1). */
   k: number;
+  /** shard_count S (default 1): S·k validators, validator i on shard floor(i / k) (docs/SPEC_SHARDING.md §3). */
+  shards?: number;
   host?: string;
   basePort?: number;
   stake?: bigint;
@@ -31,17 +34,18 @@ export function devnetSeed(label: string, index: number): Uint8Array {
 
 export function createGenesis(opts: CreateGenesisOptions): CreatedGenesis {
   const { k } = opts;
+  const shards = opts.shards ?? 1;
   const host = opts.host ?? "127.0.0.1";
   const basePort = opts.basePort ?? 9000;
   const stake = opts.stake ?? 1000n;
   const seeds: Uint8Array[] = [];
-  for (let i = 0; i < k; i++) seeds.push(opts.devnetLabel ? devnetSeed(opts.devnetLabel, i) : crypto.getRandomValues(new Uint8Array(32)));
+  for (let i = 0; i < shards * k; i++) seeds.push(opts.devnetLabel ? devnetSeed(opts.devnetLabel, i) : crypto.getRandomValues(new Uint8Array(32)));
   const note = opts.devnetLabel ? blake3_32(new TextEncoder().encode(`genesis note: ${opts.devnetLabel}`)) : crypto.getRandomValues(new Uint8Array(32));
   const lines = [
     "# Phantom genesis: consensus-critical configuration (docs/GENESIS.md).",
     "[chain]",
     `id = "${opts.chainId ?? "phantom-localnet"}"`,
-    "shard_count = 1",
+    `shard_count = ${shards}`,
     "",
     "[consensus]",
     `k = ${k}`,
@@ -71,7 +75,10 @@ export function createGenesis(opts: CreateGenesisOptions): CreatedGenesis {
     "min_relay_fee_per_byte = 1",
   ];
   seeds.forEach((seed, i) => {
-    lines.push("", "[[validators]]", `public_key = "${toHex(keyPairFromSeed(seed).publicKey)}"`, `stake = ${stake}`, `address = "${host}:${basePort + i}"`);
+    lines.push("", "[[validators]]", `public_key = "${toHex(keyPairFromSeed(seed).publicKey)}"`, `stake = ${stake}`);
+    // One shard: no `shard` key, so single-shard files stay as they were.
+    if (shards > 1) lines.push(`shard = ${Math.floor(i / k)}`);
+    lines.push(`address = "${host}:${basePort + i}"`);
   });
   return { toml: lines.join("\n") + "\n", seeds };
 }

@@ -23,6 +23,8 @@ export interface GenesisValidator {
   stake: bigint;
   /** host:port of its P2P (QUIC) listener. */
   address: string;
+  /** `[[validators]] shard` (default 0): the one shard it serves (docs/SPEC_SHARDING.md §3). */
+  shard: number;
 }
 
 export interface EmissionParams {
@@ -58,6 +60,8 @@ export interface FeeParams {
 export interface Genesis {
   chainId: string;
   shardCount: number;
+  /** `[chain] shard_root_interval`: anchors per shard root (SPEC_SHARDING §6); unused with one shard. */
+  shardRootInterval: bigint;
   k: number;
   coinRoundInterval: number;
   /** Rounds an event may wait to be ordered before it is stale; memory keeps this plus ANCIENT_ROUNDS (SPEC_CONSENSUS §10, §12). */
@@ -135,7 +139,8 @@ function parseValidators(raw: unknown): GenesisValidator[] {
     const addressKey = address.toLowerCase();
     if (addresses.has(addressKey)) throw new GenesisError("GENESIS_FIELD", `genesis: ${f}.address duplicates an earlier validator`, `${f}.address`);
     addresses.add(addressKey);
-    return { index: i, publicKey, stake, address };
+    const shard = small(t, "shard", `${f}.shard`, 0, SHARD_COUNT_MAX - 1, 0);
+    return { index: i, publicKey, stake, address, shard };
   });
 }
 
@@ -179,6 +184,30 @@ function parseFees(t: Table): FeeParams {
   return f;
 }
 
+/** Largest `[chain] shard_count`. */
+export const SHARD_COUNT_MAX = 1024;
+
+/**
+ * k against the validators (SPEC_SHARDING §3): one shard, k = their number (every `shard`
+ * 0); S shards, k per shard, S·k validators, exactly k per shard. An invalid shard_count is
+ * reported later, in its own place of the check order, and counts as 1 here.
+ */
+function checkShardLayout(chain: Table, k: number, validators: readonly GenesisValidator[]): void {
+  const raw = chain.shard_count;
+  const S = typeof raw === "bigint" && raw >= 1n && raw <= BigInt(SHARD_COUNT_MAX) ? Number(raw) : 1;
+  for (const v of validators) {
+    if (v.shard >= S) throw new GenesisError("GENESIS_FIELD", `genesis: validators[${v.index}].shard = ${v.shard} but chain.shard_count = ${S} (shards 0..${S - 1})`, `validators[${v.index}].shard`);
+  }
+  if (validators.length !== S * k) {
+    const rule = S === 1 ? "" : ` per shard, and shard_count = ${S} needs ${S * k} validators`;
+    throw new GenesisError("GENESIS_FIELD", `genesis: consensus.k = ${k}${rule} but [[validators]] lists ${validators.length}`, "consensus.k");
+  }
+  const perShard = new Array<number>(S).fill(0);
+  for (const v of validators) perShard[v.shard]!++;
+  const uneven = perShard.findIndex((n) => n !== k);
+  if (uneven >= 0) throw new GenesisError("GENESIS_FIELD", `genesis: shard ${uneven} has ${perShard[uneven]} validators, every shard needs consensus.k = ${k}`, "validators");
+}
+
 /** Parses and validates genesis TOML text. */
 export function parseGenesis(text: string): Genesis {
   let doc: Table;
@@ -196,14 +225,13 @@ export function parseGenesis(text: string): Genesis {
     throw new GenesisError("GENESIS_FIELD", `genesis: consensus.commitment does not match blake3_32(genesis_note) = ${toHex(blake3_32(genesisNote))}`, "consensus.commitment");
   }
   const validators = parseValidators(doc.validators);
-  if (validators.length !== k) {
-    throw new GenesisError("GENESIS_FIELD", `genesis: consensus.k = ${k} but [[validators]] lists ${validators.length}`, "consensus.k");
-  }
+  checkShardLayout(chain, k, validators);
   const totalStake = validators.reduce((s, v) => s + v.stake, 0n);
   if (totalStake > U64_MAX) throw new GenesisError("GENESIS_FIELD", "genesis: total stake exceeds u64", "validators");
   return {
     chainId: str(chain, "id", "chain.id", "phantom-localnet"),
-    shardCount: small(chain, "shard_count", "chain.shard_count", 1, 1024, 1),
+    shardCount: small(chain, "shard_count", "chain.shard_count", 1, SHARD_COUNT_MAX, 1),
+    shardRootInterval: int(chain, "shard_root_interval", "chain.shard_root_interval", 1n, 1n << 20n, 64n),
     k,
     coinRoundInterval: small(consensus, "coin_round_interval", "consensus.coin_round_interval", 2, 1000, 8),
     parentsMax: small(consensus, "parents_max", "consensus.parents_max", 2, PARENTS_MAX, PARENTS_MAX),

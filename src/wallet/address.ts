@@ -4,6 +4,7 @@
  */
 import { bech32m } from "@scure/base";
 import { PhantomError } from "../errors.ts";
+import { shardOfLock } from "../ledger/shard.ts";
 
 export const ADDRESS_HRP = "pc";
 
@@ -23,4 +24,9 @@ export function decodeAddress(address: string): Uint8Array {
   const bytes = bech32m.fromWords(decoded.words);
   if (bytes.length !== 32) throw new PhantomError("ADDRESS_BAD_LENGTH", `address carries ${bytes.length} bytes, expected 32`);
   return bytes;
+}
+
+/** The shard an address's outputs belong to (docs/SPEC_SHARDING.md §2): shard_of(lock commitment, S). */
+export function shardOfAddress(address: string, shardCount: number): number {
+  return shardOfLock(decodeAddress(address), shardCount);
 }

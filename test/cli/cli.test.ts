@@ -55,7 +55,9 @@ describe("phantom CLI", () => {
     const dir = mkdtempSync(join(tmpdir(), "phantom-cli-"));
     const bad = readFileSync(join(ROOT, "genesis.toml"), "utf8").replace(/^k = 4$/m, "k = 5");
     writeFileSync(join(dir, "bad.toml"), bad);
-    writeFileSync(join(dir, "sharded.toml"), readFileSync(join(ROOT, "genesis.toml"), "utf8").replace(/^shard_count = 1$/m, "shard_count = 64"));
+    // A valid two-shard genesis (SPEC_SHARDING §3): k = 4 per shard, four more validators on shard 1.
+    const shard1 = Array.from({ length: 4 }, (_, i) => `\n[[validators]]\npublic_key = "${String(i + 1).repeat(64)}"\nstake = 1000\nshard = 1\naddress = "127.0.0.1:${9100 + i}"\n`).join("");
+    writeFileSync(join(dir, "sharded.toml"), readFileSync(join(ROOT, "genesis.toml"), "utf8").replace(/^shard_count = 1$/m, "shard_count = 2") + shard1);
     const cases: [string[], string][] = [
       [["P2pQuicListen", "--genesis", join(dir, "sharded.toml"), "--key_file", join(dir, "none.key")], "GENESIS_SHARDING_NOT_YET"],
       [["no-such-command"], "CLI_UNKNOWN_COMMAND"],

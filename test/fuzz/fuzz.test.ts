@@ -16,6 +16,7 @@ const ITERATIONS: Record<string, number> = { "tls-server": 250, "tls-client": 25
 const CODES_MIN: Record<string, number> = {
   "event-header": 4, "signed-event": 4, "micro-tx": 4, "mint-tx": 3, evidence: 4, "headers-file": 3, "anchor-payload": 4, lock: 4, witness: 4,
   "p2p-message": 4, "p2p-stream": 3, "p2p-node": 3, "quic-frames": 2, "quic-server-initial": 3, "tls-server": 4, "tls-client": 4, rpc: 3, http: 2, "genesis-toml": 2, "node-config-toml": 3,
+  "export-leaf": 3, "shard-root": 3, "shard-cert": 4, "import-claim": 4,
 };
 /** Generous bound for the slowest target (the RPC devnet start) on a busy 2-core machine. */
 const TARGET_TIMEOUT_MS = 90_000;

@@ -143,6 +143,50 @@ describe("each bad field is a GenesisError naming it", () => {
   });
 });
 
+describe("sharded layout (docs/SPEC_SHARDING.md §3)", () => {
+  /** The repository file with shard_count = S and (S − 1)·4 more validators on shards 1..S−1. */
+  function sharded(S: number, extra = ""): string {
+    let out = edit(REPO_GENESIS, /^shard_count = 1$/m, `shard_count = ${S}`);
+    for (let s = 1; s < S; s++) {
+      for (let i = 0; i < 4; i++) out += `\n[[validators]]\npublic_key = "${toHex(blake3_32(new TextEncoder().encode(`shard ${s} key ${i}`)))}"\nstake = ${100 * (i + 1)}\nshard = ${s}\naddress = "127.0.0.1:${9000 + 10 * s + i}"\n`;
+    }
+    return out + extra;
+  }
+
+  test("one shard: unchanged; every validator on shard 0, default root interval 64", () => {
+    const g = parseGenesis(REPO_GENESIS);
+    expect(g.shardCount).toBe(1);
+    expect(g.shardRootInterval).toBe(64n);
+    expect(g.validators.map((v) => v.shard)).toEqual([0, 0, 0, 0]);
+    expect(parseGenesis(edit(REPO_GENESIS, /^shard_count = 1$/m, "shard_count = 1\nshard_root_interval = 16")).shardRootInterval).toBe(16n);
+  });
+
+  test("S shards: k per shard, S·k validators; the commitment and loaded line are unchanged", () => {
+    const g = parseGenesis(sharded(3));
+    expect(g.shardCount).toBe(3);
+    expect(g.k).toBe(4);
+    expect(g.validators.length).toBe(12);
+    expect(g.validators.map((v) => v.shard)).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+    expect(genesisLoadedLine(g)).toBe(genesisLoadedLine(parseGenesis(REPO_GENESIS)));
+  });
+
+  const cases: [string, string, string][] = [
+    ["shard_count = 2 with only 4 validators", edit(REPO_GENESIS, /^shard_count = 1$/m, "shard_count = 2"), "consensus.k"],
+    ["a shard above shard_count", edit(REPO_GENESIS, /^stake = 1000\n(address = "127\.0\.0\.1:9003")/m, "stake = 1000\nshard = 1\n$1"), "validators[3].shard"],
+    ["S·k validators but uneven shards", sharded(2).replace(/shard = 1\n(address = "127\.0\.0\.1:9013")/, "shard = 0\n$1"), "validators"],
+    ["one validator short", sharded(2).replace(/\n\[\[validators\]\][^[]*$/, "\n"), "consensus.k"],
+    ["shard_root_interval 0", edit(REPO_GENESIS, /^shard_count = 1$/m, "shard_count = 1\nshard_root_interval = 0"), "chain.shard_root_interval"],
+    ["negative shard", edit(REPO_GENESIS, /^stake = 1000\n(address = "127\.0\.0\.1:9003")/m, "stake = 1000\nshard = -1\n$1"), "validators[3].shard"],
+  ];
+  for (const [name, text, field] of cases) {
+    test(name, () => {
+      const e = genesisError(text);
+      expect({ code: e.code, field: e.field }).toEqual({ code: "GENESIS_FIELD", field });
+      expect(e.message).toContain(field === "validators" ? "every shard needs" : field);
+    });
+  }
+});
+
 describe("genesis new", () => {
   test("a created genesis verifies, with one validator per seed and k as asked", () => {
     for (const k of [1, 7, 64]) {
@@ -213,5 +257,27 @@ describe("phantom genesis (CLI)", () => {
       const seed = readFileSync(join(dir, "keys", `validator-${i}.key`), "utf8").trim();
       expect(toHex(keyPairFromSeed(Uint8Array.from(Buffer.from(seed, "hex"))).publicKey)).toBe(toHex(v.publicKey));
     });
+  });
+
+  test("new --shards 2 --k 2: a two-shard layout that verifies; a port range past 65535 is refused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "phantom-genesis-"));
+    const created = phantom(["genesis", "new", "--k", "2", "--shards", "2", "--out", "g.toml", "--keys_dir", "keys", "--base_port", "31100"], dir);
+    expect(created.code).toBe(0);
+    const g = parseGenesis(readFileSync(join(dir, "g.toml"), "utf8"));
+    expect({ S: g.shardCount, k: g.k, shards: g.validators.map((v) => v.shard) }).toEqual({ S: 2, k: 2, shards: [0, 0, 1, 1] });
+    expect(readFileSync(join(dir, "keys", "validator-3.key"), "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+    const far = phantom(["genesis", "new", "--k", "4", "--shards", "2", "--out", "h.toml", "--keys_dir", "k2", "--base_port", "65530"], dir);
+    expect(far.code).toBe(2);
+    expect(far.err).toContain("CLI_BAD_VALUE");
+  });
+
+  test("createGenesis: one shard writes no shard keys (files as before); S shards list S·k validators", () => {
+    const one = createGenesis({ k: 3, devnetLabel: "shard-layout" });
+    expect(one.toml).not.toContain("shard =");
+    expect(one.toml).toContain("shard_count = 1\n");
+    const three = createGenesis({ k: 3, shards: 3, devnetLabel: "shard-layout" });
+    const g = parseGenesis(three.toml);
+    expect(g.validators.map((v) => v.shard)).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    expect(three.seeds.length).toBe(9);
   });
 });
