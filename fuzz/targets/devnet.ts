@@ -67,6 +67,8 @@ async function start(): Promise<Devnet> {
       genesis, identity: { index: i, keyPair }, store, transport: d.net.transport(genesis.validators[i]!.address, keyPair.publicKey),
       registry: new Registry(), eventIntervalMs: 15, txProposer: true, txProposerIntervalMs: 20, txsPerPayload: 64, payloadBudgetBytes: 65536,
       now: i === 0 ? () => performance.now() + d.clockOffsetMs : () => performance.now(), log: () => {}, failStop: i === 0 ? failStop : undefined,
+      // An idle devnet is quiet (SPEC_CONSENSUS §15): heartbeat often so the first anchors come.
+      idleHeartbeatMs: 150,
     }));
   }
   for (const n of d.nodes) await n.start();
