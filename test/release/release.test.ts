@@ -128,7 +128,8 @@ describe("build-release arguments", () => {
 describe("check-arm64's comparison", () => {
   const selftest = (arch: string, patch: Record<string, unknown> = {}) => JSON.stringify({
     arch, platform: "linux", library: `libphantom-${arch}.so`, blake3_abc: "6437b3ac", ed25519_public_key: "3d40",
-    ed25519_signature: "92a0", ed25519_verify: true, verify_batch: [true, false], ...patch,
+    ed25519_signature: "92a0", ed25519_verify: true, verify_batch: [true, false], quic_retry_tag: "04a2", quic_retry_tag_software: "04a2",
+    quic_hardware_aes: arch === "x64", ...patch,
   });
   const genesis = '{"type":"genesis_loaded","k":4,"commitment":"a03b"}';
   function compare(x64: string, arm64: string, gx = genesis, ga = genesis): Run {
