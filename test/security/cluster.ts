@@ -133,13 +133,37 @@ export class Cluster {
 
   async stop(): Promise<(number | null)[]> {
     const codes = await Promise.all(this.nodes.map(async (n) => {
+      // A prefix such as faketime runs the node as its child and passes no signal on: stop
+      // the children first, or they outlive the test.
+      const children = descendants(n.proc.pid);
+      for (const pid of children) signal(pid, "SIGTERM");
       n.proc.kill("SIGTERM");
       const code = await Promise.race([n.proc.exited, Bun.sleep(20_000).then(() => null)]);
       if (code === null) n.proc.kill("SIGKILL");
+      for (const pid of children) signal(pid, "SIGKILL"); // gone already unless it hung
       return code;
     }));
     rmSync(this.dir, { recursive: true, force: true });
     return codes;
+  }
+}
+
+/** Every process below `pid` (Linux /proc; none elsewhere or once it exited). */
+function descendants(pid: number): number[] {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8");
+  } catch {
+    return [];
+  }
+  return text.trim().split(/\s+/).filter(Boolean).map(Number).flatMap((c) => [c, ...descendants(c)]);
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // it exited already
   }
 }
 
