@@ -13,7 +13,11 @@
  *    a 1-in/2-out transfer inside an anchor payload);
  *  - quicWireOverhead: UDP payload bytes both ways over stream bytes, for 8 MB sent over
  *    the project's QUIC through a counting relay on loopback;
- *  - eventStoreBytes: SQLite growth per stored event (header row, indexes, empty payload).
+ *  - eventStoreBytes: SQLite growth per stored event (header row, indexes, empty payload);
+ *  - importCheckUs, certVerifyUs, certBytes: from bench/shard.bench.ts run as a child
+ *    (`import_check_cached_cert`, `shard_cert_decode_verify_k21`; wall time per operation);
+ *  - nodeCpuUsPerTx: bench/localnet.bench.ts at 800 transfers/s for 10 s as a child (4
+ *    validator processes over QUIC): its CPU µs per finalized transfer over 4 validators / 4.
  *
  * Prints one JSON line (MeasuredInputs). Usage: bun run bench/scale/measure.ts
  */
@@ -150,12 +154,39 @@ async function quicOverhead(): Promise<number> {
   return overhead;
 }
 
-async function ledgerCosts(): Promise<{ txLedgerCpuUs: number; utxoStoreBytes: number }> {
-  log("bench/ledger.bench.ts --transfers 20000 --utxos 100000 (child)");
-  const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", "ledger.bench.ts"), "--transfers", "20000", "--utxos", "100000"], { stdout: "pipe", stderr: "inherit" });
+interface Row {
+  name: string;
+  value: number;
+  params?: Record<string, number>;
+}
+
+/** The JSON rows another bench prints (run as a child of this process). */
+async function benchRows(file: string, args: string[]): Promise<Row[]> {
+  log(`bench/${file} ${args.join(" ")} (child)`);
+  const p = Bun.spawn([process.execPath, join(import.meta.dir, "..", file), ...args], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(p.stdout).text();
-  if ((await p.exited) !== 0) throw new Error(`ledger bench exited ${p.exitCode}`);
-  const rows = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { name: string; params?: Record<string, number> });
+  if ((await p.exited) !== 0) throw new Error(`${file} exited ${p.exitCode}`);
+  return out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Row);
+}
+
+async function shardCosts(): Promise<{ importCheckUs: number; certVerifyUs: number; certBytes: number }> {
+  const rows = await benchRows("shard.bench.ts", []);
+  const check = rows.find((r) => r.name === "import_check_cached_cert");
+  const cert = rows.find((r) => r.name === "shard_cert_decode_verify_k21");
+  const bytes = cert?.params?.bytes;
+  if (!check || !cert || typeof bytes !== "number") throw new Error("shard bench printed no import_check_cached_cert / shard_cert_decode_verify_k21");
+  return { importCheckUs: 1e6 / check.value, certVerifyUs: 1e6 / cert.value, certBytes: bytes };
+}
+
+async function nodeCost(): Promise<number> {
+  const rows = await benchRows("localnet.bench.ts", ["--seconds", "10", "--rates", "800", "--drain_s", "30"]);
+  const cpu = rows.find((r) => r.name === "at_800_cpu_us_per_tx");
+  if (!cpu) throw new Error("localnet bench printed no at_800_cpu_us_per_tx");
+  return cpu.value / 4;
+}
+
+async function ledgerCosts(): Promise<{ txLedgerCpuUs: number; utxoStoreBytes: number }> {
+  const rows = await benchRows("ledger.bench.ts", ["--transfers", "20000", "--utxos", "100000"]);
   const ratio = rows.find((r) => r.name === "ledger_vs_verify_ratio_fsync_false");
   const disk = rows.find((r) => r.name === "utxo_disk");
   const cpu = ratio?.params?.ledger_cpu_us_per_tx;
@@ -170,6 +201,8 @@ export async function measure(): Promise<MeasuredInputs> {
   log("QUIC wire overhead (8 MB through a counting relay)");
   const quic = await quicOverhead();
   const ledger = await ledgerCosts();
+  const shard = await shardCosts();
+  const nodeCpuUsPerTx = await nodeCost();
   const round = (x: number, d = 3) => Number(x.toFixed(d));
   return {
     measuredAt: new Date().toISOString(),
@@ -180,11 +213,15 @@ export async function measure(): Promise<MeasuredInputs> {
     eventSignCpuUs: round(c.eventSignCpuUs),
     txLedgerCpuUs: round(ledger.txLedgerCpuUs),
     hash64CpuUs: round(c.hash64CpuUs),
+    importCheckUs: round(shard.importCheckUs),
+    certVerifyUs: round(shard.certVerifyUs),
+    certBytes: shard.certBytes,
     eventWireBytes: round(c.eventWireBytes, 1),
     txPayloadBytes: round(txPayloadBytes(), 1),
     quicWireOverhead: round(quic, 4),
     eventStoreBytes: round(store, 1),
     utxoStoreBytes: ledger.utxoStoreBytes,
+    nodeCpuUsPerTx: round(nodeCpuUsPerTx, 1),
   };
 }
 

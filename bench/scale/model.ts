@@ -11,9 +11,9 @@
  *  - a transaction crosses the wire twice per validator: relayed into the mempools
  *    (tx_submit relay) and again inside an event payload;
  *  - a cross-shard transfer costs the source an export (one Merkle leaf hash) and the
- *    destination an import (a Merkle proof check of log2(exports per range) hashes, the
- *    proof's bytes on the wire) plus, per certified range of every other shard, a
- *    certificate check of q signatures, shared by the transfers of that range.
+ *    destination an import (the measured import check, its proof's log2(exports per
+ *    range) hashes on the wire, and a ledger apply) plus, per certified range of every
+ *    other shard, one measured certificate check, shared by the transfers of that range.
  */
 
 export interface MeasuredInputs {
@@ -30,8 +30,14 @@ export interface MeasuredInputs {
   eventSignCpuUs: number;
   /** CPU µs to validate and apply one transfer and commit it to SQLite (signature excluded). */
   txLedgerCpuUs: number;
-  /** CPU µs for one 64-byte BLAKE3 hash (a Merkle node). */
+  /** CPU µs for one 64-byte BLAKE3 hash (a Merkle node; the export leaf at the source). */
   hash64CpuUs: number;
+  /** µs to check one import claim (proof against a certified root, exactly-once checks; certificate already verified). */
+  importCheckUs: number;
+  /** µs to decode and verify one k-member shard-root certificate. */
+  certVerifyUs: number;
+  /** Bytes of one k-member certificate. */
+  certBytes: number;
   /** Bytes of one signed event (header + signature) as sent in a P2P message. */
   eventWireBytes: number;
   /** Bytes one 1-in/2-out transfer adds to an event payload. */
@@ -42,6 +48,12 @@ export interface MeasuredInputs {
   eventStoreBytes: number;
   /** Bytes the store holds per unspent output (a 1-in/2-out transfer adds one net). */
   utxoStoreBytes: number;
+  /**
+   * CPU µs one validator of the 4-validator localnet spends per finalized transfer, end to
+   * end (RPC, relay, P2P/QUIC, mempool, events, consensus, ledger, SQLite): what the node
+   * costs today on top of the code paths above.
+   */
+  nodeCpuUsPerTx: number;
 }
 
 export interface Scenario {
@@ -73,6 +85,8 @@ export interface ModelOutput {
   storageGbPerDay: number;
   /** Cross-shard transfers per second arriving at one shard. */
   crossImportsPerSPerShard: number;
+  /** Cores one validator needs at the node's measured end-to-end cost per transfer (plus the cross-shard parts). */
+  nodeCores: number;
 }
 
 /** Signatures a certificate carries: the consensus quorum, more than 2/3 of k (equal stakes). */
@@ -90,10 +104,10 @@ export function model(m: MeasuredInputs, s: Scenario): ModelOutput {
   const rangesPerS = s.anchorsPerS / s.anchorsPerRange;
   const exportsPerRange = Math.max(1, (imports / Math.max(1, s.shards - 1)) / rangesPerS);
   const proofHashes = Math.ceil(Math.log2(Math.max(2, exportsPerRange * (s.shards - 1))));
-  // Export: one leaf hash at the source; import: the proof's hashes and a ledger apply at the destination.
-  const crossCpu = imports * ((1 + proofHashes) * m.hash64CpuUs + m.txLedgerCpuUs);
+  // Export: one leaf hash at the source; import: the claim's check and a ledger apply at the destination.
+  const crossCpu = imports * (m.hash64CpuUs + m.importCheckUs + m.txLedgerCpuUs);
   // Every shard follows every other shard's certified roots (those it may import from).
-  const certCpu = s.crossShare > 0 ? (s.shards - 1) * rangesPerS * quorum(s.k) * m.signatureVerifyCpuUs : 0;
+  const certCpu = s.crossShare > 0 ? (s.shards - 1) * rangesPerS * m.certVerifyUs : 0;
   const cores = {
     events: eventCpu * us,
     txs: txCpu * us,
@@ -102,11 +116,10 @@ export function model(m: MeasuredInputs, s: Scenario): ModelOutput {
     total: (eventCpu + txCpu + crossCpu + certCpu) * us,
   };
   const mbit = (bytesPerS: number) => (bytesPerS * 8 * m.quicWireOverhead) / 1e6;
-  const certBytes = 32 + 8 + quorum(s.k) * (1 + 64) + 64;
   const bandwidth = {
     events: mbit(eventsPerSPerShard * m.eventWireBytes),
     txs: mbit(2 * txPerSPerShard * m.txPayloadBytes),
-    crossShard: mbit(imports * (m.txPayloadBytes + proofHashes * 32) + (s.crossShare > 0 ? (s.shards - 1) * rangesPerS * certBytes : 0)),
+    crossShard: mbit(imports * (m.txPayloadBytes + proofHashes * 32) + (s.crossShare > 0 ? (s.shards - 1) * rangesPerS * m.certBytes : 0)),
     total: 0,
   };
   bandwidth.total = bandwidth.events + bandwidth.txs + bandwidth.crossShard;
@@ -121,6 +134,7 @@ export function model(m: MeasuredInputs, s: Scenario): ModelOutput {
     bandwidthMbitPerS: bandwidth,
     storageGbPerDay: (storedPerS * 86_400) / 1e9,
     crossImportsPerSPerShard: imports,
+    nodeCores: (txPerSPerShard * m.nodeCpuUsPerTx + crossCpu + certCpu) * us,
   };
 }
 

@@ -19,7 +19,7 @@ const f = (x: number, d = 1) => x.toLocaleString("en-US", { minimumFractionDigit
 
 function row(o: ModelOutput): string {
   const s = o.scenario;
-  return `| ${s.txPerEvent} | ${f(s.crossShare * 100, 0)} % | ${f(o.eventsPerSPerShard, 0)} | ${f(o.cores.events)} | ${f(o.cores.txs)} | ${f(o.cores.crossShard, 2)} | ${f(o.cores.certificates, 3)} | **${f(o.cores.total)}** | ${f(o.bandwidthMbitPerS.total, 0)} | ${f(o.storageGbPerDay)} |`;
+  return `| ${s.txPerEvent} | ${f(s.crossShare * 100, 0)} % | ${f(o.eventsPerSPerShard, 0)} | ${f(o.cores.events)} | ${f(o.cores.txs)} | ${f(o.cores.crossShard, 2)} | ${f(o.cores.certificates, 3)} | **${f(o.cores.total)}** | ${f(o.bandwidthMbitPerS.total, 0)} | ${f(o.storageGbPerDay)} | ${f(o.nodeCores)} |`;
 }
 
 /** The Pi 5 verdict, from the model: a fit only if its cores matched the measuring machine's. */
@@ -27,7 +27,7 @@ function piLine(one: ModelOutput, batched: ModelOutput): string {
   const pi = HARDWARE[2]!;
   const [a, b] = [bottleneck(one, pi), bottleneck(batched, pi)];
   const verdict = (x: ReturnType<typeof bottleneck>) => (x.use > 1 ? `no (${x.resource} at ${f(x.use * 100, 0)} %)` : `yes, at ${f(x.cpuUse * 100, 0)} % of its CPU`);
-  return `- **Raspberry Pi 5 as a k = 21 validator at 1M/s over 64 shards:** with one transfer per event ${verdict(a)}; with 64 per event ${verdict(b)} — if a Pi 5 core were as fast as one of the measuring machine's. Its per-core speed was not measured here (qemu emulation says nothing about speed), so this holds only in proportion: at half this machine's per-core speed the Pi needs twice the share. The per-event and per-transaction costs are the code paths' own; the node as a whole adds overhead on top (docs/PERFORMANCE.md measures what the node reaches end to end).`;
+  return `- **Raspberry Pi 5 as a k = 21 validator at 1M/s over 64 shards:** with one transfer per event ${verdict(a)}; with 64 per event ${verdict(b)} — if a Pi 5 core were as fast as one of the measuring machine's and the node cost what its code paths cost; at the node's measured end-to-end cost today it would need ${f(one.nodeCores)} such cores (${one.nodeCores > pi.cores ? "more than it has" : "which fits"}). Its per-core speed was not measured here (qemu emulation says nothing about speed), so this holds only in proportion: at half this machine's per-core speed the Pi needs twice the share. The per-event and per-transaction costs are the code paths' own; the node as a whole adds overhead on top (docs/PERFORMANCE.md measures what the node reaches end to end).`;
 }
 
 export function render(m: MeasuredInputs): string {
@@ -57,25 +57,30 @@ export function render(m: MeasuredInputs): string {
     `| Ed25519 verify per signature | ${f(m.signatureVerifyCpuUs, 2)} µs CPU | native verify_batch, all its threads |`,
     `| Ed25519 sign per event | ${f(m.eventSignCpuUs, 2)} µs CPU | native |`,
     `| ledger per transfer | ${f(m.txLedgerCpuUs, 2)} µs CPU | validate + apply + SQLite commit, signature excluded (bench/ledger.bench.ts) |`,
-    `| BLAKE3 of 64 bytes | ${f(m.hash64CpuUs, 3)} µs CPU | one Merkle node |`,
+    `| BLAKE3 of 64 bytes | ${f(m.hash64CpuUs, 3)} µs CPU | one export leaf |`,
+    `| import claim check | ${f(m.importCheckUs, 2)} µs | proof against a certified root + exactly-once checks, certificate cached (bench/shard.bench.ts, wall time) |`,
+    `| shard-root certificate, k = ${m.k} | ${f(m.certVerifyUs, 1)} µs, ${m.certBytes} B | decode + verify ${quorum(m.k)} signatures (bench/shard.bench.ts, wall time) |`,
     `| event on the wire | ${f(m.eventWireBytes)} B | P2P \`events\` message per event, empty payload |`,
     `| 1-in/2-out transfer in a payload | ${f(m.txPayloadBytes)} B | anchor payload encoding |`,
     `| QUIC bytes per stream byte | ${f(m.quicWireOverhead, 4)} | UDP payloads both ways (ACKs included) over 8 MB of stream data |`,
     `| stored per event | ${f(m.eventStoreBytes)} B | SQLite growth per event row with indexes |`,
     `| stored per unspent output | ${m.utxoStoreBytes} B | bench/ledger.bench.ts utxo_disk |`,
+    `| the node end to end, per transfer per validator | ${f(m.nodeCpuUsPerTx, 1)} µs CPU | bench/localnet.bench.ts at 800/s: 4 validator processes over QUIC, CPU per finalized transfer / 4 |`,
     "",
     "## Model",
     "",
     `S = ${SHARDS} shards, k = ${BASE.k} validators each (certificate quorum ${quorum(BASE.k)}), ${f(TOTAL_TX_PER_S, 0)} transfers/s in total, so ${f(TOTAL_TX_PER_S / SHARDS, 0)} per shard; ${BASE.anchorsPerS} anchors/s per shard, a certified root every ${BASE.anchorsPerRange} anchors, pruning on. Per validator (a validator serves one shard):`,
     "",
-    "- CPU: every event of its shard verified and ordered, its own events signed, every transfer verified and applied; a cross-shard import adds a Merkle proof check and a ledger apply; following the other shards' certified roots costs q signature checks per root per shard.",
+    "- CPU: every event of its shard verified and ordered, its own events signed, every transfer verified and applied; a cross-shard import adds an import claim check and a ledger apply; following the other shards' certified roots costs one certificate check per root per shard.",
     "- Network: events in (≈ as many out: a creator sends to k − 1 peers), each transfer twice (mempool relay, then in a payload), imports with their proofs, other shards' certificates; times the measured QUIC overhead. UDP/IP headers are not counted.",
     "- Storage: with pruning on, only the UTXO set grows (one net output per 1-in/2-out transfer); without it, events and payloads too.",
     "",
     "Cores are at the measuring machine's per-core speed.",
     "",
-    "| tx per event | cross-shard | events/s per shard | cores: events | cores: transfers | cores: cross-shard | cores: certificates | cores total | Mbit/s in | GB/day stored |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "The last cores column is the node as it is today: the measured end-to-end CPU per transfer (which includes its events, relays, RPC and SQLite) plus the cross-shard parts.",
+    "",
+    "| tx per event | cross-shard | events/s per shard | cores: events | cores: transfers | cores: cross-shard | cores: certificates | cores total | Mbit/s in | GB/day stored | cores, node today |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...outs.map(row),
     "",
     "## What runs out first",
@@ -93,7 +98,7 @@ export function render(m: MeasuredInputs): string {
     "## Reading it",
     "",
     `- **${bottleneck(headline, HARDWARE[0]!).resource === "cpu" ? "CPU" : "The network"} runs out first** on this machine. Each transfer costs a validator ≈ ${f(coresPerTx, 0)} µs of CPU (signature ${f(m.signatureVerifyCpuUs, 0)} µs + ledger ${f(m.txLedgerCpuUs, 0)} µs), so ${f(TOTAL_TX_PER_S / SHARDS, 0)} transfers/s per shard need ≈ ${f(headline.cores.txs)} cores for transfers alone, whatever the batching; events add ${f(headline.cores.events)} cores at one transfer per event and ${f(batched.cores.events, 2)} at 64. Network stays below ${f(Math.max(headline.bandwidthMbitPerS.total, batched.bandwidthMbitPerS.total), 0)} Mbit/s.`,
-    `- **Hardware per validator for 1M/s over 64 shards:** about ${Math.ceil(batched.cores.total)} cores of this machine's speed with batched events (${Math.ceil(headline.cores.total)} with one transfer per event), a 1 Gbit/s link, and ${f(batched.storageGbPerDay)} GB/day of UTXO growth with pruning on (each 1-in/2-out transfer leaves one more unspent output; a workload that consolidates outputs grows less).`,
+    `- **Hardware per validator for 1M/s over 64 shards:** about ${Math.ceil(batched.cores.total)} cores of this machine's speed with batched events (${Math.ceil(headline.cores.total)} with one transfer per event) once the node costs what its code paths cost; **${Math.ceil(headline.nodeCores)} cores at the node's measured end-to-end cost today** (${f(m.nodeCpuUsPerTx, 0)} µs per transfer per validator, ${f(m.nodeCpuUsPerTx / coresPerTx, 1)}× the code paths: docs/PERFORMANCE.md says where the rest goes); a 1 Gbit/s link, and ${f(batched.storageGbPerDay)} GB/day of UTXO growth with pruning on (each 1-in/2-out transfer leaves one more unspent output; a workload that consolidates outputs grows less).`,
     `- **Cross-shard transfers are cheap next to the transfer itself:** at 50 % cross-shard the import's proof check and certificates add ${f(model(m, { ...BASE, txPerEvent: 64, crossShare: 0.5 }).cores.crossShard + model(m, { ...BASE, txPerEvent: 64, crossShare: 0.5 }).cores.certificates, 2)} cores (a second ledger apply dominates it).`,
     piLine(headline, batched),
     "- **Not yet measured:** the per-transaction CPU of a multi-shard localnet against a single-shard one (issue 15's ≤ 1.3× target): sharding is not built in the node yet.",

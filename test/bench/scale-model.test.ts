@@ -11,6 +11,7 @@ const ROOT = join(import.meta.dir, "..", "..");
 const inputs: MeasuredInputs = {
   measuredAt: "2026-01-01T00:00:00.000Z", host: { cpu_model: "x", cpus: 2, loadavg_1m: 0, platform: "linux", arch: "x64" }, k: 21,
   eventConsensusCpuUs: 10, signatureVerifyCpuUs: 50, eventSignCpuUs: 21, txLedgerCpuUs: 100, hash64CpuUs: 1,
+  importCheckUs: 9, certVerifyUs: 150, certBytes: 1000, nodeCpuUsPerTx: 400,
   eventWireBytes: 300, txPayloadBytes: 200, quicWireOverhead: 1, eventStoreBytes: 400, utxoStoreBytes: 100,
 };
 
@@ -24,6 +25,8 @@ test("one shard, no cross-shard: cores, bandwidth and storage by hand", () => {
   expect(o.cores.events).toBeCloseTo(0.061, 9);
   // transfers: 1000 × (50 + 100) µs
   expect(o.cores.txs).toBeCloseTo(0.15, 9);
+  // the node today: 1000 × 400 µs
+  expect(o.nodeCores).toBeCloseTo(0.4, 9);
   expect(o.cores.crossShard + o.cores.certificates).toBe(0);
   // 1000 events × 300 B + 2 × 1000 × 200 B = 700,000 B/s = 5.6 Mbit/s
   expect(o.bandwidthMbitPerS.total).toBeCloseTo(5.6, 9);
@@ -36,11 +39,13 @@ test("one shard, no cross-shard: cores, bandwidth and storage by hand", () => {
 test("cross-shard imports cost a proof and an apply; certificates are shared by a range", () => {
   const s = { shards: 3, k: 4, totalTxPerS: 3_000, txPerEvent: 10, crossShare: 0.5, anchorsPerRange: 2, anchorsPerS: 2, pruning: true };
   const o = model(inputs, s);
-  // 500 imports/s per shard, 1 range/s, 250 exports per range per source, 500 leaves: 9 proof hashes
+  // 500 imports/s per shard: a leaf hash, an import check and a ledger apply each
   expect(o.crossImportsPerSPerShard).toBe(500);
-  expect(o.cores.crossShard).toBeCloseTo((500 * ((1 + 9) * 1 + 100)) / 1e6, 9);
-  // 2 other shards × 1 range/s × quorum(4) = 3 signatures × 50 µs
-  expect(o.cores.certificates).toBeCloseTo((2 * 3 * 50) / 1e6, 9);
+  expect(o.cores.crossShard).toBeCloseTo((500 * (1 + 9 + 100)) / 1e6, 9);
+  // 2 other shards × 1 range/s × one certificate check
+  expect(o.cores.certificates).toBeCloseTo((2 * 150) / 1e6, 9);
+  // 1000 tx/s × 200 B × 2 + 100 events × 300 B + imports: 500 × (200 B + 9 proof hashes × 32 B) + 2 certificates × 1000 B
+  expect(o.bandwidthMbitPerS.total).toBeCloseTo(((2 * 1000 * 200 + 100 * 300 + 500 * (200 + 9 * 32) + 2 * 1000) * 8) / 1e6, 9);
   const b = bottleneck(o, { name: "tiny", cores: 0.0001, linkMbitPerS: 1e6 });
   expect(b.resource).toBe("cpu");
   expect(b.use).toBeGreaterThan(1);
