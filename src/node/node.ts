@@ -660,14 +660,18 @@ export class PhantomNode {
     return null;
   }
   /**
-   * The newest mint output is not spendable yet: it needs `maturity_anchors` anchors after its
-   * own (SPEC_POW §8), which an idle network would otherwise only reach by heartbeats.
+   * Fewer anchors than a mint needs have passed since the newest mint (SPEC_CONSENSUS §15):
+   * its output is spendable after `maturity_anchors` (SPEC_POW §8), and the difficulty
+   * retarget (SPEC_POW §7) expects `target_anchors_per_mint` anchors per mint; an idle
+   * network would otherwise reach either only by heartbeats, and a network whose only
+   * activity is mining would see too few anchors per mint and raise the difficulty forever.
    */
   private mintMaturing(): boolean {
     const mintAnchor = this.opts.store.lastMintAnchor();
     if (mintAnchor === undefined) return false;
+    const { maturityAnchors, targetAnchorsPerMint } = this.opts.genesis.emission;
     const last = this.opts.store.lastApplied()?.anchorIndex ?? -1n;
-    return last + 1n < mintAnchor + this.opts.genesis.emission.maturityAnchors;
+    return last + 1n < mintAnchor + (maturityAnchors > targetAnchorsPerMint ? maturityAnchors : targetAnchorsPerMint);
   }
   /** When we last created an event; −∞ until then, so a restarted validator heartbeats on its first news. */
   private lastOwnEventAt = Number.NEGATIVE_INFINITY;
