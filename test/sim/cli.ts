@@ -9,30 +9,12 @@
  * `--slashing true` makes the weights follow stake (finalized equivocation evidence slashes
  * to 0, SPEC_CONSENSUS §1a) with the lag `--stake_lag` (default: the horizon).
  */
+import { numberArg, parseArgs } from "./args.ts";
 import { runSimulation, simulatedEvents, simOptions, orderFileJson, FAULT_KINDS, type FaultKind, type SimOptions } from "./sim.ts";
 import { writeFileSync } from "node:fs";
 import { writeHeadersFile } from "../../src/cli/headers-file-io.ts";
 import { compareBytes } from "../../src/crypto/bytes.ts";
 
-function parseArgs(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
-    const eq = a.indexOf("=");
-    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
-    else out.set(a.slice(2), argv[++i] ?? "");
-  }
-  return out;
-}
-
-function num(args: Map<string, string>, key: string): number | undefined {
-  const v = args.get(key);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${key} must be a number`);
-  return n;
-}
 
 function faults(v: string | undefined): FaultKind[] | undefined {
   if (v === undefined) return undefined;
@@ -45,27 +27,27 @@ function faults(v: string | undefined): FaultKind[] | undefined {
 
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
-  const k = num(args, "k") ?? 7;
-  const first = num(args, "seed") ?? 1;
-  const count = num(args, "seeds") ?? 1;
+  const k = numberArg(args, "k") ?? 7;
+  const first = numberArg(args, "seed") ?? 1;
+  const count = numberArg(args, "seeds") ?? 1;
   let failed = 0;
   for (let seed = first; seed < first + count; seed++) {
     const partial: Partial<SimOptions> & { seed: number; k: number } = { seed, k };
-    const events = num(args, "events");
+    const events = numberArg(args, "events");
     if (events !== undefined) partial.events = events;
     const f = faults(args.get("faults"));
     if (f !== undefined) partial.faults = f;
-    const loss = num(args, "loss");
+    const loss = numberArg(args, "loss");
     if (loss !== undefined) partial.loss = loss;
     if (args.has("partition")) partial.partition = args.get("partition") !== "false";
-    const delay = num(args, "delay");
+    const delay = numberArg(args, "delay");
     if (delay !== undefined) partial.delayTicksMax = delay;
-    const horizon = num(args, "horizon");
+    const horizon = numberArg(args, "horizon");
     if (horizon !== undefined) partial.horizonRounds = horizon;
-    const coin = num(args, "coin");
+    const coin = numberArg(args, "coin");
     if (coin !== undefined) partial.coinRoundInterval = coin;
     if (args.has("slashing")) partial.slashing = args.get("slashing") !== "false";
-    const stakeLag = num(args, "stake_lag");
+    const stakeLag = numberArg(args, "stake_lag");
     if (stakeLag !== undefined) partial.stakeLagRounds = stakeLag;
     const headersOut = args.get("headers_out");
     const orderOut = args.get("order_out");

@@ -3,37 +3,19 @@
  * (docs/SPEC_SHARDING.md §12). One JSON line per run; a failing run prints the command
  * that replays it and the process exits 1.
  */
+import { numberArg, parseArgs } from "./args.ts";
 import { runShardSimulation, shardSimOptions, type ShardSimOptions } from "./shards.ts";
 
-function parseArgs(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
-    const eq = a.indexOf("=");
-    if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
-    else out.set(a.slice(2), argv[++i] ?? "");
-  }
-  return out;
-}
-
-function num(args: Map<string, string>, key: string): number | undefined {
-  const v = args.get(key);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new Error(`--${key} must be an integer`);
-  return n;
-}
 
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
-  const first = num(args, "seed") ?? 1;
-  const count = num(args, "seeds") ?? 1;
+  const first = numberArg(args, "seed", true) ?? 1;
+  const count = numberArg(args, "seeds", true) ?? 1;
   let failed = 0;
   for (let seed = first; seed < first + count; seed++) {
     const p: Partial<ShardSimOptions> & { seed: number } = { seed };
     const set = <K extends keyof ShardSimOptions>(key: K, flag: string, conv: (n: number) => ShardSimOptions[K]): void => {
-      const n = num(args, flag);
+      const n = numberArg(args, flag, true);
       if (n !== undefined) p[key] = conv(n);
     };
     set("shards", "shards", (n) => n);
