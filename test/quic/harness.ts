@@ -2,6 +2,8 @@
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { Connection, type ConnectionEvent, type ConnectionOptions } from "../../src/net/quic/connection.ts";
 import { parsePacketHeader } from "../../src/net/quic/packet-header.ts";
+import type { QuicConnection } from "../../src/net/quic/endpoint.ts";
+import { concatBytes } from "../../src/crypto/bytes.ts";
 
 export const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(11));
 export const serverIdentity = keyPairFromSeed(new Uint8Array(32).fill(22));
@@ -89,4 +91,18 @@ export async function until(cond: () => boolean, what: string, timeoutMs = 5000)
     if (performance.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(2);
   }
+}
+
+/** Makes `c` echo each stream back once it ended (FIN): what the socket tests' servers do. */
+export function echoStreams(c: QuicConnection): void {
+  const buffers = new Map<number, Uint8Array[]>();
+  c.onData((id, data, fin) => {
+    const parts = buffers.get(id) ?? [];
+    parts.push(Uint8Array.from(data));
+    buffers.set(id, parts);
+    if (fin) {
+      buffers.delete(id);
+      c.write(id, concatBytes(...parts), true);
+    }
+  });
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { concatBytes } from "../../src/crypto/bytes.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { CONNECTIONS_MAX, QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.ts";
+import { echoStreams } from "./harness.ts";
 import { LossyProxy, seededRandom, type LossyProxyOptions } from "./lossy-proxy.ts";
 
 const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(31));
@@ -31,16 +32,7 @@ async function echoServer(opts: { idleTimeoutMs?: number } = {}): Promise<QuicEn
     verifyPeer: () => true,
     ...opts,
     onConnection: (c) => {
-      const buffers = new Map<number, Uint8Array[]>();
-      c.onData((id, data, fin) => {
-        const parts = buffers.get(id) ?? [];
-        parts.push(Uint8Array.from(data));
-        buffers.set(id, parts);
-        if (fin) {
-          buffers.delete(id);
-          c.write(id, concatBytes(...parts), true);
-        }
-      });
+      echoStreams(c);
     },
   });
   closeFirst.push(() => server.close());

@@ -10,6 +10,7 @@ import {
 } from "../../src/net/quic/pmtu.ts";
 import { createQuicMetrics, type QuicMetrics } from "../../src/net/quic/metrics.ts";
 import { Registry } from "prom-client";
+import { echoStreams } from "./harness.ts";
 import { LossyProxy, seededRandom } from "./lossy-proxy.ts";
 
 /** Drives a PmtuDiscovery against a path that carries datagrams up to `limit`; returns the sizes probed. */
@@ -134,16 +135,7 @@ async function echoServer(opts: { maxDatagramBytes?: number; maxReceiveDatagramB
     ...opts,
     onConnection: (c) => {
       accepted.push(c);
-      const buffers = new Map<number, Uint8Array[]>();
-      c.onData((id, data, fin) => {
-        const parts = buffers.get(id) ?? [];
-        parts.push(Uint8Array.from(data));
-        buffers.set(id, parts);
-        if (fin) {
-          buffers.delete(id);
-          c.write(id, concatBytes(...parts), true);
-        }
-      });
+      echoStreams(c);
     },
   });
   closeFirst.push(() => server.close());
