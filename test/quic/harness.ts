@@ -106,3 +106,27 @@ export function echoStreams(c: QuicConnection): void {
     }
   });
 }
+
+/** Sends each payload on its own stream and resolves with what came back per stream. */
+export function echoRoundTrip(conn: QuicConnection, payloads: Uint8Array[], timeoutMs = 40_000): Promise<Map<number, Uint8Array>> {
+  const ids = payloads.map(() => conn.openStream(true));
+  const received = new Map<number, Uint8Array[]>();
+  const done = new Map<number, Uint8Array>();
+  const result = new Promise<Map<number, Uint8Array>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`echo timed out: ${done.size}/${ids.length} streams done`)), timeoutMs);
+    conn.onData((id, data, fin) => {
+      const parts = received.get(id) ?? [];
+      parts.push(Uint8Array.from(data));
+      received.set(id, parts);
+      if (fin) {
+        done.set(id, concatBytes(...parts));
+        if (done.size === ids.length) {
+          clearTimeout(timer);
+          resolve(done);
+        }
+      }
+    });
+  });
+  payloads.forEach((p, i) => conn.write(ids[i]!, p, true));
+  return result.then((m) => new Map(ids.map((id) => [id, m.get(id)!])));
+}

@@ -75,6 +75,14 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** `n` bytes from seededRandom(seed): payloads a test can regenerate to compare. */
+export function seededBytes(n: number, seed: number): Uint8Array {
+  const r = seededRandom(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
+  return out;
+}
+
 const newCounters = (): DirectionCounters => ({ received: 0, forwarded: 0, dropped: 0, duplicated: 0, reordered: 0, delayed: 0, overflow: 0, oversize: 0 });
 
 type Send = (data: Uint8Array) => void;

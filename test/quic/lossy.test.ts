@@ -1,11 +1,10 @@
 // QUIC end to end over real UDP on 127.0.0.1 through the lossy proxy, and datagram
 // fuzzing of a live endpoint. Bounded counts and timeouts; every socket is closed.
 import { afterEach, describe, expect, test } from "bun:test";
-import { concatBytes } from "../../src/crypto/bytes.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { CONNECTIONS_MAX, QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.ts";
-import { echoStreams } from "./harness.ts";
-import { LossyProxy, seededRandom, type LossyProxyOptions } from "./lossy-proxy.ts";
+import { echoRoundTrip, echoStreams } from "./harness.ts";
+import { LossyProxy, seededBytes, seededRandom, type LossyProxyOptions } from "./lossy-proxy.ts";
 
 const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(31));
 const serverIdentity = keyPairFromSeed(new Uint8Array(32).fill(32));
@@ -17,13 +16,6 @@ afterEach(() => {
   while (closeFirst.length) closeFirst.shift()!();
   while (cleanup.length) cleanup.pop()!();
 });
-
-function pseudoRandomBytes(n: number, seed: number): Uint8Array {
-  const r = seededRandom(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
-}
 
 /** A server that echoes every stream back once the client's FIN arrived. */
 async function echoServer(opts: { idleTimeoutMs?: number } = {}): Promise<QuicEndpoint> {
@@ -45,30 +37,6 @@ async function clientEndpoint(): Promise<QuicEndpoint> {
   return client;
 }
 
-/** Sends each payload on its own stream and resolves with what came back per stream. */
-function echoRoundTrip(conn: QuicConnection, payloads: Uint8Array[], timeoutMs = transferTimeoutMs): Promise<Map<number, Uint8Array>> {
-  const ids = payloads.map(() => conn.openStream(true));
-  const received = new Map<number, Uint8Array[]>();
-  const done = new Map<number, Uint8Array>();
-  const result = new Promise<Map<number, Uint8Array>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`echo timed out: ${done.size}/${ids.length} streams done`)), timeoutMs);
-    conn.onData((id, data, fin) => {
-      const parts = received.get(id) ?? [];
-      parts.push(Uint8Array.from(data));
-      received.set(id, parts);
-      if (fin) {
-        done.set(id, concatBytes(...parts));
-        if (done.size === ids.length) {
-          clearTimeout(timer);
-          resolve(done);
-        }
-      }
-    });
-  });
-  payloads.forEach((p, i) => conn.write(ids[i]!, p, true));
-  return result.then((m) => new Map(ids.map((id) => [id, m.get(id)!])));
-}
-
 async function throughProxy(opts: Omit<LossyProxyOptions, "serverPort">, payloads: Uint8Array[]) {
   const server = await echoServer();
   const proxy = await LossyProxy.start({ ...opts, serverPort: server.port });
@@ -81,13 +49,13 @@ async function throughProxy(opts: Omit<LossyProxyOptions, "serverPort">, payload
 
 describe("QUIC through a lossy UDP proxy", () => {
   test("no impairment: streams echo back byte-identical", async () => {
-    const payloads = [pseudoRandomBytes(200_000, 1), pseudoRandomBytes(1, 2), new Uint8Array(0)];
+    const payloads = [seededBytes(200_000, 1), seededBytes(1, 2), new Uint8Array(0)];
     const { echoed } = await throughProxy({ seed: 1 }, payloads);
     expect(echoed).toEqual(payloads);
   }, 60_000);
 
   test("5% loss each way plus duplication and reordering: byte-identical, and the proxy really impaired it", async () => {
-    const payloads = [pseudoRandomBytes(400_000, 3), pseudoRandomBytes(150_000, 4), pseudoRandomBytes(3000, 5)];
+    const payloads = [seededBytes(400_000, 3), seededBytes(150_000, 4), seededBytes(3000, 5)];
     const { echoed, proxy } = await throughProxy({ seed: 2024, lossRate: 0.05, duplicateRate: 0.03, reorderRate: 0.03, reorderDelayMs: 3 }, payloads);
     expect(echoed.length).toBe(payloads.length);
     payloads.forEach((p, i) => expect(Buffer.compare(echoed[i]!, p)).toBe(0));
@@ -100,7 +68,7 @@ describe("QUIC through a lossy UDP proxy", () => {
   }, 60_000);
 
   test("2% reordering by 5 ms and no loss: byte-identical, and the reordered packets are found to be spurious losses", async () => {
-    const payloads = [pseudoRandomBytes(1_000_000, 8), pseudoRandomBytes(300_000, 9)];
+    const payloads = [seededBytes(1_000_000, 8), seededBytes(300_000, 9)];
     const { echoed, proxy, conn } = await throughProxy({ seed: 4242, reorderRate: 0.02, reorderDelayMs: 5 }, payloads);
     expect(echoed.length).toBe(payloads.length);
     payloads.forEach((p, i) => expect(Buffer.compare(echoed[i]!, p)).toBe(0));
@@ -114,7 +82,7 @@ describe("QUIC through a lossy UDP proxy", () => {
   }, 60_000);
 
   test("handshake survives heavy loss of the first flights (20%)", async () => {
-    const payloads = [pseudoRandomBytes(20_000, 6)];
+    const payloads = [seededBytes(20_000, 6)];
     const { echoed } = await throughProxy({ seed: 77, lossRate: 0.2 }, payloads);
     expect(echoed).toEqual(payloads);
   }, 60_000);
@@ -130,7 +98,7 @@ describe("soak (PHANTOM_SOAK=1)", () => {
     const client = await clientEndpoint();
     const runs = Array.from({ length: 8 }, async (_, c) => {
       const conn = await client.connect("127.0.0.1", proxy.port, {}, transferTimeoutMs);
-      const payloads = [0, 1, 2].map((i) => pseudoRandomBytes(500_000, 1000 + c * 10 + i));
+      const payloads = [0, 1, 2].map((i) => seededBytes(500_000, 1000 + c * 10 + i));
       const echoed = [...(await echoRoundTrip(conn, payloads)).values()];
       payloads.forEach((p, i) => expect(Buffer.compare(echoed[i]!, p)).toBe(0));
     });
@@ -148,14 +116,14 @@ describe("a peer that vanishes", () => {
     const proxy = await LossyProxy.start({ seed: 11, serverPort: server.port });
     const client = await clientEndpoint();
     const conn = await client.connect("127.0.0.1", proxy.port);
-    const echo = echoRoundTrip(conn, [pseudoRandomBytes(2_000_000, 12)], 2000).catch(() => undefined); // cannot finish
+    const echo = echoRoundTrip(conn, [seededBytes(2_000_000, 12)], 2000).catch(() => undefined); // cannot finish
     await Bun.sleep(30);
     proxy.close(); // the server's peer address (the proxy's upstream socket) is gone
     await Bun.sleep(500); // the server retransmits into the closed port meanwhile
     client.close();
     await echo;
     const fresh = await (await clientEndpoint()).connect("127.0.0.1", server.port);
-    const payload = pseudoRandomBytes(10_000, 13);
+    const payload = seededBytes(10_000, 13);
     expect([...(await echoRoundTrip(fresh, [payload])).values()]).toEqual([payload]);
   }, 30_000);
 });
@@ -220,7 +188,7 @@ describe("datagram fuzzing of a live endpoint", () => {
     cleanup.push(() => proxy.close());
     const client = await clientEndpoint();
     const live = await client.connect("127.0.0.1", proxy.port);
-    const first = pseudoRandomBytes(30_000, 8);
+    const first = seededBytes(30_000, 8);
     expect([...(await echoRoundTrip(live, [first])).values()]).toEqual([first]);
     expect(recorded.length).toBeGreaterThan(3);
 
@@ -269,10 +237,10 @@ describe("datagram fuzzing of a live endpoint", () => {
     const afterFuzz = server.connectionCount;
     expect(afterFuzz).toBeLessThanOrEqual(CONNECTIONS_MAX);
     // The live connection still works, and new clients are still served.
-    const second = pseudoRandomBytes(10_000, 9);
+    const second = seededBytes(10_000, 9);
     expect([...(await echoRoundTrip(live, [second])).values()]).toEqual([second]);
     const fresh = await (await clientEndpoint()).connect("127.0.0.1", server.port);
-    const third = pseudoRandomBytes(5_000, 10);
+    const third = seededBytes(5_000, 10);
     expect([...(await echoRoundTrip(fresh, [third])).values()]).toEqual([third]);
     Bun.gc(true);
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;

@@ -2,7 +2,6 @@
 // injected time, then real UDP on 127.0.0.1, directly and through the lossy proxy
 // with a datagram size limit (which drops larger datagrams, as a smaller-MTU link would).
 import { afterEach, describe, expect, test } from "bun:test";
-import { concatBytes } from "../../src/crypto/bytes.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
 import { QuicEndpoint, type QuicConnection } from "../../src/net/quic/endpoint.ts";
 import {
@@ -10,8 +9,8 @@ import {
 } from "../../src/net/quic/pmtu.ts";
 import { createQuicMetrics, type QuicMetrics } from "../../src/net/quic/metrics.ts";
 import { Registry } from "prom-client";
-import { echoStreams } from "./harness.ts";
-import { LossyProxy, seededRandom } from "./lossy-proxy.ts";
+import { echoRoundTrip, echoStreams, until } from "./harness.ts";
+import { LossyProxy, seededBytes } from "./lossy-proxy.ts";
 
 /** Drives a PmtuDiscovery against a path that carries datagrams up to `limit`; returns the sizes probed. */
 function search(d: PmtuDiscovery, limit: number, nowMs: number): number[] {
@@ -119,13 +118,6 @@ afterEach(() => {
   while (cleanup.length) cleanup.pop()!();
 });
 
-function pseudoRandomBytes(n: number, seed: number): Uint8Array {
-  const r = seededRandom(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
-}
-
 /** Echo server: a stream comes back once the client's FIN arrived; exposes its accepted connections. */
 async function echoServer(opts: { maxDatagramBytes?: number; maxReceiveDatagramBytes?: number } = {}): Promise<{ server: QuicEndpoint; accepted: QuicConnection[] }> {
   const accepted: QuicConnection[] = [];
@@ -148,29 +140,9 @@ async function client(opts: { maxDatagramBytes?: number; metrics?: QuicMetrics; 
   return c;
 }
 
-function echo(conn: QuicConnection, payload: Uint8Array, timeoutMs = 30_000): Promise<Uint8Array> {
-  const id = conn.openStream(true);
-  const parts: Uint8Array[] = [];
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`echo timed out after ${parts.reduce((n, p) => n + p.length, 0)} bytes`)), timeoutMs);
-    conn.onData((sid, data, fin) => {
-      if (sid !== id) return;
-      parts.push(Uint8Array.from(data));
-      if (fin) {
-        clearTimeout(timer);
-        resolve(concatBytes(...parts));
-      }
-    });
-    conn.write(id, payload, true);
-  });
-}
-
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
+/** One payload on its own stream, echoed back. */
+async function echo(conn: QuicConnection, payload: Uint8Array, timeoutMs = 30_000): Promise<Uint8Array> {
+  return [...(await echoRoundTrip(conn, [payload], timeoutMs)).values()][0]!;
 }
 
 describe("DPLPMTUD over real UDP", () => {
@@ -178,8 +150,8 @@ describe("DPLPMTUD over real UDP", () => {
     const { server, accepted } = await echoServer();
     const c = await client();
     const conn = await c.connect("127.0.0.1", server.port);
-    await until(() => conn.conn.datagramBytes === 1452 && accepted[0]?.conn.datagramBytes === 1452, 10_000, "PMTU 1452 on both sides");
-    const payload = pseudoRandomBytes(300_000, 1);
+    await until(() => conn.conn.datagramBytes === 1452 && accepted[0]?.conn.datagramBytes === 1452, "PMTU 1452 on both sides", 10_000);
+    const payload = seededBytes(300_000, 1);
     expect(await echo(conn, payload)).toEqual(payload);
     expect(conn.conn.pmtuStats).toMatchObject({ state: "complete", datagramBytes: 1452, probesLost: 0, blackHoles: 0 });
   }, 30_000);
@@ -189,9 +161,9 @@ describe("DPLPMTUD over real UDP", () => {
     // (The congestion controller is an endpoint option too: NewReno here, CUBIC on the server.)
     const c = await client({ maxDatagramBytes: 1400, congestionControl: "newreno" });
     const conn = await c.connect("127.0.0.1", server.port);
-    const payload = pseudoRandomBytes(50_000, 2);
+    const payload = seededBytes(50_000, 2);
     expect(await echo(conn, payload)).toEqual(payload);
-    await until(() => conn.conn.pmtuStats.state === "complete", 10_000, "client search complete");
+    await until(() => conn.conn.pmtuStats.state === "complete", "client search complete", 10_000);
     expect(conn.conn.datagramBytes).toBe(1300);
     expect(accepted[0]!.conn.pmtuStats).toMatchObject({ state: "disabled", datagramBytes: 1200, probesSent: 0 });
     expect([conn.conn.congestionControl.name, accepted[0]!.conn.congestionControl.name]).toEqual(["newreno", "cubic"]);
@@ -204,11 +176,11 @@ describe("DPLPMTUD over real UDP", () => {
     const c = await client();
     const conn = await c.connect("127.0.0.1", proxy.port);
     // Data while the search runs: probes that do not fit are lost without hurting the transfer.
-    const payload = pseudoRandomBytes(400_000, 3);
+    const payload = seededBytes(400_000, 3);
     expect(await echo(conn, payload)).toEqual(payload);
     const settled = (q: QuicConnection | undefined) => q?.conn.pmtuStats.state === "complete";
     // Probes go out only with traffic to carry their loss detection; keep a trickle going.
-    for (let i = 0; i < 40 && !(settled(conn) && settled(accepted[0])); i++) await echo(conn, pseudoRandomBytes(20_000, 100 + i));
+    for (let i = 0; i < 40 && !(settled(conn) && settled(accepted[0])); i++) await echo(conn, seededBytes(20_000, 100 + i));
     for (const q of [conn, accepted[0]!]) {
       const st = q.conn.pmtuStats;
       expect(st.state).toBe("complete");
@@ -230,9 +202,9 @@ describe("DPLPMTUD over real UDP", () => {
     const registry = new Registry();
     const c = await client({ metrics: createQuicMetrics(registry) });
     const conn = await c.connect("127.0.0.1", proxy.port);
-    await until(() => conn.conn.datagramBytes === 1452, 10_000, "PMTU 1452");
+    await until(() => conn.conn.datagramBytes === 1452, "PMTU 1452", 10_000);
     proxy.setMaxDatagramBytes(1300);
-    const payload = pseudoRandomBytes(500_000, 4);
+    const payload = seededBytes(500_000, 4);
     expect(await echo(conn, payload, 45_000)).toEqual(payload);
     expect(conn.conn.pmtuStats.blackHoles).toBeGreaterThanOrEqual(1);
     const blackHoles = (await registry.getMetricsAsJSON()).find((m) => m.name === "pc_quic_pmtu_black_holes_total")?.values[0]?.value;
@@ -241,7 +213,7 @@ describe("DPLPMTUD over real UDP", () => {
     // After the re-search delay, discovery finds what the path carries now.
     const researched = () => conn.conn.pmtuStats.state === "complete" && conn.conn.datagramBytes > 1200;
     for (let i = 0; i < 60 && !researched(); i++) {
-      await echo(conn, pseudoRandomBytes(20_000, 200 + i));
+      await echo(conn, seededBytes(20_000, 200 + i));
       await Bun.sleep(50);
     }
     expect(conn.conn.datagramBytes).toBeLessThanOrEqual(1300);
