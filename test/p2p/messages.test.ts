@@ -17,6 +17,13 @@ const message: fc.Arbitrary<P2pMessage> = fc.oneof(
   fc.record({ kind: fc.constant("txs_held" as const), txids: fc.array(hash, { maxLength: 8 }) }),
   fc.record({ kind: fc.constant("sync_end" as const), more: fc.boolean() }),
   fc.record({ kind: fc.constant("history_pruned" as const), prunedSeqs: seqs }),
+  fc.record({
+    kind: fc.constant("root_signature" as const),
+    // Canonical roots only (the decoder refuses the others): a zero export root exactly when the count is 0, epoch 0 without a previous root.
+    root: fc.record({ chain: hash, shard: fc.integer({ min: 0, max: 1023 }), epoch: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }), stateCommitment: hash, exportRoot: hash.map((h) => h.with(0, 1)), exportCount: fc.integer({ min: 1, max: 2 ** 32 - 1 }), prevRoot: hash }),
+    signer: fc.integer({ min: 0, max: 63 }),
+    signature,
+  }),
 );
 
 describe("P2P messages", () => {

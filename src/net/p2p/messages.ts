@@ -4,11 +4,14 @@
  */
 import { Writer, Reader, decodeExact, CodecError } from "../../codec/index.ts";
 import { HASH_BYTES, COMMITTEE_MAX, PAYLOAD_BYTES_MAX, SIGNATURE_BYTES } from "../../types/constants.ts";
+import { readShardRoot, writeShardRoot, type ShardRoot } from "../../ledger/shard-root.ts";
 
 /**
  * 2: served payloads carry the server's data-availability signature (events items, get_payload by event id).
  * 3: `txs_held`, a validator's receipt for relayed txs it now holds (tx_submit acknowledges only then);
  *    `sync_end` closes every sync answer (one request in flight per peer).
+ * `root_signature` (kind 11) came later without a version change: only validators of a
+ * network with shard_count > 1 send it, and every node of such a network has it.
  */
 export const P2P_PROTOCOL_VERSION = 3;
 /** Largest frame a peer may send; bigger ones close the connection. */
@@ -48,9 +51,15 @@ export type P2pMessage =
    * Answer to a sync_request that reaches below what this node pruned: per creator, the
    * highest seq it no longer has (-1: none). The events it still has follow.
    */
-  | { kind: "history_pruned"; prunedSeqs: number[] };
+  | { kind: "history_pruned"; prunedSeqs: number[] }
+  /**
+   * A committee member's signature over a shard root of its own shard (SPEC_SHARDING §7):
+   * Ed25519 by validator `signer` (index in the shard's committee) over
+   * "PHANTOM_SHARD_ROOT_CERT_V0" || root_digest. Gossiped within the shard only.
+   */
+  | { kind: "root_signature"; root: ShardRoot; signer: number; signature: Uint8Array };
 
-const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, txs_held: 8, sync_end: 9, history_pruned: 10 } as const;
+const KIND = { hello: 1, events: 2, sync_request: 3, txs: 4, get_payload: 5, payload: 6, get_events: 7, txs_held: 8, sync_end: 9, history_pruned: 10, root_signature: 11 } as const;
 
 function writeSeqs(w: Writer, seqs: readonly number[]): void {
   // Stored +1 so "none" (-1) encodes as 0.
@@ -96,6 +105,10 @@ export function encodeMessage(m: P2pMessage): Uint8Array {
     case "history_pruned":
       writeSeqs(w, m.prunedSeqs);
       break;
+    case "root_signature":
+      writeShardRoot(w, m.root);
+      w.u8(m.signer).fixed(m.signature, SIGNATURE_BYTES);
+      break;
   }
   return w.finish();
 }
@@ -131,6 +144,8 @@ function readMessage(r: Reader): P2pMessage {
     }
     case KIND.history_pruned:
       return { kind: "history_pruned", prunedSeqs: readSeqs(r) };
+    case KIND.root_signature:
+      return { kind: "root_signature", root: readShardRoot(r), signer: r.u8("signer"), signature: r.fixed(SIGNATURE_BYTES, "root signature") };
     default:
       throw new CodecError("CODEC_UNKNOWN_TAG", `unknown P2P message kind ${kind}`);
   }
