@@ -10,8 +10,10 @@ import { fromHex, toHex, equalBytes } from "../crypto/bytes.ts";
 import { COMMITTEE_MAX, MAX_SUPPLY_UNITS, PARENTS_MAX } from "../types/constants.ts";
 import { totalEmissionUnits } from "./emission-schedule.ts";
 
-export class GenesisError extends PhantomError<"GENESIS_PARSE" | "GENESIS_FIELD" | "GENESIS_IO"> {
-  constructor(code: "GENESIS_PARSE" | "GENESIS_FIELD" | "GENESIS_IO", message: string, readonly field?: string) {
+export type GenesisErrorCode = "GENESIS_PARSE" | "GENESIS_FIELD" | "GENESIS_IO" | "GENESIS_NO_SUCH_SHARD";
+
+export class GenesisError extends PhantomError<GenesisErrorCode> {
+  constructor(code: GenesisErrorCode, message: string, readonly field?: string) {
     super(code, message, field ? { field } : undefined);
     this.name = "GenesisError";
   }
@@ -78,6 +80,11 @@ export interface Genesis {
    * (`[fees] min_relay_fee_per_byte`, default 1; 0 only where the genesis says so).
    */
   minRelayFeePerByte: bigint;
+  /**
+   * Set on the view of one shard (genesisForShard): that shard, and the whole file's
+   * validators in file order (every shard's committee, to check other shards' certificates).
+   */
+  shardView?: { shard: number; validators: GenesisValidator[] };
 }
 
 /** Default of `[fees] min_relay_fee_per_byte`: 1 unit per encoded byte. */
@@ -261,4 +268,22 @@ export function genesisLoadedLine(g: Genesis): string {
 /** Quorum q = floor(2 * total stake / 3) + 1. */
 export function quorumStake(g: Pick<Genesis, "totalStake">): bigint {
   return (2n * g.totalStake) / 3n + 1n;
+}
+
+/**
+ * The genesis as seen by the validators of one shard (docs/SPEC_SHARDING.md §3): the
+ * validators are that shard's committee in file order, re-indexed 0..k−1 (their creator
+ * indices in its DAG), and the total stake is the committee's; everything else (k,
+ * commitment, shard_count, emission, fees) is the file's. With one shard it is `g` itself.
+ * `shardView` keeps the whole validator list. Throws GENESIS_NO_SUCH_SHARD.
+ */
+export function genesisForShard(g: Genesis, shard: number): Genesis {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= g.shardCount) {
+    throw new GenesisError("GENESIS_NO_SUCH_SHARD", `genesis: shard ${shard} does not exist: chain.shard_count = ${g.shardCount} (shards 0..${g.shardCount - 1})`, "chain.shard_count");
+  }
+  if (g.shardCount === 1) return g;
+  if (g.shardView?.shard === shard) return g;
+  const all = g.shardView?.validators ?? g.validators;
+  const validators = all.filter((v) => v.shard === shard).map((v, index) => ({ ...v, index }));
+  return { ...g, validators, totalStake: validators.reduce((s, v) => s + v.stake, 0n), shardView: { shard, validators: all } };
 }

@@ -30,6 +30,11 @@ import type { SignedEvent } from "../types/event.ts";
 import { type StakeEntry, applySlash, genesisStakeTable } from "./stake.ts";
 import { type EconomicsParams, type PendingFee, settleAnchor, settlementDelay } from "./settlement.ts";
 import { NO_PAYOUT_ROOT, commitmentOf } from "./commitment.ts";
+import { type ShardLayout, shardLayoutOf, shardOfLock } from "./shard.ts";
+import { type ImportClaim, type CrossShardParams, ImportError, checkImportClaim, epochShardRoot, exportLeafOf, isEpochEnd } from "./cross-shard.ts";
+import { type ExportLeaf, exportId, exportLeafHash, ZERO_ROOT } from "./export-tree.ts";
+import { ShardCertError, shardRootDigest } from "./shard-root.ts";
+import type { Output } from "../types/tx.ts";
 
 export interface LedgerParams {
   emission: EmissionParams;
@@ -44,20 +49,57 @@ export interface LedgerParams {
    * benches) there is no stake table and fees stay pending for ever.
    */
   economics?: EconomicsParams;
+  /**
+   * This ledger's shard of a sharded network (docs/SPEC_SHARDING.md). Absent, or
+   * shardCount = 1: the single-shard ledger, unchanged.
+   */
+  sharding?: ShardingParams;
 }
 
-export function ledgerParamsFromGenesis(g: Genesis): LedgerParams {
+export interface ShardingParams {
+  /** The shard this ledger keeps. */
+  shard: number;
+  shardCount: number;
+  /** Every shard's committee (to verify other shards' certificates). */
+  layout: ShardLayout;
+  /** Genesis `[consensus] commitment` (the `chain` of every shard root). */
+  chain: Uint8Array;
+  /** `[chain] shard_root_interval`: anchors per epoch. */
+  rootInterval: bigint;
+}
+
+/**
+ * Ledger parameters of shard `shard` (default 0): with shard_count > 1 the committee,
+ * stakes and payout locks are that shard's committee in file order, and `sharding` is
+ * set. `g` may be the whole genesis or its genesisForShard view (whose shard wins).
+ */
+export function ledgerParamsFromGenesis(g: Genesis, shard?: number): LedgerParams {
+  const s = shard ?? g.shardView?.shard ?? 0;
+  if (g.shardView !== undefined) invariant(g.shardView.shard === s, `ledger params for shard ${s} from the genesis view of shard ${g.shardView.shard}`);
+  const layout = g.shardCount > 1 ? shardLayoutOf(g) : undefined;
+  const committee = layout ? layout.committees[s] : undefined;
+  if (layout && committee === undefined) throw new LedgerError(`shard ${s} does not exist: the genesis has shard_count = ${g.shardCount}`, "LEDGER_NO_SUCH_SHARD");
+  if (!layout && s !== 0) throw new LedgerError(`shard ${s} does not exist: the genesis has one shard`, "LEDGER_NO_SUCH_SHARD");
+  const publicKeys = committee ? committee.publicKeys : g.validators.map((v) => v.publicKey);
+  const stakes = committee ? committee.stakes : g.validators.map((v) => v.stake);
   return {
     emission: g.emission,
-    committee: g.validators.map((v) => v.publicKey),
+    committee: publicKeys,
     evidenceRules: { shardCount: g.shardCount, parentsMax: g.parentsMax },
     economics: {
-      genesisStakes: g.validators.map((v) => v.stake),
+      genesisStakes: stakes,
       fees: g.fees,
       // Default payout address (SPEC_FEES §7): a Sig lock on the validator's genesis key.
-      payoutLocks: g.validators.map((v) => lockCommitment({ kind: "sig", publicKey: v.publicKey })),
+      payoutLocks: publicKeys.map((publicKey) => lockCommitment({ kind: "sig", publicKey })),
     },
+    ...(layout ? { sharding: { shard: s, shardCount: g.shardCount, layout, chain: g.commitment, rootInterval: g.shardRootInterval } } : {}),
   };
+}
+
+/** The sharding parameters when the ledger is one shard of several, else undefined (today's ledger). */
+function activeSharding(params: LedgerParams): ShardingParams | undefined {
+  const sh = params.sharding;
+  return sh !== undefined && sh.shardCount > 1 ? sh : undefined;
 }
 
 /**
@@ -71,11 +113,11 @@ export interface AnchorContext {
 }
 
 /** Ledger-level reasons a MicroTx is void (the validator's TxRejected codes pass through as they are). */
-export type LedgerVoidCode = "TX_DOUBLE_SPEND" | "TX_MISSING_INPUT";
+export type LedgerVoidCode = "TX_DOUBLE_SPEND" | "TX_MISSING_INPUT" | "MINT_WRONG_SHARD";
 
-export class LedgerError extends PhantomError<"LEDGER_ANCHOR_OUT_OF_ORDER"> {
-  constructor(message: string) {
-    super("LEDGER_ANCHOR_OUT_OF_ORDER", message);
+export class LedgerError extends PhantomError<"LEDGER_ANCHOR_OUT_OF_ORDER" | "LEDGER_NO_SUCH_SHARD"> {
+  constructor(message: string, code: "LEDGER_ANCHOR_OUT_OF_ORDER" | "LEDGER_NO_SUCH_SHARD" = "LEDGER_ANCHOR_OUT_OF_ORDER") {
+    super(code, message);
     this.name = "LedgerError";
   }
 }
@@ -95,6 +137,12 @@ interface Working {
   fromStore: Map<string, UtxoEntry | undefined>;
   evidenceHere: Set<string>;
   stakes: StakeEntry[];
+  /** Set when this ledger is one shard of several. */
+  sharding: ShardingParams | undefined;
+  /** Export ids (map key form) imported earlier in this anchor. */
+  importedHere: Set<string>;
+  /** "shard:epoch" -> root digest recorded by imports earlier in this anchor. */
+  rootsHere: Map<string, Uint8Array>;
 }
 
 export function expectedAnchorIndex(store: LedgerStore): bigint {
@@ -112,17 +160,25 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
     anchorIndex, params, tip: store.mintTip(), acc: LtHash.fromBytes(store.accumulator()),
     diff: {
       anchorIndex, created: [], spent: [], mints: [], evidence: [], mintTip: store.mintTip(), accumulator: new Uint8Array(0), utxoRoot: new Uint8Array(0), commitment: new Uint8Array(0), feesUnits: 0n, outcomes: [],
-      stakes: [], slashes: [], payoutRoot: NO_PAYOUT_ROOT, pendingFeesUnits: 0n,
+      stakes: [], slashes: [], payoutRoot: NO_PAYOUT_ROOT, pendingFeesUnits: 0n, exports: [], imports: [],
     },
     createdHere: new Map(), spentHere: new Map(), fromStore: new Map(), evidenceHere: new Set(), stakes,
+    sharding: activeSharding(params), importedHere: new Set(), rootsHere: new Map(),
   };
+  // One shard: an import claim is a kind this ledger does not know, so the payload applies
+  // as empty with the codec's code, exactly as before the kind existed (S = 1 unchanged).
+  if (w.sharding === undefined && payload.txs.some((t) => t.kind === "import")) {
+    return { ...applyAnchor(store, params, anchorIndex, { txs: [] }, undefined, ctx), payloadError: "CODEC_UNKNOWN_TAG" };
+  }
   const { micro, malformed } = withTxids(payload, hints);
   const mints = payload.txs.flatMap((t) => (t.kind === "mint" ? [t.tx] : []));
-  const verdicts = validateMicro(store, w, micro, mints);
+  const claims = payload.txs.flatMap((t) => (t.kind === "import" ? [t.tx] : []));
+  const verdicts = validateMicro(store, w, micro, mints, claims);
   for (const [position, v] of malformed) verdicts.set(position, v);
   payload.txs.forEach((t, position) => {
     if (t.kind === "micro") applyMicro(w, position, t.tx, verdicts.get(position)!);
     else if (t.kind === "mint") applyMint(w, position, t.tx);
+    else if (t.kind === "import") applyImport(store, w, position, t.tx);
     else applyEvidence(store, w, position, t.tx);
   });
   const pending = settleAndQueue(store, w, ctx);
@@ -132,7 +188,30 @@ export function applyAnchor(store: LedgerStore, params: LedgerParams, anchorInde
   w.diff.accumulator = w.acc.toBytes();
   w.diff.utxoRoot = w.acc.commitment();
   w.diff.commitment = commitmentOf(w.diff.utxoRoot, w.stakes, pending, w.diff.payoutRoot);
+  if (w.sharding) {
+    w.diff.shardEpoch = anchorIndex / w.sharding.rootInterval;
+    closeEpoch(store, w, w.sharding);
+  }
   return w.diff;
+}
+
+/**
+ * On the last anchor of an epoch: this shard's root over the epoch's exports in finalized
+ * order, with the anchor's state commitment and the previous epoch's digest (SPEC_SHARDING §6).
+ */
+function closeEpoch(store: LedgerStore, w: Working, sh: ShardingParams): void {
+  if (!isEpochEnd(w.anchorIndex, sh.rootInterval)) return;
+  const epoch = w.anchorIndex / sh.rootInterval;
+  const leaves = [...store.exportsOfEpoch(epoch), ...w.diff.exports];
+  let prevRoot: Uint8Array = ZERO_ROOT.slice();
+  if (epoch > 0n) {
+    const prev = store.shardRoot(epoch - 1n);
+    invariant(prev !== undefined, `shard ${sh.shard}: the root of epoch ${epoch - 1n} is missing when epoch ${epoch} closes`);
+    prevRoot = shardRootDigest(prev);
+  }
+  const root = epochShardRoot({ chain: sh.chain, shard: sh.shard }, epoch, w.diff.commitment, leaves.map(exportLeafHash), prevRoot);
+  w.diff.shardRoot = root;
+  w.diff.shardRootDigest = shardRootDigest(root);
 }
 
 /**
@@ -155,7 +234,7 @@ function settleAndQueue(store: LedgerStore, w: Working, ctx: AnchorContext | und
       invariant(pending.every((p) => p.anchorIndex > a), `fees of anchor ${pending[0]?.anchorIndex} were never settled`);
       const s = settleAnchor(eco, due, w.anchorIndex, ctx.window, w.stakes);
       s.entries.forEach((e) => {
-        if (e.amount > 0n) createOutput(w, s.txid, e.index, { amount: e.amount, lockCommitment: e.recipient, createdAt: w.anchorIndex, coinbase: false });
+        if (e.amount > 0n) createOrExport(w, s.txid, e.index, { amount: e.amount, lockCommitment: e.recipient });
       });
       w.diff.settlement = s;
       w.diff.payoutRoot = s.root;
@@ -214,12 +293,19 @@ function withTxids(payload: AnchorPayload, hints: PayloadHints | undefined): { m
  * output created in this payload exists; the sequential pass then drops any spend whose
  * input was in fact spent earlier, or created by a transaction that turned out void.
  */
-function validateMicro(store: LedgerStore, w: Working, micro: PreparedMicro[], mints: MintTx[]): Map<number, Verdict> {
+function validateMicro(store: LedgerStore, w: Working, micro: PreparedMicro[], mints: MintTx[], claims: ImportClaim[]): Map<number, Verdict> {
   const speculative = new Map<string, UtxoEntry>();
+  const sh = w.sharding;
   for (const m of micro) {
-    m.tx.outputs.forEach((o, i) => speculative.set(outpointMapKey(m.txid, i), { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));
+    m.tx.outputs.forEach((o, i) => {
+      // An output for another shard is exported, never spendable here.
+      if (sh && shardOfLock(o.lockCommitment, sh.shardCount) !== sh.shard) return;
+      speculative.set(outpointMapKey(m.txid, i), { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false });
+    });
   }
   addSpeculativeMints(w, mints, speculative);
+  // The UTXO an import would create, so a later transaction of the payload may spend it.
+  for (const c of claims) speculative.set(outpointMapKey(claimExportId(c), 0), { amount: c.leaf.amount, lockCommitment: c.leaf.lockCommitment, createdAt: w.anchorIndex, coinbase: false });
   const verdicts = new Map<number, Verdict>();
   const batch: typeof micro = [];
   for (const m of micro) {
@@ -271,7 +357,7 @@ function firstSpentInput(store: LedgerStore, w: Working, tx: MicroTx, speculativ
   return undefined;
 }
 
-function voidTx(w: Working, position: number, kind: "micro" | "mint" | "evidence", id: Uint8Array, code: string, message: string): void {
+function voidTx(w: Working, position: number, kind: "micro" | "mint" | "evidence" | "import", id: Uint8Array, code: string, message: string): void {
   w.diff.outcomes.push({ position, kind, id, applied: false, code, message });
 }
 
@@ -296,9 +382,20 @@ function applyMicro(w: Working, position: number, tx: MicroTx, v: Verdict): void
     w.diff.spent.push({ txid: input.txid, index: input.index, entry, spentBy: v.txid });
     w.acc.removeUtxo(input.txid, input.index, entry);
   });
-  tx.outputs.forEach((o, index) => createOutput(w, v.txid, index, { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false }));
+  tx.outputs.forEach((o, index) => createOrExport(w, v.txid, index, o));
   w.diff.feesUnits += v.fee;
   w.diff.outcomes.push({ position, kind: "micro", id: v.txid, applied: true, feeUnits: v.fee });
+}
+
+/**
+ * A non-coinbase output created at this anchor: a UTXO, or on a sharded ledger an export
+ * when its lock is on another shard (SPEC_SHARDING §5.1, §9).
+ */
+function createOrExport(w: Working, txid: Uint8Array, index: number, o: Output): void {
+  const sh = w.sharding;
+  const leaf: ExportLeaf | undefined = sh ? exportLeafOf(sh.shard, sh.shardCount, w.anchorIndex, txid, index, o) : undefined;
+  if (leaf) w.diff.exports.push(leaf);
+  else createOutput(w, txid, index, { amount: o.amount, lockCommitment: o.lockCommitment, createdAt: w.anchorIndex, coinbase: false });
 }
 
 function createOutput(w: Working, txid: Uint8Array, index: number, entry: UtxoEntry): void {
@@ -310,6 +407,15 @@ function createOutput(w: Working, txid: Uint8Array, index: number, entry: UtxoEn
 }
 
 function applyMint(w: Working, position: number, mint: MintTx): void {
+  const sh = w.sharding;
+  if (sh) {
+    // The mint chain lives on shard 0, and its rewards stay there until mature (SPEC_SHARDING §9).
+    const lockShard = shardOfLock(mint.recipient, sh.shardCount);
+    if (sh.shard !== 0 || lockShard !== 0) {
+      const why = sh.shard !== 0 ? `mints are applied on shard 0 only, this is shard ${sh.shard}` : `the mint's reward lock is on shard ${lockShard}, a mint pays a lock of shard 0`;
+      return voidTx(w, position, "mint", powHashOf(encodeMintTx(mint)), "MINT_WRONG_SHARD", why);
+    }
+  }
   try {
     const accepted = checkMint(w.tip, w.params.emission, mint);
     w.tip = advanceMintTip(w.tip, w.params.emission, accepted, mint.height, w.anchorIndex);
@@ -319,6 +425,42 @@ function applyMint(w: Working, position: number, mint: MintTx): void {
   } catch (e) {
     if (!(e instanceof MintRejected)) throw e;
     voidTx(w, position, "mint", powHashOf(encodeMintTx(mint)), e.code, e.message);
+  }
+}
+
+/**
+ * An import claim (SPEC_SHARDING §8) against the store's imported set and certified roots
+ * and those of earlier claims of this anchor: accepted, it creates UTXO (export_id, 0);
+ * refused, it is void with its IMPORT_* / SHARD_CERT_* / CODEC_* code.
+ */
+function applyImport(store: LedgerStore, w: Working, position: number, claim: ImportClaim): void {
+  const sh = w.sharding;
+  invariant(sh !== undefined, "import claims reach only a sharded ledger");
+  const p: CrossShardParams = { chain: sh.chain, layout: sh.layout, shard: sh.shard, rootInterval: sh.rootInterval, ...(w.params.verify ? { verify: w.params.verify } : {}) };
+  let accepted;
+  try {
+    accepted = checkImportClaim(claim, p, {
+      certifiedRoot: (shard, epoch) => w.rootsHere.get(`${shard}:${epoch}`) ?? store.certifiedRoot(shard, epoch),
+      isImported: (id) => w.importedHere.has(outpointMapKey(id, 0)) || store.isImported(id),
+    });
+  } catch (e) {
+    if (!(e instanceof ImportError || e instanceof ShardCertError || e instanceof CodecError)) throw e;
+    return voidTx(w, position, "import", claimExportId(claim), e.code, e.message);
+  }
+  w.importedHere.add(outpointMapKey(accepted.exportId, 0));
+  w.rootsHere.set(`${accepted.sourceShard}:${accepted.epoch}`, accepted.rootDigest);
+  createOutput(w, accepted.exportId, 0, { amount: accepted.output.amount, lockCommitment: accepted.output.lockCommitment, createdAt: w.anchorIndex, coinbase: false });
+  w.diff.imports.push(accepted);
+  w.diff.outcomes.push({ position, kind: "import", id: accepted.exportId, applied: true, amountUnits: accepted.output.amount });
+}
+
+/** The export id a claim names; all zero for a leaf object with no canonical encoding (never one decoded from bytes). */
+function claimExportId(claim: ImportClaim): Uint8Array {
+  try {
+    return exportId(claim.leaf);
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    return ZERO_ID;
   }
 }
 

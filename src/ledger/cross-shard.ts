@@ -8,7 +8,7 @@
  */
 import { Writer, Reader, decodeExact, CodecError } from "../codec/index.ts";
 import { PhantomError, invariant } from "../errors.ts";
-import { toHex } from "../crypto/bytes.ts";
+import { equalBytes, fromHex, toHex } from "../crypto/bytes.ts";
 import { CODEC_VERSION, MAX_SUPPLY_UNITS } from "../types/constants.ts";
 import type { Output } from "../types/tx.ts";
 import {
@@ -111,6 +111,71 @@ interface ClosedEpoch {
   leafHashes: Uint8Array[];
 }
 
+/**
+ * The export an output of shard `shard` becomes, or undefined when its lock is on `shard`
+ * itself (SPEC_SHARDING §5.1). Shared by CrossShardLedger and applyAnchor.
+ */
+export function exportLeafOf(shard: number, shardCount: number, anchorIndex: bigint, txid: Uint8Array, outputIndex: number, output: Output): ExportLeaf | undefined {
+  const dest = shardOfLock(output.lockCommitment, shardCount);
+  if (dest === shard) return undefined;
+  invariant(output.amount >= 0n && output.amount <= MAX_SUPPLY_UNITS, "output amounts were validated");
+  return { sourceShard: shard, destShard: dest, anchorIndex, txid, outputIndex, amount: output.amount, lockCommitment: output.lockCommitment };
+}
+
+/** Whether anchor `anchorIndex` is the last of its epoch of `rootInterval` anchors (SPEC_SHARDING §6). */
+export function isEpochEnd(anchorIndex: bigint, rootInterval: bigint): boolean {
+  return (anchorIndex + 1n) % rootInterval === 0n;
+}
+
+/** The shard root of an epoch from its leaf hashes in finalized order (SPEC_SHARDING §6). */
+export function epochShardRoot(p: Pick<CrossShardParams, "chain" | "shard">, epoch: bigint, stateCommitment: Uint8Array, leafHashes: readonly Uint8Array[], prevRoot: Uint8Array): ShardRoot {
+  return {
+    chain: p.chain, shard: p.shard, epoch, stateCommitment,
+    exportRoot: exportRootOfHashes(leafHashes), exportCount: leafHashes.length, prevRoot,
+  };
+}
+
+/** What the §8 check reads of the destination's state (a store, or CrossShardLedger's maps). */
+export interface ImportLookups {
+  /** Root digest of (source shard, epoch) recorded by an earlier import, if any. */
+  certifiedRoot(shard: number, epoch: bigint): Uint8Array | undefined;
+  /** Whether the export was imported already (earlier anchors, or earlier in the same payload). */
+  isImported(exportId: Uint8Array): boolean;
+}
+
+/**
+ * SPEC_SHARDING §8: checks an import claim into shard `p.shard`, first failure wins, and
+ * returns what it creates. Changes nothing. Throws ShardCertError (rule 1's certificate
+ * checks), ImportError, or CodecError for a certificate object with signers out of order.
+ */
+export function checkImportClaim(claim: ImportClaim, p: CrossShardParams, look: ImportLookups): AcceptedImport {
+  const ctx: CertVerifyContext = { chain: p.chain, layout: p.layout, ...(p.verify ? { verify: p.verify } : {}) };
+  const { root } = claim.cert;
+  const { rootDigest } = verifyShardCertificate(claim.cert, ctx);
+  if (root.shard === p.shard) throw new ImportError("IMPORT_WRONG_SOURCE", `an import into shard ${p.shard} must come from another shard, the root is from shard ${root.shard}`);
+  const known = look.certifiedRoot(root.shard, root.epoch);
+  if (known !== undefined && !equalBytes(known, rootDigest)) {
+    throw new ImportError("IMPORT_ROOT_CONFLICT", `shard ${root.shard} epoch ${root.epoch}: this certified root ${toHex(rootDigest).slice(0, 16)}… conflicts with the one already recorded ${toHex(known).slice(0, 16)}… (more than a third of that shard's stake signed twice)`);
+  }
+  const leaf = claim.leaf;
+  if (leaf.sourceShard !== root.shard) throw new ImportError("IMPORT_WRONG_SOURCE", `export leaf names source shard ${leaf.sourceShard}, the certified root is shard ${root.shard}'s`);
+  const lockShard = shardOfLock(leaf.lockCommitment, p.layout.shardCount);
+  if (leaf.destShard !== p.shard || lockShard !== p.shard) {
+    throw new ImportError("IMPORT_WRONG_DESTINATION", `export is for shard ${leaf.destShard} (its lock is on shard ${lockShard}), this is shard ${p.shard}`);
+  }
+  const from = root.epoch * p.rootInterval;
+  const inEpoch = leaf.anchorIndex >= from && leaf.anchorIndex < from + p.rootInterval;
+  if (!inEpoch || !verifyExportProof(exportLeafHash(leaf), claim.proof, root.exportRoot, root.exportCount)) {
+    throw new ImportError("IMPORT_NOT_PROVEN", `the export is not in shard ${root.shard}'s certified root of epoch ${root.epoch} (unknown, voided or forged export)`);
+  }
+  const id = exportId(leaf);
+  if (look.isImported(id)) {
+    const idHex = toHex(id);
+    throw new ImportError("IMPORT_DUPLICATE", `export ${idHex.slice(0, 16)}… was imported already: an export is imported exactly once`, { exportId: idHex });
+  }
+  return { exportId: id, output: { amount: leaf.amount, lockCommitment: leaf.lockCommitment }, sourceShard: root.shard, epoch: root.epoch, rootDigest };
+}
+
 export class CrossShardLedger {
   readonly p: CrossShardParams;
   private nextAnchor = 0n;
@@ -142,13 +207,11 @@ export class CrossShardLedger {
     const local: { index: number; output: Output }[] = [];
     const exports: ExportLeaf[] = [];
     outputs.forEach((output, index) => {
-      const dest = shardOfLock(output.lockCommitment, this.p.layout.shardCount);
-      if (dest === this.p.shard) {
+      const leaf = exportLeafOf(this.p.shard, this.p.layout.shardCount, anchorIndex, txid, index, output);
+      if (leaf === undefined) {
         local.push({ index, output });
         return;
       }
-      invariant(output.amount >= 0n && output.amount <= MAX_SUPPLY_UNITS, "output amounts were validated");
-      const leaf: ExportLeaf = { sourceShard: this.p.shard, destShard: dest, anchorIndex, txid, outputIndex: index, amount: output.amount, lockCommitment: output.lockCommitment };
       exports.push(leaf);
       this.current.push(leaf);
       this.counters.exported += output.amount;
@@ -171,10 +234,7 @@ export class CrossShardLedger {
     if (this.nextAnchor % this.p.rootInterval !== 0n) return undefined;
     const epoch = anchorIndex / this.p.rootInterval;
     const leafHashes = this.current.map(exportLeafHash);
-    const root: ShardRoot = {
-      chain: this.p.chain, shard: this.p.shard, epoch, stateCommitment,
-      exportRoot: exportRootOfHashes(leafHashes), exportCount: leafHashes.length, prevRoot: this.prevDigest,
-    };
+    const root = epochShardRoot(this.p, epoch, stateCommitment, leafHashes, this.prevDigest);
     const digest = shardRootDigest(root);
     this.closed.push({ root, digest, leaves: this.current, leafHashes });
     this.current = [];
@@ -204,29 +264,16 @@ export class CrossShardLedger {
    * payload. Throws ShardCertError, ImportError.
    */
   checkImport(claim: ImportClaim, pending?: ReadonlySet<string>): AcceptedImport {
-    const ctx: CertVerifyContext = { chain: this.p.chain, layout: this.p.layout, ...(this.p.verify ? { verify: this.p.verify } : {}) };
-    const { root } = claim.cert;
-    const { rootDigest } = verifyShardCertificate(claim.cert, ctx);
-    if (root.shard === this.p.shard) throw new ImportError("IMPORT_WRONG_SOURCE", `an import into shard ${this.p.shard} must come from another shard, the root is from shard ${root.shard}`);
-    const known = this.certified.get(`${root.shard}:${root.epoch}`);
-    const digestHex = toHex(rootDigest);
-    if (known !== undefined && known !== digestHex) {
-      throw new ImportError("IMPORT_ROOT_CONFLICT", `shard ${root.shard} epoch ${root.epoch}: this certified root ${digestHex.slice(0, 16)}… conflicts with the one already recorded ${known.slice(0, 16)}… (more than a third of that shard's stake signed twice)`);
-    }
-    const leaf = claim.leaf;
-    if (leaf.sourceShard !== root.shard) throw new ImportError("IMPORT_WRONG_SOURCE", `export leaf names source shard ${leaf.sourceShard}, the certified root is shard ${root.shard}'s`);
-    if (leaf.destShard !== this.p.shard || shardOfLock(leaf.lockCommitment, this.p.layout.shardCount) !== this.p.shard) {
-      throw new ImportError("IMPORT_WRONG_DESTINATION", `export is for shard ${leaf.destShard} (its lock is on shard ${shardOfLock(leaf.lockCommitment, this.p.layout.shardCount)}), this is shard ${this.p.shard}`);
-    }
-    const from = root.epoch * this.p.rootInterval;
-    const inEpoch = leaf.anchorIndex >= from && leaf.anchorIndex < from + this.p.rootInterval;
-    if (!inEpoch || !verifyExportProof(exportLeafHash(leaf), claim.proof, root.exportRoot, root.exportCount)) {
-      throw new ImportError("IMPORT_NOT_PROVEN", `the export is not in shard ${root.shard}'s certified root of epoch ${root.epoch} (unknown, voided or forged export)`);
-    }
-    const id = exportId(leaf);
-    const idHex = toHex(id);
-    if (this.imported.has(idHex) || pending?.has(idHex)) throw new ImportError("IMPORT_DUPLICATE", `export ${idHex.slice(0, 16)}… was imported already: an export is imported exactly once`, { exportId: idHex });
-    return { exportId: id, output: { amount: leaf.amount, lockCommitment: leaf.lockCommitment }, sourceShard: root.shard, epoch: root.epoch, rootDigest };
+    return checkImportClaim(claim, this.p, {
+      certifiedRoot: (shard, epoch) => {
+        const known = this.certified.get(`${shard}:${epoch}`);
+        return known === undefined ? undefined : fromHex(known);
+      },
+      isImported: (id) => {
+        const idHex = toHex(id);
+        return this.imported.has(idHex) || pending?.has(idHex) === true;
+      },
+    });
   }
 
   /** Checks and applies an import claim (in this shard's finalized order). */

@@ -12,6 +12,9 @@ import { genesisMintTip } from "./emission.ts";
 import { LTHASH_BYTES } from "./lthash.ts";
 import type { SlashRecord, StakeEntry } from "./stake.ts";
 import type { PendingFee, SettlementRecord } from "./settlement.ts";
+import type { ExportLeaf } from "./export-tree.ts";
+import type { ShardRoot } from "./shard-root.ts";
+import type { AcceptedImport, SupplyCounters } from "./cross-shard.ts";
 
 export class MemoryLedgerStore implements WritableLedgerStore {
   private readonly utxos = new Map<string, CreatedUtxo>();
@@ -28,6 +31,13 @@ export class MemoryLedgerStore implements WritableLedgerStore {
   /** Every settlement and every penalty, in anchor order. */
   readonly settlements: SettlementRecord[] = [];
   readonly slashes: SlashRecord[] = [];
+  /** Sharding: exports by epoch (finalized order), this shard's roots by epoch, imports. */
+  private readonly exportsByEpoch = new Map<bigint, ExportLeaf[]>();
+  private readonly roots: ShardRoot[] = [];
+  private readonly imported = new Map<string, AcceptedImport>();
+  private readonly certified = new Map<string, Uint8Array>();
+  private exportedUnits = 0n;
+  private importedUnits = 0n;
 
   constructor(emission: EmissionParams) {
     this.tip = genesisMintTip(emission);
@@ -65,6 +75,30 @@ export class MemoryLedgerStore implements WritableLedgerStore {
     return this.pending;
   }
 
+  exportsOfEpoch(epoch: bigint): ExportLeaf[] {
+    return [...(this.exportsByEpoch.get(epoch) ?? [])];
+  }
+
+  shardRoot(epoch: bigint): ShardRoot | undefined {
+    return epoch < BigInt(this.roots.length) ? this.roots[Number(epoch)] : undefined;
+  }
+
+  lastShardRoot(): ShardRoot | undefined {
+    return this.roots[this.roots.length - 1];
+  }
+
+  isImported(exportId: Uint8Array): boolean {
+    return this.imported.has(toHex(exportId));
+  }
+
+  certifiedRoot(shard: number, epoch: bigint): Uint8Array | undefined {
+    return this.certified.get(`${shard}:${epoch}`);
+  }
+
+  shardSupply(): SupplyCounters {
+    return { minted: this.tip.emittedUnits, exported: this.exportedUnits, imported: this.importedUnits };
+  }
+
   commitAnchor(diff: AnchorDiff): void {
     const expected = this.last ? this.last.anchorIndex + 1n : 0n;
     invariant(diff.anchorIndex === expected, `memory store: anchor ${diff.anchorIndex} committed out of order (expected ${expected})`);
@@ -88,10 +122,29 @@ export class MemoryLedgerStore implements WritableLedgerStore {
     }
     if (diff.pendingAdded) this.pending = [...this.pending, diff.pendingAdded];
     this.slashes.push(...diff.slashes);
+    this.commitShard(diff);
     this.tip = diff.mintTip;
     this.acc = diff.accumulator;
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
     this.commitments.push(diff.commitment);
+  }
+
+  private commitShard(diff: AnchorDiff): void {
+    if (diff.exports.length > 0) {
+      const epoch = diff.shardEpoch;
+      invariant(epoch !== undefined, "memory store: a diff with exports names its epoch");
+      this.exportsByEpoch.set(epoch, [...(this.exportsByEpoch.get(epoch) ?? []), ...diff.exports]);
+      for (const e of diff.exports) this.exportedUnits += e.amount;
+    }
+    for (const a of diff.imports) {
+      this.imported.set(toHex(a.exportId), a);
+      this.certified.set(`${a.sourceShard}:${a.epoch}`, a.rootDigest);
+      this.importedUnits += a.output.amount;
+    }
+    if (diff.shardRoot) {
+      invariant(diff.shardRoot.epoch === BigInt(this.roots.length), `memory store: shard root of epoch ${diff.shardRoot.epoch} out of order`);
+      this.roots.push(diff.shardRoot);
+    }
   }
 
   /** The UTXO set in outpoint-key order (txid bytes, then index), as the SQLite store lists it. */

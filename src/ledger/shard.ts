@@ -106,6 +106,7 @@ export function shardLayout(shardCount: number, validators: readonly ShardValida
 }
 
 /** The shard layout of a parsed genesis (which already checked the layout rules, docs/GENESIS.md). */
-export function shardLayoutOf(g: { shardCount: number; validators: readonly ShardValidatorEntry[] }): ShardLayout {
-  return shardLayout(g.shardCount, g.validators);
+export function shardLayoutOf(g: { shardCount: number; validators: readonly ShardValidatorEntry[]; shardView?: { validators: readonly ShardValidatorEntry[] } }): ShardLayout {
+  // A one-shard view (genesisForShard) keeps the whole list: the layout is the network's.
+  return shardLayout(g.shardCount, g.shardView?.validators ?? g.validators);
 }

@@ -9,6 +9,9 @@ import type { EvidenceKind } from "./evidence.ts";
 import { HASH_BYTES } from "../types/constants.ts";
 import type { SlashRecord, StakeEntry } from "./stake.ts";
 import type { PendingFee, SettlementRecord } from "./settlement.ts";
+import type { ExportLeaf } from "./export-tree.ts";
+import type { ShardRoot } from "./shard-root.ts";
+import type { AcceptedImport, SupplyCounters } from "./cross-shard.ts";
 
 export interface MintTip {
   /** Id of the last accepted mint; all zero before the first. */
@@ -49,6 +52,19 @@ export interface LedgerStore extends UtxoReader {
   stakeTable(): readonly StakeEntry[];
   /** Fees awaiting settlement, by ascending anchor index (SPEC_FEES §7). */
   pendingFees(): readonly PendingFee[];
+  // Sharding (docs/SPEC_SHARDING.md); all empty on a single-shard ledger.
+  /** The exports of anchors of `epoch` committed so far, in finalized order (§5.3). Never pruned. */
+  exportsOfEpoch(epoch: bigint): ExportLeaf[];
+  /** This shard's root of a closed epoch. */
+  shardRoot(epoch: bigint): ShardRoot | undefined;
+  /** This shard's root of the last closed epoch. */
+  lastShardRoot(): ShardRoot | undefined;
+  /** Whether an import of `exportId` was applied (kept for ever: exactly once, §8). */
+  isImported(exportId: Uint8Array): boolean;
+  /** Root digest of (source shard, epoch) recorded by an accepted import. */
+  certifiedRoot(shard: number, epoch: bigint): Uint8Array | undefined;
+  /** Supply counters of this shard (§10): minted (the mint chain's emitted units), exported, imported. */
+  shardSupply(): SupplyCounters;
 }
 
 /** A LedgerStore that can also commit one anchor's changes atomically. */
@@ -92,7 +108,9 @@ export type TxOutcome =
   | { position: number; kind: "micro"; id: Uint8Array; applied: true; feeUnits: bigint }
   | { position: number; kind: "mint"; id: Uint8Array; applied: true; rewardUnits: bigint }
   | { position: number; kind: "evidence"; id: Uint8Array; applied: true }
-  | { position: number; kind: "micro" | "mint" | "evidence"; id: Uint8Array; applied: false; code: string; message: string };
+  /** An accepted import claim: `id` is the export id, the txid of the created UTXO (id, 0). */
+  | { position: number; kind: "import"; id: Uint8Array; applied: true; amountUnits: bigint }
+  | { position: number; kind: "micro" | "mint" | "evidence" | "import"; id: Uint8Array; applied: false; code: string; message: string };
 
 /** All state changes of one finalized anchor. */
 export interface AnchorDiff {
@@ -124,6 +142,19 @@ export interface AnchorDiff {
   outcomes: TxOutcome[];
   /** Set when the finalized payload bytes did not decode: the anchor applied as empty (codec error code). */
   payloadError?: string;
+  /**
+   * Sharding (S > 1, docs/SPEC_SHARDING.md): outputs of this anchor for other shards, in
+   * finalized order (payload position, output index; fee payouts last). Not in `created`.
+   */
+  exports: ExportLeaf[];
+  /** Sharded ledger: the epoch this anchor belongs to (anchorIndex / shard_root_interval). */
+  shardEpoch?: bigint;
+  /** Accepted import claims, in payload order (their UTXOs (export_id, 0) are in `created`). */
+  imports: AcceptedImport[];
+  /** Set on the last anchor of an epoch when S > 1: this shard's root of that epoch (§6). */
+  shardRoot?: ShardRoot;
+  /** root_digest of `shardRoot`. */
+  shardRootDigest?: Uint8Array;
 }
 
 export const ZERO_ID = new Uint8Array(HASH_BYTES);

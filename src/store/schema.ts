@@ -93,6 +93,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS events_by_payload ON events (payload_digest)`,
     ],
   },
+  {
+    version: 6,
+    statements: [
+      // Sharding (docs/SPEC_SHARDING.md), written in each anchor's transaction; empty on one shard.
+      // Exports of this shard in finalized order (anchor, then position in the anchor's diff):
+      // the leaves of each epoch's export tree. Kept for ever (relays prove them; pruning never deletes them).
+      `CREATE TABLE shard_exports (anchor INTEGER NOT NULL, seq INTEGER NOT NULL, epoch INTEGER NOT NULL, export_id BLOB NOT NULL UNIQUE, dest_shard INTEGER NOT NULL, amount INTEGER NOT NULL, leaf BLOB NOT NULL, PRIMARY KEY (anchor, seq)) WITHOUT ROWID`,
+      `CREATE INDEX shard_exports_by_epoch ON shard_exports (epoch, anchor, seq)`,
+      // This shard's root of every closed epoch (§6), with its digest.
+      `CREATE TABLE shard_roots (epoch INTEGER PRIMARY KEY, anchor INTEGER NOT NULL, digest BLOB NOT NULL, root BLOB NOT NULL)`,
+      // Every accepted import (§8): its export id is imported exactly once, for ever.
+      `CREATE TABLE shard_imports (export_id BLOB PRIMARY KEY, anchor INTEGER NOT NULL, seq INTEGER NOT NULL, source_shard INTEGER NOT NULL, epoch INTEGER NOT NULL, amount INTEGER NOT NULL, lock BLOB NOT NULL) WITHOUT ROWID`,
+      // Other shards' certified roots an accepted import relied on (a conflicting one is refused).
+      `CREATE TABLE shard_certified (shard INTEGER NOT NULL, epoch INTEGER NOT NULL, digest BLOB NOT NULL, anchor INTEGER NOT NULL, PRIMARY KEY (shard, epoch)) WITHOUT ROWID`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

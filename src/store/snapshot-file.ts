@@ -54,7 +54,7 @@ export class SnapshotFileError extends PhantomError<SnapshotFileErrorCode> {
  * The ledger tables a file carries whole, each with the column it is ordered by. Node-local
  * tables (mempool, tx outcomes, snapshots) and the event tables are not among them.
  */
-export const LEDGER_TABLES: readonly { name: string; orderBy: string }[] = [
+export const LEDGER_TABLES: readonly { name: string; orderBy: string; optional?: true }[] = [
   { name: "ledger_state", orderBy: "id" },
   { name: "outputs", orderBy: "outpoint" },
   { name: "anchors", orderBy: "anchor" },
@@ -67,6 +67,11 @@ export const LEDGER_TABLES: readonly { name: string; orderBy: string }[] = [
   { name: "payouts", orderBy: "anchor, validator" },
   { name: "slashes", orderBy: "anchor, evidence_id" },
   { name: "anchor_events", orderBy: "anchor" },
+  // Sharding (schema 6): files written before it lack them, and they restore as empty.
+  { name: "shard_exports", orderBy: "anchor, seq", optional: true },
+  { name: "shard_roots", orderBy: "epoch", optional: true },
+  { name: "shard_imports", orderBy: "export_id", optional: true },
+  { name: "shard_certified", orderBy: "shard, epoch", optional: true },
 ];
 
 type Value = null | bigint | Uint8Array | string;
@@ -198,7 +203,8 @@ export function createSnapshotFile(store: SqliteStore, opts: CreateOptions): Sna
     throw new SnapshotFileError("SNAPSHOT_NONE", "the store holds no consensus snapshot; start the node and stop it cleanly once (it writes one at shutdown)");
   }
   const engine = ConsensusEngine.fromState(opts.engineConfig, snap.engineState);
-  const tables = LEDGER_TABLES.map((t) => dumpTable(store, t.name, t.orderBy));
+  // Empty optional tables stay out, so a single-shard store's file is what it was before sharding.
+  const tables = LEDGER_TABLES.map((t) => dumpTable(store, t.name, t.orderBy)).filter((t, i) => !LEDGER_TABLES[i]!.optional || t.rows.length > 0);
   const anchors = tables.find((t) => t.name === "anchors")!;
   const commitmentCol = anchors.columns.indexOf("commitment");
   const chainHash = anchorChainHash(opts.genesisCommitment, anchors.rows.map((row) => row[commitmentCol] as Uint8Array));
@@ -247,7 +253,7 @@ export function restoreSnapshotFile(file: SnapshotFile, storeDir: string, opts: 
     throw new SnapshotFileError("SNAPSHOT_TARGET_NOT_EMPTY", `${storeDir} is not empty; restore into a new or empty folder (move the old store away first)`);
   }
   const byName = new Map(file.tables.map((t) => [t.name, t]));
-  for (const t of LEDGER_TABLES) if (!byName.has(t.name)) throw new SnapshotFileError("SNAPSHOT_FILE_CORRUPT", `snapshot file lacks table ${t.name}`);
+  for (const t of LEDGER_TABLES) if (!t.optional && !byName.has(t.name)) throw new SnapshotFileError("SNAPSHOT_FILE_CORRUPT", `snapshot file lacks table ${t.name}`);
   checkChain(file, byName.get("anchors")!, byName.get("ledger_state")!);
   // The engine state must fit this genesis (ENGINE_STATE_MISMATCH otherwise) and the ledger.
   const engine = ConsensusEngine.fromState(opts.engineConfig, file.engineState);

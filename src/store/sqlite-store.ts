@@ -26,6 +26,9 @@ import type { PendingFee, SettlementRecord } from "../ledger/settlement.ts";
 import { NO_PAYOUT_ROOT, commitmentOf } from "../ledger/commitment.ts";
 import type { PayoutEntry } from "../consensus/payout.ts";
 import type { StoreMetrics } from "./metrics.ts";
+import { type ExportLeaf, encodeExportLeaf, decodeExportLeaf, exportId } from "../ledger/export-tree.ts";
+import { type ShardRoot, encodeShardRoot, decodeShardRoot, shardRootDigest } from "../ledger/shard-root.ts";
+import type { SupplyCounters } from "../ledger/cross-shard.ts";
 
 export const STORE_FILE_NAME = "phantom.sqlite";
 export const CACHE_HEADERS_DEFAULT = 10_000;
@@ -94,6 +97,10 @@ export class SqliteStore implements WritableLedgerStore {
   private last: AppliedAnchor | undefined;
   private stakes: StakeEntry[] = [];
   private pending: PendingFee[] = [];
+  /** Sharding: cumulative exported and imported units (loaded at open, advanced by commits) and the last root. */
+  private exportedUnits = 0n;
+  private importedUnits = 0n;
+  private lastRoot: ShardRoot | undefined;
   private closed = false;
   private readonly writeDiff: ReturnType<SqliteStore["makeWriteDiff"]>;
   private readonly writeEvents: ReturnType<SqliteStore["makeWriteEvents"]>;
@@ -134,6 +141,10 @@ export class SqliteStore implements WritableLedgerStore {
   }
 
   private loadState(): void {
+    this.exportedUnits = big((this.db.query(`SELECT COALESCE(SUM(amount), 0) AS total FROM shard_exports`).get() as Row).total);
+    this.importedUnits = big((this.db.query(`SELECT COALESCE(SUM(amount), 0) AS total FROM shard_imports`).get() as Row).total);
+    const lastRoot = this.db.query(`SELECT root FROM shard_roots ORDER BY epoch DESC LIMIT 1`).get() as Row | null;
+    this.lastRoot = lastRoot ? decodeShardRoot(bytes(lastRoot.root)) : undefined;
     const row = this.db.query<Row, []>(`SELECT * FROM ledger_state WHERE id = 0`).get();
     if (!row) {
       this.tip = this.emission ? genesisMintTip(this.emission) : undefined;
@@ -210,6 +221,62 @@ export class SqliteStore implements WritableLedgerStore {
     return this.pending;
   }
 
+  // ---- sharding (docs/SPEC_SHARDING.md) ----
+
+  exportsOfEpoch(epoch: bigint): ExportLeaf[] {
+    return (this.st.exportsOfEpoch.all(epoch) as Row[]).map((r) => decodeExportLeaf(bytes(r.leaf)));
+  }
+
+  shardRoot(epoch: bigint): ShardRoot | undefined {
+    const row = this.st.shardRootAt.get(epoch) as Row | null;
+    return row ? decodeShardRoot(bytes(row.root)) : undefined;
+  }
+
+  lastShardRoot(): ShardRoot | undefined {
+    return this.lastRoot;
+  }
+
+  isImported(id: Uint8Array): boolean {
+    return this.st.isImported.get(id) !== null;
+  }
+
+  certifiedRoot(shard: number, epoch: bigint): Uint8Array | undefined {
+    const row = this.st.certifiedRoot.get(shard, epoch) as Row | null;
+    return row ? bytes(row.digest) : undefined;
+  }
+
+  shardSupply(): SupplyCounters {
+    return { minted: this.tip?.emittedUnits ?? 0n, exported: this.exportedUnits, imported: this.importedUnits };
+  }
+
+  /** The accepted import of `exportId`: where it was applied (wallets, RPC). */
+  importOf(id: Uint8Array): { anchorIndex: bigint; sourceShard: number; epoch: bigint; amount: bigint; lockCommitment: Uint8Array } | undefined {
+    const row = this.db.query(`SELECT anchor, source_shard, epoch, amount, lock FROM shard_imports WHERE export_id = ?`).get(id) as Row | null;
+    return row ? { anchorIndex: big(row.anchor), sourceShard: Number(row.source_shard), epoch: big(row.epoch), amount: big(row.amount), lockCommitment: bytes(row.lock) } : undefined;
+  }
+
+  /** The root digest of this shard's closed epoch. */
+  shardRootDigestAt(epoch: bigint): Uint8Array | undefined {
+    const row = this.st.shardRootAt.get(epoch) as Row | null;
+    return row ? bytes(row.digest) : undefined;
+  }
+
+  /** Writes the sharding part of one anchor (inside its transaction). */
+  private writeShard(diff: AnchorDiff): void {
+    const st = this.st;
+    if (diff.exports.length > 0) {
+      const epoch = diff.shardEpoch;
+      invariant(epoch !== undefined, "store: a diff with exports names its epoch");
+      diff.exports.forEach((e, seq) => st.insertExport.run(diff.anchorIndex, seq, epoch, exportId(e), e.destShard, e.amount, encodeExportLeaf(e)));
+    }
+    diff.imports.forEach((a, seq) => {
+      st.insertImport.run(a.exportId, diff.anchorIndex, seq, a.sourceShard, a.epoch, a.output.amount, a.output.lockCommitment);
+      st.insertCertified.run(a.sourceShard, a.epoch, a.rootDigest, diff.anchorIndex);
+    });
+    const root = diff.shardRoot;
+    if (root) st.insertShardRoot.run(root.epoch, diff.anchorIndex, diff.shardRootDigest ?? shardRootDigest(root), encodeShardRoot(root));
+  }
+
   /**
    * Runs `fn` (several commitAnchor and index writes) in one SQLite transaction, so a node
    * catching up pays one commit for a batch of anchors instead of one each. Nested writes
@@ -241,6 +308,9 @@ export class SqliteStore implements WritableLedgerStore {
       this.pending = this.pending.filter((p) => p.anchorIndex !== settled);
     }
     if (diff.pendingAdded) this.pending = [...this.pending, diff.pendingAdded];
+    for (const e of diff.exports) this.exportedUnits += e.amount;
+    for (const a of diff.imports) this.importedUnits += a.output.amount;
+    if (diff.shardRoot) this.lastRoot = diff.shardRoot;
     this.last = { anchorIndex: diff.anchorIndex, commitment: diff.commitment };
     if (this.metrics) this.observeAnchor(this.metrics, diff, started);
   }
@@ -272,6 +342,7 @@ export class SqliteStore implements WritableLedgerStore {
       for (const m of diff.mints) st.insertMint.run(m.mint.height, m.id, m.anchorIndex, m.rewardUnits, encodeMintTx(m.mint));
       for (const e of diff.evidence) st.insertEvidence.run(e.id, e.anchorIndex, e.kind, e.offender, e.bytes);
       this.writeEconomics(diff);
+      this.writeShard(diff);
       let voided = 0;
       for (const o of diff.outcomes) {
         if (o.applied) continue;
@@ -651,6 +722,15 @@ function prepareStatements(db: Database) {
     eventsByCreator: db.prepare(`SELECT bytes FROM events WHERE creator = ? AND seq >= ? ORDER BY seq, seq_no LIMIT ?`),
     eventsPage: db.prepare(`SELECT seq_no, bytes FROM events WHERE seq_no > ? ORDER BY seq_no LIMIT ?`),
     eventsPageMeta: db.prepare(`SELECT seq_no, creator, seq, bytes FROM events WHERE seq_no > ? ORDER BY seq_no LIMIT ?`),
+    exportsOfEpoch: db.prepare(`SELECT leaf FROM shard_exports WHERE epoch = ? ORDER BY anchor, seq`),
+    shardRootAt: db.prepare(`SELECT digest, root FROM shard_roots WHERE epoch = ?`),
+    isImported: db.prepare(`SELECT 1 FROM shard_imports WHERE export_id = ?`),
+    certifiedRoot: db.prepare(`SELECT digest FROM shard_certified WHERE shard = ? AND epoch = ?`),
+    insertExport: db.prepare(`INSERT INTO shard_exports (anchor, seq, epoch, export_id, dest_shard, amount, leaf) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    insertImport: db.prepare(`INSERT INTO shard_imports (export_id, anchor, seq, source_shard, epoch, amount, lock) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    // A second import under the same certified root records nothing new; a conflicting one never gets here (§8 rule 2).
+    insertCertified: db.prepare(`INSERT OR IGNORE INTO shard_certified (shard, epoch, digest, anchor) VALUES (?, ?, ?, ?)`),
+    insertShardRoot: db.prepare(`INSERT INTO shard_roots (epoch, anchor, digest, root) VALUES (?, ?, ?, ?)`),
     firstRowAbove: db.prepare(`SELECT min(seq_no) AS first FROM events WHERE creator = ? AND seq > ?`),
   };
 }

@@ -8,11 +8,15 @@ import { TAG, CODEC_VERSION, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX } from "./consta
 import { type MicroTx, writeMicroTx, readMicroTx } from "./tx.ts";
 import { type MintTx, writeMintTx, readMintTx } from "./mint.ts";
 import { type Evidence, writeEvidence, readEvidence } from "./evidence.ts";
+import { type ImportClaim, writeImportClaim, readImportClaim } from "../ledger/cross-shard.ts";
+import { SHARD_TAG } from "../ledger/export-tree.ts";
 
 export type PayloadTx =
   | { kind: "micro"; tx: MicroTx }
   | { kind: "mint"; tx: MintTx }
-  | { kind: "evidence"; tx: Evidence };
+  | { kind: "evidence"; tx: Evidence }
+  /** A cross-shard import claim (docs/SPEC_SHARDING.md §8, tag 0x0b); applied only on a sharded ledger. */
+  | { kind: "import"; tx: ImportClaim };
 
 export interface AnchorPayload {
   txs: PayloadTx[];
@@ -26,6 +30,8 @@ function writePayloadTx(w: Writer, t: PayloadTx): void {
       return writeMintTx(w, t.tx);
     case "evidence":
       return writeEvidence(w, t.tx);
+    case "import":
+      return writeImportClaim(w, t.tx);
   }
 }
 
@@ -43,6 +49,8 @@ export function readPayloadTx(r: Reader): PayloadTx {
       return { kind: "mint", tx: readMintTx(r) };
     case TAG.evidence:
       return { kind: "evidence", tx: readEvidence(r) };
+    case SHARD_TAG.importClaim:
+      return { kind: "import", tx: readImportClaim(r) };
     default:
       throw new CodecError("CODEC_UNKNOWN_TAG", `unknown payload transaction tag ${tag}`);
   }
