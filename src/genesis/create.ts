@@ -20,6 +20,8 @@ export interface CreateGenesisOptions {
   devnetLabel?: string;
   initialTargetBits?: number;
   maturityAnchors?: bigint;
+  /** `[chain] shard_root_interval` (written only with `shards` > 1; default: absent, i.e. 64). */
+  shardRootInterval?: bigint;
 }
 
 export interface CreatedGenesis {
@@ -46,6 +48,7 @@ export function createGenesis(opts: CreateGenesisOptions): CreatedGenesis {
     "[chain]",
     `id = "${opts.chainId ?? "phantom-localnet"}"`,
     `shard_count = ${shards}`,
+    ...(shards > 1 && opts.shardRootInterval !== undefined ? [`shard_root_interval = ${opts.shardRootInterval}`] : []),
     "",
     "[consensus]",
     `k = ${k}`,

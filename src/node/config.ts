@@ -40,6 +40,10 @@ export interface NodeConfig {
   snapshotIntervalAnchors: number;
   /** Keep stored events of this many rounds below the last decided one (0: keep everything). */
   pruneKeepRounds: number;
+  /** `--shard`: the shard this node serves, checked against its key's genesis entry; null: taken from it. */
+  shard: number | null;
+  /** `--shard_rpc`: "SHARD=URL,…", an RPC endpoint of a node of each other shard (the relay's destinations). */
+  shardRpc: string;
 }
 
 /** Flags of P2pQuicListen; `key` is the config-file path ([node] table, dots for sub-tables). */
@@ -72,6 +76,8 @@ export const NODE_FLAGS: (FlagSpec & { key: string })[] = [
   { name: "log_format", key: "log_format", type: "string", help: "json or text", default: "json" },
   { name: "snapshot_interval_anchors", key: "storage.snapshot_interval_anchors", type: "int", help: "write a consensus snapshot every N anchors (and at clean shutdown; 0 = only then); start-up replays only the events after the newest", default: "1000" },
   { name: "prune_keep_rounds", key: "storage.prune_keep_rounds", type: "int", help: "delete stored events and payloads of rounds more than N below the last decided round, after a snapshot covers them (0 = keep everything; minimum: genesis horizon_rounds + 24); a pruned node cannot serve old history, a wiped one needs `phantom snapshot restore`", default: "0" },
+  { name: "shard", key: "shard", type: "int", help: "the shard this validator serves; must equal its key's `shard` in the genesis (default: taken from there)" },
+  { name: "shard_rpc", key: "shard_rpc", type: "string", help: "with shard_count > 1: SHARD=URL pairs, comma-separated, an RPC endpoint of a node of each other shard; this node relays its shard's certified exports there (shard_importSubmit)", default: "" },
 ];
 
 /** Every key of the file that names no setting is an error: a misspelt key would silently keep its default. */
@@ -184,5 +190,7 @@ export function resolveNodeConfigDoc(doc: Record<string, unknown>, flags: Record
     logFormat,
     snapshotIntervalAnchors: nonNegative("snapshot_interval_anchors"),
     pruneKeepRounds: nonNegative("prune_keep_rounds"),
+    shard: v.shard === undefined ? null : nonNegative("shard"),
+    shardRpc: v.shard_rpc as string,
   };
 }

@@ -45,6 +45,9 @@ import { NodeSnapshots, SNAPSHOT_INTERVAL_ANCHORS_DEFAULT, engineConfigFromGenes
 import { NodePruning, checkPruneKeepRounds } from "./pruning.ts";
 import { settlementDelay } from "../ledger/settlement.ts";
 import { StakeFeed } from "./stake-feed.ts";
+import { ShardSide, relayIntervalMs } from "./shard-node.ts";
+import type { PendingImport } from "./import-pool.ts";
+import { SHARD_TAG } from "../ledger/export-tree.ts";
 
 /** Events replayed from the store per engine call at start-up. */
 export const replayBatchEvents = 1_024;
@@ -110,6 +113,8 @@ export interface NodeOptions {
   pruneKeepRounds?: number;
   /** With nothing pending, create an event only this often (ms; default IDLE_HEARTBEAT_MS_DEFAULT; SPEC_CONSENSUS §15). */
   idleHeartbeatMs?: number;
+  /** Sharded network: destination shard -> RPC URL of one of its nodes, for the relay (`--shard_rpc`). */
+  shardRpc?: ReadonlyMap<number, string>;
 }
 
 export class PhantomNode {
@@ -138,6 +143,8 @@ export class PhantomNode {
   /** Payloads built by the proposer, waiting for an event to carry them (digest -> bytes). */
   private readonly readyPayloads: { bytes: Uint8Array; proposerDigest: Uint8Array }[] = [];
   private readonly mintPool = new MintPool();
+  /** Root signatures, certificates, import pool and relay; null on a single-shard network. */
+  readonly shardSide: ShardSide | null;
   private readonly txReceipts = new TxReceipts();
   private evidenceQueue: Evidence[] = [];
   /** Signs the payloads we serve; checks those served to us (conflicting-DA evidence). */
@@ -189,6 +196,15 @@ export class PhantomNode {
       log: opts.log,
       boundary: (where, close, fn) => this.failStop.connection(where, close, fn),
     });
+    const sharding = this.ledgerParams.sharding;
+    this.shardSide = sharding !== undefined && sharding.shardCount > 1
+      ? new ShardSide({
+        genesis: g, sharding, store: opts.store, myIndex: opts.identity.index, secretKey: opts.identity.keyPair.secretKey, registry: opts.registry,
+        endpoints: opts.shardRpc ?? new Map(), verify: this.sigCache.verify, log: opts.log,
+        broadcast: (m, except) => this.peers.broadcast(m, except),
+        misbehaved: (peer, code) => this.peers.misbehaved(peer, PENALTY.invalidEvent, code),
+      })
+      : null;
   }
 
   get engine(): ConsensusEngine {
@@ -210,6 +226,8 @@ export class PhantomNode {
     this.timers.push(setInterval(guard("redial", () => this.redial()), redialIntervalMs));
     this.timers.push(setInterval(guard("tick", () => this.tick()), this.opts.eventIntervalMs));
     if (this.opts.txProposer) this.timers.push(setInterval(guard("propose", () => this.propose()), this.opts.txProposerIntervalMs));
+    const shardSide = this.shardSide;
+    if (shardSide) this.timers.push(setInterval(guard("relay", () => void shardSide.relayPass()), relayIntervalMs));
     this.timers.push(setInterval(guard("series", () => this.series.sample({ mempool: this.mempool.size, peers: this.peers.readyPeers().length, lastDecidedRound: this.engine.stats().lastDecidedRound })), seriesSampleMs));
   }
 
@@ -346,6 +364,7 @@ export class PhantomNode {
     const mine = this.engine.highestSeq();
     if (peer.highestSeq.some((s, c) => s > (mine[c] ?? -1))) this.requestSync(peer);
     for (const m of mempoolAnnouncement(this.mempool)) peer.send(m); // what it may have missed, e.g. while we were down
+    this.shardSide?.onPeerReady(peer);
   }
 
   private onMessage(peer: Peer, m: P2pMessage): void {
@@ -373,6 +392,10 @@ export class PhantomNode {
           return this.onSyncEnd(peer, m.more);
         case "history_pruned":
           return this.onHistoryPruned(peer, m.prunedSeqs);
+        case "root_signature":
+          // Only validators of a sharded network send these.
+          if (this.shardSide) return this.shardSide.onRootSignature(peer, m);
+          return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_UNEXPECTED_MESSAGE");
         case "hello":
           return this.peers.misbehaved(peer, PENALTY.protocol, "P2P_DUPLICATE_HELLO");
       }
@@ -523,6 +546,7 @@ export class PhantomNode {
     for (const f of result.finalized) this.stakeFeed.noteAnchor(f, slashesAt.get(f.anchorIndex));
     this.checkStakeFeed();
     for (const info of applied) {
+      this.shardSide?.afterAnchor(info.diff);
       this.txLife.afterAnchor(info.diff, this.mempool, (e) => this.proposer.isPending(e.txid));
       this.mintPool.onApplied(info.diff.mints.map((m) => m.id), this.opts.store.mintTip().tipId);
       this.series.noteApplied(info.finalized.event.id, info.diff.outcomes.filter((o) => o.applied && (o.kind === "micro" || o.kind === "mint")).length);
@@ -557,6 +581,7 @@ export class PhantomNode {
     }
     const micro = txs.flatMap((t) => (t.kind === "micro" ? [t.tx] : []));
     this.proposer.hold(key, micro.map((tx) => toHex(digestMicroTx(tx))), micro.flatMap((tx) => tx.inputs.map(outpointKey)));
+    this.shardSide?.carried(txs.flatMap((t) => (t.kind === "import" ? [t.tx] : [])), this.tickCount);
   }
 
   private relay(events: SignedEvent[], except: Peer | null): void {
@@ -635,6 +660,7 @@ export class PhantomNode {
     this.tickCount++;
     this.inFlight.expire(this.tickCount);
     this.mintPool.age(this.tickCount);
+    this.shardSide?.tick(this.tickCount);
     if (!this.mayCreateEvents()) return;
     const plan = this.planPayload();
     const reason = this.eventReason(plan);
@@ -655,7 +681,7 @@ export class PhantomNode {
     // A committee of one never hears news: its own events are what decide rounds.
     if (this.news === 0 && this.opts.genesis.k > 1) return null;
     if (this.rejoinFromOldStore) return "rejoin";
-    if (pending > 0 || this.opts.store.pendingFees().length > 0 || this.mintMaturing()) return "pending";
+    if (pending > 0 || this.opts.store.pendingFees().length > 0 || this.mintMaturing() || this.exportsAwaitRoot()) return "pending";
     if (this.opts.now() - this.lastOwnEventAt >= (this.opts.idleHeartbeatMs ?? IDLE_HEARTBEAT_MS_DEFAULT)) return "heartbeat";
     return null;
   }
@@ -673,6 +699,15 @@ export class PhantomNode {
     const last = this.opts.store.lastApplied()?.anchorIndex ?? -1n;
     return last + 1n < mintAnchor + (maturityAnchors > targetAnchorsPerMint ? maturityAnchors : targetAnchorsPerMint);
   }
+  /**
+   * Sharded: the current epoch holds exports, so its root (and the certificate the
+   * destination waits for) needs the epoch's remaining anchors (SPEC_SHARDING §11).
+   */
+  private exportsAwaitRoot(): boolean {
+    const sharding = this.ledgerParams.sharding;
+    if (!this.shardSide || !sharding) return false;
+    return this.opts.store.exportsOfEpoch(this.chain.nextAnchorIndex() / sharding.rootInterval).length > 0;
+  }
   /** When we last created an event; −∞ until then, so a restarted validator heartbeats on its first news. */
   private lastOwnEventAt = Number.NEGATIVE_INFINITY;
 
@@ -685,14 +720,16 @@ export class PhantomNode {
     const ready = this.readyPayloads[0];
     const mints = this.mintPool.toCarry();
     const evidence = this.evidenceQueue.slice();
-    if (!ready && mints.length === 0 && evidence.length === 0) return null;
-    if (mints.length === 0 && evidence.length === 0) return { bytes: ready!.bytes, ready: ready!, mints, evidenceCount: 0 };
+    const imports = this.shardSide?.toCarry(this.tickCount) ?? [];
+    if (!ready && mints.length === 0 && evidence.length === 0 && imports.length === 0) return null;
+    if (mints.length === 0 && evidence.length === 0 && imports.length === 0) return { bytes: ready!.bytes, ready: ready!, mints, evidenceCount: 0, imports };
     const txs: PayloadTx[] = [
       ...(ready ? decodeAnchorPayload(ready.bytes).txs : []),
       ...mints.map((m): PayloadTx => ({ kind: "mint", tx: m.mint })),
       ...evidence.map((ev): PayloadTx => ({ kind: "evidence", tx: ev })),
+      ...imports.map((i): PayloadTx => ({ kind: "import", tx: i.claim })),
     ];
-    return { bytes: encodeAnchorPayload({ txs }), ready: ready ?? null, mints, evidenceCount: evidence.length };
+    return { bytes: encodeAnchorPayload({ txs }), ready: ready ?? null, mints, evidenceCount: evidence.length, imports };
   }
 
   private createOwnEvent(wanted: PayloadPlan | null, reason: EventReason): void {
@@ -732,6 +769,7 @@ export class PhantomNode {
       }
       this.mintPool.markCarried(plan.mints);
       this.evidenceQueue.splice(0, plan.evidenceCount);
+      this.shardSide?.carried(plan.imports.map((i) => i.claim), this.tickCount);
     }
     this.metrics.eventsCreated.inc({ reason: reroot ? "rejoin" : reason });
     this.series.noteCreated(event.id);
@@ -844,8 +882,10 @@ export class PhantomNode {
 
   private onTxs(peer: Peer, txs: Uint8Array[]): void {
     const micro: Uint8Array[] = [];
+    const claims: Uint8Array[] = [];
     for (const t of txs) {
-      if (t[0] === TAG.mintTx) {
+      if (t[0] === SHARD_TAG.importClaim && this.shardSide) claims.push(t);
+      else if (t[0] === TAG.mintTx) {
         try {
           this.submitMint(t, peer);
         } catch (e) {
@@ -854,6 +894,13 @@ export class PhantomNode {
       } else micro.push(t);
     }
     if (micro.length > 0) this.submitTxs(micro, peer);
+    if (claims.length > 0) this.submitImportClaims(claims, peer);
+  }
+
+  /** Import claims for this shard (RPC `shard_importSubmit`, or a peer's `txs`); see ShardSide.submitClaims. */
+  submitImportClaims(encoded: Uint8Array[], from: Peer | null = null) {
+    invariant(this.shardSide !== null, "import claims are submitted only on a sharded network");
+    return this.shardSide.submitClaims(encoded, this.tickCount, from);
   }
 
 
@@ -877,4 +924,6 @@ interface PayloadPlan {
   ready: { bytes: Uint8Array; proposerDigest: Uint8Array } | null;
   mints: PendingMint[];
   evidenceCount: number;
+  /** Import claims from the shard's import pool (sharded networks only). */
+  imports: PendingImport[];
 }

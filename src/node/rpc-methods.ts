@@ -16,6 +16,7 @@ import { EXPLORER_REST_ROUTES, EXPLORER_RPC_COSTS, explorerRpcMethods, fameName,
 import { payoutProof, type PayoutEntry } from "../consensus/payout.ts";
 import { settlementDelay } from "../ledger/settlement.ts";
 import { DISCOVER_METHOD, openrpc } from "../rpc/descriptions.ts";
+import { SHARD_RPC_COSTS, shardRpcMethods } from "./shard-rpc.ts";
 
 export const anchorsPageMax = 200;
 export const addressUtxosMax = 1_000;
@@ -51,6 +52,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
   return {
     [DISCOVER_METHOD]: () => openrpc,
     ...explorerRpcMethods(node, store, genesis.k),
+    ...shardRpcMethods(node, store, genesis),
     phantom_status: () => {
       const tip = store.mintTip();
       const last = store.lastApplied();
@@ -211,6 +213,7 @@ export const NODE_RPC_COSTS: Record<string, (params: unknown) => number> = {
   mint_getTemplate: () => 5,
   mint_submit: () => 10,
   ...EXPLORER_RPC_COSTS,
+  ...SHARD_RPC_COSTS,
   tx_submit: (raw) => {
     const txs = typeof raw === "object" && raw !== null && Array.isArray((raw as Params).txs) ? ((raw as Params).txs as unknown[]).length : 1;
     return 5 * Math.max(1, Math.min(txs, submitTxsMax)); // a full list (1 280) fits the default burst
@@ -230,5 +233,7 @@ export const NODE_REST_ROUTES: Record<string, string> = {
   tx: "tx_status",
   address: "address_get",
   template: "mint_getTemplate",
+  shard: "shard_info",
+  shard_exports: "shard_exports",
   ...EXPLORER_REST_ROUTES,
 };

@@ -29,7 +29,8 @@ export function engineConfigFromGenesis(g: Genesis): EngineConfig {
     committee: { publicKeys: g.validators.map((v) => v.publicKey), stakes: g.validators.map((v) => v.stake) },
     coinRoundInterval: g.coinRoundInterval,
     parentsMax: g.parentsMax,
-    shard: 0,
+    // The DAG of the node's shard (genesisForShard view); 0 on a single-shard network.
+    shard: g.shardView?.shard ?? 0,
     horizonRounds: g.horizonRounds,
     // L = horizonRounds (SPEC_CONSENSUS §1a): the span the engine already keeps in memory.
     stakeLagRounds: g.horizonRounds,

@@ -4,6 +4,8 @@ import { mkdtempSync, statSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, runPhantom } from "../phantom-cli.ts";
+import { devnetSeed } from "../../src/genesis/create.ts";
+import { toHex } from "../../src/crypto/bytes.ts";
 
 const phantom = (args: string[], cwd = ROOT) => runPhantom(args, { cwd });
 
@@ -58,8 +60,10 @@ describe("phantom CLI", () => {
     // A valid two-shard genesis (SPEC_SHARDING §3): k = 4 per shard, four more validators on shard 1.
     const shard1 = Array.from({ length: 4 }, (_, i) => `\n[[validators]]\npublic_key = "${String(i + 1).repeat(64)}"\nstake = 1000\nshard = 1\naddress = "127.0.0.1:${9100 + i}"\n`).join("");
     writeFileSync(join(dir, "sharded.toml"), readFileSync(join(ROOT, "genesis.toml"), "utf8").replace(/^shard_count = 1$/m, "shard_count = 2") + shard1);
+    // The embedded genesis's validator 0 (devnet label "localnet"): on shard 0 of the sharded file.
+    writeFileSync(join(dir, "v0.key"), toHex(devnetSeed("localnet", 0)) + "\n", { mode: 0o600 });
     const cases: [string[], string][] = [
-      [["P2pQuicListen", "--genesis", join(dir, "sharded.toml"), "--key_file", join(dir, "none.key")], "GENESIS_SHARDING_NOT_YET"],
+      [["P2pQuicListen", "--genesis", join(dir, "sharded.toml"), "--key_file", join(dir, "v0.key"), "--shard", "1", "--store_dir", join(dir, "store")], "NODE_SHARD_MISMATCH"],
       [["no-such-command"], "CLI_UNKNOWN_COMMAND"],
       [["genesis", "new", "--bogus", "1"], "CLI_UNKNOWN_FLAG"],
       [["genesis", "new", "--k", "abc"], "CLI_BAD_VALUE"],

@@ -18,7 +18,11 @@ import { ChildLog, errorColour } from "../child-log.ts";
 import { LocalnetStatus } from "../localnet-status.ts";
 import { selfCommand } from "../self-command.ts";
 import { parseGenesis, genesisLoadedLine } from "../../genesis/index.ts";
-import { devnetSeed } from "../../genesis/create.ts";
+import { createGenesis, devnetSeed } from "../../genesis/create.ts";
+import type { Genesis } from "../../genesis/genesis.ts";
+import { shardOfLock } from "../../ledger/shard.ts";
+import { decodeAddress } from "../../wallet/address.ts";
+import type { WalletAccount } from "../../wallet/keys.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
 import { toHex, equalBytes } from "../../crypto/bytes.ts";
 import { devnetMinerAccount } from "../../wallet/faucet.ts";
@@ -28,10 +32,12 @@ export const command: Command = {
   name: "localnet",
   aliases: ["start-localnet"],
   summary: "run a local network: every devnet validator, a miner, RPC/explorer and metrics",
-  usage: "phantom localnet [--dir localnet] [--fresh] [--miner true] [--duration_s 0] [--status_s 5]",
+  usage: "phantom localnet [--dir localnet] [--fresh] [--shards 1] [--miner true] [--duration_s 0] [--status_s 5]",
   flags: [
     { name: "dir", type: "string", help: "working folder for data, keys and logs (logs/<validator or miner>.log)", default: "localnet" },
-    { name: "genesis", type: "string", help: "genesis file (default: the embedded devnet genesis)" },
+    { name: "genesis", type: "string", help: "genesis file (default: the embedded devnet genesis, or with --shards S > 1 a devnet genesis of S shards of 4 validators)" },
+    { name: "shards", type: "int", help: "shards of the generated devnet genesis (S·4 validators; each validator relays its shard's exports to the others' RPC); ignored with --genesis, whose shard_count counts", default: "1" },
+    { name: "shard_root_interval", type: "int", help: "with --shards S > 1: anchors per shard root (genesis shard_root_interval) of the generated genesis", default: "8" },
     { name: "devnet_label", type: "string", help: "label the devnet keys derive from", default: "localnet" },
     { name: "fresh", type: "bool", help: "delete the folder's data first", default: "false" },
     { name: "miner", type: "bool", help: "also run a miner", default: "true" },
@@ -45,10 +51,12 @@ export const command: Command = {
   ],
   async run(ctx) {
     const dir = resolve(ctx.flags.dir as string);
-    const genesisText = ctx.flags.genesis ? await Bun.file(ctx.flags.genesis as string).text() : embeddedGenesis;
+    const label = ctx.flags.devnet_label as string;
+    const shards = ctx.flags.shards as number;
+    if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new CliError("CLI_BAD_VALUE", `--shards must be 1..64, got ${shards}`);
+    const genesisText = ctx.flags.genesis ? await Bun.file(ctx.flags.genesis as string).text() : shards > 1 ? shardedDevnetGenesis(label, shards, BigInt(ctx.flags.shard_root_interval as number)) : embeddedGenesis;
     const genesis = parseGenesis(genesisText);
     ctx.out(genesisLoadedLine(genesis));
-    const label = ctx.flags.devnet_label as string;
     const seeds = genesis.validators.map((v, i) => {
       const seed = devnetSeed(label, i);
       if (!equalBytes(keyPairFromSeed(seed).publicKey, v.publicKey)) {
@@ -68,6 +76,7 @@ export const command: Command = {
     const metricsPort = ctx.flags.base_metrics_port as number;
     const endpoints = genesis.validators.map((v, i) => ({
       validator: i,
+      shard: v.shard,
       p2p: v.address,
       rpc: `http://127.0.0.1:${rpcPort + i}`,
       explorer: `http://127.0.0.1:${rpcPort + i}/`,
@@ -96,17 +105,23 @@ export const command: Command = {
         "--store_dir", join(dir, `node-${i}`), "--rpc_addr", `127.0.0.1:${rpcPort + i}`, "--metrics_addr", `127.0.0.1:${metricsPort + i}`,
         "--fsync", String(ctx.flags.fsync), "--tx_proposer_interval_ms", "1000",
         "--idle_heartbeat_ms", String(ctx.flags.idle_heartbeat_ms),
+        ...(genesis.shardCount > 1 ? ["--shard_rpc", shardRpcOf(genesis, i, rpcPort)] : []),
       ];
       supervisor.add({ name: `v${i}`, spawn: spawnLogged(`v${i}`, args) });
     }
     // The miner mints to the devnet faucet account (`phantom faucet` pays new users from it).
-    const miner = devnetMinerAccount(label);
+    // Sharded: the mint chain lives on shard 0 and pays only a lock on shard 0 (SPEC_SHARDING §9).
+    const miner = minerAccount(label, genesis.shardCount);
+    if (genesis.shardCount > 1 && miner.address !== devnetMinerAccount(label).address) {
+      ctx.out(`localnet: the devnet faucet account is not on shard 0 with ${genesis.shardCount} shards; the miner mints to ${miner.address} instead (\`phantom faucet\` has nothing to pay from)`);
+    }
+    const shard0 = endpoints.find((e) => e.shard === 0)!;
     if (ctx.flags.miner) {
-      const args = [...self, "mine", "--rpc", endpoints[0]!.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)];
+      const args = [...self, "mine", "--rpc", shard0.rpc, "--to", miner.address, "--threads", String(ctx.flags.miner_threads)];
       supervisor.add({ name: "miner", spawn: spawnLogged("miner", args) });
     }
     ctx.out(formatLogLine("json", { type: "localnet_started", dir, logs: join(dir, "logs"), validators: endpoints, miner: ctx.flags.miner ? { address: miner.address } : null }));
-    ctx.out(`localnet: ${endpoints.length} validators; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; logs in ${join(dir, "logs")}; Ctrl-C stops`);
+    ctx.out(`localnet: ${endpoints.length} validators${genesis.shardCount > 1 ? ` in ${genesis.shardCount} shards of ${genesis.k}` : ""}; explorer ${endpoints[0]!.explorer}; metrics ${endpoints.map((e) => e.metrics).join(" ")}; logs in ${join(dir, "logs")}; Ctrl-C stops`);
 
     const statusMs = (ctx.flags.status_s as number) * 1000;
     let statusTimer: ReturnType<typeof setTimeout> | null = null;
@@ -139,3 +154,33 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** A devnet genesis of `shards` shards of 4 validators each, with the embedded devnet's emission settings. */
+export function shardedDevnetGenesis(label: string, shards: number, rootInterval: bigint): string {
+  return createGenesis({ k: 4, shards, devnetLabel: label, initialTargetBits: 14, maturityAnchors: 20n, shardRootInterval: rootInterval }).toml;
+}
+
+/**
+ * `--shard_rpc` of validator `i`: for every other shard, the RPC of the validator at the
+ * same position in that shard's committee (so the relays of one shard spread over the
+ * other shard's nodes).
+ */
+export function shardRpcOf(genesis: Genesis, i: number, rpcPort: number): string {
+  const me = genesis.validators[i]!;
+  const position = genesis.validators.filter((v) => v.shard === me.shard).findIndex((v) => v.index === i);
+  const pairs: string[] = [];
+  for (let d = 0; d < genesis.shardCount; d++) {
+    if (d === me.shard) continue;
+    const target = genesis.validators.filter((v) => v.shard === d)[position]!;
+    pairs.push(`${d}=http://127.0.0.1:${rpcPort + target.index}`);
+  }
+  return pairs.join(",");
+}
+
+/** The devnet faucet account, or with several shards the first of its numbered variants whose lock is on shard 0. */
+export function minerAccount(label: string, shardCount: number): WalletAccount {
+  for (let n = 0; ; n++) {
+    const account = devnetMinerAccount(n === 0 ? label : `${label}#${n}`);
+    if (shardOfLock(decodeAddress(account.address), shardCount) === 0) return account;
+  }
+}

@@ -9,9 +9,10 @@
 import { writeFileSync } from "node:fs";
 import type { Command, CommandContext } from "../command.ts";
 import { NODE_FLAGS, resolveNodeConfig, type NodeConfig } from "../../node/config.ts";
-import { loadGenesis, genesisLoadedLine } from "../../genesis/index.ts";
+import { loadGenesis, genesisLoadedLine, genesisForShard } from "../../genesis/index.ts";
 import type { Genesis } from "../../genesis/genesis.ts";
-import { loadValidatorKey } from "../../node/keys.ts";
+import { readKeyFile, shardOfKey, type ValidatorIdentity } from "../../node/keys.ts";
+import { parseShardRpc } from "../../node/shard-relay.ts";
 import { createRegistry, createNodeMetrics } from "../../metrics/registry.ts";
 import { parseHostPort, serveMetrics } from "../../metrics/server.ts";
 import { planRpcAuth, removeCookie, rpcTokenFromPlan, type RpcAuthPlan } from "../../rpc/auth.ts";
@@ -23,7 +24,7 @@ import { PhantomNode } from "../../node/node.ts";
 import { nodeRpcMethods, NODE_REST_ROUTES, NODE_RPC_COSTS } from "../../node/rpc-methods.ts";
 import { quicTransport } from "../../node/quic-transport.ts";
 import { FailStop, type Failure } from "../../node/fail-stop.ts";
-import { toHex } from "../../crypto/bytes.ts";
+import { equalBytes, toHex } from "../../crypto/bytes.ts";
 import { formatLogLine } from "../log-line.ts";
 import { describeOsError, PhantomError } from "../../errors.ts";
 import { checkDiskSpace } from "../../store/disk-space.ts";
@@ -53,8 +54,6 @@ export const command: Command = {
     const rpcAuth = planRpcAuth({ host: parseHostPort(config.rpcAddr, "--rpc_addr").host, mode: config.rpcAuth, tokenFile: config.rpcTokenFile, storeDir: config.storeDir });
     const log = (line: Record<string, unknown>) => ctx.out(formatLogLine(config.logFormat, line));
     const genesis = await loadGenesis(config.genesis);
-    // One shard per network in this version: a sharded genesis would be run as if it had one.
-    if (genesis.shardCount !== 1) throw new PhantomError("GENESIS_SHARDING_NOT_YET", `genesis ${config.genesis} has shard_count = ${genesis.shardCount}; this version runs a single shard (sharding is not built yet): use shard_count = 1`);
     log(JSON.parse(genesisLoadedLine(genesis)) as Record<string, unknown>);
     const failStop = new FailStop(log);
     failStop.onFail((f) => setTimeout(() => process.exit(f.exitCode), failStopExitMsMax).unref());
@@ -75,10 +74,16 @@ export const command: Command = {
 };
 
 /** Builds and runs the node until a signal (returns 0) or a fatal fault (returns its exit code). */
-async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis, rpcAuth: RpcAuthPlan, log: Log, failStop: FailStop): Promise<number> {
+async function runNode(ctx: CommandContext, config: NodeConfig, fullGenesis: Genesis, rpcAuth: RpcAuthPlan, log: Log, failStop: FailStop): Promise<number> {
   const failed = new Promise<Failure>((resolve) => failStop.onFail(resolve));
   const fileOpts = { allowInsecure: config.allowInsecureKeyFile, warn: (message: string) => log({ type: "warning", message }) };
-  const identity = loadValidatorKey(config.keyFile, genesis, fileOpts);
+  // The node runs its shard's view of the genesis (docs/SPEC_SHARDING.md §3): committee,
+  // creator indexes, stakes and peers are that shard's; one shard: the genesis itself.
+  const keyPair = readKeyFile(config.keyFile, fileOpts);
+  const shard = shardOfKey(fullGenesis, keyPair.publicKey, config.shard);
+  const genesis = genesisForShard(fullGenesis, shard);
+  const shardRpc = parseShardRpc(config.shardRpc, genesis.shardCount, shard);
+  const identity: ValidatorIdentity = { index: genesis.validators.findIndex((v) => equalBytes(v.publicKey, keyPair.publicKey)), keyPair };
   const me = genesis.validators[identity.index]!;
   const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId });
   const nodeMetrics = createNodeMetrics(registry);
@@ -118,7 +123,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
       eventIntervalMs: config.eventIntervalMs, idleHeartbeatMs: config.idleHeartbeatMs, txProposer: config.txProposer, txProposerIntervalMs: config.txProposerIntervalMs,
       txsPerPayload: config.txsPerPayload, payloadBudgetBytes: config.payloadBudgetBytes,
       mempoolLimits: { txsMax: config.mempoolTxsMax, bytesMax: config.mempoolBytesMax },
-      snapshotIntervalAnchors: config.snapshotIntervalAnchors, pruneKeepRounds: config.pruneKeepRounds,
+      snapshotIntervalAnchors: config.snapshotIntervalAnchors, pruneKeepRounds: config.pruneKeepRounds, shardRpc,
       now: () => performance.now(), log,
       onAnchor: (info) => rpcHolder.publish?.("anchors", {
         anchorIndex: info.finalized.anchorIndex, eventId: toHex(info.finalized.event.id), stateRoot: toHex(info.diff.commitment),
@@ -138,7 +143,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
     const metrics = serveMetrics(registry, config.metricsAddr);
     opened.push(() => metrics.stop());
     nodeMetrics.up.set(1);
-    log({ type: "node_started", validator: identity.index, p2p: config.addr || me.address, rpc: rpc.url, rpcAuth: rpcAuth.kind, ...(rpcAuth.kind === "open" ? {} : { rpcTokenPath: rpcAuth.path }), metrics: metrics.url, storeDir: config.storeDir });
+    log({ type: "node_started", validator: identity.index, shard, shardCount: genesis.shardCount, p2p: config.addr || me.address, rpc: rpc.url, rpcAuth: rpcAuth.kind, ...(rpcAuth.kind === "open" ? {} : { rpcTokenPath: rpcAuth.path }), metrics: metrics.url, storeDir: config.storeDir });
     const stopped = new Promise<null>((resolve) => ctx.signal.addEventListener("abort", () => resolve(null), { once: true }));
     const failure = await Promise.race([stopped, failed]);
     exitCode = failure?.exitCode ?? 0;
