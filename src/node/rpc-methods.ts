@@ -157,7 +157,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const list = Array.isArray(p.txs) ? p.txs : [p.tx];
       if (list.length === 0 || list.length > submitTxsMax) throw new PhantomError("RPC_BAD_PARAMS", `send 1..${submitTxsMax} txs`);
       const encoded = list.map((t, i) => {
-        if (typeof t !== "string") throw new PhantomError("RPC_BAD_PARAMS", `txs[${i}] must be a hex string`);
+        if (typeof t !== "string" || t.length === 0) throw new PhantomError("RPC_BAD_PARAMS", `txs[${i}] must be a non-empty hex string`);
         return hexValue(t, `txs[${i}]`);
       });
       const results = node.submitTxs(encoded);

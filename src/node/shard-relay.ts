@@ -9,7 +9,7 @@
  * cost bytes, never value. Failures are counted by code (`pc_shard_relay_submissions_total`).
  */
 import { PhantomError, isPhantomError } from "../errors.ts";
-import { fromHex, toHex } from "../crypto/bytes.ts";
+import { toHex } from "../crypto/bytes.ts";
 import { rpcCall } from "../rpc/client.ts";
 import { encodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
 import { exportId, exportLeafHash, exportProof, type ExportLeaf } from "../ledger/export-tree.ts";
@@ -177,6 +177,3 @@ export class ShardRelay {
     this.o.log({ type: "relay_failed", level: "warning", code, dest, message });
   }
 }
-
-/** Parses an RPC answer's export id (relay and tests). */
-export const exportIdOf = (hex: string): Uint8Array => fromHex(hex, 32, "export id");

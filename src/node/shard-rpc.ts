@@ -23,7 +23,7 @@ function hexList(p: Params, key: string, max: number, length?: number): Uint8Arr
   const v = p[key];
   if (!Array.isArray(v) || v.length === 0 || v.length > max) throw badParams(`params.${key} must be an array of 1..${max} hex strings`);
   return v.map((x, i) => {
-    if (typeof x !== "string") throw badParams(`params.${key}[${i}] must be a hex string`);
+    if (typeof x !== "string" || x.length === 0) throw badParams(`params.${key}[${i}] must be a non-empty hex string`);
     return hexValue(x, `params.${key}[${i}]`, length);
   });
 }
