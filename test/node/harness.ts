@@ -42,11 +42,12 @@ export class TestNet {
   }
 
   /** Opens validator i's store in `dir` (a new folder by default) and builds its node; `start()` is the caller's. */
-  node(i: number, dir = this.newDir(i), overrides: { txProposer?: boolean; txProposerIntervalMs?: number; idleHeartbeatMs?: number; now?: () => number; failStop?: FailStop; snapshotIntervalAnchors?: number; pruneKeepRounds?: number; log?: (line: Record<string, unknown>) => void } = {}): TestNode {
-    const g = this.genesis;
+  node(i: number, dir = this.newDir(i), overrides: { txProposer?: boolean; txProposerIntervalMs?: number; idleHeartbeatMs?: number; now?: () => number; failStop?: FailStop; snapshotIntervalAnchors?: number; pruneKeepRounds?: number; log?: (line: Record<string, unknown>) => void; genesis?: Genesis } = {}): TestNode {
+    // A sharded test passes its shard's view (genesisForShard); `i` is then the index in that shard.
+    const g = overrides.genesis ?? this.genesis;
     const { failStop } = overrides;
     const store = new SqliteStore({ storeDir: dir, emission: g.emission, fsync: false, genesisCommitment: g.commitment, onWriteFailed: failStop && ((e) => failStop.fail(e, "store")) });
-    const keyPair = keyPairFromSeed(this.seeds[i]!);
+    const keyPair = keyPairFromSeed(this.seeds[this.genesis.validators.findIndex((v) => v.publicKey.every((b, j) => b === g.validators[i]!.publicKey[j]))]!);
     const registry = new Registry();
     const node = new PhantomNode({
       genesis: g, identity: { index: i, keyPair }, store, transport: this.net.transport(g.validators[i]!.address, keyPair.publicKey),
