@@ -81,15 +81,10 @@ export function parseMultishardArgs(argv: readonly string[], env: Record<string,
   return o;
 }
 
-/** Transfers of one shard: which pay another shard (every round(1/cross)-th), spread evenly. */
+/** Transfers of one shard: which pay another shard, the share spread evenly (the j-th crosses when ⌊(j+1)·share⌋ steps up). */
 export function crossPlan(count: number, cross: number): boolean[] {
-  let acc = 0;
-  return Array.from({ length: count }, () => {
-    acc += cross;
-    if (acc < 1) return false;
-    acc -= 1;
-    return true;
-  });
+  const step = (j: number) => Math.floor(j * cross + 1e-9); // tolerate 0.1-style decimal shares
+  return Array.from({ length: count }, (_, j) => step(j + 1) > step(j));
 }
 
 type KeyPair = ReturnType<typeof keyPairFromSeed>;
