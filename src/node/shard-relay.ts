@@ -144,7 +144,8 @@ export class ShardRelay {
         const code = a?.status === "refused" ? a.code : "RELAY_BAD_ANSWER";
         this.o.metrics.relaySubmissions.inc({ outcome: "RELAY_REFUSED" });
         this.o.certs.setRelayState(e.exportId, "certified", true, code);
-        this.o.log({ type: "relay_refused", level: "warning", code, dest, exportId: toHex(e.exportId), message: a?.status === "refused" ? a.message : "answer missing" });
+        // Retried every pass: logged when the refusal first appears or changes, counted always.
+        if (e.lastCode !== code) this.o.log({ type: "relay_refused", level: "warning", code, dest, exportId: toHex(e.exportId), message: a?.status === "refused" ? a.message : "answer missing" });
       }
     });
   }
