@@ -31,6 +31,7 @@ import { type Outpoint, digestMicroTx } from "../../src/types/tx.ts";
 import { lockCommitment } from "../../src/types/lock.ts";
 import { testEmission, key, sigLock, mineMint, buildTx, sigSpend, out, testParams } from "./fixtures.ts";
 import { thrownCode } from "../thrown-code.ts";
+import { CodecError } from "../../src/codec/index.ts";
 
 const T = 120_000;
 const S = 2;
@@ -398,6 +399,29 @@ describe("sharded ledger on SQLite", () => {
     const withClaim = applyAnchorBytes(mem, params, 0n, bytes);
     const empty = applyAnchor(mem, params, 0n, { txs: [] });
     expect(withClaim).toEqual({ ...empty, payloadError: "CODEC_UNKNOWN_TAG" });
+  }, T);
+
+  test("a payload whose claim's certificate names a signer twice does not decode (CODEC_INVALID) and applies as empty", () => {
+    const r = makeRig(1, 60);
+    const source = new CrossShardLedger({ chain: genesis.commitment, layout: shardLayoutOf(genesis), shard: 0, rootInterval: 1n });
+    const leaf = source.splitOutputs(0n, new Uint8Array(32).fill(4), [{ amount: 5_000n, lockCommitment: lockOf(bob) }]).exports[0]!;
+    const root = source.endAnchor(0n, new Uint8Array(32))!;
+    const claim: ImportClaim = { cert: certify(root), leaf, proof: source.exportsWithProofs(0n)[0]!.proof };
+    const bytes = encodeAnchorPayload({ txs: [{ kind: "import", tx: claim }] });
+    // The payload is 02 01 01 then the claim: 0b 01, the certificate 0a 01, its 144-byte root, the count, then (signer, signature) pairs.
+    const firstSigner = 3 + 2 + 2 + 144 + 1;
+    expect(bytes[firstSigner]).toBe(0);
+    expect(bytes[firstSigner + 65]).toBe(1);
+    const twice = bytes.slice();
+    twice[firstSigner + 65] = 0;
+    expect(thrownCode(() => decodeAnchorPayload(twice), CodecError, "none")).toBe("CODEC_INVALID");
+    const d = applyAnchorBytes(r.sql, r.params, 0n, twice, contextAt(r, 0));
+    expect(d.payloadError).toBe("CODEC_INVALID");
+    expect(d.outcomes).toEqual([]);
+    // The intact claim does decode and apply on shard 1.
+    const ok = applyAnchorBytes(r.sql, r.params, 0n, bytes, contextAt(r, 0));
+    expect(ok.outcomes.map(codeOf)).toEqual(["applied"]);
+    r.sql.close();
   }, T);
 
   test("a store written before schema 6 opens, migrates and reports empty shard state", () => {
