@@ -200,7 +200,7 @@ export class PhantomNode {
     this.shardSide = sharding !== undefined && sharding.shardCount > 1
       ? new ShardSide({
         genesis: g, sharding, store: opts.store, myIndex: opts.identity.index, secretKey: opts.identity.keyPair.secretKey, registry: opts.registry,
-        endpoints: opts.shardRpc ?? new Map(), verify: this.sigCache.verify, log: opts.log,
+        endpoints: opts.shardRpc ?? new Map(), verify: this.sigCache.verify, log: opts.log, now: opts.now,
         broadcast: (m, except) => this.peers.broadcast(m, except),
         misbehaved: (peer, code) => this.peers.misbehaved(peer, PENALTY.invalidEvent, code),
       })

@@ -132,9 +132,12 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const emitted = store.mintTip().emittedUnits;
       const unspent = store.unspentUnits();
       const pending = store.pendingFeesUnits();
+      // Sharded: value leaves as exports and arrives as imports (SPEC_SHARDING §10); one shard: both 0.
+      const { exported, imported } = node.shardSide ? store.shardSupply() : { exported: 0n, imported: 0n };
       return {
         anchorIndex: store.lastApplied()?.anchorIndex.toString() ?? null, emittedUnits: emitted.toString(), unspentUnits: unspent.toString(),
-        feesPendingUnits: pending.toString(), balanced: emitted === unspent + pending,
+        feesPendingUnits: pending.toString(), exportedUnits: exported.toString(), importedUnits: imported.toString(),
+        balanced: emitted - exported + imported === unspent + pending,
       };
     },
     address_get: (raw) => {

@@ -45,6 +45,8 @@ export interface ShardSideOptions {
   /** Scores a peer whose message was refused for something an honest peer never sends. */
   misbehaved(peer: Peer, code: string): void;
   log(line: Record<string, unknown>): void;
+  /** Monotonic milliseconds (I/O scheduling only). */
+  now(): number;
 }
 
 export class ShardSide {
@@ -59,7 +61,10 @@ export class ShardSide {
       db: o.store.db, chain: o.sharding.chain, shard: o.sharding.shard, layout: o.sharding.layout,
       myIndex: o.myIndex, secretKey: o.secretKey, metrics: this.metrics, verify: o.verify,
     });
-    this.relay = new ShardRelay({ certs: this.certs.store, exportsOfEpoch: (e) => o.store.exportsOfEpoch(e), endpoints: o.endpoints, metrics: this.metrics, log: o.log });
+    this.relay = new ShardRelay({
+      certs: this.certs.store, exportsOfEpoch: (e) => o.store.exportsOfEpoch(e), endpoints: o.endpoints, metrics: this.metrics, log: o.log,
+      myIndex: o.myIndex, k: o.genesis.k, now: o.now,
+    });
     // Roots closed while the node was down (or before it signed them) are signed at start.
     const last = o.store.lastShardRoot();
     if (last !== undefined) this.onRoot(last.epoch);

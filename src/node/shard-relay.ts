@@ -4,9 +4,11 @@
  * proof) submitted over JSON-RPC (`shard_importSubmit`) to a node of its destination
  * shard, and is followed (`shard_importStatus`) until that shard reports it imported; a
  * claim the destination lost (pool deadline, restart) is submitted again. Progress lives
- * in SQLite (`shard_relay`), so a restarted validator resumes. Every validator relays:
- * the destination keeps one claim per export and applies it at most once, so the copies
- * cost bytes, never value. Failures are counted by code (`pc_shard_relay_submissions_total`).
+ * in SQLite (`shard_relay`), so a restarted validator resumes. The validator with index
+ * epoch mod k relays an epoch's exports at once, the others only if they are still not
+ * imported after `relayGraceMs` (that validator may be down or cut off). A copy sent anyway
+ * costs bytes, never value: the destination keeps one claim per export and applies it at
+ * most once. Failures are counted by code (`pc_shard_relay_submissions_total`).
  */
 import { PhantomError, isPhantomError } from "../errors.ts";
 import { toHex } from "../crypto/bytes.ts";
@@ -22,6 +24,8 @@ export const relayBatchMax = 64;
 export const relayPassMax = 1_024;
 /** A destination call waits at most this long. */
 export const relayCallTimeoutMs = 5_000;
+/** How long the other validators leave an epoch's exports to its designated relayer (epoch mod k). */
+export const relayGraceMs = 5_000;
 
 /** Answer of `shard_importSubmit` per claim, and of `shard_importStatus` per export id. */
 export type ImportAnswer = { exportId: string; status: "queued" | "pending" | "imported" | "unknown" } | { exportId: string; status: "refused"; code: string; message: string };
@@ -59,6 +63,11 @@ export interface ShardRelayOptions {
   log(line: Record<string, unknown>): void;
   /** JSON-RPC call (default rpcCall over HTTP). */
   call?: <T>(url: string, method: string, params: unknown, signal?: AbortSignal) => Promise<T>;
+  /** This validator's index in its shard's committee and the committee size (who relays an epoch first). */
+  myIndex: number;
+  k: number;
+  /** Monotonic milliseconds (I/O scheduling only). */
+  now(): number;
 }
 
 export class ShardRelay {
@@ -67,6 +76,8 @@ export class ShardRelay {
   private nextEpoch = 0n;
   /** Destinations whose failure was logged (one line per failure streak). */
   private readonly failing = new Set<number>();
+  /** When this process first saw each open epoch (decimal string): the grace period runs from there. */
+  private readonly seenAt = new Map<string, number>();
 
   constructor(private readonly o: ShardRelayOptions) {}
 
@@ -99,7 +110,13 @@ export class ShardRelay {
     this.running = true;
     try {
       this.registerCertified();
-      const open = this.o.certs.openRelays(relayPassMax);
+      const now = this.o.now();
+      const open = this.o.certs.openRelays(relayPassMax).filter((e) => {
+        if (e.state !== "certified" || e.attempts > 0 || e.epoch % BigInt(this.o.k) === BigInt(this.o.myIndex)) return true;
+        const key = e.epoch.toString();
+        if (!this.seenAt.has(key)) this.seenAt.set(key, now);
+        return now - this.seenAt.get(key)! >= relayGraceMs;
+      });
       const byDest = new Map<number, typeof open>();
       for (const e of open) byDest.set(e.dest, [...(byDest.get(e.dest) ?? []), e]);
       await Promise.all([...byDest].map(([dest, list]) => this.relayTo(dest, list)));

@@ -158,6 +158,8 @@ describe("two shards on real processes", () => {
       expect(BigInt(totals.shard1.supply.mintedUnits)).toBe(0n);
       expect(BigInt(totals.shard1.supply.importedUnits)).toBeGreaterThanOrEqual(amount);
 
+      // chain_supply on every node counts exports and imports (SPEC_SHARDING §10).
+      for (const i of procs.keys()) expect(await rpcCall(rpc(i), "chain_supply")).toMatchObject({ balanced: true });
       // Metrics: the root signatures and the relay are counted.
       const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics + 1}/metrics`)).text();
       expect(metrics).toMatch(/^pc_shard_root_signatures_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/m);
