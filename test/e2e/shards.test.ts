@@ -3,7 +3,8 @@
 // root signatures gossiped within each shard, the relay (`--shard_rpc`) carrying
 // certified exports to the other shard over JSON-RPC. A mint on shard 0 funds a key on
 // shard 0; it pays a lock on shard 1; the payment leaves shard 0 as an export, is
-// certified, relayed, and imported exactly once on shard 1 (the UTXO (export id, 0) exists
+// certified, relayed, and imported exactly once on shard 1, while one validator of shard 0
+// and the shard-1 validator that would carry the claim first are frozen (SIGSTOP) (the UTXO (export id, 0) exists
 // on every shard-1 node and nowhere on shard 0); the source reports it imported; a replay
 // of the claim is answered "imported" and creates nothing; supply is conserved across the
 // shards (Σ(unspent + fees pending) + in flight = minted, in flight 0 once all arrived).
@@ -25,6 +26,7 @@ import { encodeImportClaim } from "../../src/ledger/cross-shard.ts";
 import { exportId, exportLeafHash, exportProof, type ExportLeaf } from "../../src/ledger/export-tree.ts";
 import { decodeShardCertificate } from "../../src/ledger/shard-root.ts";
 import { shardRpcOf } from "../../src/cli/commands/localnet.ts";
+import { designatedCarrier } from "../../src/node/import-pool.ts";
 import { freePortBlocks } from "../ports.ts";
 import { phantom, until as pollUntil, ROOT } from "../wallet/localnet-harness.ts";
 
@@ -90,6 +92,11 @@ describe("two shards on real processes", () => {
       const amount = 100_000_000n;
       const tx = buildTransfer({ keyPair: payer.keyPair, spend: [{ outpoint: { txid: fromHex(coin.txid, 32, "txid"), index: coin.index }, amount: BigInt(coin.amount) }], to: [payTo(payee.lock, amount)], fee: 10_000n });
       const txid = toHex(digestMicroTx(tx));
+      // Faults on the way: the shard-1 validator that would carry the claim first (export_id mod k)
+      // and one shard-0 validator are frozen until the import is done (3 of 4 keep each shard final).
+      const carrier = on(1)[designatedCarrier(exportId({ sourceShard: 0, txid: fromHex(txid), outputIndex: 0 }), K)]!;
+      const frozen = [carrier, on(0)[3]!];
+      for (const i of frozen) procs[i]!.kill("SIGSTOP");
       const [submitted] = await until("shard 0 acknowledges the transfer", async () => {
         const r = await rpcCall<{ accepted: boolean; code?: string }[]>(rpc(0), "tx_submit", { tx: toHex(encodeMicroTx(tx)) });
         return r[0]?.accepted || r[0]?.code === "MEMPOOL_DUPLICATE" ? r : undefined;
@@ -113,13 +120,17 @@ describe("two shards on real processes", () => {
       expect(toHex(exportId({ sourceShard: 0, txid: fromHex(txid), outputIndex: 0 }))).toBe(leaf.exportId);
 
       // Imported on shard 1: every shard-1 node holds the UTXO (export id, 0); shard 0 holds none for the payee.
-      for (const i of on(1)) {
+      const importedOn = async (i: number) => {
         const utxos = await until(`the import is applied on validator ${i}`, async () => {
           const a = await rpcCall<{ utxos: Utxo[] }>(rpc(i), "address_get", { address: payee.address });
           return a.utxos.length > 0 ? a.utxos : undefined;
         });
         expect(utxos).toEqual([expect.objectContaining({ txid: leaf.exportId, index: 0, amount: amount.toString() })]);
-      }
+      };
+      // Carried by another validator after the grace period, relayed past the frozen destination.
+      for (const i of on(1).filter((i) => i !== carrier)) await importedOn(i);
+      for (const i of frozen) procs[i]!.kill("SIGCONT");
+      await importedOn(carrier);
       for (const i of on(0)) expect((await rpcCall<{ utxos: Utxo[] }>(rpc(i), "address_get", { address: payee.address })).utxos).toEqual([]);
       expect(await rpcCall(rpc(on(1)[2]!), "shard_importStatus", { exportIds: [leaf.exportId] })).toEqual([{ exportId: leaf.exportId, status: "imported" }]);
 
@@ -165,7 +176,10 @@ describe("two shards on real processes", () => {
       expect(metrics).toMatch(/^pc_shard_root_signatures_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/m);
       expect(metrics).toMatch(/^pc_shard_certificates_total\{?[^ ]*\}? [1-9]/m);
     } finally {
-      for (const p of procs) p.kill("SIGTERM");
+      for (const p of procs) {
+        p.kill("SIGCONT");
+        p.kill("SIGTERM");
+      }
       await Promise.all(procs.map((p) => Promise.race([p.exited, Bun.sleep(15_000).then(() => p.kill("SIGKILL"))])));
     }
   }, 180_000);
