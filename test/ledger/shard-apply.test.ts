@@ -25,7 +25,7 @@ import { MIGRATIONS, migrate } from "../../src/store/schema.ts";
 import { shardOfLock, shardLayoutOf } from "../../src/ledger/shard.ts";
 import { type ExportLeaf, exportId, exportLeafHash, exportProof, exportRoot, ZERO_ROOT } from "../../src/ledger/export-tree.ts";
 import { type ShardRoot, type ShardCertificate, assembleCertificate, signShardRoot, shardRootDigest, certMessage } from "../../src/ledger/shard-root.ts";
-import { type ImportClaim, CrossShardLedger, globalSupplyCheck, type ShardSupply } from "../../src/ledger/cross-shard.ts";
+import { type ImportClaim, CrossShardLedger, exportsWithProofsOf, globalSupplyCheck, type ShardSupply } from "../../src/ledger/cross-shard.ts";
 import { encodeAnchorPayload, decodeAnchorPayload, type PayloadTx } from "../../src/types/payload.ts";
 import { type Outpoint, digestMicroTx } from "../../src/types/tx.ts";
 import { lockCommitment } from "../../src/types/lock.ts";
@@ -146,10 +146,10 @@ function certify(root: ShardRoot, signers: number[] = [0, 1, 2]): ShardCertifica
 /** The claim for export `leaf` of `source`'s closed epoch, proved from that store's own records. */
 function claimFor(source: SqliteStore, epoch: bigint, leaf: ExportLeaf, cert?: ShardCertificate): ImportClaim {
   const root = source.shardRoot(epoch)!;
-  const leaves = source.exportsOfEpoch(epoch);
-  const index = leaves.findIndex((l) => equalBytes(exportLeafHash(l), exportLeafHash(leaf)));
-  expect(index).toBeGreaterThanOrEqual(0);
-  return { cert: cert ?? certify(root), leaf, proof: exportProof(leaves.map(exportLeafHash), index) };
+  const proved = exportsWithProofsOf(source.exportsOfEpoch(epoch)).find((x) => equalBytes(exportLeafHash(x.leaf), exportLeafHash(leaf)));
+  expect(proved).toBeDefined();
+  expect(proved!.proof).toEqual(exportProof(source.exportsOfEpoch(epoch).map(exportLeafHash), proved!.proof.leafIndex));
+  return { cert: cert ?? certify(root), leaf, proof: proved!.proof };
 }
 
 describe("sharded ledger on SQLite", () => {
