@@ -9,7 +9,7 @@
 // of the claim is answered "imported" and creates nothing; supply is conserved across the
 // shards (Σ(unspent + fees pending) + in flight = minted, in flight 0 once all arrived).
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -78,6 +78,10 @@ describe("two shards on real processes", () => {
     try {
       await until("every validator finalizes on its shard", async () => ((await Promise.all(procs.map((_, i) => anchors(i)))).every((a) => a >= 3n) ? true : undefined), 90_000);
       for (const i of procs.keys()) expect(await info(i)).toMatchObject({ shard: shardOf(i), shardCount: SHARDS });
+      // docs/RPC.md's field table of shard_info lists exactly what a node returns.
+      const doc = readFileSync(join(ROOT, "docs", "RPC.md"), "utf8").split("### shard_info\n")[1]!.split("\n### ")[0]!;
+      const documented = doc.split("\n").filter((l) => l.startsWith("| `")).map((l) => /`(\w+)`/.exec(l)![1]!).sort();
+      expect(documented).toEqual(Object.keys(await info(0)).sort());
 
       // Funds on shard 0: one mint (the mint chain lives on shard 0 and pays only a shard-0 lock).
       const payer = accountOn(0, 1);
