@@ -6,7 +6,8 @@
 // certified, relayed, and imported exactly once on shard 1, while one validator of shard 0
 // and the shard-1 validator that would carry the claim first are frozen (SIGSTOP) (the UTXO (export id, 0) exists
 // on every shard-1 node and nowhere on shard 0); the source reports it imported; a replay
-// of the claim is answered "imported" and creates nothing; supply is conserved across the
+// of the claim is answered "imported" and creates nothing; the imported output is spent on
+// shard 1 at once, half of it back to shard 0, where it arrives; supply is conserved across the
 // shards (Σ(unspent + fees pending) + in flight = minted, in flight 0 once all arrived).
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -55,7 +56,7 @@ interface EpochExports { epoch: string; certified: boolean; certificate: string 
 interface Utxo { txid: string; index: number; amount: string; createdAt: string }
 
 describe("two shards on real processes", () => {
-  test("a transfer to another shard is exported, certified, relayed and imported exactly once; supply is conserved", async () => {
+  test("a transfer to another shard is exported, certified, relayed and imported exactly once, spent there and sent back; supply is conserved", async () => {
     const ports = await freePortBlocks(N);
     const created = createGenesis({ k: K, shards: SHARDS, devnetLabel: "e2e-shards", basePort: ports.p2p, initialTargetBits: 10, maturityAnchors, shardRootInterval: 4n });
     const genesisPath = join(dir, "genesis.toml");
@@ -157,6 +158,24 @@ describe("two shards on real processes", () => {
       const refused = await rpcCall<{ status: string; code: string }[]>(rpc(0), "shard_importSubmit", { claims: [toHex(claim)] });
       expect(refused[0]).toMatchObject({ status: "refused", code: "IMPORT_WRONG_SOURCE" });
 
+      // The imported output is spendable at once on shard 1 (no maturity): half of it goes back to shard 0.
+      const back = buildTransfer({ keyPair: payee.keyPair, spend: [{ outpoint: { txid: fromHex(leaf.exportId), index: 0 }, amount }], to: [payTo(payer.lock, amount / 2n)], fee: 10_000n });
+      const backTxid = toHex(digestMicroTx(back));
+      await until("shard 1 acknowledges the spend of the import", async () => {
+        const r = await rpcCall<{ accepted: boolean; code?: string }[]>(rpc(on(1)[1]!), "tx_submit", { tx: toHex(encodeMicroTx(back)) });
+        return r[0]?.accepted || r[0]?.code === "MEMPOOL_DUPLICATE" ? true : undefined;
+      });
+      const backId = toHex(exportId({ sourceShard: 1, txid: fromHex(backTxid), outputIndex: 0 }));
+      for (const i of on(0)) {
+        await until(`the return transfer is imported on validator ${i}`, async () => {
+          const a = await rpcCall<{ utxos: Utxo[] }>(rpc(i), "address_get", { address: payer.address });
+          return a.utxos.some((u) => u.txid === backId && u.index === 0 && u.amount === (amount / 2n).toString()) ? true : undefined;
+        });
+      }
+      // The change stayed on shard 1; the spent import is gone there.
+      const left = await rpcCall<{ utxos: Utxo[] }>(rpc(on(1)[0]!), "address_get", { address: payee.address });
+      expect(left.utxos.map((u) => [u.txid, u.index, u.amount])).toEqual([[backTxid, 1, (amount / 2n - 10_000n).toString()]]);
+
       // Supply across shards (SPEC_SHARDING §10): per shard U + P = M − X + I, and once nothing is in flight Σ(U + P) = ΣM.
       const totals = await until("everything exported has arrived", async () => {
         const s = await Promise.all([on(0)[0]!, on(1)[0]!].map(info));
@@ -172,6 +191,7 @@ describe("two shards on real processes", () => {
       expect(totals.held).toBe(totals.minted);
       expect(BigInt(totals.shard1.supply.mintedUnits)).toBe(0n);
       expect(BigInt(totals.shard1.supply.importedUnits)).toBeGreaterThanOrEqual(amount);
+      expect(BigInt(totals.shard1.supply.exportedUnits)).toBeGreaterThanOrEqual(amount / 2n);
 
       // chain_supply on every node counts exports and imports (SPEC_SHARDING §10).
       for (const i of procs.keys()) expect(await rpcCall(rpc(i), "chain_supply")).toMatchObject({ balanced: true });
