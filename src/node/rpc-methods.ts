@@ -179,6 +179,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     },
     mint_getTemplate: (raw) => {
       const recipient = addressParam(params(raw), "recipient");
+      node.checkMintShard(recipient); // sharded: only shard 0 mints, and only to a shard-0 lock
       return mintTemplateToRpc(mintTemplate(store, node.ledgerParams.emission, recipient));
     },
     mint_submit: (raw): Json => {

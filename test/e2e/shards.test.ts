@@ -193,6 +193,11 @@ describe("two shards on real processes", () => {
       expect(BigInt(totals.shard1.supply.importedUnits)).toBeGreaterThanOrEqual(amount);
       expect(BigInt(totals.shard1.supply.exportedUnits)).toBeGreaterThanOrEqual(amount / 2n);
 
+      // Mints: only shard 0, only to a shard-0 lock (SPEC_SHARDING §9), refused at the door with the ledger's code.
+      const templateCode = (i: number, address: string) => rpcCall(rpc(i), "mint_getTemplate", { recipient: address }).then(() => "ok", (e: { code?: string }) => e.code);
+      expect(await templateCode(on(1)[0]!, payee.address)).toBe("MINT_WRONG_SHARD");
+      expect(await templateCode(on(0)[0]!, payee.address)).toBe("MINT_WRONG_SHARD");
+      expect(await templateCode(on(0)[0]!, payer.address)).toBe("ok");
       // chain_supply on every node counts exports and imports (SPEC_SHARDING §10).
       for (const i of procs.keys()) expect(await rpcCall(rpc(i), "chain_supply")).toMatchObject({ balanced: true });
       // Metrics: the root signatures and the relay are counted.
