@@ -10,7 +10,7 @@ import type { Registry } from "prom-client";
 import type { Genesis } from "../genesis/genesis.ts";
 import type { ShardingParams } from "../ledger/apply.ts";
 import type { AnchorDiff } from "../ledger/state.ts";
-import { checkImportClaim, decodeImportClaim, encodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
+import { checkImportClaim, decodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
 import { exportId } from "../ledger/export-tree.ts";
 import type { P2pMessage } from "../net/p2p/messages.ts";
 import type { Peer } from "../net/p2p/peers.ts";
@@ -153,7 +153,7 @@ export class ShardSide {
         if (!isPhantomError(e)) throw e;
         return this.refused(idHex, e.code, e.message);
       }
-      fresh.push(from === null ? encodeImportClaim(claim) : bytes);
+      fresh.push(bytes); // decoded exactly: the bytes are the claim's canonical encoding
       return this.answer(idHex, "queued");
     });
     if (fresh.length > 0) this.o.broadcast({ kind: "txs", txs: fresh }, from ?? undefined);

@@ -96,12 +96,20 @@ export class ShardRelay {
 
   /** The import claim of one export of a certified epoch (undefined: not certified or not an export of it). */
   claimOf(epoch: bigint, id: Uint8Array): ImportClaim | undefined {
+    return this.claimsOf(epoch, [id])[0];
+  }
+
+  /** Claims of several exports of one epoch: the epoch's leaves are read and hashed once. */
+  private claimsOf(epoch: bigint, ids: readonly Uint8Array[]): (ImportClaim | undefined)[] {
     const cert = this.o.certs.shardCertificate(epoch);
-    if (!cert) return undefined;
+    if (!cert) return ids.map(() => undefined);
     const leaves = this.o.exportsOfEpoch(epoch);
     const hashes = leaves.map(exportLeafHash);
-    const i = leaves.findIndex((l) => toHex(exportId(l)) === toHex(id));
-    return i < 0 ? undefined : { cert, leaf: leaves[i]!, proof: exportProof(hashes, i) };
+    const at = new Map(leaves.map((l, i) => [toHex(exportId(l)), i]));
+    return ids.map((id) => {
+      const i = at.get(toHex(id));
+      return i === undefined ? undefined : { cert, leaf: leaves[i]!, proof: exportProof(hashes, i) };
+    });
   }
 
   /** One pass: submit or follow every open export. One pass runs at a time (the node calls it on a timer). */
@@ -147,9 +155,11 @@ export class ShardRelay {
     }
     toSubmit = toSubmit.slice(0, relayBatchMax);
     if (toSubmit.length === 0) return;
-    const claims = toSubmit.flatMap((e) => {
-      const c = this.claimOf(e.epoch, e.exportId);
-      return c ? [{ e, hex: toHex(encodeImportClaim(c)) }] : [];
+    const byEpoch = new Map<bigint, typeof toSubmit>();
+    for (const e of toSubmit) byEpoch.set(e.epoch, [...(byEpoch.get(e.epoch) ?? []), e]);
+    const claims = [...byEpoch].flatMap(([epoch, list]) => {
+      const built = this.claimsOf(epoch, list.map((e) => e.exportId));
+      return list.flatMap((e, i) => (built[i] ? [{ e, hex: toHex(encodeImportClaim(built[i]!)) }] : []));
     });
     const answers = await this.call<ImportAnswer[]>(dest, url, "shard_importSubmit", { claims: claims.map((c) => c.hex) });
     if (answers === undefined) return;
