@@ -12,7 +12,7 @@
  */
 import { PhantomError, isPhantomError } from "../errors.ts";
 import { toHex } from "../crypto/bytes.ts";
-import { rpcCall } from "../rpc/client.ts";
+import { rpcCall, rpcEndpoint } from "../rpc/client.ts";
 import { encodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
 import { exportId, exportLeafHash, exportProof, type ExportLeaf } from "../ledger/export-tree.ts";
 import type { ShardCertStore } from "./shard-certs.ts";
@@ -193,7 +193,8 @@ export class ShardRelay {
     } catch (e) {
       if (!isPhantomError(e)) throw e;
       const code = e.code === "RPC_UNREACHABLE" || e.code === "RPC_ABORTED" ? "RELAY_UNREACHABLE" : "RELAY_HTTP";
-      this.fail(dest, code, `${method} to shard ${dest} (${url}): [${e.code}] ${e.message}`, 1);
+      // rpcCall's messages name the endpoint without the token a URL may carry; so does this one.
+      this.fail(dest, code, `${method} to shard ${dest} (${rpcEndpoint(url).endpoint}): [${e.code}] ${e.message}`, 1);
       return undefined;
     }
   }
