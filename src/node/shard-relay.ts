@@ -15,8 +15,7 @@ import { toHex } from "../crypto/bytes.ts";
 import { rpcCall, rpcEndpoint } from "../rpc/client.ts";
 import { encodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
 import { exportId, exportLeafHash, exportProof, type ExportLeaf } from "../ledger/export-tree.ts";
-import type { ShardCertStore } from "./shard-certs.ts";
-import type { ShardMetrics } from "./shard-certs.ts";
+import type { ShardCertStore, ShardMetrics } from "./shard-certs.ts";
 
 /** Claims per `shard_importSubmit` call (the destination accepts up to shardImportSubmitMax). */
 export const relayBatchMax = 64;
