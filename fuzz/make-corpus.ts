@@ -35,6 +35,7 @@ import { FUZZ_PEER } from "./targets/p2p-node.ts";
 import { recordedClientInitial } from "./targets/quic-connection.ts";
 import { parseGenesis } from "../src/genesis/genesis.ts";
 import { SHARD_TARGETS, shardCorpusEntries } from "./targets/shard.ts";
+import { decodeImportClaim } from "../src/ledger/cross-shard.ts";
 
 const SAMPLE_SEED = 0xc0b5;
 /** Entries above this size are skipped: the corpus stays small (the whole of it < 1 MB). */
@@ -309,6 +310,10 @@ function tomlCorpus(): void {
 function shardCorpus(): void {
   for (const t of SHARD_TARGETS) reset(t.name);
   for (const e of shardCorpusEntries()) put(e.target, e.name, e.bytes);
+  // Payloads carrying an import claim (payload transaction tag 0x0b).
+  for (const e of shardCorpusEntries().filter((x) => x.target === "import-claim")) {
+    put("anchor-payload", `import-${e.name}`, encodeAnchorPayload({ txs: [{ kind: "import", tx: decodeImportClaim(e.bytes) }] }));
+  }
 }
 
 codecCorpus();

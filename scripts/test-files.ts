@@ -43,6 +43,8 @@ export const TYPICAL_S: Readonly<Record<string, number>> = {
   "test/store/crash.test.ts": 16,
   "test/node/stake-weights.test.ts": 16,
   "test/wallet/wallet-scripts-e2e.test.ts": 16,
+  // Eight validator processes on two shards (measured under load, not in a suite run).
+  "test/e2e/shards.test.ts": 15,
 };
 /** Most files take well under a second. */
 const UNKNOWN_S = 1;

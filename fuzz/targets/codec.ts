@@ -9,6 +9,7 @@ import {
   readWitness, writeWitness, type Witness,
 } from "../../src/types/index.ts";
 import { HEADERS_FILE_MAGIC, HeadersFileError, decodeHeadersFile, encodeHeadersFile } from "../../src/consensus/headers-file.ts";
+import { SHARD_TAG } from "../../src/ledger/export-tree.ts";
 import { sameBytes, type FuzzTarget } from "../target.ts";
 
 const codecRejection = (e: unknown): string | undefined => (e instanceof CodecError ? e.code : undefined);
@@ -16,6 +17,8 @@ const codecRejection = (e: unknown): string | undefined => (e instanceof CodecEr
 /** Tags, the version byte and varint boundaries: the bytes every codec object starts with or counts in. */
 const CODEC_DICTIONARY: readonly Uint8Array[] = [
   ...Object.values(TAG).map((t) => Uint8Array.of(t, CODEC_VERSION)),
+  // Nested objects of a payload's import claim (tag 0x0b: certificate 0x0a, root 0x09, leaf 0x08).
+  ...Object.values(SHARD_TAG).map((t) => Uint8Array.of(t, CODEC_VERSION)),
   Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x10), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f), Uint8Array.of(0x80, 0x02), Uint8Array.of(0x81, 0x00),
   Uint8Array.of(0, 0, 0, 0, 0, 0x20, 0, 0), // 2^53 as u64 LE
 ];
@@ -43,7 +46,7 @@ export const CODEC_TARGETS: FuzzTarget[] = [
   codecTarget("micro-tx", "MicroTx decoder (inputs, outputs, locks, witnesses)", decodeMicroTx, encodeMicroTx, 4096),
   codecTarget("mint-tx", "MintTx header decoder", decodeMintTx, encodeMintTx),
   codecTarget("evidence", "slashing Evidence decoder", decodeEvidence, encodeEvidence, 4096),
-  codecTarget("anchor-payload", "AnchorPayload decoder (micro, mint and evidence txs)", decodeAnchorPayload, encodeAnchorPayload, 8192),
+  codecTarget("anchor-payload", "AnchorPayload decoder (micro, mint, evidence and import-claim txs)", decodeAnchorPayload, encodeAnchorPayload, 8192),
   codecTarget("lock", "Lock tree decoder", decodeLock, encodeLock),
   codecTarget("witness", "Witness tree decoder", (b) => decodeExact(b, "witness", readWitness), encodeWitness),
 ];

@@ -30,7 +30,7 @@ import type { SignedEvent } from "../types/event.ts";
 import { type StakeEntry, applySlash, genesisStakeTable } from "./stake.ts";
 import { type EconomicsParams, type PendingFee, settleAnchor, settlementDelay } from "./settlement.ts";
 import { NO_PAYOUT_ROOT, commitmentOf } from "./commitment.ts";
-import { type ShardLayout, shardLayoutOf, shardOfLock } from "./shard.ts";
+import { type ShardLayout, ShardError, shardLayoutOf, shardOfLock } from "./shard.ts";
 import { type ImportClaim, type CrossShardParams, ImportError, checkImportClaim, epochShardRoot, exportLeafOf, isEpochEnd } from "./cross-shard.ts";
 import { type ExportLeaf, exportId, exportLeafHash, ZERO_ROOT } from "./export-tree.ts";
 import { ShardCertError, shardRootDigest } from "./shard-root.ts";
@@ -444,7 +444,8 @@ function applyImport(store: LedgerStore, w: Working, position: number, claim: Im
       isImported: (id) => w.importedHere.has(outpointMapKey(id, 0)) || store.isImported(id),
     });
   } catch (e) {
-    if (!(e instanceof ImportError || e instanceof ShardCertError || e instanceof CodecError)) throw e;
+    // ShardError (a lock of the wrong size) and CodecError reach here only from constructed claim objects, never decoded ones.
+    if (!(e instanceof ImportError || e instanceof ShardCertError || e instanceof CodecError || e instanceof ShardError)) throw e;
     return voidTx(w, position, "import", claimExportId(claim), e.code, e.message);
   }
   w.importedHere.add(outpointMapKey(accepted.exportId, 0));

@@ -122,6 +122,15 @@ export function exportLeafOf(shard: number, shardCount: number, anchorIndex: big
   return { sourceShard: shard, destShard: dest, anchorIndex, txid, outputIndex, amount: output.amount, lockCommitment: output.lockCommitment };
 }
 
+/**
+ * Each leaf of an epoch (all of them, in finalized order, e.g. a store's exportsOfEpoch)
+ * with its proof against that epoch's root: what a relay puts in import claims.
+ */
+export function exportsWithProofsOf(leaves: readonly ExportLeaf[], leafHashes: readonly Uint8Array[] = leaves.map(exportLeafHash)): { leaf: ExportLeaf; proof: ExportProof }[] {
+  invariant(leafHashes.length === leaves.length, "one hash per leaf");
+  return leaves.map((leaf, i) => ({ leaf, proof: exportProof(leafHashes, i) }));
+}
+
 /** Whether anchor `anchorIndex` is the last of its epoch of `rootInterval` anchors (SPEC_SHARDING §6). */
 export function isEpochEnd(anchorIndex: bigint, rootInterval: bigint): boolean {
   return (anchorIndex + 1n) % rootInterval === 0n;
@@ -255,7 +264,7 @@ export class CrossShardLedger {
   exportsWithProofs(epoch: bigint): { leaf: ExportLeaf; proof: ExportProof }[] {
     if (epoch >= BigInt(this.closed.length)) throw new CrossShardError("CROSS_SHARD_UNKNOWN_EPOCH", `epoch ${epoch} of shard ${this.p.shard} is not closed yet`);
     const c = this.closed[Number(epoch)]!;
-    return c.leaves.map((leaf, i) => ({ leaf, proof: exportProof(c.leafHashes, i) }));
+    return exportsWithProofsOf(c.leaves, c.leafHashes);
   }
 
   /**

@@ -45,9 +45,9 @@ export function loadValidatorKey(path: string, genesis: Genesis, opts: KeyFileOp
  * NODE_SHARD_MISMATCH: running a key on another shard's DAG could only be refused by that
  * shard's peers.
  */
-export function shardOfKey(genesis: Genesis, publicKey: Uint8Array, requested: number | null): number {
+export function shardOfKey(genesis: Genesis, publicKey: Uint8Array, requested: number | null, keyFile = "the key file"): number {
   const entry = genesis.validators.find((v) => equalBytes(v.publicKey, publicKey));
-  if (entry === undefined) throw new PhantomError("KEY_NOT_IN_COMMITTEE", "the key is not a validator of this genesis");
+  if (entry === undefined) throw new PhantomError("KEY_NOT_IN_COMMITTEE", `the key in ${keyFile} is not a validator of this genesis`);
   if (requested !== null && requested !== entry.shard) {
     throw new PhantomError("NODE_SHARD_MISMATCH", `--shard ${requested}, but this key is validator ${entry.index} of shard ${entry.shard} in the genesis (shard_count = ${genesis.shardCount}): drop --shard or give --shard ${entry.shard}`, { requested, shard: entry.shard });
   }

@@ -27,7 +27,8 @@ import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
 import { SignatureCache } from "../crypto/sig-cache.ts";
 import { equalBytes, toHex } from "../crypto/bytes.ts";
-import { invariant, isPhantomError } from "../errors.ts";
+import { PhantomError, invariant, isPhantomError } from "../errors.ts";
+import { shardOfLock } from "../ledger/shard.ts";
 import { ChainApplier, type AppliedAnchorInfo } from "./chain.ts";
 import { InFlight } from "./in-flight.ts";
 import { MintPool, type PendingMint } from "./mint-pool.ts";
@@ -200,7 +201,7 @@ export class PhantomNode {
     this.shardSide = sharding !== undefined && sharding.shardCount > 1
       ? new ShardSide({
         genesis: g, sharding, store: opts.store, myIndex: opts.identity.index, secretKey: opts.identity.keyPair.secretKey, registry: opts.registry,
-        endpoints: opts.shardRpc ?? new Map(), verify: this.sigCache.verify, log: opts.log,
+        endpoints: opts.shardRpc ?? new Map(), verify: this.sigCache.verify, log: opts.log, now: opts.now,
         broadcast: (m, except) => this.peers.broadcast(m, except),
         misbehaved: (peer, code) => this.peers.misbehaved(peer, PENALTY.invalidEvent, code),
       })
@@ -867,6 +868,7 @@ export class PhantomNode {
     let checked: ReturnType<typeof precheckMintSubmission>;
     try {
       checked = precheckMintSubmission(this.opts.store, this.ledgerParams.emission, header);
+      this.checkMintShard(checked.mint.recipient);
     } catch (e) {
       this.metrics.mintsSubmitted.inc({ outcome: isPhantomError(e) ? e.code : "error" });
       throw e;
@@ -878,6 +880,18 @@ export class PhantomNode {
       this.peers.broadcast({ kind: "txs", txs: [tx] }, from ?? undefined);
     }
     return { mintId: id };
+  }
+
+  /**
+   * Sharded: the mint chain lives on shard 0 and pays only a lock on shard 0 (SPEC_SHARDING
+   * §9); any other mint could only be void, so it is refused at the door with the same code.
+   */
+  checkMintShard(recipient: Uint8Array): void {
+    const sharding = this.ledgerParams.sharding;
+    if (!this.shardSide || !sharding) return;
+    if (sharding.shard !== 0) throw new PhantomError("MINT_WRONG_SHARD", `this node serves shard ${sharding.shard}; mints go to a node of shard 0 (the mint chain lives there)`);
+    const lockShard = shardOfLock(recipient, sharding.shardCount);
+    if (lockShard !== 0) throw new PhantomError("MINT_WRONG_SHARD", `the reward lock is on shard ${lockShard}; a mint pays only a lock on shard 0 (mine to an address of shard 0)`);
   }
 
   private onTxs(peer: Peer, txs: Uint8Array[]): void {

@@ -132,9 +132,12 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const emitted = store.mintTip().emittedUnits;
       const unspent = store.unspentUnits();
       const pending = store.pendingFeesUnits();
+      // Sharded: value leaves as exports and arrives as imports (SPEC_SHARDING §10); one shard: both 0.
+      const { exported, imported } = node.shardSide ? store.shardSupply() : { exported: 0n, imported: 0n };
       return {
         anchorIndex: store.lastApplied()?.anchorIndex.toString() ?? null, emittedUnits: emitted.toString(), unspentUnits: unspent.toString(),
-        feesPendingUnits: pending.toString(), balanced: emitted === unspent + pending,
+        feesPendingUnits: pending.toString(), exportedUnits: exported.toString(), importedUnits: imported.toString(),
+        balanced: emitted - exported + imported === unspent + pending,
       };
     },
     address_get: (raw) => {
@@ -176,6 +179,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
     },
     mint_getTemplate: (raw) => {
       const recipient = addressParam(params(raw), "recipient");
+      node.checkMintShard(recipient); // sharded: only shard 0 mints, and only to a shard-0 lock
       return mintTemplateToRpc(mintTemplate(store, node.ledgerParams.emission, recipient));
     },
     mint_submit: (raw): Json => {

@@ -105,7 +105,7 @@ export class ShardCertStore {
       putRelay: db.prepare(`INSERT OR IGNORE INTO shard_relay (export_id, epoch, dest, state, attempts, last_code) VALUES (?, ?, ?, 'certified', 0, NULL)`),
       setRelay: db.prepare(`UPDATE shard_relay SET state = ?, attempts = attempts + ?, last_code = ? WHERE export_id = ?`),
       relayOf: db.prepare(`SELECT state, attempts, last_code FROM shard_relay WHERE export_id = ?`),
-      relayOpen: db.prepare(`SELECT export_id, epoch, dest, state, attempts FROM shard_relay WHERE state <> 'imported' ORDER BY epoch, export_id LIMIT ?`),
+      relayOpen: db.prepare(`SELECT export_id, epoch, dest, state, attempts, last_code FROM shard_relay WHERE state <> 'imported' ORDER BY epoch, export_id LIMIT ?`),
       relayOpenCount: db.prepare(`SELECT COUNT(*) AS n FROM shard_relay WHERE state <> 'imported'`),
       relayedEpoch: db.prepare(`SELECT COUNT(*) AS n FROM shard_relay WHERE epoch = ?`),
     };
@@ -183,8 +183,8 @@ export class ShardCertStore {
     return r ? { state: r.state as RelayState, attempts: Number(r.attempts), lastCode: (r.last_code as string | null) ?? null } : undefined;
   }
 
-  openRelays(limit: number): { exportId: Uint8Array; epoch: bigint; dest: number; state: RelayState; attempts: number }[] {
-    return (this.st.relayOpen!.all(limit) as Row[]).map((r) => ({ exportId: bytes(r.export_id), epoch: big(r.epoch), dest: Number(r.dest), state: r.state as RelayState, attempts: Number(r.attempts) }));
+  openRelays(limit: number): { exportId: Uint8Array; epoch: bigint; dest: number; state: RelayState; attempts: number; lastCode: string | null }[] {
+    return (this.st.relayOpen!.all(limit) as Row[]).map((r) => ({ exportId: bytes(r.export_id), epoch: big(r.epoch), dest: Number(r.dest), state: r.state as RelayState, attempts: Number(r.attempts), lastCode: (r.last_code as string | null) ?? null }));
   }
 
   openRelayCount(): number {

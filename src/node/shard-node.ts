@@ -10,7 +10,7 @@ import type { Registry } from "prom-client";
 import type { Genesis } from "../genesis/genesis.ts";
 import type { ShardingParams } from "../ledger/apply.ts";
 import type { AnchorDiff } from "../ledger/state.ts";
-import { checkImportClaim, decodeImportClaim, encodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
+import { checkImportClaim, decodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
 import { exportId } from "../ledger/export-tree.ts";
 import type { P2pMessage } from "../net/p2p/messages.ts";
 import type { Peer } from "../net/p2p/peers.ts";
@@ -45,6 +45,8 @@ export interface ShardSideOptions {
   /** Scores a peer whose message was refused for something an honest peer never sends. */
   misbehaved(peer: Peer, code: string): void;
   log(line: Record<string, unknown>): void;
+  /** Monotonic milliseconds (I/O scheduling only). */
+  now(): number;
 }
 
 export class ShardSide {
@@ -59,7 +61,10 @@ export class ShardSide {
       db: o.store.db, chain: o.sharding.chain, shard: o.sharding.shard, layout: o.sharding.layout,
       myIndex: o.myIndex, secretKey: o.secretKey, metrics: this.metrics, verify: o.verify,
     });
-    this.relay = new ShardRelay({ certs: this.certs.store, exportsOfEpoch: (e) => o.store.exportsOfEpoch(e), endpoints: o.endpoints, metrics: this.metrics, log: o.log });
+    this.relay = new ShardRelay({
+      certs: this.certs.store, exportsOfEpoch: (e) => o.store.exportsOfEpoch(e), endpoints: o.endpoints, metrics: this.metrics, log: o.log,
+      myIndex: o.myIndex, k: o.genesis.k, now: o.now,
+    });
     // Roots closed while the node was down (or before it signed them) are signed at start.
     const last = o.store.lastShardRoot();
     if (last !== undefined) this.onRoot(last.epoch);
@@ -148,7 +153,7 @@ export class ShardSide {
         if (!isPhantomError(e)) throw e;
         return this.refused(idHex, e.code, e.message);
       }
-      fresh.push(from === null ? encodeImportClaim(claim) : bytes);
+      fresh.push(bytes); // decoded exactly: the bytes are the claim's canonical encoding
       return this.answer(idHex, "queued");
     });
     if (fresh.length > 0) this.o.broadcast({ kind: "txs", txs: fresh }, from ?? undefined);

@@ -4,17 +4,18 @@
  * proof) submitted over JSON-RPC (`shard_importSubmit`) to a node of its destination
  * shard, and is followed (`shard_importStatus`) until that shard reports it imported; a
  * claim the destination lost (pool deadline, restart) is submitted again. Progress lives
- * in SQLite (`shard_relay`), so a restarted validator resumes. Every validator relays:
- * the destination keeps one claim per export and applies it at most once, so the copies
- * cost bytes, never value. Failures are counted by code (`pc_shard_relay_submissions_total`).
+ * in SQLite (`shard_relay`), so a restarted validator resumes. The validator with index
+ * epoch mod k relays an epoch's exports at once, the others only if they are still not
+ * imported after `relayGraceMs` (that validator may be down or cut off). A copy sent anyway
+ * costs bytes, never value: the destination keeps one claim per export and applies it at
+ * most once. Failures are counted by code (`pc_shard_relay_submissions_total`).
  */
 import { PhantomError, isPhantomError } from "../errors.ts";
 import { toHex } from "../crypto/bytes.ts";
-import { rpcCall } from "../rpc/client.ts";
+import { rpcCall, rpcEndpoint } from "../rpc/client.ts";
 import { encodeImportClaim, type ImportClaim } from "../ledger/cross-shard.ts";
 import { exportId, exportLeafHash, exportProof, type ExportLeaf } from "../ledger/export-tree.ts";
-import type { ShardCertStore } from "./shard-certs.ts";
-import type { ShardMetrics } from "./shard-certs.ts";
+import type { ShardCertStore, ShardMetrics } from "./shard-certs.ts";
 
 /** Claims per `shard_importSubmit` call (the destination accepts up to shardImportSubmitMax). */
 export const relayBatchMax = 64;
@@ -22,6 +23,8 @@ export const relayBatchMax = 64;
 export const relayPassMax = 1_024;
 /** A destination call waits at most this long. */
 export const relayCallTimeoutMs = 5_000;
+/** How long the other validators leave an epoch's exports to its designated relayer (epoch mod k). */
+export const relayGraceMs = 5_000;
 
 /** Answer of `shard_importSubmit` per claim, and of `shard_importStatus` per export id. */
 export type ImportAnswer = { exportId: string; status: "queued" | "pending" | "imported" | "unknown" } | { exportId: string; status: "refused"; code: string; message: string };
@@ -59,6 +62,11 @@ export interface ShardRelayOptions {
   log(line: Record<string, unknown>): void;
   /** JSON-RPC call (default rpcCall over HTTP). */
   call?: <T>(url: string, method: string, params: unknown, signal?: AbortSignal) => Promise<T>;
+  /** This validator's index in its shard's committee and the committee size (who relays an epoch first). */
+  myIndex: number;
+  k: number;
+  /** Monotonic milliseconds (I/O scheduling only). */
+  now(): number;
 }
 
 export class ShardRelay {
@@ -67,6 +75,8 @@ export class ShardRelay {
   private nextEpoch = 0n;
   /** Destinations whose failure was logged (one line per failure streak). */
   private readonly failing = new Set<number>();
+  /** When this process first saw each open epoch (decimal string): the grace period runs from there. */
+  private readonly seenAt = new Map<string, number>();
 
   constructor(private readonly o: ShardRelayOptions) {}
 
@@ -85,12 +95,20 @@ export class ShardRelay {
 
   /** The import claim of one export of a certified epoch (undefined: not certified or not an export of it). */
   claimOf(epoch: bigint, id: Uint8Array): ImportClaim | undefined {
+    return this.claimsOf(epoch, [id])[0];
+  }
+
+  /** Claims of several exports of one epoch: the epoch's leaves are read and hashed once. */
+  private claimsOf(epoch: bigint, ids: readonly Uint8Array[]): (ImportClaim | undefined)[] {
     const cert = this.o.certs.shardCertificate(epoch);
-    if (!cert) return undefined;
+    if (!cert) return ids.map(() => undefined);
     const leaves = this.o.exportsOfEpoch(epoch);
     const hashes = leaves.map(exportLeafHash);
-    const i = leaves.findIndex((l) => toHex(exportId(l)) === toHex(id));
-    return i < 0 ? undefined : { cert, leaf: leaves[i]!, proof: exportProof(hashes, i) };
+    const at = new Map(leaves.map((l, i) => [toHex(exportId(l)), i]));
+    return ids.map((id) => {
+      const i = at.get(toHex(id));
+      return i === undefined ? undefined : { cert, leaf: leaves[i]!, proof: exportProof(hashes, i) };
+    });
   }
 
   /** One pass: submit or follow every open export. One pass runs at a time (the node calls it on a timer). */
@@ -99,7 +117,13 @@ export class ShardRelay {
     this.running = true;
     try {
       this.registerCertified();
-      const open = this.o.certs.openRelays(relayPassMax);
+      const now = this.o.now();
+      const open = this.o.certs.openRelays(relayPassMax).filter((e) => {
+        if (e.state !== "certified" || e.attempts > 0 || e.epoch % BigInt(this.o.k) === BigInt(this.o.myIndex)) return true;
+        const key = e.epoch.toString();
+        if (!this.seenAt.has(key)) this.seenAt.set(key, now);
+        return now - this.seenAt.get(key)! >= relayGraceMs;
+      });
       const byDest = new Map<number, typeof open>();
       for (const e of open) byDest.set(e.dest, [...(byDest.get(e.dest) ?? []), e]);
       await Promise.all([...byDest].map(([dest, list]) => this.relayTo(dest, list)));
@@ -130,9 +154,11 @@ export class ShardRelay {
     }
     toSubmit = toSubmit.slice(0, relayBatchMax);
     if (toSubmit.length === 0) return;
-    const claims = toSubmit.flatMap((e) => {
-      const c = this.claimOf(e.epoch, e.exportId);
-      return c ? [{ e, hex: toHex(encodeImportClaim(c)) }] : [];
+    const byEpoch = new Map<bigint, typeof toSubmit>();
+    for (const e of toSubmit) byEpoch.set(e.epoch, [...(byEpoch.get(e.epoch) ?? []), e]);
+    const claims = [...byEpoch].flatMap(([epoch, list]) => {
+      const built = this.claimsOf(epoch, list.map((e) => e.exportId));
+      return list.flatMap((e, i) => (built[i] ? [{ e, hex: toHex(encodeImportClaim(built[i]!)) }] : []));
     });
     const answers = await this.call<ImportAnswer[]>(dest, url, "shard_importSubmit", { claims: claims.map((c) => c.hex) });
     if (answers === undefined) return;
@@ -144,7 +170,8 @@ export class ShardRelay {
         const code = a?.status === "refused" ? a.code : "RELAY_BAD_ANSWER";
         this.o.metrics.relaySubmissions.inc({ outcome: "RELAY_REFUSED" });
         this.o.certs.setRelayState(e.exportId, "certified", true, code);
-        this.o.log({ type: "relay_refused", level: "warning", code, dest, exportId: toHex(e.exportId), message: a?.status === "refused" ? a.message : "answer missing" });
+        // Retried every pass: logged when the refusal first appears or changes, counted always.
+        if (e.lastCode !== code) this.o.log({ type: "relay_refused", level: "warning", code, dest, exportId: toHex(e.exportId), message: a?.status === "refused" ? a.message : "answer missing" });
       }
     });
   }
@@ -165,7 +192,8 @@ export class ShardRelay {
     } catch (e) {
       if (!isPhantomError(e)) throw e;
       const code = e.code === "RPC_UNREACHABLE" || e.code === "RPC_ABORTED" ? "RELAY_UNREACHABLE" : "RELAY_HTTP";
-      this.fail(dest, code, `${method} to shard ${dest} (${url}): [${e.code}] ${e.message}`, 1);
+      // rpcCall's messages name the endpoint without the token a URL may carry; so does this one.
+      this.fail(dest, code, `${method} to shard ${dest} (${rpcEndpoint(url).endpoint}): [${e.code}] ${e.message}`, 1);
       return undefined;
     }
   }

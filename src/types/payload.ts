@@ -10,6 +10,7 @@ import { type MintTx, writeMintTx, readMintTx } from "./mint.ts";
 import { type Evidence, writeEvidence, readEvidence } from "./evidence.ts";
 import { type ImportClaim, writeImportClaim, readImportClaim } from "../ledger/cross-shard.ts";
 import { SHARD_TAG } from "../ledger/export-tree.ts";
+import { ShardCertError } from "../ledger/shard-root.ts";
 
 export type PayloadTx =
   | { kind: "micro"; tx: MicroTx }
@@ -50,7 +51,14 @@ export function readPayloadTx(r: Reader): PayloadTx {
     case TAG.evidence:
       return { kind: "evidence", tx: readEvidence(r) };
     case SHARD_TAG.importClaim:
-      return { kind: "import", tx: readImportClaim(r) };
+      try {
+        return { kind: "import", tx: readImportClaim(r) };
+      } catch (e) {
+        // A certificate naming a signer twice does not decode; inside a payload that is a codec
+        // refusal like any other, so payload decoding throws CodecError only.
+        if (e instanceof ShardCertError) throw new CodecError("CODEC_INVALID", `import claim: ${e.message}`);
+        throw e;
+      }
     default:
       throw new CodecError("CODEC_UNKNOWN_TAG", `unknown payload transaction tag ${tag}`);
   }

@@ -3,12 +3,14 @@
 // root signatures gossiped within each shard, the relay (`--shard_rpc`) carrying
 // certified exports to the other shard over JSON-RPC. A mint on shard 0 funds a key on
 // shard 0; it pays a lock on shard 1; the payment leaves shard 0 as an export, is
-// certified, relayed, and imported exactly once on shard 1 (the UTXO (export id, 0) exists
+// certified, relayed, and imported exactly once on shard 1, while one validator of shard 0
+// and the shard-1 validator that would carry the claim first are frozen (SIGSTOP) (the UTXO (export id, 0) exists
 // on every shard-1 node and nowhere on shard 0); the source reports it imported; a replay
-// of the claim is answered "imported" and creates nothing; supply is conserved across the
+// of the claim is answered "imported" and creates nothing; the imported output is spent on
+// shard 1 at once, half of it back to shard 0, where it arrives; supply is conserved across the
 // shards (Σ(unspent + fees pending) + in flight = minted, in flight 0 once all arrived).
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -25,6 +27,7 @@ import { encodeImportClaim } from "../../src/ledger/cross-shard.ts";
 import { exportId, exportLeafHash, exportProof, type ExportLeaf } from "../../src/ledger/export-tree.ts";
 import { decodeShardCertificate } from "../../src/ledger/shard-root.ts";
 import { shardRpcOf } from "../../src/cli/commands/localnet.ts";
+import { designatedCarrier } from "../../src/node/import-pool.ts";
 import { freePortBlocks } from "../ports.ts";
 import { phantom, until as pollUntil, ROOT } from "../wallet/localnet-harness.ts";
 
@@ -53,7 +56,7 @@ interface EpochExports { epoch: string; certified: boolean; certificate: string 
 interface Utxo { txid: string; index: number; amount: string; createdAt: string }
 
 describe("two shards on real processes", () => {
-  test("a transfer to another shard is exported, certified, relayed and imported exactly once; supply is conserved", async () => {
+  test("a transfer to another shard is exported, certified, relayed and imported exactly once, spent there and sent back; supply is conserved", async () => {
     const ports = await freePortBlocks(N);
     const created = createGenesis({ k: K, shards: SHARDS, devnetLabel: "e2e-shards", basePort: ports.p2p, initialTargetBits: 10, maturityAnchors, shardRootInterval: 4n });
     const genesisPath = join(dir, "genesis.toml");
@@ -76,6 +79,10 @@ describe("two shards on real processes", () => {
     try {
       await until("every validator finalizes on its shard", async () => ((await Promise.all(procs.map((_, i) => anchors(i)))).every((a) => a >= 3n) ? true : undefined), 90_000);
       for (const i of procs.keys()) expect(await info(i)).toMatchObject({ shard: shardOf(i), shardCount: SHARDS });
+      // docs/RPC.md's field table of shard_info lists exactly what a node returns.
+      const doc = readFileSync(join(ROOT, "docs", "RPC.md"), "utf8").split("### shard_info\n")[1]!.split("\n### ")[0]!;
+      const documented = doc.split("\n").filter((l) => l.startsWith("| `")).map((l) => /`(\w+)`/.exec(l)![1]!).sort();
+      expect(documented).toEqual(Object.keys(await info(0)).sort());
 
       // Funds on shard 0: one mint (the mint chain lives on shard 0 and pays only a shard-0 lock).
       const payer = accountOn(0, 1);
@@ -90,6 +97,11 @@ describe("two shards on real processes", () => {
       const amount = 100_000_000n;
       const tx = buildTransfer({ keyPair: payer.keyPair, spend: [{ outpoint: { txid: fromHex(coin.txid, 32, "txid"), index: coin.index }, amount: BigInt(coin.amount) }], to: [payTo(payee.lock, amount)], fee: 10_000n });
       const txid = toHex(digestMicroTx(tx));
+      // Faults on the way: the shard-1 validator that would carry the claim first (export_id mod k)
+      // and one shard-0 validator are frozen until the import is done (3 of 4 keep each shard final).
+      const carrier = on(1)[designatedCarrier(exportId({ sourceShard: 0, txid: fromHex(txid), outputIndex: 0 }), K)]!;
+      const frozen = [carrier, on(0)[3]!];
+      for (const i of frozen) procs[i]!.kill("SIGSTOP");
       const [submitted] = await until("shard 0 acknowledges the transfer", async () => {
         const r = await rpcCall<{ accepted: boolean; code?: string }[]>(rpc(0), "tx_submit", { tx: toHex(encodeMicroTx(tx)) });
         return r[0]?.accepted || r[0]?.code === "MEMPOOL_DUPLICATE" ? r : undefined;
@@ -113,13 +125,17 @@ describe("two shards on real processes", () => {
       expect(toHex(exportId({ sourceShard: 0, txid: fromHex(txid), outputIndex: 0 }))).toBe(leaf.exportId);
 
       // Imported on shard 1: every shard-1 node holds the UTXO (export id, 0); shard 0 holds none for the payee.
-      for (const i of on(1)) {
+      const importedOn = async (i: number) => {
         const utxos = await until(`the import is applied on validator ${i}`, async () => {
           const a = await rpcCall<{ utxos: Utxo[] }>(rpc(i), "address_get", { address: payee.address });
           return a.utxos.length > 0 ? a.utxos : undefined;
         });
         expect(utxos).toEqual([expect.objectContaining({ txid: leaf.exportId, index: 0, amount: amount.toString() })]);
-      }
+      };
+      // Carried by another validator after the grace period, relayed past the frozen destination.
+      for (const i of on(1).filter((i) => i !== carrier)) await importedOn(i);
+      for (const i of frozen) procs[i]!.kill("SIGCONT");
+      await importedOn(carrier);
       for (const i of on(0)) expect((await rpcCall<{ utxos: Utxo[] }>(rpc(i), "address_get", { address: payee.address })).utxos).toEqual([]);
       expect(await rpcCall(rpc(on(1)[2]!), "shard_importStatus", { exportIds: [leaf.exportId] })).toEqual([{ exportId: leaf.exportId, status: "imported" }]);
 
@@ -142,6 +158,24 @@ describe("two shards on real processes", () => {
       const refused = await rpcCall<{ status: string; code: string }[]>(rpc(0), "shard_importSubmit", { claims: [toHex(claim)] });
       expect(refused[0]).toMatchObject({ status: "refused", code: "IMPORT_WRONG_SOURCE" });
 
+      // The imported output is spendable at once on shard 1 (no maturity): half of it goes back to shard 0.
+      const back = buildTransfer({ keyPair: payee.keyPair, spend: [{ outpoint: { txid: fromHex(leaf.exportId), index: 0 }, amount }], to: [payTo(payer.lock, amount / 2n)], fee: 10_000n });
+      const backTxid = toHex(digestMicroTx(back));
+      await until("shard 1 acknowledges the spend of the import", async () => {
+        const r = await rpcCall<{ accepted: boolean; code?: string }[]>(rpc(on(1)[1]!), "tx_submit", { tx: toHex(encodeMicroTx(back)) });
+        return r[0]?.accepted || r[0]?.code === "MEMPOOL_DUPLICATE" ? true : undefined;
+      });
+      const backId = toHex(exportId({ sourceShard: 1, txid: fromHex(backTxid), outputIndex: 0 }));
+      for (const i of on(0)) {
+        await until(`the return transfer is imported on validator ${i}`, async () => {
+          const a = await rpcCall<{ utxos: Utxo[] }>(rpc(i), "address_get", { address: payer.address });
+          return a.utxos.some((u) => u.txid === backId && u.index === 0 && u.amount === (amount / 2n).toString()) ? true : undefined;
+        });
+      }
+      // The change stayed on shard 1; the spent import is gone there.
+      const left = await rpcCall<{ utxos: Utxo[] }>(rpc(on(1)[0]!), "address_get", { address: payee.address });
+      expect(left.utxos.map((u) => [u.txid, u.index, u.amount])).toEqual([[backTxid, 1, (amount / 2n - 10_000n).toString()]]);
+
       // Supply across shards (SPEC_SHARDING §10): per shard U + P = M − X + I, and once nothing is in flight Σ(U + P) = ΣM.
       const totals = await until("everything exported has arrived", async () => {
         const s = await Promise.all([on(0)[0]!, on(1)[0]!].map(info));
@@ -157,13 +191,24 @@ describe("two shards on real processes", () => {
       expect(totals.held).toBe(totals.minted);
       expect(BigInt(totals.shard1.supply.mintedUnits)).toBe(0n);
       expect(BigInt(totals.shard1.supply.importedUnits)).toBeGreaterThanOrEqual(amount);
+      expect(BigInt(totals.shard1.supply.exportedUnits)).toBeGreaterThanOrEqual(amount / 2n);
 
+      // Mints: only shard 0, only to a shard-0 lock (SPEC_SHARDING §9), refused at the door with the ledger's code.
+      const templateCode = (i: number, address: string) => rpcCall(rpc(i), "mint_getTemplate", { recipient: address }).then(() => "ok", (e: { code?: string }) => e.code);
+      expect(await templateCode(on(1)[0]!, payee.address)).toBe("MINT_WRONG_SHARD");
+      expect(await templateCode(on(0)[0]!, payee.address)).toBe("MINT_WRONG_SHARD");
+      expect(await templateCode(on(0)[0]!, payer.address)).toBe("ok");
+      // chain_supply on every node counts exports and imports (SPEC_SHARDING §10).
+      for (const i of procs.keys()) expect(await rpcCall(rpc(i), "chain_supply")).toMatchObject({ balanced: true });
       // Metrics: the root signatures and the relay are counted.
       const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics + 1}/metrics`)).text();
       expect(metrics).toMatch(/^pc_shard_root_signatures_total\{[^}]*outcome="accepted"[^}]*\} [1-9]/m);
       expect(metrics).toMatch(/^pc_shard_certificates_total\{?[^ ]*\}? [1-9]/m);
     } finally {
-      for (const p of procs) p.kill("SIGTERM");
+      for (const p of procs) {
+        p.kill("SIGCONT");
+        p.kill("SIGTERM");
+      }
       await Promise.all(procs.map((p) => Promise.race([p.exited, Bun.sleep(15_000).then(() => p.kill("SIGKILL"))])));
     }
   }, 180_000);

@@ -11,7 +11,7 @@ import { checkImportClaim, decodeImportClaim, encodeImportClaim } from "../../sr
 import type { ShardRoot } from "../../src/ledger/shard-root.ts";
 import { signShardRoot } from "../../src/ledger/shard-root.ts";
 import { ShardCerts, createShardMetrics } from "../../src/node/shard-certs.ts";
-import { ShardRelay, parseShardRpc } from "../../src/node/shard-relay.ts";
+import { ShardRelay, parseShardRpc, relayGraceMs } from "../../src/node/shard-relay.ts";
 import { blake3_32 } from "../../src/crypto/hash.ts";
 
 const chain = new Uint8Array(32).fill(3);
@@ -39,6 +39,9 @@ function certifiedEpoch() {
   return { leaves, certs, registry, metrics };
 }
 
+/** Epoch 2 of a committee of 4: validator 2 relays it first. */
+const designated = { myIndex: 2, k: 4, now: () => 0 };
+
 async function outcome(registry: Registry, value: string): Promise<number> {
   const m = (await registry.getSingleMetric("pc_shard_relay_submissions_total")!.get()).values.find((v) => v.labels.outcome === value);
   return m?.value ?? 0;
@@ -55,7 +58,7 @@ describe("relay", () => {
 
   test("claims built from a certified epoch pass the destination's check", () => {
     const { leaves, certs, metrics } = certifiedEpoch();
-    const relay = new ShardRelay({ certs: certs.store, exportsOfEpoch: (e) => (e === 2n ? leaves : []), endpoints: new Map(), metrics, log: () => {} });
+    const relay = new ShardRelay({ certs: certs.store, exportsOfEpoch: (e) => (e === 2n ? leaves : []), endpoints: new Map(), metrics, log: () => {}, ...designated });
     for (const leaf of leaves) {
       const claim = relay.claimOf(2n, exportId(leaf))!;
       const decoded = decodeImportClaim(encodeImportClaim(claim));
@@ -73,15 +76,28 @@ describe("relay", () => {
     const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const closed = s.port;
     s.stop(true);
-    const relay = new ShardRelay({ certs: certs.store, exportsOfEpoch: (e) => (e === 2n ? leaves : []), endpoints: new Map([[1, `http://127.0.0.1:${closed}`]]), metrics, log: (l) => lines.push(l) });
+    const relay = new ShardRelay({ certs: certs.store, exportsOfEpoch: (e) => (e === 2n ? leaves : []), endpoints: new Map([[1, `http://127.0.0.1:${closed}`]]), metrics, log: (l) => lines.push(l), ...designated });
     await relay.pass();
     await relay.pass();
     expect(await outcome(registry, "RELAY_UNREACHABLE")).toBe(2);
     expect(lines.filter((l) => l.type === "relay_failed")).toHaveLength(1); // one line per failure streak
     expect(certs.store.openRelayCount()).toBe(3);
     for (const leaf of leaves) expect(certs.store.relayState(exportId(leaf))).toMatchObject({ state: "certified" });
-    const none = new ShardRelay({ certs: certs.store, exportsOfEpoch: (e) => (e === 2n ? leaves : []), endpoints: new Map(), metrics, log: () => {} });
+    const none = new ShardRelay({ certs: certs.store, exportsOfEpoch: (e) => (e === 2n ? leaves : []), endpoints: new Map(), metrics, log: () => {}, ...designated });
     await none.pass();
+    expect(await outcome(registry, "RELAY_NO_ENDPOINT")).toBe(3);
+  });
+
+  test("the validator with index epoch mod k relays at once; the others after the grace period", async () => {
+    const { leaves, certs, registry, metrics } = certifiedEpoch();
+    let now = 1_000;
+    const other = new ShardRelay({ certs: certs.store, exportsOfEpoch: (e) => (e === 2n ? leaves : []), endpoints: new Map(), metrics, log: () => {}, myIndex: 0, k: 4, now: () => now });
+    await other.pass();
+    now += relayGraceMs - 1;
+    await other.pass();
+    expect(await outcome(registry, "RELAY_NO_ENDPOINT")).toBe(0); // left to validator 2 (epoch 2 mod 4)
+    now += 1;
+    await other.pass();
     expect(await outcome(registry, "RELAY_NO_ENDPOINT")).toBe(3);
   });
 });

@@ -8,6 +8,9 @@ import {
   type AnchorPayload, type PayloadTx, eventId, INVALID_EVENT_REASONS,
   COMMITTEE_MAX, PARENTS_MAX, MULTISIG_KEYS_MAX, HASHLOCK_PREIMAGE_BYTES_MAX, LOCK_DEPTH_MAX, MAX_SUPPLY_UNITS,
 } from "../../src/types/index.ts";
+import type { ExportLeaf } from "../../src/ledger/export-tree.ts";
+import type { ShardRoot } from "../../src/ledger/shard-root.ts";
+import type { ImportClaim } from "../../src/ledger/cross-shard.ts";
 
 const U64_MAX = (1n << 64n) - 1n;
 /** Small sizes keep each property run fast; limits themselves have explicit tests. */
@@ -140,10 +143,36 @@ export const evidenceArb: fc.Arbitrary<Evidence> = fc.oneof(
   }),
 );
 
+export const exportLeafArb: fc.Arbitrary<ExportLeaf> = fc.record({
+  sourceShard: fc.integer({ min: 0, max: 0xffff }),
+  destShard: fc.integer({ min: 0, max: 0xffff }),
+  anchorIndex: u64Arb,
+  txid: hashArb,
+  outputIndex: fc.integer({ min: 0, max: 0xffffffff }),
+  amount: fc.bigInt({ min: 0n, max: MAX_SUPPLY_UNITS }),
+  lockCommitment: hashArb,
+});
+
+/** Canonical roots: the zero export root exactly when the count is 0, the zero prev root at epoch 0. */
+export const shardRootArb: fc.Arbitrary<ShardRoot> = fc
+  .record({ chain: hashArb, shard: fc.integer({ min: 0, max: 0xffff }), epoch: u64Arb, stateCommitment: hashArb, exportRoot: hashArb, exportCount: fc.integer({ min: 0, max: 0xffffffff }), prevRoot: hashArb })
+  .map((r) => ({ ...r, exportRoot: r.exportCount === 0 ? new Uint8Array(32) : r.exportRoot, prevRoot: r.epoch === 0n ? new Uint8Array(32) : r.prevRoot }));
+
+export const importClaimArb: fc.Arbitrary<ImportClaim> = fc.record({
+  cert: fc.record({
+    root: shardRootArb,
+    signatures: fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 }).chain((signers) =>
+      fc.array(signatureArb, { minLength: signers.length, maxLength: signers.length }).map((sigs) => [...signers].sort((a, b) => a - b).map((signer, i) => ({ signer, signature: sigs[i]! })))),
+  }),
+  leaf: exportLeafArb,
+  proof: fc.record({ leafIndex: fc.integer({ min: 0, max: 0xffffffff }), siblings: fc.array(hashArb, { maxLength: 4 }) }),
+});
+
 export const payloadTxArb: fc.Arbitrary<PayloadTx> = fc.oneof(
   microTxArb.map((tx): PayloadTx => ({ kind: "micro", tx })),
   mintTxArb.map((tx): PayloadTx => ({ kind: "mint", tx })),
   evidenceArb.map((tx): PayloadTx => ({ kind: "evidence", tx })),
+  importClaimArb.map((tx): PayloadTx => ({ kind: "import", tx })),
 );
 
 export const anchorPayloadArb: fc.Arbitrary<AnchorPayload> = fc.record({ txs: fc.array(payloadTxArb, { maxLength: PAYLOAD_TXS_SAMPLE_MAX }) });

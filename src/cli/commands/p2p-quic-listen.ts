@@ -80,7 +80,7 @@ async function runNode(ctx: CommandContext, config: NodeConfig, fullGenesis: Gen
   // The node runs its shard's view of the genesis (docs/SPEC_SHARDING.md §3): committee,
   // creator indexes, stakes and peers are that shard's; one shard: the genesis itself.
   const keyPair = readKeyFile(config.keyFile, fileOpts);
-  const shard = shardOfKey(fullGenesis, keyPair.publicKey, config.shard);
+  const shard = shardOfKey(fullGenesis, keyPair.publicKey, config.shard, config.keyFile);
   const genesis = genesisForShard(fullGenesis, shard);
   const shardRpc = parseShardRpc(config.shardRpc, genesis.shardCount, shard);
   const identity: ValidatorIdentity = { index: genesis.validators.findIndex((v) => equalBytes(v.publicKey, keyPair.publicKey)), keyPair };
