@@ -122,60 +122,95 @@ export const VERIFY_ASYNC_MIN_ITEMS = 16;
 /** How often outstanding asynchronous batches are polled (ms). */
 export const VERIFY_ASYNC_POLL_MS = 1;
 
-interface Outstanding {
-  handle: NonNullable<ReturnType<typeof native.ph_verify_start>>;
-  packed: PackedBatch;
-  resolve(result: boolean[]): void;
+type PoolHandle = NonNullable<ReturnType<typeof native.ph_verify_start>>;
+
+/**
+ * A batch handed to the native verification pool. Its answers arrive through `answers`
+ * (a timer polls the pool while any batch is outstanding) or at once through `wait()`.
+ */
+export class PendingVerify {
+  readonly answers: Promise<boolean[]>;
+  private result: boolean[] | null = null;
+  private resolveAnswers!: (result: boolean[]) => void;
+
+  /** `handle` null: answered already (`result`). */
+  constructor(private handle: PoolHandle | null, private readonly packed: PackedBatch | null, result: boolean[] | null) {
+    this.answers = new Promise<boolean[]>((resolve) => (this.resolveAnswers = resolve));
+    if (result !== null) this.settle(result);
+  }
+
+  get settled(): boolean {
+    return this.result !== null;
+  }
+
+  /**
+   * The answers now. A batch still on the pool is joined: the caller blocks until the
+   * pool threads finish it (they keep verifying it; nothing is verified twice).
+   */
+  wait(): boolean[] {
+    if (this.result === null) this.collect();
+    return this.result!;
+  }
+
+  /** Collects the answers if the pool is done with the batch; true once settled. */
+  poll(): boolean {
+    if (this.result === null && native.ph_verify_poll(this.handle!) !== 0) this.collect();
+    return this.result !== null;
+  }
+
+  private collect(): void {
+    const valid = new Uint8Array(this.packed!.n);
+    native.ph_verify_join(this.handle!, valid);
+    this.handle = null;
+    outstanding.delete(this);
+    this.settle(answers(this.packed!, valid));
+  }
+
+  private settle(result: boolean[]): void {
+    this.result = result;
+    this.resolveAnswers(result);
+  }
 }
 
 /** Batches on the native verification pool; one timer polls them all while any is outstanding. */
-const outstanding: Outstanding[] = [];
+const outstanding = new Set<PendingVerify>();
 let pollTimer: ReturnType<typeof setTimeout> | null = null;
 
 function pollOutstanding(): void {
   pollTimer = null;
-  let kept = 0;
-  for (const o of outstanding) {
-    if (native.ph_verify_poll(o.handle) === 0) {
-      outstanding[kept++] = o;
-      continue;
-    }
-    const valid = new Uint8Array(o.packed.n);
-    native.ph_verify_join(o.handle, valid);
-    o.resolve(answers(o.packed, valid));
-  }
-  outstanding.length = kept;
-  if (kept > 0) pollTimer = setTimeout(pollOutstanding, VERIFY_ASYNC_POLL_MS);
+  for (const p of outstanding) p.poll();
+  if (outstanding.size > 0) pollTimer = setTimeout(pollOutstanding, VERIFY_ASYNC_POLL_MS);
 }
 
 /** Asynchronous batches started and not yet answered (a gauge for the node's metrics). */
 export function verifyBatchesInFlight(): number {
-  return outstanding.length;
+  return outstanding.size;
 }
 
 /**
- * verifyBatch without blocking the JavaScript thread: the batch is copied to native
- * memory and verified on libphantom's verification pool (up to `threads` threads)
- * while the event loop runs; the promise resolves with exactly verifyBatch's answers.
- * Batches under `syncBelow` items (default VERIFY_ASYNC_MIN_ITEMS) are verified
- * synchronously instead; 1 sends every non-empty batch to the pool (tests).
+ * Starts verifying `items` on libphantom's verification pool (up to `threads` threads):
+ * the batch is copied to native memory and verified while the event loop runs; the
+ * answers are exactly verifyBatch's. Batches under `syncBelow` items (default
+ * VERIFY_ASYNC_MIN_ITEMS) are verified synchronously instead (1: every non-empty batch
+ * goes to the pool). Throws on bad arguments or when the pool cannot take the batch.
  */
-export function verifyBatchAsync(items: readonly VerifyItem[], threads = defaultVerifyThreads, syncBelow = VERIFY_ASYNC_MIN_ITEMS): Promise<boolean[]> {
-  try {
-    if (items.length === 0 || items.length < syncBelow) return Promise.resolve(verifyBatch(items, threads));
-    return startOnPool(items, threads);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
-
-function startOnPool(items: readonly VerifyItem[], threads: number): Promise<boolean[]> {
+export function startVerifyBatch(items: readonly VerifyItem[], threads = defaultVerifyThreads, syncBelow = VERIFY_ASYNC_MIN_ITEMS): PendingVerify {
+  if (items.length === 0 || items.length < syncBelow) return new PendingVerify(null, null, verifyBatch(items, threads));
   checkThreads(threads);
   const packed = pack(items);
   const handle = native.ph_verify_start(packed.n, packed.msgs, packed.offsets, packed.sigs, packed.pks, threads);
   if (handle === null || handle === undefined) throw new PhantomError("CRYPTO_FAILED", "could not start an asynchronous verify batch (no memory or no thread)");
-  return new Promise<boolean[]>((resolve) => {
-    outstanding.push({ handle, packed, resolve });
-    pollTimer ??= setTimeout(pollOutstanding, VERIFY_ASYNC_POLL_MS);
-  });
+  const pending = new PendingVerify(handle, packed, null);
+  outstanding.add(pending);
+  pollTimer ??= setTimeout(pollOutstanding, VERIFY_ASYNC_POLL_MS);
+  return pending;
+}
+
+/** verifyBatch without blocking the JavaScript thread (startVerifyBatch's answers). */
+export function verifyBatchAsync(items: readonly VerifyItem[], threads = defaultVerifyThreads, syncBelow = VERIFY_ASYNC_MIN_ITEMS): Promise<boolean[]> {
+  try {
+    return startVerifyBatch(items, threads, syncBelow).answers;
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import {
-  keyPairFromSeed, sign, verify, verifyBatch, verifyBatchAsync, verifyBatchesInFlight, fromHex, concatBytes, VERIFY_ASYNC_MIN_ITEMS, type VerifyItem,
+  keyPairFromSeed, sign, verify, verifyBatch, verifyBatchAsync, verifyBatchesInFlight, startVerifyBatch, fromHex, concatBytes, VERIFY_ASYNC_MIN_ITEMS, type VerifyItem,
 } from "../../src/crypto/index.ts";
 import { SignatureCache } from "../../src/crypto/sig-cache.ts";
 import speccheck from "../vectors/ed25519-speccheck.json";
@@ -146,31 +146,50 @@ describe("verifyBatchAsync", () => {
 });
 
 describe("SignatureCache.verifyAsync", () => {
-  test("answers exactly as verifyBatch, verifies only misses on the pool and caches the valid ones", async () => {
-    let pooled = 0;
-    let synced = 0;
+  function countingCache() {
+    const counts = { pooled: 0, synced: 0 };
     const cache = new SignatureCache(10_000, (b) => {
-      synced += b.length;
+      counts.synced += b.length;
       return verifyBatch(b);
     }, (b) => {
-      pooled += b.length;
-      return verifyBatchAsync(b, 2, FORCE_NATIVE);
+      counts.pooled += b.length;
+      return startVerifyBatch(b, 2, FORCE_NATIVE);
     });
+    return { cache, counts };
+  }
+
+  test("answers exactly as verifyBatch, verifies only misses on the pool and caches the valid ones", async () => {
+    const { cache, counts } = countingCache();
     const good = Array.from({ length: 40 }, (_, i) => signed(50, i));
     const bad = good.slice(0, 10).map((it) => ({ ...it, message: new Uint8Array([1, 2, 3]) }));
     const mixed = [...good, ...bad];
     expect(await cache.verifyAsync(mixed)).toEqual(verifyBatch(mixed));
-    expect({ pooled, synced, size: cache.size }).toEqual({ pooled: 50, synced: 0, size: 40 });
+    expect({ ...counts, size: cache.size }).toEqual({ pooled: 50, synced: 0, size: 40 });
     // The synchronous path now answers the valid ones from the cache and checks only the invalid ones.
     expect(cache.verify([...mixed].reverse())).toEqual(verifyBatch([...mixed].reverse()));
-    expect({ pooled, synced }).toEqual({ pooled: 50, synced: 10 });
+    expect(counts).toEqual({ pooled: 50, synced: 10 });
     expect(cache.stats).toEqual({ hits: 40, misses: 60 });
-    // Two overlapping calls over the same new signatures: both answer, the cache holds each once.
-    const fresh = Array.from({ length: 30 }, (_, i) => signed(60, i));
-    const [a, b] = await Promise.all([cache.verifyAsync(fresh), cache.verifyAsync(fresh)]);
-    expect(a).toEqual(fresh.map(() => true));
-    expect(b).toEqual(a);
-    expect(cache.size).toBe(70);
     expect(await cache.verifyAsync([])).toEqual([]);
+  }, 60_000);
+
+  test("a signature in flight is never verified twice: overlapping calls, sync or async, take the running batch's answer", async () => {
+    const { cache, counts } = countingCache();
+    const fresh = Array.from({ length: 300 }, (_, i) => signed(60, i));
+    fresh[7] = { ...fresh[7]!, publicKey: fresh[8]!.publicKey }; // one invalid
+    const expected = verifyBatch(fresh);
+    const first = cache.verifyAsync(fresh);
+    const second = cache.verifyAsync([...fresh].reverse());
+    // Applying an anchor synchronously meanwhile: joins the pool's batch instead of verifying.
+    expect(cache.verify(fresh.slice(0, 20))).toEqual(expected.slice(0, 20));
+    expect(await first).toEqual(expected);
+    expect(await second).toEqual([...expected].reverse());
+    expect(counts).toEqual({ pooled: 300, synced: 0 });
+    expect(cache.stats).toEqual({ hits: 320, misses: 300 });
+    expect(cache.size).toBe(299);
+    // Repeats inside one batch are verified once too.
+    const twice = [fresh[0]!, fresh[7]!, fresh[0]!, fresh[7]!, ...Array.from({ length: 20 }, (_, i) => signed(61, i))];
+    twice.push(twice[10]!);
+    expect(await cache.verifyAsync(twice)).toEqual(verifyBatch(twice));
+    expect(counts.pooled).toBe(300 + 21); // the invalid fresh[7] once more (not cached), the 20 new once
   }, 60_000);
 });
