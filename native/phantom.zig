@@ -268,11 +268,29 @@ export fn ph_verify_poll(b: *AsyncVerify) u32 {
     return b.done.load(.acquire);
 }
 
-/// Waits for the batch (at once after ph_verify_poll said 1), writes its n answers to
-/// out_valid (1 valid, 0 invalid) and frees it. Returns the number of valid signatures.
+/// Finishes the batch, writes its n answers to out_valid (1 valid, 0 invalid) and frees
+/// it; returns the number of valid signatures. After ph_verify_poll said 1 this returns at
+/// once. Before, the calling thread verifies the items no pool thread has taken yet (the
+/// batch may be queued behind others) and waits only for the chunks in progress.
 export fn ph_verify_join(b: *AsyncVerify, out_valid: [*]u8) i32 {
     const p = &verify_pool;
     p.mutex.lock();
+    b.active += 1;
+    p.mutex.unlock();
+    runAsyncBatch(b);
+    p.mutex.lock();
+    b.active -= 1;
+    // Every item is handed out: take b off the queue, wherever it is, so no pool thread enters it again.
+    var link: *?*AsyncVerify = &p.head;
+    var prev: ?*AsyncVerify = null;
+    while (link.*) |q| : (link = &q.next) {
+        if (q == b) {
+            link.* = b.next;
+            if (p.tail == b) p.tail = prev;
+            break;
+        }
+        prev = q;
+    }
     while (b.done.load(.acquire) == 0 or b.active > 0) p.idle.wait(&p.mutex);
     p.mutex.unlock();
     const n = b.job.n;

@@ -95,6 +95,23 @@ describe("verifyBatchAsync", () => {
     expect(expected[0]!.filter((ok) => !ok).length).toBe(120);
   }, 60_000);
 
+  test("wait() answers at once: a batch queued behind others is finished on the calling thread, with the same answers", async () => {
+    const big = Array.from({ length: 3_000 }, (_, i) => signed(70, i % 300, 48));
+    const small = Array.from({ length: 40 }, (_, i) => signed(71, i));
+    small[3] = { ...small[3]!, message: new Uint8Array(0) };
+    const first = startVerifyBatch(big, 1, FORCE_NATIVE);
+    const second = startVerifyBatch(small, 1, FORCE_NATIVE);
+    const third = startVerifyBatch(small.slice(0, 20), 1, FORCE_NATIVE);
+    expect(second.wait()).toEqual(verifyBatch(small));
+    expect(second.settled).toBe(true);
+    expect(await second.answers).toEqual(verifyBatch(small));
+    expect(third.wait()).toEqual(verifyBatch(small.slice(0, 20)));
+    expect(verifyBatchesInFlight()).toBeLessThanOrEqual(1);
+    expect((await first.answers).every(Boolean)).toBe(true);
+    expect(first.wait()).toEqual(await first.answers);
+    expect(verifyBatchesInFlight()).toBe(0);
+  }, 60_000);
+
   test("the event loop keeps running while a large batch is verified", async () => {
     const items = Array.from({ length: 4_000 }, (_, i) => signed(30, i % 200, 64));
     let turns = 0;
