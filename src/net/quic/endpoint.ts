@@ -125,6 +125,8 @@ export class QuicConnection {
   /** Keys under which the endpoint routes to this connection. */
   readonly cidKeys = new Set<string>();
   timerAt = Infinity;
+  /** @internal 1-RTT datagrams received this event-loop turn, opened together when the endpoint next services the connection. */
+  rx: Uint8Array[] = [];
   /** Server side: timer that drops the connection if its handshake stalls. */
   handshakeTimer: unknown = null;
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
@@ -469,6 +471,13 @@ export class QuicEndpoint implements QuicGaugeSource {
       key = cidKey(buf, 1, CONNECTION_ID_BYTES);
     }
     let qc = this.byCid.get(key);
+    if (qc && !long) {
+      // Held until the end of this turn's reads (the same setImmediate that sends), so
+      // that the turn's 1-RTT datagrams are opened in one native call (receiveMany).
+      if (qc.rx.push(buf) === 1) this.kick(qc);
+      return;
+    }
+    if (qc && qc.rx.length) this.receiveQueued(qc, this.clock.nowMs()); // keep arrival order
     let fresh = false;
     if (!qc) {
       if (long) qc = this.accept(buf, port, addr, key) ?? undefined;
@@ -491,6 +500,15 @@ export class QuicEndpoint implements QuicGaugeSource {
       this.trackHalfOpen(qc);
     }
     this.kick(qc);
+  }
+
+  /** Feeds a connection the 1-RTT datagrams queued for it by onDatagram. */
+  private receiveQueued(qc: QuicConnection, now: number): void {
+    const rx = qc.rx;
+    qc.rx = [];
+    const droppedBefore = qc.conn.packetsDropped;
+    qc.conn.receiveMany(rx, now);
+    this.stats.packetsDropped += qc.conn.packetsDropped - droppedBefore;
   }
 
   /** A new server connection for a client Initial, or null (also answers unknown versions). */
@@ -655,6 +673,7 @@ export class QuicEndpoint implements QuicGaugeSource {
 
   private service(qc: QuicConnection, now: number): void {
     if (!this.connections.has(qc)) return; // discarded or forgotten since it was kicked
+    if (qc.rx.length) this.receiveQueued(qc, now);
     const conn = qc.conn;
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
     const datagrams = conn.send(now);
@@ -788,6 +807,8 @@ export class QuicEndpoint implements QuicGaugeSource {
       qc.timer = null;
       qc.timerAt = Infinity;
       const t = this.clock.nowMs();
+      // An ACK may be waiting in the queue: read it before declaring anything lost.
+      if (qc.rx.length) this.receiveQueued(qc, t);
       if (qc.conn.nextTimerMs() <= t) qc.conn.onTimer(t);
       this.kick(qc);
     }, Math.max(0, at - now));
@@ -796,6 +817,7 @@ export class QuicEndpoint implements QuicGaugeSource {
   /** Drops a connection without telling anyone (it never authenticated a packet). */
   private discard(qc: QuicConnection): void {
     this.untrackHalfOpen(qc);
+    qc.rx = [];
     this.dirty.delete(qc);
     this.connections.delete(qc);
     for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
@@ -803,6 +825,7 @@ export class QuicEndpoint implements QuicGaugeSource {
   }
 
   private forget(qc: QuicConnection): void {
+    qc.rx = [];
     if (qc.timer !== null) this.clock.clearTimer(qc.timer);
     qc.timer = null;
     this.untrackHalfOpen(qc);
