@@ -74,6 +74,13 @@ const SPACE_NAMES: readonly PacketNumberSpace[] = ["initial", "handshake", "appl
 
 export interface ConnectionOptions {
   identity: Identity;
+  /**
+   * Where sealed datagrams are carved from (default: one arena shared by every
+   * connection, never reused). QuicEndpoint passes its own, which it resets once
+   * the socket has taken everything sent: datagrams returned by `send` then live
+   * only until the next `send` of any connection using that arena.
+   */
+  datagramArena?: ByteArena;
   /** Our certificate DER (defaults to certificateDer(identity)); share one across connections. */
   certificate?: Uint8Array;
   /** Accepts or rejects the peer's verified Ed25519 key. */
@@ -190,6 +197,7 @@ export class Connection {
   private readonly random: (n: number) => Uint8Array;
   private readonly resetKey: Uint8Array;
   private readonly maxDatagramBytes: number;
+  private readonly datagramArena: ByteArena;
   /** Datagram size we send: 1200 until the peer's max_udp_payload_size is known, then the smaller of both. */
   private sendDatagramBytes = INITIAL_DATAGRAM_BYTES_MIN;
   /** Our connection IDs by sequence number. */
@@ -313,6 +321,7 @@ export class Connection {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS_DEFAULT;
     this.keepAliveMs = opts.keepAliveMs ?? 0;
     this.keyUpdatePackets = Math.max(1, opts.keyUpdatePackets ?? KEY_UPDATE_PACKETS_DEFAULT);
+    this.datagramArena = opts.datagramArena ?? datagramArena;
     this.confidentialityLimitOverride = opts.aeadConfidentialityLimit;
     this.integrityLimitOverride = opts.aeadIntegrityLimit;
     this.localCids.set(0, scid);
@@ -1340,7 +1349,7 @@ export class Connection {
   private sealDrafts(drafts: Draft[], nowMs: number, track = true): Uint8Array {
     let total = 0;
     for (const d of drafts) total += d.header.length + d.used + AEAD_TAG_BYTES;
-    const out = datagramArena.take(total);
+    const out = this.datagramArena.take(total);
     let o = 0;
     for (const d of drafts) {
       const start = o;

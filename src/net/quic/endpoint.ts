@@ -12,7 +12,8 @@ import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 import type { QuicGaugeSource, QuicMetrics } from "./metrics.ts";
-import { kernelDrops, setDontFragment, setSocketBuffers, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
+import { ByteArena } from "./byte-arena.ts";
+import { kernelDrops, setDontFragment, setSocketBuffers, setUdpSegment, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
 
 /** Time source and timers; tests inject a virtual one. */
 export interface Clock {
@@ -94,6 +95,11 @@ export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "s
    * 7 MiB, capped by the OS); 0 leaves the system default. See socket-buffers.ts.
    */
   socketBufferBytes?: number;
+  /**
+   * Send runs of equal-size datagrams as one system call with UDP segmentation
+   * offload where the kernel has it (Linux; default true). See `sendRaw`.
+   */
+  gso?: boolean;
   /** Log sink for operator-visible events (peers refused by verifyPeer; rate-limited). */
   log?: (line: Record<string, unknown>) => void;
   /**
@@ -290,6 +296,8 @@ export class QuicEndpoint implements QuicGaugeSource {
   private readonly resetKey: Uint8Array;
   private readonly certificate: Uint8Array;
   private pendingOut: (Uint8Array | number | string)[] = [];
+  /** Every connection of this endpoint seals its datagrams here; reset when nothing sent is still queued. */
+  private readonly sendArena = new ByteArena({ reusable: true });
   private resetBudget = STATELESS_RESETS_PER_SECOND;
   private resetBudgetAt = 0;
   private closedEndpoint = false;
@@ -351,12 +359,22 @@ export class QuicEndpoint implements QuicGaugeSource {
     const bufferBytes = opts.socketBufferBytes ?? socketBufferBytesDefault;
     if (bufferBytes > 0) ep.socketBuffers = setSocketBuffers(socket, bufferBytes);
     ep.dontFragment = setDontFragment(socket);
+    // Setting 0 (off) is the probe: it succeeds only where the kernel has the option.
+    if (opts.gso !== false && setUdpSegment(socket, 0)) ep.gsoSegmentBytes = 0;
     ep.socketInode = socketInode(socket);
     return ep;
   }
 
   /** Receive and send buffer sizes the kernel reports after our request (undefined: not set, or not settable here). */
   socketBuffers: SocketBufferSizes | undefined;
+  /** UDP_SEGMENT size currently set on the socket: 0 = off, -1 = not available (segmentation offload unused). */
+  private gsoSegmentBytes = -1;
+  /** Segmented sends waiting for `drain` (with segmentation offload; `pendingOut` without). */
+  private pendingGso: GsoSend[] = [];
+  /** Whether sends use UDP segmentation offload (Linux UDP_SEGMENT). */
+  get segmentationOffload(): boolean {
+    return this.gsoSegmentBytes >= 0;
+  }
   /** Whether the socket was set never to fragment (RFC 9000 §14); undefined where it could not be set. */
   dontFragment: boolean | undefined;
   private socketInode: number | undefined;
@@ -443,9 +461,9 @@ export class QuicEndpoint implements QuicGaugeSource {
   }
 
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, statelessResetKey: _k, ...rest } = this.opts;
+    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, statelessResetKey: _k, gso: _g, ...rest } = this.opts;
     // Credit follows the application's consumption (QuicConnection.onData / consume).
-    return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false };
+    return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false, datagramArena: this.sendArena };
   }
 
   private register(qc: QuicConnection): void {
@@ -677,7 +695,11 @@ export class QuicEndpoint implements QuicGaugeSource {
     const conn = qc.conn;
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
     const datagrams = conn.send(now);
-    if (datagrams.length) this.sendRaw(datagrams, qc.remotePort, qc.remoteHost);
+    if (datagrams.length) {
+      this.sendRaw(datagrams, qc.remotePort, qc.remoteHost);
+      // The kernel has copied them all (nothing waits for drain): the arena can be reused.
+      if (this.pendingGso.length === 0 && this.pendingOut.length === 0) this.sendArena.reset();
+    }
     // A full batch means more may be ready: come back on the next tick.
     if (datagrams.length >= DATAGRAMS_PER_SEND_MAX) setImmediate(() => this.kick(qc));
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
@@ -838,6 +860,7 @@ export class QuicEndpoint implements QuicGaugeSource {
 
   private sendRaw(datagrams: Uint8Array[], port: number, host: string): void {
     if (this.closedEndpoint) return;
+    if (this.gsoSegmentBytes >= 0) return this.sendSegmented(datagrams, port, host);
     const flat: (Uint8Array | number | string)[] = [];
     for (const d of datagrams) flat.push(d, port, host);
     if (this.pendingOut.length) {
@@ -880,7 +903,82 @@ export class QuicEndpoint implements QuicGaugeSource {
     }
   }
 
+  /**
+   * With segmentation offload: a run of datagrams of one size (the last may be
+   * shorter) that lie back to back in one buffer — what `Connection.send` carves
+   * from its arena for a burst — goes out as one send, which the kernel splits into
+   * those datagrams; quic-go does the same. Per datagram this is a fraction of a
+   * sendMany entry's cost. The socket's segment size is changed with setsockopt only
+   * when a run's size differs from the last one; a lone datagram larger than the
+   * current size (a path MTU probe) turns segmentation off first, so it is never split.
+   */
+  private sendSegmented(datagrams: Uint8Array[], port: number, host: string): void {
+    const waiting = this.pendingGso.length > 0;
+    const q = this.pendingGso;
+    for (let i = 0; i < datagrams.length;) {
+      const first = datagrams[i]!;
+      const seg = first.length;
+      const runMax = Math.min(GSO_SEGMENTS_MAX, Math.floor(GSO_BYTES_MAX / Math.max(1, seg)));
+      let j = i + 1;
+      let end = first.byteOffset + seg;
+      while (j < datagrams.length && j - i < runMax) {
+        const d = datagrams[j]!;
+        if (d.buffer !== first.buffer || d.byteOffset !== end || d.length > seg || d.length === 0) break;
+        end += d.length;
+        j++;
+        if (d.length < seg) break; // only the last segment may be shorter
+      }
+      const count = j - i;
+      q.push({ buf: count === 1 ? first : new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset), seg: count === 1 ? 0 : seg, count, port, host });
+      i = j;
+    }
+    if (!waiting) this.flushSegmented();
+  }
+
+  /** Sends queued segmented sends until the socket is full (then `drain` resumes). */
+  private flushSegmented(): void {
+    const q = this.pendingGso;
+    let k = 0;
+    for (; k < q.length; k++) {
+      const s = q[k]!;
+      const need = s.seg > 0 ? s.seg : s.buf.length > this.gsoSegmentBytes && this.gsoSegmentBytes > 0 ? 0 : this.gsoSegmentBytes;
+      if (need !== this.gsoSegmentBytes) {
+        if (!setUdpSegment(this.socket, need)) return this.abandonSegmentation(q.slice(k));
+        this.gsoSegmentBytes = need;
+      }
+      let sent: boolean;
+      try {
+        sent = this.socket.send(s.buf, s.port, s.host);
+      } catch {
+        // A lone datagram the kernel refuses (EMSGSIZE, e.g. a probe above the path
+        // MTU) is dropped and counted, as without offload. A refused run means the
+        // kernel will not segment for us here: send datagram by datagram from now on.
+        if (s.count === 1) {
+          this.stats.datagramsRefused++;
+          continue;
+        }
+        return this.abandonSegmentation(q.slice(k));
+      }
+      if (!sent) break;
+    }
+    this.pendingGso = k >= q.length ? [] : q.slice(k);
+  }
+
+  /** Stops using segmentation offload; `rest` goes out datagram by datagram. */
+  private abandonSegmentation(rest: GsoSend[]): void {
+    setUdpSegment(this.socket, 0);
+    this.gsoSegmentBytes = -1;
+    this.pendingGso = [];
+    for (const s of rest) {
+      const parts: Uint8Array[] = [];
+      if (s.count === 1) parts.push(s.buf);
+      else for (let o = 0; o < s.buf.length; o += s.seg) parts.push(s.buf.subarray(o, Math.min(s.buf.length, o + s.seg)));
+      this.sendRaw(parts, s.port, s.host);
+    }
+  }
+
   private drainPending(): void {
+    if (this.pendingGso.length && !this.closedEndpoint) this.flushSegmented();
     if (!this.pendingOut.length || this.closedEndpoint) return;
     const flat = this.pendingOut;
     this.pendingOut = [];
@@ -906,6 +1004,20 @@ export class QuicEndpoint implements QuicGaugeSource {
     this.socket.close();
   }
 }
+
+/** One send with segmentation offload: `count` datagrams of `seg` bytes back to back in `buf` (seg 0: one datagram). */
+interface GsoSend {
+  buf: Uint8Array;
+  seg: number;
+  count: number;
+  port: number;
+  host: string;
+}
+
+/** Segments per offloaded send (the kernel's UDP_MAX_SEGMENTS is 64 before Linux 6.9, 128 after). */
+const GSO_SEGMENTS_MAX = 64;
+/** Bytes per offloaded send: the largest IPv4 UDP payload (45 datagrams of 1452 bytes). */
+const GSO_BYTES_MAX = 65_507;
 
 /**
  * Map key for a connection ID (one char per byte; our own 8-byte IDs take the fast
