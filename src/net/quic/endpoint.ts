@@ -296,6 +296,9 @@ export class QuicEndpoint implements QuicGaugeSource {
   private readonly resetKey: Uint8Array;
   private readonly certificate: Uint8Array;
   private pendingOut: (Uint8Array | number | string)[] = [];
+  /** The connection the last 1-RTT datagram was routed to, and its CID (bytes and map key). */
+  private lastShort: { qc: QuicConnection; key: string } | null = null;
+  private readonly lastShortCid = new Uint8Array(CONNECTION_ID_BYTES);
   /** Every connection of this endpoint seals its datagrams here; reset when nothing sent is still queued. */
   private readonly sendArena = new ByteArena({ reusable: true });
   private resetBudget = STATELESS_RESETS_PER_SECOND;
@@ -480,6 +483,13 @@ export class QuicEndpoint implements QuicGaugeSource {
     this.stats.datagramsReceived++;
     if (buf.length === 0) return;
     const long = (buf[0]! & 0x80) !== 0;
+    // Bulk data arrives as runs of 1-RTT datagrams for one connection: compare the
+    // destination CID with the last one routed before building a map key for it.
+    const last = this.lastShort;
+    if (!long && last !== null && buf.length >= 1 + CONNECTION_ID_BYTES && sameCid(buf, this.lastShortCid) && this.byCid.get(last.key) === last.qc) {
+      if (last.qc.rx.push(buf) === 1) this.kick(last.qc);
+      return;
+    }
     let key: string;
     if (long) {
       if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.stats.datagramsDropped++; return; }
@@ -490,6 +500,8 @@ export class QuicEndpoint implements QuicGaugeSource {
     }
     let qc = this.byCid.get(key);
     if (qc && !long) {
+      this.lastShort = { qc, key };
+      for (let i = 0; i < CONNECTION_ID_BYTES; i++) this.lastShortCid[i] = buf[1 + i]!; // no view of buf: see cidKey
       // Held until the end of this turn's reads (the same setImmediate that sends), so
       // that the turn's 1-RTT datagrams are opened in one native call (receiveMany).
       if (qc.rx.push(buf) === 1) this.kick(qc);
@@ -1018,6 +1030,12 @@ interface GsoSend {
 const GSO_SEGMENTS_MAX = 64;
 /** Bytes per offloaded send: the largest IPv4 UDP payload (45 datagrams of 1452 bytes). */
 const GSO_BYTES_MAX = 65_507;
+
+/** Whether the 8-byte destination CID of the short-header datagram `buf` is `cid`. */
+function sameCid(buf: Uint8Array, cid: Uint8Array): boolean {
+  return buf[1] === cid[0] && buf[2] === cid[1] && buf[3] === cid[2] && buf[4] === cid[3] &&
+    buf[5] === cid[4] && buf[6] === cid[5] && buf[7] === cid[6] && buf[8] === cid[7];
+}
 
 /**
  * Map key for a connection ID (one char per byte; our own 8-byte IDs take the fast
