@@ -59,6 +59,27 @@ describe("UDP segmentation offload", () => {
     }, 20_000);
   }
 
+  test.skipIf(!linux)("a run the kernel refuses turns offload off and goes out datagram by datagram", async () => {
+    const ep = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
+    cleanup.push(() => ep.close());
+    expect(ep.segmentationOffload).toBe(true);
+    const got: number[] = [];
+    const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data(_s, d) { got.push(d.length); } } });
+    cleanup.push(() => sink.close());
+    // Stand in for a kernel that will not segment (e.g. EINVAL for a segment above the
+    // route's MTU): any send longer than one datagram throws.
+    const socket = (ep as unknown as { socket: { send(d: Uint8Array, port: number, host: string): boolean } }).socket;
+    const realSend = socket.send.bind(socket);
+    socket.send = (d, port, host) => {
+      if (d.length > 1500) throw new Error("EINVAL");
+      return realSend(d, port, host);
+    };
+    sendRawOf(ep)([...backToBack(Array(10).fill(1200)), ...backToBack(Array(5).fill(1000))], sink.port, "127.0.0.1");
+    await until(() => got.length >= 15, "all datagrams", 10_000);
+    expect(got).toEqual([...Array(10).fill(1200), ...Array(5).fill(1000)]);
+    expect(ep.segmentationOffload).toBe(false);
+  }, 20_000);
+
   test.skipIf(!linux)("a 4 MiB echo with offload on the server only, then on both sides, arrives intact", async () => {
     const server = await QuicEndpoint.listen(0, { identity: serverIdentity, verifyPeer: () => true, onConnection: echoStreams });
     cleanup.push(() => server.close());
