@@ -15,6 +15,10 @@
  *  - the verified-signature cache's hits and misses per transfer on every validator
  *    (pc_node_sig_cache_*): one miss per transfer is "each signature verified once";
  *  - P2P bytes each validator received per transfer, and as copies of the transfer's size;
+ *  - each validator's event-loop delay over the step, p99 and max (prom-client's
+ *    pc_nodejs_eventloop_lag_*, which resets at each scrape; the bench scrapes before and
+ *    after each step): how long the loop went without a turn, e.g. during a synchronous
+ *    signature batch;
  *  - CPU microseconds per finalized transfer over all validators, and the tx/s that
  *    projects to on all of this machine's cores (robust when the machine is shared);
  * and, measured in the same run with the validators idle, verifyBatch (native, default
@@ -157,6 +161,9 @@ export interface StepMeasure {
   p2pInBytes: number[];
   /** Mean encoded size of one transfer (bytes). */
   txBytes: number;
+  /** Event-loop delay of each validator over the step, p99 and max (ms). */
+  loopLagP99Ms?: number[];
+  loopLagMaxMs?: number[];
   loadavg1m: number;
   lateBatches: number;
   drainS: number;
@@ -220,6 +227,9 @@ export function stepRows(m: StepMeasure): BenchResult[] {
       params: { tx_bytes: Math.round(m.txBytes), copies: n > 0 && m.txBytes > 0 ? +(m.p2pInBytes[v]! / n / m.txBytes).toFixed(2) : 0 } });
     rows.push({ suite: SUITE, name: `${at}_sig_misses_per_tx_v${v}`, value: per(m.sigMisses[v]!), unit: "ratio", higher_is_better: false,
       params: { sig_cache_hits: m.sigHits[v]!, sig_cache_misses: m.sigMisses[v]!, hits_per_tx: per(m.sigHits[v]!), transfers: n } });
+    if (m.loopLagP99Ms && m.loopLagMaxMs) {
+      rows.push({ suite: SUITE, name: `${at}_loop_lag_p99_ms_v${v}`, value: +m.loopLagP99Ms[v]!.toFixed(1), unit: "ms", higher_is_better: false, params: { max_ms: +m.loopLagMaxMs[v]!.toFixed(1) } });
+    }
   }
   return rows;
 }
@@ -392,10 +402,13 @@ function procStat(pid: number): { cpu: number; rss: number } {
   }
 }
 
-/** [sig cache hits, misses, P2P bytes received] from a validator's /metrics. */
-async function scrape(v: Validator): Promise<[number, number, number]> {
+/** [sig cache hits, misses, P2P bytes received, event-loop delay p99 and max (s, since the last scrape)] from a validator's /metrics. */
+async function scrape(v: Validator): Promise<[number, number, number, number, number]> {
   const text = await (await fetch(v.metrics)).text();
-  return [metricValue(text, "pc_node_sig_cache_hits"), metricValue(text, "pc_node_sig_cache_misses"), metricValue(text, "pc_p2p_inbound_bytes_total")];
+  return [
+    metricValue(text, "pc_node_sig_cache_hits"), metricValue(text, "pc_node_sig_cache_misses"), metricValue(text, "pc_p2p_inbound_bytes_total"),
+    metricValue(text, "pc_nodejs_eventloop_lag_p99_seconds"), metricValue(text, "pc_nodejs_eventloop_lag_max_seconds"),
+  ];
 }
 
 /** One rate: starts the generator, samples the validators, waits for the drain. */
@@ -438,7 +451,8 @@ async function runStep(validators: Validator[], applied: Map<string, number>[], 
   return {
     rate, seconds: opts.seconds, submitted, refused, firstSubmitMs, lastSubmitMs, applied, cpuS, wallS, rssPeak,
     sigHits: cacheAfter.map((c, i) => c[0] - cacheBefore[i]![0]), sigMisses: cacheAfter.map((c, i) => c[1] - cacheBefore[i]![1]),
-    p2pInBytes: cacheAfter.map((c, i) => c[2] - cacheBefore[i]![2]), txBytes: (readFileSync(file, "latin1").length - ids.length) / 2 / ids.length, // hex lines, one newline each
+    p2pInBytes: cacheAfter.map((c, i) => c[2] - cacheBefore[i]![2]),
+    loopLagP99Ms: cacheAfter.map((c) => c[3] * 1000), loopLagMaxMs: cacheAfter.map((c) => c[4] * 1000), txBytes: (readFileSync(file, "latin1").length - ids.length) / 2 / ids.length, // hex lines, one newline each
     loadavg1m: +loadavg()[0]!.toFixed(2), lateBatches, drainS: opts.drainS,
   };
 }

@@ -10,7 +10,12 @@
  *    finalization is answered by the verified-signature cache, sig_cache_* in params),
  *    so the ratio shows how much of the signature budget is left for the rest of the node.
  *
- * Usage: bun run bench/node.bench.ts [--transfers 2000]
+ * The transfers go in as tx_submit puts them (submitTxsAsync: signatures verified on the
+ * native pool, then admitted in order; the calls overlap like concurrent RPC requests);
+ * `--sync_submit` uses the synchronous submitTxs instead (relayed txs are always
+ * admitted asynchronously), for a same-checkout comparison.
+ *
+ * Usage: bun run bench/node.bench.ts [--transfers 2000] [--sync_submit]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir, loadavg } from "node:os";
@@ -22,6 +27,7 @@ import { parseGenesis, type Genesis } from "../src/genesis/genesis.ts";
 import { keyPairFromSeed, verifyBatch, toHex } from "../src/crypto/index.ts";
 import { SqliteStore } from "../src/store/sqlite-store.ts";
 import { PhantomNode } from "../src/node/node.ts";
+import type { AdmitResult } from "../src/mempool/mempool.ts";
 import { MemoryNetwork } from "../src/node/transport.ts";
 import { mintTemplate } from "../src/ledger/emission.ts";
 import { buildMicroTx, payTo, sigLock, sigSolution } from "../src/wallet/tx-builder.ts";
@@ -35,6 +41,7 @@ const flag = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const TRANSFERS = flag("transfers", 2_000);
+const SYNC_SUBMIT = args.includes("--sync_submit");
 const FANOUT = 64;
 const SUBMIT_BATCH = 256;
 const WAIT_MS_MAX = 120_000;
@@ -118,12 +125,19 @@ try {
   }));
   const ids = transfers.map((t) => toHex(digestMicroTx(t)));
   const submitted = new Map<string, number>();
+  const admissions: Promise<AdmitResult[]>[] = [];
   const started = performance.now();
   for (let i = 0; i < transfers.length; i += SUBMIT_BATCH) {
     const now = performance.now();
     for (const id of ids.slice(i, i + SUBMIT_BATCH)) submitted.set(id, now);
-    nodes[0]!.node.submitTxs(transfers.slice(i, i + SUBMIT_BATCH).map(encodeMicroTx));
+    const batch = transfers.slice(i, i + SUBMIT_BATCH).map(encodeMicroTx);
+    if (SYNC_SUBMIT) nodes[0]!.node.submitTxs(batch);
+    else admissions.push(nodes[0]!.node.submitTxsAsync(batch));
     await Bun.sleep(0);
+  }
+  for (const results of await Promise.all(admissions)) {
+    const bad = results.find((r) => !r.ok);
+    if (bad && !bad.ok) throw new Error(`bench: transfer refused: ${bad.error.code}`);
   }
   const lastSpent = transfers.map((t) => t.inputs[0]!);
   await until(() => nodes.every((n) => lastSpent.every((op) => n.store.getUtxo(op.txid, op.index) === undefined)), "transfers applied on every node");
@@ -137,7 +151,7 @@ try {
   const verifyRate = items.length / ((performance.now() - vStart) / 1000);
   const rate = TRANSFERS / elapsedS;
   const cache = nodes.reduce((a, n) => ({ hits: a.hits + n.node.sigCache.stats.hits, misses: a.misses + n.node.sigCache.stats.misses }), { hits: 0, misses: 0 });
-  const params = { validators: 4, transfers: TRANSFERS, fsync: false, transport: "memory", load_avg_1m: Number(loadavg()[0]!.toFixed(2)), sig_cache_hits: cache.hits, sig_cache_misses: cache.misses };
+  const params = { validators: 4, transfers: TRANSFERS, fsync: false, transport: "memory", submit: SYNC_SUBMIT ? "sync" : "async", load_avg_1m: Number(loadavg()[0]!.toFixed(2)), sig_cache_hits: cache.hits, sig_cache_misses: cache.misses };
   emit({ suite: "node", name: "node_finalized_tx_rate", value: Math.round(rate), unit: "tx/s", higher_is_better: true, params });
   emit({ suite: "node", name: "node_tx_latency_p50", value: Number(percentile(latencies, 50).toFixed(1)), unit: "ms", higher_is_better: false, params });
   emit({ suite: "node", name: "node_tx_latency_p99", value: Number(percentile(latencies, 99).toFixed(1)), unit: "ms", higher_is_better: false, params });

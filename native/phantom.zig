@@ -17,7 +17,7 @@ const ERR_NOMEM: i32 = -4;
 
 /// Bumped whenever an export changes; the TypeScript loader refuses a mismatch.
 export fn ph_abi_version() u32 {
-    return 2;
+    return 3;
 }
 
 /// Must be called once before anything else (libsodium picks its implementations,
@@ -94,18 +94,21 @@ const VerifyJob = struct {
 // busy even when messages differ in length.
 const verify_chunk: u32 = 16;
 
+fn verifyRange(job: *VerifyJob, start: u32, end: u32) void {
+    var i = start;
+    while (i < end) : (i += 1) {
+        const a = job.offsets[i];
+        const b = job.offsets[i + 1];
+        const ok = b >= a and ph_ed25519_verify(job.sigs + @as(usize, i) * 64, job.msgs + a, b - a, job.pks + @as(usize, i) * 32) == 1;
+        job.out_valid[i] = if (ok) 1 else 0;
+    }
+}
+
 fn verifyWorker(job: *VerifyJob) void {
     while (true) {
         const start = job.next.fetchAdd(verify_chunk, .monotonic);
         if (start >= job.n) return;
-        const end = @min(start + verify_chunk, job.n);
-        var i = start;
-        while (i < end) : (i += 1) {
-            const a = job.offsets[i];
-            const b = job.offsets[i + 1];
-            const ok = b >= a and ph_ed25519_verify(job.sigs + @as(usize, i) * 64, job.msgs + a, b - a, job.pks + @as(usize, i) * 32) == 1;
-            job.out_valid[i] = if (ok) 1 else 0;
-        }
+        verifyRange(job, start, @min(start + verify_chunk, job.n));
     }
 }
 
@@ -127,6 +130,176 @@ export fn ph_ed25519_verify_batch(n: u32, msgs: [*]const u8, offsets: [*]const u
     for (handles[0..spawned]) |t| t.join();
     var valid: i32 = 0;
     for (out_valid[0..n]) |v| valid += v;
+    return valid;
+}
+
+// ---------------------------------------------------------------- Ed25519, asynchronous batches
+//
+// ph_verify_start hands a batch to a small persistent pool of native threads and
+// returns at once, so the caller's (JavaScript) thread keeps working; it polls
+// ph_verify_poll and collects the answers with ph_verify_join, which frees the batch.
+// The answers are exactly ph_ed25519_verify_batch's (the same verifyRange per item).
+// Batches are served first in, first out; every idle pool thread joins the batch at
+// the head of the queue, taking chunks of verify_chunk items from its counter.
+
+const AsyncVerify = struct {
+    job: VerifyJob,
+    /// Owned copies of the caller's inputs (the job points into them) and the answers.
+    offsets: []u32,
+    bytes: []u8,
+    finished: std.atomic.Value(u32),
+    done: std.atomic.Value(u32),
+    /// Pool threads inside this batch; the batch is freed only once none is (guarded by pool.mutex).
+    active: u32,
+    next: ?*AsyncVerify,
+};
+
+const VerifyPool = struct {
+    mutex: std.Thread.Mutex = .{},
+    /// Signalled when a batch is queued.
+    work: std.Thread.Condition = .{},
+    /// Signalled when the last thread leaves a batch (ph_verify_join waits for it).
+    idle: std.Thread.Condition = .{},
+    head: ?*AsyncVerify = null,
+    tail: ?*AsyncVerify = null,
+    /// Threads started so far; they live as long as the process. Never above threads_max.
+    threads: u32 = 0,
+};
+
+var verify_pool: VerifyPool = .{};
+
+fn runAsyncBatch(b: *AsyncVerify) void {
+    while (true) {
+        const start = b.job.next.fetchAdd(verify_chunk, .monotonic);
+        if (start >= b.job.n) return;
+        const end = @min(start + verify_chunk, b.job.n);
+        verifyRange(&b.job, start, end);
+        // Release: the answers written above are visible to whoever sees `done`.
+        if (b.finished.fetchAdd(end - start, .acq_rel) + (end - start) == b.job.n) b.done.store(1, .release);
+    }
+}
+
+fn verifyPoolThread() void {
+    const p = &verify_pool;
+    p.mutex.lock();
+    while (true) {
+        while (p.head == null) p.work.wait(&p.mutex);
+        const b = p.head.?;
+        b.active += 1;
+        p.mutex.unlock();
+        runAsyncBatch(b);
+        p.mutex.lock();
+        // Every item of b is handed out: it leaves the queue (if another thread has not
+        // already taken it off), and its joiner may free it once no thread is inside.
+        if (p.head == b) {
+            p.head = b.next;
+            if (p.head == null) p.tail = null;
+        }
+        b.active -= 1;
+        if (b.active == 0) p.idle.broadcast();
+    }
+}
+
+/// Starts verifying n signatures (the layout of ph_ed25519_verify_batch) on the
+/// verification pool, which grows to `threads` threads (at most threads_max, kept for
+/// the process's life). The inputs are copied: the caller may reuse them at once.
+/// Returns a handle, or null on bad arguments, no memory or no thread; ph_verify_join frees it.
+export fn ph_verify_start(n: u32, msgs: [*]const u8, offsets: [*]const u32, sigs: [*]const u8, pks: [*]const u8, threads: u32) ?*AsyncVerify {
+    if (threads == 0 or threads > threads_max) return null;
+    // The copy holds msgs[0 .. offsets[n]]: every offset must lie inside it.
+    const msg_len = offsets[n];
+    for (offsets[0..n]) |o| if (o > msg_len) return null;
+    const alloc = std.heap.c_allocator;
+    const b = alloc.create(AsyncVerify) catch return null;
+    const offs = alloc.alloc(u32, @as(usize, n) + 1) catch {
+        alloc.destroy(b);
+        return null;
+    };
+    const nn: usize = n;
+    const bytes = alloc.alloc(u8, @as(usize, msg_len) + nn * (64 + 32 + 1)) catch {
+        alloc.free(offs);
+        alloc.destroy(b);
+        return null;
+    };
+    @memcpy(offs, offsets[0 .. nn + 1]);
+    @memcpy(bytes[0..msg_len], msgs[0..msg_len]);
+    const sig_at = msg_len;
+    const pk_at = sig_at + nn * 64;
+    const out_at = pk_at + nn * 32;
+    @memcpy(bytes[sig_at..pk_at], sigs[0 .. nn * 64]);
+    @memcpy(bytes[pk_at..out_at], pks[0 .. nn * 32]);
+    @memset(bytes[out_at..], 0);
+    b.* = .{
+        .job = .{ .msgs = bytes.ptr, .offsets = offs.ptr, .sigs = bytes.ptr + sig_at, .pks = bytes.ptr + pk_at, .out_valid = bytes.ptr + out_at, .next = std.atomic.Value(u32).init(0), .n = n },
+        .offsets = offs,
+        .bytes = bytes,
+        .finished = std.atomic.Value(u32).init(0),
+        .done = std.atomic.Value(u32).init(if (n == 0) 1 else 0),
+        .active = 0,
+        .next = null,
+    };
+    if (n == 0) return b;
+    const p = &verify_pool;
+    p.mutex.lock();
+    defer p.mutex.unlock();
+    while (p.threads < threads) : (p.threads += 1) {
+        const t = std.Thread.spawn(.{}, verifyPoolThread, .{}) catch break;
+        t.detach();
+    }
+    if (p.threads == 0) {
+        freeAsync(b);
+        return null;
+    }
+    if (p.tail) |t| t.next = b else p.head = b;
+    p.tail = b;
+    p.work.broadcast();
+    return b;
+}
+
+fn freeAsync(b: *AsyncVerify) void {
+    const alloc = std.heap.c_allocator;
+    alloc.free(b.bytes);
+    alloc.free(b.offsets);
+    alloc.destroy(b);
+}
+
+/// 1 once every signature of the batch is verified (ph_verify_join will not block), else 0.
+export fn ph_verify_poll(b: *AsyncVerify) u32 {
+    return b.done.load(.acquire);
+}
+
+/// Finishes the batch, writes its n answers to out_valid (1 valid, 0 invalid) and frees
+/// it; returns the number of valid signatures. After ph_verify_poll said 1 this returns at
+/// once. Before, the calling thread verifies the items no pool thread has taken yet (the
+/// batch may be queued behind others) and waits only for the chunks in progress.
+export fn ph_verify_join(b: *AsyncVerify, out_valid: [*]u8) i32 {
+    const p = &verify_pool;
+    p.mutex.lock();
+    b.active += 1;
+    p.mutex.unlock();
+    runAsyncBatch(b);
+    p.mutex.lock();
+    b.active -= 1;
+    // Every item is handed out: take b off the queue, wherever it is, so no pool thread enters it again.
+    var link: *?*AsyncVerify = &p.head;
+    var prev: ?*AsyncVerify = null;
+    while (link.*) |q| : (link = &q.next) {
+        if (q == b) {
+            link.* = b.next;
+            if (p.tail == b) p.tail = prev;
+            break;
+        }
+        prev = q;
+    }
+    while (b.done.load(.acquire) == 0 or b.active > 0) p.idle.wait(&p.mutex);
+    p.mutex.unlock();
+    const n = b.job.n;
+    var valid: i32 = 0;
+    for (b.job.out_valid[0..n], 0..) |v, i| {
+        out_valid[i] = v;
+        valid += v;
+    }
+    freeAsync(b);
     return valid;
 }
 

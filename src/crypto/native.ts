@@ -10,7 +10,7 @@ import { PhantomError } from "../errors.ts";
 import { embeddedLibPath } from "./embedded.ts";
 
 /** Must match ph_abi_version() in native/phantom.zig. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 const { ptr, u32, u64, usize, i32, void: voidT } = {
   ptr: FFIType.ptr,
@@ -32,6 +32,9 @@ const symbols = {
   ph_ed25519_sign: { args: [ptr, ptr, usize, ptr], returns: i32 },
   ph_ed25519_verify: { args: [ptr, ptr, usize, ptr], returns: i32 },
   ph_ed25519_verify_batch: { args: [u32, ptr, ptr, ptr, ptr, ptr, u32], returns: i32 },
+  ph_verify_start: { args: [u32, ptr, ptr, ptr, ptr, u32], returns: ptr },
+  ph_verify_poll: { args: [ptr], returns: u32 },
+  ph_verify_join: { args: [ptr, ptr], returns: i32 },
   ph_x25519: { args: [ptr, ptr, ptr], returns: i32 },
   ph_x25519_base: { args: [ptr, ptr], returns: i32 },
   ph_chacha20poly1305_seal: { args: [ptr, ptr, ptr, usize, ptr, usize, ptr, ptr], returns: i32 },

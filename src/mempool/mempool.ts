@@ -15,7 +15,8 @@ import { blake3_32 } from "../crypto/hash.ts";
 import { toHex } from "../crypto/bytes.ts";
 import { HASH_BYTES } from "../types/constants.ts";
 import { varintBytes } from "./proposer.ts";
-import { TxRejected, validatePreparedBatch, type UtxoReader, type ValidationContext } from "../ledger/validate.ts";
+import { TxRejected, validatePreparedBatch, type SigCheck, type UtxoReader, type ValidationContext } from "../ledger/validate.ts";
+import { checkPredicateShape, collectPredicate } from "../ledger/predicates.ts";
 import { IndexedHeap, type HeapSlot } from "./heap.ts";
 import { CandidateIndex, type CandidateNode } from "./groups.ts";
 import { createMempoolMetrics, type MempoolMetrics } from "./metrics.ts";
@@ -160,6 +161,9 @@ export class Mempool {
   has(txid: Uint8Array): boolean {
     return this.byTxid.has(toHex(txid));
   }
+  hasHex(txidHex: string): boolean {
+    return this.byTxid.has(txidHex);
+  }
   get(txid: Uint8Array): MempoolEntry | undefined {
     return this.byTxid.get(toHex(txid));
   }
@@ -179,7 +183,12 @@ export class Mempool {
 
   /** Offers wire-encoded txs; undecodable bytes are rejected as TX_MALFORMED. */
   admitEncoded(encoded: readonly Uint8Array[], ctx: ValidationContext): AdmitResult[] {
-    return this.admitOffers(encoded.map((bytes) => prepareEncoded(bytes)), ctx);
+    return this.admitOffers(prepareEncodedOffers(encoded).offers, ctx);
+  }
+
+  /** `admitEncoded` of txs decoded beforehand (prepareEncodedOffers), e.g. while their signatures were verified. */
+  admitPrepared(prepared: PreparedOffers, ctx: ValidationContext): AdmitResult[] {
+    return this.admitOffers(prepared.offers, ctx);
   }
 
   /**
@@ -195,7 +204,7 @@ export class Mempool {
     }), ctx);
   }
 
-  private admitOffers(offers: (Offer | TxRejected)[], ctx: ValidationContext): AdmitResult[] {
+  private admitOffers(offers: readonly (Offer | TxRejected)[], ctx: ValidationContext): AdmitResult[] {
     const results: AdmitResult[] = [];
     try {
       for (let at = 0; at < offers.length; at += ADMIT_BATCH_MAX) results.push(...this.admitChunk(offers.slice(at, at + ADMIT_BATCH_MAX), ctx));
@@ -390,6 +399,49 @@ export class Mempool {
     this.endOperation();
     return expired.map((e) => e.txid);
   }
+}
+
+/** Wire-encoded txs decoded (or refused as TX_MALFORMED) and their txids computed, in order; opaque outside this module. */
+export interface PreparedOffers {
+  readonly offers: readonly (Offer | TxRejected)[];
+}
+
+export function prepareEncodedOffers(encoded: readonly Uint8Array[]): PreparedOffers {
+  return { offers: encoded.map((bytes) => prepareEncoded(bytes)) };
+}
+
+/** Txids (hex) of the decodable offers, in order. */
+export function preparedTxids(prepared: PreparedOffers): string[] {
+  return prepared.offers.flatMap((o) => (o instanceof TxRejected ? [] : [o.txidHex]));
+}
+
+/**
+ * The signature checks admission would ask for, collected ahead of it so they can be
+ * verified first (on the native pool, filling the signature cache): per input, the
+ * witness against the lock it reveals, signed over the txid, timelocks evaluated at
+ * `anchorIndex`. Offers whose txid `skip` names or an earlier offer has, and inputs whose witness does not fit
+ * its lock are left out (admission decides those). The checks hold the offers' own
+ * signature, key and txid arrays, the very objects validation collects again.
+ */
+export function offerSignatureChecks(prepared: PreparedOffers, anchorIndex: bigint, skip: (txidHex: string) => boolean): SigCheck[] {
+  const checks: SigCheck[] = [];
+  const seen = new Set<string>();
+  for (const o of prepared.offers) {
+    if (o instanceof TxRejected || seen.has(o.txidHex) || skip(o.txidHex)) continue;
+    seen.add(o.txidHex);
+    const env = { message: o.txid, anchorIndex };
+    o.tx.witnesses.forEach(({ lock, witness }, i) => {
+      const before = checks.length;
+      try {
+        checkPredicateShape(lock, witness, i);
+        collectPredicate(lock, witness, env, checks, i);
+      } catch (e) {
+        if (!(e instanceof TxRejected)) throw e;
+        checks.length = before;
+      }
+    });
+  }
+  return checks;
 }
 
 function prepareEncoded(bytes: Uint8Array): Offer | TxRejected {

@@ -1,12 +1,17 @@
 /** Node-level metrics: consensus progress, event flow, ledger outcomes (pc_node_*). */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { SignatureCache } from "../crypto/sig-cache.ts";
+import { verifyBatchesInFlight } from "../crypto/ed25519.ts";
 
-export function createConsensusMetrics(registry: Registry, sigCache?: SignatureCache) {
+export function createConsensusMetrics(registry: Registry, sigCache?: SignatureCache, admissionsQueued?: () => number) {
   const r = [registry];
   return {
     sigCacheHits: new Gauge({ name: "pc_node_sig_cache_hits", help: "Signatures answered from the verified-signature cache since start", registers: r, collect() { this.set(sigCache?.stats.hits ?? 0); } }),
     sigCacheMisses: new Gauge({ name: "pc_node_sig_cache_misses", help: "Signatures the cache did not hold (verified natively) since start", registers: r, collect() { this.set(sigCache?.stats.misses ?? 0); } }),
+    verifyAsyncInFlight: new Gauge({ name: "pc_node_verify_async_in_flight", help: "Signature batches on the native verification pool, not yet answered (whole process)", registers: r, collect() { this.set(verifyBatchesInFlight()); } }),
+    verifyAsyncBatches: new Counter({ name: "pc_node_verify_async_batches_total", help: "Admission batches whose signatures were verified on the native pool before admission, by outcome (verified, or the error code after which admission verified them synchronously)", labelNames: ["outcome"] as const, registers: r }),
+    verifyAsyncSeconds: new Histogram({ name: "pc_node_verify_async_seconds", help: "From handing an admission batch's signatures to the native pool to their answers (the event loop runs meanwhile)", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
+    admissionsQueued: new Gauge({ name: "pc_node_tx_admissions_queued", help: "Transaction batches (tx_submit calls, peer relays) waiting for their signatures or for earlier batches before admission", registers: r, collect() { this.set(admissionsQueued?.() ?? 0); } }),
     eventsCreated: new Counter({ name: "pc_node_events_created_total", help: "Events this validator created, by why it created them (SPEC_CONSENSUS §15): payload (carries txs, mints or evidence), pending (payload events or fees await finality), heartbeat (idle liveness), rejoin", labelNames: ["reason"] as const, registers: r }),
     pendingWork: new Gauge({ name: "pc_node_pending_payload_events", help: "Events in this node's DAG that carry a payload and are not ordered yet; while above 0 (or fees await settlement) validators keep creating events, at 0 they go quiet", registers: r }),
     eventsAccepted: new Counter({ name: "pc_node_events_accepted_total", help: "Events accepted into the DAG (own and peers')", registers: r }),

@@ -9,8 +9,8 @@ import { ConsensusEngine, type AddResult } from "../consensus/engine.ts";
 import type { Genesis } from "../genesis/genesis.ts";
 import { ledgerParamsFromGenesis, type LedgerParams } from "../ledger/apply.ts";
 import { precheckMintSubmission } from "../ledger/emission.ts";
-import type { ValidationContext } from "../ledger/validate.ts";
-import { Mempool, outpointKey, type AdmitResult } from "../mempool/mempool.ts";
+import type { SigCheck, ValidationContext } from "../ledger/validate.ts";
+import { Mempool, outpointKey, offerSignatureChecks, preparedTxids, prepareEncodedOffers, type AdmitResult, type PreparedOffers } from "../mempool/mempool.ts";
 import { Proposer } from "../mempool/proposer.ts";
 import { PeerManager, PENALTY, type Peer } from "../net/p2p/peers.ts";
 import { createP2pMetrics } from "../net/p2p/metrics.ts";
@@ -25,7 +25,8 @@ import { encodeMintTx, mintId } from "../types/mint.ts";
 import { digestMicroTx } from "../types/tx.ts";
 import type { Evidence } from "../types/evidence.ts";
 import { blake3_32 } from "../crypto/hash.ts";
-import { SignatureCache } from "../crypto/sig-cache.ts";
+import { SignatureCache, type BatchVerifier } from "../crypto/sig-cache.ts";
+import { VERIFY_ASYNC_MIN_ITEMS, type VerifyItem } from "../crypto/ed25519.ts";
 import { equalBytes, toHex } from "../crypto/bytes.ts";
 import { PhantomError, invariant, isPhantomError } from "../errors.ts";
 import { shardOfLock } from "../ledger/shard.ts";
@@ -179,7 +180,7 @@ export class PhantomNode {
     // The ledger reads the events of the fee settlement window back from the store after a restart.
     const keepAnchors = (this.ledgerParams.economics ? settlementDelay(this.ledgerParams.economics) : 0n) + 16n;
     this.pruning = new NodePruning(opts.store, opts.pruneKeepRounds ?? 0, g.k, keepAnchors, opts.log);
-    this.metrics = createConsensusMetrics(opts.registry, this.sigCache);
+    this.metrics = createConsensusMetrics(opts.registry, this.sigCache, () => this.admissionsQueued);
     this.index = new ChainIndex(opts.store);
     this.chain = new ChainApplier(opts.store, this.index, this.ledgerParams, this.metrics);
     this.txLife = new TxLifecycle(new TxJournalStore(opts.store.db), opts.registry);
@@ -819,8 +820,73 @@ export class PhantomNode {
    * receipt (`txs_held`) for those we now hold; a resubmission over RPC of a tx we hold
    * already is relayed again, so its receipt can come (see acknowledged()).
    */
-  submitTxs(encoded: Uint8Array[], from: Peer | null = null) {
-    const results = this.mempool.admitEncoded(encoded, this.validationContext());
+  submitTxs(encoded: Uint8Array[], from: Peer | null = null): AdmitResult[] {
+    return this.admitAndRelay(prepareEncodedOffers(encoded), encoded, from, this.validationContext());
+  }
+
+  /**
+   * `submitTxs` without blocking the event loop on signatures: the batch's signature
+   * checks are verified first on the native verification pool (sigCache.verifyAsync,
+   * which caches the valid ones as before), while consensus, P2P and RPC go on; then the
+   * batch is admitted exactly as submitTxs would, its signatures answered from that
+   * verification. Admissions happen in the order the batches arrived, whatever order
+   * their verifications finish in. A tx already held or already being verified for an
+   * earlier batch is not verified again (it is a duplicate by the time its turn comes).
+   */
+  submitTxsAsync(encoded: Uint8Array[], from: Peer | null = null): Promise<AdmitResult[]> {
+    const prepared = prepareEncodedOffers(encoded);
+    const txids = preparedTxids(prepared);
+    const checks = offerSignatureChecks(prepared, this.chain.nextAnchorIndex(), (id) => this.pendingAdmission.has(id) || this.mempool.hasHex(id));
+    for (const id of txids) this.pendingAdmission.set(id, (this.pendingAdmission.get(id) ?? 0) + 1);
+    const verified = this.preverify(checks);
+    this.admissionsQueued++;
+    const turn = this.admissionTail.then(() => verified).then((answers) => {
+      if (this.stopped) throw new PhantomError("NODE_STOPPED", "the node stopped before these transactions were admitted; submit them again");
+      const ctx = this.validationContext();
+      return this.admitAndRelay(prepared, encoded, from, answers === null ? ctx : { ...ctx, verify: answeredFirst(answers, this.sigCache.verify) });
+    }).finally(() => {
+      this.admissionsQueued--;
+      for (const id of txids) {
+        const left = this.pendingAdmission.get(id)! - 1;
+        if (left === 0) this.pendingAdmission.delete(id);
+        else this.pendingAdmission.set(id, left);
+      }
+    });
+    this.admissionTail = turn.then(noop, noop);
+    return turn;
+  }
+  /** Admissions (submitTxsAsync) not yet done; each waits for the ones before it. */
+  private admissionTail: Promise<void> = Promise.resolve();
+  private admissionsQueued = 0;
+  /** Txids (hex) of the queued admissions, with how many of them carry each. */
+  private readonly pendingAdmission = new Map<string, number>();
+
+  /**
+   * Verifies `checks` on the native pool (through the cache). Null when there is nothing
+   * worth sending there (admission then verifies synchronously, as submitTxs does) or the
+   * pool could not take the batch.
+   */
+  private async preverify(checks: SigCheck[]): Promise<Answers | null> {
+    if (checks.length < VERIFY_ASYNC_MIN_ITEMS) return null;
+    const started = this.opts.now();
+    let valid: boolean[];
+    try {
+      valid = await this.sigCache.verifyAsync(checks);
+    } catch (e) {
+      if (!isPhantomError(e)) throw e;
+      this.metrics.verifyAsyncBatches.inc({ outcome: e.code });
+      return null;
+    }
+    this.metrics.verifyAsyncBatches.inc({ outcome: "verified" });
+    this.metrics.verifyAsyncSeconds.observe((this.opts.now() - started) / 1000);
+    const answers: Answers = new Map();
+    checks.forEach((c, i) => answers.set(c.signature, { publicKey: c.publicKey, message: c.message, valid: valid[i]! }));
+    return answers;
+  }
+
+  /** Admits prepared txs with `ctx`, relays the accepted ones and answers a peer with its receipt. */
+  private admitAndRelay(prepared: PreparedOffers, encoded: Uint8Array[], from: Peer | null, ctx: ValidationContext): AdmitResult[] {
+    const results = this.mempool.admitPrepared(prepared, ctx);
     const relay = encoded.filter((_, i) => (from === null ? holdsTx(results[i]!) : results[i]!.ok));
     if (relay.length > 0) this.peers.broadcast({ kind: "txs", txs: relay }, from ?? undefined);
     // Submitted to us: we propose them first (peers hold what we relay, see holdRelayed).
@@ -907,8 +973,15 @@ export class PhantomNode {
         }
       } else micro.push(t);
     }
-    if (micro.length > 0) this.submitTxs(micro, peer);
     if (claims.length > 0) this.submitImportClaims(claims, peer);
+    if (micro.length === 0) return;
+    // Admitted later, once verified: inside the peer's boundary again (a throw closes its session).
+    this.submitTxsAsync(micro, peer).catch((e: unknown) => {
+      if (isPhantomError(e) && e.code === "NODE_STOPPED") return;
+      this.peers.runHandler(peer, "p2p_txs_admit", () => {
+        throw e;
+      });
+    });
   }
 
   /** Import claims for this shard (RPC `shard_importSubmit`, or a peer's `txs`); see ShardSide.submitClaims. */
@@ -917,13 +990,39 @@ export class PhantomNode {
     return this.shardSide.submitClaims(encoded, this.tickCount, from);
   }
 
-
   validationContext(): ValidationContext {
     return { anchorIndex: this.chain.nextAnchorIndex(), maturityAnchors: this.ledgerParams.emission.maturityAnchors, verify: this.sigCache.verify };
   }
 }
 
 const EMPTY_DIGEST = blake3_32(EMPTY_PAYLOAD_BYTES);
+
+const noop = (): void => {};
+
+/** Signature answers of a verified batch, by the signature array of each check (see answeredFirst). */
+type Answers = Map<Uint8Array, { publicKey: Uint8Array; message: Uint8Array; valid: boolean }>;
+
+/**
+ * A verifier that answers the checks `answers` holds (the very same signature, key and
+ * message arrays: verification is a pure function, so the answer is the one `verifyBatch`
+ * would give now) and passes the rest to `rest` in one call.
+ */
+function answeredFirst(answers: Answers, rest: BatchVerifier): BatchVerifier {
+  return (items: readonly VerifyItem[]) => {
+    const result: boolean[] = new Array(items.length);
+    const missIndex: number[] = [];
+    items.forEach((it, i) => {
+      const a = answers.get(it.signature);
+      if (a !== undefined && a.publicKey === it.publicKey && a.message === it.message) result[i] = a.valid;
+      else missIndex.push(i);
+    });
+    if (missIndex.length > 0) {
+      const checked = rest(missIndex.map((i) => items[i]!));
+      missIndex.forEach((i, j) => (result[i] = checked[j]!));
+    }
+    return result;
+  };
+}
 
 /** The admission left the tx in our mempool: admitted now, or held already. */
 export const holdsTx = (r: AdmitResult): boolean => r.ok || r.error.code === "MEMPOOL_DUPLICATE";

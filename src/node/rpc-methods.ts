@@ -163,7 +163,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
         if (typeof t !== "string" || t.length === 0) throw new PhantomError("RPC_BAD_PARAMS", `txs[${i}] must be a non-empty hex string`);
         return hexValue(t, `txs[${i}]`);
       });
-      const results = node.submitTxs(encoded);
+      const results = await node.submitTxsAsync(encoded);
       // Held here (admitted now, or already: a resubmission); acknowledged once a peer holds it too.
       const acked = await node.acknowledged(results.flatMap((r) => (holdsTx(r) && r.txid ? [toHex(r.txid)] : [])));
       return results.map((r): Json => {

@@ -95,6 +95,7 @@ describe("phantom CLI", () => {
     const j = JSON.parse(r.out);
     expect(j.blake3_abc).toBe("6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85");
     expect(j.verify_batch).toEqual([true, false]);
+    expect(j.verify_batch_async).toEqual([true, false]);
     // RFC 9001 §A.4 Retry tag on the run-time-selected and the software-AES builds.
     expect(j.quic_retry_tag).toBe("04a265ba2eff4d829058fb3f0f2496ba");
     expect(j.quic_retry_tag_software).toBe("04a265ba2eff4d829058fb3f0f2496ba");

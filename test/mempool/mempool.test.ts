@@ -1,9 +1,10 @@
 // Mempool admission, limits, replace-by-fee, invalidation and metrics (docs/SPEC_TX.md "Mempool policy").
 import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
-import { Mempool, RBF_CONFLICTS_MAX, rbfMinimumBump, type AdmitResult } from "../../src/mempool/mempool.ts";
+import { Mempool, RBF_CONFLICTS_MAX, rbfMinimumBump, offerSignatureChecks, prepareEncodedOffers, preparedTxids, type AdmitResult } from "../../src/mempool/mempool.ts";
+import { verifyBatch, type VerifyItem } from "../../src/crypto/ed25519.ts";
 import { encodeMicroTx, digestMicroTx } from "../../src/types/tx.ts";
-import { buildMicroTx, payTo, sigLock, sigSolution } from "../../src/wallet/tx-builder.ts";
+import { afterLock, afterSolution, andLock, andSolution, buildMicroTx, multisigLock, multisigSolution, orLock, orSolution, payTo, sigLock, sigSolution } from "../../src/wallet/tx-builder.ts";
 import { toHex } from "../../src/crypto/bytes.ts";
 import { key, outpoint, MapUtxoView } from "../ledger/validate-fixtures.ts";
 import { CTX, fundedView, freeTx, FUND_UNITS } from "./fixtures.ts";
@@ -73,6 +74,52 @@ describe("admission", () => {
     expect(pool.size).toBe(0);
     expect(codes(pool.admitEncoded([bytes, bytes], CTX))).toEqual(["ok", "MEMPOOL_DUPLICATE"]);
     expect(toHex(pool.entries()[0]!.encoded)).toBe(toHex(bytes));
+  });
+});
+
+describe("signature checks collected ahead of admission (node: verified on the native pool first)", () => {
+  test("are the very checks admission asks for, and admitPrepared answers as admitEncoded", () => {
+    const [alice, bob, carol] = [key(1), key(2), key(3)];
+    const view = new MapUtxoView();
+    const single = sigLock(alice.publicKey);
+    const multi = multisigLock(2, [alice.publicKey, bob.publicKey, carol.publicKey]);
+    const later = andLock(afterLock(50n), sigLock(bob.publicKey)); // not spendable at CTX's anchor 10
+    const either = orLock(sigLock(carol.publicKey), afterLock(0n));
+    const ops = [single, multi, later, either, either, single].map((lock, i) => view.add(outpoint(i), lock, 100_000n));
+    const spend = (i: number, lock: typeof single, solution: Parameters<typeof buildMicroTx>[0]["inputs"][number]["solution"]) =>
+      buildMicroTx({ inputs: [{ outpoint: ops[i]!, lock, solution }], outputs: [payTo(single, 90_000n)] });
+    const txs = [
+      spend(0, single, sigSolution(alice)),
+      spend(1, multi, multisigSolution([{ index: 0, keyPair: alice }, { index: 2, keyPair: carol }])),
+      spend(2, later, andSolution(afterSolution(), sigSolution(bob))),
+      spend(3, either, orSolution(0, sigSolution(carol))),
+      spend(4, either, orSolution(1, afterSolution())),
+      spend(5, single, sigSolution(bob)), // wrong key: a bad signature
+    ];
+    const encoded = [...txs.map(encodeMicroTx), encodeMicroTx(txs[0]!), new Uint8Array([1, 2, 3])];
+    const prepared = prepareEncodedOffers(encoded);
+    expect(preparedTxids(prepared)).toEqual([...txs, txs[0]!].map((t) => toHex(digestMicroTx(t))));
+    const checks = offerSignatureChecks(prepared, CTX.anchorIndex, () => false);
+    // 1 + 2 + (timelock not yet open: none) + 1 + 0 + 1; the repeated tx once, the malformed bytes none.
+    expect(checks.map((c) => c.input)).toEqual([0, 0, 0, 0, 0]);
+    expect(checks.length).toBe(5);
+    expect(verifyBatch(checks)).toEqual([true, true, true, true, false]);
+    const skipped = offerSignatureChecks(prepared, CTX.anchorIndex, (id) => id === toHex(digestMicroTx(txs[1]!)));
+    expect(skipped).toEqual([checks[0]!, checks[3]!, checks[4]!]);
+
+    const asked: VerifyItem[] = [];
+    const pool = new Mempool({ minRelayFeePerByte: 0n, view });
+    const results = pool.admitPrepared(prepared, { ...CTX, verify: (items) => (asked.push(...items), verifyBatch(items)) });
+    // Validation asked for exactly the collected checks, the same arrays (the node answers them by identity).
+    expect(asked.length).toBe(checks.length);
+    asked.forEach((a, i) => {
+      expect(a.signature).toBe(checks[i]!.signature);
+      expect(a.publicKey).toBe(checks[i]!.publicKey);
+      expect(a.message).toBe(checks[i]!.message);
+    });
+    const reference = new Mempool({ minRelayFeePerByte: 0n, view }).admitEncoded(encoded, CTX);
+    expect(codes(results)).toEqual(codes(reference));
+    expect(codes(results)).toEqual(["ok", "ok", "TX_TIMELOCK", "ok", "ok", "TX_BAD_SIGNATURE", "MEMPOOL_DUPLICATE", "TX_MALFORMED"]);
   });
 });
 

@@ -58,6 +58,57 @@ describe("node pipeline", () => {
     }
   }, 120_000);
 
+  test("tx_submit's path verifies on the native pool, admits batches in arrival order and still verifies each signature once", async () => {
+    const net = new TestNet({ k: 4, devnetLabel: "pipeline-verify-async", initialTargetBits: 8, maturityAnchors: 0n });
+    nets.push(net);
+    const nodes = [0, 1, 2, 3].map((i) => net.node(i));
+    for (const n of nodes) await n.node.start();
+    try {
+      await until(() => nodes.every((n) => n.node.ready()));
+      const { wallet, coin } = await funded(nodes, net, 25);
+      const lock = sigLock(wallet.keyPair.publicKey);
+      const outputs = 40;
+      const split = buildMicroTx({ inputs: [{ outpoint: coin.outpoint, lock, solution: sigSolution(wallet.keyPair) }], outputs: Array.from({ length: outputs }, () => payTo(lock, (coin.amount - 100_000n) / BigInt(outputs))) });
+      const splitId = digestMicroTx(split);
+      expect((await nodes[0]!.node.submitTxsAsync([encodeMicroTx(split)]))[0]!.ok).toBe(true);
+      await until(() => nodes.every((n) => n.store.getUtxo(splitId, 0) !== undefined));
+      const before = await Promise.all(nodes.map((n) => metricValue(n.registry, "pc_node_sig_cache_misses")));
+      const pooledBefore = await Promise.all(nodes.map((n) => metricValue(n.registry, "pc_node_verify_async_batches_total", { outcome: "verified" })));
+
+      const bob = sigLock(accountFromSeed(new Uint8Array(32).fill(26)).keyPair.publicKey);
+      const carol = sigLock(accountFromSeed(new Uint8Array(32).fill(27)).keyPair.publicKey);
+      const transfer = (index: number, to: typeof bob) => buildTransfer({ keyPair: wallet.keyPair, spend: [{ outpoint: { txid: splitId, index }, amount: split.outputs[index]!.amount }], to: [payTo(to, 1_000n)], fee: 5_000n });
+      // Batch A spends outputs 0..31. Batch B, sent before A is admitted, spends 0..7 again
+      // at the same fee (refused only because A came first), 32..38 anew, repeats one of A's
+      // txs and carries one bad signature.
+      const a = Array.from({ length: 32 }, (_, i) => transfer(i, bob));
+      const badSig = transfer(39, bob);
+      const sig = badSig.witnesses[0]!.witness as { kind: "sig"; signature: Uint8Array };
+      sig.signature = sig.signature.map((x, j) => (j === 10 ? x ^ 1 : x));
+      const b = [...Array.from({ length: 8 }, (_, i) => transfer(i, carol)), ...Array.from({ length: 7 }, (_, i) => transfer(32 + i, bob)), a[20]!, badSig];
+      const pendingA = nodes[0]!.node.submitTxsAsync(a.map(encodeMicroTx));
+      const pendingB = nodes[0]!.node.submitTxsAsync(b.map(encodeMicroTx));
+      const [ra, rb] = await Promise.all([pendingA, pendingB]);
+      expect(ra.every((r) => r.ok)).toBe(true);
+      const codes = rb.map((r) => (r.ok ? "ok" : r.error.code));
+      expect(codes).toEqual([...Array(8).fill("MEMPOOL_RBF_FEE_RATE"), ...Array(7).fill("ok"), "MEMPOOL_DUPLICATE", "TX_BAD_SIGNATURE"]);
+
+      const accepted = [...a, ...b.slice(8, 15)].map(digestMicroTx);
+      await until(() => nodes.every((n) => accepted.every((txid) => n.store.getUtxo(txid, 0) !== undefined)));
+      for (const [i, n] of nodes.entries()) {
+        const misses = (await metricValue(n.registry, "pc_node_sig_cache_misses")) - before[i]!;
+        // Validator 0 checked A's 32, B's 8 refused conflicts, 7 new and the bad one, once each
+        // (the repeat of A's tx was not verified again); the others only the 39 relayed to them.
+        expect({ validator: i, misses }).toEqual({ validator: i, misses: i === 0 ? 48 : 39 });
+        // A (and for validator 0 also B) went through the native pool, not the event loop.
+        expect((await metricValue(n.registry, "pc_node_verify_async_batches_total", { outcome: "verified" })) - pooledBefore[i]!).toBeGreaterThanOrEqual(i === 0 ? 2 : 1);
+      }
+      expect(await metricValue(nodes[0]!.registry, "pc_node_tx_admissions_queued")).toBe(0);
+    } finally {
+      await stopAll(nodes);
+    }
+  }, 120_000);
+
   test("a submitted transfer is proposed when it arrives, not at the proposer interval", async () => {
     const net = new TestNet({ k: 4, devnetLabel: "pipeline-propose-soon", initialTargetBits: 8, maturityAnchors: 0n });
     nets.push(net);

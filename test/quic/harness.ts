@@ -18,6 +18,12 @@ export interface Pair {
   filter: (dir: "c2s" | "s2c", d: Uint8Array, index: number) => boolean;
   sent: { c2s: number; s2c: number };
   latencyMs: number;
+  /**
+   * Set: datagrams due at the same instant for the same side are handed over
+   * together through `receiveMany` (as the endpoint does per event-loop turn),
+   * in the order this returns (it may reorder, drop or duplicate).
+   */
+  batch?: (datagrams: Uint8Array[]) => Uint8Array[];
 }
 
 export function makePair(opts: Partial<ConnectionOptions> = {}, serverOpts: Partial<ConnectionOptions> = {}): Pair {
@@ -61,6 +67,12 @@ export function run(p: Pair, untilMs = p.nowMs + 5000, serverOpts: Partial<Conne
     p.nowMs = Math.max(p.nowMs, next);
     if (nextDelivery <= nextTimer) {
       const item = queue.shift()!;
+      if (p.batch && p.server) {
+        const group = [item.data];
+        while (queue.length && queue[0]!.at === item.at && queue[0]!.to === item.to) group.push(queue.shift()!.data);
+        (item.to === "server" ? p.server : p.client).receiveMany(p.batch(group), p.nowMs);
+        continue;
+      }
       if (item.to === "server") {
         if (!p.server) {
           const h = parsePacketHeader(item.data, 0, 8);

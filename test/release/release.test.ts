@@ -91,6 +91,7 @@ describe("host release binary, alone in an empty folder", () => {
     expect(report.ed25519_signature).toBe(bytesToHex(ed25519.sign(msg, seed)));
     expect(report.ed25519_verify).toBe(true);
     expect(report.verify_batch).toEqual([true, false]);
+    expect(report.verify_batch_async).toEqual([true, false]);
     // The embedded copy was loaded, not a library from the source tree.
     expect(String(report.library)).toMatch(/^libphantom.*\.(so|dylib)$/);
     expect(existsSync(join(lonelyDir, "native"))).toBe(false);
@@ -128,7 +129,7 @@ describe("build-release arguments", () => {
 describe("check-arm64's comparison", () => {
   const selftest = (arch: string, patch: Record<string, unknown> = {}) => JSON.stringify({
     arch, platform: "linux", library: `libphantom-${arch}.so`, blake3_abc: "6437b3ac", ed25519_public_key: "3d40",
-    ed25519_signature: "92a0", ed25519_verify: true, verify_batch: [true, false], quic_retry_tag: "04a2", quic_retry_tag_software: "04a2",
+    ed25519_signature: "92a0", ed25519_verify: true, verify_batch: [true, false], verify_batch_async: [true, false], quic_retry_tag: "04a2", quic_retry_tag_software: "04a2",
     quic_hardware_aes: arch === "x64", ...patch,
   });
   const genesis = '{"type":"genesis_loaded","k":4,"commitment":"a03b"}';

@@ -1,6 +1,6 @@
 /** `phantom selftest`: prints native crypto results as JSON (release and emulation checks). */
 import type { Command } from "../command.ts";
-import { blake3, toHex, fromHex, keyPairFromSeed, sign, verify, verifyBatch } from "../../crypto/index.ts";
+import { blake3, toHex, fromHex, keyPairFromSeed, sign, verify, verifyBatch, verifyBatchAsync } from "../../crypto/index.ts";
 import { nativeLibraryPath } from "../../crypto/native.ts";
 import { aes128gcmSeal, quicForcePortable, quicHardwareAes } from "../../crypto/quic-aead.ts";
 
@@ -27,10 +27,13 @@ export const command: Command = {
     const sig = sign(secretKey, msg);
     const bad = sig.slice();
     bad[0]! ^= 1;
-    const batch = verifyBatch([
+    const items = [
       { signature: sig, message: msg, publicKey },
       { signature: bad, message: msg, publicKey },
-    ], 2);
+    ];
+    const batch = verifyBatch(items, 2);
+    // The same batch on the native verification pool (syncBelow 1: even two items go there).
+    const batchAsync = await verifyBatchAsync(items, 2, 1);
     // QUIC's AES-128-GCM on the build picked at load (hardware AES where the CPU has
     // it) and on the software-AES build, so both are checked on every architecture.
     const quicHardware = quicHardwareAes();
@@ -47,6 +50,7 @@ export const command: Command = {
       ed25519_signature: toHex(sig),
       ed25519_verify: verify(sig, msg, publicKey),
       verify_batch: batch,
+      verify_batch_async: batchAsync,
       quic_hardware_aes: quicHardware,
       quic_retry_tag: quicRetryTag,
       quic_retry_tag_software: quicRetryTagSoftware,
@@ -54,7 +58,7 @@ export const command: Command = {
     ctx.out(JSON.stringify(report));
     const ok = report.blake3_abc === "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85" &&
       report.ed25519_signature === "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" &&
-      report.ed25519_verify && batch[0] === true && batch[1] === false &&
+      report.ed25519_verify && batch[0] === true && batch[1] === false && batchAsync[0] === true && batchAsync[1] === false &&
       quicRetryTag === RFC9001_RETRY_TAG && quicRetryTagSoftware === RFC9001_RETRY_TAG;
     return ok ? 0 : 1;
   },

@@ -20,7 +20,7 @@ import {
   PACKET_TYPE_HANDSHAKE, PACKET_TYPE_INITIAL, PACKET_TYPE_RETRY, parsePacketHeader, verifyRetry, writeLongHeader, writeShortHeader, longHeaderOverhead,
   type LongHeader, type PacketHeader,
 } from "./packet-header.ts";
-import { AEAD_TAG_BYTES, PacketKeys, SealBatch, TLS_AES_128_GCM_SHA256, openPacket, packetNumberLength, type CipherSuite } from "./packet-protection.ts";
+import { AEAD_TAG_BYTES, PacketKeys, SealBatch, TLS_AES_128_GCM_SHA256, openDatagrams, openPacket, packetNumberLength, type CipherSuite, type OpenedPacket } from "./packet-protection.ts";
 import { RecvStream, SendStream, isBidi, isClientInitiated } from "./streams.ts";
 import { certificateDer, type Identity } from "./tls/certificate.ts";
 import { LEVEL_APPLICATION, LEVEL_HANDSHAKE, LEVEL_INITIAL, TlsSession, type EncryptionLevel } from "./tls/handshake.ts";
@@ -56,6 +56,8 @@ export const DATAGRAMS_PER_SEND_MAX = 64;
 const ACK_ROOM_RESERVE_BYTES = 32;
 const STATELESS_RESET_BYTES_MIN = 21;
 const CLOSE_RESEND_INTERVAL_MS = 100;
+/** Longest run of 1-RTT datagrams `receiveMany` opens together (openDatagrams calls native per 64). */
+const RECEIVE_BATCH_MAX = 1024;
 
 /** Outgoing datagrams of every connection are carved from here (see byte-arena.ts). */
 const datagramArena = new ByteArena();
@@ -72,6 +74,13 @@ const SPACE_NAMES: readonly PacketNumberSpace[] = ["initial", "handshake", "appl
 
 export interface ConnectionOptions {
   identity: Identity;
+  /**
+   * Where sealed datagrams are carved from (default: one arena shared by every
+   * connection, never reused). QuicEndpoint passes its own, which it resets once
+   * the socket has taken everything sent: datagrams returned by `send` then live
+   * only until the next `send` of any connection using that arena.
+   */
+  datagramArena?: ByteArena;
   /** Our certificate DER (defaults to certificateDer(identity)); share one across connections. */
   certificate?: Uint8Array;
   /** Accepts or rejects the peer's verified Ed25519 key. */
@@ -188,6 +197,7 @@ export class Connection {
   private readonly random: (n: number) => Uint8Array;
   private readonly resetKey: Uint8Array;
   private readonly maxDatagramBytes: number;
+  private readonly datagramArena: ByteArena;
   /** Datagram size we send: 1200 until the peer's max_udp_payload_size is known, then the smaller of both. */
   private sendDatagramBytes = INITIAL_DATAGRAM_BYTES_MIN;
   /** Our connection IDs by sequence number. */
@@ -281,6 +291,8 @@ export class Connection {
   private authenticated = false;
   /** Packets dropped: undecodable, no keys, failed authentication, duplicates (for metrics). */
   packetsDropped = 0;
+  /** 1-RTT packets opened in a batch by `receiveMany` (the rest went one native call each). */
+  packetsOpenedBatched = 0;
 
   private constructor(isClient: boolean, opts: ConnectionOptions, dcid: Uint8Array, originalDcid: Uint8Array, scid: Uint8Array, retryOriginalDcid?: Uint8Array) {
     this.isClient = isClient;
@@ -309,6 +321,7 @@ export class Connection {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS_DEFAULT;
     this.keepAliveMs = opts.keepAliveMs ?? 0;
     this.keyUpdatePackets = Math.max(1, opts.keyUpdatePackets ?? KEY_UPDATE_PACKETS_DEFAULT);
+    this.datagramArena = opts.datagramArena ?? datagramArena;
     this.confidentialityLimitOverride = opts.aeadConfidentialityLimit;
     this.integrityLimitOverride = opts.aeadIntegrityLimit;
     this.localCids.set(0, scid);
@@ -607,6 +620,59 @@ export class Connection {
     }
   }
 
+  /**
+   * `receive` for the datagrams of one event-loop turn, in order. Runs of 1-RTT
+   * datagrams (short header, one packet each, which is what bulk data arrives as)
+   * are opened with one native call per 64 (`openDatagrams`); anything else, and
+   * any packet that does not open with the current keys in the current key phase
+   * (key update, old phase, damage, stateless reset), goes through `receive`.
+   */
+  receiveMany(datagrams: readonly Uint8Array[], nowMs: number): void {
+    const n = datagrams.length;
+    let i = 0;
+    while (i < n) {
+      let j = i;
+      if (this.state === "handshake" || this.state === "established") {
+        while (j < n && j - i < RECEIVE_BATCH_MAX && datagrams[j]!.length > 0 && (datagrams[j]![0]! & 0x80) === 0) j++;
+      }
+      if (j - i < 2 || !this.spaces[SPACE_APP].readKeys) {
+        this.receive(datagrams[i]!, nowMs);
+        i++;
+        continue;
+      }
+      this.receiveShortRun(datagrams, i, j - i, nowMs);
+      i = j;
+    }
+  }
+
+  private receiveShortRun(datagrams: readonly Uint8Array[], from: number, count: number, nowMs: number): void {
+    const app = this.spaces[SPACE_APP];
+    const opened = this.openedRun;
+    // Packet numbers decode against the largest received before the run: the peer
+    // encodes them against the largest we acknowledged, which is no larger.
+    openDatagrams(app.readKeys!, datagrams, from, count, 1 + this.scid.length, app.ack.largestReceived, opened);
+    const phase = this.readPhase;
+    for (let k = 0; k < count; k++) {
+      const datagram = datagrams[from + k]!;
+      const o = opened[k]!;
+      opened[k] = null;
+      if (o === null || ((o.firstByte >> 2) & 1) !== phase || this.state === "closing" || this.state === "draining" || this.state === "closed") {
+        this.receive(datagram, nowMs);
+        continue;
+      }
+      this.lastNowMs = nowMs;
+      this.bytesReceived += datagram.length;
+      if (!this.addressValidated) this.recovery.setAmplificationLimited(false, nowMs);
+      this.packetsOpenedBatched++;
+      try {
+        this.onOpened(app, o, nowMs);
+      } catch (e) {
+        this.failWith(e, nowMs);
+      }
+    }
+  }
+  private readonly openedRun: (OpenedPacket | null)[] = [];
+
   private receivePacket(hdr: Exclude<PacketHeader, { form: "vn" }>, datagram: Uint8Array, nowMs: number): void {
     let spaceId: SpaceId;
     if (hdr.form === "short") spaceId = SPACE_APP;
@@ -629,15 +695,27 @@ export class Connection {
       if (spaceId !== SPACE_INITIAL && !this.isClosing) this.onAuthFailure(space.readKeys);
       return;
     }
-    const reserved = hdr.form === "short" ? opened.firstByte & 0x18 : opened.firstByte & 0x0c;
-    if (reserved !== 0) throw new QuicError("PROTOCOL_VIOLATION", "reserved header bits set");
+    if (hdr.form === "long") {
+      if ((opened.firstByte & 0x0c) !== 0) throw new QuicError("PROTOCOL_VIOLATION", "reserved header bits set");
+      if (space.ack.isDuplicate(opened.pn)) {
+        this.packetsDropped++;
+        return;
+      }
+      this.onLongHeaderAccepted(hdr, spaceId);
+    }
+    this.onOpened(space, opened, nowMs);
+  }
+
+  /** Everything after a packet opened: duplicate check, ACK state, frames (shared by both receive paths). */
+  private onOpened(space: Space, opened: OpenedPacket, nowMs: number): void {
+    if (space.id === SPACE_APP && (opened.firstByte & 0x18) !== 0) throw new QuicError("PROTOCOL_VIOLATION", "reserved header bits set");
     if (space.ack.isDuplicate(opened.pn)) {
       this.packetsDropped++;
       return;
     }
     this.authenticated = true;
-    if (hdr.form === "long") this.onLongHeaderAccepted(hdr, spaceId);
     this.lastActivityMs = nowMs;
+    const spaceId = space.id;
     const frames = parseFrames(opened.payload, SPACE_PACKET_TYPES[spaceId]!);
     const ackEliciting = framesAckEliciting(frames);
     space.ack.onPacketReceived(opened.pn, ackEliciting, nowMs);
@@ -1271,7 +1349,7 @@ export class Connection {
   private sealDrafts(drafts: Draft[], nowMs: number, track = true): Uint8Array {
     let total = 0;
     for (const d of drafts) total += d.header.length + d.used + AEAD_TAG_BYTES;
-    const out = datagramArena.take(total);
+    const out = this.datagramArena.take(total);
     let o = 0;
     for (const d of drafts) {
       const start = o;

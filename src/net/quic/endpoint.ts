@@ -12,7 +12,8 @@ import { transportErrorName } from "./errors.ts";
 import { PACKET_TYPE_INITIAL, parsePacketHeader, writeRetry, writeVersionNegotiation } from "./packet-header.ts";
 import { certificateDer } from "./tls/certificate.ts";
 import type { QuicGaugeSource, QuicMetrics } from "./metrics.ts";
-import { kernelDrops, setDontFragment, setSocketBuffers, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
+import { ByteArena } from "./byte-arena.ts";
+import { kernelDrops, setDontFragment, setSocketBuffers, setUdpSegment, socketBufferBytesDefault, socketInode, type SocketBufferSizes } from "./socket-buffers.ts";
 
 /** Time source and timers; tests inject a virtual one. */
 export interface Clock {
@@ -94,6 +95,11 @@ export type EndpointOptions = Omit<ConnectionOptions, "resetKey" | "random" | "s
    * 7 MiB, capped by the OS); 0 leaves the system default. See socket-buffers.ts.
    */
   socketBufferBytes?: number;
+  /**
+   * Send runs of equal-size datagrams as one system call with UDP segmentation
+   * offload where the kernel has it (Linux; default true). See `sendRaw`.
+   */
+  gso?: boolean;
   /** Log sink for operator-visible events (peers refused by verifyPeer; rate-limited). */
   log?: (line: Record<string, unknown>) => void;
   /**
@@ -125,6 +131,8 @@ export class QuicConnection {
   /** Keys under which the endpoint routes to this connection. */
   readonly cidKeys = new Set<string>();
   timerAt = Infinity;
+  /** @internal 1-RTT datagrams received this event-loop turn, opened together when the endpoint next services the connection. */
+  rx: Uint8Array[] = [];
   /** Server side: timer that drops the connection if its handshake stalls. */
   handshakeTimer: unknown = null;
   handshakeWaiters: { resolve: (c: QuicConnection) => void; reject: (e: Error) => void } | null = null;
@@ -288,6 +296,11 @@ export class QuicEndpoint implements QuicGaugeSource {
   private readonly resetKey: Uint8Array;
   private readonly certificate: Uint8Array;
   private pendingOut: (Uint8Array | number | string)[] = [];
+  /** The connection the last 1-RTT datagram was routed to, and its CID (bytes and map key). */
+  private lastShort: { qc: QuicConnection; key: string } | null = null;
+  private readonly lastShortCid = new Uint8Array(CONNECTION_ID_BYTES);
+  /** Every connection of this endpoint seals its datagrams here; reset when nothing sent is still queued. */
+  private readonly sendArena = new ByteArena({ reusable: true });
   private resetBudget = STATELESS_RESETS_PER_SECOND;
   private resetBudgetAt = 0;
   private closedEndpoint = false;
@@ -349,12 +362,22 @@ export class QuicEndpoint implements QuicGaugeSource {
     const bufferBytes = opts.socketBufferBytes ?? socketBufferBytesDefault;
     if (bufferBytes > 0) ep.socketBuffers = setSocketBuffers(socket, bufferBytes);
     ep.dontFragment = setDontFragment(socket);
+    // Setting 0 (off) is the probe: it succeeds only where the kernel has the option.
+    if (opts.gso !== false && setUdpSegment(socket, 0)) ep.gsoSegmentBytes = 0;
     ep.socketInode = socketInode(socket);
     return ep;
   }
 
   /** Receive and send buffer sizes the kernel reports after our request (undefined: not set, or not settable here). */
   socketBuffers: SocketBufferSizes | undefined;
+  /** UDP_SEGMENT size currently set on the socket: 0 = off, -1 = not available (segmentation offload unused). */
+  private gsoSegmentBytes = -1;
+  /** Segmented sends waiting for `drain` (with segmentation offload; `pendingOut` without). */
+  private pendingGso: GsoSend[] = [];
+  /** Whether sends use UDP segmentation offload (Linux UDP_SEGMENT). */
+  get segmentationOffload(): boolean {
+    return this.gsoSegmentBytes >= 0;
+  }
   /** Whether the socket was set never to fragment (RFC 9000 §14); undefined where it could not be set. */
   dontFragment: boolean | undefined;
   private socketInode: number | undefined;
@@ -441,9 +464,9 @@ export class QuicEndpoint implements QuicGaugeSource {
   }
 
   private connOptions(): ConnectionOptions {
-    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, statelessResetKey: _k, ...rest } = this.opts;
+    const { clock: _c, onConnection: _o, retry: _r, retryHalfOpenThreshold: _t, halfOpenMax: _m, handshakeTimeoutMs: _h, metrics: _x, log: _l, statelessResetKey: _k, gso: _g, ...rest } = this.opts;
     // Credit follows the application's consumption (QuicConnection.onData / consume).
-    return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false };
+    return { ...rest, certificate: this.certificate, resetKey: this.resetKey, consumeOnDelivery: false, datagramArena: this.sendArena };
   }
 
   private register(qc: QuicConnection): void {
@@ -460,6 +483,13 @@ export class QuicEndpoint implements QuicGaugeSource {
     this.stats.datagramsReceived++;
     if (buf.length === 0) return;
     const long = (buf[0]! & 0x80) !== 0;
+    // Bulk data arrives as runs of 1-RTT datagrams for one connection: compare the
+    // destination CID with the last one routed before building a map key for it.
+    const last = this.lastShort;
+    if (!long && last !== null && buf.length >= 1 + CONNECTION_ID_BYTES && sameCid(buf, this.lastShortCid) && this.byCid.get(last.key) === last.qc) {
+      if (last.qc.rx.push(buf) === 1) this.kick(last.qc);
+      return;
+    }
     let key: string;
     if (long) {
       if (buf.length < 6 || buf[5]! > 20 || buf.length < 6 + buf[5]!) { this.stats.datagramsDropped++; return; }
@@ -469,6 +499,15 @@ export class QuicEndpoint implements QuicGaugeSource {
       key = cidKey(buf, 1, CONNECTION_ID_BYTES);
     }
     let qc = this.byCid.get(key);
+    if (qc && !long) {
+      this.lastShort = { qc, key };
+      for (let i = 0; i < CONNECTION_ID_BYTES; i++) this.lastShortCid[i] = buf[1 + i]!; // no view of buf: see cidKey
+      // Held until the end of this turn's reads (the same setImmediate that sends), so
+      // that the turn's 1-RTT datagrams are opened in one native call (receiveMany).
+      if (qc.rx.push(buf) === 1) this.kick(qc);
+      return;
+    }
+    if (qc && qc.rx.length) this.receiveQueued(qc, this.clock.nowMs()); // keep arrival order
     let fresh = false;
     if (!qc) {
       if (long) qc = this.accept(buf, port, addr, key) ?? undefined;
@@ -491,6 +530,15 @@ export class QuicEndpoint implements QuicGaugeSource {
       this.trackHalfOpen(qc);
     }
     this.kick(qc);
+  }
+
+  /** Feeds a connection the 1-RTT datagrams queued for it by onDatagram. */
+  private receiveQueued(qc: QuicConnection, now: number): void {
+    const rx = qc.rx;
+    qc.rx = [];
+    const droppedBefore = qc.conn.packetsDropped;
+    qc.conn.receiveMany(rx, now);
+    this.stats.packetsDropped += qc.conn.packetsDropped - droppedBefore;
   }
 
   /** A new server connection for a client Initial, or null (also answers unknown versions). */
@@ -655,10 +703,15 @@ export class QuicEndpoint implements QuicGaugeSource {
 
   private service(qc: QuicConnection, now: number): void {
     if (!this.connections.has(qc)) return; // discarded or forgotten since it was kicked
+    if (qc.rx.length) this.receiveQueued(qc, now);
     const conn = qc.conn;
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
     const datagrams = conn.send(now);
-    if (datagrams.length) this.sendRaw(datagrams, qc.remotePort, qc.remoteHost);
+    if (datagrams.length) {
+      this.sendRaw(datagrams, qc.remotePort, qc.remoteHost);
+      // The kernel has copied them all (nothing waits for drain): the arena can be reused.
+      if (this.pendingGso.length === 0 && this.pendingOut.length === 0) this.sendArena.reset();
+    }
     // A full batch means more may be ready: come back on the next tick.
     if (datagrams.length >= DATAGRAMS_PER_SEND_MAX) setImmediate(() => this.kick(qc));
     for (const e of conn.pollEvents()) this.onEvent(qc, e);
@@ -788,6 +841,8 @@ export class QuicEndpoint implements QuicGaugeSource {
       qc.timer = null;
       qc.timerAt = Infinity;
       const t = this.clock.nowMs();
+      // An ACK may be waiting in the queue: read it before declaring anything lost.
+      if (qc.rx.length) this.receiveQueued(qc, t);
       if (qc.conn.nextTimerMs() <= t) qc.conn.onTimer(t);
       this.kick(qc);
     }, Math.max(0, at - now));
@@ -796,6 +851,7 @@ export class QuicEndpoint implements QuicGaugeSource {
   /** Drops a connection without telling anyone (it never authenticated a packet). */
   private discard(qc: QuicConnection): void {
     this.untrackHalfOpen(qc);
+    qc.rx = [];
     this.dirty.delete(qc);
     this.connections.delete(qc);
     for (const k of qc.cidKeys) if (this.byCid.get(k) === qc) this.byCid.delete(k);
@@ -803,6 +859,7 @@ export class QuicEndpoint implements QuicGaugeSource {
   }
 
   private forget(qc: QuicConnection): void {
+    qc.rx = [];
     if (qc.timer !== null) this.clock.clearTimer(qc.timer);
     qc.timer = null;
     this.untrackHalfOpen(qc);
@@ -815,6 +872,7 @@ export class QuicEndpoint implements QuicGaugeSource {
 
   private sendRaw(datagrams: Uint8Array[], port: number, host: string): void {
     if (this.closedEndpoint) return;
+    if (this.gsoSegmentBytes >= 0) return this.sendSegmented(datagrams, port, host);
     const flat: (Uint8Array | number | string)[] = [];
     for (const d of datagrams) flat.push(d, port, host);
     if (this.pendingOut.length) {
@@ -857,7 +915,82 @@ export class QuicEndpoint implements QuicGaugeSource {
     }
   }
 
+  /**
+   * With segmentation offload: a run of datagrams of one size (the last may be
+   * shorter) that lie back to back in one buffer — what `Connection.send` carves
+   * from its arena for a burst — goes out as one send, which the kernel splits into
+   * those datagrams; quic-go does the same. Per datagram this is a fraction of a
+   * sendMany entry's cost. The socket's segment size is changed with setsockopt only
+   * when a run's size differs from the last one; a lone datagram larger than the
+   * current size (a path MTU probe) turns segmentation off first, so it is never split.
+   */
+  private sendSegmented(datagrams: Uint8Array[], port: number, host: string): void {
+    const waiting = this.pendingGso.length > 0;
+    const q = this.pendingGso;
+    for (let i = 0; i < datagrams.length;) {
+      const first = datagrams[i]!;
+      const seg = first.length;
+      const runMax = Math.min(GSO_SEGMENTS_MAX, Math.floor(GSO_BYTES_MAX / Math.max(1, seg)));
+      let j = i + 1;
+      let end = first.byteOffset + seg;
+      while (j < datagrams.length && j - i < runMax) {
+        const d = datagrams[j]!;
+        if (d.buffer !== first.buffer || d.byteOffset !== end || d.length > seg || d.length === 0) break;
+        end += d.length;
+        j++;
+        if (d.length < seg) break; // only the last segment may be shorter
+      }
+      const count = j - i;
+      q.push({ buf: count === 1 ? first : new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset), seg: count === 1 ? 0 : seg, count, port, host });
+      i = j;
+    }
+    if (!waiting) this.flushSegmented();
+  }
+
+  /** Sends queued segmented sends until the socket is full (then `drain` resumes). */
+  private flushSegmented(): void {
+    const q = this.pendingGso;
+    let k = 0;
+    for (; k < q.length; k++) {
+      const s = q[k]!;
+      const need = s.seg > 0 ? s.seg : s.buf.length > this.gsoSegmentBytes && this.gsoSegmentBytes > 0 ? 0 : this.gsoSegmentBytes;
+      if (need !== this.gsoSegmentBytes) {
+        if (!setUdpSegment(this.socket, need)) return this.abandonSegmentation(q.slice(k));
+        this.gsoSegmentBytes = need;
+      }
+      let sent: boolean;
+      try {
+        sent = this.socket.send(s.buf, s.port, s.host);
+      } catch {
+        // A lone datagram the kernel refuses (EMSGSIZE, e.g. a probe above the path
+        // MTU) is dropped and counted, as without offload. A refused run means the
+        // kernel will not segment for us here: send datagram by datagram from now on.
+        if (s.count === 1) {
+          this.stats.datagramsRefused++;
+          continue;
+        }
+        return this.abandonSegmentation(q.slice(k));
+      }
+      if (!sent) break;
+    }
+    this.pendingGso = k >= q.length ? [] : q.slice(k);
+  }
+
+  /** Stops using segmentation offload; `rest` goes out datagram by datagram. */
+  private abandonSegmentation(rest: GsoSend[]): void {
+    setUdpSegment(this.socket, 0);
+    this.gsoSegmentBytes = -1;
+    this.pendingGso = [];
+    for (const s of rest) {
+      const parts: Uint8Array[] = [];
+      if (s.count === 1) parts.push(s.buf);
+      else for (let o = 0; o < s.buf.length; o += s.seg) parts.push(s.buf.subarray(o, Math.min(s.buf.length, o + s.seg)));
+      this.sendRaw(parts, s.port, s.host);
+    }
+  }
+
   private drainPending(): void {
+    if (this.pendingGso.length && !this.closedEndpoint) this.flushSegmented();
     if (!this.pendingOut.length || this.closedEndpoint) return;
     const flat = this.pendingOut;
     this.pendingOut = [];
@@ -882,6 +1015,26 @@ export class QuicEndpoint implements QuicGaugeSource {
     this.closedEndpoint = true;
     this.socket.close();
   }
+}
+
+/** One send with segmentation offload: `count` datagrams of `seg` bytes back to back in `buf` (seg 0: one datagram). */
+interface GsoSend {
+  buf: Uint8Array;
+  seg: number;
+  count: number;
+  port: number;
+  host: string;
+}
+
+/** Segments per offloaded send (the kernel's UDP_MAX_SEGMENTS is 64 before Linux 6.9, 128 after). */
+const GSO_SEGMENTS_MAX = 64;
+/** Bytes per offloaded send: the largest IPv4 UDP payload (45 datagrams of 1452 bytes). */
+const GSO_BYTES_MAX = 65_507;
+
+/** Whether the 8-byte destination CID of the short-header datagram `buf` is `cid`. */
+function sameCid(buf: Uint8Array, cid: Uint8Array): boolean {
+  return buf[1] === cid[0] && buf[2] === cid[1] && buf[3] === cid[2] && buf[4] === cid[3] &&
+    buf[5] === cid[4] && buf[6] === cid[5] && buf[7] === cid[6] && buf[8] === cid[7];
 }
 
 /**

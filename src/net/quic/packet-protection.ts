@@ -10,6 +10,7 @@ import {
   QUIC_OPEN_DESC_WORDS, QUIC_OPEN_OK, QUIC_SEAL_DESC_WORDS, quicHeaderMask, quicOpenBatch, quicSealBatch,
 } from "../../crypto/quic-aead.ts";
 import { PhantomError } from "../../errors.ts";
+import { ByteArena } from "./byte-arena.ts";
 import { hkdfExpandLabel } from "./initial-keys.ts";
 
 export const TLS_AES_128_GCM_SHA256 = 0x1301;
@@ -144,8 +145,15 @@ export interface OpenedPacket {
 }
 
 const openDescs = new Uint32Array(QUIC_OPEN_DESC_WORDS * SEAL_BATCH_MAX);
-/** Plaintext lands here first; each opened payload is then copied to its own array. */
-let openScratch = new Uint8Array(2048);
+/**
+ * Plaintext is decrypted straight into regions of shared blocks (see byte-arena.ts):
+ * the payload handed out is a view of one, so there is no per-packet array, no
+ * copy out of a scratch buffer, and the views frames take of it stay cheap. A
+ * view kept by the application keeps its block (64 KiB) alive.
+ */
+const plaintextArena = new ByteArena();
+/** Received datagrams are copied here so that one native call can open a whole batch. */
+let batchInput = new Uint8Array(64 * 1024);
 
 /**
  * Removes header protection and decrypts one packet (`packet` spans exactly this
@@ -154,11 +162,40 @@ let openScratch = new Uint8Array(2048);
  * is too short or does not authenticate. Does not modify `packet`.
  */
 export function openPacket(keys: PacketKeys, packet: Uint8Array, pnOffset: number, largestPn: number): OpenedPacket | null {
-  // The one-packet case of openPackets without its arrays (this runs per packet received).
+  // The one-packet case of openPackets without its arrays.
   const room = setOpenDesc(0, 0, packet.length, pnOffset, largestPn, 0);
-  if (openScratch.length < room) openScratch = new Uint8Array(room);
-  quicOpenBatch(keys.suite, keys.material, packet, 1, openDescs, openScratch);
-  return openedAt(0, packet.length, pnOffset);
+  const out = plaintextArena.take(room);
+  quicOpenBatch(keys.suite, keys.material, packet, 1, openDescs, out);
+  return openedAt(0, packet.length, pnOffset, out);
+}
+
+/**
+ * Opens `count` datagrams from `datagrams[from]` on, each holding exactly one packet
+ * whose packet number starts at `pnOffset` (1-RTT packets: 1 + our connection ID
+ * length), under one key set, with one native call per 64 packets: the receive
+ * side of `SealBatch`. The datagrams are copied into one reused buffer first (the
+ * native call takes one input buffer); they are not modified. `results[i]` gets
+ * datagram `from + i`'s packet, or null where it did not open with these keys.
+ */
+export function openDatagrams(keys: PacketKeys, datagrams: readonly Uint8Array[], from: number, count: number, pnOffset: number, largestPn: number, results: (OpenedPacket | null)[]): void {
+  results.length = count;
+  for (let base = 0; base < count; base += SEAL_BATCH_MAX) {
+    const n = Math.min(SEAL_BATCH_MAX, count - base);
+    let inBytes = 0;
+    for (let i = 0; i < n; i++) inBytes += datagrams[from + base + i]!.length;
+    if (batchInput.length < inBytes) batchInput = new Uint8Array(Math.max(inBytes, batchInput.length * 2));
+    let at = 0;
+    let room = 0;
+    for (let i = 0; i < n; i++) {
+      const d = datagrams[from + base + i]!;
+      batchInput.set(d, at);
+      room = setOpenDesc(i, at, d.length, pnOffset, largestPn, room);
+      at += d.length;
+    }
+    const out = plaintextArena.take(room);
+    quicOpenBatch(keys.suite, keys.material, batchInput, n, openDescs, out);
+    for (let i = 0; i < n; i++) results[base + i] = openedAt(i, datagrams[from + base + i]!.length, pnOffset, out);
+  }
 }
 
 export interface PacketSpan {
@@ -181,17 +218,17 @@ export function openPackets(keys: PacketKeys, buf: Uint8Array, spans: readonly P
       const s = spans[from + i]!;
       room = setOpenDesc(i, s.offset, s.length, s.pnOffset, s.largestPn, room);
     }
-    if (openScratch.length < room) openScratch = new Uint8Array(Math.max(room, openScratch.length * 2));
-    quicOpenBatch(keys.suite, keys.material, buf, count, openDescs, openScratch);
+    const out = plaintextArena.take(room);
+    quicOpenBatch(keys.suite, keys.material, buf, count, openDescs, out);
     for (let i = 0; i < count; i++) {
       const s = spans[from + i]!;
-      results.push(openedAt(i, s.length, s.pnOffset));
+      results.push(openedAt(i, s.length, s.pnOffset, out));
     }
   }
   return results;
 }
 
-/** Fills open descriptor `i`; its plaintext goes to openScratch[room..]. Returns the room used so far. */
+/** Fills open descriptor `i`; its plaintext goes to out[room..]. Returns the room used so far. */
 function setOpenDesc(i: number, offset: number, length: number, pnOffset: number, largestPn: number, room: number): number {
   const d = i * QUIC_OPEN_DESC_WORDS;
   const expected = largestPn + 1;
@@ -204,14 +241,14 @@ function setOpenDesc(i: number, offset: number, length: number, pnOffset: number
   return room + Math.max(0, length - pnOffset - 1 - AEAD_TAG_BYTES);
 }
 
-function openedAt(i: number, length: number, pnOffset: number): OpenedPacket | null {
+function openedAt(i: number, length: number, pnOffset: number, out: Uint8Array): OpenedPacket | null {
   const d = i * QUIC_OPEN_DESC_WORDS;
   if (openDescs[d + 6] !== QUIC_OPEN_OK) return null;
   const firstByte = openDescs[d + 7]!;
   const at = openDescs[d + 5]!;
   const len = length - pnOffset - ((firstByte & 3) + 1) - AEAD_TAG_BYTES;
-  // An owned copy: frames (stream data) keep views of the payload.
-  return { firstByte, pn: openDescs[d + 8]! + openDescs[d + 9]! * PN_SPLIT, payload: openScratch.slice(at, at + len) };
+  // A region no other packet shares: frames (stream data) keep views of the payload.
+  return { firstByte, pn: openDescs[d + 8]! + openDescs[d + 9]! * PN_SPLIT, payload: out.subarray(at, at + len) };
 }
 
 /** RFC 9000 Appendix A.3. */

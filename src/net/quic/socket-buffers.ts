@@ -107,6 +107,20 @@ export function setDontFragment(socket: object): boolean | undefined {
   return v4 || v6;
 }
 
+/**
+ * UDP generic segmentation offload (Linux UDP_SEGMENT, 4.18+): with a segment size
+ * set, one send of up to 64 segments is split by the kernel into datagrams of that
+ * size (the last may be shorter); a send no longer than the size goes out as one
+ * datagram. 0 turns it off. Returns whether the kernel took the setting (false
+ * elsewhere, or where the option does not exist).
+ */
+export function setUdpSegment(socket: object, segmentBytes: number): boolean {
+  const fd = socketFd(socket);
+  const so = sockopt();
+  if (fd === undefined || !so || process.platform !== "linux") return false;
+  return so.set(fd, 17 /* SOL_UDP */, 103 /* UDP_SEGMENT */, segmentBytes) !== undefined;
+}
+
 /** The socket's inode (what /proc/net/udp lists), Linux only. */
 export function socketInode(socket: object): number | undefined {
   const fd = socketFd(socket);
