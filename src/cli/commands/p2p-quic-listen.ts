@@ -80,7 +80,8 @@ async function runNode(ctx: CommandContext, config: NodeConfig, genesis: Genesis
   const fileOpts = { allowInsecure: config.allowInsecureKeyFile, warn: (message: string) => log({ type: "warning", message }) };
   const identity = loadValidatorKey(config.keyFile, genesis, fileOpts);
   const me = genesis.validators[identity.index]!;
-  const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId });
+  // Every series names the node's shard, so one Prometheus can hold several shards apart (docs/OPERATIONS.md).
+  const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId, shard: String(me.shard) });
   const nodeMetrics = createNodeMetrics(registry);
   // Whatever was opened is closed again, in reverse order, also when a later step fails
   // (a busy port): the typed error then ends the process with nothing left half-open.
