@@ -60,7 +60,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
   };
   return {
     [DISCOVER_METHOD]: () => openrpc,
-    ...explorerRpcMethods(node, store, genesis.k),
+    ...explorerRpcMethods(node, store, genesis.k, genesis.shardCount),
     phantom_status: () => {
       const tip = store.mintTip();
       const last = store.lastApplied();

@@ -73,10 +73,14 @@ const kv = (rows) => '<table class="kv">' + rows.map(([k, v]) => '<tr><td>' + es
 const grid = (head, rows, empty) => '<table><thead><tr>' + head.map((h) => '<th>' + esc(h) + '</th>').join("") + '</tr></thead><tbody>' +
   (rows.length ? rows.map((r) => '<tr>' + r.map((c) => '<td>' + c + '</td>').join("") + '</tr>').join("") : '<tr><td colspan="' + head.length + '" class="muted">' + esc(empty || "none") + '</td></tr>') + '</tbody></table>';
 let dagLimit = ${explorerDagEvents};
+/** The node's last status: its shard and the shard count, for the address and transaction pages. */
+let node = { shard: 0, shardCount: 1 };
 async function refresh() {
   try {
     const s = await api("status");
+    if (Number.isInteger(s.shardCount)) node = { shard: s.shard, shardCount: s.shardCount };
     $("cards").innerHTML = card("chain", "chain", s.chainId, "", true) + card("validator", "validator", s.validator) +
+      card("shard", "shard", node.shard + " of " + node.shardCount, "this node validates shard " + node.shard + " of the network's " + node.shardCount) +
       card("anchors", "anchors", s.anchorCount) + card("decided-round", "decided round", s.lastDecidedRound) +
       card("peers", "peers", s.peers + " / " + (s.k - 1)) + card("mempool", "mempool txs", s.mempoolSize) +
       card("mint-height", "mint height", s.mintHeight) + card("target-bits", "target bits", s.targetBits) +
@@ -99,7 +103,7 @@ function scheduleRefresh() {
   pending = setTimeout(() => { pending = null; last = Date.now(); refresh(); }, wait);
 }
 function render(res) {
-  if (res.utxos) return '<h3>Address ' + esc(res.address) + '</h3>' + kv([["balance", esc(res.balancePc) + " PC"], ["outputs", esc(res.utxos.length)]]) +
+  if (res.utxos) return '<h3>Address ' + esc(res.address) + '</h3>' + kv([["shard", addressShard(res.shard)], ["balance", esc(res.balancePc) + " PC"], ["outputs", esc(res.utxos.length)]]) +
     grid(["txid", "index", "amount (PC)", "created at anchor", "mint reward"], res.utxos.map((u) => [link(u.txid, short(u.txid)), esc(u.index), esc(units(u.amount)), link(u.createdAt), u.coinbase ? "yes" : "no"]));
   if (res.status && res.inputs) return renderTx(res);
   if (res.type === "event") return '<h3>Event ' + esc(res.id) + '</h3>' + kv([["creator", esc(res.creator)], ["seq", esc(res.seq)], ["lamport", esc(res.lamport)],
@@ -110,6 +114,12 @@ function render(res) {
     ["round", esc(res.round)], ["txs", esc(res.txCount)], ["fees (PC)", esc(units(res.fees))], ["state root", esc(res.stateRoot)],
     ["voided", res.voided.length ? res.voided.map((v) => link(v.id, v.kind + " " + short(v.id)) + " " + esc(v.code)).join("<br>") : '<span class="muted">none</span>']]);
   return "";
+}
+/** An address's shard; on another shard than this node's, the balance here is not its balance. */
+function addressShard(shard) {
+  if (shard === undefined) return '<span class="muted">—</span>';
+  const text = '<span data-shard="' + esc(shard) + '">' + esc(shard) + " of " + esc(node.shardCount) + '</span>';
+  return shard === node.shard ? text : text + ' <span class="err">this node serves shard ' + esc(node.shard) + ': it holds none of the outputs of this address; ask a node of shard ' + esc(shard) + '</span>';
 }
 function renderPayouts(p) {
   if (!p) return "";
@@ -153,8 +163,8 @@ ${explorerDagScript}
 ${explorerChartsScript}
 ${explorerTxScript}
 const initial = new URLSearchParams(location.search).get("q");
-if (initial) { $("q").value = initial; search(initial); }
-last = Date.now(); refresh(); setInterval(scheduleRefresh, ${explorerRefreshEveryMs});
+// The status first: an address or transaction page shows shards relative to this node's.
+last = Date.now(); refresh().then(() => { if (initial) { $("q").value = initial; search(initial); } }); setInterval(scheduleRefresh, ${explorerRefreshEveryMs});
 function connect() {
   let ws;
   try { ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws"); } catch { return; }
