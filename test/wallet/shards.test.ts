@@ -12,6 +12,9 @@ import {
   type ExportInfo, type NodeShard,
 } from "../../src/wallet/shards.ts";
 import { PhantomError } from "../../src/errors.ts";
+import { fetchExports, fetchImportStatus } from "../../src/wallet/shards.ts";
+import { startRpcServer } from "../../src/rpc/server.ts";
+import { createRegistry } from "../../src/metrics/registry.ts";
 
 /** Accounts from fixed seeds, the first found on each of `count` shards. */
 function onShards(count: number): string[] {
@@ -106,5 +109,19 @@ describe("wallet shards", () => {
     expect(transferMessage(node, 1n, states[2]!)).toContain("waiting for shard 2 to certify that epoch (anchors 8..15)");
     expect(transferMessage(node, 1n, done[0]!)).toBe("output 0 (100 units to shard 1): imported on shard 1: complete");
     expect(transferMessage(node, null, transferStates({ state: "pending" }, cross, [], new Map())[0]!)).toContain("not final on shard 2");
+  });
+
+  test("a node without shard_exports / shard_importStatus (JSON-RPC -32601) is WALLET_NO_SHARD_STATUS, said plainly", async () => {
+    // The real RPC server with a node's read method but no cross-shard ones: a node built before sharding.
+    const server = startRpcServer({ addr: "127.0.0.1:0", registry: createRegistry(), rest: {}, ready: () => true, methods: { phantom_status: () => ({ shard: 0, shardCount: 1 }) } });
+    try {
+      for (const ask of [() => fetchExports(server.url, 0n), () => fetchImportStatus(server.url, ["00".repeat(32)])]) {
+        const e = await ask().then(() => undefined, (x: unknown) => x as PhantomError);
+        expect(e?.code).toBe("WALLET_NO_SHARD_STATUS");
+        expect(e?.message).toContain(`the node at ${server.url} does not support cross-shard status`);
+      }
+    } finally {
+      server.stop();
+    }
   });
 });
