@@ -27,8 +27,14 @@ export async function addressShardNote(ctx: CommandContext, address: string): Pr
   let node: NodeShard | undefined;
   if (genesisFile) shardCount = (await loadGenesis(genesisFile)).shardCount;
   else if (ctx.explicit.has("rpc")) {
-    node = await fetchNodeShard(rpcUrl(ctx.flags), ctx.signal);
-    shardCount = node.shardCount;
+    // Best effort: the address is printed already and needs no node; a silent node only loses the note.
+    try {
+      node = await fetchNodeShard(rpcUrl(ctx.flags), ctx.signal);
+      shardCount = node.shardCount;
+    } catch (e) {
+      ctx.err(`note: the node at --rpc did not say its shard (${(e as Error).message}); the address's shard is not shown`);
+      return;
+    }
   }
   if (shardCount === undefined || shardCount === 1) return;
   const shard = shardOfAddress(address, shardCount);
