@@ -11,6 +11,7 @@
 import { explorerDagEvents, explorerDagHtml, explorerDagScript, explorerDagStyle } from "./explorer-dag.ts";
 import { explorerChartsScript, explorerChartsStyle } from "./explorer-charts.ts";
 import { explorerTxScript, explorerTxStyle } from "./explorer-tx.ts";
+import { explorerShardsHtml, explorerShardsScript, explorerShardsStyle } from "./explorer-shards.ts";
 
 /** Fewest milliseconds between two refreshes, however fast anchors arrive. */
 export const explorerRefreshMinMs = 1_000;
@@ -49,7 +50,7 @@ const style = `
  #result details{margin-top:10px} #result summary{cursor:pointer;color:#8b96a8;font-size:12px}
  table.kv td:first-child{color:#8b96a8;width:160px;font-family:system-ui,sans-serif}
  a{color:#7aa2ff;text-decoration:none} a:hover{text-decoration:underline}
-${explorerDagStyle}${explorerChartsStyle}${explorerTxStyle}`;
+${explorerDagStyle}${explorerChartsStyle}${explorerTxStyle}${explorerShardsStyle}`;
 
 const script = String.raw`
 const $ = (id) => document.getElementById(id);
@@ -85,6 +86,7 @@ async function refresh() {
       card("peers", "peers", s.peers + " / " + (s.k - 1)) + card("mempool", "mempool txs", s.mempoolSize) +
       card("mint-height", "mint height", s.mintHeight) + card("target-bits", "target bits", s.targetBits) +
       card("supply", "supply (PC)", s.supplyPc, "", true) + card("state-root", "state root", s.stateRoot ? s.stateRoot.slice(0, 24) + "…" : "—", s.stateRoot, true);
+    drawCrossShard(s); // several shards only; it reports its own errors
     const [dag, series, a] = await Promise.all([api("dag", { limit: dagLimit }), api("series"), api("anchors", { limit: ${explorerAnchorRows} })]);
     drawDag(dag, $("dag-box"));
     drawCharts(series, $("charts"));
@@ -162,6 +164,7 @@ $("dag-limit").addEventListener("change", (ev) => { dagLimit = Number(ev.target.
 ${explorerDagScript}
 ${explorerChartsScript}
 ${explorerTxScript}
+${explorerShardsScript}
 const initial = new URLSearchParams(location.search).get("q");
 // The status first: an address or transaction page shows shards relative to this node's.
 last = Date.now(); refresh().then(() => { if (initial) { $("q").value = initial; search(initial); } }); setInterval(scheduleRefresh, ${explorerRefreshEveryMs});
@@ -191,6 +194,7 @@ ${explorerDagHtml}
 </section>
 <section><h2>Over time <small>sampled by this node</small></h2><div id="charts"></div></section>
 </div>
+${explorerShardsHtml}
 <h2>Latest finalized anchors</h2>
 <div class="scroll"><table><colgroup><col class="c-anchor"><col class="c-round"><col class="c-creator"><col class="c-id"><col class="c-txs"><col class="c-fees"></colgroup>
 <thead><tr><th class="n">anchor</th><th class="n">round</th><th class="n">creator</th><th>event id</th><th class="n">txs</th><th class="n">fees (PC)</th></tr></thead>

@@ -87,6 +87,8 @@ describe("explorer in headless Chromium", () => {
     expect(cardValue(dom, "chain")).toBe("phantom-localnet");
     // The shard this node serves, of how many: a single-shard localnet.
     expect(cardValue(dom, "shard")).toBe("0 of 1");
+    // One shard: no cross-shard section (and nothing asked for it).
+    expect(dom).toContain('<section id="xshard" hidden="">');
     expect(Number(cardValue(dom, "anchors"))).toBeGreaterThanOrEqual(20);
     expect(cardValue(dom, "peers")).toBe("3 / 3");
     expect(Number(cardValue(dom, "mint-height"))).toBeGreaterThanOrEqual(1);
