@@ -20,6 +20,26 @@ import { appendJournal, journalEntry, readJournal } from "../wallet/journal.ts";
 import { walletHistory } from "../wallet/history.ts";
 import { encodeAddress } from "../wallet/address.ts";
 import { maturityFromGenesis, withAccount, journalPath } from "./wallet-common.ts";
+import { checkServingShard, crossShardNotice, fetchNodeShard, shardFields, shardRoute, type NodeShard } from "../wallet/shards.ts";
+
+/**
+ * The node's shard, after refusing (WALLET_WRONG_SHARD) a node that does not serve the
+ * shard of `from` (the address whose outputs are spent): it knows none of them.
+ */
+async function servingNode(ctx: CommandContext, from: string, role: string): Promise<NodeShard> {
+  const rpc = rpcUrl(ctx.flags);
+  const node = await fetchNodeShard(rpc, ctx.signal);
+  checkServingShard(node, rpc, from, role);
+  return node;
+}
+
+/** send/build/broadcast with several shards: the shards in the JSON line, and a cross-shard payment said in words on stderr. */
+function noteRoute(ctx: CommandContext, node: NodeShard, from: string, to: string, txid: string): Record<string, number | boolean> {
+  if (node.shardCount === 1) return {};
+  const route = shardRoute(node, from, to);
+  if (route.crossShard) ctx.err(crossShardNotice(route, txid));
+  return shardFields(node, { fromShard: route.sourceShard, toShard: route.destShard, crossShard: route.crossShard });
+}
 
 /** A preimage file is read whole; hash-lock preimages are at most this long on chain. */
 const preimageBytesMax = 1_024;
@@ -109,9 +129,11 @@ export async function runBuild(ctx: CommandContext): Promise<number> {
   const fromLock = fromLockFlag(ctx) ?? (await withAccount(ctx, (a) => a.lock));
   const change = ctx.flags.change as string | undefined;
   const changeTo = change ? checkRecipient(change) : undefined;
+  const from = lockAddress(fromLock);
+  const node = await servingNode(ctx, from, ctx.flags.from_lock ? "--from_lock" : "the wallet's address");
   const { file } = await buildPayment({ rpc: rpcUrl(ctx.flags), fromLock, ...pay, changeTo, maturityAnchors: await maturityFromGenesis(ctx), signal: ctx.signal });
   writeFileSync(out, txFileToJson(file), { mode: 0o600 });
-  ctx.out(JSON.stringify({ type: "tx_built", file: out, from: lockAddress(fromLock), ...summary(file) }));
+  ctx.out(JSON.stringify({ type: "tx_built", file: out, from, ...summary(file), ...noteRoute(ctx, node, from, pay.to, toHex(file.txid)) }));
   return 0;
 }
 
@@ -144,9 +166,14 @@ export async function runSign(ctx: CommandContext): Promise<number> {
 export async function runBroadcast(ctx: CommandContext): Promise<number> {
   const { file } = readTxFile(ctx);
   const rpc = rpcUrl(ctx.flags);
+  // Every input must be on the node's shard (the tx spends on one shard only).
+  const node = await fetchNodeShard(rpc, ctx.signal);
+  for (const input of file.inputs) checkServingShard(node, rpc, lockAddress(input.lock), `input ${toHex(input.outpoint.txid)}:${input.outpoint.index}'s lock`);
   const tx = finishTx(file, await fetchNextAnchorIndex(rpc, ctx.signal));
   const res = await submitTx(rpc, tx, ctx.signal);
-  ctx.out(JSON.stringify({ type: "tx_submitted", accepted: true, ...summary(file), txBytes: res.txBytes }));
+  const from = file.inputs[0] ? lockAddress(file.inputs[0].lock) : undefined;
+  const to = file.outputs[0] ? encodeAddress(file.outputs[0].lockCommitment) : undefined;
+  ctx.out(JSON.stringify({ type: "tx_submitted", accepted: true, ...summary(file), txBytes: res.txBytes, ...(from && to ? noteRoute(ctx, node, from, to, res.txid) : {}) }));
   await afterSubmit(ctx, file, res.txid);
   return 0;
 }
@@ -158,11 +185,21 @@ export async function runSend(ctx: CommandContext): Promise<number> {
   const fromLock = fromLockFlag(ctx);
   const preimages = readPreimages(ctx);
   const maturityAnchors = await maturityFromGenesis(ctx);
-  const res = await withAccount(ctx, (account) => sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, fromLock, preimages, maturityAnchors, signal: ctx.signal }))
-    .finally(() => preimages.forEach(wipe));
+  checkRecipient(to);
+  let from = "";
+  let node: NodeShard | undefined;
+  const res = await withAccount(ctx, async (account) => {
+    from = fromLock ? lockAddress(fromLock) : account.address;
+    node = await servingNode(ctx, from, fromLock ? "--from_lock" : "the wallet's address");
+    // Change goes to the wallet's own key: from a script on another shard, that is an export too.
+    if (fromLock && node.shardCount > 1 && shardRoute(node, from, account.address).crossShard) {
+      ctx.err(`note: the change goes to the wallet's address ${account.address} on shard ${shardRoute(node, from, account.address).destShard}: a cross-shard output as well`);
+    }
+    return sendPayment({ rpc: rpcUrl(ctx.flags), account, to, amount, fee, fromLock, preimages, maturityAnchors, signal: ctx.signal });
+  }).finally(() => preimages.forEach(wipe));
   ctx.out(JSON.stringify({
     type: "tx_submitted", accepted: true, txid: res.txid, to, amountPc: formatPc(res.amount), amountUnits: res.amount.toString(),
-    feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes,
+    feeUnits: res.fee.toString(), changeUnits: res.change.toString(), inputs: res.inputs, txBytes: res.txBytes, ...noteRoute(ctx, node!, from, to, res.txid),
   }));
   await afterSubmit(ctx, res.file, res.txid);
   return 0;
@@ -173,6 +210,7 @@ export async function runHistory(ctx: CommandContext): Promise<number> {
   const watch = ctx.flags.address as string | undefined;
   if (watch) checkRecipient(watch);
   const address = watch ?? (await withAccount(ctx, (a) => a.address));
+  await servingNode(ctx, address, watch ? "--address" : "the wallet's address");
   const items = await walletHistory(rpcUrl(ctx.flags), [address], readJournal(journalPath(ctx)), ctx.signal);
   for (const item of items) ctx.out(JSON.stringify(item));
   let received = 0n;

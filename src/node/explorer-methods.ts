@@ -8,6 +8,7 @@ import { PhantomError } from "../errors.ts";
 import { equalBytes, toHex } from "../crypto/bytes.ts";
 import { countParam, hexParam, objectParams as params } from "../rpc/params.ts";
 import { encodeAddress } from "../wallet/address.ts";
+import { shardOfLock } from "../ledger/shard.ts";
 import { decodeAnchorPayload } from "../types/payload.ts";
 import { digestMicroTx, encodeMicroTx, type MicroTx } from "../types/tx.ts";
 import { mintId, type MintTx } from "../types/mint.ts";
@@ -37,7 +38,8 @@ export function txStatusJson(txid: Uint8Array, st: TxStatus): Json {
 
 type Body = { kind: "micro"; tx: MicroTx; fee: bigint | null; bytes: number } | { kind: "mint"; tx: MintTx };
 
-export function explorerRpcMethods(node: PhantomNode, store: SqliteStore, k: number): RpcMethods {
+/** `shardCount`: S of genesis; each output's shard in tx_get is shard_of(its lock, S) (SPEC_SHARDING §2). */
+export function explorerRpcMethods(node: PhantomNode, store: SqliteStore, k: number, shardCount = 1): RpcMethods {
   let cached: ExplorerReads | undefined;
   const reads = (): ExplorerReads => (cached ??= new ExplorerReads(store.db));
 
@@ -110,7 +112,7 @@ export function explorerRpcMethods(node: PhantomNode, store: SqliteStore, k: num
         const rec = reads().outputAt(txid, index);
         const amount = rec?.amount ?? o.amount;
         return {
-          index, amount: amount?.toString() ?? null, address: encodeAddress(o.lockCommitment), createdAt: rec?.createdAt.toString() ?? null,
+          index, amount: amount?.toString() ?? null, address: encodeAddress(o.lockCommitment), shard: shardOfLock(o.lockCommitment, shardCount), createdAt: rec?.createdAt.toString() ?? null,
           spentAt: rec?.spentAt?.toString() ?? null, spentBy: rec?.spentBy ? toHex(rec.spentBy) : null,
         };
       });

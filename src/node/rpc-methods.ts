@@ -7,6 +7,7 @@ import { PhantomError } from "../errors.ts";
 import { toHex } from "../crypto/bytes.ts";
 import { anchorIndexParam, countParam, hexParam, hexValue, objectParams as params, stringParam as str, type Params } from "../rpc/params.ts";
 import { decodeAddress, encodeAddress } from "../wallet/address.ts";
+import { shardOfLock } from "../ledger/shard.ts";
 import { mintTemplate, mintTemplateToRpc } from "../ledger/emission.ts";
 import { UNITS_PER_PC } from "../types/constants.ts";
 import type { SqliteStore } from "../store/sqlite-store.ts";
@@ -39,7 +40,17 @@ function dagFacts(node: PhantomNode, id: Uint8Array): Json {
 
 const pc = (units: bigint): string => `${units / UNITS_PER_PC}.${(units % UNITS_PER_PC).toString().padStart(8, "0")}`;
 
+/**
+ * The shard this node serves: its validator's `[[validators]] shard` (SPEC_SHARDING §3),
+ * 0 with one shard. Read from the genesis the node runs on, whole or one shard's view.
+ */
+export function nodeShard(genesis: Genesis, validator: number): number {
+  return genesis.validators[validator]?.shard ?? 0;
+}
+
 export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: Genesis): RpcMethods {
+  // Read when called: building the table touches neither node nor genesis (test/e2e/explorer.test.ts builds it empty).
+  const shard = () => nodeShard(genesis, node.validator);
   const anchorJson = (index: bigint): Json | null => {
     const a = node.index.anchor(index);
     if (!a) return null;
@@ -51,7 +62,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
   };
   return {
     [DISCOVER_METHOD]: () => openrpc,
-    ...explorerRpcMethods(node, store, genesis.k),
+    ...explorerRpcMethods(node, store, genesis.k, genesis.shardCount),
     ...shardRpcMethods(node, store, genesis),
     phantom_status: () => {
       const tip = store.mintTip();
@@ -59,6 +70,7 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const stats = node.engine.stats();
       return {
         chainId: genesis.chainId, validator: node.validator, k: genesis.k, commitment: toHex(genesis.commitment),
+        shard: shard(), shardCount: genesis.shardCount, shardRootInterval: genesis.shardRootInterval.toString(),
         anchorCount: last === undefined ? "0" : (last.anchorIndex + 1n).toString(),
         stateRoot: last ? toHex(last.commitment) : "", lastDecidedRound: stats.lastDecidedRound, dagEvents: stats.events,
         orphans: stats.orphans, highestSeq: node.engine.highestSeq(), peers: node.peers.readyPeers().length,
@@ -149,7 +161,8 @@ export function nodeRpcMethods(node: PhantomNode, store: SqliteStore, genesis: G
       const balance = store.balanceOf(lock);
       const rewards = store.payoutBalanceOf(lock);
       return {
-        address: encodeAddress(lock), balanceUnits: balance.toString(), balancePc: pc(balance),
+        // The address's shard (SPEC_SHARDING §2); when it is not this node's, the node holds none of its outputs.
+        address: encodeAddress(lock), shard: shardOfLock(lock, genesis.shardCount), balanceUnits: balance.toString(), balancePc: pc(balance),
         rewardsUnits: rewards.toString(), rewardsPc: pc(rewards),
         truncated,
         utxos: utxos.map((u) => ({ txid: toHex(u.txid), index: u.index, amount: u.entry.amount.toString(), createdAt: u.entry.createdAt.toString(), coinbase: u.entry.coinbase, payout: store.isPayoutTxid(u.txid) })),

@@ -1,5 +1,6 @@
 /** Minimal JSON-RPC 2.0 client over HTTP (miner, wallet, tests). */
 import { PhantomError } from "../errors.ts";
+import { RPC_ERRORS } from "./jsonrpc.ts";
 
 let nextId = 1;
 
@@ -47,8 +48,12 @@ export async function rpcCall<T>(url: string, method: string, params: unknown = 
     if (signal?.aborted) throw new PhantomError("RPC_ABORTED", "request aborted");
     throw new PhantomError("RPC_UNREACHABLE", `cannot reach ${endpoint}: ${(e as Error).message}`);
   }
-  const body = (await res.json().catch(() => null)) as { result?: T; error?: { message: string; data?: { code: string } } } | null;
+  const body = (await res.json().catch(() => null)) as { result?: T; error?: { code?: number; message: string; data?: { code: string } } } | null;
   if (!body) throw new PhantomError("RPC_BAD_RESPONSE", `${endpoint} answered ${res.status} without JSON`);
-  if (body.error) throw new PhantomError(body.error.data?.code ?? "RPC_ERROR", `${method}: ${body.error.message}`);
+  if (body.error) {
+    // -32601 carries no application code: named, so a caller can tell an older node from a refusal.
+    const code = body.error.data?.code ?? (body.error.code === RPC_ERRORS.methodNotFound ? "RPC_METHOD_NOT_FOUND" : "RPC_ERROR");
+    throw new PhantomError(code, `${method}: ${body.error.message}`);
+  }
   return body.result as T;
 }

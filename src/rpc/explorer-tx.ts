@@ -42,9 +42,14 @@ function renderTx(res) {
   const inputs = grid(["spends output", "address", "amount (PC)", "created at anchor"], res.inputs.map((i) => [
     link(i.txid, short(i.txid)) + ":" + esc(i.index), i.address ? link(i.address, i.address.slice(0, 30) + "…") : '<span class="muted">unknown</span>',
     i.amount !== null ? esc(units(i.amount)) : '<span class="muted">unknown</span>', i.createdAt !== null ? link(i.createdAt) : "—"]), res.kind === "mint" ? "none: a mint creates new coins" : "none known");
-  const outputs = grid(["output", "address", "amount (PC)", "created at anchor", "spent"], res.outputs.map((o) => [esc(o.index), link(o.address, o.address.slice(0, 30) + "…"),
-    o.amount !== null ? esc(units(o.amount)) : "—", o.createdAt !== null ? link(o.createdAt) : '<span class="muted">not yet</span>',
-    o.spentAt !== null ? "at " + link(o.spentAt) + (o.spentBy ? " by " + link(o.spentBy, short(o.spentBy)) : "") : '<span class="muted">unspent</span>']));
+  // Several shards: each output's shard; one for another shard leaves this one (an export, SPEC_SHARDING §5).
+  const sharded = node.shardCount > 1;
+  const exported = (o) => sharded && o.shard !== undefined && o.shard !== node.shard;
+  const outputs = grid(["output", "address"].concat(sharded ? ["shard"] : [], ["amount (PC)", "created at anchor", "spent"]), res.outputs.map((o) => [esc(o.index), link(o.address, o.address.slice(0, 30) + "…")].concat(
+    sharded ? [exported(o) ? '<span data-export="' + esc(o.shard) + '">' + esc(o.shard) + ", cross-shard from " + esc(node.shard) + "</span>" : esc(o.shard)] : [], [
+    o.amount !== null ? esc(units(o.amount)) : "—",
+    o.createdAt !== null ? link(o.createdAt) : exported(o) ? '<span class="muted">on shard ' + esc(o.shard) + " once imported there</span>" : '<span class="muted">not yet</span>',
+    o.spentAt !== null ? "at " + link(o.spentAt) + (o.spentBy ? " by " + link(o.spentBy, short(o.spentBy)) : "") : exported(o) ? '<span class="muted">—</span>' : '<span class="muted">unspent</span>'])));
   return head + facts + "<h4>Status history</h4>" + txHistory(res) + '<h4>Inputs</h4><div class="tx-inputs">' + inputs + '</div><h4>Outputs</h4><div class="tx-outputs">' + outputs + "</div>";
 }
 `;

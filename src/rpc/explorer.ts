@@ -11,6 +11,7 @@
 import { explorerDagEvents, explorerDagHtml, explorerDagScript, explorerDagStyle } from "./explorer-dag.ts";
 import { explorerChartsScript, explorerChartsStyle } from "./explorer-charts.ts";
 import { explorerTxScript, explorerTxStyle } from "./explorer-tx.ts";
+import { explorerShardsHtml, explorerShardsScript, explorerShardsStyle } from "./explorer-shards.ts";
 
 /** Fewest milliseconds between two refreshes, however fast anchors arrive. */
 export const explorerRefreshMinMs = 1_000;
@@ -49,7 +50,7 @@ const style = `
  #result details{margin-top:10px} #result summary{cursor:pointer;color:#8b96a8;font-size:12px}
  table.kv td:first-child{color:#8b96a8;width:160px;font-family:system-ui,sans-serif}
  a{color:#7aa2ff;text-decoration:none} a:hover{text-decoration:underline}
-${explorerDagStyle}${explorerChartsStyle}${explorerTxStyle}`;
+${explorerDagStyle}${explorerChartsStyle}${explorerTxStyle}${explorerShardsStyle}`;
 
 const script = String.raw`
 const $ = (id) => document.getElementById(id);
@@ -73,14 +74,19 @@ const kv = (rows) => '<table class="kv">' + rows.map(([k, v]) => '<tr><td>' + es
 const grid = (head, rows, empty) => '<table><thead><tr>' + head.map((h) => '<th>' + esc(h) + '</th>').join("") + '</tr></thead><tbody>' +
   (rows.length ? rows.map((r) => '<tr>' + r.map((c) => '<td>' + c + '</td>').join("") + '</tr>').join("") : '<tr><td colspan="' + head.length + '" class="muted">' + esc(empty || "none") + '</td></tr>') + '</tbody></table>';
 let dagLimit = ${explorerDagEvents};
+/** The node's last status: its shard and the shard count, for the address and transaction pages. */
+let node = { shard: 0, shardCount: 1 };
 async function refresh() {
   try {
     const s = await api("status");
+    if (Number.isInteger(s.shardCount)) node = { shard: s.shard, shardCount: s.shardCount };
     $("cards").innerHTML = card("chain", "chain", s.chainId, "", true) + card("validator", "validator", s.validator) +
+      card("shard", "shard", node.shard + " of " + node.shardCount, "this node validates shard " + node.shard + " of the network's " + node.shardCount) +
       card("anchors", "anchors", s.anchorCount) + card("decided-round", "decided round", s.lastDecidedRound) +
       card("peers", "peers", s.peers + " / " + (s.k - 1)) + card("mempool", "mempool txs", s.mempoolSize) +
       card("mint-height", "mint height", s.mintHeight) + card("target-bits", "target bits", s.targetBits) +
       card("supply", "supply (PC)", s.supplyPc, "", true) + card("state-root", "state root", s.stateRoot ? s.stateRoot.slice(0, 24) + "…" : "—", s.stateRoot, true);
+    drawCrossShard(s); // several shards only; it reports its own errors
     const [dag, series, a] = await Promise.all([api("dag", { limit: dagLimit }), api("series"), api("anchors", { limit: ${explorerAnchorRows} })]);
     drawDag(dag, $("dag-box"));
     drawCharts(series, $("charts"));
@@ -99,7 +105,7 @@ function scheduleRefresh() {
   pending = setTimeout(() => { pending = null; last = Date.now(); refresh(); }, wait);
 }
 function render(res) {
-  if (res.utxos) return '<h3>Address ' + esc(res.address) + '</h3>' + kv([["balance", esc(res.balancePc) + " PC"], ["outputs", esc(res.utxos.length)]]) +
+  if (res.utxos) return '<h3>Address ' + esc(res.address) + '</h3>' + kv([["shard", addressShard(res.shard)], ["balance", esc(res.balancePc) + " PC"], ["outputs", esc(res.utxos.length)]]) +
     grid(["txid", "index", "amount (PC)", "created at anchor", "mint reward"], res.utxos.map((u) => [link(u.txid, short(u.txid)), esc(u.index), esc(units(u.amount)), link(u.createdAt), u.coinbase ? "yes" : "no"]));
   if (res.status && res.inputs) return renderTx(res);
   if (res.type === "event") return '<h3>Event ' + esc(res.id) + '</h3>' + kv([["creator", esc(res.creator)], ["seq", esc(res.seq)], ["lamport", esc(res.lamport)],
@@ -110,6 +116,12 @@ function render(res) {
     ["round", esc(res.round)], ["txs", esc(res.txCount)], ["fees (PC)", esc(units(res.fees))], ["state root", esc(res.stateRoot)],
     ["voided", res.voided.length ? res.voided.map((v) => link(v.id, v.kind + " " + short(v.id)) + " " + esc(v.code)).join("<br>") : '<span class="muted">none</span>']]);
   return "";
+}
+/** An address's shard; on another shard than this node's, the balance here is not its balance. */
+function addressShard(shard) {
+  if (shard === undefined) return '<span class="muted">—</span>';
+  const text = '<span data-shard="' + esc(shard) + '">' + esc(shard) + " of " + esc(node.shardCount) + '</span>';
+  return shard === node.shard ? text : text + ' <span class="err">this node serves shard ' + esc(node.shard) + ': it holds none of the outputs of this address; ask a node of shard ' + esc(shard) + '</span>';
 }
 function renderPayouts(p) {
   if (!p) return "";
@@ -152,9 +164,10 @@ $("dag-limit").addEventListener("change", (ev) => { dagLimit = Number(ev.target.
 ${explorerDagScript}
 ${explorerChartsScript}
 ${explorerTxScript}
+${explorerShardsScript}
 const initial = new URLSearchParams(location.search).get("q");
-if (initial) { $("q").value = initial; search(initial); }
-last = Date.now(); refresh(); setInterval(scheduleRefresh, ${explorerRefreshEveryMs});
+// The status first: an address or transaction page shows shards relative to this node's.
+last = Date.now(); refresh().then(() => { if (initial) { $("q").value = initial; search(initial); } }); setInterval(scheduleRefresh, ${explorerRefreshEveryMs});
 function connect() {
   let ws;
   try { ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws"); } catch { return; }
@@ -181,6 +194,7 @@ ${explorerDagHtml}
 </section>
 <section><h2>Over time <small>sampled by this node</small></h2><div id="charts"></div></section>
 </div>
+${explorerShardsHtml}
 <h2>Latest finalized anchors</h2>
 <div class="scroll"><table><colgroup><col class="c-anchor"><col class="c-round"><col class="c-creator"><col class="c-id"><col class="c-txs"><col class="c-fees"></colgroup>
 <thead><tr><th class="n">anchor</th><th class="n">round</th><th class="n">creator</th><th>event id</th><th class="n">txs</th><th class="n">fees (PC)</th></tr></thead>

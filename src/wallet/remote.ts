@@ -33,7 +33,9 @@ interface AddressGetJson {
 
 type SubmitJson = { accepted: true; txid: string; fee: string } | { accepted: false; txid: string | null; code: string; message: string };
 
-export type SendErrorCode = "WALLET_BAD_ADDRESS" | "WALLET_TX_NOT_RELAYED" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT" | "WALLET_NOT_FINAL" | "WALLET_TX_FAILED";
+export type SendErrorCode =
+  | "WALLET_BAD_ADDRESS" | "WALLET_TX_NOT_RELAYED" | "WALLET_TX_REJECTED" | "WALLET_BAD_RESPONSE" | "WALLET_RPC_TIMEOUT" | "WALLET_NOT_FINAL" | "WALLET_TX_FAILED"
+  | "WALLET_WRONG_SHARD" | "WALLET_NO_SHARD_STATUS";
 export class SendError extends PhantomError<SendErrorCode> {}
 
 const isDigits = (v: unknown): v is string => typeof v === "string" && /^\d+$/.test(v);
@@ -178,7 +180,11 @@ export interface TxStatusJson {
 
 /** Asks the node what became of `txid` (tx_status); checks the answer's shape. */
 export async function fetchTxStatus(rpc: string, txid: string, signal?: AbortSignal): Promise<TxStatusInfo> {
-  const r = await rpcCall<TxStatusJson>(rpc, "tx_status", { txid }, signal);
+  return parseTxStatus(await rpcCall<TxStatusJson>(rpc, "tx_status", { txid }, signal));
+}
+
+/** tx_status's JSON (also tx_get's `status`), its shape checked. */
+export function parseTxStatus(r: TxStatusJson | null | undefined): TxStatusInfo {
   if (!r || typeof r.state !== "string" || !TX_STATES.has(r.state) || typeof r.message !== "string" || (r.anchorIndex !== null && !isDigits(r.anchorIndex))) {
     throw new SendError("WALLET_BAD_RESPONSE", "tx_status answered without a known state");
   }

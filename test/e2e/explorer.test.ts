@@ -85,6 +85,10 @@ describe("explorer in headless Chromium", () => {
     const dom = r.out;
     expect(dom).toContain("<h1>Phantom explorer</h1>");
     expect(cardValue(dom, "chain")).toBe("phantom-localnet");
+    // The shard this node serves, of how many: a single-shard localnet.
+    expect(cardValue(dom, "shard")).toBe("0 of 1");
+    // One shard: no cross-shard section (and nothing asked for it).
+    expect(dom).toContain('<section id="xshard" hidden="">');
     expect(Number(cardValue(dom, "anchors"))).toBeGreaterThanOrEqual(20);
     expect(cardValue(dom, "peers")).toBe("3 / 3");
     expect(Number(cardValue(dom, "mint-height"))).toBeGreaterThanOrEqual(1);
@@ -126,6 +130,9 @@ describe("explorer in headless Chromium", () => {
     expect(info.address).toBe(minerAddress);
     expect(BigInt(info.balanceUnits)).toBeGreaterThan(0n);
     expect(dom).toContain(`<h3>Address ${minerAddress}</h3>`);
+    // Its shard, which is this node's (no "this node serves shard" warning).
+    expect(dom).toContain('<td>shard</td><td><span data-shard="0">0 of 1</span></td>');
+    expect(/<div id="result-view">([\s\S]*?)<\/div><details>/.exec(dom)![1]).not.toContain("this node serves shard");
     const utxoRows = [...dom.matchAll(/<tr><td><a href="\?q=([0-9a-f]{64})">/g)].map((m) => m[1]);
     expect(utxoRows).toHaveLength(info.utxos.length);
     const bad = runChromium(["--dump-dom", `${net.rpc[1]}/?q=pc1nothing`]).out;
@@ -304,6 +311,9 @@ export function promqlMetricNames(expr: string): string[] {
 async function exposedNames(): Promise<Set<string>> {
   const text = await (await fetch(net.metrics[0]!, { signal: AbortSignal.timeout(5_000) })).text();
   const names = new Set<string>(["up"]); // Prometheus's own per-target series
+  // Every sample names the node's shard (the dashboard's `shard` variable selects on it).
+  const unlabelled = text.split("\n").filter((l) => l && !l.startsWith("#") && !/\{(?:[^}]*,)?shard="0"[,}]/.test(l));
+  expect(unlabelled.slice(0, 3), "samples without shard=\"0\"").toEqual([]);
   for (const line of text.split("\n")) {
     const t = /^# TYPE (\S+) /.exec(line);
     if (t) names.add(t[1]!);
@@ -322,10 +332,18 @@ describe("Grafana dashboard and Prometheus alerts query metrics a node exports",
   test("every dashboard panel query names exported metrics; panels are well-formed", async () => {
     const names = await exposedNames();
     const dash = JSON.parse(readFileSync(join(ROOT, "docs/grafana/phantom-node-mempool-dashboard.json"), "utf8")) as {
-      uid: string; panels: { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string }; targets?: { expr: string; refId: string; legendFormat?: string }[] }[];
+      uid: string; templating: { list: { name: string; type: string; query: string | { query: string }; includeAll?: boolean; multi?: boolean; allValue?: string }[] }; panels: { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string }; targets?: { expr: string; refId: string; legendFormat?: string }[] }[];
     };
     const datasourceUid = /uid:\s*(\S+)/.exec(readFileSync(join(ROOT, "docs/observability/grafana-datasource.yml"), "utf8"))![1];
     expect(new Set(dash.panels.map((p) => p.id)).size).toBe(dash.panels.length);
+    // A `shard` selector: its values are the shard labels the nodes export; "All" matches every shard.
+    const shardVar = dash.templating.list.find((v) => v.name === "shard");
+    expect(shardVar, "dashboard lacks the shard variable").toBeDefined();
+    const shardQuery = typeof shardVar!.query === "string" ? shardVar!.query : shardVar!.query.query;
+    const valuesOf = /^label_values\((\w+), shard\)$/.exec(shardQuery);
+    expect(valuesOf, `shard variable query ${shardQuery}`).not.toBeNull();
+    expect(names.has(valuesOf![1]!)).toBe(true);
+    expect(shardVar).toMatchObject({ type: "query", includeAll: true, multi: true, allValue: ".*" });
     const queried = new Set<string>();
     const cells = new Set<string>();
     for (const p of dash.panels) {
@@ -351,6 +369,11 @@ describe("Grafana dashboard and Prometheus alerts query metrics a node exports",
         if (/^(sum|max|min|avg|count)\(/.test(t.expr)) expect(legendLabels, `panel "${p.title}": "${t.expr}" keeps no labels`).toEqual([]);
         const used = promqlMetricNames(t.expr);
         expect(used.length, `"${t.expr}" reads no metric`).toBeGreaterThan(0);
+        // Every series the panel reads is filtered by the shard selector.
+        for (const m of t.expr.matchAll(/(?<![\w:])([a-zA-Z_:][\w:]*)(\{[^}]*\})?/g)) {
+          if (!used.includes(m[1]!)) continue;
+          expect(m[2] ?? "", `panel "${p.title}": ${m[1]} in "${t.expr}" is not filtered by $shard`).toContain('shard=~"$shard"');
+        }
         for (const n of used) {
           expect(names.has(n), `panel "${p.title}": ${n} is not exported by a node`).toBe(true);
           queried.add(n);

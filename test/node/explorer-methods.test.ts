@@ -9,7 +9,8 @@ import { buildTransfer, payTo, sigLock } from "../../src/wallet/tx-builder.ts";
 import { digestMicroTx, encodeMicroTx } from "../../src/types/tx.ts";
 import { dispatch, type Json, type RpcResponse } from "../../src/rpc/jsonrpc.ts";
 import { nodeRpcMethods } from "../../src/node/rpc-methods.ts";
-import { dagEventsMax } from "../../src/node/explorer-methods.ts";
+import { dagEventsMax, explorerRpcMethods } from "../../src/node/explorer-methods.ts";
+import { shardOfAddress } from "../../src/wallet/address.ts";
 import { NodeSeries, seriesPointsMax } from "../../src/node/node-series.ts";
 import { signEvent } from "../../src/types/event.ts";
 import { keyPairFromSeed } from "../../src/crypto/ed25519.ts";
@@ -36,7 +37,7 @@ interface TxJson {
   txid: string; kind: string | null; source: string | null; fee: string | null; eventId: string | null; sizeBytes: number | null;
   status: { state: string; anchorIndex: string | null };
   inputs: { txid: string; index: number; amount: string | null; address: string | null; createdAt: string | null }[];
-  outputs: { index: number; amount: string | null; address: string; createdAt: string | null; spentAt: string | null }[];
+  outputs: { index: number; amount: string | null; address: string; shard: number; createdAt: string | null; spentAt: string | null }[];
 }
 
 describe("explorer RPC methods", () => {
@@ -77,7 +78,7 @@ describe("explorer RPC methods", () => {
       await until(() => nodes.every((x) => applied(x) >= coin.createdAt + genesis.emission.maturityAnchors));
       const mint = await call<TxJson>(n, "tx_get", { txid: toHex(mintId) });
       expect(mint).toMatchObject({ kind: "mint", source: "anchor", fee: null, inputs: [], status: { state: "final", anchorIndex: coin.createdAt.toString() } });
-      expect(mint.outputs).toEqual([{ index: 0, amount: coin.amount.toString(), address: wallet.address, createdAt: coin.createdAt.toString(), spentAt: null, spentBy: null } as never]);
+      expect(mint.outputs).toEqual([{ index: 0, amount: coin.amount.toString(), address: wallet.address, shard: 0, createdAt: coin.createdAt.toString(), spentAt: null, spentBy: null } as never]);
 
       const to = accountFromSeed(new Uint8Array(32).fill(52));
       const tx = buildTransfer({ keyPair: wallet.keyPair, spend: [{ outpoint: { txid: mintId, index: 0 }, amount: coin.amount }], to: [payTo(sigLock(to.keyPair.publicKey), 100_000_000n)], fee: 10_000n });
@@ -89,6 +90,11 @@ describe("explorer RPC methods", () => {
       expect(pending.outputs.map((o) => [o.amount, o.address, o.createdAt])).toEqual([
         ["100000000", to.address, null], [(coin.amount - 100_000_000n - 10_000n).toString(), wallet.address, null],
       ]);
+      // Each output's shard is shard_of(its lock, S): 0 with one shard; with S = 16 the rule of SPEC_SHARDING §2.
+      expect(pending.outputs.map((o) => o.shard)).toEqual([0, 0]);
+      const sixteen = (await dispatch(explorerRpcMethods(n.node, n.store, 4, 16), JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tx_get", params: { txid } }))) as RpcResponse;
+      const shards = (sixteen.result as unknown as TxJson).outputs.map((o) => o.shard);
+      expect(shards).toEqual([shardOfAddress(to.address, 16), shardOfAddress(wallet.address, 16)]);
 
       await until(() => n.store.getUtxo(mintId, 0) === undefined);
       const done = await call<TxJson>(n, "tx_get", { txid });

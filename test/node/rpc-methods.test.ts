@@ -4,6 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { dispatch, type RpcResponse } from "../../src/rpc/jsonrpc.ts";
 import { nodeRpcMethods } from "../../src/node/rpc-methods.ts";
 import { accountFromSeed } from "../../src/wallet/keys.ts";
+import { shardOfAddress } from "../../src/wallet/address.ts";
 import { blake3, fromHex, leadingZeroBits, toHex } from "../../src/crypto/index.ts";
 import { TestNet, applied, stopAll, until, type TestNode } from "./harness.ts";
 
@@ -24,13 +25,25 @@ describe("node RPC methods", () => {
       const n = nodes[0]!;
       const status = (await call(n, "phantom_status", {})).result as Record<string, unknown>;
       expect(status.k).toBe(4);
+      // One shard: this node serves shard 0 of 1 (the interval is genesis's default, unused with one shard).
+      expect([status.shard, status.shardCount, status.shardRootInterval]).toEqual([0, 1, "64"]);
       expect(BigInt(status.anchorCount as string)).toBeGreaterThanOrEqual(4n);
       const anchor = (await call(n, "chain_anchor", { index: "0" })).result as { eventId: string; stateRoot: string };
       expect(anchor.stateRoot).toBe(Buffer.from(n.store.commitmentAt(0n)!).toString("hex"));
       const looked = (await call(n, "chain_lookup", { id: anchor.eventId })).result as { type: string; anchorIndex: string };
       expect(looked).toMatchObject({ type: "event", anchorIndex: "0" });
       const empty = (await call(n, "address_get", { address: accountFromSeed(new Uint8Array(32).fill(1)).address })).result;
-      expect(empty).toMatchObject({ balanceUnits: "0", truncated: false, utxos: [] });
+      expect(empty).toMatchObject({ balanceUnits: "0", shard: 0, truncated: false, utxos: [] });
+      // A two-shard genesis view (validators 2, 3 on shard 1): the node's shard is its validator's, an address's is shard_of(lock, 2).
+      const twoShards = { ...net.genesis, shardCount: 2, shardRootInterval: 8n, validators: net.genesis.validators.map((v) => ({ ...v, shard: v.index >= 2 ? 1 : 0 })) };
+      const viaShards = async (node: TestNode, method: string, params: unknown) =>
+        ((await dispatch(nodeRpcMethods(node.node, node.store, twoShards), JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }))) as RpcResponse).result as Record<string, unknown>;
+      expect(await viaShards(n, "phantom_status", {})).toMatchObject({ shard: 0, shardCount: 2, shardRootInterval: "8" });
+      expect(await viaShards(nodes[3]!, "phantom_status", {})).toMatchObject({ shard: 1, shardCount: 2 });
+      const seeded = Array.from({ length: 8 }, (_, i) => accountFromSeed(new Uint8Array(32).fill(10 + i)).address);
+      const addressShards = await Promise.all(seeded.map(async (a) => (await viaShards(n, "address_get", { address: a })).shard));
+      expect(addressShards).toEqual(seeded.map((a) => shardOfAddress(a, 2)));
+      expect(new Set(addressShards).size).toBe(2); // both shards occur among these eight
 
       // Stake table (genesis until a penalty) and an anchor whose fees settle k·D_max later.
       const stakes = (await call(n, "chain_stakes", {})).result as { stakes: { stakeUnits: string; genesisUnits: string }[]; slashes: unknown[] };

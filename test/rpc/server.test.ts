@@ -74,6 +74,8 @@ describe("JSON-RPC 2.0", () => {
 
   test("the client surfaces typed errors", async () => {
     await expect(rpcCall(server.url, "test_fail")).rejects.toMatchObject({ code: "TEST_REJECTED" });
+    // -32601 has no application code: the client names it, so a caller can tell a node without the method.
+    await expect(rpcCall(server.url, "test_absent")).rejects.toMatchObject({ code: "RPC_METHOD_NOT_FOUND", message: "test_absent: method not found: test_absent" });
     await expect(rpcCall("http://127.0.0.1:1", "x")).rejects.toMatchObject({ code: "RPC_UNREACHABLE" });
   });
 });

@@ -25,19 +25,26 @@ export interface Localnet {
   stop(): Promise<void>;
 }
 
-/** Three blocks of `harnessK` ports (UDP P2P, TCP RPC, TCP metrics), each starting at a port the OS chose (test/ports.ts). */
-export function freePorts(): Promise<{ p2p: number; rpc: number; metrics: number }> {
-  return freePortBlocks(harnessK);
+/** Three blocks of `harnessK` ports (UDP P2P, TCP RPC, TCP metrics) per shard, each starting at a port the OS chose (test/ports.ts). */
+export function freePorts(shards = 1): Promise<{ p2p: number; rpc: number; metrics: number }> {
+  return freePortBlocks(harnessK * shards);
 }
 
 /** Leading zero bits of the first mints: low, so a test's mint costs milliseconds even on a loaded machine. */
 export const harnessTargetBits = 12;
 
-export async function startLocalnet(opts: { label: string; maturityAnchors?: bigint; miner?: boolean; durationS: number }): Promise<Localnet> {
+/**
+ * `shards` > 1: a genesis of that many shards of `harnessK` validators each (validator i
+ * on shard ⌊i / harnessK⌋, RPC port base + i), with `shardRootInterval` anchors per epoch.
+ */
+export async function startLocalnet(opts: { label: string; maturityAnchors?: bigint; miner?: boolean; durationS: number; shards?: number; shardRootInterval?: number }): Promise<Localnet> {
   const dir = mkdtempSync(join(tmpdir(), `phantom-${opts.label}-`));
-  const ports = await freePorts();
+  const shards = opts.shards ?? 1;
+  const ports = await freePorts(shards);
   const genesisPath = join(dir, "genesis.toml");
-  writeFileSync(genesisPath, createGenesis({ k: harnessK, devnetLabel: opts.label, basePort: ports.p2p, maturityAnchors: opts.maturityAnchors, initialTargetBits: harnessTargetBits }).toml);
+  let toml = createGenesis({ k: harnessK, shards, devnetLabel: opts.label, basePort: ports.p2p, maturityAnchors: opts.maturityAnchors, initialTargetBits: harnessTargetBits }).toml;
+  if (opts.shardRootInterval !== undefined) toml = toml.replace(/^shard_count = (\d+)$/m, `shard_count = $1\nshard_root_interval = ${opts.shardRootInterval}`);
+  writeFileSync(genesisPath, toml);
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn([
     BIN, "localnet", "--genesis", genesisPath, "--devnet_label", opts.label, "--dir", join(dir, "net"), "--fresh",
     "--base_rpc_port", String(ports.rpc), "--base_metrics_port", String(ports.metrics), "--miner", String(opts.miner ?? false),
@@ -45,6 +52,7 @@ export async function startLocalnet(opts: { label: string; maturityAnchors?: big
     // The tests wait for anchors (maturity, time locks) with no transactions: a short idle
     // heartbeat keeps them coming (SPEC_CONSENSUS §15).
     "--idle_heartbeat_ms", "1000",
+    ...(shards > 1 ? ["--shards", String(shards)] : []),
   ], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let text = "";
   for (const stream of [proc.stdout, proc.stderr]) {
@@ -53,7 +61,7 @@ export async function startLocalnet(opts: { label: string; maturityAnchors?: big
       for await (const chunk of stream) text = (text + decoder.decode(chunk, { stream: true })).slice(-200_000);
     })();
   }
-  const range = (base: number) => Array.from({ length: harnessK }, (_, i) => base + i);
+  const range = (base: number) => Array.from({ length: harnessK * shards }, (_, i) => base + i);
   return {
     dir, genesisPath,
     rpc: range(ports.rpc).map((p) => `http://127.0.0.1:${p}`),

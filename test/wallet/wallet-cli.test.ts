@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { BIN, ROOT } from "./localnet-harness.ts";
 import { readUntil } from "../phantom-cli.ts";
 import { accountFromMnemonic } from "../../src/wallet/keys.ts";
+import { shardOfAddress } from "../../src/wallet/address.ts";
+import { createGenesis } from "../../src/genesis/create.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "phantom-wallet-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,6 +37,28 @@ describe("phantom wallet (offline)", () => {
     expect(a1.out.trim()).toBe(accountFromMnemonic(reference, 1).address);
     chmodSync(file, 0o644);
     expect((await phantom(["wallet", "address", "--wallet", file])).err).toContain("readable by other users");
+  });
+
+  test("address names its shard on stderr when genesis has several; stdout stays the address; one shard says nothing", async () => {
+    const file = join(dir, "plain.mnemonic");
+    writeFileSync(file, reference + "\n", { mode: 0o600 });
+    const one = join(dir, "one-shard.toml");
+    const four = join(dir, "four-shards.toml");
+    writeFileSync(one, createGenesis({ k: 4, devnetLabel: "wallet-cli-shards" }).toml);
+    writeFileSync(four, createGenesis({ k: 4, shards: 4, devnetLabel: "wallet-cli-shards" }).toml);
+    for (const account of [0, 1, 2, 3]) {
+      const address = accountFromMnemonic(reference, account).address;
+      const sharded = await phantom(["wallet", "address", "--wallet", file, "--account", String(account), "--genesis", four]);
+      expect([sharded.code, sharded.out]).toEqual([0, `${address}\n`]);
+      expect(sharded.err).toContain(`address ${address} is on shard ${shardOfAddress(address, 4)} of 4\n`);
+      const single = await phantom(["wallet", "address", "--wallet", file, "--account", String(account), "--genesis", one]);
+      expect([single.code, single.out]).toEqual([0, `${address}\n`]);
+      expect(single.err).not.toMatch(/is on shard/);
+    }
+    // --rpc given but nobody answers: the address still prints (exit 0), the note says why there is no shard.
+    const silent = await phantom(["wallet", "address", "--wallet", file, "--rpc", "http://127.0.0.1:1"]);
+    expect([silent.code, silent.out]).toEqual([0, `${accountFromMnemonic(reference, 0).address}\n`]);
+    expect(silent.err).toContain("note: the node at --rpc did not say its shard");
   });
 
   test("bad files, flags and subcommands are typed errors with exit status 2", async () => {

@@ -54,7 +54,12 @@ describe("phantom wallet against a localnet", () => {
       const mature = info.utxos.filter((u) => u.coinbase && BigInt(status.anchorCount) >= BigInt(u.createdAt) + maturityAnchors);
       return mature.length === 2 ? true : undefined;
     }, 30_000);
+    // One shard: `address` prints the address alone, also when it may ask the node (nothing about shards).
+    const addressAsked = phantom(["wallet", "address", "--wallet", w1, "--rpc", rpc]);
+    expect([addressAsked.code, addressAsked.out]).toEqual([0, `${a1}\n`]);
+    expect(addressAsked.err).not.toMatch(/is on shard/);
     const before = JSON.parse(phantom(["wallet", "balance", "--wallet", w1, "--rpc", rpc, "--genesis", net.genesisPath]).out);
+    expect(Object.keys(before)).toEqual(["address", "account", "balancePc", "balanceUnits", "rewardsPc", "rewardsUnits", "utxos", "spendablePc", "spendableUnits"]);
     expect(before).toMatchObject({ address: a1, balanceUnits: String(2n * rewardUnits), balancePc: "100.00000000", spendableUnits: String(2n * rewardUnits), utxos: 2 });
 
     // Typed refusals before anything is submitted.
@@ -72,6 +77,9 @@ describe("phantom wallet against a localnet", () => {
     const sent = phantom(["wallet", "send", "--wallet", w1, "--rpc", rpc, "--to", a2, "--amount", "1.5", "--fee", `${feeUnits}u`, "--genesis", net.genesisPath, "--wait_s", "30"]);
     expect(sent.code).toBe(0);
     const [tx, final] = sent.out.trim().split("\n").map((l) => JSON.parse(l));
+    // One shard: the line has the fields it always had, and nothing is said about shards.
+    expect(Object.keys(tx)).toEqual(["type", "accepted", "txid", "to", "amountPc", "amountUnits", "feeUnits", "changeUnits", "inputs", "txBytes"]);
+    expect(sent.err).not.toMatch(/cross-shard|shard \d/);
     expect(tx).toMatchObject({ type: "tx_submitted", accepted: true, amountUnits: "150000000", feeUnits: String(feeUnits), inputs: 1 });
     expect(tx.txid).toMatch(/^[0-9a-f]{64}$/);
 
@@ -95,5 +103,17 @@ describe("phantom wallet against a localnet", () => {
     expect(JSON.parse(status.out)).toMatchObject({ type: "tx_status", txid: tx.txid, state: "final", reason: "INCLUDED", anchorIndex: final.anchorIndex });
     const after2 = JSON.parse(phantom(["wallet", "balance", "--wallet", w2, "--rpc", other]).out);
     expect(after2.balancePc).toBe("1.50000000");
+
+    // transfer-status on one shard: nothing crosses; the tx's own state is given.
+    const transfer = phantom(["wallet", "transfer-status", tx.txid, "--rpc", rpc]);
+    expect(transfer.code).toBe(0);
+    expect(JSON.parse(transfer.out)).toEqual({
+      type: "transfer_status", txid: tx.txid, sourceShard: 0, shardCount: 1, txState: "final", anchorIndex: final.anchorIndex, crossShard: false, complete: true, outputs: [],
+      message: "a single-shard network: no transfer crosses shards (see wallet status)",
+    });
+    const unknownTx = JSON.parse(phantom(["wallet", "transfer-status", "ee".repeat(32), "--rpc", rpc]).out);
+    expect(unknownTx).toMatchObject({ txState: "unknown", crossShard: null, complete: false, message: `the node (shard 0) knows no tx ${"ee".repeat(32)}` });
+    const noTxid = phantom(["wallet", "transfer-status", "--rpc", rpc]);
+    expect([noTxid.code, noTxid.err.includes("[CLI_MISSING_FLAG]")]).toEqual([2, true]);
   }, 100_000);
 });

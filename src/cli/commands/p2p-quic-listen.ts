@@ -85,7 +85,8 @@ async function runNode(ctx: CommandContext, config: NodeConfig, fullGenesis: Gen
   const shardRpc = parseShardRpc(config.shardRpc, genesis.shardCount, shard);
   const identity: ValidatorIdentity = { index: genesis.validators.findIndex((v) => equalBytes(v.publicKey, keyPair.publicKey)), keyPair };
   const me = genesis.validators[identity.index]!;
-  const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId });
+  // Every series names the node's shard, so one Prometheus can hold several shards apart (docs/OPERATIONS.md).
+  const registry = createRegistry({ validator: String(identity.index), chain: genesis.chainId, shard: String(me.shard) });
   const nodeMetrics = createNodeMetrics(registry);
   // Whatever was opened is closed again, in reverse order, also when a later step fails
   // (a busy port): the typed error then ends the process with nothing left half-open.

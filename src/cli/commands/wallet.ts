@@ -17,9 +17,11 @@ import { kdfParams, maturityFromGenesis, withAccount, withDeadline, walletRpcTim
 import { formatPc } from "../../wallet/amount.ts";
 import { checkRecipient, fetchAddress, fetchNextAnchorIndex, fetchTxStatus } from "../../wallet/remote.ts";
 import { isSpendable } from "../../wallet/select.ts";
+import { checkServingShard, fetchNodeShard, shardFields } from "../../wallet/shards.ts";
+import { addressShardNote, runTransferStatus } from "../wallet-shard.ts";
 
 const defaultWalletPath = join(homedir(), ".phantom", "wallet.mnemonic");
-const subcommands = ["new", "encrypt", "address", "pubkey", "balance", "send", "status", "history", "lock", "digest", "build", "sign", "broadcast"] as const;
+const subcommands = ["new", "encrypt", "address", "pubkey", "balance", "send", "status", "history", "lock", "digest", "build", "sign", "broadcast", "transfer-status"] as const;
 async function runNew(ctx: CommandContext): Promise<number> {
   const words = ctx.flags.words as number;
   if (words !== 12 && words !== 24) throw new CliError("CLI_BAD_VALUE", "--words must be 12 or 24");
@@ -51,6 +53,9 @@ async function runBalance(ctx: CommandContext): Promise<number> {
   // --address: watch-only, the wallet file is not opened (no passphrase).
   const acct = watch ? { address: watch, index: null } : await withAccount(ctx, (a) => ({ address: a.address, index: a.index as number | null }));
   const rpc = rpcUrl(ctx.flags);
+  // A node of another shard holds none of the address's outputs: its 0 would mislead.
+  const node = await fetchNodeShard(rpc, ctx.signal);
+  const shard = checkServingShard(node, rpc, acct.address, watch ? "--address" : "the wallet's address");
   const info = await fetchAddress(rpc, acct.address, ctx.signal);
   const maturityAnchors = await maturityFromGenesis(ctx);
   let spendable = info.balanceUnits;
@@ -59,7 +64,7 @@ async function runBalance(ctx: CommandContext): Promise<number> {
     spendable = info.utxos.filter((u) => isSpendable(u, maturity)).reduce((s, u) => s + u.amount, 0n);
   }
   ctx.out(JSON.stringify({
-    address: acct.address, account: acct.index, balancePc: formatPc(info.balanceUnits), balanceUnits: info.balanceUnits.toString(),
+    address: acct.address, account: acct.index, ...shardFields(node, { shard }), balancePc: formatPc(info.balanceUnits), balanceUnits: info.balanceUnits.toString(),
     rewardsPc: formatPc(info.rewardsUnits), rewardsUnits: info.rewardsUnits.toString(),
     utxos: info.utxos.length, ...(maturityAnchors !== undefined ? { spendablePc: formatPc(spendable), spendableUnits: spendable.toString() } : {}),
   }));
@@ -83,10 +88,11 @@ export const command: Command = {
     `phantom wallet <${subcommands.join("|")}> [flags]`,
     "  phantom wallet new [--wallet FILE] [--words 24] [--show_mnemonic]   (asks for a passphrase; or --passphrase_file / env PHANTOM_WALLET_PASSPHRASE)",
     "  phantom wallet encrypt [--wallet FILE]   (seals a legacy plain mnemonic file in place)",
-    "  phantom wallet address [--account i]",
+    "  phantom wallet address [--account i] [--genesis FILE | --rpc URL]   (with several shards, the address's shard on stderr)",
     "  phantom wallet balance --rpc http://127.0.0.1:8645 [--genesis genesis.toml] [--address pc1… (watch-only)]",
     "  phantom wallet send --rpc URL --to pc1… --amount 1.5 [--fee 10000u] [--wait_s 30]",
     "  phantom wallet status --rpc URL --txid <txid printed by send>   (pending | final | void | expired | replaced | evicted | unknown, with the reason)",
+    "  phantom wallet transfer-status TXID --rpc URL [--dest_rpc URL]   (a cross-shard transfer: final on the source, certified, relayed, imported)",
     "  phantom wallet history --rpc URL [--address pc1…]   (received outputs, sent txs with fee and state)",
     "  phantom wallet pubkey                                  (this account's public key, for multisig and timelocked locks)",
     "  phantom wallet lock --spec 'multi(2,PK1,PK2,PK3)'       (the address of a lock; pay it with send --to to create the output)",
@@ -110,7 +116,8 @@ export const command: Command = {
     { name: "amount", type: "string", help: "send: amount, PC decimal (1.5) or units (150000000u)" },
     { name: "fee", type: "string", help: "send: fee, PC decimal or units", default: "10000u" },
     { name: "wait_s", type: "int", help: "send: then wait up to this long for the tx to be final (0 = do not wait); a void/expired/replaced/evicted tx stops the wait with WALLET_TX_FAILED", default: "0" },
-    { name: "txid", type: "string", help: "status: the txid to ask about" },
+    { name: "txid", type: "string", help: "status, transfer-status: the txid to ask about" },
+    { name: "dest_rpc", type: "string", help: "transfer-status: a node of the destination shard, asked whether the transfer is imported (default: --rpc)" },
     { name: "from_lock", type: "string", help: "send/build: spend outputs of this lock (lock text, see `wallet lock`) instead of the wallet's own key" },
     { name: "preimage_file", type: "string", help: "send/sign: the secret that opens a hash lock; digest: the secret to hash" },
     { name: "spec", type: "string", help: "lock: the lock text, e.g. multi(2,PK1,PK2,PK3) | hash(DIGEST) | after(N) | sig(PK) | and(A,B) | or(A,B)" },
@@ -120,22 +127,27 @@ export const command: Command = {
     { name: "change", type: "string", help: "build: change address (default: the address spent from)" },
     { name: "address", type: "string", help: "balance/history: watch this address without opening the wallet" },
     { name: "history_file", type: "string", help: "journal of submitted txs (default: <wallet>.history.jsonl)" },
-    { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors)" },
+    { name: "genesis", type: "string", help: "genesis file: lets balance/send skip immature mint rewards (maturity_anchors); address: names its shard when there are several" },
     { name: "words", type: "int", help: "new: mnemonic length, 12 or 24", default: "24" },
     { name: "show_mnemonic", type: "bool", help: "new: also print the mnemonic", default: "false" },
   ],
   async run(ctx) {
     const [sub, ...extra] = ctx.positionals;
     if (!sub || !(subcommands as readonly string[]).includes(sub)) throw new CliError("CLI_BAD_VALUE", `usage: phantom wallet <${subcommands.join("|")}> (see --help)`);
+    // transfer-status takes the txid as its one argument.
+    const positional = sub === "transfer-status" ? extra.shift() : undefined;
     if (extra.length > 0) throw new CliError("CLI_UNEXPECTED_ARGUMENT", `unexpected argument "${extra[0]}" (see --help)`);
     switch (sub as (typeof subcommands)[number]) {
       case "new":
         return runNew(ctx);
       case "encrypt":
         return runEncrypt(ctx);
-      case "address":
-        ctx.out(await withAccount(ctx, (a) => a.address));
+      case "address": {
+        const address = await withAccount(ctx, (a) => a.address);
+        ctx.out(address);
+        await withDeadline(ctx, (c) => addressShardNote(c, address).then(() => 0));
         return 0;
+      }
       case "balance":
         return withDeadline(ctx, runBalance);
       case "send":
@@ -156,6 +168,8 @@ export const command: Command = {
         return withDeadline(ctx, runBuild);
       case "broadcast":
         return withDeadline(ctx, runBroadcast);
+      case "transfer-status":
+        return withDeadline(ctx, (c) => runTransferStatus(c, positional));
     }
   },
 };
