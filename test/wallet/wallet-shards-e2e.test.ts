@@ -3,19 +3,13 @@
 // through a node of another shard are refused with WALLET_WRONG_SHARD, a payment from
 // shard 0 to shard 1 is announced as cross-shard, `transfer-status` follows it until
 // shard 1 imported it, and the recipient's balance shows there.
-//
-// It needs `phantom localnet --shards` and validators that accept shard_count > 1 (the
-// node/relay work of the sharding integration); until the localnet command has that
-// flag the test is skipped, and it runs by itself once it has.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { rpcCall } from "../../src/rpc/client.ts";
-import { command as localnetCommand } from "../../src/cli/commands/localnet.ts";
 import { exportId } from "../../src/ledger/export-tree.ts";
 import { fromHex, toHex } from "../../src/crypto/bytes.ts";
 import { harnessK, phantom, startLocalnet, until } from "./localnet-harness.ts";
 
-const localnetHasShards = localnetCommand.flags.some((f) => f.name === "shards");
 const maturityAnchors = 5n;
 const rewardUnits = 5_000_000_000n;
 /** Anchors per shard-root epoch: short, so a certificate follows the transfer soon. */
@@ -26,7 +20,7 @@ process.env.PHANTOM_WALLET_PASSPHRASE = "e2e shard wallet passphrase";
 interface AddressGet { balanceUnits: string; utxos: { createdAt: string; coinbase: boolean }[] }
 
 describe("phantom wallet on a two-shard localnet", () => {
-  test.skipIf(!localnetHasShards)("shards shown, a node of another shard refused, a cross-shard send followed until imported", async () => {
+  test("shards shown, a node of another shard refused, a cross-shard send followed until imported", async () => {
     const net = await startLocalnet({ label: `wallet-shards-e2e-${process.pid}`, shards: 2, shardRootInterval: rootInterval, maturityAnchors, miner: false, durationS: 220 });
     try {
       const rpc0 = net.rpc[0]!; // a validator of shard 0
