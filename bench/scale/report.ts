@@ -101,7 +101,7 @@ export function render(m: MeasuredInputs): string {
     `- **Hardware per validator for 1M/s over 64 shards:** about ${Math.ceil(batched.cores.total)} cores of this machine's speed with batched events (${Math.ceil(headline.cores.total)} with one transfer per event) once the node costs what its code paths cost; **${Math.ceil(headline.nodeCores)} cores at the node's measured end-to-end cost today** (${f(m.nodeCpuUsPerTx, 0)} µs per transfer per validator, ${f(m.nodeCpuUsPerTx / coresPerTx, 1)}× the code paths: docs/PERFORMANCE.md says where the rest goes); a 1 Gbit/s link, and ${f(batched.storageGbPerDay)} GB/day of UTXO growth with pruning on (each 1-in/2-out transfer leaves one more unspent output; a workload that consolidates outputs grows less).`,
     `- **Cross-shard transfers are cheap next to the transfer itself:** at 50 % cross-shard the import's proof check and certificates add ${f(model(m, { ...BASE, txPerEvent: 64, crossShare: 0.5 }).cores.crossShard + model(m, { ...BASE, txPerEvent: 64, crossShare: 0.5 }).cores.certificates, 2)} cores (a second ledger apply dominates it).`,
     piLine(headline, batched),
-    "- **Not yet measured:** the per-transaction CPU of a multi-shard localnet against a single-shard one (issue 15's ≤ 1.3× target): sharding is not built in the node yet.",
+    "- **Scale-out on real processes** is measured apart from this model: `bun run bench multishard` runs a 4-shard localnet with 10 % cross-shard transfers and a 1-shard one at the same load per shard in one run and reports their CPU per transfer and its ratio (issue 15's ≤ 1.3× target; figures in docs/PERFORMANCE.md, \"Scale-out\").",
     "",
   );
   return lines.join("\n");
