@@ -50,20 +50,20 @@ const ROOT = join(import.meta.dir, "..");
 const SUITE = "localnet";
 const VALIDATORS = 4;
 /** Outputs per funding split (TX_OUTPUTS_MAX is 256): two levels fund up to 62,500 transfers. */
-const FANOUT_MAX = 250;
+export const FANOUT_MAX = 250;
 /** Split txs per tx_submit call (each ~9 KB, so a call stays under the 1 MiB body limit). */
-const SPLITS_PER_CALL = 32;
-const SPLIT_FEE = 50_000n;
-const TRANSFER_FEE = 2_000n;
-const PAY = 1_000n;
-const READY_WAIT_MS = 60_000;
+export const SPLITS_PER_CALL = 32;
+export const SPLIT_FEE = 50_000n;
+export const TRANSFER_FEE = 2_000n;
+export const PAY = 1_000n;
+export const READY_WAIT_MS = 60_000;
 const FUNDING_WAIT_MS = 120_000;
 const VERIFY_REFERENCE_ITEMS = 8_192;
 const VERIFY_REFERENCE_BATCH = 1_024;
 /** Seconds of the budget kept back per step for the reference run, the report and shutdown. */
 const STEP_MARGIN_S = 8;
 /** Validators get this long to stop on SIGTERM (they write a snapshot) before SIGKILL. */
-const STOP_WAIT_MS = 6_000;
+export const STOP_WAIT_MS = 6_000;
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
 
 export interface LocalnetOptions {

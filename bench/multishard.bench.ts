@@ -29,7 +29,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { emit, percentile } from "./lib.ts";
-import { cpuSeconds } from "./localnet.bench.ts";
+// The same funding and transfer shapes as the single-shard localnet bench.
+import { cpuSeconds, FANOUT_MAX, PAY, READY_WAIT_MS, SPLIT_FEE, SPLITS_PER_CALL, STOP_WAIT_MS, TRANSFER_FEE } from "./localnet.bench.ts";
 import { createGenesis } from "../src/genesis/create.ts";
 import { parseGenesis } from "../src/genesis/genesis.ts";
 import { shardRpcOf } from "../src/cli/commands/localnet.ts";
@@ -46,14 +47,7 @@ import { freePortBlocks } from "../test/ports.ts";
 const ROOT = join(import.meta.dir, "..");
 const SUITE = "multishard";
 const K = 4;
-const FANOUT_MAX = 250;
-const SPLITS_PER_CALL = 32;
-const SPLIT_FEE = 50_000n;
-const TRANSFER_FEE = 2_000n;
-const PAY = 1_000n;
-const READY_WAIT_MS = 60_000;
 const FUNDING_WAIT_MS = 90_000;
-const STOP_WAIT_MS = 6_000;
 
 interface Options { shards: number; rate: number; seconds: number; cross: number; drainS: number; rootInterval: number; budgetS: number; keepDir: boolean }
 
