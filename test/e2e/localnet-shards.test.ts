@@ -1,7 +1,8 @@
 // `phantom localnet` on a genesis of 2 shards × 4 validators (what `--shards 2` writes, here
 // on ports the OS chose): eight validator processes, each on its own shard (shard_info),
 // each shard certifying its epochs, the miner on shard 0 minting to a shard-0 account, and
-// every validator started with `--shard_rpc` pointing at the other shard.
+// every validator started with `--shard_rpc` pointing at the other shard; the faucet pays
+// from the miner's account through shard 0 to an address of shard 1.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,9 +12,10 @@ import { parseGenesis } from "../../src/genesis/genesis.ts";
 import { rpcCall } from "../../src/rpc/client.ts";
 import { minerAccount, shardRpcOf, shardedDevnetGenesis } from "../../src/cli/commands/localnet.ts";
 import { shardOfLock } from "../../src/ledger/shard.ts";
-import { decodeAddress } from "../../src/wallet/address.ts";
+import { decodeAddress, shardOfAddress } from "../../src/wallet/address.ts";
+import { accountFromSeed } from "../../src/wallet/keys.ts";
 import { freePortBlocks } from "../ports.ts";
-import { BIN, ROOT, until } from "../wallet/localnet-harness.ts";
+import { BIN, ROOT, phantom, until } from "../wallet/localnet-harness.ts";
 
 const LABEL = "e2e-localnet-shards";
 const dir = mkdtempSync(join(tmpdir(), "phantom-localnet-shards-"));
@@ -30,7 +32,7 @@ describe("phantom localnet with shards", () => {
     for (const S of [1, 2, 3, 4]) expect(shardOfLock(decodeAddress(minerAccount("localnet", S).address), S)).toBe(0);
   });
 
-  test("eight validators on two shards certify their epochs; the miner mints on shard 0", async () => {
+  test("eight validators on two shards certify their epochs; the miner mints on shard 0; the faucet pays across shards", async () => {
     const ports = await freePortBlocks(8);
     const genesisPath = join(dir, "genesis.toml");
     writeFileSync(genesisPath, createGenesis({ k: 4, shards: 2, devnetLabel: LABEL, basePort: ports.p2p, initialTargetBits: 10, maturityAnchors: 4n, shardRootInterval: 4n }).toml);
@@ -55,6 +57,22 @@ describe("phantom localnet with shards", () => {
       await until("the miner's reward is on shard 0", async () => {
         const a = await rpcCall<{ utxos: unknown[] }>(rpc(0), "address_get", { address: miner.address });
         return a.utxos.length > 0 ? true : undefined;
+      }, 120_000);
+      // The faucet pays from that account through a shard-0 node, to an address of shard 1
+      // (an export, imported there); a shard-1 node is refused with FAUCET_WRONG_SHARD.
+      expect(JSON.parse(phantom(["faucet", "--address", "--devnet_label", LABEL, "--shards", "2"]).out).address).toBe(miner.address);
+      const user = Array.from({ length: 64 }, (_, i) => accountFromSeed(new Uint8Array(32).fill(i + 1))).find((a) => shardOfAddress(a.address, 2) === 1)!;
+      const wrong = phantom(["faucet", "--rpc", rpc(4), "--devnet_label", LABEL, "--to", user.address, "--amount", "1"]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.err).toContain("[FAUCET_WRONG_SHARD]");
+      const paid = await until("the faucet pays once the reward is mature", async () => {
+        const r = phantom(["faucet", "--rpc", rpc(0), "--devnet_label", LABEL, "--to", user.address, "--amount", "1"]);
+        return r.code === 0 ? r : undefined;
+      }, 120_000);
+      expect(JSON.parse(paid.out)).toMatchObject({ type: "faucet_sent", to: user.address, amountUnits: "100000000" });
+      await until("the faucet's payment is imported on shard 1", async () => {
+        const a = await rpcCall<{ balanceUnits: string }>(rpc(4), "address_get", { address: user.address });
+        return a.balanceUnits === "100000000" ? true : undefined;
       }, 120_000);
       expect(out).toContain("localnet: 8 validators in 2 shards of 4;");
       // Each validator was started with the other shard's endpoint at its own position.

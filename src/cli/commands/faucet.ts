@@ -8,7 +8,7 @@ import { CliError } from "../args.ts";
 import { RPC_TOKEN_FILE_FLAG, rpcUrl } from "../rpc-target.ts";
 import { walletRpcTimeoutMs, withDeadline } from "../wallet-common.ts";
 import { formatPc, parseAmount } from "../../wallet/amount.ts";
-import { devnetMinerAccount, faucetAddressCapUnits, faucetAmountDefault, faucetAmountMaxUnits, faucetSend } from "../../wallet/faucet.ts";
+import { minerAccount, faucetAddressCapUnits, faucetAmountDefault, faucetAmountMaxUnits, faucetSend } from "../../wallet/faucet.ts";
 import { waitForFinality } from "../../wallet/remote.ts";
 
 export const command: Command = {
@@ -30,11 +30,14 @@ export const command: Command = {
     { name: "wait_s", type: "int", help: "then wait up to this long for the payment to be final (0 = do not wait)", default: "0" },
     { name: "rpc_timeout_ms", type: "int", help: "give up on an RPC call after this long", default: String(walletRpcTimeoutMs) },
     { name: "address", type: "bool", help: "only print the faucet's address (no network)", default: "false" },
+    { name: "shards", type: "int", help: "with --address: the devnet's shard_count (the faucet account is then the first of the label's accounts on shard 0)", default: "1" },
   ],
   async run(ctx) {
     const label = ctx.flags.devnet_label as string;
     if (ctx.flags.address) {
-      const faucet = devnetMinerAccount(label);
+      const shards = ctx.flags.shards as number;
+      if (shards < 1 || shards > 1024) throw new CliError("CLI_BAD_VALUE", `--shards must be 1..1024, got ${shards}`);
+      const faucet = minerAccount(label, shards);
       faucet.keyPair.secretKey.fill(0);
       ctx.out(JSON.stringify({ type: "faucet_address", label, address: faucet.address }));
       return 0;

@@ -25,7 +25,9 @@ import { decodeAddress } from "../../wallet/address.ts";
 import type { WalletAccount } from "../../wallet/keys.ts";
 import { keyPairFromSeed } from "../../crypto/ed25519.ts";
 import { toHex, equalBytes } from "../../crypto/bytes.ts";
-import { devnetMinerAccount } from "../../wallet/faucet.ts";
+import { devnetMinerAccount, minerAccount } from "../../wallet/faucet.ts";
+
+export { minerAccount };
 import embeddedGenesis from "../../../genesis.toml" with { type: "text" };
 
 export const command: Command = {
@@ -113,7 +115,7 @@ export const command: Command = {
     // Sharded: the mint chain lives on shard 0 and pays only a lock on shard 0 (SPEC_SHARDING §9).
     const miner = minerAccount(label, genesis.shardCount);
     if (genesis.shardCount > 1 && miner.address !== devnetMinerAccount(label).address) {
-      ctx.out(`localnet: the devnet faucet account is not on shard 0 with ${genesis.shardCount} shards; the miner mints to ${miner.address} instead (\`phantom faucet\` has nothing to pay from)`);
+      ctx.out(`localnet: the devnet faucet account is not on shard 0 with ${genesis.shardCount} shards; the miner mints to ${miner.address} instead, which \`phantom faucet\` pays from`);
     }
     const shard0 = endpoints.find((e) => e.shard === 0)!;
     if (ctx.flags.miner) {
@@ -177,10 +179,3 @@ export function shardRpcOf(genesis: Genesis, i: number, rpcPort: number): string
   return pairs.join(",");
 }
 
-/** The devnet faucet account, or with several shards the first of its numbered variants whose lock is on shard 0. */
-export function minerAccount(label: string, shardCount: number): WalletAccount {
-  for (let n = 0; ; n++) {
-    const account = devnetMinerAccount(n === 0 ? label : `${label}#${n}`);
-    if (shardOfLock(decodeAddress(account.address), shardCount) === 0) return account;
-  }
-}
