@@ -185,14 +185,15 @@ export const QUICGO_MISSING = "quic-go not built: run scripts/setup-quicgo";
 export interface StackSpec {
   name: StackName;
   server: string[];
-  client(port: number, mode: Mode, bytes: number, count: number, timeoutMs: number): string[];
+  /** `warmup`: handshakes run (untimed, on an endpoint of their own) before the timed ones; only the project's peer has them (see quic-peer.ts). */
+  client(port: number, mode: Mode, bytes: number, count: number, timeoutMs: number, warmup?: number): string[];
 }
 
 export const projectStack: StackSpec = {
   name: "project",
   server: [process.execPath, join(import.meta.dir, "quic-peer.ts"), "server"],
-  client: (port, mode, bytes, count, timeoutMs) => [process.execPath, join(import.meta.dir, "quic-peer.ts"), "client",
-    "--port", String(port), "--mode", mode, "--bytes", String(bytes), "--count", String(count), "--timeout-ms", String(timeoutMs)],
+  client: (port, mode, bytes, count, timeoutMs, warmup = 0) => [process.execPath, join(import.meta.dir, "quic-peer.ts"), "client",
+    "--port", String(port), "--mode", mode, "--bytes", String(bytes), "--count", String(count), "--timeout-ms", String(timeoutMs), "--warmup", String(warmup)],
 };
 
 /** quic-go's stack, or null when the binary is missing (the bench then skips its rows). */
@@ -270,8 +271,8 @@ export class PeerServer {
 }
 
 /** Runs one client process to completion; a crash or a bad line becomes a report with `error`. */
-export async function runClient(spec: StackSpec, port: number, mode: Mode, bytes: number, count: number, timeoutMs: number): Promise<ClientReport> {
-  const proc = Bun.spawn(spec.client(port, mode, bytes, count, timeoutMs), { stdout: "pipe", stderr: "pipe", timeout: timeoutMs + 5000, killSignal: "SIGKILL" });
+export async function runClient(spec: StackSpec, port: number, mode: Mode, bytes: number, count: number, timeoutMs: number, warmup = 0): Promise<ClientReport> {
+  const proc = Bun.spawn(spec.client(port, mode, bytes, count, timeoutMs, warmup), { stdout: "pipe", stderr: "pipe", timeout: timeoutMs + 5000, killSignal: "SIGKILL" });
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   await proc.exited;
   try {

@@ -7,7 +7,8 @@
  *   bun bench/quic-peer.ts server
  *       prints {"port","pid"}; answers each stdin line "cpu" with {"cpu_us"}
  *       (process.cpuUsage, user + system); exits when stdin closes.
- *   bun bench/quic-peer.ts client --port N --mode source|sink|echo|handshake [--bytes B] [--count K] [--timeout-ms T]
+ *   bun bench/quic-peer.ts client --port N --mode source|sink|echo|handshake [--bytes B] [--count K] [--warmup W] [--timeout-ms T]
+ *       (--warmup: W untimed handshakes first, on their own endpoint: JIT warm-up)
  *       prints one ClientReport line (see quic-compare.ts) and exits (1 on error).
  */
 import { keyPairFromSeed } from "../src/crypto/ed25519.ts";
@@ -138,6 +139,15 @@ async function runClient(argv: readonly string[]): Promise<ClientReport> {
   if (!["source", "sink", "echo", "handshake"].includes(mode)) throw new Error(`unknown --mode ${mode}`);
   const bytes = arg(argv, "bytes", 1 << 20);
   const count = arg(argv, "count", 100);
+  const warmup = arg(argv, "warmup", 0);
+  if (mode === "handshake" && warmup > 0) {
+    // JIT warm-up: the same handshakes, untimed, on an endpoint of their own, so the timed
+    // ones start from a fresh endpoint as quic-go's (compiled ahead of time) do.
+    const w = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
+    for (let i = 0; i < warmup; i++) (await w.connect("127.0.0.1", port)).close();
+    await Bun.sleep(20); // let the last CONNECTION_CLOSE leave before the socket closes
+    w.close();
+  }
   const client = await QuicEndpoint.client({ identity: clientIdentity, verifyPeer: () => true });
   try {
     if (mode === "handshake") {
@@ -185,7 +195,7 @@ if (import.meta.main) {
       process.exit(1);
     }
   } else {
-    console.error("usage: bun bench/quic-peer.ts server | client --port N --mode source|sink|echo|handshake [--bytes B] [--count K] [--timeout-ms T]");
+    console.error("usage: bun bench/quic-peer.ts server | client --port N --mode source|sink|echo|handshake [--bytes B] [--count K] [--warmup W] [--timeout-ms T]");
     process.exit(2);
   }
 }

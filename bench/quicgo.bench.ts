@@ -30,11 +30,15 @@
  *   vsgo_CASE_project_cpu, vsgo_CASE_quicgo_cpu      Gbit per CPU-second, median
  *   vsgo_CASE_ratio, vsgo_CASE_cpu_ratio             project / quic-go, median per round
  *   vsgo_handshake_project, vsgo_handshake_quicgo, vsgo_handshake_ratio   ms (median), ratio
+ *   vsgo_handshake_project_warm, vsgo_handshake_warm_ratio   the same after HANDSHAKE_WARMUP
+ *       untimed handshakes in the project's client process (its JIT has compiled the path;
+ *       quic-go, compiled ahead of time, needs none: its reference is the same cold run)
  *   vsgo_interop_quicgo_to_project, vsgo_interop_project_to_quicgo        Mbit/s (source)
  *
  * Env: PHANTOM_BENCH_QUICGO_MB (MiB per bulk transfer, default 48; the issue used 100),
  * PHANTOM_BENCH_QUICGO_LOSSY_MB (default 12), PHANTOM_BENCH_QUICGO_ROUNDS (default 3),
- * PHANTOM_BENCH_QUICGO_HANDSHAKES (per round, default 100), PHANTOM_BENCH_QUICGO_BUDGET_S
+ * PHANTOM_BENCH_QUICGO_HANDSHAKES (per round, default 100), PHANTOM_BENCH_QUICGO_HANDSHAKE_WARMUP
+ * (default 300), PHANTOM_BENCH_QUICGO_BUDGET_S
  * (a round starts only if it would end by then, judged by the slowest round so far; default
  * 120; at least one round runs; at load average ~25 on 2 cores a round took ~53 s),
  * PHANTOM_QUICGO_BIN (default .tools/quicgo/quicgo-bench).
@@ -63,6 +67,7 @@ const BULK_MB = envInt("PHANTOM_BENCH_QUICGO_MB", 48, 1);
 const LOSSY_MB = envInt("PHANTOM_BENCH_QUICGO_LOSSY_MB", 12, 1);
 const ROUNDS = envInt("PHANTOM_BENCH_QUICGO_ROUNDS", 3, 1);
 const HANDSHAKES = envInt("PHANTOM_BENCH_QUICGO_HANDSHAKES", 100, 1);
+const HANDSHAKE_WARMUP = envInt("PHANTOM_BENCH_QUICGO_HANDSHAKE_WARMUP", 300, 1);
 const BUDGET_MS = envInt("PHANTOM_BENCH_QUICGO_BUDGET_S", 120, 1) * 1000;
 const CLIENT_TIMEOUT_MS = 60_000;
 const PROXY_SEED = 1414;
@@ -127,18 +132,23 @@ function emitCase(c: Case, project: Sample[], quicgo: Sample[] | null): void {
     params: { ...base, rounds: cmp.rounds, pairs_gbit_per_cpu_s: project.map((p, i) => `${p.gbitPerCpuS.toFixed(3)}/${quicgo[i]!.gbitPerCpuS.toFixed(3)}`).join(" ") } });
 }
 
-function emitHandshakes(project: ClientReport[], quicgo: ClientReport[] | null): void {
-  const failed = [...project, ...(quicgo ?? [])].find((r) => r.error);
+function emitHandshakes(project: ClientReport[], quicgo: ClientReport[] | null, warm: ClientReport[]): void {
+  const failed = [...project, ...warm, ...(quicgo ?? [])].find((r) => r.error);
   if (failed) console.error(`quicgo.bench: handshake: ${failed.error}`);
   const h = compareHandshakes(project, quicgo ?? project);
   const common = { handshakes_per_round: HANDSHAKES, sequential: true, mutual_tls: true };
   emit({ suite: SUITE, name: "vsgo_handshake_project", value: r3(h.projectMs), unit: "ms", higher_is_better: false,
     params: { ...common, rounds: project.length, first_in_process_ms: r3(h.projectFirstMs) } });
+  emit({ suite: SUITE, name: "vsgo_handshake_project_warm", value: r3(compareHandshakes(warm, warm).projectMs), unit: "ms", higher_is_better: false,
+    params: { ...common, warmup: HANDSHAKE_WARMUP, rounds: warm.length } });
   if (!quicgo) return;
   emit({ suite: SUITE, name: "vsgo_handshake_quicgo", value: r3(h.quicgoMs), unit: "ms", higher_is_better: false,
     params: { ...common, rounds: quicgo.length, first_in_process_ms: r3(h.quicgoFirstMs) } });
   emit({ suite: SUITE, name: "vsgo_handshake_ratio", value: r3(h.ratio), unit: "ratio", higher_is_better: false, target: TARGET_HANDSHAKE_RATIO,
     params: { rounds: h.rounds, pairs_ms: project.map((p, i) => `${r3(median0(p))}/${r3(median0(quicgo[i]!))}`).join(" ") } });
+  const w = compareHandshakes(warm, quicgo);
+  emit({ suite: SUITE, name: "vsgo_handshake_warm_ratio", value: r3(w.ratio), unit: "ratio", higher_is_better: false, target: TARGET_HANDSHAKE_RATIO,
+    params: { warmup: HANDSHAKE_WARMUP, rounds: w.rounds, pairs_ms: warm.map((p, i) => `${r3(median0(p))}/${r3(median0(quicgo[i]!))}`).join(" ") } });
 }
 const median0 = (r: ClientReport) => median(r.handshake_ms ?? []);
 
@@ -159,6 +169,7 @@ async function main(): Promise<void> {
   const stacks: StackSpec[] = go ? [projectStack, go] : [projectStack];
   const samples = new Map<string, Sample[]>();
   const handshakes = new Map<StackSpec, ClientReport[]>(stacks.map((s) => [s, []]));
+  const warmHandshakes: ClientReport[] = [];
   const start = performance.now();
   const load0 = loadavg()[0]!;
   let rounds = 0;
@@ -176,11 +187,12 @@ async function main(): Promise<void> {
         }
       }
       for (const s of stacks) handshakes.get(s)!.push(await runClient(s, servers.get(s)!.port, "handshake", 0, HANDSHAKES, CLIENT_TIMEOUT_MS));
+      warmHandshakes.push(await runClient(projectStack, servers.get(projectStack)!.port, "handshake", 0, HANDSHAKES, CLIENT_TIMEOUT_MS, HANDSHAKE_WARMUP));
       rounds++;
       slowestRoundMs = Math.max(slowestRoundMs, performance.now() - roundStart);
     }
     for (const c of CASES) emitCase(c, samples.get(`${c.name}/project`)!, go ? samples.get(`${c.name}/quic-go`)! : null);
-    emitHandshakes(handshakes.get(projectStack)!, go ? handshakes.get(go)! : null);
+    emitHandshakes(handshakes.get(projectStack)!, go ? handshakes.get(go)! : null, warmHandshakes);
     if (go) {
       // Interop: each stack's client against the other's server (both present Ed25519 certificates and offer phantom/0).
       const bytes = BULK_MB * MIB;

@@ -121,6 +121,10 @@ describe("peer processes", () => {
       expect(hs.error).toBeUndefined();
       expect(hs.handshakes).toBe(3);
       expect(hs.handshake_ms).toHaveLength(3);
+      // Warm-up handshakes run first and are not reported.
+      const warm = await runClient(projectStack, server.port, "handshake", 0, 3, 30_000, 4);
+      expect(warm.error).toBeUndefined();
+      expect(warm.handshake_ms).toHaveLength(3);
     } finally {
       await server.stop();
     }

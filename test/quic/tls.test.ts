@@ -125,6 +125,19 @@ describe("certificate", () => {
     expect(() => verifyCertificate(der.subarray(0, 50))).toThrow(/parse/);
   });
 
+  test("a remembered certificate gives the same key, unharmed by what callers do with theirs", () => {
+    const der = certificateDer(clientId);
+    const first = verifyCertificate(der);
+    first.fill(0);
+    const inArray = new Uint8Array(der.length + 7);
+    inArray.set(der, 7); // the same bytes at an offset in a larger buffer
+    expect(hex(verifyCertificate(inArray.subarray(7)))).toBe(hex(clientId.publicKey));
+    const bad = der.slice();
+    bad[bad.length - 5] = bad[bad.length - 5]! ^ 1;
+    expect(() => verifyCertificate(bad)).toThrow(/self-signature/);
+    expect(hex(verifyCertificate(der))).toBe(hex(clientId.publicKey));
+  });
+
   test("validity dates are not checked: keys are pinned by genesis, not by a clock", () => {
     // Re-signed certificates whose validity ended in 2020, or starts in 2099.
     const expired = withValidity(certificateDer(serverId), "200101000000Z", "20201231235959Z");

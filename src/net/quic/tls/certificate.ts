@@ -97,6 +97,31 @@ export function certificatePem(der: Uint8Array): string {
  * boots in 1970 must still reach its committee).
  */
 export function verifyCertificate(der: Uint8Array): Uint8Array {
+  // A pure function of the bytes: peers present the same certificate on every
+  // handshake, so a verified one is remembered (parsing and the self-signature check
+  // cost ~80 µs, on the critical path of both sides' flights).
+  if (der.length > CACHED_CERTIFICATE_BYTES_MAX) return verifyCertificateUncached(der);
+  const cacheKey = Buffer.from(der.buffer, der.byteOffset, der.length).toString("latin1");
+  const cached = verifiedCertificates.get(cacheKey);
+  if (cached) {
+    verifiedCertificates.delete(cacheKey); // most recently used last
+    verifiedCertificates.set(cacheKey, cached);
+    return cached.slice();
+  }
+  const pk = verifyCertificateUncached(der);
+  if (verifiedCertificates.size >= VERIFIED_CERTIFICATES_MAX) verifiedCertificates.delete(verifiedCertificates.keys().next().value!);
+  verifiedCertificates.set(cacheKey, pk.slice());
+  return pk;
+}
+
+/** Certificates that passed verifyCertificate (DER as latin1 -> key), least recently used first. */
+const verifiedCertificates = new Map<string, Uint8Array>();
+/** Bounds the memory a peer sending many distinct certificates can pin (≤ 256 KB). */
+const VERIFIED_CERTIFICATES_MAX = 256;
+/** Ours are ~300 bytes, quic-go's Ed25519 ones similar; larger ones are not remembered. */
+const CACHED_CERTIFICATE_BYTES_MAX = 1024;
+
+function verifyCertificateUncached(der: Uint8Array): Uint8Array {
   let cert: X509Certificate;
   let key: KeyObject;
   try {
