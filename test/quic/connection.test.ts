@@ -5,45 +5,13 @@ import { Connection, type ConnectionEvent } from "../../src/net/quic/connection.
 import { PacketKeys, sealPacket, TLS_CHACHA20_POLY1305_SHA256 } from "../../src/net/quic/packet-protection.ts";
 import { parsePacketHeader, writeShortHeader } from "../../src/net/quic/packet-header.ts";
 import { RecvStream, SendStream } from "../../src/net/quic/streams.ts";
-import { clientIdentity, makePair, run, serverIdentity, streamBytes, type Pair } from "./harness.ts";
+import { clientIdentity, establish, exchange, makePair, run, serverIdentity, streamBytes, type Pair } from "./harness.ts";
+import { seededBytes } from "./lossy-proxy.ts";
 
 // Generous per-test bound: CI runs the suite on 2 shared cores.
 setDefaultTimeout(30_000);
 
-function establish(p: Pair, serverOpts = {}): void {
-  run(p, p.nowMs + 5000, serverOpts, () => p.client.isEstablished && !!p.server?.isEstablished);
-  expect(p.client.isEstablished).toBe(true);
-  expect(p.server.isEstablished).toBe(true);
-}
-
-function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 const closedEvent = (events: ConnectionEvent[]) => events.find((e) => e.type === "closed") as Extract<ConnectionEvent, { type: "closed" }> | undefined;
-
-/** Transfers `n` bytes each way on one bidi stream; returns what each side received. */
-function exchange(p: Pair, n: number, untilMs = 60_000) {
-  const a = pattern(n, 1);
-  const b = pattern(n, 2);
-  const id = p.client.openStream();
-  p.client.writeStream(id, a, true);
-  let replied = false;
-  run(p, p.nowMs + untilMs, {}, () => {
-    if (!replied && streamBytes(p.serverEvents, id).fin) {
-      replied = true;
-      p.server.writeStream(id, b, true);
-    }
-    return replied && streamBytes(p.clientEvents, id).fin;
-  });
-  return { a, b, atServer: streamBytes(p.serverEvents, id), atClient: streamBytes(p.clientEvents, id) };
-}
 
 describe("handshake", () => {
   test("mutual authentication: each side learns the other's key; both issue extra connection IDs", () => {
@@ -160,7 +128,7 @@ describe("streams and flow control", () => {
       while (opened < 20) {
         let id: number;
         try { id = p.client.openStream(opened % 2 === 0); } catch { break; }
-        const data = pattern(1000 + opened, opened + 10);
+        const data = seededBytes(1000 + opened, opened + 10);
         sent.set(id, data);
         p.client.writeStream(id, data, true);
         opened++;
@@ -175,7 +143,7 @@ describe("streams and flow control", () => {
     const p = makePair();
     establish(p);
     const id = p.client.openStream();
-    p.client.writeStream(id, pattern(5000, 3));
+    p.client.writeStream(id, seededBytes(5000, 3));
     run(p, p.nowMs + 1000, {}, () => streamBytes(p.serverEvents, id).data.length === 5000);
     p.server.stopSending(id, 77);
     run(p, p.nowMs + 1000, {}, () => p.serverEvents.some((e) => e.type === "stream_reset"));
@@ -200,7 +168,7 @@ describe("streams and flow control", () => {
   });
 
   test("reassembly: reverse order, overlaps and duplicates deliver each byte once, in order", () => {
-    const data = pattern(10_000, 9);
+    const data = seededBytes(10_000, 9);
     const r = new RecvStream(0, 20_000);
     const out: Uint8Array[] = [];
     // Segments of 700 bytes delivered last-first, then re-sent cut at other boundaries.
@@ -221,7 +189,7 @@ describe("streams and flow control", () => {
 
   test("send side retransmits lost ranges and frees acknowledged data", () => {
     const s = new SendStream(0, 1000);
-    s.write(pattern(100, 1), true);
+    s.write(seededBytes(100, 1), true);
     const first = s.takeNew(60);
     const second = s.takeNew(60);
     expect(first.data.length + second.data.length).toBe(100);

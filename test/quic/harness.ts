@@ -4,6 +4,8 @@ import { Connection, type ConnectionEvent, type ConnectionOptions } from "../../
 import { parsePacketHeader } from "../../src/net/quic/packet-header.ts";
 import type { QuicConnection } from "../../src/net/quic/endpoint.ts";
 import { concatBytes } from "../../src/crypto/bytes.ts";
+import { expect } from "bun:test";
+import { seededBytes } from "./lossy-proxy.ts";
 
 export const clientIdentity = keyPairFromSeed(new Uint8Array(32).fill(11));
 export const serverIdentity = keyPairFromSeed(new Uint8Array(32).fill(22));
@@ -97,6 +99,30 @@ export function streamBytes(events: ConnectionEvent[], streamId: number): { data
 }
 
 /** Polls `cond` on the event loop until it holds; throws after `timeoutMs` (a liveness bound, not a timing assertion). */
+/** Runs the pair until both sides are established, and asserts they are. */
+export function establish(p: Pair, serverOpts: Partial<ConnectionOptions> = {}): void {
+  run(p, p.nowMs + 5000, serverOpts, () => p.client.isEstablished && !!p.server?.isEstablished);
+  expect(p.client.isEstablished).toBe(true);
+  expect(p.server.isEstablished).toBe(true);
+}
+
+/** Transfers `n` seeded bytes each way on one bidi stream; returns what was sent and what each side received. */
+export function exchange(p: Pair, n: number, untilMs = 60_000) {
+  const a = seededBytes(n, 1);
+  const b = seededBytes(n, 2);
+  const id = p.client.openStream();
+  p.client.writeStream(id, a, true);
+  let replied = false;
+  run(p, p.nowMs + untilMs, {}, () => {
+    if (!replied && streamBytes(p.serverEvents, id).fin) {
+      replied = true;
+      p.server.writeStream(id, b, true);
+    }
+    return replied && streamBytes(p.clientEvents, id).fin;
+  });
+  return { a, b, atServer: streamBytes(p.serverEvents, id), atClient: streamBytes(p.clientEvents, id) };
+}
+
 export async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const start = performance.now();
   while (!cond()) {

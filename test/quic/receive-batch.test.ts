@@ -8,47 +8,8 @@ import { describe, expect, test } from "bun:test";
 import { PacketKeys, TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256, openDatagrams, openPacket, sealPacket, type CipherSuite, type OpenedPacket } from "../../src/net/quic/packet-protection.ts";
 import { writeShortHeader } from "../../src/net/quic/packet-header.ts";
 import { type ConnectionEvent } from "../../src/net/quic/connection.ts";
-import { makePair, run, streamBytes, type Pair } from "./harness.ts";
-
-function pattern(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** Deterministic generator for the impairments (no Math.random). */
-function seeded(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
-
-function establish(p: Pair): void {
-  run(p, p.nowMs + 5000, {}, () => p.client.isEstablished && !!p.server?.isEstablished);
-  expect(p.client.isEstablished && p.server.isEstablished).toBe(true);
-}
-
-function exchange(p: Pair, n: number) {
-  const a = pattern(n, 1);
-  const b = pattern(n, 2);
-  const id = p.client.openStream();
-  p.client.writeStream(id, a, true);
-  let replied = false;
-  run(p, p.nowMs + 60_000, {}, () => {
-    if (!replied && streamBytes(p.serverEvents, id).fin) {
-      replied = true;
-      p.server.writeStream(id, b, true);
-    }
-    return replied && streamBytes(p.clientEvents, id).fin;
-  });
-  return { a, b, atServer: streamBytes(p.serverEvents, id), atClient: streamBytes(p.clientEvents, id) };
-}
+import { establish, exchange, makePair } from "./harness.ts";
+import { seededBytes, seededRandom } from "./lossy-proxy.ts";
 
 const closed = (events: ConnectionEvent[]) => events.some((e) => e.type === "closed");
 
@@ -68,7 +29,7 @@ describe("Connection.receiveMany", () => {
 
   test("reordered, duplicated and damaged datagrams inside batches, with key updates every 40 packets", () => {
     const p = makePair({ keyUpdatePackets: 40 }, { keyUpdatePackets: 40 });
-    const rnd = seeded(7);
+    const rnd = seededRandom(7);
     let damaged = 0;
     let duplicated = 0;
     p.batch = (g) => {
@@ -108,7 +69,7 @@ describe("Connection.receiveMany", () => {
     establish(p);
     exchange(p, 64 * 1024);
     const id = p.client.openStream();
-    p.client.writeStream(id, pattern(20_000, 3), false);
+    p.client.writeStream(id, seededBytes(20_000, 3), false);
     p.client.close(7, "bye");
     const datagrams = p.client.send(p.nowMs);
     expect(datagrams.length).toBeGreaterThan(0);
@@ -123,15 +84,15 @@ describe("Connection.receiveMany", () => {
 });
 
 describe("openDatagrams", () => {
-  const secret = pattern(32, 9);
+  const secret = seededBytes(32, 9);
   for (const suite of [TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256] as CipherSuite[]) {
     test(`suite 0x${suite.toString(16)}: the same results as openPacket one by one, across several native calls`, () => {
       const keys = new PacketKeys(suite, secret);
-      const dcid = pattern(8, 4);
+      const dcid = seededBytes(8, 4);
       const datagrams: Uint8Array[] = [];
       for (let pn = 1000; pn < 1150; pn++) {
         const pnLength = pn % 3 === 0 ? 1 : pn % 3 === 1 ? 2 : 4;
-        const d = sealPacket(keys, writeShortHeader(dcid, 0, pnLength, pn), pnLength, pn, pattern(20 + (pn % 50) * 23, pn));
+        const d = sealPacket(keys, writeShortHeader(dcid, 0, pnLength, pn), pnLength, pn, seededBytes(20 + (pn % 50) * 23, pn));
         if (pn % 17 === 0) d[d.length - 1]! ^= 1; // fails to authenticate
         if (pn % 29 === 0) datagrams.push(d.subarray(0, 30)); // too short
         else datagrams.push(d);
