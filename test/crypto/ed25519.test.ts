@@ -12,28 +12,13 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { keyPairFromSeed, sign, verify, verifyBatch, fromHex, toHex, concatBytes, type VerifyItem } from "../../src/crypto/index.ts";
 import speccheck from "../vectors/ed25519-speccheck.json";
+import { L, bigintToLe, leToBigint } from "./scalars.ts";
 
 const Point = ed25519.Point;
 type EdPoint = InstanceType<typeof Point>;
-/** Group order L and field prime p (RFC 8032 §5.1). */
-const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+/** Field prime p (RFC 8032 §5.1); the group order L is in scalars.ts. */
 const P = (1n << 255n) - 19n;
 const SEED = 0x5eed_2026;
-
-function leToBigint(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
-  return n;
-}
-
-function bigintToLe(n: bigint, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    out[i] = Number(n & 0xffn);
-    n >>= 8n;
-  }
-  return out;
-}
 
 function decode(bytes: Uint8Array, zip215: boolean): EdPoint | null {
   try {

@@ -10,22 +10,10 @@ import {
 } from "../../src/crypto/index.ts";
 import { SignatureCache } from "../../src/crypto/sig-cache.ts";
 import speccheck from "../vectors/ed25519-speccheck.json";
+import { L, bigintToLe, leToBigint } from "./scalars.ts";
 
-/** Group order L (RFC 8032 §5.1). */
-const L = (1n << 252n) + 27742317777372353535851937790883648493n;
 const SEED = 0x0a5c_2026;
 const FORCE_NATIVE = 1; // syncBelow: every non-empty batch goes to the pool
-
-function leToBigint(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
-  return n;
-}
-function bigintToLe(n: bigint, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++, n >>= 8n) out[i] = Number(n & 0xffn);
-  return out;
-}
 
 function signed(seed: number, i: number, messageBytes = 40): VerifyItem {
   const kp = keyPairFromSeed(new Uint8Array(32).fill((seed + i) % 251).map((b, j) => (b + j * i) & 0xff));
