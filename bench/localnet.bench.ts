@@ -238,17 +238,41 @@ export function stepRows(m: StepMeasure): BenchResult[] {
 
 interface Validator { proc: Subprocess<"ignore", number, number>; rpc: string; metrics: string; ws: WebSocket | null }
 
-async function until<T>(what: string, limitMs: number, probe: () => Promise<T | null> | T | null): Promise<T> {
+/** Polls `probe` every 100 ms until it gives a value; `who` names the bench in the error. */
+export async function until<T>(what: string, limitMs: number, probe: () => Promise<T | null> | T | null, who = "localnet.bench"): Promise<T> {
   const deadline = performance.now() + limitMs;
   for (;;) {
     const v = await probe();
     if (v !== null) return v;
-    if (performance.now() > deadline) throw new Error(`localnet.bench: ${what} not reached within ${limitMs} ms`);
+    if (performance.now() > deadline) throw new Error(`${who}: ${what} not reached within ${limitMs} ms`);
     await Bun.sleep(100);
   }
 }
 
-const epochMs = () => performance.timeOrigin + performance.now();
+export const epochMs = () => performance.timeOrigin + performance.now();
+
+/** If this process is killed (bench/run.ts's timeout is SIGKILL), nothing else stops the validators: a shell does, then removes `dir` unless kept. */
+export function stopWithThisProcess(pids: number[], dir: string, keepDir: boolean): void {
+  const watchdog = Bun.spawn(["sh", "-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill ${pids.join(" ")} 2>/dev/null${keepDir ? "" : `; sleep 5; rm -rf '${dir}'`}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  watchdog.unref();
+}
+
+/** Finality as a validator announces it: every applied transfer's txid (WebSocket `anchors` topic) into `applied`, with the time it arrived. */
+export function subscribeApplied(rpc: string, applied: Map<string, number>, who: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(rpc.replace("http", "ws") + "/ws");
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ subscribe: "anchors" }));
+      resolve(ws);
+    };
+    ws.onerror = () => reject(new Error(`${who}: WebSocket to ${rpc} failed`));
+    ws.onmessage = (msg) => {
+      const now = epochMs();
+      const body = JSON.parse(String(msg.data)) as { topic?: string; data?: { txids?: string[] } };
+      if (body.topic === "anchors") for (const id of body.data?.txids ?? []) applied.set(id, now);
+    };
+  });
+}
 
 async function main(): Promise<void> {
   const opts = parseLocalnetArgs(process.argv.slice(2), process.env);
@@ -270,9 +294,7 @@ async function main(): Promise<void> {
     closeSync(log);
     return { proc, rpc: `http://127.0.0.1:${ports.rpc + i}`, metrics: `http://127.0.0.1:${ports.metrics + i}/metrics`, ws: null };
   });
-  // If this process is killed (bench/run.ts's timeout is SIGKILL), nothing else stops the validators.
-  const watchdog = Bun.spawn(["sh", "-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill ${validators.map((v) => v.proc.pid).join(" ")} 2>/dev/null${opts.keepDir ? "" : `; sleep 5; rm -rf '${dir}'`}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  watchdog.unref();
+  stopWithThisProcess(validators.map((v) => v.proc.pid), dir, opts.keepDir);
   const deadline = opts.budgetS * 1000; // performance.now() counts from this process's start
   const applied: Map<string, number>[] = validators.map(() => new Map());
   try {
@@ -281,20 +303,9 @@ async function main(): Promise<void> {
       return s.every((x) => x?.ready && x.peers === VALIDATORS - 1) ? true : null;
     });
     // Finality as each validator announces it: every applied transfer's txid (anchors topic).
-    await Promise.all(validators.map((v, i) => new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(v.rpc.replace("http", "ws") + "/ws");
-      v.ws = ws;
-      ws.onopen = () => {
-        ws.send(JSON.stringify({ subscribe: "anchors" }));
-        resolve();
-      };
-      ws.onerror = () => reject(new Error(`localnet.bench: WebSocket to validator ${i} failed`));
-      ws.onmessage = (msg) => {
-        const now = epochMs();
-        const body = JSON.parse(String(msg.data)) as { topic?: string; data?: { txids?: string[] } };
-        if (body.topic === "anchors") for (const id of body.data?.txids ?? []) applied[i]!.set(id, now);
-      };
-    })));
+    await Promise.all(validators.map(async (v, i) => {
+      v.ws = await subscribeApplied(v.rpc, applied[i]!, "localnet.bench");
+    }));
 
     const total = opts.rates.reduce((a, r) => a + Math.ceil(r * opts.seconds), 0);
     const wallet = keyPairFromSeed(new Uint8Array(32).fill(41));
@@ -394,7 +405,7 @@ async function fund(validators: Validator[], applied0: Map<string, number>, wall
   return coins;
 }
 
-function procStat(pid: number): { cpu: number; rss: number } {
+export function procStat(pid: number): { cpu: number; rss: number } {
   try {
     return { cpu: cpuSeconds(readFileSync(`/proc/${pid}/stat`, "latin1")), rss: rssBytes(readFileSync(`/proc/${pid}/status`, "latin1")) };
   } catch {

@@ -24,13 +24,13 @@
  *        [--drain_s 40] [--root_interval 4] [--budget_s 170] [--keep_dir]
  * (or PHANTOM_BENCH_MULTISHARD_RATE / _SECONDS for `bun run bench multishard`.)
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { emit, percentile } from "./lib.ts";
 // The same funding and transfer shapes as the single-shard localnet bench.
-import { cpuSeconds, FANOUT_MAX, PAY, READY_WAIT_MS, SPLIT_FEE, SPLITS_PER_CALL, STOP_WAIT_MS, TRANSFER_FEE } from "./localnet.bench.ts";
+import { FANOUT_MAX, PAY, READY_WAIT_MS, SPLIT_FEE, SPLITS_PER_CALL, STOP_WAIT_MS, TRANSFER_FEE, epochMs, procStat, stopWithThisProcess, subscribeApplied, until as pollUntil } from "./localnet.bench.ts";
 import { createGenesis } from "../src/genesis/create.ts";
 import { parseGenesis } from "../src/genesis/genesis.ts";
 import { shardRpcOf } from "../src/cli/commands/localnet.ts";
@@ -48,6 +48,8 @@ const ROOT = join(import.meta.dir, "..");
 const SUITE = "multishard";
 const K = 4;
 const FUNDING_WAIT_MS = 90_000;
+
+const until = <T>(what: string, limitMs: number, probe: () => Promise<T | null> | T | null) => pollUntil(what, limitMs, probe, "multishard.bench");
 
 interface Options { shards: number; rate: number; seconds: number; cross: number; drainS: number; rootInterval: number; budgetS: number; keepDir: boolean }
 
@@ -96,26 +98,6 @@ function keyOnShard(shard: number, shards: number, avoid: Set<number>): KeyPair 
   throw new Error(`multishard.bench: no seed byte gives a key on shard ${shard}`);
 }
 
-async function until<T>(what: string, limitMs: number, probe: () => Promise<T | null> | T | null): Promise<T> {
-  const deadline = performance.now() + limitMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (performance.now() > deadline) throw new Error(`multishard.bench: ${what} not reached within ${limitMs} ms`);
-    await Bun.sleep(100);
-  }
-}
-
-const epochMs = () => performance.timeOrigin + performance.now();
-
-function cpuOf(pid: number): number {
-  try {
-    return cpuSeconds(readFileSync(`/proc/${pid}/stat`, "latin1"));
-  } catch {
-    return 0;
-  }
-}
-
 interface Net {
   shards: number;
   dir: string;
@@ -148,30 +130,13 @@ async function startNet(shards: number, opts: Options): Promise<Net> {
     closeSync(log);
     return proc;
   });
-  // If this process is killed (bench/run.ts's timeout is SIGKILL), nothing else stops the validators.
-  const watchdog = Bun.spawn(["sh", "-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill ${procs.map((p) => p.pid).join(" ")} 2>/dev/null${opts.keepDir ? "" : `; sleep 5; rm -rf '${dir}'`}`], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  watchdog.unref();
+  stopWithThisProcess(procs.map((p) => p.pid), dir, opts.keepDir);
   const net: Net = { shards, dir, procs, rpc: (i) => `http://127.0.0.1:${ports.rpc + i}`, applied: Array.from({ length: shards }, () => new Map()), sockets: [] };
   await until("validators ready", READY_WAIT_MS, async () => {
     const s = await Promise.all(procs.map((_, i) => rpcCall<{ ready: boolean; peers: number }>(net.rpc(i), "phantom_status").catch(() => null)));
     return s.every((x) => x?.ready && x.peers === K - 1) ? true : null;
   });
-  for (let s = 0; s < shards; s++) {
-    await new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(net.rpc(s * K).replace("http", "ws") + "/ws");
-      net.sockets.push(ws);
-      ws.onopen = () => {
-        ws.send(JSON.stringify({ subscribe: "anchors" }));
-        resolve();
-      };
-      ws.onerror = () => reject(new Error(`multishard.bench: WebSocket to shard ${s} failed`));
-      ws.onmessage = (msg) => {
-        const now = epochMs();
-        const body = JSON.parse(String(msg.data)) as { topic?: string; data?: { txids?: string[] } };
-        if (body.topic === "anchors") for (const id of body.data?.txids ?? []) net.applied[s]!.set(id, now);
-      };
-    });
-  }
+  for (let s = 0; s < shards; s++) net.sockets.push(await subscribeApplied(net.rpc(s * K), net.applied[s]!, "multishard.bench"));
   return net;
 }
 
@@ -271,7 +236,7 @@ async function measure(shards: number, opts: Options): Promise<Measure> {
       writeFileSync(f, p.map((t) => toHex(encodeMicroTx(t.tx))).join("\n") + "\n");
       return f;
     });
-    const cpu0 = net.procs.map((p) => cpuOf(p.pid));
+    const cpu0 = net.procs.map((p) => procStat(p.pid).cpu);
     const wall0 = performance.now();
     const start = epochMs();
     const gens = files.map((file, s) => Bun.spawn([process.execPath, join(import.meta.dir, "localnet-load.ts"), "--file", file, "--rate", String(opts.rate), "--batch", "64",
@@ -305,7 +270,7 @@ async function measure(shards: number, opts: Options): Promise<Measure> {
       if (done || performance.now() > drainUntil) break;
       await Bun.sleep(250);
     }
-    const cpuS = net.procs.reduce((a, p, i) => a + cpuOf(p.pid) - cpu0[i]!, 0);
+    const cpuS = net.procs.reduce((a, p, i) => a + procStat(p.pid).cpu - cpu0[i]!, 0);
     const wallS = (performance.now() - wall0) / 1000;
     const final = all.filter((t) => net.applied[t.source]!.has(t.id) && (!t.cross || imported.has(t.exportId)));
     const lastMs = Math.max(start, ...final.map((t) => (t.cross ? imported.get(t.exportId)! : net.applied[t.source]!.get(t.id)!)));
