@@ -91,11 +91,9 @@ export class ShardSide {
   /** After the ledger committed an anchor: sign a closed epoch, retire applied claims. */
   afterAnchor(diff: AnchorDiff): void {
     if (diff.shardRoot !== undefined) this.onRoot(diff.shardRoot.epoch);
-    const done: string[] = [];
-    for (const a of diff.imports) done.push(toHex(a.exportId));
     this.metrics.importsApplied.inc(diff.imports.length);
-    for (const o of diff.outcomes) if (o.kind === "import") done.push(toHex(o.id));
-    this.pool.remove(done);
+    // Every claim in the anchor, applied or void, has an `import` outcome named by its export id.
+    this.pool.remove(diff.outcomes.flatMap((o) => (o.kind === "import" ? [toHex(o.id)] : [])));
     this.metrics.importPool.set(this.pool.size);
   }
 
