@@ -125,7 +125,11 @@ export class ShardRelay {
         return now - this.seenAt.get(key)! >= relayGraceMs;
       });
       const byDest = new Map<number, typeof open>();
-      for (const e of open) byDest.set(e.dest, [...(byDest.get(e.dest) ?? []), e]);
+      for (const e of open) {
+        const list = byDest.get(e.dest);
+        if (list) list.push(e);
+        else byDest.set(e.dest, [e]);
+      }
       await Promise.all([...byDest].map(([dest, list]) => this.relayTo(dest, list)));
       this.o.metrics.relayPending.set(this.o.certs.openRelayCount());
     } finally {
@@ -155,7 +159,11 @@ export class ShardRelay {
     toSubmit = toSubmit.slice(0, relayBatchMax);
     if (toSubmit.length === 0) return;
     const byEpoch = new Map<bigint, typeof toSubmit>();
-    for (const e of toSubmit) byEpoch.set(e.epoch, [...(byEpoch.get(e.epoch) ?? []), e]);
+    for (const e of toSubmit) {
+      const list = byEpoch.get(e.epoch);
+      if (list) list.push(e);
+      else byEpoch.set(e.epoch, [e]);
+    }
     const claims = [...byEpoch].flatMap(([epoch, list]) => {
       const built = this.claimsOf(epoch, list.map((e) => e.exportId));
       return list.flatMap((e, i) => (built[i] ? [{ e, hex: toHex(encodeImportClaim(built[i]!)) }] : []));
